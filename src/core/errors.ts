@@ -1,0 +1,97 @@
+/**
+ * The error hierarchy. Every error carries a stable `code` that code can branch on and that logs
+ * record as data, a short message a person can read, and optional `details` and `hint`.
+ */
+export interface VeritaskErrorOptions {
+  details?: Record<string, unknown>
+  /** What the reader can do about it. */
+  hint?: string
+  cause?: unknown
+}
+
+export class VeritaskError<Code extends string = string> extends Error {
+  override name = 'VeritaskError'
+  readonly code: Code
+  readonly details: Record<string, unknown>
+  readonly hint: string | undefined
+
+  constructor(code: Code, message: string, options: VeritaskErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options.details ?? {}
+    this.hint = options.hint
+  }
+
+  /** The message with its hint, as a person should read it. */
+  describe(): string {
+    return this.hint === undefined ? this.message : `${this.message}\n  hint: ${this.hint}`
+  }
+}
+
+/** A `TaskSpec` that a node refuses to accept. */
+export type SpecRejectionCode =
+  | 'SPEC_BAD_SIGNATURE'
+  | 'SPEC_EXPIRED'
+  | 'SPEC_LIMITS_EXCEEDED'
+  | 'SPEC_INVALID_POLICY'
+  | 'SPEC_UNSUPPORTED_RUNTIME'
+  | 'SPEC_INSUFFICIENT_ESCROW'
+  | 'SPEC_DUPLICATE'
+  | 'SPEC_NOT_ENOUGH_NODES'
+
+export class SpecRejectedError extends VeritaskError<SpecRejectionCode> {
+  override name = 'SpecRejectedError'
+}
+
+/** A `Commit` that does not fit the task's state. */
+export type CommitRejectionCode =
+  | 'COMMIT_BAD_SIGNATURE'
+  | 'COMMIT_UNKNOWN_TASK'
+  | 'COMMIT_NOT_ASSIGNED'
+  | 'COMMIT_DUPLICATE'
+  | 'COMMIT_PHASE_CLOSED'
+
+export class CommitRejectedError extends VeritaskError<CommitRejectionCode> {
+  override name = 'CommitRejectedError'
+}
+
+/** A `Reveal` that does not fit the task's state or its commit. */
+export type RevealRejectionCode =
+  | 'REVEAL_BAD_SIGNATURE'
+  | 'REVEAL_UNKNOWN_TASK'
+  | 'REVEAL_BEFORE_COMMIT_CLOSE'
+  | 'REVEAL_PHASE_CLOSED'
+  | 'REVEAL_WITHOUT_COMMIT'
+  | 'REVEAL_MISMATCH'
+  | 'REVEAL_DUPLICATE'
+
+export class RevealRejectedError extends VeritaskError<RevealRejectionCode> {
+  override name = 'RevealRejectedError'
+}
+
+/** A gossip message or blob that failed validation before anything in it was trusted. */
+export type MessageRejectionCode =
+  | 'MESSAGE_TOO_LARGE'
+  | 'MESSAGE_MALFORMED'
+  | 'MESSAGE_UNKNOWN_TYPE'
+  | 'BLOB_MISMATCH'
+  | 'BLOB_TOO_LARGE'
+  | 'BLOB_NOT_FOUND'
+
+export class MessageRejectedError extends VeritaskError<MessageRejectionCode> {
+  override name = 'MessageRejectedError'
+}
+
+/** A run that ended for a local, non-deterministic reason; the node abstains from committing. */
+export type ExecutionAbortCode = 'EXEC_TIMEOUT' | 'EXEC_WORKER_CRASHED' | 'EXEC_CLOSED' | 'EXEC_ABORTED'
+
+export class ExecutionAbortedError extends VeritaskError<ExecutionAbortCode> {
+  override name = 'ExecutionAbortedError'
+}
+
+/** Wrong input from a person: CLI flags, config values. */
+export type UsageErrorCode = 'USAGE_INVALID_OPTION' | 'USAGE_INVALID_PARAMS'
+
+export class UsageError extends VeritaskError<UsageErrorCode> {
+  override name = 'UsageError'
+}
