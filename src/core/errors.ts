@@ -38,6 +38,7 @@ export type SpecRejectionCode =
   | 'SPEC_INSUFFICIENT_ESCROW'
   | 'SPEC_DUPLICATE'
   | 'SPEC_NOT_ENOUGH_NODES'
+  | 'SPEC_MISSING_BLOB'
 
 export class SpecRejectedError extends VeritaskError<SpecRejectionCode> {
   override name = 'SpecRejectedError'

@@ -1,0 +1,101 @@
+import { hashTypedData, zeroAddress } from 'viem'
+import type { Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+
+/**
+ * EIP-712 types of every signed veritask message. Changing a type changes every id and signature:
+ * bump the domain version when you do.
+ */
+export const eip712Types = {
+  TaskSpec: [
+    { name: 'requester', type: 'address' },
+    { name: 'nonce', type: 'uint64' },
+    { name: 'runtime', type: 'string' },
+    { name: 'program', type: 'bytes32' },
+    { name: 'input', type: 'bytes32' },
+    { name: 'limits', type: 'Limits' },
+    { name: 'policy', type: 'Policy' },
+    { name: 'fee', type: 'uint256' },
+    { name: 'deadline', type: 'uint64' },
+  ],
+  Limits: [
+    { name: 'fuel', type: 'uint64' },
+    { name: 'memoryPages', type: 'uint32' },
+    { name: 'outputBytes', type: 'uint32' },
+  ],
+  Policy: [
+    { name: 'kind', type: 'uint8' },
+    { name: 'k', type: 'uint16' },
+    { name: 'quorum', type: 'uint16' },
+    { name: 'ratePpm', type: 'uint32' },
+  ],
+  Commit: [
+    { name: 'taskId', type: 'bytes32' },
+    { name: 'commitment', type: 'bytes32' },
+  ],
+  Reveal: [
+    { name: 'taskId', type: 'bytes32' },
+    { name: 'status', type: 'uint8' },
+    { name: 'resultHash', type: 'bytes32' },
+    { name: 'salt', type: 'bytes32' },
+  ],
+  Verdict: [
+    { name: 'taskId', type: 'bytes32' },
+    { name: 'outcome', type: 'uint8' },
+    { name: 'resultHash', type: 'bytes32' },
+    { name: 'executors', type: 'address[]' },
+  ],
+} as const
+
+export const devnetDomain: ProtocolDomain = { chainId: 31337, verifyingContract: zeroAddress }
+
+function eip712Domain(domain: ProtocolDomain) {
+  return { name: 'veritask', version: '1', chainId: domain.chainId, verifyingContract: domain.verifyingContract }
+}
+
+/** Stable small-integer codes used in signed messages and on-chain leaves. */
+export const policyKindCode = { replicate: 0, sample: 1 } as const
+export const resultStatusCode: Record<ResultStatus, number> = { ok: 0, failed: 1 }
+export const outcomeCode: Record<Outcome, number> = { verified: 0, failed: 1, unresolved: 2 }
+
+function policyMessage(policy: Policy) {
+  return policy.kind === 'replicate'
+    ? { kind: policyKindCode.replicate, k: policy.k, quorum: policy.quorum, ratePpm: 0 }
+    : { kind: policyKindCode.sample, k: 1, quorum: 1, ratePpm: policy.ratePpm }
+}
+
+/** The task id: the EIP-712 hash of the spec, which is also what the requester signs. */
+export function hashTaskSpec(spec: TaskSpec, domain: ProtocolDomain): Hex {
+  return hashTypedData({
+    domain: eip712Domain(domain),
+    types: eip712Types,
+    primaryType: 'TaskSpec',
+    message: { ...spec, policy: policyMessage(spec.policy) },
+  })
+}
+
+export function hashCommit(commit: Commit, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'Commit', message: commit })
+}
+
+export function hashReveal(reveal: Reveal, domain: ProtocolDomain): Hex {
+  return hashTypedData({
+    domain: eip712Domain(domain),
+    types: eip712Types,
+    primaryType: 'Reveal',
+    message: { ...reveal, status: resultStatusCode[reveal.status] },
+  })
+}
+
+export function hashVerdict(verdict: Verdict, domain: ProtocolDomain): Hex {
+  return hashTypedData({
+    domain: eip712Domain(domain),
+    types: eip712Types,
+    primaryType: 'Verdict',
+    message: {
+      taskId: verdict.taskId,
+      outcome: outcomeCode[verdict.outcome],
+      resultHash: verdict.resultHash,
+      executors: verdict.executors,
+    },
+  })
+}

@@ -1,0 +1,98 @@
+import { getAddress } from 'viem'
+import { z } from 'zod'
+import { MessageRejectedError } from './errors.ts'
+import type { Commit, Reveal, Signed, TaskSpec } from './types.ts'
+
+/**
+ * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
+ * hashes of the decoded values, so the wire form need not be canonical; it only has to be
+ * validated strictly before anything in it is used.
+ */
+export type ProtocolMessage =
+  | ({ type: 'spec' } & Signed<TaskSpec>)
+  | ({ type: 'commit' } & Signed<Commit>)
+  | ({ type: 'reveal' } & Signed<Reveal>)
+
+export type ProtocolMessageType = ProtocolMessage['type']
+
+const hex32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+const signature = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address')
+  .transform((s) => getAddress(s))
+const uint = (bits: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a decimal integer')
+    .transform(BigInt)
+    .refine((v) => v < 1n << BigInt(bits), `expected a uint${bits}`)
+const smallUint = (max: number) => z.number().int().min(0).max(max)
+
+const policy = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('replicate'), k: smallUint(0xffff), quorum: smallUint(0xffff) }),
+  z.strictObject({ kind: z.literal('sample'), ratePpm: smallUint(1_000_000) }),
+])
+
+const taskSpec = z.strictObject({
+  requester: address,
+  nonce: uint(64),
+  runtime: z.string().min(1).max(32),
+  program: hex32,
+  input: hex32,
+  limits: z.strictObject({ fuel: uint(64), memoryPages: smallUint(0xffffffff), outputBytes: smallUint(0xffffffff) }),
+  policy,
+  fee: uint(256),
+  deadline: uint(64),
+})
+
+const envelope = <T extends z.ZodType>(type: string, message: T) =>
+  z.strictObject({ type: z.literal(type), message, signer: address, signature })
+
+const protocolMessage = z.discriminatedUnion('type', [
+  envelope('spec', taskSpec),
+  envelope('commit', z.strictObject({ taskId: hex32, commitment: hex32 })),
+  envelope(
+    'reveal',
+    z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }),
+  ),
+])
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function encodeMessage(message: ProtocolMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(message, (_key, value) => (typeof value === 'bigint' ? value.toString() : value)))
+}
+
+/** Decodes and schema-checks a message from a peer. Signatures are checked by the caller. */
+export function decodeMessage(bytes: Uint8Array, maxBytes: number): ProtocolMessage {
+  if (bytes.byteLength > maxBytes) {
+    throw new MessageRejectedError('MESSAGE_TOO_LARGE', `A message of ${bytes.byteLength} bytes exceeds the ${maxBytes}-byte limit.`, {
+      details: { size: bytes.byteLength, maxBytes },
+    })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(decoder.decode(bytes))
+  } catch (cause) {
+    throw new MessageRejectedError('MESSAGE_MALFORMED', 'The message is not valid UTF-8 JSON.', { cause })
+  }
+  const parsed = protocolMessage.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const isUnknownType = issue?.path.length === 1 && issue.path[0] === 'type'
+    throw new MessageRejectedError(
+      isUnknownType ? 'MESSAGE_UNKNOWN_TYPE' : 'MESSAGE_MALFORMED',
+      `The message does not match its schema: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}.`,
+      { details: { issues: parsed.error.issues.slice(0, 3).map((i) => ({ path: i.path.join('.'), message: i.message })) } },
+    )
+  }
+  return parsed.data as ProtocolMessage
+}

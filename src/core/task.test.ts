@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { keccak256, stringToBytes } from 'viem'
+import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { computeCommitment } from './commit.ts'
+import { failureResultHash } from './contentId.ts'
+import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
+import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, nextTaskDeadline, openTask } from './task.ts'
+import type { TaskState } from './task.ts'
+import type { Address, Hex, ResultStatus, Signed, Commit, Reveal } from './types.ts'
+
+// The state machine trusts that signatures were checked: these tests build Signed<> values directly.
+const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
+const accounts = ['e1', 'e2', 'e3', 'b1', 'b2'].map((l) => testAccount(l).address)
+const [e1, e2, e3, b1, b2] = accounts as [Address, Address, Address, Address, Address]
+const spec = makeSpec({ deadline: 100_000n })
+const taskId = keccak256(stringToBytes('task-1'))
+const good = keccak256(stringToBytes('good result'))
+const bad = keccak256(stringToBytes('bad result'))
+const sig = `0x${'11'.repeat(65)}` as Hex
+
+function open(now = 0): TaskState {
+  return openTask({ taskId, spec, ranking: accounts, timing, now })
+}
+
+function salt(executor: Address): Hex {
+  return keccak256(stringToBytes(`salt-${executor}`))
+}
+
+function commit(executor: Address, resultHash = good, status: ResultStatus = 'ok'): Signed<Commit> {
+  const commitment = computeCommitment({ taskId, status, resultHash, salt: salt(executor), executor })
+  return { message: { taskId, commitment }, signer: executor, signature: sig }
+}
+
+function reveal(executor: Address, resultHash = good, status: ResultStatus = 'ok'): Signed<Reveal> {
+  return { message: { taskId, status, resultHash, salt: salt(executor) }, signer: executor, signature: sig }
+}
+
+function commitAll(state: TaskState, executors: Address[], now = 10, hashes: Hex[] = []): TaskState {
+  return executors.reduce((s, e, i) => applyCommit(s, commit(e, hashes[i] ?? good), now, timing), state)
+}
+
+const rejectsWith = (fn: () => unknown, type: typeof CommitRejectedError | typeof RevealRejectedError, code: string) =>
+  assert.throws(fn, (error: unknown) => error instanceof type && (error as { code: string }).code === code)
+
+describe('task state machine: replicate with commit-reveal', () => {
+  it('seats the first k of the ranking and verifies when a quorum reveals the same result', () => {
+    let s = open()
+    assert.deepEqual(s.seats, [e1, e2, e3])
+    assert.ok(isAwaitingCommit(s, e1) && !isAwaitingCommit(s, b1))
+    s = commitAll(s, [e1, e2])
+    assert.equal(s.phase, 'commit')
+    s = applyCommit(s, commit(e3, bad), 20, timing)
+    assert.equal(s.phase, 'reveal')
+    assert.equal(s.revealDeadline, 20 + timing.revealWindowMs)
+    assert.ok(isAwaitingReveal(s, e1))
+    s = applyReveal(s, reveal(e1), 30, timing)
+    s = applyReveal(s, reveal(e3, bad), 31, timing)
+    s = applyReveal(s, reveal(e2), 32, timing)
+    assert.equal(s.phase, 'decided')
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e1, e2], dissenters: [e3] })
+  })
+
+  it('rejects a commit from a node that holds no seat', () => {
+    rejectsWith(() => applyCommit(open(), commit(b1), 10, timing), CommitRejectedError, 'COMMIT_NOT_ASSIGNED')
+    rejectsWith(() => applyCommit(open(), commit(testAccount('stranger').address), 10, timing), CommitRejectedError, 'COMMIT_NOT_ASSIGNED')
+  })
+
+  it('rejects a second commit from the same executor, identical or not', () => {
+    const s = commitAll(open(), [e1])
+    rejectsWith(() => applyCommit(s, commit(e1), 11, timing), CommitRejectedError, 'COMMIT_DUPLICATE')
+    rejectsWith(() => applyCommit(s, commit(e1, bad), 11, timing), CommitRejectedError, 'COMMIT_DUPLICATE')
+    assert.equal(s.commits.length, 1)
+  })
+
+  it('rejects a commit once the commit phase has closed', () => {
+    const s = commitAll(open(), [e1, e2, e3])
+    assert.equal(s.phase, 'reveal')
+    // e1 is seated and committed already; a backup that was never seated is refused as well.
+    rejectsWith(() => applyCommit(s, commit(b1), 11, timing), CommitRejectedError, 'COMMIT_PHASE_CLOSED')
+  })
+
+  it('rejects a reveal before the commit phase closed, and keeps accepting commits', () => {
+    const s = commitAll(open(), [e1, e2])
+    rejectsWith(() => applyReveal(s, reveal(e1), 11, timing), RevealRejectedError, 'REVEAL_BEFORE_COMMIT_CLOSE')
+    assert.equal(applyCommit(s, commit(e3), 12, timing).phase, 'reveal')
+  })
+
+  it('rejects a reveal that does not open its commit', () => {
+    const s = commitAll(open(), [e1, e2, e3])
+    rejectsWith(() => applyReveal(s, reveal(e1, bad), 11, timing), RevealRejectedError, 'REVEAL_MISMATCH')
+    const wrongSalt = { ...reveal(e1), message: { ...reveal(e1).message, salt: salt(e2) } }
+    rejectsWith(() => applyReveal(s, wrongSalt, 11, timing), RevealRejectedError, 'REVEAL_MISMATCH')
+    const wrongStatus = reveal(e1, good, 'failed')
+    rejectsWith(() => applyReveal(s, wrongStatus, 11, timing), RevealRejectedError, 'REVEAL_MISMATCH')
+  })
+
+  it('rejects a copied reveal: the commitment binds the executor', () => {
+    const s = commitAll(open(), [e1, e2, e3])
+    // e2 replays e1's reveal under its own name: the salt and result match e1's commit, not e2's.
+    const copied = { ...reveal(e1), signer: e2 }
+    rejectsWith(() => applyReveal(s, copied, 11, timing), RevealRejectedError, 'REVEAL_MISMATCH')
+  })
+
+  it('rejects a duplicate reveal, a reveal without commit and a reveal after the decision', () => {
+    let s = commitAll(open(), [e1, e2, e3])
+    s = applyReveal(s, reveal(e1), 11, timing)
+    rejectsWith(() => applyReveal(s, reveal(e1), 12, timing), RevealRejectedError, 'REVEAL_DUPLICATE')
+    rejectsWith(() => applyReveal(s, reveal(b1), 12, timing), RevealRejectedError, 'REVEAL_WITHOUT_COMMIT')
+    s = applyReveal(applyReveal(s, reveal(e2), 12, timing), reveal(e3), 13, timing)
+    assert.equal(s.phase, 'decided')
+    rejectsWith(() => applyReveal(s, reveal(e1), 14, timing), RevealRejectedError, 'REVEAL_PHASE_CLOSED')
+  })
+
+  it('lets backups step in, in rank order, when executors miss the commit deadline', () => {
+    let s = commitAll(open(0), [e1])
+    assert.equal(nextTaskDeadline(s), 1_000)
+    s = advanceTask(s, 1_000, timing)
+    assert.deepEqual(s.seats, [e1, b1, b2])
+    assert.deepEqual(s.missedCommit, [e2, e3])
+    assert.equal(s.commitDeadline, 2_000)
+    // A missed executor lost its seat; the backups now hold it.
+    rejectsWith(() => applyCommit(s, commit(e2), 1_001, timing), CommitRejectedError, 'COMMIT_NOT_ASSIGNED')
+    s = commitAll(s, [b1, b2], 1_100)
+    assert.equal(s.phase, 'reveal')
+    for (const e of [e1, b1, b2]) s = applyReveal(s, reveal(e), 1_200, timing)
+    assert.equal(s.verdict?.outcome, 'verified')
+    assert.deepEqual(s.verdict?.executors, [e1, b1, b2])
+  })
+
+  it('goes on with the commits it has when backups run out, if they can reach quorum', () => {
+    const ranking = [e1, e2, e3]
+    let s = openTask({ taskId, spec, ranking, timing, now: 0 })
+    s = commitAll(s, [e1, e2])
+    s = advanceTask(s, 1_000, timing)
+    assert.equal(s.phase, 'reveal')
+    assert.equal(s.revealDeadline, 1_500)
+    s = applyReveal(applyReveal(s, reveal(e1), 1_010, timing), reveal(e2), 1_020, timing)
+    assert.equal(s.verdict?.outcome, 'verified')
+  })
+
+  it('is unresolved when too few commit and no backups are left', () => {
+    let s = openTask({ taskId, spec, ranking: [e1, e2, e3], timing, now: 0 })
+    s = commitAll(s, [e1])
+    s = advanceTask(s, 5_000, timing)
+    assert.equal(s.phase, 'decided')
+    assert.equal(s.verdict?.outcome, 'unresolved')
+    assert.equal(nextTaskDeadline(s), null)
+  })
+
+  it('is unresolved when reveals disagree and none reaches quorum by the reveal deadline', () => {
+    let s = commitAll(open(), [e1, e2, e3], 10, [good, bad, keccak256(stringToBytes('third'))])
+    s = applyReveal(s, reveal(e1), 11, timing)
+    s = applyReveal(s, reveal(e2, bad), 12, timing)
+    s = advanceTask(s, 10 + timing.revealWindowMs, timing)
+    assert.equal(s.verdict?.outcome, 'unresolved')
+    assert.deepEqual(s.missedReveal, [e3])
+  })
+
+  it('decides `failed` when a quorum reports the same deterministic failure', () => {
+    const outOfFuel = failureResultHash('out-of-fuel')
+    let s = open()
+    for (const e of [e1, e2, e3]) s = applyCommit(s, commit(e, outOfFuel, 'failed'), 10, timing)
+    for (const e of [e1, e2, e3]) s = applyReveal(s, reveal(e, outOfFuel, 'failed'), 11, timing)
+    assert.equal(s.verdict?.outcome, 'failed')
+    assert.equal(s.verdict?.resultHash, outOfFuel)
+  })
+
+  it('is unresolved when the spec deadline passes first', () => {
+    const short = openTask({ taskId, spec: makeSpec({ deadline: 700n }), ranking: accounts, timing, now: 0 })
+    assert.equal(nextTaskDeadline(short), 700)
+    assert.equal(advanceTask(short, 700, timing).verdict?.outcome, 'unresolved')
+  })
+
+  it('refuses to open a task with fewer eligible nodes than k', () => {
+    assert.throws(
+      () => openTask({ taskId, spec, ranking: [e1, e2], timing, now: 0 }),
+      (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_NOT_ENOUGH_NODES',
+    )
+  })
+})

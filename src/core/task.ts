@@ -1,0 +1,221 @@
+import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
+import { computeCommitment } from './commit.ts'
+import type { ProtocolParams } from './params.ts'
+import type { Address, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
+import { decideVerdict } from './verdict.ts'
+
+export type TaskPhase = 'commit' | 'reveal' | 'decided'
+
+export interface CommitRecord {
+  executor: Address
+  commitment: Hex
+}
+
+export interface RevealRecord {
+  executor: Address
+  reveal: Reveal
+}
+
+/**
+ * The life of one task as every node tracks it. Immutable: each transition returns a new state.
+ *
+ * `seats` are the k places that must commit. They start with the k best-ranked candidates; when the
+ * commit deadline passes, each seat without a commit goes to the next backup in rank order and a
+ * new commit window opens. The commit phase closes once every seat has committed (or, when backups
+ * run out, with at least `quorum` commits); then reveals are accepted until all committers revealed
+ * or the reveal deadline passes, and the verdict is decided.
+ */
+export interface TaskState {
+  readonly taskId: Hex
+  readonly spec: TaskSpec
+  readonly k: number
+  readonly quorum: number
+  /** Executors then backups, best first: the sortition result for this task. */
+  readonly ranking: readonly Address[]
+  readonly phase: TaskPhase
+  readonly seats: readonly Address[]
+  /** Index in `ranking` of the next backup to step in. */
+  readonly nextBackup: number
+  readonly commits: readonly CommitRecord[]
+  readonly reveals: readonly RevealRecord[]
+  /** Seat holders that let the commit deadline pass. */
+  readonly missedCommit: readonly Address[]
+  /** Committers that let the reveal deadline pass. */
+  readonly missedReveal: readonly Address[]
+  readonly commitDeadline: number
+  readonly revealDeadline: number | null
+  readonly verdict: Verdict | null
+}
+
+export interface TaskTiming {
+  commitWindowMs: number
+  revealWindowMs: number
+}
+
+export interface OpenTaskParameters {
+  taskId: Hex
+  spec: TaskSpec
+  /** Ranked candidates (sortition order); the first k are executors, the rest backups. */
+  ranking: readonly Address[]
+  timing: TaskTiming
+  now: number
+}
+
+export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParameters): TaskState {
+  if (spec.policy.kind !== 'replicate') {
+    throw new SpecRejectedError('SPEC_INVALID_POLICY', 'Only the replicate policy has a task state machine yet.')
+  }
+  const { k, quorum } = spec.policy
+  if (ranking.length < k) {
+    throw new SpecRejectedError('SPEC_NOT_ENOUGH_NODES', `The task needs ${k} executors but only ${ranking.length} nodes are eligible.`, {
+      details: { taskId, k, eligible: ranking.length },
+      hint: 'Lower k, or wait until more capable nodes have joined.',
+    })
+  }
+  return {
+    taskId,
+    spec,
+    k,
+    quorum,
+    ranking,
+    phase: 'commit',
+    seats: ranking.slice(0, k),
+    nextBackup: k,
+    commits: [],
+    reveals: [],
+    missedCommit: [],
+    missedReveal: [],
+    commitDeadline: now + timing.commitWindowMs,
+    revealDeadline: null,
+    verdict: null,
+  }
+}
+
+/** Timing taken from the protocol parameters. */
+export function taskTiming(params: ProtocolParams): TaskTiming {
+  return { commitWindowMs: params.commitWindowMs, revealWindowMs: params.revealWindowMs }
+}
+
+function hasCommitted(state: TaskState, executor: Address): boolean {
+  return state.commits.some((c) => c.executor === executor)
+}
+
+function hasRevealed(state: TaskState, executor: Address): boolean {
+  return state.reveals.some((r) => r.executor === executor)
+}
+
+function decide(state: TaskState): TaskState {
+  const rank = (a: Address) => state.ranking.indexOf(a)
+  const reveals = [...state.reveals].sort((a, b) => rank(a.executor) - rank(b.executor))
+  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals })
+  const missedReveal = state.commits.map((c) => c.executor).filter((e) => !hasRevealed(state, e))
+  return { ...state, phase: 'decided', verdict, missedReveal }
+}
+
+function closeCommitPhase(state: TaskState, closedAt: number, timing: TaskTiming): TaskState {
+  return { ...state, phase: 'reveal', revealDeadline: closedAt + timing.revealWindowMs }
+}
+
+/**
+ * Applies every deadline that has passed by `now`: backups step in for missed commits, the commit
+ * phase closes when backups run out, and the reveal deadline decides the task.
+ */
+export function advanceTask(state: TaskState, now: number, timing: TaskTiming): TaskState {
+  let s = state
+  for (;;) {
+    if (s.phase === 'decided') return s
+    if (BigInt(now) >= s.spec.deadline) return decide(s)
+    if (s.phase === 'reveal') {
+      return s.revealDeadline !== null && now >= s.revealDeadline ? decide(s) : s
+    }
+    if (now < s.commitDeadline) return s
+
+    const passed = s.commitDeadline
+    const missing = s.seats.filter((e) => !hasCommitted(s, e))
+    const kept = s.seats.filter((e) => hasCommitted(s, e))
+    const stepIn = s.ranking.slice(s.nextBackup, s.nextBackup + missing.length)
+    s = {
+      ...s,
+      seats: [...kept, ...stepIn],
+      nextBackup: s.nextBackup + stepIn.length,
+      missedCommit: [...s.missedCommit, ...missing],
+      commitDeadline: s.commitDeadline + timing.commitWindowMs,
+    }
+    if (stepIn.length === 0) {
+      // No backups left: go on with what was committed if it can still reach quorum.
+      s = s.commits.length >= s.quorum ? closeCommitPhase(s, passed, timing) : decide(s)
+    }
+  }
+}
+
+/** Accepts a commit whose signature the caller has checked; throws a typed error otherwise. */
+export function applyCommit(state: TaskState, signed: Signed<Commit>, now: number, timing: TaskTiming): TaskState {
+  const s = advanceTask(state, now, timing)
+  const executor = signed.signer
+  const details = { taskId: s.taskId, executor }
+  if (signed.message.taskId !== s.taskId) {
+    throw new CommitRejectedError('COMMIT_UNKNOWN_TASK', 'The commit is for another task.', { details })
+  }
+  if (hasCommitted(s, executor)) {
+    throw new CommitRejectedError('COMMIT_DUPLICATE', 'The executor has already committed to this task.', { details })
+  }
+  if (s.phase !== 'commit') {
+    throw new CommitRejectedError('COMMIT_PHASE_CLOSED', 'The commit phase of this task has closed.', { details })
+  }
+  if (!s.seats.includes(executor)) {
+    throw new CommitRejectedError('COMMIT_NOT_ASSIGNED', 'The committer is not an assigned executor of this task.', {
+      details,
+    })
+  }
+  const next: TaskState = { ...s, commits: [...s.commits, { executor, commitment: signed.message.commitment }] }
+  return next.seats.every((e) => hasCommitted(next, e)) ? closeCommitPhase(next, now, timing) : next
+}
+
+/** Accepts a reveal whose signature the caller has checked; throws a typed error otherwise. */
+export function applyReveal(state: TaskState, signed: Signed<Reveal>, now: number, timing: TaskTiming): TaskState {
+  const s = advanceTask(state, now, timing)
+  const executor = signed.signer
+  const reveal = signed.message
+  const details = { taskId: s.taskId, executor }
+  if (reveal.taskId !== s.taskId) {
+    throw new RevealRejectedError('REVEAL_UNKNOWN_TASK', 'The reveal is for another task.', { details })
+  }
+  if (s.phase === 'commit') {
+    throw new RevealRejectedError('REVEAL_BEFORE_COMMIT_CLOSE', 'A reveal was sent before the commit phase closed.', {
+      details,
+      hint: 'Reveals are accepted only after every assigned executor committed or the commit deadline passed.',
+    })
+  }
+  if (s.phase === 'decided') {
+    throw new RevealRejectedError('REVEAL_PHASE_CLOSED', 'The task is already decided.', { details })
+  }
+  const commit = s.commits.find((c) => c.executor === executor)
+  if (commit === undefined) {
+    throw new RevealRejectedError('REVEAL_WITHOUT_COMMIT', 'The executor never committed to this task.', { details })
+  }
+  if (hasRevealed(s, executor)) {
+    throw new RevealRejectedError('REVEAL_DUPLICATE', 'The executor has already revealed.', { details })
+  }
+  if (computeCommitment({ ...reveal, executor }) !== commit.commitment) {
+    throw new RevealRejectedError('REVEAL_MISMATCH', 'The reveal does not open the executor’s commit.', { details })
+  }
+  const next: TaskState = { ...s, reveals: [...s.reveals, { executor, reveal }] }
+  return next.reveals.length === next.commits.length ? decide(next) : next
+}
+
+/** The next time at which `advanceTask` would change the state, or null once decided. */
+export function nextTaskDeadline(state: TaskState): number | null {
+  if (state.phase === 'decided') return null
+  const phaseDeadline = state.phase === 'commit' ? state.commitDeadline : (state.revealDeadline ?? state.commitDeadline)
+  return Math.min(phaseDeadline, Number(state.spec.deadline))
+}
+
+/** Whether `executor` holds a seat and has not committed yet: it should execute the task. */
+export function isAwaitingCommit(state: TaskState, executor: Address): boolean {
+  return state.phase === 'commit' && state.seats.includes(executor) && !hasCommitted(state, executor)
+}
+
+/** Whether `executor` committed and should reveal now. */
+export function isAwaitingReveal(state: TaskState, executor: Address): boolean {
+  return state.phase === 'reveal' && hasCommitted(state, executor) && !hasRevealed(state, executor)
+}

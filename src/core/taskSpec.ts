@@ -1,0 +1,95 @@
+import { SpecRejectedError } from './errors.ts'
+import { hashTaskSpec } from './eip712.ts'
+import type { ProtocolParams } from './params.ts'
+import { isSignedBy, signDigest } from './signing.ts'
+import type { Signer } from './signing.ts'
+import type { Hex, Policy, ProtocolDomain, Signed, TaskSpec } from './types.ts'
+
+/** Runtimes this version of the protocol knows. */
+export const supportedRuntimes = ['wasm'] as const
+
+/** Signs a spec as its requester. The signature is over the task id. */
+export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: ProtocolDomain): Promise<Signed<TaskSpec>> {
+  if (signer.address.toLowerCase() !== spec.requester.toLowerCase()) {
+    throw new SpecRejectedError('SPEC_BAD_SIGNATURE', 'Only the requester named in a task spec can sign it.', {
+      details: { requester: spec.requester, signer: signer.address },
+    })
+  }
+  return signDigest(signer, spec, hashTaskSpec(spec, domain))
+}
+
+/** Throws `SPEC_INVALID_POLICY` unless the policy is well formed and within the parameters. */
+export function assertValidPolicy(policy: Policy, params: ProtocolParams): void {
+  if (policy.kind === 'sample') {
+    throw new SpecRejectedError('SPEC_INVALID_POLICY', 'The sample policy is not supported by this node yet.', {
+      hint: 'Use { kind: "replicate", k, quorum }.',
+    })
+  }
+  const { k, quorum } = policy
+  if (!Number.isInteger(k) || k < 1 || k > params.maxK) {
+    throw new SpecRejectedError('SPEC_INVALID_POLICY', `Replication k must be an integer from 1 to ${params.maxK}.`, {
+      details: { k },
+    })
+  }
+  // A strict majority makes two different winning results impossible.
+  if (!Number.isInteger(quorum) || quorum * 2 <= k || quorum > k) {
+    throw new SpecRejectedError('SPEC_INVALID_POLICY', 'Quorum must be a strict majority of k and at most k.', {
+      details: { k, quorum },
+      hint: `For k = ${k} use quorum ${Math.floor(k / 2) + 1}.`,
+    })
+  }
+}
+
+export interface CheckTaskSpecParameters {
+  signed: Signed<TaskSpec>
+  domain: ProtocolDomain
+  params: ProtocolParams
+  /** Local time in ms. */
+  now: number
+}
+
+/**
+ * Checks everything about a spec that does not depend on node state: signature, runtime, policy,
+ * limits and deadline. Returns the task id. Escrow and duplicates are the node's to check.
+ */
+export async function checkTaskSpec({ signed, domain, params, now }: CheckTaskSpecParameters): Promise<Hex> {
+  const spec = signed.message
+  const taskId = hashTaskSpec(spec, domain)
+  if (
+    signed.signer.toLowerCase() !== spec.requester.toLowerCase() ||
+    !(await isSignedBy(taskId, signed.signature, spec.requester))
+  ) {
+    throw new SpecRejectedError('SPEC_BAD_SIGNATURE', 'The task spec is not signed by its requester.', {
+      details: { taskId, requester: spec.requester },
+    })
+  }
+  if (!(supportedRuntimes as readonly string[]).includes(spec.runtime)) {
+    throw new SpecRejectedError('SPEC_UNSUPPORTED_RUNTIME', `Runtime "${spec.runtime}" is not supported.`, {
+      details: { taskId, runtime: spec.runtime },
+      hint: `Supported runtimes: ${supportedRuntimes.join(', ')}.`,
+    })
+  }
+  assertValidPolicy(spec.policy, params)
+  const { fuel, memoryPages, outputBytes } = spec.limits
+  if (
+    fuel <= 0n ||
+    fuel > params.maxFuel ||
+    memoryPages < 1 ||
+    memoryPages > params.maxMemoryPages ||
+    outputBytes < 0 ||
+    outputBytes > params.maxOutputBytes
+  ) {
+    throw new SpecRejectedError('SPEC_LIMITS_EXCEEDED', 'The task limits are outside what the network allows.', {
+      details: { taskId, limits: spec.limits },
+      hint: `fuel ≤ ${params.maxFuel}, memoryPages 1..${params.maxMemoryPages}, outputBytes ≤ ${params.maxOutputBytes}.`,
+    })
+  }
+  // The task must be able to finish: one commit window plus one reveal window before the deadline.
+  if (spec.deadline < BigInt(now + params.commitWindowMs + params.revealWindowMs)) {
+    throw new SpecRejectedError('SPEC_EXPIRED', 'The task deadline is too close or already past.', {
+      details: { taskId, deadline: spec.deadline, now },
+      hint: `Set a deadline at least ${params.commitWindowMs + params.revealWindowMs} ms in the future.`,
+    })
+  }
+  return taskId
+}

@@ -1,0 +1,93 @@
+import type { Address, Hex } from 'viem'
+
+export type { Address, Hex }
+
+/** How a task is verified. `k` executors, a result wins with `quorum` matching reveals. */
+export interface ReplicatePolicy {
+  kind: 'replicate'
+  k: number
+  quorum: number
+}
+
+/** One executor, re-executed by a verifier with probability `ratePpm` / 1,000,000. */
+export interface SamplePolicy {
+  kind: 'sample'
+  ratePpm: number
+}
+
+export type Policy = ReplicatePolicy | SamplePolicy
+
+/** Resource limits a task runs under; the runtime enforces them deterministically. */
+export interface TaskLimits {
+  /** Fuel units (metered WebAssembly instructions). */
+  fuel: bigint
+  /** Linear memory cap in 64 KiB pages. */
+  memoryPages: number
+  /** Largest output, in bytes. */
+  outputBytes: number
+}
+
+/**
+ * What a requester asks the network to compute. Its EIP-712 hash is the task id; the requester
+ * signs that hash. `program` and `input` are content ids (keccak256 of the bytes).
+ */
+export interface TaskSpec {
+  requester: Address
+  /** Makes two otherwise equal specs distinct tasks. */
+  nonce: bigint
+  runtime: string
+  program: Hex
+  input: Hex
+  limits: TaskLimits
+  policy: Policy
+  /** Fee paid from the requester's escrow, in token base units. */
+  fee: bigint
+  /** Unix time in ms after which the task can no longer be verified. */
+  deadline: bigint
+}
+
+/** Whether an execution produced an output (`ok`) or failed deterministically (`failed`). */
+export type ResultStatus = 'ok' | 'failed'
+
+/** An executor's sealed answer: `commitment = keccak256(abi.encode(taskId, status, resultHash, salt, executor))`. */
+export interface Commit {
+  taskId: Hex
+  commitment: Hex
+}
+
+/** Opens a commit once the commit phase has closed. */
+export interface Reveal {
+  taskId: Hex
+  status: ResultStatus
+  /** Content id of the output bytes, or of the failure reason for `failed`. */
+  resultHash: Hex
+  salt: Hex
+}
+
+/** A message together with the account that signed it. */
+export interface Signed<T> {
+  message: T
+  signer: Address
+  signature: Hex
+}
+
+export type Outcome = 'verified' | 'failed' | 'unresolved'
+
+/** The agreed outcome of a task, computed identically by every node from the reveals. */
+export interface Verdict {
+  taskId: Hex
+  outcome: Outcome
+  /** The winning result hash; zero for `unresolved`. */
+  resultHash: Hex
+  /** Executors whose reveal matched the winning result, in rank order. */
+  executors: Address[]
+  /** Executors that revealed a different result, in rank order. */
+  dissenters: Address[]
+}
+
+/** The EIP-712 domain every veritask message is signed under. */
+export interface ProtocolDomain {
+  chainId: number
+  /** The settlement contract; the zero address on a network without one. */
+  verifyingContract: Address
+}

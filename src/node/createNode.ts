@@ -1,0 +1,465 @@
+import { bytesToHex } from 'viem'
+import { computeCommitment, isValidCommitSignature, signCommit } from '../core/commit.ts'
+import { contentId, failureResultHash } from '../core/contentId.ts'
+import { devnetDomain } from '../core/eip712.ts'
+import { CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
+import { assertEscrowCovers } from '../core/escrow.ts'
+import { decodeMessage, encodeMessage } from '../core/messages.ts'
+import type { ProtocolMessage } from '../core/messages.ts'
+import { defaultParams } from '../core/params.ts'
+import type { ProtocolParams } from '../core/params.ts'
+import { isValidRevealSignature, signReveal } from '../core/reveal.ts'
+import { rankCandidates } from '../core/sortition.ts'
+import {
+  advanceTask,
+  applyCommit,
+  applyReveal,
+  isAwaitingCommit,
+  isAwaitingReveal,
+  nextTaskDeadline,
+  openTask,
+  taskTiming,
+} from '../core/task.ts'
+import type { TaskState, TaskTiming } from '../core/task.ts'
+import type { Signer } from '../core/signing.ts'
+import { checkTaskSpec } from '../core/taskSpec.ts'
+import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Runtime } from '../exec/runtime.ts'
+import { topics } from '../ports/network.ts'
+import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
+import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
+import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
+import { systemClock } from './clock.ts'
+import type { Clock } from './clock.ts'
+import { silentLogger } from './logger.ts'
+import type { Logger } from './logger.ts'
+
+export interface CreateNodeParameters {
+  /** The node's staked account. Its key signs commits and reveals and is never logged. */
+  account: Signer
+  network: Network
+  chain: ChainView
+  /** Runtimes by name (`wasm`, …); the node executes only tasks for these. */
+  runtimes: Readonly<Record<string, Runtime>>
+  blobs?: BlobStore
+  store?: NodeStore
+  clock?: Clock
+  params?: ProtocolParams
+  domain?: ProtocolDomain
+  logger?: Logger
+  /** Source of commit salts; cryptographic randomness by default. */
+  randomBytes?: (length: number) => Uint8Array
+}
+
+export interface NodeStats {
+  specsAccepted: number
+  executions: number
+  commitsSent: number
+  revealsSent: number
+  abstentions: number
+  verdicts: Record<Verdict['outcome'], number>
+  /** Rejected messages by error code. */
+  rejected: Record<string, number>
+  /** Fees reserved from requesters' escrow by tasks this node accepted. */
+  feesReserved: bigint
+}
+
+export interface TaskStatus {
+  taskId: Hex
+  phase: TaskState['phase']
+  spec: TaskSpec
+  seats: readonly Address[]
+  verdict: Verdict | null
+}
+
+export type VerdictListener = (verdict: Verdict, state: TaskState) => void
+
+export interface VeritaskNode {
+  readonly address: Address
+  readonly peerId: string
+  start(): void
+  stop(): Promise<void>
+  /**
+   * Accepts a requester's signed spec and its blobs (program, input), stores the blobs, gossips the
+   * spec and opens the task. Resolves with the task id; rejects with a `SpecRejectedError`.
+   */
+  submitTask(signed: Signed<TaskSpec>, blobs: readonly Uint8Array[]): Promise<Hex>
+  getTask(taskId: Hex): TaskStatus | undefined
+  getBlob(cid: Hex): Uint8Array | undefined
+  onVerdict(listener: VerdictListener): () => void
+  stats(): NodeStats
+}
+
+interface TaskEntry {
+  state: TaskState
+  /** The peer that relayed the spec: the first to ask for blobs. */
+  origin: string
+  executing: boolean
+  /** Output bytes held back until the reveal: a result is served only once it is revealed. */
+  pendingOutput: Uint8Array | undefined
+  revealSent: boolean
+  /** Valid reveals that arrived before this node saw the commit phase close. */
+  earlyReveals: Signed<Reveal>[]
+  cancelTimer: (() => void) | undefined
+}
+
+/** Messages for tasks this node has not seen yet (gossip may reorder), kept briefly and bounded. */
+const MAX_ORPHANS = 4_096
+
+/**
+ * Composes a node: validates gossip, tracks each task's state through the pure core, executes
+ * tasks it is assigned, commits and reveals, and reports verdicts.
+ */
+export function createNode({
+  account,
+  network,
+  chain,
+  runtimes,
+  blobs = createMemoryBlobStore(),
+  store = createMemoryNodeStore(),
+  clock = systemClock,
+  params = defaultParams,
+  domain = devnetDomain,
+  logger = silentLogger,
+  randomBytes = (length) => crypto.getRandomValues(new Uint8Array(length)),
+}: CreateNodeParameters): VeritaskNode {
+  const address = account.address
+  const log = logger.child({ node: address })
+  const timing: TaskTiming = taskTiming(params)
+  const tasks = new Map<Hex, TaskEntry>()
+  const orphans = new Map<Hex, Array<Signed<Commit> | Signed<Reveal>>>()
+  let orphanCount = 0
+  const reserved = new Map<Address, bigint>()
+  const listeners = new Set<VerdictListener>()
+  let running = false
+  const stats: NodeStats = {
+    specsAccepted: 0,
+    executions: 0,
+    commitsSent: 0,
+    revealsSent: 0,
+    abstentions: 0,
+    verdicts: { verified: 0, failed: 0, unresolved: 0 },
+    rejected: {},
+    feesReserved: 0n,
+  }
+
+  function countRejection(error: unknown): void {
+    const code = error instanceof VeritaskError ? error.code : 'UNEXPECTED'
+    stats.rejected[code] = (stats.rejected[code] ?? 0) + 1
+  }
+
+  async function publish(message: ProtocolMessage): Promise<void> {
+    const topic = message.type === 'spec' ? topics.specs : message.type === 'commit' ? topics.commits : topics.reveals
+    await network.publish(topic, encodeMessage(message))
+  }
+
+  // ── task lifecycle ───────────────────────────────────────────────────────────────────────────
+
+  /** Records a new state and does what it asks of this node: execute, reveal, or settle. */
+  function update(taskId: Hex, entry: TaskEntry, state: TaskState): void {
+    entry.state = state
+    if (state.phase === 'decided') return finish(taskId, entry)
+    if (state.phase === 'reveal' && entry.earlyReveals.length > 0) {
+      const early = entry.earlyReveals
+      entry.earlyReveals = []
+      for (const reveal of early) if (!tryReveal(taskId, entry, reveal)) return
+    }
+    if (isAwaitingCommit(entry.state, address) && !entry.executing) void execute(taskId, entry)
+    if (isAwaitingReveal(entry.state, address) && !entry.revealSent) void reveal(taskId, entry)
+    schedule(taskId, entry)
+  }
+
+  function schedule(taskId: Hex, entry: TaskEntry): void {
+    entry.cancelTimer?.()
+    const at = nextTaskDeadline(entry.state)
+    if (at === null || !running) return
+    entry.cancelTimer = clock.setTimer(at - clock.now(), () => {
+      const current = tasks.get(taskId)
+      if (current === undefined) return
+      current.cancelTimer = undefined
+      update(taskId, current, advanceTask(current.state, clock.now(), timing))
+    })
+  }
+
+  function finish(taskId: Hex, entry: TaskEntry): void {
+    entry.cancelTimer?.()
+    tasks.delete(taskId)
+    const verdict = entry.state.verdict as Verdict
+    const spec = entry.state.spec
+    if (verdict.outcome === 'unresolved') {
+      // The requester is refunded: release its reservation.
+      reserved.set(spec.requester, (reserved.get(spec.requester) ?? 0n) - spec.fee)
+      stats.feesReserved -= spec.fee
+    }
+    if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
+      blobs.put(entry.pendingOutput)
+    }
+    store.putVerdict(verdict)
+    stats.verdicts[verdict.outcome]++
+    log.debug('task decided', { taskId, outcome: verdict.outcome, executors: verdict.executors.length })
+    for (const listener of listeners) listener(verdict, entry.state)
+  }
+
+  async function loadBlob(cid: Hex, origin: string, maxBytes: number): Promise<Uint8Array> {
+    const local = blobs.get(cid)
+    if (local !== undefined) return local
+    const bytes = await network.fetchBlob(cid, { peers: [origin], maxBytes })
+    blobs.put(bytes)
+    return bytes
+  }
+
+  async function execute(taskId: Hex, entry: TaskEntry): Promise<void> {
+    entry.executing = true
+    const spec = entry.state.spec
+    try {
+      // A restarted node re-sends what it signed instead of signing a different commit.
+      const previous = store.getOwnCommit(taskId)
+      if (previous !== undefined) return void (await sendCommit(taskId, previous.signed))
+
+      const runtime = runtimes[spec.runtime]
+      if (runtime === undefined) throw new ExecutionAbortedError('EXEC_ABORTED', `No ${spec.runtime} runtime on this node.`)
+      const [program, input] = await Promise.all([
+        loadBlob(spec.program, entry.origin, params.maxProgramBytes),
+        loadBlob(spec.input, entry.origin, params.maxInputBytes),
+      ])
+      stats.executions++
+      const result = await runtime.execute({ programId: spec.program, program, input, limits: spec.limits })
+      const current = tasks.get(taskId)
+      if (current === undefined || !isAwaitingCommit(current.state, address)) {
+        log.debug('execution finished after losing the seat', { taskId })
+        return
+      }
+      const resultHash = result.status === 'ok' ? contentId(result.output) : failureResultHash(result.reason)
+      const salt = bytesToHex(randomBytes(32))
+      const commitment = computeCommitment({ taskId, status: result.status, resultHash, salt, executor: address })
+      const signed = await signCommit(account, { taskId, commitment }, domain)
+      // Persist before sending: after a crash the node must re-send this commit, not sign another.
+      store.putOwnCommit({ taskId, status: result.status, resultHash, salt, signed })
+      if (result.status === 'ok') current.pendingOutput = result.output
+      await sendCommit(taskId, signed)
+    } catch (error) {
+      stats.abstentions++
+      log.warn('execution abandoned; not committing', { taskId, error })
+    }
+  }
+
+  async function sendCommit(taskId: Hex, signed: Signed<Commit>): Promise<void> {
+    const entry = tasks.get(taskId)
+    if (entry === undefined) return
+    try {
+      const state = applyCommit(entry.state, signed, clock.now(), timing)
+      stats.commitsSent++
+      await publish({ type: 'commit', ...signed })
+      update(taskId, entry, state)
+    } catch (error) {
+      log.debug('own commit not applicable', { taskId, error })
+    }
+  }
+
+  async function reveal(taskId: Hex, entry: TaskEntry): Promise<void> {
+    const own = store.getOwnCommit(taskId)
+    if (own === undefined) return
+    entry.revealSent = true
+    const signed = await signReveal(
+      account,
+      { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt },
+      domain,
+    )
+    if (entry.pendingOutput !== undefined) blobs.put(entry.pendingOutput)
+    stats.revealsSent++
+    await publish({ type: 'reveal', ...signed })
+    const current = tasks.get(taskId)
+    if (current !== undefined) tryReveal(taskId, current, signed)
+  }
+
+  /** Applies a reveal; returns false if the task was decided by it. */
+  function tryReveal(taskId: Hex, entry: TaskEntry, signed: Signed<Reveal>): boolean {
+    try {
+      const state = applyReveal(entry.state, signed, clock.now(), timing)
+      update(taskId, entry, state)
+      return state.phase !== 'decided'
+    } catch (error) {
+      if (error instanceof RevealRejectedError && error.code === 'REVEAL_BEFORE_COMMIT_CLOSE') {
+        entry.earlyReveals.push(signed)
+        return true
+      }
+      countRejection(error)
+      return true
+    }
+  }
+
+  // ── gossip handlers ──────────────────────────────────────────────────────────────────────────
+
+  async function acceptSpec(signed: Signed<TaskSpec>, origin: string): Promise<Hex> {
+    const now = clock.now()
+    const taskId = await checkTaskSpec({ signed, domain, params, now })
+    if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
+      throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+    }
+    const spec = signed.message
+    assertEscrowCovers({
+      taskId,
+      requester: spec.requester,
+      fee: spec.fee,
+      balance: chain.escrowBalance(spec.requester),
+      reserved: reserved.get(spec.requester) ?? 0n,
+    })
+    const policy = spec.policy
+    const k = policy.kind === 'replicate' ? policy.k : 1
+    const ranking = rankCandidates({
+      seed: chain.epochSeed(),
+      taskId,
+      candidates: chain.eligibleNodes(spec.runtime),
+      count: k + params.backups,
+    })
+    const state = openTask({ taskId, spec, ranking, timing, now })
+    reserved.set(spec.requester, (reserved.get(spec.requester) ?? 0n) + spec.fee)
+    stats.feesReserved += spec.fee
+    stats.specsAccepted++
+    const entry: TaskEntry = {
+      state,
+      origin,
+      executing: false,
+      pendingOutput: undefined,
+      revealSent: false,
+      earlyReveals: [],
+      cancelTimer: undefined,
+    }
+    tasks.set(taskId, entry)
+    store.putSpec(taskId, signed)
+    log.debug('task accepted', { taskId, seats: state.seats })
+    update(taskId, entry, state)
+    const waiting = orphans.get(taskId)
+    if (waiting !== undefined) {
+      orphans.delete(taskId)
+      orphanCount -= waiting.length
+      for (const message of waiting) onSigned(message)
+    }
+    return taskId
+  }
+
+  function onSigned(signed: Signed<Commit> | Signed<Reveal>): ValidationResult {
+    const taskId = signed.message.taskId
+    const entry = tasks.get(taskId)
+    if (entry === undefined) {
+      if (store.getVerdict(taskId) !== undefined) return 'ignore'
+      if (orphanCount >= MAX_ORPHANS) return 'ignore'
+      const list = orphans.get(taskId) ?? []
+      list.push(signed)
+      orphans.set(taskId, list)
+      orphanCount++
+      return 'accept'
+    }
+    if ('commitment' in signed.message) {
+      try {
+        update(taskId, entry, applyCommit(entry.state, signed as Signed<Commit>, clock.now(), timing))
+        return 'accept'
+      } catch (error) {
+        countRejection(error)
+        // A duplicate or a late commit can be honest network behaviour; a commit from a node
+        // that holds no seat cannot.
+        return error instanceof CommitRejectedError && error.code === 'COMMIT_NOT_ASSIGNED' ? 'reject' : 'ignore'
+      }
+    }
+    tryReveal(taskId, entry, signed as Signed<Reveal>)
+    return 'accept'
+  }
+
+  async function onGossip({ data, from }: GossipMessage): Promise<ValidationResult> {
+    let message: ProtocolMessage
+    try {
+      message = decodeMessage(data, params.maxMessageBytes)
+    } catch (error) {
+      countRejection(error)
+      log.debug('malformed message', { from, error })
+      return 'reject'
+    }
+    switch (message.type) {
+      case 'spec':
+        try {
+          await acceptSpec(message, from)
+          return 'accept'
+        } catch (error) {
+          countRejection(error)
+          return error instanceof SpecRejectedError && error.code === 'SPEC_BAD_SIGNATURE' ? 'reject' : 'ignore'
+        }
+      case 'commit':
+        if (!(await isValidCommitSignature(message, domain))) {
+          countRejection(new CommitRejectedError('COMMIT_BAD_SIGNATURE', 'bad commit signature'))
+          return 'reject'
+        }
+        return onSigned(message)
+      case 'reveal':
+        if (!(await isValidRevealSignature(message, domain))) {
+          countRejection(new RevealRejectedError('REVEAL_BAD_SIGNATURE', 'bad reveal signature'))
+          return 'reject'
+        }
+        return onSigned(message)
+    }
+  }
+
+  return {
+    address,
+    peerId: network.peerId,
+    start() {
+      if (running) return
+      running = true
+      network.subscribe(topics.specs, onGossip)
+      network.subscribe(topics.commits, onGossip)
+      network.subscribe(topics.reveals, onGossip)
+      network.provideBlobs((cid) => blobs.get(cid))
+    },
+    async stop() {
+      running = false
+      for (const entry of tasks.values()) entry.cancelTimer?.()
+      await network.close()
+    },
+    async submitTask(signed, taskBlobs) {
+      const spec = signed.message
+      const byId = new Map(taskBlobs.map((bytes) => [contentId(bytes), bytes]))
+      const needed = [
+        { cid: spec.program, maxBytes: params.maxProgramBytes },
+        { cid: spec.input, maxBytes: params.maxInputBytes },
+      ]
+      for (const { cid, maxBytes } of needed) {
+        const bytes = byId.get(cid.toLowerCase() as Hex) ?? blobs.get(cid)
+        if (bytes === undefined) {
+          throw new SpecRejectedError('SPEC_MISSING_BLOB', `The spec names blob ${cid}, which was not uploaded.`, {
+            details: { cid },
+            hint: 'Pass the program and input bytes along with the spec.',
+          })
+        }
+        if (bytes.byteLength > maxBytes) {
+          throw new SpecRejectedError('SPEC_LIMITS_EXCEEDED', `Blob ${cid} is larger than the ${maxBytes}-byte limit.`, {
+            details: { cid, size: bytes.byteLength, maxBytes },
+          })
+        }
+      }
+      // Stored before the task opens: an executor on this node reads them at once.
+      for (const { cid } of needed) {
+        const bytes = byId.get(cid.toLowerCase() as Hex)
+        if (bytes !== undefined) blobs.put(bytes)
+      }
+      const taskId = await acceptSpec(signed, network.peerId)
+      await publish({ type: 'spec', ...signed })
+      return taskId
+    },
+    getTask(taskId) {
+      const entry = tasks.get(taskId)
+      if (entry !== undefined) {
+        const { phase, spec, seats, verdict } = entry.state
+        return { taskId, phase, spec, seats, verdict }
+      }
+      const signed = store.getSpec(taskId)
+      const verdict = store.getVerdict(taskId)
+      if (signed === undefined || verdict === undefined) return undefined
+      return { taskId, phase: 'decided', spec: signed.message, seats: verdict.executors, verdict }
+    },
+    getBlob: (cid) => blobs.get(cid),
+    onVerdict(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    stats: () => ({ ...stats, verdicts: { ...stats.verdicts }, rejected: { ...stats.rejected } }),
+  }
+}

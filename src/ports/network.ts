@@ -1,0 +1,74 @@
+import type { Hex } from '../core/types.ts'
+
+/** Gossip topics of protocol version 1. */
+export const topics = {
+  specs: 'veritask/spec/1',
+  commits: 'veritask/commit/1',
+  reveals: 'veritask/reveal/1',
+} as const
+
+export type Topic = (typeof topics)[keyof typeof topics]
+
+export interface GossipMessage {
+  topic: Topic
+  /** The peer the message came from. */
+  from: string
+  data: Uint8Array
+}
+
+/**
+ * What a subscriber decided about a message, as in gossipsub's validators: `accept` relays it,
+ * `ignore` drops it quietly (e.g. a duplicate), `reject` drops it and counts against the sender.
+ */
+export type ValidationResult = 'accept' | 'ignore' | 'reject'
+
+export type GossipHandler = (message: GossipMessage) => ValidationResult | Promise<ValidationResult>
+
+/** Answers blob requests from peers with the bytes of `cid`, or undefined if this node lacks it. */
+export type BlobProvider = (cid: Hex) => Uint8Array | undefined | Promise<Uint8Array | undefined>
+
+export interface FetchBlobOptions {
+  /** Peers to ask first (e.g. the one that relayed the spec); others are asked after them. */
+  peers?: readonly string[]
+  /** Largest blob accepted, in bytes. */
+  maxBytes: number
+  signal?: AbortSignal
+}
+
+export interface NetworkStats {
+  messagesPublished: number
+  bytesPublished: number
+  messagesReceived: number
+  bytesReceived: number
+  messagesRejected: number
+  blobsServed: number
+  blobBytesServed: number
+}
+
+/**
+ * The peer-to-peer port: publish/subscribe gossip plus content-addressed blob fetch.
+ * A publisher does not receive its own messages. `fetchBlob` resolves only with bytes whose
+ * keccak256 is `cid`, and rejects with a `MessageRejectedError` (`BLOB_NOT_FOUND`,
+ * `BLOB_TOO_LARGE`) when no peer can provide it.
+ */
+export interface Network {
+  readonly peerId: string
+  publish(topic: Topic, data: Uint8Array): Promise<void>
+  subscribe(topic: Topic, handler: GossipHandler): void
+  provideBlobs(provider: BlobProvider): void
+  fetchBlob(cid: Hex, options: FetchBlobOptions): Promise<Uint8Array>
+  stats(): NetworkStats
+  close(): Promise<void>
+}
+
+export function emptyNetworkStats(): NetworkStats {
+  return {
+    messagesPublished: 0,
+    bytesPublished: 0,
+    messagesReceived: 0,
+    bytesReceived: 0,
+    messagesRejected: 0,
+    blobsServed: 0,
+    blobBytesServed: 0,
+  }
+}
