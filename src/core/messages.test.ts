@@ -29,7 +29,8 @@ describe('wire messages', () => {
     }
     const decoded = decodeMessage(bytes(raw), max)
     assert.equal(decoded.signer, requester.address)
-    assert.equal(decoded.message.taskId, taskId)
+    assert.equal(decoded.type, 'reveal')
+    assert.equal((decoded.message as { taskId: string }).taskId, taskId)
   })
 
   it('rejects oversized, non-JSON, unknown and ill-formed messages with distinct codes', async () => {

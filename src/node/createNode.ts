@@ -69,6 +69,8 @@ export interface TaskStatus {
   phase: TaskState['phase']
   spec: TaskSpec
   seats: readonly Address[]
+  /** Executors whose commit this node has accepted. */
+  committed: readonly Address[]
   verdict: Verdict | null
 }
 
@@ -447,13 +449,13 @@ export function createNode({
     getTask(taskId) {
       const entry = tasks.get(taskId)
       if (entry !== undefined) {
-        const { phase, spec, seats, verdict } = entry.state
-        return { taskId, phase, spec, seats, verdict }
+        const { phase, spec, seats, commits, verdict } = entry.state
+        return { taskId, phase, spec, seats, committed: commits.map((c) => c.executor), verdict }
       }
       const signed = store.getSpec(taskId)
       const verdict = store.getVerdict(taskId)
       if (signed === undefined || verdict === undefined) return undefined
-      return { taskId, phase: 'decided', spec: signed.message, seats: verdict.executors, verdict }
+      return { taskId, phase: 'decided', spec: signed.message, seats: verdict.executors, committed: [...verdict.executors, ...verdict.dissenters], verdict }
     },
     getBlob: (cid) => blobs.get(cid),
     onVerdict(listener) {

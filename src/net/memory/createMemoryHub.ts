@@ -18,6 +18,8 @@ export interface MemoryHub {
   connect(peerId: string): Network
   /** Rejections per sending peer: the hub's stand-in for gossipsub's peer score. */
   rejectionsBy(peerId: string): number
+  /** Traffic of one peer, also after it closed. */
+  statsOf(peerId: string): NetworkStats
   peers(): string[]
 }
 
@@ -48,6 +50,7 @@ function createPrng(seed: number): () => number {
 export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const peers = new Map<string, Peer>()
   const rejections = new Map<string, number>()
+  const allStats = new Map<string, NetworkStats>()
   const random = createPrng(options.seed ?? 1)
   const dropRate = options.dropRate ?? 0
   if (!(dropRate >= 0 && dropRate < 1)) throw new RangeError('dropRate must be in [0, 1)')
@@ -87,6 +90,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     if (peers.has(peerId)) throw new Error(`peer ${peerId} is already connected`)
     const self: Peer = { id: peerId, handlers: new Map(), provider: undefined, stats: emptyNetworkStats(), closed: false }
     peers.set(peerId, self)
+    allStats.set(peerId, self.stats)
 
     /** The peer's bytes for `cid`, `undefined` if it has none, or 'too-large'. Wrong bytes count as none. */
     async function askPeer(peer: Peer, cid: Hex, maxBytes: number): Promise<Uint8Array | 'too-large' | undefined> {
@@ -157,6 +161,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   return {
     connect,
     rejectionsBy: (peerId) => rejections.get(peerId) ?? 0,
+    statsOf: (peerId) => ({ ...(allStats.get(peerId) ?? emptyNetworkStats()) }),
     peers: () => [...peers.keys()],
   }
 }

@@ -1,0 +1,92 @@
+import { Command, Option } from 'commander'
+import { UsageError } from '../../core/errors.ts'
+import { runDevnet } from '../../devnet/runDevnet.ts'
+import type { DevnetReport } from '../../devnet/runDevnet.ts'
+import { createLogger } from '../../node/logger.ts'
+import { exitCodes, fractionOption, integerOption } from '../options.ts'
+import { createProgressBar } from '../progress.ts'
+import type { CommandContext } from '../context.ts'
+
+interface DevnetFlags {
+  nodes: number
+  tasks: number
+  k: number
+  quorum?: number
+  seed: string
+  concurrency: number
+  latency: number
+  dropRate: number
+  threads?: number
+  json: boolean
+  verbose: boolean
+}
+
+export function devnetCommand(context: CommandContext): Command {
+  return new Command('devnet')
+    .description('Run a local network in one process and push a workload through it.')
+    .addOption(new Option('--nodes <n>', 'number of staked nodes').default(5).argParser(integerOption(1, 200)))
+    .addOption(new Option('--tasks <n>', 'tasks in the workload').default(200).argParser(integerOption(1, 1_000_000)))
+    .addOption(new Option('--k <n>', 'executors per task (replication)').default(3).argParser(integerOption(1, 16)))
+    .addOption(new Option('--quorum <n>', 'matching reveals to verify (default: majority of k)').argParser(integerOption(1, 16)))
+    .addOption(new Option('--seed <text>', 'seed for accounts, sortition and workload').default('veritask'))
+    .addOption(new Option('--concurrency <n>', 'tasks in flight at once').default(24).argParser(integerOption(1, 10_000)))
+    .addOption(new Option('--latency <ms>', 'one-way network latency').default(0).argParser(integerOption(0, 10_000)))
+    .addOption(new Option('--drop-rate <p>', 'probability a gossip delivery is lost').default(0).argParser(fractionOption(0, 1)))
+    .addOption(new Option('--threads <n>', 'WebAssembly worker threads (default: one per core)').argParser(integerOption(1, 256)))
+    .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
+    .option('-v, --verbose', 'log protocol events to stderr', false)
+    .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
+    .action(async (flags: DevnetFlags) => {
+      if (flags.k > flags.nodes) {
+        throw new UsageError('USAGE_INVALID_OPTION', `--k ${flags.k} needs at least ${flags.k} nodes, but --nodes is ${flags.nodes}.`, {
+          hint: `Use --nodes ${flags.k} or more, or a smaller --k.`,
+        })
+      }
+      const quorum = flags.quorum ?? Math.floor(flags.k / 2) + 1
+      if (quorum * 2 <= flags.k || quorum > flags.k) {
+        throw new UsageError('USAGE_INVALID_OPTION', `--quorum ${quorum} must be a strict majority of --k ${flags.k}.`, {
+          hint: `Use --quorum ${Math.floor(flags.k / 2) + 1}.`,
+        })
+      }
+      const progress = flags.json ? undefined : createProgressBar()
+      const report = await runDevnet({
+        nodes: flags.nodes,
+        tasks: flags.tasks,
+        k: flags.k,
+        quorum,
+        seed: flags.seed,
+        concurrency: flags.concurrency,
+        latencyMs: flags.latency,
+        dropRate: flags.dropRate,
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        logger: createLogger({ level: flags.verbose ? 'debug' : 'warn' }),
+        onProgress: (p) => progress?.update(p.decided, p.total, `decided (${p.submitted} submitted)`),
+        signal: context.signal,
+      })
+      progress?.done()
+      context.stdout(flags.json ? JSON.stringify(report) : formatReport(report))
+      const healthy = report.agreement && report.correct === report.verified
+      context.setExitCode(healthy ? exitCodes.ok : exitCodes.failure)
+    })
+}
+
+function formatReport(r: DevnetReport): string {
+  const lines = [
+    `veritask devnet: ${r.nodes} nodes, ${r.tasks} tasks, replicate k=${r.policy.k} quorum=${r.policy.quorum}`,
+    '',
+    `  verified     ${r.verified}   (${r.correct} match a local computation)`,
+    `  failed       ${r.failed}`,
+    `  unresolved   ${r.unresolved}`,
+    `  agreement    ${r.agreement ? 'all nodes reached the same verdicts' : 'NODES DISAGREE'}`,
+    `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict)`,
+    `  gossip       ${r.gossip.messagesPerTask} messages per task, ${(r.gossip.bytes / 1024).toFixed(0)} KiB in all`,
+    '',
+    '  node                                        executed  agreed  dissented  missed',
+    ...r.perNode.map(
+      (n) =>
+        `  ${n.address}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}`,
+    ),
+  ]
+  return lines.join('\n')
+}

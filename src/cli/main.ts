@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander'
+import { VeritaskError } from '../core/errors.ts'
+import type { CommandContext } from './context.ts'
+import { devnetCommand } from './devnet/command.ts'
+import { exitCodes } from './options.ts'
+
+export interface MainOptions {
+  stdout?: (text: string) => void
+  stderr?: (text: string) => void
+  signal?: AbortSignal
+}
+
+/** Runs the `veritask` command line; resolves with the process exit code (docs/cli.md). */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const stdout = options.stdout ?? ((text) => process.stdout.write(`${text}\n`))
+  const stderr = options.stderr ?? ((text) => process.stderr.write(`${text}\n`))
+  let exitCode: number = exitCodes.ok
+  const controller = new AbortController()
+  const onSigint = () => controller.abort(new Error('interrupted'))
+  if (options.signal === undefined) process.once('SIGINT', onSigint)
+  const context: CommandContext = {
+    stdout,
+    stderr,
+    setExitCode: (code) => (exitCode = code),
+    signal: options.signal ?? controller.signal,
+  }
+
+  const program = new Command('veritask')
+    .description('veritask: verified off-chain computation on a staked peer-to-peer network.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => stdout(s.trimEnd()), writeErr: (s) => stderr(s.trimEnd()) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(devnetCommand(context))
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput())
+
+  try {
+    await program.parseAsync(argv)
+    return exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successful exits; everything else commander raises is a usage error.
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage
+    }
+    if (context.signal.aborted) {
+      stderr('interrupted')
+      return exitCodes.interrupted
+    }
+    if (error instanceof VeritaskError) {
+      stderr(`error: ${error.describe()}`)
+      return error.code.startsWith('USAGE_') ? exitCodes.usage : exitCodes.failure
+    }
+    stderr(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    return exitCodes.failure
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}

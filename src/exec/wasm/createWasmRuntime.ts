@@ -1,0 +1,221 @@
+/**
+ * The WebAssembly task runtime: a pool of worker threads, each running `executeWasm` with its own
+ * cache of compiled programs. Tasks beyond the pool size wait in a FIFO queue. One task costs one
+ * message round trip.
+ *
+ * Determinism lives in the instrumented code (fuel, memory cap, stack budget); the pool only adds
+ * local backstops that make a node abstain (`ExecutionAbortedError`) instead of answering: a
+ * wall-clock timeout, a crashed worker, `resourceLimits` on each worker's JS heap, and `close()`.
+ */
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { ExecutionAbortedError } from '../../core/errors.ts'
+import type { ExecutionAbortCode } from '../../core/errors.ts'
+import type { ExecutionRequest, ExecutionResult, Runtime } from '../runtime.ts'
+import { assertValidLimits, DEFAULT_MAX_MODULE_BYTES } from './executeWasm.ts'
+import type { WorkerOptions, WorkerRequest, WorkerResponse } from './worker.ts'
+
+export interface CreateWasmRuntimeOptions {
+  /** Worker threads; defaults to `os.availableParallelism()`. Workers start on first use. */
+  threads?: number
+  /** Wall-clock backstop per task, in milliseconds (default 10 000). Fuel is the real limit. */
+  timeoutMs?: number
+  /** Largest program accepted, in bytes (default 4 MiB). */
+  maxModuleBytes?: number
+  /** Compiled programs each worker keeps (default 32). */
+  maxCachedModules?: number
+}
+
+export type CreateWasmRuntimeReturnType = Runtime
+
+const DEFAULT_TIMEOUT_MS = 10_000
+const DEFAULT_MAX_CACHED_MODULES = 32
+/** Backstop on each worker's JS heap; program memory is capped by the instrumenter instead. */
+const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 256, stackSizeMb: 4 }
+
+interface Task {
+  id: number
+  request: ExecutionRequest
+  resolve(result: ExecutionResult): void
+  reject(error: ExecutionAbortedError): void
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+}
+
+interface PoolWorker {
+  worker: Worker
+  task: Task | undefined
+  timer: NodeJS.Timeout | undefined
+  /** The last error the worker reported before exiting, for the crash report. */
+  error: unknown
+}
+
+/**
+ * Starts the worker script. From compiled output (`.js`) that is a plain file. From TypeScript
+ * source under tsx, Node 20 does not apply the parent's `--import tsx` loader to a worker's entry
+ * module, so a small bootstrap registers tsx in the worker first and then imports `worker.ts`.
+ */
+function startWorker(options: WorkerOptions): Worker {
+  const settings = { workerData: options, resourceLimits: WORKER_RESOURCE_LIMITS }
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), settings)
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href)
+  const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}) })`
+  return new Worker(bootstrap, { ...settings, eval: true })
+}
+
+/** Copies a view that does not span its whole buffer: cloning a view clones the entire buffer. */
+function compact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+}
+
+function abortError(code: ExecutionAbortCode, message: string, details: Record<string, unknown> = {}) {
+  return new ExecutionAbortedError(code, message, { details })
+}
+
+export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): CreateWasmRuntimeReturnType {
+  const threads = options.threads ?? availableParallelism()
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`)
+  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`)
+  const workerOptions: WorkerOptions = {
+    maxModuleBytes: options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES,
+    maxCachedModules: options.maxCachedModules ?? DEFAULT_MAX_CACHED_MODULES,
+  }
+
+  const workers = new Set<PoolWorker>()
+  const idle: PoolWorker[] = []
+  const queue: Task[] = []
+  let nextId = 0
+  let closed = false
+
+  function settle(task: Task): void {
+    task.signal?.removeEventListener('abort', task.onAbort as () => void)
+  }
+
+  function spawn(): PoolWorker {
+    const pw: PoolWorker = { worker: startWorker(workerOptions), task: undefined, timer: undefined, error: undefined }
+    pw.worker.unref() // an idle pool must not keep the process alive
+    pw.worker.on('message', (response: WorkerResponse) => onResponse(pw, response))
+    pw.worker.on('error', (error) => {
+      pw.error = error
+    })
+    pw.worker.on('exit', (exitCode) => {
+      if (!workers.has(pw)) return // retired on purpose
+      retire(pw)
+      const detail = pw.error instanceof Error ? pw.error.message : `exit code ${exitCode}`
+      pw.task?.reject(abortError('EXEC_WORKER_CRASHED', `execution worker crashed: ${detail}`, { exitCode }))
+      pump()
+    })
+    workers.add(pw)
+    return pw
+  }
+
+  /** Takes a worker out of the pool (its task, if any, is settled by the caller). */
+  function retire(pw: PoolWorker): void {
+    workers.delete(pw)
+    const at = idle.indexOf(pw)
+    if (at >= 0) idle.splice(at, 1)
+    clearTimeout(pw.timer)
+    if (pw.task !== undefined) settle(pw.task)
+  }
+
+  /** Stops a busy worker (timeout, abort): its state may be anything, so it is not reused. */
+  function kill(pw: PoolWorker, error: ExecutionAbortedError): void {
+    const task = pw.task
+    retire(pw)
+    void pw.worker.terminate()
+    task?.reject(error)
+    pump()
+  }
+
+  function dispatch(pw: PoolWorker, task: Task): void {
+    pw.task = task
+    pw.worker.ref()
+    pw.timer = setTimeout(
+      () => kill(pw, abortError('EXEC_TIMEOUT', `task exceeded the ${timeoutMs} ms wall-clock limit`, { timeoutMs })),
+      timeoutMs,
+    )
+    pw.worker.postMessage({ id: task.id, request: task.request } satisfies WorkerRequest)
+  }
+
+  function onResponse(pw: PoolWorker, response: WorkerResponse): void {
+    const task = pw.task
+    if (task === undefined || task.id !== response.id) return
+    clearTimeout(pw.timer)
+    pw.timer = undefined
+    pw.task = undefined
+    settle(task)
+    pw.worker.unref()
+    if ('result' in response) task.resolve(response.result)
+    else task.reject(abortError(response.error.code, response.error.message, response.error.details))
+    idle.push(pw)
+    pump()
+  }
+
+  /** Hands queued tasks to idle workers, starting workers up to the pool size. */
+  function pump(): void {
+    while (queue.length > 0 && !closed) {
+      const pw = idle.pop() ?? (workers.size < threads ? spawn() : undefined)
+      if (pw === undefined) return
+      dispatch(pw, queue.shift() as Task)
+    }
+  }
+
+  function execute(request: ExecutionRequest, execOptions: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+    if (closed) return Promise.reject(abortError('EXEC_CLOSED', 'the wasm runtime is closed'))
+    const signal = execOptions.signal
+    if (signal?.aborted === true) return Promise.reject(abortError('EXEC_ABORTED', 'execution was aborted'))
+    try {
+      assertValidLimits(request.limits)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      const task: Task = {
+        id: nextId++,
+        request: { ...request, program: compact(request.program), input: compact(request.input) },
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      }
+      if (signal !== undefined) {
+        task.onAbort = () => {
+          const error = abortError('EXEC_ABORTED', 'execution was aborted')
+          const queued = queue.indexOf(task)
+          if (queued >= 0) {
+            queue.splice(queued, 1)
+            settle(task)
+            reject(error)
+            return
+          }
+          for (const pw of workers) if (pw.task === task) return kill(pw, error)
+        }
+        signal.addEventListener('abort', task.onAbort, { once: true })
+      }
+      queue.push(task)
+      pump()
+    })
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return
+    closed = true
+    const error = () => abortError('EXEC_CLOSED', 'the wasm runtime was closed')
+    for (const task of queue.splice(0)) {
+      settle(task)
+      task.reject(error())
+    }
+    const stopping: Promise<number>[] = []
+    for (const pw of [...workers]) {
+      const task = pw.task
+      retire(pw)
+      task?.reject(error())
+      stopping.push(pw.worker.terminate())
+    }
+    await Promise.all(stopping)
+  }
+
+  return { name: 'wasm', execute, close }
+}

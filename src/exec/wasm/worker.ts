@@ -1,0 +1,54 @@
+/**
+ * Entry point of a pool worker thread. It owns a cache of compiled programs and answers each
+ * `WorkerRequest` with one `WorkerResponse`. See createWasmRuntime.ts for the other side.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { ExecutionAbortedError } from '../../core/errors.ts'
+import type { ExecutionAbortCode } from '../../core/errors.ts'
+import type { ExecutionRequest, ExecutionResult } from '../runtime.ts'
+import { executeWasm } from './executeWasm.ts'
+import { createModuleCache } from './moduleCache.ts'
+
+export interface WorkerOptions {
+  maxModuleBytes: number
+  maxCachedModules: number
+}
+
+export interface WorkerRequest {
+  id: number
+  request: ExecutionRequest
+}
+
+export type WorkerResponse =
+  | { id: number; result: ExecutionResult }
+  | { id: number; error: { code: ExecutionAbortCode; message: string; details: Record<string, unknown> } }
+
+const port = parentPort
+if (port === null) throw new Error('worker.ts must run in a worker thread')
+const options = workerData as WorkerOptions
+const cache = createModuleCache(options.maxCachedModules)
+
+port.on('message', ({ id, request }: WorkerRequest) => {
+  let response: WorkerResponse
+  try {
+    const result = executeWasm(request, { cache, maxModuleBytes: options.maxModuleBytes })
+    if (result.status === 'ok') {
+      // The output is a fresh copy owned by this call: move it instead of cloning it again.
+      port.postMessage({ id, result } satisfies WorkerResponse, [result.output.buffer])
+      return
+    }
+    response = { id, result }
+  } catch (error) {
+    // Anything unexpected is a local failure, not something the task deterministically did.
+    const aborted = error instanceof ExecutionAbortedError
+    response = {
+      id,
+      error: {
+        code: aborted ? error.code : 'EXEC_ABORTED',
+        message: error instanceof Error ? error.message : String(error),
+        details: aborted ? error.details : {},
+      },
+    }
+  }
+  port.postMessage(response)
+})
