@@ -24,13 +24,20 @@ export interface ExecutionLimits {
 }
 
 export interface ExecutionRequest {
-  /** Content id of `program` (keccak256 of its bytes): the cache key for compiled modules. */
+  /**
+   * Content id of `program` (keccak256 of its bytes): the cache key for compiled modules. The
+   * runtime does not re-hash the bytes; the caller vouches that the id matches them.
+   */
   programId: Hex
   program: Uint8Array
   input: Uint8Array
   limits: ExecutionLimits
 }
 
+/**
+ * `fuelUsed` is deterministic like the rest of the result (cost model: docs/wasm-abi.md): it
+ * equals `limits.fuel` on 'out-of-fuel', and is 0 when the module itself was refused.
+ */
 export type ExecutionResult =
   | { status: 'ok'; output: Uint8Array; fuelUsed: bigint }
   | { status: 'failed'; reason: FailureReason; fuelUsed: bigint }

@@ -13,7 +13,7 @@ import { ExecutionAbortedError } from '../../core/errors.ts'
 import type { ExecutionAbortCode } from '../../core/errors.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../runtime.ts'
 import { assertValidLimits, DEFAULT_MAX_MODULE_BYTES } from './executeWasm.ts'
-import type { WorkerOptions, WorkerRequest, WorkerResponse } from './worker.ts'
+import type { WorkerOptions, WorkerReady, WorkerRequest, WorkerResponse } from './worker.ts'
 
 export interface CreateWasmRuntimeOptions {
   /** Worker threads; defaults to `os.availableParallelism()`. Workers start on first use. */
@@ -44,6 +44,8 @@ interface Task {
 
 interface PoolWorker {
   worker: Worker
+  /** Set once the worker has loaded; tasks go only to ready workers. */
+  ready: boolean
   task: Task | undefined
   timer: NodeJS.Timeout | undefined
   /** The last error the worker reported before exiting, for the crash report. */
@@ -82,6 +84,10 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     maxModuleBytes: options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES,
     maxCachedModules: options.maxCachedModules ?? DEFAULT_MAX_CACHED_MODULES,
   }
+  // Checked here: a worker that failed on them would only report a crash.
+  for (const [name, value] of Object.entries(workerOptions)) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`)
+  }
 
   const workers = new Set<PoolWorker>()
   const idle: PoolWorker[] = []
@@ -93,22 +99,48 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     task.signal?.removeEventListener('abort', task.onAbort as () => void)
   }
 
-  function spawn(): PoolWorker {
-    const pw: PoolWorker = { worker: startWorker(workerOptions), task: undefined, timer: undefined, error: undefined }
-    pw.worker.unref() // an idle pool must not keep the process alive
-    pw.worker.on('message', (response: WorkerResponse) => onResponse(pw, response))
+  function spawn(): void {
+    const pw: PoolWorker = {
+      worker: startWorker(workerOptions),
+      ready: false,
+      task: undefined,
+      timer: undefined,
+      error: undefined,
+    }
+    pw.worker.on('message', (message: WorkerResponse | WorkerReady) => {
+      if ('ready' in message) {
+        pw.ready = true
+        // From now on only a running task's timeout timer keeps the process alive: an idle pool
+        // must not, and toggling ref() per task would cost more than the timer.
+        pw.worker.unref()
+        idle.push(pw)
+        pump()
+      } else {
+        onResponse(pw, message)
+      }
+    })
     pw.worker.on('error', (error) => {
       pw.error = error
     })
     pw.worker.on('exit', (exitCode) => {
       if (!workers.has(pw)) return // retired on purpose
+      const task = pw.task
       retire(pw)
       const detail = pw.error instanceof Error ? pw.error.message : `exit code ${exitCode}`
-      pw.task?.reject(abortError('EXEC_WORKER_CRASHED', `execution worker crashed: ${detail}`, { exitCode }))
+      const error = abortError('EXEC_WORKER_CRASHED', `execution worker crashed: ${detail}`, { exitCode })
+      if (task !== undefined) task.reject(error)
+      else if (!pw.ready) {
+        // A worker that cannot even start would be replaced forever; fail one waiting task per
+        // failed start so that the queue drains.
+        const waiting = queue.shift()
+        if (waiting !== undefined) {
+          settle(waiting)
+          waiting.reject(error)
+        }
+      }
       pump()
     })
     workers.add(pw)
-    return pw
   }
 
   /** Takes a worker out of the pool (its task, if any, is settled by the caller). */
@@ -131,7 +163,6 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
 
   function dispatch(pw: PoolWorker, task: Task): void {
     pw.task = task
-    pw.worker.ref()
     pw.timer = setTimeout(
       () => kill(pw, abortError('EXEC_TIMEOUT', `task exceeded the ${timeoutMs} ms wall-clock limit`, { timeoutMs })),
       timeoutMs,
@@ -146,20 +177,19 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     pw.timer = undefined
     pw.task = undefined
     settle(task)
-    pw.worker.unref()
     if ('result' in response) task.resolve(response.result)
     else task.reject(abortError(response.error.code, response.error.message, response.error.details))
     idle.push(pw)
     pump()
   }
 
-  /** Hands queued tasks to idle workers, starting workers up to the pool size. */
+  /** Hands queued tasks to ready idle workers and starts workers, up to the pool size. */
   function pump(): void {
-    while (queue.length > 0 && !closed) {
-      const pw = idle.pop() ?? (workers.size < threads ? spawn() : undefined)
-      if (pw === undefined) return
-      dispatch(pw, queue.shift() as Task)
-    }
+    if (closed) return
+    while (queue.length > 0 && idle.length > 0) dispatch(idle.pop() as PoolWorker, queue.shift() as Task)
+    let starting = 0
+    for (const pw of workers) if (!pw.ready) starting++
+    for (; queue.length > starting && workers.size < threads; starting++) spawn()
   }
 
   function execute(request: ExecutionRequest, execOptions: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {

@@ -9,11 +9,21 @@
  * through; anything else is refused as 'invalid-module'.
  */
 import type { FailureReason } from '../runtime.ts'
-import { ABORT_IMPORT, ABORT_TYPE, AbiExport, ALLOC_TYPE, FUEL_EXPORT, RESERVED_EXPORT_PREFIX, RUN_TYPE, START_EXPORT } from './abi.ts'
+import {
+  ABORT_IMPORT,
+  ABORT_TYPE,
+  AbiExport,
+  ALLOC_TYPE,
+  FUEL_EXPORT,
+  MEMORY_IMPORT,
+  RESERVED_EXPORT_PREFIX,
+  RUN_TYPE,
+  START_EXPORT,
+} from './abi.ts'
 import { ByteReader, ByteWriter, MalformedBinaryError } from './binary.ts'
 import type { DecodeContext } from './instructions.ts'
 import { createDecoded, decodeInstruction, Op } from './instructions.ts'
-import type { MeteringContext } from './meterFunction.ts'
+import type { MeteringContext, Snippets } from './meterFunction.ts'
 import { createSnippets, meterFunction } from './meterFunction.ts'
 import type { FuncType, ValType } from './moduleTypes.ts'
 import { isRefType, isValType, ModuleRejectedError, sameValTypes, unsupported } from './moduleTypes.ts'
@@ -25,8 +35,14 @@ export interface InstrumentLimits {
   maxModuleBytes: number
 }
 
+/** Limits of the program's memory, which the instrumented module imports (see abi.ts). */
+export interface MemoryLimits {
+  initial: number
+  maximum: number
+}
+
 export type InstrumentResult =
-  | { ok: true; bytes: Uint8Array }
+  | { ok: true; bytes: Uint8Array; memory: MemoryLimits }
   | { ok: false; reason: FailureReason; message: string }
 
 /**
@@ -85,7 +101,7 @@ export function instrumentModule(bytes: Uint8Array, limits: InstrumentLimits): I
     return { ok: false, reason: 'invalid-module', message: 'not a valid WebAssembly module' }
   }
   try {
-    return { ok: true, bytes: rewrite(bytes, limits.memoryPages) }
+    return { ok: true, ...rewrite(bytes, limits.memoryPages) }
   } catch (error) {
     if (error instanceof ModuleRejectedError) return { ok: false, reason: error.reason, message: error.message }
     if (error instanceof MalformedBinaryError) return { ok: false, reason: 'invalid-module', message: error.message }
@@ -102,26 +118,27 @@ interface Export {
 interface ParsedModule {
   sections: Map<number, Uint8Array>
   types: FuncType[]
-  importedFuncTypes: number[]
+  /** Type index of each imported function (at most one: `env.abort`). */
+  importTypeIndices: number[]
   funcTypeIndices: number[]
   globalCount: number
   exports: Export[]
   startFunc: number | undefined
+  memory: MemoryLimits | undefined
 }
 
-function rewrite(bytes: Uint8Array, memoryPages: number): Uint8Array {
+function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; memory: MemoryLimits } {
   const module = parseModule(bytes, memoryPages)
   checkAbi(module)
+  const memory = module.memory as MemoryLimits // checkAbi requires the memory export
 
   const fuelGlobal = module.globalCount // no imported globals: imports are restricted to one function
   const stackGlobal = fuelGlobal + 1
   const types = [...module.types]
-  const allFuncTypes = [...module.importedFuncTypes, ...module.funcTypeIndices]
+  const allFuncTypes = [...module.importTypeIndices, ...module.funcTypeIndices]
   const ctx: MeteringContext = {
     types,
     funcType: (index) => funcTypeAt(types, allFuncTypes, index),
-    fuelGlobal,
-    stackGlobal,
     blockTypeFor: (results) => encodeBlockType(types, results),
   }
   const snippets = createSnippets(fuelGlobal, stackGlobal)
@@ -129,6 +146,8 @@ function rewrite(bytes: Uint8Array, memoryPages: number): Uint8Array {
   const out = new Map(module.sections)
   const code = module.sections.get(SectionId.code)
   if (code !== undefined) out.set(SectionId.code, rewriteCode(code, module, ctx, snippets))
+  out.set(SectionId.import, appendMemoryImport(module.sections.get(SectionId.import), memory))
+  out.delete(SectionId.memory)
   out.set(SectionId.global, appendGlobals(module.sections.get(SectionId.global)))
   out.set(SectionId.export, appendExports(module, fuelGlobal))
   // Appended types (wrapper block types) must be written after the code was rewritten.
@@ -141,7 +160,7 @@ function rewrite(bytes: Uint8Array, memoryPages: number): Uint8Array {
     if (payload === undefined) continue
     w.u8(id).u32(payload.length).bytes(payload)
   }
-  return w.finish()
+  return { bytes: w.finish(), memory }
 }
 
 function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
@@ -153,11 +172,12 @@ function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
   const module: ParsedModule = {
     sections: new Map(),
     types: [],
-    importedFuncTypes: [],
+    importTypeIndices: [],
     funcTypeIndices: [],
     globalCount: 0,
     exports: [],
     startFunc: undefined,
+    memory: undefined,
   }
   while (!r.done) {
     const id = r.u8()
@@ -170,7 +190,7 @@ function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
         module.types = readVec(s, () => readFuncType(s))
         break
       case SectionId.import:
-        module.importedFuncTypes = readVec(s, () => readImport(s, module.types))
+        module.importTypeIndices = readVec(s, () => readImport(s, module.types))
         break
       case SectionId.function:
         module.funcTypeIndices = readVec(s, () => s.u32())
@@ -179,8 +199,8 @@ function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
         module.sections.set(id, rewriteTables(s))
         continue
       case SectionId.memory:
-        module.sections.set(id, rewriteMemory(s, memoryPages))
-        continue
+        module.memory = readMemory(s, memoryPages)
+        break
       case SectionId.global:
         module.globalCount = readVec(s, () => readGlobal(s, module)).length
         break
@@ -290,22 +310,31 @@ function rewriteTables(r: ByteReader): Uint8Array {
  * Lowers (or adds) the memory's maximum to the task's limit, so `memory.grow` beyond it returns
  * -1 at the same point everywhere, and refuses an initial size above the limit.
  */
-function rewriteMemory(r: ByteReader, memoryPages: number): Uint8Array {
+function readMemory(r: ByteReader, memoryPages: number): MemoryLimits | undefined {
   const memories = readVec(r, () => readLimits(r, 'memory'))
-  if (!r.done) throw new MalformedBinaryError('memory section has trailing bytes')
   if (memories.length > 1) throw unsupported('multiple memories')
-  const w = new ByteWriter(16).u32(memories.length)
   const memory = memories[0]
-  if (memory !== undefined) {
-    if (memory.min > memoryPages) {
-      throw new ModuleRejectedError(
-        'memory-limit',
-        `module declares ${memory.min} initial memory pages, the task allows ${memoryPages}`,
-      )
-    }
-    const cap = Math.min(memoryPages, MAX_MEMORY_PAGES)
-    writeLimits(w, { min: memory.min, max: Math.min(memory.max ?? cap, cap) })
+  if (memory === undefined) return undefined
+  if (memory.min > memoryPages) {
+    throw new ModuleRejectedError(
+      'memory-limit',
+      `module declares ${memory.min} initial memory pages, the task allows ${memoryPages}`,
+    )
   }
+  const cap = Math.min(memoryPages, MAX_MEMORY_PAGES)
+  return { initial: memory.min, maximum: Math.min(memory.max ?? cap, cap) }
+}
+
+/**
+ * Replaces the defined memory by an import with the same (capped) limits. Memory index 0 and all
+ * other index spaces stay as they were: an imported memory takes the place of the only memory.
+ */
+function appendMemoryImport(section: Uint8Array | undefined, memory: MemoryLimits): Uint8Array {
+  const r = new ByteReader(section ?? Uint8Array.of(0))
+  const count = r.u32()
+  const w = new ByteWriter((section?.length ?? 0) + 32).u32(count + 1).bytes(r.bytes.subarray(r.pos))
+  w.name(MEMORY_IMPORT.module).name(MEMORY_IMPORT.name).u8(ExternKind.memory)
+  writeLimits(w, { min: memory.initial, max: memory.maximum })
   return w.finish()
 }
 
@@ -313,9 +342,12 @@ function rewriteMemory(r: ByteReader, memoryPages: number): Uint8Array {
 function readGlobal(r: ByteReader, module: ParsedModule): void {
   readValType(r)
   r.u8() // mutability
+  // Constant expressions contain no calls, so the function types are never needed.
   const ctx: DecodeContext = {
     types: module.types,
-    funcType: (index) => funcTypeAt(module.types, [...module.importedFuncTypes, ...module.funcTypeIndices], index),
+    funcType: () => {
+      throw new ModuleRejectedError('invalid-module', 'call in a constant expression')
+    },
   }
   const d = createDecoded()
   do decodeInstruction(r, ctx, d)
@@ -341,7 +373,7 @@ function checkAbi(module: ParsedModule): void {
   }
   const memory = byName.get(AbiExport.memory)
   if (memory?.kind !== ExternKind.memory) throw violation(`missing memory export '${AbiExport.memory}'`)
-  const allFuncTypes = [...module.importedFuncTypes, ...module.funcTypeIndices]
+  const allFuncTypes = [...module.importTypeIndices, ...module.funcTypeIndices]
   for (const [name, type] of [
     [AbiExport.alloc, ALLOC_TYPE],
     [AbiExport.run, RUN_TYPE],
@@ -354,11 +386,11 @@ function checkAbi(module: ParsedModule): void {
   }
 }
 
-function rewriteCode(code: Uint8Array, module: ParsedModule, ctx: MeteringContext, snippets: ReturnType<typeof createSnippets>): Uint8Array {
+function rewriteCode(code: Uint8Array, module: ParsedModule, ctx: MeteringContext, snippets: Snippets): Uint8Array {
   const r = new ByteReader(code)
   const count = r.u32()
   if (count !== module.funcTypeIndices.length) throw new MalformedBinaryError('function and code counts differ')
-  const imported = module.importedFuncTypes.length
+  const imported = module.importTypeIndices.length
   const w = new ByteWriter(code.length * 2 + 64).u32(count)
   for (let i = 0; i < count; i++) {
     const body = r.take(r.u32())

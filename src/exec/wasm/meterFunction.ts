@@ -38,8 +38,6 @@ const MAX_LOCALS = 50_000
 const MEMORY_BULK_SHIFT = 6
 
 export interface MeteringContext extends DecodeContext {
-  fuelGlobal: number
-  stackGlobal: number
   /** The encoded block type of a block with no parameters and these results. */
   blockTypeFor(results: readonly ValType[]): Uint8Array
 }

@@ -1,24 +1,17 @@
 /**
- * A small least-recently-used cache of compiled programs. Keys combine the program id with the
- * memory cap, because the cap is written into the instrumented module. Rejections are cached too,
- * so a hostile module is parsed once, not once per task.
+ * A small least-recently-used cache. The executor keeps compiled programs in it, keyed by program
+ * id and memory cap (the cap is written into the instrumented module).
  */
-import type { FailureReason } from '../runtime.ts'
-
-export type CompiledProgram =
-  | { ok: true; module: WebAssembly.Module }
-  | { ok: false; reason: FailureReason; message: string }
-
-export interface ModuleCache {
-  get(key: string): CompiledProgram | undefined
-  set(key: string, value: CompiledProgram): void
+export interface ModuleCache<T> {
+  get(key: string): T | undefined
+  set(key: string, value: T): void
   readonly size: number
 }
 
-export function createModuleCache(capacity: number): ModuleCache {
+export function createModuleCache<T>(capacity: number): ModuleCache<T> {
   if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`invalid cache capacity: ${capacity}`)
   // A Map iterates in insertion order, so re-inserting on a hit keeps the oldest entry first.
-  const entries = new Map<string, CompiledProgram>()
+  const entries = new Map<string, T>()
   return {
     get(key) {
       const value = entries.get(key)

@@ -6,8 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import type { ExecutionAbortCode } from '../../core/errors.ts'
 import type { ExecutionRequest, ExecutionResult } from '../runtime.ts'
-import { executeWasm } from './executeWasm.ts'
-import { createModuleCache } from './moduleCache.ts'
+import { createProgramCache, executeWasm } from './executeWasm.ts'
 
 export interface WorkerOptions {
   maxModuleBytes: number
@@ -23,10 +22,15 @@ export type WorkerResponse =
   | { id: number; result: ExecutionResult }
   | { id: number; error: { code: ExecutionAbortCode; message: string; details: Record<string, unknown> } }
 
+/** Sent once the worker has loaded, so that start-up time never counts against a task. */
+export interface WorkerReady {
+  ready: true
+}
+
 const port = parentPort
 if (port === null) throw new Error('worker.ts must run in a worker thread')
 const options = workerData as WorkerOptions
-const cache = createModuleCache(options.maxCachedModules)
+const cache = createProgramCache(options.maxCachedModules)
 
 port.on('message', ({ id, request }: WorkerRequest) => {
   let response: WorkerResponse
@@ -34,7 +38,7 @@ port.on('message', ({ id, request }: WorkerRequest) => {
     const result = executeWasm(request, { cache, maxModuleBytes: options.maxModuleBytes })
     if (result.status === 'ok') {
       // The output is a fresh copy owned by this call: move it instead of cloning it again.
-      port.postMessage({ id, result } satisfies WorkerResponse, [result.output.buffer])
+      port.postMessage({ id, result } satisfies WorkerResponse, [result.output.buffer as ArrayBuffer])
       return
     }
     response = { id, result }
@@ -52,3 +56,5 @@ port.on('message', ({ id, request }: WorkerRequest) => {
   }
   port.postMessage(response)
 })
+
+port.postMessage({ ready: true } satisfies WorkerReady)

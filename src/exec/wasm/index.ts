@@ -1,0 +1,6 @@
+export type { CreateWasmRuntimeOptions, CreateWasmRuntimeReturnType } from './createWasmRuntime.ts'
+export { createWasmRuntime } from './createWasmRuntime.ts'
+export type { ExecuteWasmOptions, ProgramCache } from './executeWasm.ts'
+export { createProgramCache, DEFAULT_MAX_MODULE_BYTES, executeWasm } from './executeWasm.ts'
+export type { InstrumentLimits, InstrumentResult, MemoryLimits } from './instrument.ts'
+export { instrumentModule, MAX_TABLE_ELEMENTS, STACK_BUDGET_SLOTS } from './instrument.ts'
