@@ -2,7 +2,7 @@ import { encodeAbiParameters } from 'viem'
 import { keccak256 } from 'viem'
 import { hashCommit, resultStatusCode } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
-import type { Signer } from './signing.ts'
+import type { SignatureVerifier, Signer } from './signing.ts'
 import type { Address, Commit, Hex, ProtocolDomain, ResultStatus, Signed } from './types.ts'
 
 export interface CommitmentParameters {
@@ -30,6 +30,10 @@ export function signCommit(signer: Signer, commit: Commit, domain: ProtocolDomai
   return signDigest(signer, commit, hashCommit(commit, domain))
 }
 
-export function isValidCommitSignature(signed: Signed<Commit>, domain: ProtocolDomain): Promise<boolean> {
-  return isSignedBy(hashCommit(signed.message, domain), signed.signature, signed.signer)
+export async function isValidCommitSignature(
+  signed: Signed<Commit>,
+  domain: ProtocolDomain,
+  verify: SignatureVerifier = isSignedBy,
+): Promise<boolean> {
+  return verify(hashCommit(signed.message, domain), signed.signature, signed.signer)
 }

@@ -12,10 +12,16 @@ export async function signDigest<T>(signer: Signer, message: T, digest: Hex): Pr
 }
 
 /**
+ * Checks that `signature` over the EIP-712 `digest` was made by `expected`. A port: the default
+ * below is viem's pure-JS recovery; a node can pass a native implementation (same answers, faster).
+ */
+export type SignatureVerifier = (digest: Hex, signature: Hex, expected: Address) => boolean | Promise<boolean>
+
+/**
  * Whether `signature` over `digest` was made by `expected`. Malformed signatures count as
  * invalid rather than throwing: they come from peers.
  */
-export async function isSignedBy(digest: Hex, signature: Hex, expected: Address): Promise<boolean> {
+export const isSignedBy: SignatureVerifier = async (digest, signature, expected) => {
   try {
     const recovered = await recoverAddress({ hash: digest, signature })
     return isAddressEqual(recovered, expected)

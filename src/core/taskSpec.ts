@@ -2,7 +2,7 @@ import { SpecRejectedError } from './errors.ts'
 import { hashTaskSpec } from './eip712.ts'
 import type { ProtocolParams } from './params.ts'
 import { isSignedBy, signDigest } from './signing.ts'
-import type { Signer } from './signing.ts'
+import type { SignatureVerifier, Signer } from './signing.ts'
 import type { Hex, Policy, ProtocolDomain, Signed, TaskSpec } from './types.ts'
 
 /** Runtimes this version of the protocol knows. */
@@ -46,18 +46,25 @@ export interface CheckTaskSpecParameters {
   params: ProtocolParams
   /** Local time in ms. */
   now: number
+  verify?: SignatureVerifier
 }
 
 /**
  * Checks everything about a spec that does not depend on node state: signature, runtime, policy,
  * limits and deadline. Returns the task id. Escrow and duplicates are the node's to check.
  */
-export async function checkTaskSpec({ signed, domain, params, now }: CheckTaskSpecParameters): Promise<Hex> {
+export async function checkTaskSpec({
+  signed,
+  domain,
+  params,
+  now,
+  verify = isSignedBy,
+}: CheckTaskSpecParameters): Promise<Hex> {
   const spec = signed.message
   const taskId = hashTaskSpec(spec, domain)
   if (
     signed.signer.toLowerCase() !== spec.requester.toLowerCase() ||
-    !(await isSignedBy(taskId, signed.signature, spec.requester))
+    !(await verify(taskId, signed.signature, spec.requester))
   ) {
     throw new SpecRejectedError('SPEC_BAD_SIGNATURE', 'The task spec is not signed by its requester.', {
       details: { taskId, requester: spec.requester },

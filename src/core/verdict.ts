@@ -1,7 +1,7 @@
 import { zeroHash } from 'viem'
 import { hashVerdict } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
-import type { Signer } from './signing.ts'
+import type { SignatureVerifier, Signer } from './signing.ts'
 import type { Address, Hex, ProtocolDomain, Reveal, Signed, Verdict } from './types.ts'
 
 export interface DecideVerdictParameters {
@@ -45,6 +45,10 @@ export function signVerdict(signer: Signer, verdict: Verdict, domain: ProtocolDo
   return signDigest(signer, verdict, hashVerdict(verdict, domain))
 }
 
-export function isValidVerdictSignature(signed: Signed<Verdict>, domain: ProtocolDomain): Promise<boolean> {
-  return isSignedBy(hashVerdict(signed.message, domain), signed.signature, signed.signer)
+export async function isValidVerdictSignature(
+  signed: Signed<Verdict>,
+  domain: ProtocolDomain,
+  verify: SignatureVerifier = isSignedBy,
+): Promise<boolean> {
+  return verify(hashVerdict(signed.message, domain), signed.signature, signed.signer)
 }

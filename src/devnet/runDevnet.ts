@@ -7,6 +7,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { ReplicatePolicy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
+import { verifyNative } from '../crypto/secp256k1.ts'
 import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { createNode } from '../node/createNode.ts'
@@ -72,7 +73,7 @@ export interface DevnetReport {
   unresolved: number
   /** Verified results whose bytes equal a plain local computation of the same program. */
   correct: number
-  /** Whether every node reached the same verdict for every task. */
+  /** Whether every node reached the same verdict as the observer (node 0) for every task it decided. */
   agreement: boolean
   durationMs: number
   throughputPerSecond: number
@@ -118,6 +119,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       params,
       domain: devnetDomain,
       logger,
+      verify: verifyNative,
     }),
   )
 
@@ -131,7 +133,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   nodes.forEach((node, i) =>
     node.onVerdict((verdict, state) => {
       verdicts[i]!.set(verdict.taskId, verdict)
-      if (i !== 0) return
+      if (i !== 0) return notifyDecided?.()
       // Node 0 is the observer whose view the summary reports; the others are compared with it.
       for (const a of [...state.missedCommit, ...state.missedReveal]) missed.set(a, (missed.get(a) ?? 0) + 1)
       const start = submittedAt.get(verdict.taskId)
@@ -153,7 +155,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         requester: requester.address,
         nonce: BigInt(i),
         runtime: 'wasm',
-        program: contentId(item.program),
+        program: contentId(item.programBytes),
         input: contentId(item.input),
         limits: item.limits,
         policy,
@@ -163,13 +165,14 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       const signed = await signTaskSpec(requester, spec, devnetDomain)
       const gateway = nodes[i % nodes.length]!
       const t0 = performance.now()
-      const taskId = await gateway.submitTask(signed, [item.program, item.input])
+      const taskId = await gateway.submitTask(signed, [item.programBytes, item.input])
       submittedAt.set(taskId, t0)
       item.taskId = taskId
       submitted++
       options.onProgress?.({ submitted, decided, total: taskCount })
     }
-    while (decided < taskCount) {
+    // Done when the observer decided every task and no node has a task still open.
+    while (decided < taskCount || nodes.some((n) => n.stats().openTasks > 0)) {
       options.signal?.throwIfAborted()
       await new Promise<void>((resolve) => (notifyDecided = resolve))
     }
@@ -186,9 +189,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     const verdict = item.taskId === undefined ? undefined : observer.get(item.taskId)
     if (verdict?.outcome === 'verified' && verdict.resultHash === contentId(item.expected)) correct++
   }
-  const agreement = verdicts.every(
-    (map) => map.size === observer.size && [...observer].every(([id, v]) => sameVerdict(map.get(id), v)),
-  )
+  const agreement = verdicts.every((map) => [...map].every(([id, v]) => sameVerdict(observer.get(id), v)))
   const gossip = nodes.reduce(
     (sum, n, i) => {
       const s = hub.statsOf(`node-${i}`)

@@ -21,10 +21,11 @@ import {
   taskTiming,
 } from '../core/task.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
-import type { Signer } from '../core/signing.ts'
+import { isSignedBy } from '../core/signing.ts'
+import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { checkTaskSpec } from '../core/taskSpec.ts'
 import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
-import type { Runtime } from '../exec/runtime.ts'
+import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
@@ -49,10 +50,14 @@ export interface CreateNodeParameters {
   logger?: Logger
   /** Source of commit salts; cryptographic randomness by default. */
   randomBytes?: (length: number) => Uint8Array
+  /** Signature check for gossip; viem's pure-JS recovery by default. */
+  verify?: SignatureVerifier
 }
 
 export interface NodeStats {
   specsAccepted: number
+  /** Accepted tasks not decided yet. */
+  openTasks: number
   executions: number
   commitsSent: number
   revealsSent: number
@@ -124,6 +129,7 @@ export function createNode({
   domain = devnetDomain,
   logger = silentLogger,
   randomBytes = (length) => crypto.getRandomValues(new Uint8Array(length)),
+  verify = isSignedBy,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
@@ -136,6 +142,7 @@ export function createNode({
   let running = false
   const stats: NodeStats = {
     specsAccepted: 0,
+    openTasks: 0,
     executions: 0,
     commitsSent: 0,
     revealsSent: 0,
@@ -294,7 +301,7 @@ export function createNode({
 
   async function acceptSpec(signed: Signed<TaskSpec>, origin: string): Promise<Hex> {
     const now = clock.now()
-    const taskId = await checkTaskSpec({ signed, domain, params, now })
+    const taskId = await checkTaskSpec({ signed, domain, params, now, verify })
     if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     }
@@ -386,13 +393,13 @@ export function createNode({
           return error instanceof SpecRejectedError && error.code === 'SPEC_BAD_SIGNATURE' ? 'reject' : 'ignore'
         }
       case 'commit':
-        if (!(await isValidCommitSignature(message, domain))) {
+        if (!(await isValidCommitSignature(message, domain, verify))) {
           countRejection(new CommitRejectedError('COMMIT_BAD_SIGNATURE', 'bad commit signature'))
           return 'reject'
         }
         return onSigned(message)
       case 'reveal':
-        if (!(await isValidRevealSignature(message, domain))) {
+        if (!(await isValidRevealSignature(message, domain, verify))) {
           countRejection(new RevealRejectedError('REVEAL_BAD_SIGNATURE', 'bad reveal signature'))
           return 'reject'
         }
@@ -462,6 +469,6 @@ export function createNode({
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    stats: () => ({ ...stats, verdicts: { ...stats.verdicts }, rejected: { ...stats.rejected } }),
+    stats: () => ({ ...stats, openTasks: tasks.size, verdicts: { ...stats.verdicts }, rejected: { ...stats.rejected } }),
   }
 }

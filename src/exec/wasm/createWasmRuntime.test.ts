@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import wabtInit from 'wabt'
 import { ExecutionAbortedError } from '../../core/errors.ts'
-import type { ExecutionRequest } from '../runtime.ts'
+import type { ExecutionRequest } from '../../ports/runtime.ts'
 import { createWasmRuntime } from './createWasmRuntime.ts'
 import { executeWasm } from './executeWasm.ts'
 

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import type { ExecutionAbortCode } from '../../core/errors.ts'
-import type { ExecutionRequest, ExecutionResult, Runtime } from '../runtime.ts'
+import type { ExecutionRequest, ExecutionResult, Runtime } from '../../ports/runtime.ts'
 import { assertValidLimits, DEFAULT_MAX_MODULE_BYTES } from './executeWasm.ts'
 import type { WorkerOptions, WorkerReady, WorkerRequest, WorkerResponse } from './worker.ts'
 

@@ -10,7 +10,7 @@ import {
   runExampleReference,
   wordCountInput,
 } from '../../programs/index.ts'
-import type { ExecutionRequest, ExecutionResult } from '../runtime.ts'
+import type { ExecutionRequest, ExecutionResult } from '../../ports/runtime.ts'
 import { createWasmRuntime } from './createWasmRuntime.ts'
 import { createProgramCache, executeWasm } from './executeWasm.ts'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import wabtInit from 'wabt'
-import type { ExecutionLimits, ExecutionResult } from '../runtime.ts'
+import type { ExecutionLimits, ExecutionResult } from '../../ports/runtime.ts'
 import { createProgramCache, executeWasm } from './executeWasm.ts'
 
 const wabt = await wabtInit()

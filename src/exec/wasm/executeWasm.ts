@@ -8,7 +8,7 @@
  * (native stack, memory) — outcomes another node would not necessarily share.
  */
 import { ExecutionAbortedError } from '../../core/errors.ts'
-import type { ExecutionLimits, ExecutionRequest, ExecutionResult, FailureReason } from '../runtime.ts'
+import type { ExecutionLimits, ExecutionRequest, ExecutionResult, FailureReason } from '../../ports/runtime.ts'
 import { AbiExport, FUEL_EXPORT, MEMORY_IMPORT, START_EXPORT } from './abi.ts'
 import type { MemoryLimits } from './instrument.ts'
 import { instrumentModule } from './instrument.ts'

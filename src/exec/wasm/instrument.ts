@@ -8,7 +8,7 @@
  * The parser is written here (no binaryen) so that exactly the features it understands get
  * through; anything else is refused as 'invalid-module'.
  */
-import type { FailureReason } from '../runtime.ts'
+import type { FailureReason } from '../../ports/runtime.ts'
 import {
   ABORT_IMPORT,
   ABORT_TYPE,

@@ -1,5 +1,5 @@
 /** Value and function types as the instrumenter sees them, and the reasons it rejects a module. */
-import type { FailureReason } from '../runtime.ts'
+import type { FailureReason } from '../../ports/runtime.ts'
 
 /** Value type bytes the runtime accepts. v128 (0x7b, SIMD) is deliberately absent. */
 export const ValType = {

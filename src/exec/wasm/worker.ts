@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import type { ExecutionAbortCode } from '../../core/errors.ts'
-import type { ExecutionRequest, ExecutionResult } from '../runtime.ts'
+import type { ExecutionRequest, ExecutionResult } from '../../ports/runtime.ts'
 import { createProgramCache, executeWasm } from './executeWasm.ts'
 
 export interface WorkerOptions {
