@@ -33,7 +33,7 @@ export const defaultParams: ProtocolParams = {
   maxFuel: 50_000_000_000n,
   maxMemoryPages: 1_024,
   maxOutputBytes: 4 * 1024 * 1024,
-  maxProgramBytes: 8 * 1024 * 1024,
+  maxProgramBytes: 4 * 1024 * 1024,
   maxInputBytes: 16 * 1024 * 1024,
   maxK: 16,
   maxMessageBytes: 16 * 1024,

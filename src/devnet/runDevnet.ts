@@ -109,7 +109,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     escrow: new Map([[requester.address, FEE * BigInt(taskCount)]]),
   })
   const hub = createMemoryHub({ latencyMs: options.latencyMs ?? 0, dropRate: options.dropRate ?? 0, seed: 7 })
-  const wasm = createWasmRuntime(options.threads === undefined ? {} : { threads: options.threads })
+  const wasm = createWasmRuntime({
+    maxModuleBytes: params.maxProgramBytes,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  })
   const nodes: VeritaskNode[] = accounts.map((account, i) =>
     createNode({
       account,

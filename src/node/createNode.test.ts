@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
-import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
+import { signCommit } from '../core/commit.ts'
 import { contentId } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { SpecRejectedError } from '../core/errors.ts'
 import { encodeMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
-import { signTaskSpec } from '../core/taskSpec.ts'
-import { signCommit } from '../core/commit.ts'
-import type { Address, Hex, TaskSpec, Verdict } from '../core/types.ts'
-import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
-import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
+import type { Address, Hex } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
-import { requester, testAccount } from '../../test/helpers/fixtures.ts'
+import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { createNetwork, signedSpec, submitAndDecide, verdictsOf, waitUntil } from '../../test/helpers/network.ts'
 import { createManualClock } from './clock.ts'
-import type { Clock } from './clock.ts'
-import { createNode } from './createNode.ts'
-import type { VeritaskNode } from './createNode.ts'
 
 // Node-level tests with stub runtimes passed through the constructor: the protocol, not WebAssembly.
 
@@ -31,74 +26,14 @@ const liar: Runtime = { ...honest, execute: async () => ({ status: 'ok', output:
 /** Never finishes: an executor that went offline after accepting work. */
 const offline: Runtime = { ...honest, execute: () => new Promise<never>(() => {}) }
 
-interface NetOptions {
-  count?: number
-  runtimes?: (i: number) => Runtime
-  escrow?: bigint
-  clock?: Clock
-}
-
-function createNetwork({ count = 5, runtimes = () => honest, escrow = 10n ** 18n, clock }: NetOptions = {}) {
-  const accounts = Array.from({ length: count }, (_, i) => testAccount(`node-${i}`))
-  const chain = createStaticChainView({
-    seed: keccak256(stringToBytes('epoch')),
-    nodes: accounts.map((a) => ({ address: a.address, weight: 100n, runtimes: ['wasm'] })),
-    escrow: new Map([[requester.address, escrow]]),
-  })
-  const hub = createMemoryHub()
-  const nodes = accounts.map((account, i) =>
-    createNode({ account, network: hub.connect(`peer-${i}`), chain, runtimes: { wasm: runtimes(i) }, ...(clock ? { clock } : {}) }),
-  )
-  nodes.forEach((n) => n.start())
-  return { hub, nodes, accounts, stop: () => Promise.all(nodes.map((n) => n.stop())) }
-}
-
-const program = stringToBytes('program bytes')
-
-async function signedSpec(i: number, overrides: Partial<TaskSpec> = {}, now = Date.now()) {
-  const input = stringToBytes(`input ${i}`)
-  const spec: TaskSpec = {
-    requester: requester.address,
-    nonce: BigInt(i),
-    runtime: 'wasm',
-    program: contentId(program),
-    input: contentId(input),
-    limits: { fuel: 1_000n, memoryPages: 1, outputBytes: 64 },
-    policy: { kind: 'replicate', k: 3, quorum: 2 },
-    fee: 1_000n,
-    deadline: BigInt(now + 60_000),
-    ...overrides,
-  }
-  return { signed: await signTaskSpec(requester, spec, devnetDomain), input }
-}
-
-/** Resolves with each node's verdict for `taskId` once all of `nodes` have decided it. */
-function verdictsOf(nodes: VeritaskNode[], taskId: () => Hex | undefined): Promise<Verdict[]> {
-  return Promise.all(
-    nodes.map(
-      (node) =>
-        new Promise<Verdict>((resolve) => {
-          const off = node.onVerdict((v) => {
-            if (v.taskId === taskId()) {
-              off()
-              resolve(v)
-            }
-          })
-        }),
-    ),
-  )
-}
-
 describe('node: replicate end to end on the memory transport', () => {
   it('verifies tasks, every node reaches the same verdict, and gossip is 1 + 2k messages per task', async () => {
-    const net = createNetwork()
+    const net = createNetwork({ runtimes: () => honest })
     try {
       for (let i = 0; i < 6; i++) {
-        const { signed, input } = await signedSpec(i)
-        let id: Hex | undefined
-        const all = verdictsOf(net.nodes, () => id)
-        id = await net.nodes[i % 5]!.submitTask(signed, [program, input])
-        const verdicts = await all
+        const task = await signedSpec(i)
+        const { taskId: id, verdicts } = await submitAndDecide(net, i % 5, task)
+        const input = task.input
         for (const v of verdicts) assert.deepEqual(v, verdicts[0])
         assert.equal(verdicts[0]!.outcome, 'verified')
         assert.equal(verdicts[0]!.resultHash, contentId(toBytes(keccak256(input))))
@@ -121,11 +56,11 @@ describe('node: replicate end to end on the memory transport', () => {
     try {
       let sawLiar = false
       for (let i = 0; i < 8; i++) {
-        const { signed, input } = await signedSpec(i)
-        let id: Hex | undefined
-        const all = verdictsOf(net.nodes, () => id)
-        id = await net.nodes[0]!.submitTask(signed, [program, input])
-        const [v] = await all
+        const task = await signedSpec(i)
+        const input = task.input
+        const {
+          verdicts: [v],
+        } = await submitAndDecide(net, 0, task)
         assert.equal(v!.outcome, 'verified')
         assert.equal(v!.resultHash, contentId(toBytes(keccak256(input))))
         assert.ok(!v!.executors.includes(net.accounts[liarIndex]!.address))
@@ -145,10 +80,10 @@ describe('node: replicate end to end on the memory transport', () => {
     try {
       // Find a task for which the offline node is an executor.
       for (let i = 0; ; i++) {
-        const { signed, input } = await signedSpec(i, {}, clock.now())
+        const { signed, blobs } = await signedSpec(i, {}, { now: clock.now() })
         let id: Hex | undefined
         const all = verdictsOf(net.nodes, () => id)
-        id = await net.nodes[1]!.submitTask(signed, [program, input])
+        id = await net.nodes[1]!.submitTask(signed, blobs)
         const seated = net.nodes[1]!.getTask(id)?.seats.includes(offlineAddress) ?? false
         if (seated) {
           // The two honest executors commit; the offline one never does.
@@ -172,10 +107,11 @@ describe('node: replicate end to end on the memory transport', () => {
 
 describe('node: bad input', () => {
   it('rejects malformed, forged and unassigned messages, counts them, and keeps working', async () => {
-    const net = createNetwork()
+    const net = createNetwork({ runtimes: () => honest })
     try {
       const attacker = net.hub.connect('mallory')
-      const { signed, input } = await signedSpec(1)
+      const task = await signedSpec(1)
+      const { signed } = task
       // Forged: the spec is changed after signing.
       const forged = { ...signed, message: { ...signed.message, fee: 1n } }
       // A commit from an account that holds no seat (not even a staked node).
@@ -196,10 +132,8 @@ describe('node: bad input', () => {
       assert.equal(net.nodes[0]!.stats().specsAccepted, 0)
 
       // The network still verifies the genuine task afterwards.
-      let id: Hex | undefined
-      const all = verdictsOf(net.nodes, () => id)
-      id = await net.nodes[0]!.submitTask(signed, [program, input])
-      assert.equal((await all)[0]!.outcome, 'verified')
+      const { verdicts } = await submitAndDecide(net, 0, task)
+      assert.equal(verdicts[0]!.outcome, 'verified')
     } finally {
       await net.stop()
     }
@@ -209,8 +143,8 @@ describe('node: bad input', () => {
     // Every executor is stuck, so the task stays in its commit phase while the stranger commits.
     const net = createNetwork({ runtimes: () => offline })
     try {
-      const { signed, input } = await signedSpec(4)
-      const taskId = await net.nodes[0]!.submitTask(signed, [program, input])
+      const { signed, blobs } = await signedSpec(4)
+      const taskId = await net.nodes[0]!.submitTask(signed, blobs)
       const stranger = testAccount('stranger')
       const commit = await signCommit(stranger, { taskId, commitment: taskId }, devnetDomain)
       const attacker = net.hub.connect('stranger')
@@ -225,18 +159,14 @@ describe('node: bad input', () => {
   })
 
   it('refuses a task the escrow cannot cover, and reserves nothing for it', async () => {
-    const net = createNetwork({ escrow: 1_500n })
+    const net = createNetwork({ runtimes: () => honest, escrow: 1_500n })
     try {
-      const first = await signedSpec(1)
-      let id: Hex | undefined
-      const all = verdictsOf(net.nodes, () => id)
-      id = await net.nodes[0]!.submitTask(first.signed, [program, first.input])
-      await all
+      await submitAndDecide(net, 0, await signedSpec(1))
       const reserved = net.nodes[0]!.stats().feesReserved
       assert.equal(reserved, 1_000n)
       const second = await signedSpec(2)
       await assert.rejects(
-        net.nodes[0]!.submitTask(second.signed, [program, second.input]),
+        net.nodes[0]!.submitTask(second.signed, second.blobs),
         (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_INSUFFICIENT_ESCROW',
       )
       assert.equal(net.nodes[0]!.stats().feesReserved, reserved)
@@ -247,22 +177,13 @@ describe('node: bad input', () => {
   })
 
   it('refuses a submission whose program or input was not uploaded', async () => {
-    const net = createNetwork()
+    const net = createNetwork({ runtimes: () => honest })
     try {
-      const { signed } = await signedSpec(3)
-      await assert.rejects(net.nodes[0]!.submitTask(signed, [program]), (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_MISSING_BLOB')
+      const { signed, blobs } = await signedSpec(3)
+      await assert.rejects(net.nodes[0]!.submitTask(signed, blobs.slice(0, 1)), (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_MISSING_BLOB')
       assert.equal(net.nodes[0]!.stats().specsAccepted, 0)
     } finally {
       await net.stop()
     }
   })
 })
-
-/** Waits, turn by turn of the event loop, until `condition` holds: progress is driven by events, not time. */
-async function waitUntil(condition: () => boolean, maxTurns = 100_000): Promise<void> {
-  for (let turn = 0; turn < maxTurns; turn++) {
-    if (condition()) return
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  throw new Error('condition not reached')
-}

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import wabtInit from 'wabt'
+import { wat } from '../../../test/helpers/wat.ts'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import type { ExecutionRequest } from '../../ports/runtime.ts'
 import { createWasmRuntime } from './createWasmRuntime.ts'
 import { executeWasm } from './executeWasm.ts'
-
-const wabt = await wabtInit()
-
-function wat(source: string): Uint8Array {
-  const module = wabt.parseWat('test.wat', source)
-  try {
-    return module.toBinary({}).buffer
-  } finally {
-    module.destroy()
-  }
-}
 
 function program(run: string): Uint8Array {
   return wat(`(module (memory (export "memory") 1)

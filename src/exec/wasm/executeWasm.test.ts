@@ -1,28 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import wabtInit from 'wabt'
+import { abiProgram as program, wat } from '../../../test/helpers/wat.ts'
 import type { ExecutionLimits, ExecutionResult } from '../../ports/runtime.ts'
 import { createProgramCache, executeWasm } from './executeWasm.ts'
-
-const wabt = await wabtInit()
-
-function wat(source: string): Uint8Array {
-  const module = wabt.parseWat('test.wat', source, { simd: true, threads: true })
-  try {
-    return module.toBinary({}).buffer
-  } finally {
-    module.destroy()
-  }
-}
-
-/** A module with the ABI exports; `run` has the body given, `alloc` returns 1024. */
-function program(run: string, extra = '', memory = '(memory (export "memory") 1)'): Uint8Array {
-  return wat(`(module
-    ${memory}
-    (func (export "alloc") (param i32) (result i32) i32.const 1024)
-    (func (export "run") (param $ptr i32) (param $len i32) (result i32) ${run})
-    ${extra})`)
-}
 
 /** Copies the input to address 0 as [len][bytes] and returns 0. */
 const ECHO = program(`

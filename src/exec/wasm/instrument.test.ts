@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import wabtInit from 'wabt'
+import { wabt, wat as watWith } from '../../../test/helpers/wat.ts'
 import { FUEL_EXPORT, MEMORY_IMPORT, START_EXPORT } from './abi.ts'
 import { ByteReader } from './binary.ts'
 import type { InstrumentLimits, InstrumentResult } from './instrument.ts'
 import { instrumentModule } from './instrument.ts'
 
-const wabt = await wabtInit()
-
-function wat(source: string, features: Record<string, boolean> = {}): Uint8Array {
-  const module = wabt.parseWat('test.wat', source, { simd: true, threads: true, ...features })
-  try {
-    return module.toBinary({ write_debug_names: true }).buffer
-  } finally {
-    module.destroy()
-  }
-}
+const wat = (source: string, features: Record<string, boolean> = {}) => watWith(source, { features, debugNames: true })
 
 function toText(bytes: Uint8Array): string {
   const module = wabt.readWasm(bytes, { readDebugNames: false })

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { main } from './main.ts'
+import { exitCodes } from './options.ts'
+
+async function run(...args: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(['node', 'veritask', ...args], {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    signal: new AbortController().signal,
+  })
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') }
+}
+
+describe('veritask CLI', () => {
+  it('shows help with an example and exits 0', async () => {
+    const { code, stdout } = await run('devnet', '--help')
+    assert.equal(code, exitCodes.ok)
+    assert.match(stdout, /--nodes <n>/)
+    assert.match(stdout, /veritask devnet --nodes 7 --tasks 100 --k 3 --json/)
+  })
+
+  it('rejects wrong flags with exit code 2 and says what is wrong', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['devnet', '--nodes', '0'], /--nodes.*expected an integer from 1/],
+      [['devnet', '--tasks', 'many'], /--tasks.*expected an integer/],
+      [['devnet', '--drop-rate', '1.5'], /--drop-rate.*expected a number in \[0, 1\)/],
+      [['devnet', '--k', '5', '--nodes', '3'], /--k 5 needs at least 5 nodes/],
+      [['devnet', '--k', '4', '--quorum', '2'], /--quorum 2 must be a strict majority/],
+      [['devnet', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['launch-rockets'], /unknown command 'launch-rockets'/],
+    ]
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await run(...args)
+      assert.equal(code, exitCodes.usage, args.join(' '))
+      assert.match(stderr, message)
+      assert.equal(stdout, '')
+    }
+  })
+})

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import * as veritask from './index.ts'
+
+// Changing the public surface should be a conscious decision: update this list with it.
+it('exports exactly the public API', () => {
+  assert.deepEqual(Object.keys(veritask).sort(), [
+    'CommitRejectedError',
+    'ExecutionAbortedError',
+    'MessageRejectedError',
+    'RevealRejectedError',
+    'SpecRejectedError',
+    'UsageError',
+    'VeritaskError',
+    'advanceTask',
+    'applyCommit',
+    'applyReveal',
+    'checkTaskSpec',
+    'computeCommitment',
+    'contentId',
+    'createMemoryHub',
+    'createNativeSigner',
+    'createNode',
+    'createStaticChainView',
+    'createWasmRuntime',
+    'decideVerdict',
+    'decodeMessage',
+    'defaultParams',
+    'devnetDomain',
+    'eip712Types',
+    'encodeMessage',
+    'failureResultHash',
+    'hashCommit',
+    'hashReveal',
+    'hashTaskSpec',
+    'hashVerdict',
+    'isContentOf',
+    'isValidCommitSignature',
+    'isValidRevealSignature',
+    'isValidVerdictSignature',
+    'nextTaskDeadline',
+    'openTask',
+    'rankCandidates',
+    'runDevnet',
+    'signCommit',
+    'signReveal',
+    'signTaskSpec',
+    'signVerdict',
+    'supportedRuntimes',
+    'verifyNative',
+  ])
+})

@@ -1,0 +1,59 @@
+// The public API of `veritask`. Exports are named one by one: a change here is a change to what
+// users can import, and src/index.test.ts pins the list.
+
+// Protocol core
+export type {
+  Address,
+  Commit,
+  Hex,
+  Outcome,
+  Policy,
+  ProtocolDomain,
+  ReplicatePolicy,
+  ResultStatus,
+  Reveal,
+  SamplePolicy,
+  Signed,
+  TaskLimits,
+  TaskSpec,
+  Verdict,
+} from './core/types.ts'
+export { contentId, failureResultHash, isContentOf } from './core/contentId.ts'
+export { devnetDomain, eip712Types, hashCommit, hashReveal, hashTaskSpec, hashVerdict } from './core/eip712.ts'
+export { computeCommitment, isValidCommitSignature, signCommit } from './core/commit.ts'
+export { isValidRevealSignature, signReveal } from './core/reveal.ts'
+export { decideVerdict, isValidVerdictSignature, signVerdict } from './core/verdict.ts'
+export { checkTaskSpec, signTaskSpec, supportedRuntimes } from './core/taskSpec.ts'
+export { rankCandidates } from './core/sortition.ts'
+export type { Candidate } from './core/sortition.ts'
+export { advanceTask, applyCommit, applyReveal, nextTaskDeadline, openTask } from './core/task.ts'
+export type { TaskPhase, TaskState } from './core/task.ts'
+export { decodeMessage, encodeMessage } from './core/messages.ts'
+export type { ProtocolMessage } from './core/messages.ts'
+export { defaultParams } from './core/params.ts'
+export type { ProtocolParams } from './core/params.ts'
+export type { SignatureVerifier, Signer } from './core/signing.ts'
+export {
+  CommitRejectedError,
+  ExecutionAbortedError,
+  MessageRejectedError,
+  RevealRejectedError,
+  SpecRejectedError,
+  UsageError,
+  VeritaskError,
+} from './core/errors.ts'
+
+// Ports and adapters
+export type { Network } from './ports/network.ts'
+export type { ExecutionLimits, ExecutionRequest, ExecutionResult, FailureReason, Runtime } from './ports/runtime.ts'
+export type { BlobStore, ChainView, NodeStore } from './ports/node.ts'
+export { createMemoryHub } from './net/memory/createMemoryHub.ts'
+export { createWasmRuntime } from './exec/wasm/index.ts'
+export { createStaticChainView } from './chain/memory/createStaticChainView.ts'
+export { createNativeSigner, verifyNative } from './crypto/secp256k1.ts'
+
+// Node and devnet
+export { createNode } from './node/createNode.ts'
+export type { CreateNodeParameters, NodeStats, TaskStatus, VeritaskNode } from './node/createNode.ts'
+export { runDevnet } from './devnet/runDevnet.ts'
+export type { DevnetOptions, DevnetReport } from './devnet/runDevnet.ts'

@@ -1,0 +1,105 @@
+import { keccak256, stringToBytes } from 'viem'
+import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
+import { contentId } from '../../src/core/contentId.ts'
+import { devnetDomain } from '../../src/core/eip712.ts'
+import { signTaskSpec } from '../../src/core/taskSpec.ts'
+import type { Hex, TaskSpec, Verdict } from '../../src/core/types.ts'
+import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
+import type { Clock } from '../../src/node/clock.ts'
+import { createNode } from '../../src/node/createNode.ts'
+import type { VeritaskNode } from '../../src/node/createNode.ts'
+import type { Runtime } from '../../src/ports/runtime.ts'
+import { requester, testAccount } from './fixtures.ts'
+
+// A small network of nodes on the memory transport, for node-level and end-to-end tests.
+
+export interface NetOptions {
+  count?: number
+  runtimes: (i: number) => Runtime
+  escrow?: bigint
+  clock?: Clock
+}
+
+export type TestNetwork = ReturnType<typeof createNetwork>
+
+export function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock }: NetOptions) {
+  const accounts = Array.from({ length: count }, (_, i) => testAccount(`node-${i}`))
+  const chain = createStaticChainView({
+    seed: keccak256(stringToBytes('epoch')),
+    nodes: accounts.map((a) => ({ address: a.address, weight: 100n, runtimes: ['wasm'] })),
+    escrow: new Map([[requester.address, escrow]]),
+  })
+  const hub = createMemoryHub()
+  const nodes = accounts.map((account, i) =>
+    createNode({ account, network: hub.connect(`peer-${i}`), chain, runtimes: { wasm: runtimes(i) }, ...(clock ? { clock } : {}) }),
+  )
+  nodes.forEach((n) => n.start())
+  return { hub, nodes, accounts, stop: () => Promise.all(nodes.map((n) => n.stop())) }
+}
+
+export const program = stringToBytes('program bytes')
+
+export interface SpecOptions {
+  program?: Uint8Array
+  input?: Uint8Array
+  now?: number
+}
+
+/** A signed spec for task `i`, with its blobs; `overrides` replace spec fields. */
+export async function signedSpec(i: number, overrides: Partial<TaskSpec> = {}, options: SpecOptions = {}) {
+  const input = options.input ?? stringToBytes(`input ${i}`)
+  const programBytes = options.program ?? program
+  const now = options.now ?? Date.now()
+  const spec: TaskSpec = {
+    requester: requester.address,
+    nonce: BigInt(i),
+    runtime: 'wasm',
+    program: contentId(programBytes),
+    input: contentId(input),
+    limits: { fuel: 1_000n, memoryPages: 1, outputBytes: 64 },
+    policy: { kind: 'replicate', k: 3, quorum: 2 },
+    fee: 1_000n,
+    deadline: BigInt(now + 60_000),
+    ...overrides,
+  }
+  const signed = await signTaskSpec(requester, spec, devnetDomain)
+  return { signed, input, blobs: [programBytes, input] }
+}
+
+/** Submits through node `gateway` and resolves with every node's verdict once all decided. */
+export async function submitAndDecide(
+  net: TestNetwork,
+  gateway: number,
+  { signed, blobs }: { signed: Awaited<ReturnType<typeof signedSpec>>['signed']; blobs: Uint8Array[] },
+): Promise<{ taskId: Hex; verdicts: Verdict[] }> {
+  let taskId: Hex | undefined
+  const verdicts = verdictsOf(net.nodes, () => taskId)
+  taskId = await net.nodes[gateway]!.submitTask(signed, blobs)
+  return { taskId, verdicts: await verdicts }
+}
+
+/** Resolves with each node's verdict for `taskId` once all of `nodes` have decided it. */
+export function verdictsOf(nodes: VeritaskNode[], taskId: () => Hex | undefined): Promise<Verdict[]> {
+  return Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise<Verdict>((resolve) => {
+          const off = node.onVerdict((v) => {
+            if (v.taskId === taskId()) {
+              off()
+              resolve(v)
+            }
+          })
+        }),
+    ),
+  )
+}
+
+/** Waits, turn by turn of the event loop, until `condition` holds: progress is driven by events, not time. */
+export async function waitUntil(condition: () => boolean, maxTurns = 100_000): Promise<void> {
+  for (let turn = 0; turn < maxTurns; turn++) {
+    if (condition()) return
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  throw new Error('condition not reached')
+}
