@@ -1,7 +1,7 @@
 import { keccak256, stringToBytes } from 'viem'
 import type { Address, Hex } from 'viem'
 import { contentId } from '../core/contentId.ts'
-import { devnetDomain } from '../core/eip712.ts'
+import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
@@ -73,7 +73,7 @@ export interface DevnetReport {
   unresolved: number
   /** Verified results whose bytes equal a plain local computation of the same program. */
   correct: number
-  /** Whether every node reached the same verdict as the observer (node 0) for every task it decided. */
+  /** Whether every node reached the gateway's verdict for every task it decided. */
   agreement: boolean
   durationMs: number
   throughputPerSecond: number
@@ -127,6 +127,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   )
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())
+  /** The verdict of each task at its gateway, the node it was submitted to: the summary's view. */
+  const outcomes = new Map<Hex, Verdict>()
+  const gatewayOf = new Map<Hex, number>()
   const missed = new Map<Address, number>()
   const submittedAt = new Map<Hex, number>()
   const latencies: number[] = []
@@ -136,8 +139,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   nodes.forEach((node, i) =>
     node.onVerdict((verdict, state) => {
       verdicts[i]!.set(verdict.taskId, verdict)
-      if (i !== 0) return notifyDecided?.()
-      // Node 0 is the observer whose view the summary reports; the others are compared with it.
+      if (gatewayOf.get(verdict.taskId) !== i) return notifyDecided?.()
+      outcomes.set(verdict.taskId, verdict)
       for (const a of [...state.missedCommit, ...state.missedReveal]) missed.set(a, (missed.get(a) ?? 0) + 1)
       const start = submittedAt.get(verdict.taskId)
       if (start !== undefined) latencies.push(performance.now() - start)
@@ -166,15 +169,18 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         deadline: BigInt(Date.now() + 60_000),
       }
       const signed = await signTaskSpec(requester, spec, devnetDomain)
-      const gateway = nodes[i % nodes.length]!
+      const gateway = i % nodes.length
       const t0 = performance.now()
-      const taskId = await gateway.submitTask(signed, [item.programBytes, item.input])
+      // The task id is known before submitting, so the gateway's verdict cannot be missed.
+      const taskId = hashTaskSpec(spec, devnetDomain)
+      gatewayOf.set(taskId, gateway)
       submittedAt.set(taskId, t0)
+      await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
       item.taskId = taskId
       submitted++
       options.onProgress?.({ submitted, decided, total: taskCount })
     }
-    // Done when the observer decided every task and no node has a task still open.
+    // Done when every gateway decided its tasks and no node has a task still open.
     while (decided < taskCount || nodes.some((n) => n.stats().openTasks > 0)) {
       options.signal?.throwIfAborted()
       await new Promise<void>((resolve) => (notifyDecided = resolve))
@@ -185,14 +191,13 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   }
   const durationMs = performance.now() - started
 
-  const observer = verdicts[0]!
-  const outcomes = [...observer.values()]
   let correct = 0
   for (const item of workload) {
-    const verdict = item.taskId === undefined ? undefined : observer.get(item.taskId)
+    const verdict = item.taskId === undefined ? undefined : outcomes.get(item.taskId)
     if (verdict?.outcome === 'verified' && verdict.resultHash === contentId(item.expected)) correct++
   }
-  const agreement = verdicts.every((map) => [...map].every(([id, v]) => sameVerdict(observer.get(id), v)))
+  const agreement = verdicts.every((map) => [...map].every(([id, v]) => sameVerdict(outcomes.get(id), v)))
+  const decidedVerdicts = [...outcomes.values()]
   const gossip = nodes.reduce(
     (sum, n, i) => {
       const s = hub.statsOf(`node-${i}`)
@@ -205,9 +210,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     nodes: nodeCount,
     tasks: taskCount,
     policy,
-    verified: outcomes.filter((v) => v.outcome === 'verified').length,
-    failed: outcomes.filter((v) => v.outcome === 'failed').length,
-    unresolved: outcomes.filter((v) => v.outcome === 'unresolved').length,
+    verified: decidedVerdicts.filter((v) => v.outcome === 'verified').length,
+    failed: decidedVerdicts.filter((v) => v.outcome === 'failed').length,
+    unresolved: decidedVerdicts.filter((v) => v.outcome === 'unresolved').length,
     correct,
     agreement,
     durationMs: Math.round(durationMs),
@@ -226,8 +231,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         executions: s.executions,
         commits: s.commitsSent,
         reveals: s.revealsSent,
-        agreed: outcomes.filter((v) => v.executors.includes(node.address)).length,
-        dissented: outcomes.filter((v) => v.dissenters.includes(node.address)).length,
+        agreed: decidedVerdicts.filter((v) => v.executors.includes(node.address)).length,
+        dissented: decidedVerdicts.filter((v) => v.dissenters.includes(node.address)).length,
         missed: missed.get(node.address) ?? 0,
         rejected: s.rejected,
       }

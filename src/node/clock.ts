@@ -8,8 +8,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(delayMs, fn) {
+    // Not unref'd: a node waiting on a deadline is busy, and `stop()` cancels its timers.
     const timer = setTimeout(fn, Math.max(0, delayMs))
-    timer.unref?.()
     return () => clearTimeout(timer)
   },
 }
