@@ -1,0 +1,49 @@
+import { encodeAbiParameters, hexToBigInt, keccak256, maxUint256 } from 'viem'
+import type { Address, Hex } from './types.ts'
+
+export interface CommitteeWeightParameters {
+  seed: Hex
+  epoch: bigint
+  node: Address
+  /** The node's stake at the epoch's snapshot block. */
+  stake: bigint
+  /** All stake at the snapshot block. */
+  totalStake: bigint
+  /** Expected committee size C. */
+  committeeSize: bigint
+  minStake: bigint
+  jailed: boolean
+}
+
+/**
+ * Threshold sortition for the epoch committee, the same rule as `Settlement.committeeWeight`:
+ * a node is on the committee with probability min(1, C·s / S), decided by
+ * keccak256(abi.encode(seed, epoch, node)) ≤ ⌊(2^256 − 1) · C·s / S⌋, so anyone can check one
+ * member in O(1). A member's weight is max(s, S / C): the Horvitz–Thompson weight, which makes
+ * the summed weight of signers an unbiased estimate of the stake behind them — and exactly their
+ * stake when everyone is on the committee. Returns 0 for a non-member.
+ */
+export function committeeWeight({
+  seed,
+  epoch,
+  node,
+  stake,
+  totalStake,
+  committeeSize,
+  minStake,
+  jailed,
+}: CommitteeWeightParameters): bigint {
+  if (jailed || stake < minStake || stake === 0n || totalStake === 0n) return 0n
+  const scaled = committeeSize * stake
+  if (scaled < totalStake) {
+    const h = hexToBigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint64' }, { type: 'address' }], [seed, epoch, node])))
+    if (h > (maxUint256 * scaled) / totalStake) return 0n
+  }
+  const floor = totalStake / committeeSize
+  return stake > floor ? stake : floor
+}
+
+/** The weight a batch needs: ⌈2/3 · S⌉. */
+export function requiredCommitteeWeight(totalStake: bigint): bigint {
+  return (2n * totalStake + 2n) / 3n
+}
