@@ -161,7 +161,8 @@ describe('node: bad input', () => {
   it('refuses a task the escrow cannot cover, and reserves nothing for it', async () => {
     const net = createNetwork({ runtimes: () => honest, escrow: 1_500n })
     try {
-      await submitAndDecide(net, 0, await signedSpec(1))
+      const first = await signedSpec(1)
+      await submitAndDecide(net, 0, first)
       const reserved = net.nodes[0]!.stats().feesReserved
       assert.equal(reserved, 1_000n)
       const second = await signedSpec(2)
@@ -171,6 +172,18 @@ describe('node: bad input', () => {
       )
       assert.equal(net.nodes[0]!.stats().feesReserved, reserved)
       assert.equal(net.nodes[0]!.stats().specsAccepted, 1)
+
+      // Epoch 0 settles: the chain now holds the charge, so the node drops its reservation and
+      // reads the smaller balance from the next snapshot.
+      assert.deepEqual(
+        net.nodes[0]!.decidedTasks(0n).map((t) => [t.requester, t.fee, t.verdict.outcome]),
+        [[first.signed.message.requester, 1_000n, 'verified']],
+      )
+      net.chain.update({ epoch: 1n, seed: net.chain.epochSeed(), nodes: [], escrow: new Map([[first.signed.message.requester, 500n]]) })
+      net.nodes[0]!.forgetEpoch(0n)
+      assert.equal(net.nodes[0]!.stats().feesReserved, 0n)
+      assert.deepEqual(net.nodes[0]!.decidedTasks(0n), [])
+      await assert.rejects(net.nodes[0]!.submitTask(second.signed, second.blobs), SpecRejectedError)
     } finally {
       await net.stop()
     }

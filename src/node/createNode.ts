@@ -4,6 +4,7 @@ import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
+import type { SettledTask } from '../core/epochBatch.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
@@ -94,11 +95,17 @@ export interface VeritaskNode {
   getTask(taskId: Hex): TaskStatus | undefined
   getBlob(cid: Hex): Uint8Array | undefined
   onVerdict(listener: VerdictListener): () => void
+  /** Tasks accepted in `epoch` and decided so far: what this node expects that epoch's batch to settle. */
+  decidedTasks(epoch: bigint): readonly SettledTask[]
+  /** Drops what the node kept for `epoch` once its batch is settled on-chain (the chain now holds the charges). */
+  forgetEpoch(epoch: bigint): void
   stats(): NodeStats
 }
 
 interface TaskEntry {
   state: TaskState
+  /** The epoch the task was accepted in, whose batch settles it. */
+  epoch: bigint
   /** The peer that relayed the spec: the first to ask for blobs. */
   origin: string
   executing: boolean
@@ -137,7 +144,20 @@ export function createNode({
   const tasks = new Map<Hex, TaskEntry>()
   const orphans = new Map<Hex, Array<Signed<Commit> | Signed<Reveal>>>()
   let orphanCount = 0
-  const reserved = new Map<Address, bigint>()
+  /** Fees reserved per requester, by epoch: released when that epoch is settled or a task is unresolved. */
+  const reserved = new Map<bigint, Map<Address, bigint>>()
+  const reservedBy = (requester: Address): bigint => {
+    let sum = 0n
+    for (const byRequester of reserved.values()) sum += byRequester.get(requester) ?? 0n
+    return sum
+  }
+  const reserve = (epoch: bigint, requester: Address, amount: bigint): void => {
+    const byRequester = reserved.get(epoch) ?? new Map<Address, bigint>()
+    byRequester.set(requester, (byRequester.get(requester) ?? 0n) + amount)
+    reserved.set(epoch, byRequester)
+    stats.feesReserved += amount
+  }
+  const settled = new Map<bigint, SettledTask[]>()
   const listeners = new Set<VerdictListener>()
   let running = false
   const stats: NodeStats = {
@@ -195,11 +215,11 @@ export function createNode({
     tasks.delete(taskId)
     const verdict = entry.state.verdict as Verdict
     const spec = entry.state.spec
-    if (verdict.outcome === 'unresolved') {
-      // The requester is refunded: release its reservation.
-      reserved.set(spec.requester, (reserved.get(spec.requester) ?? 0n) - spec.fee)
-      stats.feesReserved -= spec.fee
-    }
+    // An unresolved task is not charged: release its reservation.
+    if (verdict.outcome === 'unresolved') reserve(entry.epoch, spec.requester, -spec.fee)
+    const list = settled.get(entry.epoch) ?? []
+    list.push({ verdict, requester: spec.requester, fee: spec.fee })
+    settled.set(entry.epoch, list)
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
     }
@@ -311,7 +331,7 @@ export function createNode({
       requester: spec.requester,
       fee: spec.fee,
       balance: chain.escrowBalance(spec.requester),
-      reserved: reserved.get(spec.requester) ?? 0n,
+      reserved: reservedBy(spec.requester),
     })
     const policy = spec.policy
     const k = policy.kind === 'replicate' ? policy.k : 1
@@ -322,11 +342,12 @@ export function createNode({
       count: k + params.backups,
     })
     const state = openTask({ taskId, spec, ranking, timing, now })
-    reserved.set(spec.requester, (reserved.get(spec.requester) ?? 0n) + spec.fee)
-    stats.feesReserved += spec.fee
+    const epoch = chain.epoch()
+    reserve(epoch, spec.requester, spec.fee)
     stats.specsAccepted++
     const entry: TaskEntry = {
       state,
+      epoch,
       origin,
       executing: false,
       pendingOutput: undefined,
@@ -468,6 +489,12 @@ export function createNode({
     onVerdict(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    decidedTasks: (epoch) => settled.get(epoch) ?? [],
+    forgetEpoch(epoch) {
+      for (const amount of reserved.get(epoch)?.values() ?? []) stats.feesReserved -= amount
+      reserved.delete(epoch)
+      settled.delete(epoch)
     },
     stats: () => ({ ...stats, openTasks: tasks.size, verdicts: { ...stats.verdicts }, rejected: { ...stats.rejected } }),
   }

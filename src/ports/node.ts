@@ -7,6 +7,8 @@ import type { Address, Commit, Hex, ResultStatus, Signed, TaskSpec, Verdict } fr
  * adapter reads the epoch snapshot.
  */
 export interface ChainView {
+  /** The current epoch: tasks accepted now are settled in its batch. */
+  epoch(): bigint
   epochSeed(): Hex
   eligibleNodes(runtime: string): readonly Candidate[]
   escrowBalance(requester: Address): bigint

@@ -34,7 +34,7 @@ export function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock 
     createNode({ account, network: hub.connect(`peer-${i}`), chain, runtimes: { wasm: runtimes(i) }, ...(clock ? { clock } : {}) }),
   )
   nodes.forEach((n) => n.start())
-  return { hub, nodes, accounts, stop: () => Promise.all(nodes.map((n) => n.stop())) }
+  return { hub, nodes, accounts, chain, stop: () => Promise.all(nodes.map((n) => n.stop())) }
 }
 
 export const program = stringToBytes('program bytes')
