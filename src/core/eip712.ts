@@ -48,7 +48,8 @@ export const eip712Types = {
 
 export const devnetDomain: ProtocolDomain = { chainId: 31337, verifyingContract: zeroAddress }
 
-function eip712Domain(domain: ProtocolDomain) {
+/** The EIP-712 domain object of a protocol domain. */
+export function eip712Domain(domain: ProtocolDomain) {
   return { name: 'veritask', version: '1', chainId: domain.chainId, verifyingContract: domain.verifyingContract }
 }
 

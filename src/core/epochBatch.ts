@@ -1,6 +1,6 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { encodeAbiParameters, hashTypedData, keccak256, zeroHash } from 'viem'
-import { outcomeCode } from './eip712.ts'
+import { eip712Domain, outcomeCode } from './eip712.ts'
 import type { Address, Hex, ProtocolDomain, Verdict } from './types.ts'
 
 /**
@@ -200,7 +200,7 @@ export const epochBatchTypes = {
 /** The EIP-712 digest committee members sign; `verifyingContract` is the settlement contract. */
 export function hashEpochBatch(batch: EpochBatch, domain: ProtocolDomain): Hex {
   return hashTypedData({
-    domain: { name: 'veritask', version: '1', chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+    domain: eip712Domain(domain),
     types: epochBatchTypes,
     primaryType: 'EpochBatch',
     message: {
