@@ -1,9 +1,13 @@
-import { keccak256, stringToBytes } from 'viem'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { hexToBigInt, keccak256, stringToBytes } from 'viem'
 import type { Address, Hex } from 'viem'
 import { contentId } from '../core/contentId.ts'
 import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
+import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
+import type { Receipt } from '../core/receipt.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { ReplicatePolicy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
@@ -15,6 +19,8 @@ import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import { devnetAccount } from './accounts.ts'
+import { startChainNetwork } from './chainNetwork.ts'
+import type { ChainNetwork } from './chainNetwork.ts'
 import { quantile } from './stats.ts'
 import { buildWorkload } from './workload.ts'
 
@@ -35,6 +41,12 @@ export interface DevnetOptions {
   dropRate?: number
   /** Worker threads of the shared WebAssembly pool; one per core by default. */
   threads?: number
+  /** Settle on a real chain (anvil, spawned and stopped here); false runs without a chain. Default true. */
+  chain?: boolean
+  /** Tasks per epoch: each epoch's tasks are settled in one batch. Default 50. */
+  epochTasks?: number
+  /** Where to write every task's receipt as JSON (for `veritask receipt`); not written when omitted. */
+  receiptsFile?: string
   params?: Partial<ProtocolParams>
   logger?: Logger
   onProgress?: (progress: DevnetProgress) => void
@@ -61,6 +73,24 @@ export interface DevnetNodeReport {
   missed: number
   /** Messages it rejected, by error code. */
   rejected: Record<string, number>
+  /** Tokens it earned and claimed on-chain (wei, decimal string); "0" without a chain. */
+  earned: string
+}
+
+/** What settlement on the chain cost and moved; null when the devnet ran without a chain. */
+export interface SettlementReport {
+  chainId: number
+  contracts: { token: Address; stakeManager: Address; escrow: Address; settlement: Address }
+  epochs: number
+  /** Mean gas of one `submitBatch`. */
+  gasPerEpoch: number
+  /** All `submitBatch` gas divided by verified tasks. */
+  gasPerVerifiedTask: number
+  totalGas: string
+  requester: { address: Address; deposited: string; charged: string; remaining: string }
+  treasury: { address: Address; earned: string }
+  /** A random task's receipt checked by `Settlement.verifyReceipt`, and the same receipt tampered with. */
+  receiptCheck: { taskId: Hex; epoch: string; valid: boolean; tamperedRejected: boolean } | null
 }
 
 /** The devnet's summary; `veritask devnet --json` prints exactly this (see docs/devnet.md). */
@@ -80,10 +110,13 @@ export interface DevnetReport {
   latencyMs: { p50: number; p99: number; max: number }
   gossip: { messages: number; bytes: number; messagesPerTask: number }
   perNode: DevnetNodeReport[]
+  settlement: SettlementReport | null
 }
 
 const STAKE = 1_000n * 10n ** 18n
 const FEE = 10n ** 15n
+/** Share of each fee paid to the agreeing executors; the rest goes to the treasury. */
+const EXECUTORS_BPS = 8_000
 
 /**
  * Runs a whole network in one process: N staked nodes on the in-memory transport sharing one
@@ -101,9 +134,24 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const params: ProtocolParams = { ...defaultParams, ...options.params, defaultPolicy: { kind: 'replicate', k, quorum } }
   const policy = params.defaultPolicy
 
+  const useChain = options.chain ?? true
+  const epochTasks = options.epochTasks ?? 50
   const requester = devnetAccount(seed, 'requester')
   const accounts = Array.from({ length: nodeCount }, (_, i) => devnetAccount(seed, 'node', i))
+  const workload = await buildWorkload(seed, taskCount)
+
+  const settlementNet = useChain
+    ? await startChainNetwork({
+        seed,
+        signers: accounts,
+        stake: STAKE,
+        deposit: FEE * BigInt(taskCount),
+        split: { executorsBps: EXECUTORS_BPS },
+      })
+    : undefined
+  const domain = settlementNet?.domain ?? devnetDomain
   const chain = createStaticChainView({
+    epoch: 0n,
     seed: keccak256(stringToBytes(`veritask-devnet/${seed}/epoch-seed`)),
     nodes: accounts.map((a) => ({ address: a.address, weight: STAKE, runtimes: ['wasm'] })),
     escrow: new Map([[requester.address, FEE * BigInt(taskCount)]]),
@@ -120,7 +168,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       chain,
       runtimes: { wasm },
       params,
-      domain: devnetDomain,
+      domain,
       logger,
       verify: verifyNative,
     }),
@@ -151,43 +199,57 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   )
   for (const node of nodes) node.start()
 
-  const workload = await buildWorkload(seed, taskCount)
   const started = performance.now()
+  let settlement: SettlementReport | null = null
+  const earned = new Map<Address, bigint>()
   try {
-    for (const [i, item] of workload.entries()) {
-      while (submitted - decided >= concurrency) await new Promise<void>((resolve) => (notifyDecided = resolve))
-      options.signal?.throwIfAborted()
-      const spec: TaskSpec = {
-        requester: requester.address,
-        nonce: BigInt(i),
-        runtime: 'wasm',
-        program: contentId(item.programBytes),
-        input: contentId(item.input),
-        limits: item.limits,
-        policy,
-        fee: FEE,
-        deadline: BigInt(Date.now() + 60_000),
+    // Each epoch's tasks are submitted once the epoch is open, and settled together after.
+    const epochs = useChain ? Math.ceil(taskCount / epochTasks) : 1
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      if (settlementNet !== undefined) chain.update(await settlementNet.beginEpoch(BigInt(epoch)))
+      const group = useChain ? workload.slice(epoch * epochTasks, (epoch + 1) * epochTasks) : workload
+      for (const item of group) {
+        while (submitted - decided >= concurrency) await new Promise<void>((resolve) => (notifyDecided = resolve))
+        options.signal?.throwIfAborted()
+        const i = submitted
+        const spec: TaskSpec = {
+          requester: requester.address,
+          nonce: BigInt(i),
+          runtime: 'wasm',
+          program: contentId(item.programBytes),
+          input: contentId(item.input),
+          limits: item.limits,
+          policy,
+          fee: FEE,
+          deadline: BigInt(Date.now() + 60_000),
+        }
+        const signed = await signTaskSpec(requester, spec, domain)
+        const gateway = i % nodes.length
+        // The task id is known before submitting, so the gateway's verdict cannot be missed.
+        const taskId = hashTaskSpec(spec, domain)
+        gatewayOf.set(taskId, gateway)
+        submittedAt.set(taskId, performance.now())
+        await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+        item.taskId = taskId
+        submitted++
+        options.onProgress?.({ submitted, decided, total: taskCount })
       }
-      const signed = await signTaskSpec(requester, spec, devnetDomain)
-      const gateway = i % nodes.length
-      const t0 = performance.now()
-      // The task id is known before submitting, so the gateway's verdict cannot be missed.
-      const taskId = hashTaskSpec(spec, devnetDomain)
-      gatewayOf.set(taskId, gateway)
-      submittedAt.set(taskId, t0)
-      await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
-      item.taskId = taskId
-      submitted++
-      options.onProgress?.({ submitted, decided, total: taskCount })
+      // The epoch is over when every gateway decided its tasks and no node has a task still open.
+      while (decided < submitted || nodes.some((n) => n.stats().openTasks > 0)) {
+        options.signal?.throwIfAborted()
+        await new Promise<void>((resolve) => (notifyDecided = resolve))
+      }
+      if (settlementNet !== undefined) await settlementNet.settleEpoch(BigInt(epoch), nodes)
     }
-    // Done when every gateway decided its tasks and no node has a task still open.
-    while (decided < taskCount || nodes.some((n) => n.stats().openTasks > 0)) {
-      options.signal?.throwIfAborted()
-      await new Promise<void>((resolve) => (notifyDecided = resolve))
+    if (settlementNet !== undefined) {
+      for (const [account, claim] of await settlementNet.claimAll()) earned.set(account, claim.earned)
+      settlement = await reportSettlement(settlementNet, seed, [...outcomes.values()])
+      if (options.receiptsFile !== undefined) await writeReceipts(options.receiptsFile, settlementNet.receipts)
     }
   } finally {
     await Promise.all(nodes.map((n) => n.stop()))
     await wasm.close()
+    await settlementNet?.stop()
   }
   const durationMs = performance.now() - started
 
@@ -235,9 +297,53 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         dissented: decidedVerdicts.filter((v) => v.dissenters.includes(node.address)).length,
         missed: missed.get(node.address) ?? 0,
         rejected: s.rejected,
+        earned: (earned.get(node.address) ?? 0n).toString(),
       }
     }),
+    settlement,
   }
+}
+
+async function reportSettlement(net: ChainNetwork, seed: string, verdicts: Verdict[]): Promise<SettlementReport> {
+  const totalGas = net.settled.reduce((sum, e) => sum + e.gasUsed, 0n)
+  const verified = verdicts.filter((v) => v.outcome === 'verified').length
+  const deposited = await net.client.depositOf(net.requester)
+  const charged = net.charged(net.requester)
+
+  let receiptCheck: SettlementReport['receiptCheck'] = null
+  const candidates = net.receipts.filter((r) => r.outcome === 'verified')
+  if (candidates.length > 0) {
+    const pick = candidates[Number(hexToBigInt(keccak256(stringToBytes(`receipt/${seed}`))) % BigInt(candidates.length))]!
+    const tampered = { ...pick, resultHash: keccak256(stringToBytes('a different result')) }
+    receiptCheck = {
+      taskId: pick.taskId,
+      epoch: pick.epoch.toString(),
+      valid: isValidReceipt(pick) && (await net.client.verifyReceipt(pick)),
+      tamperedRejected: !(await net.client.verifyReceipt(tampered)),
+    }
+  }
+  const { token, stakeManager, escrow, settlement } = net.contracts
+  return {
+    chainId: net.domain.chainId,
+    contracts: { token, stakeManager, escrow, settlement },
+    epochs: net.settled.length,
+    gasPerEpoch: net.settled.length === 0 ? 0 : Math.round(Number(totalGas) / net.settled.length),
+    gasPerVerifiedTask: verified === 0 ? 0 : round1(Number(totalGas) / verified),
+    totalGas: totalGas.toString(),
+    requester: {
+      address: net.requester,
+      deposited: deposited.toString(),
+      charged: charged.toString(),
+      remaining: (deposited - charged).toString(),
+    },
+    treasury: { address: net.treasury, earned: (await net.client.tokenBalance(net.treasury)).toString() },
+    receiptCheck,
+  }
+}
+
+async function writeReceipts(path: string, receipts: readonly Receipt[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, `${JSON.stringify(receipts.map(receiptToJson), null, 1)}\n`)
 }
 
 function round1(x: number): number {

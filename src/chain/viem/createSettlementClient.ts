@@ -1,0 +1,135 @@
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem'
+import type { EpochBatch } from '../../core/epochBatch.ts'
+import { outcomeCode } from '../../core/eip712.ts'
+import type { Receipt } from '../../core/receipt.ts'
+import type { DeployedContracts } from '../deploy.ts'
+import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
+
+export type Wallet = WalletClient<Transport, Chain | undefined, Account>
+
+export interface EpochInfo {
+  epoch: bigint
+  seed: Hex
+  snapshotBlock: bigint
+}
+
+/**
+ * The chain adapter: typed reads and writes of the veritask contracts through viem. Writes take
+ * the wallet that sends them and resolve once mined, with the gas they used.
+ */
+export function createSettlementClient(publicClient: PublicClient, contracts: DeployedContracts) {
+  const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
+  const stakeManager = { address: contracts.stakeManager, abi: StakeManagerAbi } as const
+  const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
+  const token = { address: contracts.token, abi: TestTokenAbi } as const
+
+  async function mined(hash: Hex, what: string): Promise<{ hash: Hex; gasUsed: bigint }> {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success') throw new Error(`${what} reverted (${hash})`)
+    return { hash, gasUsed: receipt.gasUsed }
+  }
+
+  return {
+    contracts,
+    async epochStart(epoch: bigint): Promise<bigint> {
+      return publicClient.readContract({ ...settlement, functionName: 'epochStart', args: [epoch] })
+    },
+    async currentEpoch(): Promise<bigint> {
+      return BigInt(await publicClient.readContract({ ...settlement, functionName: 'currentEpoch' }))
+    },
+    /** Opens `epoch` if nobody has yet, and returns its seed and snapshot block. */
+    async openEpoch(wallet: Wallet, epoch: bigint): Promise<EpochInfo> {
+      const opened = await publicClient.readContract({ ...settlement, functionName: 'isEpochOpened', args: [epoch] })
+      if (!opened) {
+        await mined(
+          await wallet.writeContract({ ...settlement, functionName: 'openEpoch', args: [epoch], chain: wallet.chain, account: wallet.account }),
+          'openEpoch',
+        )
+      }
+      const [seed, snapshotBlock] = await Promise.all([
+        publicClient.readContract({ ...settlement, functionName: 'seedOf', args: [epoch] }),
+        publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }),
+      ])
+      return { epoch, seed, snapshotBlock: BigInt(snapshotBlock) }
+    },
+    async stakeAt(node: Address, block: bigint): Promise<bigint> {
+      return publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [node, block] })
+    },
+    async committeeWeight(epoch: bigint, node: Address): Promise<bigint> {
+      return publicClient.readContract({ ...settlement, functionName: 'committeeWeight', args: [epoch, node] })
+    },
+    async depositOf(requester: Address): Promise<bigint> {
+      return publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester] })
+    },
+    async withdrawnOf(requester: Address): Promise<bigint> {
+      return publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester] })
+    },
+    async tokenBalance(account: Address): Promise<bigint> {
+      return publicClient.readContract({ ...token, functionName: 'balanceOf', args: [account] })
+    },
+    async stakeOf(node: Address): Promise<bigint> {
+      return publicClient.readContract({ ...stakeManager, functionName: 'stakeOf', args: [node] })
+    },
+    async submitBatch(wallet: Wallet, batch: EpochBatch, signatures: readonly Hex[]) {
+      return mined(
+        await wallet.writeContract({
+          ...settlement,
+          functionName: 'submitBatch',
+          args: [{ ...batch, penalties: [...batch.penalties] }, [...signatures]],
+          chain: wallet.chain,
+          account: wallet.account,
+        }),
+        'submitBatch',
+      )
+    },
+    async claim(wallet: Wallet, account: Address, earned: bigint, charged: bigint, proof: readonly Hex[]) {
+      return mined(
+        await wallet.writeContract({
+          ...escrow,
+          functionName: 'claim',
+          args: [account, earned, charged, [...proof]],
+          chain: wallet.chain,
+          account: wallet.account,
+        }),
+        'claim',
+      )
+    },
+    /** `Settlement.verifyReceipt`: whether the chain accepts the receipt's leaf and proof. */
+    async verifyReceipt(receipt: Receipt): Promise<boolean> {
+      return publicClient.readContract({
+        ...settlement,
+        functionName: 'verifyReceipt',
+        args: [receipt.epoch, receipt.taskId, receipt.resultHash, outcomeCode[receipt.outcome], receipt.executors, receipt.proof],
+      })
+    },
+    /** Mints test tokens (devnet: the deployer owns the TestToken), approves and stakes or deposits. */
+    async mint(deployer: Wallet, to: Address, amount: bigint) {
+      return mined(
+        await deployer.writeContract({ ...token, functionName: 'mint', args: [to, amount], chain: deployer.chain, account: deployer.account }),
+        'mint',
+      )
+    },
+    async stake(wallet: Wallet, amount: bigint) {
+      await mined(
+        await wallet.writeContract({ ...token, functionName: 'approve', args: [contracts.stakeManager, amount], chain: wallet.chain, account: wallet.account }),
+        'approve',
+      )
+      return mined(
+        await wallet.writeContract({ ...stakeManager, functionName: 'stake', args: [amount], chain: wallet.chain, account: wallet.account }),
+        'stake',
+      )
+    },
+    async deposit(wallet: Wallet, amount: bigint) {
+      await mined(
+        await wallet.writeContract({ ...token, functionName: 'approve', args: [contracts.escrow, amount], chain: wallet.chain, account: wallet.account }),
+        'approve',
+      )
+      return mined(
+        await wallet.writeContract({ ...escrow, functionName: 'deposit', args: [amount], chain: wallet.chain, account: wallet.account }),
+        'deposit',
+      )
+    },
+  }
+}
+
+export type SettlementClient = ReturnType<typeof createSettlementClient>

@@ -1,0 +1,205 @@
+import { createPublicClient, createTestClient, createWalletClient, defineChain, http, keccak256, parseEther, stringToBytes } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { startAnvil } from '../chain/anvil/startAnvil.ts'
+import type { StartedAnvil } from '../chain/anvil/startAnvil.ts'
+import { defaultChainParams, deployContracts } from '../chain/deploy.ts'
+import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
+import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
+import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
+import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
+import { buildEpochBatch, hashEpochBatch } from '../core/epochBatch.ts'
+import type { Balance, EpochBatchResult, RewardSplit } from '../core/epochBatch.ts'
+import { buildReceipt } from '../core/receipt.ts'
+import type { Receipt } from '../core/receipt.ts'
+import { rankCandidates } from '../core/sortition.ts'
+import type { ProtocolDomain } from '../core/types.ts'
+import type { Signer } from '../core/signing.ts'
+import type { VeritaskNode } from '../node/createNode.ts'
+import { devnetPrivateKey } from './accounts.ts'
+
+/** anvil's first default account: it deploys the contracts and owns the test token. Public knowledge. */
+const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+
+export interface ChainNetworkOptions {
+  seed: string
+  /** Node signers (committee signatures) in node order; their keys come from the devnet seed. */
+  signers: readonly Signer[]
+  stake: bigint
+  deposit: bigint
+  split: RewardSplit
+  params?: Partial<ChainParams>
+}
+
+export interface SettledEpoch {
+  epoch: bigint
+  taskCount: number
+  gasUsed: bigint
+  signers: number
+}
+
+/**
+ * A real chain for the devnet: anvil from npm on a loopback port, the contracts deployed, the
+ * nodes funded and staked, the requester's escrow deposited. Drives epochs: opens each one (mining
+ * to its first block), and settles it with a committee-signed batch built from the nodes' verdicts.
+ */
+export async function startChainNetwork(options: ChainNetworkOptions) {
+  const anvil: StartedAnvil = await startAnvil()
+  try {
+    return await setUp(anvil, options)
+  } catch (error) {
+    await anvil.stop()
+    throw error
+  }
+}
+
+async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split, params }: ChainNetworkOptions) {
+  const chain = defineChain({
+    id: 31337,
+    name: 'veritask devnet',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [anvil.rpcUrl] } },
+  })
+  const transport = http(anvil.rpcUrl)
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
+  const testClient = createTestClient({ chain, transport, mode: 'anvil' })
+  const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key) })
+
+  const deployer = wallet(ANVIL_DEPLOYER_KEY)
+  const treasury = privateKeyToAccount(devnetPrivateKey(seed, 'treasury')).address
+  const chainParams = { ...defaultChainParams, ...params }
+  const contracts: DeployedContracts = await deployContracts({
+    walletClient: deployer,
+    publicClient,
+    params: chainParams,
+    treasury,
+  })
+  const client: SettlementClient = createSettlementClient(publicClient, contracts)
+  const domain: ProtocolDomain = { chainId: chain.id, verifyingContract: contracts.settlement }
+
+  const nodeWallets = signers.map((_, i) => wallet(devnetPrivateKey(seed, 'node', i)))
+  const requesterWallet = wallet(devnetPrivateKey(seed, 'requester'))
+  for (const w of [...nodeWallets, requesterWallet]) {
+    await testClient.setBalance({ address: w.account.address, value: parseEther('100') })
+  }
+  for (const w of nodeWallets) {
+    await client.mint(deployer, w.account.address, stake)
+    await client.stake(w, stake)
+  }
+  await client.mint(deployer, requesterWallet.account.address, deposit)
+  await client.deposit(requesterWallet, deposit)
+
+  const requester = requesterWallet.account.address
+  let cumulative: ReadonlyMap<Address, Balance> = new Map()
+  let latest: EpochBatchResult | undefined
+  const settled: SettledEpoch[] = []
+  const receipts: Receipt[] = []
+  let current: EpochSnapshot | undefined
+
+  return {
+    rpcUrl: anvil.rpcUrl,
+    contracts,
+    domain,
+    client,
+    requester,
+    treasury,
+    settled,
+    receipts,
+
+    /** Mines to the epoch's first block, opens it, and reads what nodes need of it. */
+    async beginEpoch(epoch: bigint): Promise<EpochSnapshot> {
+      const start = await client.epochStart(epoch)
+      const block = await publicClient.getBlockNumber()
+      if (block < start) await testClient.mine({ blocks: Number(start - block) })
+      const info = await client.openEpoch(deployer, epoch)
+      const stakes = await Promise.all(nodeWallets.map((w) => client.stakeAt(w.account.address, info.snapshotBlock)))
+      const charged = cumulative.get(requester)?.charged ?? 0n
+      const available = (await client.depositOf(requester)) - charged - (await client.withdrawnOf(requester))
+      current = {
+        epoch,
+        seed: info.seed,
+        nodes: nodeWallets
+          .map((w, i) => ({ address: w.account.address, weight: stakes[i]!, runtimes: ['wasm'] }))
+          .filter((n) => n.weight >= chainParams.minStake),
+        escrow: new Map([[requester, available]]),
+      }
+      return current
+    },
+
+    /**
+     * Settles an epoch: a deterministic aggregator builds the batch from its verdicts; every
+     * committee member rebuilds it from its own verdicts and signs only an identical batch; the
+     * aggregator submits the signatures, sorted by signer.
+     */
+    async settleEpoch(epoch: bigint, nodes: readonly VeritaskNode[]): Promise<SettledEpoch> {
+      if (current?.epoch !== epoch) throw new Error(`epoch ${epoch} was not begun`)
+      const snapshot = current
+      const build = (node: VeritaskNode) =>
+        buildEpochBatch({
+          epoch,
+          tasks: node.decidedTasks(epoch),
+          previous: cumulative,
+          chargeable: snapshot.escrow,
+          accounts: [requester],
+          treasury,
+          split,
+        })
+      const [aggregatorAddress] = rankCandidates({
+        seed: snapshot.seed,
+        taskId: keccak256(stringToBytes(`aggregator/${epoch}`)),
+        candidates: snapshot.nodes,
+        count: 1,
+      })
+      const aggregatorIndex = nodes.findIndex((n) => n.address === aggregatorAddress)
+      const proposal = build(nodes[aggregatorIndex]!)
+      const digest = hashEpochBatch(proposal.batch, domain)
+
+      const signatures: Array<{ signer: Address; signature: Hex }> = []
+      for (const [i, node] of nodes.entries()) {
+        if ((await client.committeeWeight(epoch, node.address)) === 0n) continue
+        // A member signs only what it would have built itself.
+        if (hashEpochBatch(build(node).batch, domain) !== digest) continue
+        signatures.push({ signer: node.address, signature: await signers[i]!.sign({ hash: digest }) })
+      }
+      signatures.sort((a, b) => (a.signer.toLowerCase() < b.signer.toLowerCase() ? -1 : 1))
+      const { gasUsed } = await client.submitBatch(
+        nodeWallets[aggregatorIndex]!,
+        proposal.batch,
+        signatures.map((s) => s.signature),
+      )
+
+      cumulative = proposal.cumulative
+      latest = proposal
+      for (const task of nodes[aggregatorIndex]!.decidedTasks(epoch)) {
+        if (proposal.outcomes === null) break
+        receipts.push(
+          buildReceipt({ verdict: task.verdict, epoch, tree: proposal.outcomes, chainId: domain.chainId, settlement: contracts.settlement }),
+        )
+      }
+      for (const node of nodes) node.forgetEpoch(epoch)
+      const result = { epoch, taskCount: proposal.batch.taskCount, gasUsed, signers: signatures.length }
+      settled.push(result)
+      return result
+    },
+
+    /** Every node and the treasury claim what they earned, with a proof against the latest balances root. */
+    async claimAll(): Promise<Map<Address, { earned: bigint; gasUsed: bigint }>> {
+      const claims = new Map<Address, { earned: bigint; gasUsed: bigint }>()
+      const tree = latest?.balances
+      if (tree === null || tree === undefined) return claims
+      for (const [, leaf] of tree.entries()) {
+        const [account, earned, charged] = leaf
+        if (earned === 0n) continue
+        const { gasUsed } = await client.claim(deployer, account, earned, charged, tree.getProof(leaf) as Hex[])
+        claims.set(account, { earned, gasUsed })
+      }
+      return claims
+    },
+
+    charged: (account: Address) => cumulative.get(account)?.charged ?? 0n,
+
+    stop: () => anvil.stop(),
+  }
+}
+
+export type ChainNetwork = Awaited<ReturnType<typeof startChainNetwork>>
