@@ -3,6 +3,7 @@ import { VeritaskError } from '../core/errors.ts'
 import type { CommandContext } from './context.ts'
 import { devnetCommand } from './devnet/command.ts'
 import { exitCodes } from './options.ts'
+import { receiptCommand } from './receipt/command.ts'
 
 export interface MainOptions {
   stdout?: (text: string) => void
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .configureOutput({ writeOut: (s) => stdout(s.trimEnd()), writeErr: (s) => stderr(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(devnetCommand(context))
+    .addCommand(receiptCommand(context))
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput())
 
   try {

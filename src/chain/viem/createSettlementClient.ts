@@ -13,6 +13,16 @@ export interface EpochInfo {
   snapshotBlock: bigint
 }
 
+/** `Settlement.verifyReceipt` at the contract the receipt names: whether the chain accepts its leaf and proof. */
+export async function verifyReceiptOnChain(publicClient: PublicClient, receipt: Receipt): Promise<boolean> {
+  return publicClient.readContract({
+    address: receipt.settlement,
+    abi: SettlementAbi,
+    functionName: 'verifyReceipt',
+    args: [receipt.epoch, receipt.taskId, receipt.resultHash, outcomeCode[receipt.outcome], receipt.executors, receipt.proof],
+  })
+}
+
 /**
  * The chain adapter: typed reads and writes of the veritask contracts through viem. Writes take
  * the wallet that sends them and resolve once mined, with the gas they used.
@@ -94,14 +104,7 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
         'claim',
       )
     },
-    /** `Settlement.verifyReceipt`: whether the chain accepts the receipt's leaf and proof. */
-    async verifyReceipt(receipt: Receipt): Promise<boolean> {
-      return publicClient.readContract({
-        ...settlement,
-        functionName: 'verifyReceipt',
-        args: [receipt.epoch, receipt.taskId, receipt.resultHash, outcomeCode[receipt.outcome], receipt.executors, receipt.proof],
-      })
-    },
+    verifyReceipt: (receipt: Receipt) => verifyReceiptOnChain(publicClient, { ...receipt, settlement: contracts.settlement }),
     /** Mints test tokens (devnet: the deployer owns the TestToken), approves and stakes or deposits. */
     async mint(deployer: Wallet, to: Address, amount: bigint) {
       return mined(

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { formatUnits } from 'viem'
 import { UsageError } from '../../core/errors.ts'
 import { runDevnet } from '../../devnet/runDevnet.ts'
 import type { DevnetReport } from '../../devnet/runDevnet.ts'
@@ -17,6 +18,9 @@ interface DevnetFlags {
   latency: number
   dropRate: number
   threads?: number
+  chain: boolean
+  epochTasks: number
+  receipts: string
   json: boolean
   verbose: boolean
 }
@@ -33,6 +37,9 @@ export function devnetCommand(context: CommandContext): Command {
     .addOption(new Option('--latency <ms>', 'one-way network latency').default(0).argParser(integerOption(0, 10_000)))
     .addOption(new Option('--drop-rate <p>', 'probability a gossip delivery is lost').default(0).argParser(fractionOption(0, 1)))
     .addOption(new Option('--threads <n>', 'WebAssembly worker threads (default: one per core)').argParser(integerOption(1, 256)))
+    .option('--no-chain', 'run without a chain: no anvil, no settlement')
+    .addOption(new Option('--epoch-tasks <n>', 'tasks settled per epoch').default(50).argParser(integerOption(1, 1_000_000)))
+    .addOption(new Option('--receipts <file>', 'where to write every task receipt').default('.devnet/receipts.json'))
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
@@ -59,13 +66,17 @@ export function devnetCommand(context: CommandContext): Command {
         latencyMs: flags.latency,
         dropRate: flags.dropRate,
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        chain: flags.chain,
+        epochTasks: flags.epochTasks,
+        ...(flags.chain ? { receiptsFile: flags.receipts } : {}),
         logger: createLogger({ level: flags.verbose ? 'debug' : 'warn' }),
         onProgress: (p) => progress?.update(p.decided, p.total, `decided (${p.submitted} submitted)`),
         signal: context.signal,
       })
       progress?.done()
       context.stdout(flags.json ? JSON.stringify(report) : formatReport(report))
-      const healthy = report.agreement && report.correct === report.verified
+      const receiptOk = report.settlement === null || report.settlement.receiptCheck?.valid !== false
+      const healthy = report.agreement && report.correct === report.verified && receiptOk
       context.setExitCode(healthy ? exitCodes.ok : exitCodes.failure)
     })
 }
@@ -81,12 +92,27 @@ function formatReport(r: DevnetReport): string {
     `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
     `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict)`,
     `  gossip       ${r.gossip.messagesPerTask} messages per task, ${(r.gossip.bytes / 1024).toFixed(0)} KiB in all`,
+    ...formatSettlement(r.settlement),
     '',
-    '  node                                        executed  agreed  dissented  missed',
+    '  node                                        executed  agreed  dissented  missed  earned (VTT)',
     ...r.perNode.map(
       (n) =>
-        `  ${n.address}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}`,
+        `  ${n.address}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}  ${formatUnits(BigInt(n.earned), 18).padStart(12)}`,
     ),
   ]
   return lines.join('\n')
+}
+
+function formatSettlement(s: DevnetReport['settlement']): string[] {
+  if (s === null) return ['  settlement   none (--no-chain)']
+  const receipt =
+    s.receiptCheck === null
+      ? 'no verified task to check'
+      : `${s.receiptCheck.valid ? 'valid' : 'INVALID'} for task ${s.receiptCheck.taskId.slice(0, 10)}… (epoch ${s.receiptCheck.epoch}); tampered copy ${s.receiptCheck.tamperedRejected ? 'rejected' : 'ACCEPTED'}`
+  return [
+    `  settlement   ${s.epochs} epochs settled on chain ${s.chainId}, ${s.gasPerEpoch} gas per epoch, ${s.gasPerVerifiedTask} gas per verified task`,
+    `  requester    deposited ${formatUnits(BigInt(s.requester.deposited), 18)} VTT, charged ${formatUnits(BigInt(s.requester.charged), 18)}, remaining ${formatUnits(BigInt(s.requester.remaining), 18)}`,
+    `  treasury     earned ${formatUnits(BigInt(s.treasury.earned), 18)} VTT`,
+    `  receipt      ${receipt}`,
+  ]
 }

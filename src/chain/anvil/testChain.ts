@@ -1,0 +1,304 @@
+// A local chain for contract tests and experiments: anvil + deployed contracts + funded accounts + helpers.
+// Accounts are local (private keys derived from a label), so they can sign typed data like real nodes.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  decodeErrorResult,
+  defineChain,
+  encodeAbiParameters,
+  http,
+  keccak256,
+  parseEther,
+  toHex,
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TestClient,
+  type TransactionReceipt,
+  type Transport,
+  type WalletClient,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
+import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
+import { startAnvil, type StartedAnvil } from './startAnvil.ts'
+
+/** The penalty a batch carries (Settlement.Penalty). */
+export interface Penalty {
+  node: Address
+  slashAmount: bigint
+  jailUntilBlock: bigint
+}
+
+/** The batch a committee signs for an epoch (Settlement.EpochBatch). */
+export interface EpochBatch {
+  epoch: bigint
+  outcomesRoot: Hex
+  balancesRoot: Hex
+  taskCount: number
+  totalFees: bigint
+  totalRewards: bigint
+  treasuryAmount: bigint
+  penalties: readonly Penalty[]
+}
+
+/** EIP-712 types of the signed batch; `penaltiesHash` = `hashPenalties(batch.penalties)`. */
+export const epochBatchTypes = {
+  EpochBatch: [
+    { name: 'epoch', type: 'uint64' },
+    { name: 'outcomesRoot', type: 'bytes32' },
+    { name: 'balancesRoot', type: 'bytes32' },
+    { name: 'taskCount', type: 'uint32' },
+    { name: 'totalFees', type: 'uint256' },
+    { name: 'totalRewards', type: 'uint256' },
+    { name: 'treasuryAmount', type: 'uint256' },
+    { name: 'penaltiesHash', type: 'bytes32' },
+  ],
+} as const
+
+const penaltyArrayParameter = {
+  type: 'tuple[]',
+  components: [
+    { name: 'node', type: 'address' },
+    { name: 'slashAmount', type: 'uint256' },
+    { name: 'jailUntilBlock', type: 'uint64' },
+  ],
+} as const
+
+/** `keccak256(abi.encode(penalties))`, as Settlement.penaltiesHash computes it. */
+export function hashPenalties(penalties: readonly Penalty[]): Hex {
+  return keccak256(encodeAbiParameters([penaltyArrayParameter], [penalties]))
+}
+
+const allErrorsAbi = [...SettlementAbi, ...StakeManagerAbi, ...EscrowAbi, ...TestTokenAbi].filter(
+  (item) => item.type === 'error',
+) as Abi
+
+/** The custom error name of a reverted contract call, decoded against every veritask contract's errors. */
+export function revertErrorName(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
+  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined
+  if (reverted.data?.errorName) return reverted.data.errorName
+  if (reverted.raw && reverted.raw !== '0x') {
+    try {
+      return decodeErrorResult({ abi: allErrorsAbi, data: reverted.raw }).errorName
+    } catch {
+      return reverted.raw
+    }
+  }
+  return reverted.reason
+}
+
+/** Awaits `promise`, which must fail with the custom error `errorName`; returns the decoded error arguments. */
+export async function expectRevert(promise: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
+  try {
+    await promise
+  } catch (error) {
+    const name = revertErrorName(error)
+    if (name !== errorName) {
+      throw new Error(`expected revert ${errorName}, got ${name ?? String(error)}`, { cause: error })
+    }
+    const reverted = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError)
+    return ((reverted as ContractFunctionRevertedError).data?.args ?? []) as readonly unknown[]
+  }
+  throw new Error(`expected revert ${errorName}, but the call succeeded`)
+}
+
+export type TestWallet = WalletClient<Transport, Chain, LocalAccount>
+
+/** Helpers bound to one deployment of the contracts. */
+export interface TestDeployment {
+  contracts: DeployedContracts
+  /** Mints `amount` test tokens to `to`. */
+  mint(to: Address, amount: bigint): Promise<void>
+  /** Mints, approves and stakes `amount` for `node`. */
+  stake(node: LocalAccount, amount: bigint): Promise<void>
+  /** Mints, approves and deposits `amount` into escrow for `requester`. */
+  deposit(requester: LocalAccount, amount: bigint): Promise<void>
+  /** Opens `epoch`, mining up to its start block first if needed. */
+  openEpoch(epoch: bigint): Promise<void>
+  /** `account`'s EIP-712 signature of `batch`. */
+  signBatch(account: LocalAccount, batch: EpochBatch): Promise<Hex>
+  /** Signs `batch` with each signer, in the given order. */
+  signBatchBy(signers: readonly LocalAccount[], batch: EpochBatch): Promise<Hex[]>
+  /** Submits `batch` with `signatures` from `from` (default the deployer). */
+  submitBatch(batch: EpochBatch, signatures: readonly Hex[], from?: LocalAccount): Promise<TransactionReceipt>
+}
+
+export interface TestChain extends TestDeployment {
+  anvil: StartedAnvil
+  chain: Chain
+  publicClient: PublicClient
+  testClient: TestClient
+  deployer: LocalAccount
+  /** A wallet that sends from `account`. */
+  wallet(account: LocalAccount): TestWallet
+  /** Deterministic local accounts named `label-0…`, each funded with 1 000 ETH. */
+  createAccounts(label: string, count: number): Promise<LocalAccount[]>
+  /** Waits for the transaction and asserts it succeeded. */
+  send(hash: Hex | Promise<Hex>): Promise<TransactionReceipt>
+  /** Mines `blocks` empty blocks. */
+  mine(blocks: number): Promise<void>
+  blockNumber(): Promise<bigint>
+  /** Deploys another independent set of contracts on the same anvil. */
+  deployMore(params: Partial<ChainParams>): Promise<TestDeployment>
+  /** A reusable snapshot: `revert()` restores the state at `snapshot()` time (any number of times). */
+  snapshot(): Promise<{ revert(): Promise<void> }>
+  stop(): Promise<void>
+}
+
+/** Sorts accounts by address, the order Settlement requires of batch signers. */
+export function sortByAddress<T extends { address: Address }>(accounts: readonly T[]): T[] {
+  return [...accounts].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1))
+}
+
+/** Starts anvil, deploys the contracts with `params` and returns helpers bound to them. */
+export async function createTestChain(params: Partial<ChainParams> = {}): Promise<TestChain> {
+  const anvil = await startAnvil()
+  try {
+    const chain = defineChain({
+      id: 31337,
+      name: 'anvil',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [anvil.rpcUrl] } },
+    })
+    const transport = http(anvil.rpcUrl)
+    // Automine: a transaction is mined when it is sent, so receipts can be polled at once.
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 5 }) as PublicClient
+    const testClient = createTestClient({ chain, transport, mode: 'anvil', pollingInterval: 5 })
+    const wallet = (account: LocalAccount): TestWallet => createWalletClient({ account, chain, transport })
+
+    const createAccounts = async (label: string, count: number): Promise<LocalAccount[]> => {
+      const accounts = Array.from({ length: count }, (_, i) =>
+        privateKeyToAccount(keccak256(toHex(`veritask-test:${label}-${i}`))),
+      )
+      await Promise.all(accounts.map((a) => testClient.setBalance({ address: a.address, value: parseEther('1000') })))
+      return accounts
+    }
+    const [deployer] = await createAccounts('deployer', 1)
+    if (!deployer) throw new Error('unreachable')
+    const deployerWallet = wallet(deployer)
+
+    const send = async (hash: Hex | Promise<Hex>): Promise<TransactionReceipt> => {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
+      if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`)
+      return receipt
+    }
+    const deployWith = (overrides: Partial<ChainParams>): Promise<DeployedContracts> =>
+      deployContracts({
+        walletClient: deployerWallet as WalletClient<Transport, Chain | undefined, Account>,
+        publicClient,
+        params: overrides,
+      })
+    const mine = async (blocks: number): Promise<void> => {
+      if (blocks > 0) await testClient.mine({ blocks })
+    }
+    const blockNumber = (): Promise<bigint> => publicClient.getBlockNumber({ cacheTime: 0 })
+
+    const bind = (contracts: DeployedContracts): TestDeployment => {
+      const mint = async (to: Address, amount: bigint): Promise<void> => {
+        await send(
+          deployerWallet.writeContract({ address: contracts.token, abi: TestTokenAbi, functionName: 'mint', args: [to, amount] }),
+        )
+      }
+      const approveAndCall = async (
+        account: LocalAccount,
+        spender: Address,
+        amount: bigint,
+        call: (w: TestWallet) => Promise<Hex>,
+      ): Promise<void> => {
+        const w = wallet(account)
+        await mint(account.address, amount)
+        await send(w.writeContract({ address: contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [spender, amount] }))
+        await send(call(w))
+      }
+      const domain = {
+        name: 'veritask',
+        version: '1',
+        chainId: chain.id,
+        verifyingContract: contracts.settlement,
+      } as const
+      const signBatch = (account: LocalAccount, batch: EpochBatch): Promise<Hex> =>
+        account.signTypedData({
+          domain,
+          types: epochBatchTypes,
+          primaryType: 'EpochBatch',
+          message: { ...batch, penaltiesHash: hashPenalties(batch.penalties) },
+        })
+      return {
+        contracts,
+        mint,
+        stake: (node, amount) =>
+          approveAndCall(node, contracts.stakeManager, amount, (w) =>
+            w.writeContract({ address: contracts.stakeManager, abi: StakeManagerAbi, functionName: 'stake', args: [amount] }),
+          ),
+        deposit: (requester, amount) =>
+          approveAndCall(requester, contracts.escrow, amount, (w) =>
+            w.writeContract({ address: contracts.escrow, abi: EscrowAbi, functionName: 'deposit', args: [amount] }),
+          ),
+        openEpoch: async (epoch) => {
+          const start = await publicClient.readContract({
+            address: contracts.settlement,
+            abi: SettlementAbi,
+            functionName: 'epochStart',
+            args: [epoch],
+          })
+          // The opening transaction is mined in the next block.
+          const next = (await blockNumber()) + 1n
+          if (next < start) await mine(Number(start - next))
+          await send(
+            deployerWallet.writeContract({ address: contracts.settlement, abi: SettlementAbi, functionName: 'openEpoch', args: [epoch] }),
+          )
+        },
+        signBatch,
+        signBatchBy: (signers, batch) => Promise.all(signers.map((s) => signBatch(s, batch))),
+        submitBatch: (batch, signatures, from = deployer) =>
+          send(
+            wallet(from).writeContract({
+              address: contracts.settlement,
+              abi: SettlementAbi,
+              functionName: 'submitBatch',
+              args: [batch, signatures],
+            }),
+          ),
+      }
+    }
+
+    return {
+      ...bind(await deployWith(params)),
+      anvil,
+      chain,
+      publicClient,
+      testClient,
+      deployer,
+      wallet,
+      createAccounts,
+      send,
+      mine,
+      blockNumber,
+      deployMore: async (overrides) => bind(await deployWith(overrides)),
+      snapshot: async () => {
+        let id = await testClient.snapshot()
+        return {
+          revert: async () => {
+            await testClient.revert({ id })
+            // A snapshot is consumed by reverting to it: take it again at the same state.
+            id = await testClient.snapshot()
+          },
+        }
+      },
+      stop: () => anvil.stop(),
+    }
+  } catch (error) {
+    await anvil.stop()
+    throw error
+  }
+}

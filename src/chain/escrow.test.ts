@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, it } from 'node:test'
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
+import { concat, encodeAbiParameters, getContract, keccak256, parseEther, zeroHash, type Address, type Hex, type LocalAccount } from 'viem'
+import { createTestChain, expectRevert, type EpochBatch, type TestChain } from './anvil/testChain.ts'
+import { EscrowAbi, SettlementAbi, TestTokenAbi } from './generated/contracts.ts'
+
+const DELAY = 10n
+const BALANCE_TYPES = ['address', 'uint256', 'uint256']
+
+type Balance = [account: Address, cumulativeEarned: bigint, cumulativeCharged: bigint]
+
+describe('Escrow', () => {
+  let c: TestChain
+  let node: LocalAccount
+  let alice: LocalAccount
+  let bob: LocalAccount
+  let reset: () => Promise<void>
+  let nextEpoch = 0n
+
+  const escrow = (account?: LocalAccount) =>
+    getContract({
+      address: c.contracts.escrow,
+      abi: EscrowAbi,
+      client: { public: c.publicClient, wallet: c.wallet(account ?? c.deployer) },
+    })
+  const balanceOf = (who: Address) =>
+    c.publicClient.readContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'balanceOf', args: [who] })
+
+  /** Settles the next epoch with a balances tree over `balances`; returns the tree. */
+  async function settleBalances(balances: Balance[]): Promise<StandardMerkleTree<Balance>> {
+    const tree = StandardMerkleTree.of(balances, BALANCE_TYPES)
+    const epoch = nextEpoch++
+    await c.openEpoch(epoch)
+    const batch: EpochBatch = {
+      epoch,
+      outcomesRoot: zeroHash,
+      balancesRoot: tree.root as Hex,
+      taskCount: 0,
+      totalFees: 0n,
+      totalRewards: 0n,
+      treasuryAmount: 0n,
+      penalties: [],
+    }
+    await c.submitBatch(batch, [await c.signBatch(node, batch)])
+    return tree
+  }
+  const proofOf = (tree: StandardMerkleTree<Balance>, account: Address): Hex[] => {
+    for (const [i, [who]] of tree.entries()) if (who === account) return tree.getProof(i) as Hex[]
+    throw new Error(`no leaf for ${account}`)
+  }
+
+  before(async () => {
+    c = await createTestChain({ withdrawalDelayBlocks: DELAY, epochLength: 5n, minStake: parseEther('1') })
+    ;[node, alice, bob] = (await c.createAccounts('escrow', 3)) as [LocalAccount, LocalAccount, LocalAccount]
+    await c.stake(node, parseEther('100')) // the whole committee
+    await c.deposit(alice, parseEther('100'))
+    reset = (await c.snapshot()).revert
+  })
+  after(() => c?.stop())
+  beforeEach(async () => {
+    await reset()
+    nextEpoch = 0n
+  })
+
+  it('hashes balance leaves like StandardMerkleTree and viem', async () => {
+    const leaf: Balance = [alice.address, 3n, 4n]
+    const tree = StandardMerkleTree.of([leaf], BALANCE_TYPES)
+    const viemHash = keccak256(concat([keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }], leaf))]))
+    assert.equal(tree.leafHash(leaf), viemHash)
+    assert.equal(await escrow().read.balanceLeaf(leaf), viemHash)
+  })
+
+  it('credits deposits to the requester, also when paid by someone else', async () => {
+    await c.mint(bob.address, parseEther('5'))
+    await c.send(c.wallet(bob).writeContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [c.contracts.escrow, parseEther('5')] }))
+    await c.send(escrow(bob).write.depositFor([alice.address, parseEther('5')]))
+    assert.equal(await escrow().read.depositOf([alice.address]), parseEther('105'))
+    assert.equal(await escrow().read.depositOf([bob.address]), 0n)
+    assert.equal(await balanceOf(c.contracts.escrow), parseEther('105'))
+    await expectRevert(escrow(bob).write.deposit([0n]), 'EscrowZeroAmount')
+  })
+
+  it('pays earnings once per cumulative amount, to the account, whoever calls', async () => {
+    const tree = await settleBalances([
+      [alice.address, 0n, parseEther('30')],
+      [node.address, parseEther('27'), 0n],
+      [bob.address, parseEther('3'), 0n],
+    ])
+    const before = await balanceOf(node.address)
+    await c.send(escrow(bob).write.claim([node.address, parseEther('27'), 0n, proofOf(tree, node.address)]))
+    assert.equal((await balanceOf(node.address)) - before, parseEther('27'))
+    assert.equal(await escrow().read.claimedOf([node.address]), parseEther('27'))
+    await expectRevert(escrow(node).write.claim([node.address, parseEther('27'), 0n, proofOf(tree, node.address)]), 'EscrowNothingToClaim')
+    // A leaf that is not in the tree, or a proof for another leaf.
+    await expectRevert(escrow(bob).write.claim([bob.address, parseEther('30'), 0n, proofOf(tree, bob.address)]), 'EscrowInvalidProof')
+    await expectRevert(escrow(bob).write.claim([bob.address, parseEther('3'), 0n, proofOf(tree, node.address)]), 'EscrowInvalidProof')
+
+    // The next epoch raises the node's cumulative earnings: only the difference is paid.
+    const later = await settleBalances([
+      [alice.address, 0n, parseEther('40')],
+      [node.address, parseEther('36'), 0n],
+      [bob.address, parseEther('4'), 0n],
+    ])
+    await c.send(escrow(node).write.claim([node.address, parseEther('36'), 0n, proofOf(later, node.address)]))
+    assert.equal((await balanceOf(node.address)) - before, parseEther('36'))
+    // Old roots are no longer accepted.
+    await expectRevert(escrow(bob).write.claim([bob.address, parseEther('3'), 0n, proofOf(tree, bob.address)]), 'EscrowInvalidProof')
+  })
+
+  it('pays a withdrawal only after the delay', async () => {
+    const receipt = await c.send(escrow(alice).write.requestWithdrawal([parseEther('40')]))
+    const availableAt = receipt.blockNumber + DELAY
+    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [parseEther('40'), availableAt])
+    // Nothing settled yet: charges 0 and an empty proof.
+    const [readyAt] = await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowWithdrawalNotReady')
+    assert.equal(readyAt, availableAt)
+    await c.mine(Number(availableAt - (await c.blockNumber()) - 2n))
+    await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowWithdrawalNotReady')
+    await c.mine(1)
+    await expectRevert(escrow(alice).write.withdraw([0n, 1n, []]), 'EscrowInvalidProof')
+    const before = await balanceOf(alice.address)
+    await c.send(escrow(alice).write.withdraw([0n, 0n, []]))
+    assert.equal((await balanceOf(alice.address)) - before, parseEther('40'))
+    assert.equal(await escrow().read.withdrawnOf([alice.address]), parseEther('40'))
+    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [0n, 0n])
+    await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowNoPendingWithdrawal')
+  })
+
+  it('bounds withdrawals by deposits minus proven charges minus earlier withdrawals', async () => {
+    await expectRevert(escrow(alice).write.requestWithdrawal([parseEther('101')]), 'EscrowInsufficientBalance')
+    const tree = await settleBalances([
+      [alice.address, 0n, parseEther('30')],
+      [node.address, parseEther('30'), 0n],
+    ])
+    const aliceProof = proofOf(tree, alice.address)
+    await c.send(escrow(alice).write.requestWithdrawal([parseEther('71')]))
+    await c.mine(Number(DELAY))
+    const [available, requested] = await expectRevert(
+      escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]),
+      'EscrowInsufficientBalance',
+    )
+    assert.deepEqual([available, requested], [parseEther('70'), parseEther('71')])
+    // Lying about the charges does not pass the proof; a proof-less withdrawal is refused once a root exists.
+    await expectRevert(escrow(alice).write.withdraw([0n, 0n, aliceProof]), 'EscrowInvalidProof')
+    await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowInvalidProof')
+
+    // A new request replaces the pending one (and restarts the delay).
+    await c.send(escrow(alice).write.requestWithdrawal([parseEther('50')]))
+    await c.mine(Number(DELAY))
+    await c.send(escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]))
+    assert.equal(await escrow().read.availableOf([alice.address, parseEther('30')]), parseEther('20'))
+    await c.send(escrow(alice).write.requestWithdrawal([parseEther('21')]))
+    await c.mine(Number(DELAY))
+    await expectRevert(escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]), 'EscrowInsufficientBalance')
+    // The node's earnings come out of the pool: 100 deposited = 50 withdrawn + 30 earned + 20 left.
+    await c.send(escrow(node).write.claim([node.address, parseEther('30'), 0n, proofOf(tree, node.address)]))
+    assert.equal(await balanceOf(c.contracts.escrow), parseEther('20'))
+  })
+
+  it('reads the balances root of the latest settled epoch from Settlement', async () => {
+    assert.equal(await escrow().read.settlement(), c.contracts.settlement)
+    const tree = await settleBalances([[alice.address, 0n, 1n]])
+    const root = await c.publicClient.readContract({ address: c.contracts.settlement, abi: SettlementAbi, functionName: 'balancesRoot' })
+    assert.equal(root, tree.root)
+    assert.equal(await escrow().read.verifyBalance([alice.address, 0n, 1n, proofOf(tree, alice.address)]), true)
+    await expectRevert(escrow().write.setSettlement([bob.address]), 'EscrowSettlementAlreadySet')
+  })
+})

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, it } from 'node:test'
+import { getAddress, getContract, parseEther, type Address, type LocalAccount } from 'viem'
+import { createTestChain, expectRevert, type TestChain } from './anvil/testChain.ts'
+import { StakeManagerAbi, StakeManagerBytecode, TestTokenAbi } from './generated/contracts.ts'
+
+const UNBONDING = 20n
+const MIN_STAKE = parseEther('100')
+
+describe('StakeManager', () => {
+  let c: TestChain
+  let alice: LocalAccount
+  let bob: LocalAccount
+  let settler: LocalAccount // stands in for Settlement in a StakeManager of its own
+  let isolated: Address // that StakeManager
+  let reset: () => Promise<void>
+
+  /** The StakeManager at `address` (default the deployed one), sending as `account` (default the deployer). */
+  const sm = (account?: LocalAccount, address?: Address) =>
+    getContract({
+      address: address ?? c.contracts.stakeManager,
+      abi: StakeManagerAbi,
+      client: { public: c.publicClient, wallet: c.wallet(account ?? c.deployer) },
+    })
+  const balanceOf = (who: Address) =>
+    c.publicClient.readContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'balanceOf', args: [who] })
+
+  before(async () => {
+    c = await createTestChain({ minStake: MIN_STAKE, unbondingBlocks: UNBONDING })
+    ;[alice, bob, settler] = (await c.createAccounts('stake', 3)) as [LocalAccount, LocalAccount, LocalAccount]
+    const hash = await c.wallet(c.deployer).deployContract({
+      abi: StakeManagerAbi,
+      bytecode: StakeManagerBytecode,
+      args: [c.contracts.token, MIN_STAKE, UNBONDING],
+    })
+    isolated = getAddress((await c.send(hash)).contractAddress!)
+    await c.send(sm(c.deployer, isolated).write.setSettlement([settler.address]))
+    const snapshot = await c.snapshot()
+    reset = snapshot.revert
+  })
+  after(() => c?.stop())
+  beforeEach(() => reset())
+
+  it('records active stake with per-block history', async () => {
+    await c.stake(alice, parseEther('150'))
+    const first = await c.blockNumber()
+    await c.stake(bob, parseEther('40')) // below minStake: still recorded
+    await c.stake(alice, parseEther('50'))
+    const second = await c.blockNumber()
+    await c.mine(1)
+    assert.equal(await sm().read.stakeOf([alice.address]), parseEther('200'))
+    assert.equal(await sm().read.stakeAt([alice.address, first]), parseEther('150'))
+    assert.equal(await sm().read.stakeAt([alice.address, first - 1n]), 0n)
+    assert.equal(await sm().read.stakeAt([alice.address, second]), parseEther('200'))
+    assert.equal(await sm().read.stakeAt([bob.address, second]), parseEther('40'))
+    assert.equal(await sm().read.totalStakeAt([first]), parseEther('150'))
+    assert.equal(await sm().read.totalStakeAt([second]), parseEther('240'))
+    assert.equal(await sm().read.totalStake(), parseEther('240'))
+    const now = await c.blockNumber()
+    await expectRevert(sm().read.stakeAt([alice.address, now]), 'StakeManagerFutureLookup')
+    await expectRevert(sm().read.totalStakeAt([now + 5n]), 'StakeManagerFutureLookup')
+  })
+
+  it('unbonds at once but pays out only after unbondingBlocks', async () => {
+    await c.stake(alice, parseEther('100'))
+    const receipt = await c.send(sm(alice).write.requestUnbond([parseEther('60')]))
+    const maturity = receipt.blockNumber + UNBONDING
+    assert.equal(await sm().read.stakeOf([alice.address]), parseEther('40'))
+    assert.deepEqual(await sm().read.unbondingOf([alice.address]), [parseEther('60'), maturity])
+    await c.mine(1)
+    assert.equal(await sm().read.totalStakeAt([receipt.blockNumber]), parseEther('40'))
+
+    await expectRevert(sm(alice).write.requestUnbond([parseEther('41')]), 'StakeManagerInsufficientStake')
+    const [readyAt] = await expectRevert(sm(alice).write.withdraw(), 'StakeManagerUnbondingNotReady')
+    assert.equal(readyAt, maturity)
+    // The withdrawal transaction lands in the next block: stop one block short of maturity.
+    await c.mine(Number(maturity - (await c.blockNumber()) - 2n))
+    await expectRevert(sm(alice).write.withdraw(), 'StakeManagerUnbondingNotReady')
+    await c.mine(1)
+    const before = await balanceOf(alice.address)
+    await c.send(sm(alice).write.withdraw())
+    assert.equal((await balanceOf(alice.address)) - before, parseEther('60'))
+    assert.deepEqual(await sm().read.unbondingOf([alice.address]), [0n, 0n])
+    await expectRevert(sm(alice).write.withdraw(), 'StakeManagerNothingToWithdraw')
+  })
+
+  it('restarts the delay for the whole unbonding amount on a new request', async () => {
+    await c.stake(alice, parseEther('100'))
+    await c.send(sm(alice).write.requestUnbond([parseEther('10')]))
+    await c.mine(Number(UNBONDING - 3n))
+    const receipt = await c.send(sm(alice).write.requestUnbond([parseEther('10')]))
+    assert.deepEqual(await sm().read.unbondingOf([alice.address]), [parseEther('20'), receipt.blockNumber + UNBONDING])
+  })
+
+  it('lets only the settlement contract slash and jail, set once by the deployer', async () => {
+    await c.stake(alice, parseEther('100'))
+    await expectRevert(sm(bob).write.slash([alice.address, 1n, bob.address]), 'StakeManagerUnauthorized')
+    await expectRevert(sm(alice).write.jail([alice.address, 10_000n]), 'StakeManagerUnauthorized')
+    await expectRevert(sm(c.deployer).write.slash([alice.address, 1n, bob.address]), 'StakeManagerUnauthorized')
+    await expectRevert(sm(c.deployer).write.setSettlement([bob.address]), 'StakeManagerSettlementAlreadySet')
+    await expectRevert(sm(bob).write.setSettlement([bob.address]), 'StakeManagerUnauthorized')
+    assert.equal(await sm().read.settlement(), c.contracts.settlement)
+  })
+
+  it('slashes active stake first, then unbonding stake, capped at what exists', async () => {
+    const stake = (node: LocalAccount, amount: bigint) =>
+      c.send(c.wallet(node).writeContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [isolated, amount] }))
+        .then(() => c.send(sm(node, isolated).write.stake([amount])))
+    await c.mint(alice.address, parseEther('100'))
+    await stake(alice, parseEther('100'))
+    await c.send(sm(alice, isolated).write.requestUnbond([parseEther('70')]))
+    const treasury = bob.address
+    const before = await balanceOf(treasury)
+
+    // 30 active + 20 of the 70 unbonding.
+    const slashed = await c.publicClient.simulateContract({
+      address: isolated,
+      abi: StakeManagerAbi,
+      functionName: 'slash',
+      args: [alice.address, parseEther('50'), treasury],
+      account: settler,
+    })
+    assert.equal(slashed.result, parseEther('50'))
+    await c.send(sm(settler, isolated).write.slash([alice.address, parseEther('50'), treasury]))
+    assert.equal(await sm(undefined, isolated).read.stakeOf([alice.address]), 0n)
+    assert.equal((await sm(undefined, isolated).read.unbondingOf([alice.address]))[0], parseEther('50'))
+    assert.equal(await sm(undefined, isolated).read.totalStake(), 0n)
+
+    // Asking for more than is left takes what is left.
+    await c.send(sm(settler, isolated).write.slash([alice.address, parseEther('1000'), treasury]))
+    assert.equal((await sm(undefined, isolated).read.unbondingOf([alice.address]))[0], 0n)
+    assert.equal((await balanceOf(treasury)) - before, parseEther('100'))
+
+    // Nothing is left to withdraw once the unbonding matures.
+    await c.mine(Number(UNBONDING))
+    await expectRevert(sm(alice, isolated).write.withdraw(), 'StakeManagerNothingToWithdraw')
+  })
+
+  it('jails until a block and never shortens a jail', async () => {
+    const now = await c.blockNumber()
+    await c.send(sm(settler, isolated).write.jail([alice.address, now + 10n]))
+    assert.equal(await sm(undefined, isolated).read.jailedUntil([alice.address]), now + 10n)
+    assert.equal(await sm(undefined, isolated).read.isJailed([alice.address]), true)
+    await c.send(sm(settler, isolated).write.jail([alice.address, now + 5n]))
+    assert.equal(await sm(undefined, isolated).read.jailedUntil([alice.address]), now + 10n)
+    await c.mine(10)
+    assert.equal(await sm(undefined, isolated).read.isJailed([alice.address]), false)
+  })
+
+  it('rejects zero amounts', async () => {
+    await expectRevert(sm(alice).write.stake([0n]), 'StakeManagerZeroAmount')
+    await expectRevert(sm(alice).write.requestUnbond([0n]), 'StakeManagerZeroAmount')
+  })
+})
