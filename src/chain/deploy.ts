@@ -184,13 +184,16 @@ export async function readAddressesFile(path: string): Promise<AddressesFile> {
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0) {
     return fail("'chainId' is not a positive integer")
   }
-  if (typeof deployBlock !== 'string' || !/^\d+$/.test(deployBlock)) return fail("'deployBlock' is not a decimal string")
-  return {
-    chainId,
+  const contracts = {
     token: address('token'),
     stakeManager: address('stakeManager'),
     escrow: address('escrow'),
     settlement: address('settlement'),
+  }
+  if (typeof deployBlock !== 'string' || !/^\d+$/.test(deployBlock)) return fail("'deployBlock' is not a decimal string")
+  return {
+    chainId,
+    ...contracts,
     deployBlock: BigInt(deployBlock),
   }
 }

@@ -14,7 +14,6 @@ import {
   parseEther,
   toHex,
   type Abi,
-  type Account,
   type Address,
   type Chain,
   type Hex,
@@ -194,7 +193,7 @@ export async function createTestChain(params: Partial<ChainParams> = {}): Promis
     }
     const deployWith = (overrides: Partial<ChainParams>): Promise<DeployedContracts> =>
       deployContracts({
-        walletClient: deployerWallet as WalletClient<Transport, Chain | undefined, Account>,
+        walletClient: deployerWallet,
         publicClient,
         params: overrides,
       })

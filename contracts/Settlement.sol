@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Escrow} from "./Escrow.sol";
+import {StakeManager} from "./StakeManager.sol";
+
+/// @title Settlement
+/// @notice Settles one batch per epoch, in order, with O(signatures + penalties) work: the batch commits to a Merkle
+/// root of the epoch's task outcomes (for receipts) and a Merkle root of cumulative balances (for Escrow's pull
+/// payments), and carries the few penalties (slash, jail) to apply. A batch is accepted when committee members
+/// holding at least 2/3 of the snapshot stake (estimated by Horvitz–Thompson weights) signed its EIP-712 digest.
+///
+/// Committee membership is threshold sortition, checkable in O(1) per signer: a node with snapshot stake `s`
+/// (of total `S`, committee size `C`) is a member iff `C*s >= S` or `keccak256(seed, epoch, node) <=
+/// type(uint256).max * C*s / S`, so it is selected with probability `min(1, C*s/S)`; a member's weight is
+/// `max(s, S/C)`, i.e. `s` divided by that probability, which makes the sum of signers' weights an unbiased
+/// estimate of the signing stake (exactly the signing stake when everybody is a member).
+///
+/// Epoch seeds come from the chain: `openEpoch` mixes `block.prevrandao` and the previous block hash, and fixes the
+/// stake snapshot at the previous block. Both are public once the epoch is opened, so a ticket is known in advance;
+/// the snapshot block is fixed before the seed exists. Whoever opens the epoch chooses the block (within the
+/// liveness window the nodes tolerate) and a block producer can bias prevrandao by withholding a block: see
+/// docs/economics.md for what that buys an attacker.
+contract Settlement is EIP712 {
+    /// @notice A penalty applied with a batch: up to `slashAmount` of `node`'s stake goes to the treasury, and the
+    /// node is jailed until `jailUntilBlock` (no jail when 0).
+    struct Penalty {
+        address node;
+        uint256 slashAmount;
+        uint64 jailUntilBlock;
+    }
+
+    /// @notice What the committee signs for an epoch. `totalRewards + treasuryAmount == totalFees`. The treasury's
+    /// share is paid like any other earning: through the treasury's leaf in the balances tree.
+    struct EpochBatch {
+        uint64 epoch;
+        bytes32 outcomesRoot;
+        bytes32 balancesRoot;
+        uint32 taskCount;
+        uint256 totalFees;
+        uint256 totalRewards;
+        uint256 treasuryAmount;
+        Penalty[] penalties;
+    }
+
+    /// @dev A per-epoch record: the sortition seed and the stake snapshot block, fixed by `openEpoch`.
+    struct EpochInfo {
+        bytes32 seed;
+        uint64 snapshotBlock;
+        bool opened;
+    }
+
+    /// @notice The EIP-712 type hash of `EpochBatch`; penalties enter as `penaltiesHash = keccak256(abi.encode(penalties))`.
+    bytes32 public constant EPOCH_BATCH_TYPEHASH = keccak256(
+        "EpochBatch(uint64 epoch,bytes32 outcomesRoot,bytes32 balancesRoot,uint32 taskCount,uint256 totalFees,"
+        "uint256 totalRewards,uint256 treasuryAmount,bytes32 penaltiesHash)"
+    );
+
+    uint256 private constant _BPS = 10_000;
+
+    StakeManager private immutable _stakeManager;
+    Escrow private immutable _escrow;
+    address private immutable _treasury;
+    uint64 private immutable _epochLength;
+    uint32 private immutable _committeeSize;
+    uint16 private immutable _equivocationSlashBps;
+    uint64 private immutable _jailBlocks;
+    uint64 private immutable _genesisBlock;
+
+    mapping(uint64 epoch => EpochInfo) private _epochs;
+    mapping(uint64 epoch => bytes32) private _outcomesRoots;
+    mapping(uint64 epoch => bytes32) private _settledBatchDigests;
+    mapping(uint64 epoch => mapping(address node => bool)) private _equivocationPunished;
+    bytes32 private _balancesRoot;
+    uint64 private _settledEpochCount;
+
+    /// @notice Epoch `epoch` was opened: its sortition `seed` and stake `snapshotBlock` are fixed.
+    event EpochOpened(uint64 indexed epoch, bytes32 seed, uint64 snapshotBlock);
+    /// @notice The batch of `epoch` was settled with `signerCount` committee signatures.
+    event BatchSettled(
+        uint64 indexed epoch,
+        bytes32 outcomesRoot,
+        bytes32 balancesRoot,
+        uint32 taskCount,
+        uint256 totalFees,
+        uint256 signerCount
+    );
+    /// @notice A penalty of `epoch`'s batch was applied: `slashed` (of `slashAmount` asked) taken, jailed until
+    /// `jailUntilBlock` (0: not jailed).
+    event PenaltyApplied(
+        uint64 indexed epoch, address indexed node, uint256 slashAmount, uint256 slashed, uint64 jailUntilBlock
+    );
+    /// @notice `signer` signed two different batches for `epoch`; `slashed` of its stake went to the treasury.
+    event EquivocationProven(uint64 indexed epoch, address indexed signer, uint256 slashed);
+
+    /// @notice A constructor argument was zero or out of range.
+    error SettlementInvalidParameters();
+    /// @notice The next epoch to settle is `expected`, the batch is for `got`.
+    error SettlementWrongEpoch(uint64 expected, uint64 got);
+    /// @notice Epoch `epoch` has not been opened.
+    error SettlementEpochNotOpened(uint64 epoch);
+    /// @notice Epoch `epoch` was opened already.
+    error SettlementEpochAlreadyOpened(uint64 epoch);
+    /// @notice Epoch `epoch` starts at block `startBlock`.
+    error SettlementEpochNotStarted(uint64 epoch, uint256 startBlock);
+    /// @notice No epoch has been settled yet.
+    error SettlementNoEpochSettled();
+    /// @notice `totalRewards + treasuryAmount != totalFees`.
+    error SettlementUnbalanced(uint256 totalFees, uint256 totalRewards, uint256 treasuryAmount);
+    /// @notice Signers must be strictly increasing by address (which also rules out duplicates).
+    error SettlementSignersNotSorted();
+    /// @notice `signer` is not a member of the epoch's committee.
+    error SettlementNotCommitteeMember(address signer);
+    /// @notice The signers' weight `signed` is below the `required` 2/3 of the snapshot stake.
+    error SettlementInsufficientSignatures(uint256 signed, uint256 required);
+    /// @notice The two batches are not two different batches of one epoch signed by one signer.
+    error SettlementNotEquivocation();
+    /// @notice `signer` was already punished for equivocating in `epoch`.
+    error SettlementAlreadyPunished(uint64 epoch, address signer);
+
+    /// @param stakeManager_ The stake manager (must accept this contract as its settlement).
+    /// @param escrow_ The escrow (reads `balancesRoot` from this contract).
+    /// @param treasury_ The receiver of slashed stake.
+    /// @param epochLength_ Blocks per epoch.
+    /// @param committeeSize_ The expected committee size `C`.
+    /// @param equivocationSlashBps_ The share of an equivocator's bonded stake slashed, in basis points.
+    /// @param jailBlocks_ How long an equivocator is jailed, in blocks.
+    constructor(
+        StakeManager stakeManager_,
+        Escrow escrow_,
+        address treasury_,
+        uint64 epochLength_,
+        uint32 committeeSize_,
+        uint16 equivocationSlashBps_,
+        uint64 jailBlocks_
+    ) EIP712("veritask", "1") {
+        if (
+            address(stakeManager_) == address(0) || address(escrow_) == address(0) || treasury_ == address(0)
+                || epochLength_ == 0 || committeeSize_ == 0 || equivocationSlashBps_ > _BPS
+        ) revert SettlementInvalidParameters();
+        _stakeManager = stakeManager_;
+        _escrow = escrow_;
+        _treasury = treasury_;
+        _epochLength = epochLength_;
+        _committeeSize = committeeSize_;
+        _equivocationSlashBps = equivocationSlashBps_;
+        _jailBlocks = jailBlocks_;
+        _genesisBlock = SafeCast.toUint64(block.number);
+    }
+
+    /// @notice Opens `epoch` once its first block has come: fixes the sortition seed from the chain's randomness and
+    /// the stake snapshot at the previous block. Anyone may call it, once per epoch.
+    /// @param epoch The epoch to open.
+    function openEpoch(uint64 epoch) external {
+        EpochInfo storage info = _epochs[epoch];
+        if (info.opened) revert SettlementEpochAlreadyOpened(epoch);
+        uint256 start = epochStart(epoch);
+        if (block.number < start) revert SettlementEpochNotStarted(epoch, start);
+        uint256 snapshotBlock = block.number - 1;
+        bytes32 seed = keccak256(abi.encode(block.prevrandao, blockhash(snapshotBlock), epoch));
+        info.seed = seed;
+        info.snapshotBlock = SafeCast.toUint64(snapshotBlock);
+        info.opened = true;
+        emit EpochOpened(epoch, seed, uint64(snapshotBlock));
+    }
+
+    /// @notice Settles the batch of the next epoch, signed by committee members holding at least 2/3 of the snapshot
+    /// stake, and applies its penalties. Anyone may submit it.
+    /// @param batch The epoch batch.
+    /// @param signatures 65-byte signatures of `batchDigest(batch)`, ordered by strictly increasing signer address.
+    function submitBatch(EpochBatch calldata batch, bytes[] calldata signatures) external {
+        uint64 epoch = batch.epoch;
+        uint64 expected = _settledEpochCount;
+        if (epoch != expected) revert SettlementWrongEpoch(expected, epoch);
+        if (!_epochs[epoch].opened) revert SettlementEpochNotOpened(epoch);
+        if (batch.totalRewards > batch.totalFees || batch.totalFees - batch.totalRewards != batch.treasuryAmount) {
+            revert SettlementUnbalanced(batch.totalFees, batch.totalRewards, batch.treasuryAmount);
+        }
+        bytes32 digest = _batchDigest(batch);
+        _checkSignatures(epoch, digest, signatures);
+
+        _outcomesRoots[epoch] = batch.outcomesRoot;
+        _settledBatchDigests[epoch] = digest;
+        _balancesRoot = batch.balancesRoot;
+        unchecked {
+            // epoch == _settledEpochCount < type(uint64).max: an epoch that large could never have started.
+            _settledEpochCount = epoch + 1;
+        }
+        emit BatchSettled(
+            epoch, batch.outcomesRoot, batch.balancesRoot, batch.taskCount, batch.totalFees, signatures.length
+        );
+        _applyPenalties(epoch, batch.penalties);
+    }
+
+    /// @notice Punishes a committee member that signed two different batches for one epoch: `equivocationSlashBps`
+    /// of its bonded stake (active + unbonding) goes to the treasury and it is jailed for `jailBlocks`. Anyone may
+    /// prove it; the prover gets nothing, so a node cannot soften its own slash by reporting itself. A node jailed
+    /// at the time of the proof is judged by its sortition ticket alone: signing while jailed is no excuse.
+    /// @param a One batch.
+    /// @param sigA The signature of `a`.
+    /// @param b Another batch of the same epoch.
+    /// @param sigB The signature of `b`, by the same signer.
+    /// @return slashed The amount slashed.
+    function proveEquivocation(
+        EpochBatch calldata a,
+        bytes calldata sigA,
+        EpochBatch calldata b,
+        bytes calldata sigB
+    ) external returns (uint256 slashed) {
+        uint64 epoch = a.epoch;
+        bytes32 digestA = _batchDigest(a);
+        bytes32 digestB = _batchDigest(b);
+        if (b.epoch != epoch || digestA == digestB) revert SettlementNotEquivocation();
+        address signer = ECDSA.recoverCalldata(digestA, sigA);
+        if (ECDSA.recoverCalldata(digestB, sigB) != signer) revert SettlementNotEquivocation();
+        if (_equivocationPunished[epoch][signer]) revert SettlementAlreadyPunished(epoch, signer);
+        EpochInfo storage info = _epochs[epoch];
+        if (!info.opened) revert SettlementNotCommitteeMember(signer);
+        uint256 snapshotBlock = info.snapshotBlock;
+        uint256 weight = _weight(
+            epoch,
+            info.seed,
+            snapshotBlock,
+            signer,
+            _stakeManager.totalStakeAt(snapshotBlock),
+            _stakeManager.minStake(),
+            false
+        );
+        if (weight == 0) revert SettlementNotCommitteeMember(signer);
+
+        _equivocationPunished[epoch][signer] = true;
+        (uint256 unbonding,) = _stakeManager.unbondingOf(signer);
+        uint256 bonded = _stakeManager.stakeOf(signer) + unbonding;
+        slashed = _stakeManager.slash(signer, Math.mulDiv(bonded, _equivocationSlashBps, _BPS), _treasury);
+        if (_jailBlocks > 0) _stakeManager.jail(signer, SafeCast.toUint64(block.number + _jailBlocks));
+        emit EquivocationProven(epoch, signer, slashed);
+    }
+
+    /// @notice The committee weight of `node` in `epoch`: 0 when it is not a member (epoch not opened, no stake S,
+    /// snapshot stake below the minimum, jailed past the snapshot block, or not drawn), else `max(s, S / C)`.
+    /// @param epoch The epoch (must be opened for a non-zero weight).
+    /// @param node The node.
+    function committeeWeight(uint64 epoch, address node) external view returns (uint256 weight) {
+        EpochInfo storage info = _epochs[epoch];
+        if (!info.opened) return 0;
+        uint256 snapshotBlock = info.snapshotBlock;
+        return _weight(
+            epoch,
+            info.seed,
+            snapshotBlock,
+            node,
+            _stakeManager.totalStakeAt(snapshotBlock),
+            _stakeManager.minStake(),
+            true
+        );
+    }
+
+    /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × total snapshot stake) (0 if not opened).
+    function requiredWeight(uint64 epoch) external view returns (uint256) {
+        EpochInfo storage info = _epochs[epoch];
+        if (!info.opened) return 0;
+        return _requiredWeight(_stakeManager.totalStakeAt(info.snapshotBlock));
+    }
+
+    /// @notice Whether an outcome leaf `(taskId, resultHash, status, executors)` is in the settled outcomes root of
+    /// `epoch`. The leaf is hashed like OpenZeppelin's StandardMerkleTree over
+    /// `['bytes32','bytes32','uint8','address[]']`. Status: 0 verified, 1 failed, 2 unresolved.
+    /// @return False when the epoch is not settled or the proof does not hold.
+    function verifyReceipt(
+        uint64 epoch,
+        bytes32 taskId,
+        bytes32 resultHash,
+        uint8 status,
+        address[] calldata executors,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        if (epoch >= _settledEpochCount) return false;
+        return MerkleProof.verifyCalldata(proof, _outcomesRoots[epoch], outcomeLeaf(taskId, resultHash, status, executors));
+    }
+
+    /// @notice The leaf hash of a task outcome, as OpenZeppelin's StandardMerkleTree computes it.
+    function outcomeLeaf(bytes32 taskId, bytes32 resultHash, uint8 status, address[] calldata executors)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(taskId, resultHash, status, executors))));
+    }
+
+    /// @notice The EIP-712 digest committee members sign for `batch`.
+    function batchDigest(EpochBatch calldata batch) external view returns (bytes32) {
+        return _batchDigest(batch);
+    }
+
+    /// @notice The `penaltiesHash` field of the signed struct: `keccak256(abi.encode(penalties))`.
+    function penaltiesHash(Penalty[] calldata penalties) external pure returns (bytes32) {
+        return _penaltiesHash(penalties);
+    }
+
+    /// @notice The first block of `epoch`.
+    function epochStart(uint64 epoch) public view returns (uint256) {
+        return uint256(_genesisBlock) + uint256(epoch) * _epochLength;
+    }
+
+    /// @notice The epoch the current block belongs to.
+    function currentEpoch() external view returns (uint64) {
+        return SafeCast.toUint64((block.number - _genesisBlock) / _epochLength);
+    }
+
+    /// @notice Whether `epoch` has been opened.
+    function isEpochOpened(uint64 epoch) external view returns (bool) {
+        return _epochs[epoch].opened;
+    }
+
+    /// @notice The sortition seed of `epoch` (zero until opened).
+    function seedOf(uint64 epoch) external view returns (bytes32) {
+        return _epochs[epoch].seed;
+    }
+
+    /// @notice The stake snapshot block of `epoch` (zero until opened).
+    function snapshotBlockOf(uint64 epoch) external view returns (uint64) {
+        return _epochs[epoch].snapshotBlock;
+    }
+
+    /// @notice How many epochs are settled, which is also the next epoch to settle.
+    function settledEpochCount() external view returns (uint64) {
+        return _settledEpochCount;
+    }
+
+    /// @notice The latest settled epoch. Reverts with `SettlementNoEpochSettled` before the first; see
+    /// `settledEpochCount`.
+    function lastSettledEpoch() external view returns (uint64) {
+        uint64 count = _settledEpochCount;
+        if (count == 0) revert SettlementNoEpochSettled();
+        unchecked {
+            // count > 0.
+            return count - 1;
+        }
+    }
+
+    /// @notice Whether `epoch` is settled.
+    function isEpochSettled(uint64 epoch) external view returns (bool) {
+        return epoch < _settledEpochCount;
+    }
+
+    /// @notice The cumulative-balance root of the latest settled epoch (zero before the first).
+    function balancesRoot() external view returns (bytes32) {
+        return _balancesRoot;
+    }
+
+    /// @notice The outcomes root of `epoch` (zero until settled).
+    function outcomesRootOf(uint64 epoch) external view returns (bytes32) {
+        return _outcomesRoots[epoch];
+    }
+
+    /// @notice The digest of the batch settled for `epoch` (zero until settled).
+    function settledBatchDigestOf(uint64 epoch) external view returns (bytes32) {
+        return _settledBatchDigests[epoch];
+    }
+
+    /// @notice Whether `node` was punished for equivocating in `epoch`.
+    function isEquivocationPunished(uint64 epoch, address node) external view returns (bool) {
+        return _equivocationPunished[epoch][node];
+    }
+
+    /// @notice The stake manager.
+    function stakeManager() external view returns (StakeManager) {
+        return _stakeManager;
+    }
+
+    /// @notice The escrow.
+    function escrow() external view returns (Escrow) {
+        return _escrow;
+    }
+
+    /// @notice The receiver of slashed stake.
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @notice Blocks per epoch.
+    function epochLength() external view returns (uint64) {
+        return _epochLength;
+    }
+
+    /// @notice The expected committee size `C`.
+    function committeeSize() external view returns (uint32) {
+        return _committeeSize;
+    }
+
+    /// @notice The share of an equivocator's bonded stake slashed, in basis points.
+    function equivocationSlashBps() external view returns (uint16) {
+        return _equivocationSlashBps;
+    }
+
+    /// @notice How long an equivocator is jailed, in blocks.
+    function jailBlocks() external view returns (uint64) {
+        return _jailBlocks;
+    }
+
+    /// @notice The block this contract was deployed in; epoch 0 starts there.
+    function genesisBlock() external view returns (uint64) {
+        return _genesisBlock;
+    }
+
+    /// @dev Reverts unless the signers of `digest` are sorted committee members of `epoch` with at least 2/3 of the
+    /// snapshot stake.
+    function _checkSignatures(uint64 epoch, bytes32 digest, bytes[] calldata signatures) private view {
+        EpochInfo storage info = _epochs[epoch];
+        bytes32 seed = info.seed;
+        uint256 snapshotBlock = info.snapshotBlock;
+        uint256 totalStake = _stakeManager.totalStakeAt(snapshotBlock);
+        uint256 minStake_ = _stakeManager.minStake();
+        uint256 signed;
+        address previous;
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
+            if (signer <= previous) revert SettlementSignersNotSorted();
+            previous = signer;
+            uint256 weight = _weight(epoch, seed, snapshotBlock, signer, totalStake, minStake_, true);
+            if (weight == 0) revert SettlementNotCommitteeMember(signer);
+            signed += weight;
+        }
+        uint256 required = _requiredWeight(totalStake);
+        if (signed < required || signed == 0) revert SettlementInsufficientSignatures(signed, required);
+    }
+
+    /// @dev Applies a settled batch's penalties; each call goes to the trusted StakeManager.
+    function _applyPenalties(uint64 epoch, Penalty[] calldata penalties) private {
+        for (uint256 i = 0; i < penalties.length; ++i) {
+            Penalty calldata penalty = penalties[i];
+            uint256 slashed;
+            if (penalty.slashAmount > 0) slashed = _stakeManager.slash(penalty.node, penalty.slashAmount, _treasury);
+            if (penalty.jailUntilBlock > 0) _stakeManager.jail(penalty.node, penalty.jailUntilBlock);
+            emit PenaltyApplied(epoch, penalty.node, penalty.slashAmount, slashed, penalty.jailUntilBlock);
+        }
+    }
+
+    function _weight(
+        uint64 epoch,
+        bytes32 seed,
+        uint256 snapshotBlock,
+        address node,
+        uint256 totalStake,
+        uint256 minStake_,
+        bool checkJail
+    ) private view returns (uint256) {
+        if (totalStake == 0) return 0;
+        uint256 stake = _stakeManager.stakeAt(node, snapshotBlock);
+        if (stake < minStake_ || stake == 0) return 0;
+        if (checkJail && _stakeManager.jailedUntil(node) > snapshotBlock) return 0;
+        // stake <= totalStake < 2^208 (checkpointed as uint208) and C < 2^32, so C * stake cannot overflow.
+        uint256 scaled = uint256(_committeeSize) * stake;
+        if (scaled < totalStake) {
+            uint256 ticket = uint256(keccak256(abi.encode(seed, epoch, node)));
+            if (ticket > Math.mulDiv(type(uint256).max, scaled, totalStake)) return 0;
+        }
+        uint256 floor = totalStake / _committeeSize;
+        return stake > floor ? stake : floor;
+    }
+
+    function _requiredWeight(uint256 totalStake) private pure returns (uint256) {
+        // ceil(2S/3); S < 2^208, so 2S + 2 cannot overflow.
+        return Math.ceilDiv(totalStake * 2, 3);
+    }
+
+    function _batchDigest(EpochBatch calldata batch) private view returns (bytes32) {
+        // Two abi.encode calls of static values concatenate to exactly one abi.encode of all of them.
+        bytes32 structHash = keccak256(
+            bytes.concat(
+                abi.encode(EPOCH_BATCH_TYPEHASH, batch.epoch, batch.outcomesRoot, batch.balancesRoot, batch.taskCount),
+                abi.encode(batch.totalFees, batch.totalRewards, batch.treasuryAmount, _penaltiesHash(batch.penalties))
+            )
+        );
+        return _hashTypedDataV4(structHash);
+    }
+
+    function _penaltiesHash(Penalty[] calldata penalties) private pure returns (bytes32) {
+        return keccak256(abi.encode(penalties));
+    }
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+
+/// @title StakeManager
+/// @notice Holds the nodes' stake. Active stake is checkpointed per block (like ERC20Votes), so
+/// committees and sortition can read "stake at the epoch snapshot". Stake leaves in two steps:
+/// `requestUnbond` moves it out of the active stake at once, and `withdraw` pays it out only after
+/// `unbondingBlocks`. Until it is withdrawn, unbonding stake stays slashable, so a node cannot
+/// escape a slash by unbonding.
+/// @dev Tokens with transfer fees or rebasing balances are not supported.
+contract StakeManager {
+    using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @dev Stake on its way out: all of a node's unbonding requests aggregated. A new request
+    /// restarts the delay for the whole amount.
+    struct Unbonding {
+        uint256 amount;
+        uint64 withdrawableAtBlock;
+    }
+
+    IERC20 private immutable _token;
+    uint256 private immutable _minStake;
+    uint64 private immutable _unbondingBlocks;
+    address private immutable _deployer;
+
+    address private _settlement;
+    mapping(address node => Checkpoints.Trace208) private _stakes;
+    Checkpoints.Trace208 private _totalStake;
+    mapping(address node => Unbonding) private _unbondings;
+    mapping(address node => uint64) private _jailedUntil;
+
+    /// @notice `node` added `amount` to its active stake, which is now `newStake`.
+    event Staked(address indexed node, uint256 amount, uint256 newStake);
+    /// @notice `node` moved `amount` from active stake to unbonding; its unbonding total is
+    /// `unbondingAmount`, withdrawable from block `withdrawableAtBlock`.
+    event UnbondRequested(address indexed node, uint256 amount, uint256 unbondingAmount, uint64 withdrawableAtBlock);
+    /// @notice `node` withdrew `amount` of matured unbonding stake.
+    event Withdrawn(address indexed node, uint256 amount);
+    /// @notice `amount` of `node`'s stake (`fromActive` + `fromUnbonding`) went to `recipient`.
+    event Slashed(address indexed node, uint256 amount, uint256 fromActive, uint256 fromUnbonding, address recipient);
+    /// @notice `node` is jailed until block `untilBlock` (exclusive).
+    event Jailed(address indexed node, uint64 untilBlock);
+    /// @notice The settlement contract, the only one that may slash and jail, was set.
+    event SettlementSet(address settlement);
+
+    /// @notice An amount of zero was given.
+    error StakeManagerZeroAmount();
+    /// @notice An address of zero was given.
+    error StakeManagerZeroAddress();
+    /// @notice `requested` exceeds the `available` active stake.
+    error StakeManagerInsufficientStake(uint256 available, uint256 requested);
+    /// @notice The caller has no unbonding stake.
+    error StakeManagerNothingToWithdraw();
+    /// @notice The unbonding stake becomes withdrawable only at block `withdrawableAtBlock`.
+    error StakeManagerUnbondingNotReady(uint256 withdrawableAtBlock);
+    /// @notice Historical stake can only be read for past blocks (`blockNumber` < `currentBlock`).
+    error StakeManagerFutureLookup(uint256 blockNumber, uint256 currentBlock);
+    /// @notice `caller` may not call this function.
+    error StakeManagerUnauthorized(address caller);
+    /// @notice The settlement contract was already set to `settlement`.
+    error StakeManagerSettlementAlreadySet(address settlement);
+
+    modifier onlySettlement() {
+        if (msg.sender != _settlement || msg.sender == address(0)) revert StakeManagerUnauthorized(msg.sender);
+        _;
+    }
+
+    /// @param token_ The stake token.
+    /// @param minStake_ The smallest active stake that makes a node eligible (checked by Settlement).
+    /// @param unbondingBlocks_ How many blocks unbonding stake waits before it can be withdrawn.
+    constructor(IERC20 token_, uint256 minStake_, uint64 unbondingBlocks_) {
+        if (address(token_) == address(0)) revert StakeManagerZeroAddress();
+        _token = token_;
+        _minStake = minStake_;
+        _unbondingBlocks = unbondingBlocks_;
+        _deployer = msg.sender;
+    }
+
+    /// @notice Sets the settlement contract, the only caller of `slash` and `jail`. Callable once, by the deployer.
+    /// @param settlement_ The Settlement contract.
+    function setSettlement(address settlement_) external {
+        if (msg.sender != _deployer) revert StakeManagerUnauthorized(msg.sender);
+        if (_settlement != address(0)) revert StakeManagerSettlementAlreadySet(_settlement);
+        if (settlement_ == address(0)) revert StakeManagerZeroAddress();
+        _settlement = settlement_;
+        emit SettlementSet(settlement_);
+    }
+
+    /// @notice Adds `amount` tokens (pulled from the caller, who must have approved them) to the caller's active stake.
+    /// @param amount The amount to stake.
+    function stake(uint256 amount) external {
+        if (amount == 0) revert StakeManagerZeroAmount();
+        uint256 newStake = _stakes[msg.sender].latest() + amount;
+        _writeStake(msg.sender, newStake);
+        _totalStake.push(_now(), SafeCast.toUint208(_totalStake.latest() + amount));
+        emit Staked(msg.sender, amount, newStake);
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Moves `amount` of the caller's active stake to unbonding. The active stake drops at once;
+    /// the whole unbonding amount (earlier requests included) becomes withdrawable `unbondingBlocks` from now.
+    /// @param amount The amount to unbond.
+    function requestUnbond(uint256 amount) external {
+        if (amount == 0) revert StakeManagerZeroAmount();
+        uint256 active = _stakes[msg.sender].latest();
+        if (amount > active) revert StakeManagerInsufficientStake(active, amount);
+        unchecked {
+            // amount <= active, so neither subtraction underflows.
+            _writeStake(msg.sender, active - amount);
+            _totalStake.push(_now(), uint208(_totalStake.latest() - amount));
+        }
+        Unbonding storage unbonding = _unbondings[msg.sender];
+        uint256 unbondingAmount = unbonding.amount + amount;
+        uint64 withdrawableAtBlock = SafeCast.toUint64(block.number + _unbondingBlocks);
+        unbonding.amount = unbondingAmount;
+        unbonding.withdrawableAtBlock = withdrawableAtBlock;
+        emit UnbondRequested(msg.sender, amount, unbondingAmount, withdrawableAtBlock);
+    }
+
+    /// @notice Pays the caller's unbonding stake out to the caller once it has matured.
+    /// @return amount The amount withdrawn.
+    function withdraw() external returns (uint256 amount) {
+        Unbonding storage unbonding = _unbondings[msg.sender];
+        amount = unbonding.amount;
+        if (amount == 0) revert StakeManagerNothingToWithdraw();
+        if (block.number < unbonding.withdrawableAtBlock) {
+            revert StakeManagerUnbondingNotReady(unbonding.withdrawableAtBlock);
+        }
+        delete _unbondings[msg.sender];
+        emit Withdrawn(msg.sender, amount);
+        _token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Takes up to `amount` of `node`'s stake, active stake first, then unbonding stake, and sends it to
+    /// `recipient`. Only the settlement contract may slash.
+    /// @param node The node to slash.
+    /// @param amount The amount to take; capped at what the node has.
+    /// @param recipient The receiver of the slashed tokens.
+    /// @return slashed The amount actually taken.
+    function slash(address node, uint256 amount, address recipient) external onlySettlement returns (uint256 slashed) {
+        if (recipient == address(0)) revert StakeManagerZeroAddress();
+        uint256 active = _stakes[node].latest();
+        uint256 fromActive = amount < active ? amount : active;
+        uint256 fromUnbonding;
+        unchecked {
+            // fromActive <= amount and fromActive <= active.
+            uint256 rest = amount - fromActive;
+            if (fromActive > 0) {
+                _writeStake(node, active - fromActive);
+                _totalStake.push(_now(), uint208(_totalStake.latest() - fromActive));
+            }
+            Unbonding storage unbonding = _unbondings[node];
+            fromUnbonding = rest < unbonding.amount ? rest : unbonding.amount;
+            if (fromUnbonding > 0) unbonding.amount -= fromUnbonding;
+            // Both parts are bounded by tokens this contract holds, so the sum cannot overflow.
+            slashed = fromActive + fromUnbonding;
+        }
+        if (slashed == 0) return 0;
+        emit Slashed(node, slashed, fromActive, fromUnbonding, recipient);
+        _token.safeTransfer(recipient, slashed);
+    }
+
+    /// @notice Excludes `node` from committees until block `untilBlock`. A jail is never shortened: the later of the
+    /// current and the new end wins. Only the settlement contract may jail.
+    /// @param node The node to jail.
+    /// @param untilBlock The first block at which the node is free again.
+    function jail(address node, uint64 untilBlock) external onlySettlement {
+        if (untilBlock <= _jailedUntil[node]) return;
+        _jailedUntil[node] = untilBlock;
+        emit Jailed(node, untilBlock);
+    }
+
+    /// @notice The stake token.
+    function token() external view returns (IERC20) {
+        return _token;
+    }
+
+    /// @notice The smallest active stake that makes a node eligible for committees.
+    function minStake() external view returns (uint256) {
+        return _minStake;
+    }
+
+    /// @notice How many blocks unbonding stake waits before it can be withdrawn.
+    function unbondingBlocks() external view returns (uint64) {
+        return _unbondingBlocks;
+    }
+
+    /// @notice The settlement contract (zero until set).
+    function settlement() external view returns (address) {
+        return _settlement;
+    }
+
+    /// @notice The current active stake of `node`.
+    function stakeOf(address node) external view returns (uint256) {
+        return _stakes[node].latest();
+    }
+
+    /// @notice The sum of all nodes' current active stake.
+    function totalStake() external view returns (uint256) {
+        return _totalStake.latest();
+    }
+
+    /// @notice The active stake of `node` at the end of block `blockNumber`, which must be in the past.
+    /// @param node The node.
+    /// @param blockNumber A block number smaller than the current one.
+    function stakeAt(address node, uint256 blockNumber) external view returns (uint256) {
+        return _stakes[node].upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice The total active stake at the end of block `blockNumber`, which must be in the past.
+    /// @param blockNumber A block number smaller than the current one.
+    function totalStakeAt(uint256 blockNumber) external view returns (uint256) {
+        return _totalStake.upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice The unbonding stake of `node` and the block from which it can be withdrawn.
+    function unbondingOf(address node) external view returns (uint256 amount, uint256 withdrawableAtBlock) {
+        Unbonding storage unbonding = _unbondings[node];
+        return (unbonding.amount, unbonding.withdrawableAtBlock);
+    }
+
+    /// @notice The first block at which `node` is no longer jailed (0 if it never was).
+    function jailedUntil(address node) external view returns (uint64) {
+        return _jailedUntil[node];
+    }
+
+    /// @notice Whether `node` is jailed now.
+    function isJailed(address node) external view returns (bool) {
+        return block.number < _jailedUntil[node];
+    }
+
+    function _writeStake(address node, uint256 newStake) private {
+        _stakes[node].push(_now(), SafeCast.toUint208(newStake));
+    }
+
+    function _now() private view returns (uint48) {
+        return SafeCast.toUint48(block.number);
+    }
+
+    function _pastKey(uint256 blockNumber) private view returns (uint48) {
+        if (blockNumber >= block.number) revert StakeManagerFutureLookup(blockNumber, block.number);
+        return SafeCast.toUint48(blockNumber);
+    }
+}

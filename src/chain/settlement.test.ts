@@ -1,0 +1,387 @@
+import assert from 'node:assert/strict'
+import { after, before, beforeEach, describe, it } from 'node:test'
+import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
+import {
+  concat,
+  encodeAbiParameters,
+  getContract,
+  keccak256,
+  maxUint256,
+  parseEther,
+  parseEventLogs,
+  toHex,
+  zeroHash,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from 'viem'
+import {
+  createTestChain,
+  expectRevert,
+  hashPenalties,
+  sortByAddress,
+  type EpochBatch,
+  type TestChain,
+  type TestDeployment,
+} from './anvil/testChain.ts'
+import { SettlementAbi, StakeManagerAbi, TestTokenAbi } from './generated/contracts.ts'
+
+const MIN_STAKE = parseEther('100')
+const EPOCH_LENGTH = 10n
+const JAIL_BLOCKS = 50n
+const SLASH_BPS = 1_000
+const OUTCOME_TYPES = ['bytes32', 'bytes32', 'uint8', 'address[]']
+
+type Outcome = [taskId: Hex, resultHash: Hex, status: number, executors: Address[]]
+
+/** Settlement's committee weight, recomputed off-chain from the same public inputs. */
+function committeeWeight(input: {
+  seed: Hex
+  epoch: bigint
+  node: Address
+  stake: bigint
+  totalStake: bigint
+  committeeSize: number
+  minStake: bigint
+}): bigint {
+  const { seed, epoch, node, stake, totalStake, minStake } = input
+  const size = BigInt(input.committeeSize)
+  if (totalStake === 0n || stake === 0n || stake < minStake) return 0n
+  if (size * stake < totalStake) {
+    const ticket = BigInt(
+      keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint64' }, { type: 'address' }], [seed, epoch, node])),
+    )
+    if (ticket > (maxUint256 * size * stake) / totalStake) return 0n
+  }
+  return stake > totalStake / size ? stake : totalStake / size
+}
+
+describe('Settlement', () => {
+  let c: TestChain
+  let members: LocalAccount[] // 6 × 100, sorted by address
+  let poor: LocalAccount[] // 60 and 90: below minStake, but part of the total stake
+  let outsider: LocalAccount // no stake at all
+  let reset: () => Promise<void>
+
+  const settlement = (account?: LocalAccount, address?: Address) =>
+    getContract({
+      address: address ?? c.contracts.settlement,
+      abi: SettlementAbi,
+      client: { public: c.publicClient, wallet: c.wallet(account ?? c.deployer) },
+    })
+  const stakeManager = () => getContract({ address: c.contracts.stakeManager, abi: StakeManagerAbi, client: c.publicClient })
+  const balanceOf = (who: Address) =>
+    c.publicClient.readContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'balanceOf', args: [who] })
+
+  const outcomes: Outcome[] = [
+    [keccak256(toHex('task-1')), keccak256(toHex('result-1')), 0, []],
+    [keccak256(toHex('task-2')), keccak256(toHex('result-2')), 1, []],
+    [keccak256(toHex('task-3')), zeroHash, 2, []],
+  ]
+  let outcomeTree: StandardMerkleTree<Outcome>
+
+  const batchOf = (epoch: bigint, overrides: Partial<EpochBatch> = {}): EpochBatch => ({
+    epoch,
+    outcomesRoot: outcomeTree.root as Hex,
+    balancesRoot: keccak256(toHex(`balances-${epoch}`)),
+    taskCount: outcomes.length,
+    totalFees: parseEther('3'),
+    totalRewards: parseEther('2.7'),
+    treasuryAmount: parseEther('0.3'),
+    penalties: [],
+    ...overrides,
+  })
+
+  before(async () => {
+    c = await createTestChain({
+      minStake: MIN_STAKE,
+      epochLength: EPOCH_LENGTH,
+      committeeSize: 16,
+      equivocationSlashBps: SLASH_BPS,
+      jailBlocks: JAIL_BLOCKS,
+      unbondingBlocks: 100n,
+    })
+    members = sortByAddress(await c.createAccounts('member', 6))
+    poor = await c.createAccounts('poor', 2)
+    ;[outsider] = (await c.createAccounts('outsider', 1)) as [LocalAccount]
+    for (const node of members) await c.stake(node, parseEther('100'))
+    await c.stake(poor[0]!, parseEther('60'))
+    await c.stake(poor[1]!, parseEther('90'))
+    const executors = members.slice(0, 3).map((m) => m.address)
+    for (const outcome of outcomes) outcome[3] = executors
+    outcomeTree = StandardMerkleTree.of(outcomes, OUTCOME_TYPES)
+    reset = (await c.snapshot()).revert
+  })
+  after(() => c?.stop())
+  beforeEach(() => reset())
+
+  it('opens epochs at their start block with a seed and a stake snapshot', async () => {
+    const genesis = await settlement().read.genesisBlock()
+    assert.equal(await settlement().read.epochStart([3n]), genesis + 3n * EPOCH_LENGTH)
+    await c.openEpoch(0n)
+    const snapshot = await settlement().read.snapshotBlockOf([0n])
+    assert.equal(snapshot, (await c.blockNumber()) - 1n)
+    assert.notEqual(await settlement().read.seedOf([0n]), zeroHash)
+    await expectRevert(settlement().write.openEpoch([0n]), 'SettlementEpochAlreadyOpened')
+    const [epoch, start] = await expectRevert(settlement().write.openEpoch([5n]), 'SettlementEpochNotStarted')
+    assert.deepEqual([epoch, start], [5n, genesis + 5n * EPOCH_LENGTH])
+    assert.equal(await settlement().read.isEpochOpened([5n]), false)
+  })
+
+  it('weighs committee members by stake and excludes the ineligible', async () => {
+    await c.openEpoch(0n)
+    // C·s = 1600 ≥ S = 750: every node at or above minStake is a member with weight = stake.
+    for (const node of members) assert.equal(await settlement().read.committeeWeight([0n, node.address]), parseEther('100'))
+    for (const node of [...poor, outsider]) assert.equal(await settlement().read.committeeWeight([0n, node.address]), 0n)
+    assert.equal(await settlement().read.committeeWeight([1n, members[0]!.address]), 0n) // epoch not opened
+    assert.equal(await settlement().read.requiredWeight([0n]), parseEther('500'))
+  })
+
+  it('matches an off-chain recomputation of the sortition with a small committee', async () => {
+    const small = await c.deployMore({ minStake: MIN_STAKE, epochLength: EPOCH_LENGTH, committeeSize: 3 })
+    const nodes = await c.createAccounts('sortition', 10)
+    const stakes = nodes.map((_, i) => parseEther(String(100 + 37 * i)))
+    for (const [i, node] of nodes.entries()) await small.stake(node, stakes[i]!)
+    await small.openEpoch(0n)
+    const seed = await settlement(undefined, small.contracts.settlement).read.seedOf([0n])
+    const totalStake = stakes.reduce((a, b) => a + b, 0n)
+    let membersDrawn = 0
+    for (const [i, node] of nodes.entries()) {
+      const expected = committeeWeight({
+        seed,
+        epoch: 0n,
+        node: node.address,
+        stake: stakes[i]!,
+        totalStake,
+        committeeSize: 3,
+        minStake: MIN_STAKE,
+      })
+      const onChain = await settlement(undefined, small.contracts.settlement).read.committeeWeight([0n, node.address])
+      assert.equal(onChain, expected, `node ${i}`)
+      if (expected > 0n) {
+        membersDrawn++
+        assert.equal(expected, totalStake / 3n > stakes[i]! ? totalStake / 3n : stakes[i])
+      }
+    }
+    assert.ok(membersDrawn < nodes.length, 'a committee of 3 out of 10 should leave someone out')
+  })
+
+  it('rejects a batch below 2/3 of the stake and accepts one exactly at it', async () => {
+    await c.openEpoch(0n)
+    const batch = batchOf(0n)
+    const [signed, required] = await expectRevert(
+      c.submitBatch(batch, await c.signBatchBy(members.slice(0, 4), batch)),
+      'SettlementInsufficientSignatures',
+    )
+    assert.deepEqual([signed, required], [parseEther('400'), parseEther('500')])
+    await expectRevert(c.submitBatch(batch, []), 'SettlementInsufficientSignatures')
+
+    const receipt = await c.submitBatch(batch, await c.signBatchBy(members.slice(0, 5), batch), outsider)
+    assert.equal(await settlement().read.outcomesRootOf([0n]), batch.outcomesRoot)
+    assert.equal(await settlement().read.balancesRoot(), batch.balancesRoot)
+    assert.equal(await settlement().read.lastSettledEpoch(), 0n)
+    assert.equal(await settlement().read.settledEpochCount(), 1n)
+    assert.equal(await settlement().read.settledBatchDigestOf([0n]), await settlement().read.batchDigest([batch]))
+    const [event] = parseEventLogs({ abi: SettlementAbi, logs: receipt.logs, eventName: 'BatchSettled' })
+    assert.deepEqual(event?.args, {
+      epoch: 0n,
+      outcomesRoot: batch.outcomesRoot,
+      balancesRoot: batch.balancesRoot,
+      taskCount: batch.taskCount,
+      totalFees: batch.totalFees,
+      signerCount: 5n,
+    })
+  })
+
+  it('settles epochs in order, once each', async () => {
+    await expectRevert(settlement().read.lastSettledEpoch(), 'SettlementNoEpochSettled')
+    const first = batchOf(0n)
+    await expectRevert(c.submitBatch(first, await c.signBatchBy(members, first)), 'SettlementEpochNotOpened')
+    await c.openEpoch(0n)
+    await c.submitBatch(first, await c.signBatchBy(members, first))
+    // Replaying the settled batch.
+    const [expected, got] = await expectRevert(c.submitBatch(first, await c.signBatchBy(members, first)), 'SettlementWrongEpoch')
+    assert.deepEqual([expected, got], [1n, 0n])
+    await c.openEpoch(1n)
+    await c.openEpoch(2n)
+    const skipping = batchOf(2n)
+    await expectRevert(c.submitBatch(skipping, await c.signBatchBy(members, skipping)), 'SettlementWrongEpoch')
+    const second = batchOf(1n)
+    await c.submitBatch(second, await c.signBatchBy(members, second))
+    assert.equal(await settlement().read.lastSettledEpoch(), 1n)
+    assert.equal(await settlement().read.balancesRoot(), second.balancesRoot)
+    assert.equal(await settlement().read.outcomesRootOf([0n]), first.outcomesRoot)
+  })
+
+  it('rejects batches whose rewards and treasury share do not add up to the fees', async () => {
+    await c.openEpoch(0n)
+    for (const overrides of [
+      { totalRewards: parseEther('2.8') },
+      { treasuryAmount: 0n },
+      { totalFees: parseEther('1'), totalRewards: parseEther('2'), treasuryAmount: 0n },
+    ]) {
+      const batch = batchOf(0n, overrides)
+      await expectRevert(c.submitBatch(batch, await c.signBatchBy(members, batch)), 'SettlementUnbalanced')
+    }
+  })
+
+  it('requires signers in strictly increasing address order', async () => {
+    await c.openEpoch(0n)
+    const batch = batchOf(0n)
+    const signatures = await c.signBatchBy(members, batch)
+    const swapped = [signatures[1]!, signatures[0]!, ...signatures.slice(2)]
+    await expectRevert(c.submitBatch(batch, swapped), 'SettlementSignersNotSorted')
+    const duplicated = [signatures[0]!, signatures[0]!, ...signatures.slice(1, 5)]
+    await expectRevert(c.submitBatch(batch, duplicated), 'SettlementSignersNotSorted')
+  })
+
+  it('rejects signatures of nodes outside the committee', async () => {
+    await c.openEpoch(0n)
+    const batch = batchOf(0n)
+    for (const stranger of [outsider, poor[1]!]) {
+      const signers = sortByAddress([...members.slice(0, 5), stranger])
+      const [who] = await expectRevert(c.submitBatch(batch, await c.signBatchBy(signers, batch)), 'SettlementNotCommitteeMember')
+      assert.equal(who, stranger.address)
+    }
+    // A signature over another batch recovers to some unrelated address, which holds no stake.
+    const forged = await c.signBatch(members[0]!, batchOf(0n, { taskCount: 4 }))
+    await expectRevert(c.submitBatch(batch, [forged]), 'SettlementNotCommitteeMember')
+  })
+
+  it('applies penalties: slashes active then unbonding stake to the treasury and jails', async () => {
+    const [target, unbonder] = [members[0]!, members[1]!]
+    await c.send(
+      c.wallet(unbonder).writeContract({ address: c.contracts.stakeManager, abi: StakeManagerAbi, functionName: 'requestUnbond', args: [parseEther('100')] }),
+    )
+    await c.openEpoch(0n)
+    const jailUntil = (await c.blockNumber()) + 100n
+    const penalties = [
+      { node: target.address, slashAmount: parseEther('30'), jailUntilBlock: jailUntil },
+      { node: unbonder.address, slashAmount: parseEther('25'), jailUntilBlock: 0n },
+    ]
+    const batch = batchOf(0n, { penalties })
+    assert.equal(await settlement().read.penaltiesHash([penalties]), hashPenalties(penalties))
+    const treasury = await settlement().read.treasury()
+    const before = await balanceOf(treasury)
+    // The unbonder is not in the snapshot any more: the other five sign (500 of 650).
+    const receipt = await c.submitBatch(batch, await c.signBatchBy(members.filter((m) => m !== unbonder), batch))
+    assert.equal((await balanceOf(treasury)) - before, parseEther('55'))
+    assert.equal(await stakeManager().read.stakeOf([target.address]), parseEther('70'))
+    assert.equal((await stakeManager().read.unbondingOf([unbonder.address]))[0], parseEther('75'))
+    assert.equal(await stakeManager().read.jailedUntil([target.address]), jailUntil)
+    const applied = parseEventLogs({ abi: SettlementAbi, logs: receipt.logs, eventName: 'PenaltyApplied' })
+    assert.deepEqual(
+      applied.map((e) => [e.args.node, e.args.slashed]),
+      [
+        [target.address, parseEther('30')],
+        [unbonder.address, parseEther('25')],
+      ],
+    )
+    // Jailed past the next snapshot: no longer a committee member.
+    await c.openEpoch(1n)
+    assert.equal(await settlement().read.committeeWeight([1n, target.address]), 0n)
+    assert.equal(await settlement().read.committeeWeight([1n, members[2]!.address]), parseEther('100'))
+  })
+
+  it('slashes and jails a member that signed two different batches for one epoch, once', async () => {
+    await c.openEpoch(0n)
+    const [cheater] = members
+    const a = batchOf(0n)
+    const b = batchOf(0n, { outcomesRoot: keccak256(toHex('another root')) })
+    const [sigA, sigB] = [await c.signBatch(cheater!, a), await c.signBatch(cheater!, b)]
+    const treasury = await settlement().read.treasury()
+    const before = await balanceOf(treasury)
+
+    await expectRevert(settlement(outsider).write.proveEquivocation([a, sigA, a, sigA]), 'SettlementNotEquivocation')
+    await expectRevert(
+      settlement(outsider).write.proveEquivocation([a, sigA, b, await c.signBatch(members[1]!, b)]),
+      'SettlementNotEquivocation',
+    )
+    const otherEpoch = batchOf(1n)
+    await expectRevert(
+      settlement(outsider).write.proveEquivocation([a, sigA, otherEpoch, await c.signBatch(cheater!, otherEpoch)]),
+      'SettlementNotEquivocation',
+    )
+    await expectRevert(
+      settlement(outsider).write.proveEquivocation([a, await c.signBatch(outsider, a), b, await c.signBatch(outsider, b)]),
+      'SettlementNotCommitteeMember',
+    )
+
+    const receipt = await c.send(settlement(outsider).write.proveEquivocation([a, sigA, b, sigB]))
+    const [event] = parseEventLogs({ abi: SettlementAbi, logs: receipt.logs, eventName: 'EquivocationProven' })
+    assert.deepEqual(event?.args, { epoch: 0n, signer: cheater!.address, slashed: parseEther('10') })
+    assert.equal((await balanceOf(treasury)) - before, parseEther('10'))
+    assert.equal(await stakeManager().read.stakeOf([cheater!.address]), parseEther('90'))
+    assert.equal(await stakeManager().read.jailedUntil([cheater!.address]), receipt.blockNumber + JAIL_BLOCKS)
+    assert.equal(await stakeManager().read.isJailed([cheater!.address]), true)
+    assert.equal(await settlement().read.isEquivocationPunished([0n, cheater!.address]), true)
+    // Its signatures no longer count for this epoch.
+    assert.equal(await settlement().read.committeeWeight([0n, cheater!.address]), 0n)
+    await expectRevert(settlement(outsider).write.proveEquivocation([b, sigB, a, sigA]), 'SettlementAlreadyPunished')
+  })
+
+  it('slashes an equivocator through its unbonding stake', async () => {
+    await c.openEpoch(0n)
+    const cheater = members[2]!
+    await c.send(
+      c.wallet(cheater).writeContract({ address: c.contracts.stakeManager, abi: StakeManagerAbi, functionName: 'requestUnbond', args: [parseEther('100')] }),
+    )
+    const a = batchOf(0n)
+    const b = batchOf(0n, { penalties: [{ node: members[3]!.address, slashAmount: 1n, jailUntilBlock: 0n }] })
+    await c.send(settlement(outsider).write.proveEquivocation([a, await c.signBatch(cheater, a), b, await c.signBatch(cheater, b)]))
+    assert.equal((await stakeManager().read.unbondingOf([cheater.address]))[0], parseEther('90'))
+  })
+
+  it('verifies receipts against the settled outcomes root', async () => {
+    await c.openEpoch(0n)
+    const batch = batchOf(0n)
+    const [taskId, resultHash, status, executors] = outcomes[1]!
+    const proof = outcomeTree.getProof(1) as Hex[]
+    assert.equal(await settlement().read.verifyReceipt([0n, taskId, resultHash, status, executors, proof]), false) // not settled
+    await c.submitBatch(batch, await c.signBatchBy(members, batch))
+
+    const viemLeaf = keccak256(
+      concat([
+        keccak256(
+          encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint8' }, { type: 'address[]' }], [taskId, resultHash, status, executors]),
+        ),
+      ]),
+    )
+    assert.equal(outcomeTree.leafHash(outcomes[1]!), viemLeaf)
+    assert.equal(await settlement().read.outcomeLeaf([taskId, resultHash, status, executors]), viemLeaf)
+    for (const [i, outcome] of outcomeTree.entries()) {
+      assert.equal(await settlement().read.verifyReceipt([0n, ...outcome, outcomeTree.getProof(i) as Hex[]]), true)
+    }
+    assert.equal(await settlement().read.verifyReceipt([0n, taskId, resultHash, 0, executors, proof]), false)
+    assert.equal(await settlement().read.verifyReceipt([0n, taskId, keccak256(toHex('forged')), status, executors, proof]), false)
+    assert.equal(await settlement().read.verifyReceipt([0n, taskId, resultHash, status, executors.slice(1), proof]), false)
+    assert.equal(await settlement().read.verifyReceipt([1n, taskId, resultHash, status, executors, proof]), false)
+  })
+
+  it('costs O(signatures) gas to settle', async (t) => {
+    const measure = async (signerCount: number, penaltyCount: number): Promise<bigint> => {
+      const deployment: TestDeployment = await c.deployMore({ minStake: MIN_STAKE, committeeSize: 16, epochLength: EPOCH_LENGTH })
+      const nodes = sortByAddress(await c.createAccounts(`gas-${signerCount}-${penaltyCount}`, signerCount))
+      for (const node of nodes) await deployment.stake(node, parseEther('200')) // stays above minStake after slashes
+      const penalties = nodes.slice(0, penaltyCount).map((n) => ({ node: n.address, slashAmount: parseEther('1'), jailUntilBlock: 0n }))
+      const gas: bigint[] = []
+      // Epoch 0 writes fresh storage slots; epoch 1 shows the steady state.
+      for (const epoch of [0n, 1n]) {
+        await deployment.openEpoch(epoch)
+        const batch = batchOf(epoch, { penalties })
+        const receipt = await deployment.submitBatch(batch, await deployment.signBatchBy(nodes, batch))
+        gas.push(receipt.gasUsed)
+      }
+      t.diagnostic(`submitBatch, ${signerCount} signers, ${penaltyCount} penalties: ${gas[1]} gas (first epoch ${gas[0]})`)
+      return gas[1]!
+    }
+    const five = await measure(5, 0)
+    const sixteen = await measure(16, 0)
+    const withPenalties = await measure(16, 2)
+    // Linear in signers; a generous bound so that compiler changes do not break the test.
+    const perSigner = (sixteen - five) / 11n
+    t.diagnostic(`≈ ${perSigner} gas per extra signer; 2 penalties add ${withPenalties - sixteen}`)
+    assert.ok(perSigner < 20_000n, `per-signer gas ${perSigner}`)
+    assert.ok(sixteen < 400_000n, `16-signer gas ${sixteen}`)
+  })
+})
