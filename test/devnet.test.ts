@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { startAnvil } from '../src/chain/anvil/startAnvil.ts'
+import { readAddressesFile } from '../src/chain/deploy.ts'
 import { main } from '../src/cli/main.ts'
 import { exitCodes } from '../src/cli/options.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
@@ -71,6 +73,34 @@ describe('devnet end to end', () => {
     assert.deepEqual(report.policy, { kind: 'replicate', k: 5, quorum: 3 })
     assert.equal(report.perNode.reduce((sum, n) => sum + n.executions, 0), 12 * 5)
     assert.equal(report.settlement, null)
+  })
+
+  it('settles on an external chain with --rpc-url, and `veritask receipt --rpc-url` verifies on it', async () => {
+    const anvil = await startAnvil()
+    try {
+      const receipts = join(dir, 'external-receipts.json')
+      const addresses = join(dir, 'addresses.json')
+      const run = await cli('devnet', '--rpc-url', anvil.rpcUrl, '--nodes', '4', '--tasks', '6', '--epoch-tasks', '3', '--json', '--receipts', receipts, '--addresses', addresses)
+      assert.equal(run.code, exitCodes.ok, run.stderr)
+      const report = JSON.parse(run.stdout) as DevnetReport
+      assert.equal(report.settlement?.epochs, 2)
+      const deployed = await readAddressesFile(addresses)
+      assert.equal(deployed.settlement, report.settlement?.contracts.settlement)
+      const [first] = JSON.parse(await readFile(receipts, 'utf8')) as Array<{ taskId: string }>
+      const check = await cli('receipt', first!.taskId, '--receipts', receipts, '--rpc-url', anvil.rpcUrl, '--json')
+      assert.equal(check.code, exitCodes.ok, check.stderr)
+      assert.deepEqual([JSON.parse(check.stdout).offChain, JSON.parse(check.stdout).onChain], [true, true])
+    } finally {
+      await anvil.stop()
+    }
+  })
+
+  it('fails clearly when --rpc-url does not answer, and writes nothing', async () => {
+    const receipts = join(dir, 'unreachable.json')
+    const run = await cli('devnet', '--rpc-url', 'http://127.0.0.1:9', '--tasks', '3', '--receipts', receipts)
+    assert.equal(run.code, exitCodes.failure)
+    assert.match(run.stderr, /No EVM JSON-RPC endpoint answers at http:\/\/127\.0\.0\.1:9/)
+    await assert.rejects(readFile(receipts))
   })
 
   it('`veritask devnet --nodes 7 --tasks 100 --k 3 --json` prints one JSON report with verified: 100', () => {

@@ -4,4 +4,6 @@ export interface CommandContext {
   stderr(text: string): void
   setExitCode(code: number): void
   signal: AbortSignal
+  /** Environment variables (secrets such as keys come from here, never from flags). */
+  env: Readonly<Record<string, string | undefined>>
 }

@@ -9,6 +9,7 @@ export interface MainOptions {
   stdout?: (text: string) => void
   stderr?: (text: string) => void
   signal?: AbortSignal
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 /** Runs the `veritask` command line; resolves with the process exit code (docs/cli.md). */
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     stderr,
     setExitCode: (code) => (exitCode = code),
     signal: options.signal ?? controller.signal,
+    env: options.env ?? process.env,
   }
 
   const program = new Command('veritask')

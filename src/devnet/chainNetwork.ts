@@ -1,14 +1,17 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { createPublicClient, createTestClient, createWalletClient, defineChain, http, keccak256, parseEther, stringToBytes } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { startAnvil } from '../chain/anvil/startAnvil.ts'
 import type { StartedAnvil } from '../chain/anvil/startAnvil.ts'
-import { defaultChainParams, deployContracts } from '../chain/deploy.ts'
+import { defaultChainParams, deployContracts, writeAddressesFile } from '../chain/deploy.ts'
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
 import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
 import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
 import { buildEpochBatch, hashEpochBatch } from '../core/epochBatch.ts'
+import { VeritaskError } from '../core/errors.ts'
 import type { Balance, EpochBatchResult, RewardSplit } from '../core/epochBatch.ts'
 import { buildReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
@@ -22,6 +25,12 @@ import { devnetPrivateKey } from './accounts.ts'
 const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 
 export interface ChainNetworkOptions {
+  /** An external EVM JSON-RPC endpoint to use instead of spawning anvil. */
+  rpcUrl?: string
+  /** Key that deploys the contracts, owns the test token and funds the devnet accounts; anvil's first key by default. */
+  deployerKey?: Hex
+  /** Where to write the deployed contract addresses (for `veritask receipt --rpc-url`, and later nodes). */
+  addressesFile?: string
   seed: string
   /** Node signers (committee signatures) in node order; their keys come from the devnet seed. */
   signers: readonly Signer[]
@@ -44,28 +53,47 @@ export interface SettledEpoch {
  * to its first block), and settles it with a committee-signed batch built from the nodes' verdicts.
  */
 export async function startChainNetwork(options: ChainNetworkOptions) {
+  if (options.rpcUrl !== undefined) return setUp(options.rpcUrl, async () => {}, options)
   const anvil: StartedAnvil = await startAnvil()
   try {
-    return await setUp(anvil, options)
+    return await setUp(anvil.rpcUrl, () => anvil.stop(), options)
   } catch (error) {
     await anvil.stop()
     throw error
   }
 }
 
-async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split, params }: ChainNetworkOptions) {
-  const chain = defineChain({
-    id: 31337,
+async function connect(rpcUrl: string) {
+  const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 1 }) })
+  let chainId: number
+  try {
+    chainId = await probe.getChainId()
+  } catch (cause) {
+    throw new VeritaskError('CHAIN_UNREACHABLE', `No EVM JSON-RPC endpoint answers at ${rpcUrl}.`, {
+      cause,
+      hint: 'Check --rpc-url, or leave it out to let the devnet start its own anvil.',
+    })
+  }
+  return defineChain({
+    id: chainId,
     name: 'veritask devnet',
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
+    rpcUrls: { default: { http: [rpcUrl] } },
   })
-  const transport = http(anvil.rpcUrl)
+}
+
+async function setUp(
+  rpcUrl: string,
+  stopChain: () => Promise<void>,
+  { seed, signers, stake, deposit, split, params, deployerKey, addressesFile }: ChainNetworkOptions,
+) {
+  const chain = await connect(rpcUrl)
+  const transport = http(rpcUrl)
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
   const testClient = createTestClient({ chain, transport, mode: 'anvil' })
   const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key) })
 
-  const deployer = wallet(ANVIL_DEPLOYER_KEY)
+  const deployer = wallet(deployerKey ?? ANVIL_DEPLOYER_KEY)
   const treasury = privateKeyToAccount(devnetPrivateKey(seed, 'treasury')).address
   const chainParams = { ...defaultChainParams, ...params }
   const contracts: DeployedContracts = await deployContracts({
@@ -74,13 +102,23 @@ async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split
     params: chainParams,
     treasury,
   })
+  if (addressesFile !== undefined) {
+    await mkdir(dirname(addressesFile), { recursive: true })
+    await writeAddressesFile(addressesFile, { chainId: chain.id, ...contracts })
+  }
   const client: SettlementClient = createSettlementClient(publicClient, contracts)
   const domain: ProtocolDomain = { chainId: chain.id, verifyingContract: contracts.settlement }
 
   const nodeWallets = signers.map((_, i) => wallet(devnetPrivateKey(seed, 'node', i)))
   const requesterWallet = wallet(devnetPrivateKey(seed, 'requester'))
+  // Gas money for the devnet accounts: a dev chain's cheat code where there is one, else a transfer.
   for (const w of [...nodeWallets, requesterWallet]) {
-    await testClient.setBalance({ address: w.account.address, value: parseEther('100') })
+    try {
+      await testClient.setBalance({ address: w.account.address, value: parseEther('100') })
+    } catch {
+      const hash = await deployer.sendTransaction({ to: w.account.address, value: parseEther('1'), chain, account: deployer.account })
+      await publicClient.waitForTransactionReceipt({ hash })
+    }
   }
   for (const w of nodeWallets) {
     await client.mint(deployer, w.account.address, stake)
@@ -96,8 +134,24 @@ async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split
   const receipts: Receipt[] = []
   let current: EpochSnapshot | undefined
 
+  /** Mines to `target` on a dev chain; on any other chain waits for blocks to get there. */
+  async function reachBlock(target: bigint): Promise<void> {
+    let block = await publicClient.getBlockNumber()
+    if (block >= target) return
+    try {
+      await testClient.mine({ blocks: Number(target - block) })
+      return
+    } catch {
+      // Not a dev chain: blocks come at the chain's own pace.
+    }
+    while (block < target) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      block = await publicClient.getBlockNumber()
+    }
+  }
+
   return {
-    rpcUrl: anvil.rpcUrl,
+    rpcUrl,
     contracts,
     domain,
     client,
@@ -109,8 +163,7 @@ async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split
     /** Mines to the epoch's first block, opens it, and reads what nodes need of it. */
     async beginEpoch(epoch: bigint): Promise<EpochSnapshot> {
       const start = await client.epochStart(epoch)
-      const block = await publicClient.getBlockNumber()
-      if (block < start) await testClient.mine({ blocks: Number(start - block) })
+      await reachBlock(start)
       const info = await client.openEpoch(deployer, epoch)
       const stakes = await Promise.all(nodeWallets.map((w) => client.stakeAt(w.account.address, info.snapshotBlock)))
       const charged = cumulative.get(requester)?.charged ?? 0n
@@ -198,7 +251,7 @@ async function setUp(anvil: StartedAnvil, { seed, signers, stake, deposit, split
 
     charged: (account: Address) => cumulative.get(account)?.charged ?? 0n,
 
-    stop: () => anvil.stop(),
+    stop: stopChain,
   }
 }
 

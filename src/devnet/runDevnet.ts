@@ -47,6 +47,12 @@ export interface DevnetOptions {
   epochTasks?: number
   /** Where to write every task's receipt as JSON (for `veritask receipt`); not written when omitted. */
   receiptsFile?: string
+  /** Settle on this external EVM chain instead of spawning anvil (fresh contracts are deployed there). */
+  rpcUrl?: string
+  /** Deployer key on that chain (it also funds the devnet accounts); anvil's first key by default. */
+  deployerKey?: Hex
+  /** Where to write the deployed contracts' addresses. */
+  addressesFile?: string
   params?: Partial<ProtocolParams>
   logger?: Logger
   onProgress?: (progress: DevnetProgress) => void
@@ -142,6 +148,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
 
   const settlementNet = useChain
     ? await startChainNetwork({
+        ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+        ...(options.deployerKey === undefined ? {} : { deployerKey: options.deployerKey }),
+        ...(options.addressesFile === undefined ? {} : { addressesFile: options.addressesFile }),
         seed,
         signers: accounts,
         stake: STAKE,

@@ -21,6 +21,8 @@ interface DevnetFlags {
   chain: boolean
   epochTasks: number
   receipts: string
+  rpcUrl?: string
+  addresses: string
   json: boolean
   verbose: boolean
 }
@@ -40,6 +42,10 @@ export function devnetCommand(context: CommandContext): Command {
     .option('--no-chain', 'run without a chain: no anvil, no settlement')
     .addOption(new Option('--epoch-tasks <n>', 'tasks settled per epoch').default(50).argParser(integerOption(1, 1_000_000)))
     .addOption(new Option('--receipts <file>', 'where to write every task receipt').default('.devnet/receipts.json'))
+    .addOption(
+      new Option('--rpc-url <url>', 'settle on this EVM chain instead of a spawned anvil (deployer key: $VERITASK_DEPLOYER_KEY)'),
+    )
+    .addOption(new Option('--addresses <file>', 'where to write the deployed contract addresses').default('.devnet/addresses.json'))
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
@@ -55,6 +61,15 @@ export function devnetCommand(context: CommandContext): Command {
           hint: `Use --quorum ${Math.floor(flags.k / 2) + 1}.`,
         })
       }
+      const deployerKey = context.env.VERITASK_DEPLOYER_KEY
+      if (deployerKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(deployerKey)) {
+        throw new UsageError('USAGE_INVALID_OPTION', 'VERITASK_DEPLOYER_KEY is not a private key.', {
+          hint: 'Set it to 0x followed by 64 hex digits, or unset it to use anvil’s first dev key.',
+        })
+      }
+      if (flags.rpcUrl !== undefined && !flags.chain) {
+        throw new UsageError('USAGE_INVALID_OPTION', '--rpc-url and --no-chain contradict each other.', { hint: 'Use one of them.' })
+      }
       const progress = flags.json ? undefined : createProgressBar()
       const report = await runDevnet({
         nodes: flags.nodes,
@@ -68,7 +83,9 @@ export function devnetCommand(context: CommandContext): Command {
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         chain: flags.chain,
         epochTasks: flags.epochTasks,
-        ...(flags.chain ? { receiptsFile: flags.receipts } : {}),
+        ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
+        ...(flags.rpcUrl === undefined ? {} : { rpcUrl: flags.rpcUrl }),
+        ...(deployerKey === undefined ? {} : { deployerKey: deployerKey as `0x${string}` }),
         logger: createLogger({ level: flags.verbose ? 'debug' : 'warn' }),
         onProgress: (p) => progress?.update(p.decided, p.total, `decided (${p.submitted} submitted)`),
         signal: context.signal,
