@@ -42,11 +42,25 @@ export interface Balance {
   charged: bigint
 }
 
-/** A decided task as settlement sees it: its verdict plus who pays what. */
+/** A decided task as settlement sees it: its verdict, who pays what, and who let a deadline pass. */
 export interface SettledTask {
   verdict: Verdict
   requester: Address
   fee: bigint
+  /** Seat holders that missed their commit or reveal deadline. */
+  missed?: readonly Address[]
+}
+
+/** How faults turn into penalties in the batch. */
+export interface PenaltyRules {
+  /** Stake of each node at the epoch's snapshot. */
+  stakes: ReadonlyMap<Address, bigint>
+  /** Share of its stake a node loses per dissenting reveal, in basis points. */
+  dissentSlashBps: number
+  /** Every penalised node is jailed until this block. */
+  jailUntilBlock: bigint
+  /** Nodes to jail without a slash (e.g. reputation below the threshold). */
+  jail?: readonly Address[]
 }
 
 export interface RewardSplit {
@@ -68,7 +82,7 @@ export interface BuildEpochBatchParameters {
   accounts?: readonly Address[]
   treasury: Address
   split: RewardSplit
-  penalties?: readonly Penalty[]
+  penalties?: PenaltyRules
 }
 
 export interface EpochBatchResult {
@@ -107,7 +121,7 @@ export function buildEpochBatch({
   accounts = [],
   treasury,
   split,
-  penalties = [],
+  penalties: rules,
 }: BuildEpochBatchParameters): EpochBatchResult {
   const sorted = [...tasks].sort((a, b) => byAddress(a.verdict.taskId, b.verdict.taskId))
 
@@ -157,12 +171,27 @@ export function buildEpochBatch({
       totalFees,
       totalRewards,
       treasuryAmount,
-      penalties: [...penalties],
+      penalties: rules === undefined ? [] : penaltiesOf(sorted, rules),
     },
     outcomes,
     balances,
     cumulative,
   }
+}
+
+/**
+ * Dissenters lose `dissentSlashBps` of their snapshot stake per dissent (at most all of it) and are
+ * jailed; nodes named in `jail` are jailed without a slash. Sorted by address, one entry per node.
+ */
+function penaltiesOf(tasks: readonly SettledTask[], rules: PenaltyRules): Penalty[] {
+  const dissents = new Map<Address, number>()
+  for (const t of tasks) for (const node of t.verdict.dissenters) dissents.set(node, (dissents.get(node) ?? 0) + 1)
+  const nodes = new Set<Address>([...dissents.keys(), ...(rules.jail ?? [])])
+  return [...nodes].sort(byAddress).map((node) => {
+    const stake = rules.stakes.get(node) ?? 0n
+    const slash = (stake * BigInt(rules.dissentSlashBps) * BigInt(dissents.get(node) ?? 0)) / BPS
+    return { node, slashAmount: slash < stake ? slash : stake, jailUntilBlock: rules.jailUntilBlock }
+  })
 }
 
 /** keccak256(abi.encode(penalties)), as `Settlement.penaltiesHash` computes it. */

@@ -218,7 +218,12 @@ export function createNode({
     // An unresolved task is not charged: release its reservation.
     if (verdict.outcome === 'unresolved') reserve(entry.epoch, spec.requester, -spec.fee)
     const list = settled.get(entry.epoch) ?? []
-    list.push({ verdict, requester: spec.requester, fee: spec.fee })
+    list.push({
+      verdict,
+      requester: spec.requester,
+      fee: spec.fee,
+      missed: [...entry.state.missedCommit, ...entry.state.missedReveal],
+    })
     settled.set(entry.epoch, list)
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
