@@ -11,6 +11,8 @@ import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
 import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
 import { buildEpochBatch, hashEpochBatch } from '../core/epochBatch.ts'
+import { emptyRecord, isReputationJailable, recordTask, sortitionWeight } from '../core/reputation.ts'
+import type { NodeRecord } from '../core/reputation.ts'
 import { VeritaskError } from '../core/errors.ts'
 import type { Balance, EpochBatchResult, RewardSplit } from '../core/epochBatch.ts'
 import { buildReceipt } from '../core/receipt.ts'
@@ -37,6 +39,8 @@ export interface ChainNetworkOptions {
   stake: bigint
   deposit: bigint
   split: RewardSplit
+  /** Share of its stake a node loses per dissenting reveal, in basis points. */
+  dissentSlashBps: number
   params?: Partial<ChainParams>
 }
 
@@ -85,7 +89,7 @@ async function connect(rpcUrl: string) {
 async function setUp(
   rpcUrl: string,
   stopChain: () => Promise<void>,
-  { seed, signers, stake, deposit, split, params, deployerKey, addressesFile }: ChainNetworkOptions,
+  { seed, signers, stake, deposit, split, dissentSlashBps, params, deployerKey, addressesFile }: ChainNetworkOptions,
 ) {
   const chain = await connect(rpcUrl)
   const transport = http(rpcUrl)
@@ -132,7 +136,9 @@ async function setUp(
   let latest: EpochBatchResult | undefined
   const settled: SettledEpoch[] = []
   const receipts: Receipt[] = []
-  let current: EpochSnapshot | undefined
+  let current: (EpochSnapshot & { snapshotBlock: bigint; stakes: Map<Address, bigint> }) | undefined
+  /** Every node's settled record: its reputation scales its sortition weight from the next epoch on. */
+  const records = new Map<Address, NodeRecord>()
 
   /** Mines to `target` on a dev chain; on any other chain waits for blocks to get there. */
   async function reachBlock(target: bigint): Promise<void> {
@@ -165,15 +171,26 @@ async function setUp(
       const start = await client.epochStart(epoch)
       await reachBlock(start)
       const info = await client.openEpoch(deployer, epoch)
-      const stakes = await Promise.all(nodeWallets.map((w) => client.stakeAt(w.account.address, info.snapshotBlock)))
+      const addresses = nodeWallets.map((w) => w.account.address)
+      const stakes = await Promise.all(addresses.map((a) => client.stakeAt(a, info.snapshotBlock)))
+      const jailedUntil = await Promise.all(addresses.map((a) => client.jailedUntil(a)))
       const charged = cumulative.get(requester)?.charged ?? 0n
       const available = (await client.depositOf(requester)) - charged - (await client.withdrawnOf(requester))
       current = {
         epoch,
         seed: info.seed,
-        nodes: nodeWallets
-          .map((w, i) => ({ address: w.account.address, weight: stakes[i]!, runtimes: ['wasm'] }))
-          .filter((n) => n.weight >= chainParams.minStake),
+        snapshotBlock: info.snapshotBlock,
+        stakes: new Map(addresses.map((a, i) => [a, stakes[i]!])),
+        // Jailed nodes and nodes below the minimum stake are out of sortition; reputation scales the rest.
+        nodes: addresses
+          .map((address, i) => ({
+            address,
+            weight: sortitionWeight(stakes[i]!, records.get(address) ?? emptyRecord),
+            runtimes: ['wasm'],
+            eligible: stakes[i]! >= chainParams.minStake && jailedUntil[i]! <= info.snapshotBlock,
+          }))
+          .filter((n) => n.eligible)
+          .map(({ address, weight, runtimes }) => ({ address, weight, runtimes })),
         escrow: new Map([[requester, available]]),
       }
       return current
@@ -187,8 +204,15 @@ async function setUp(
     async settleEpoch(epoch: bigint, nodes: readonly VeritaskNode[]): Promise<SettledEpoch> {
       if (current?.epoch !== epoch) throw new Error(`epoch ${epoch} was not begun`)
       const snapshot = current
-      const build = (node: VeritaskNode) =>
-        buildEpochBatch({
+      // Reputation after this epoch's tasks decides who is jailed without a slash.
+      const recordsAfter = (node: VeritaskNode) => {
+        const next = new Map(records)
+        for (const t of node.decidedTasks(epoch)) recordTask(next, t.verdict, t.missed ?? [])
+        return next
+      }
+      const build = (node: VeritaskNode) => {
+        const after = recordsAfter(node)
+        return buildEpochBatch({
           epoch,
           tasks: node.decidedTasks(epoch),
           previous: cumulative,
@@ -196,7 +220,14 @@ async function setUp(
           accounts: [requester],
           treasury,
           split,
+          penalties: {
+            stakes: snapshot.stakes,
+            dissentSlashBps,
+            jailUntilBlock: snapshot.snapshotBlock + chainParams.jailBlocks,
+            jail: [...after].filter(([, r]) => isReputationJailable(r)).map(([a]) => a),
+          },
         })
+      }
       const [aggregatorAddress] = rankCandidates({
         seed: snapshot.seed,
         taskId: keccak256(stringToBytes(`aggregator/${epoch}`)),
@@ -223,6 +254,7 @@ async function setUp(
 
       cumulative = proposal.cumulative
       latest = proposal
+      for (const [address, record] of recordsAfter(nodes[aggregatorIndex]!)) records.set(address, record)
       for (const task of nodes[aggregatorIndex]!.decidedTasks(epoch)) {
         if (proposal.outcomes === null) break
         receipts.push(
@@ -250,6 +282,8 @@ async function setUp(
     },
 
     charged: (account: Address) => cumulative.get(account)?.charged ?? 0n,
+    /** A node's settled record and the reputation it gives. */
+    recordOf: (node: Address) => records.get(node) ?? emptyRecord,
 
     stop: stopChain,
   }

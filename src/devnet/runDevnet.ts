@@ -7,6 +7,7 @@ import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
+import { reputationPpm } from '../core/reputation.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { ReplicatePolicy, TaskSpec, Verdict } from '../core/types.ts'
@@ -19,6 +20,8 @@ import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import { devnetAccount } from './accounts.ts'
+import { withBehaviour } from './adversaries.ts'
+import type { Behaviour } from './adversaries.ts'
 import { startChainNetwork } from './chainNetwork.ts'
 import type { ChainNetwork } from './chainNetwork.ts'
 import { quantile } from './stats.ts'
@@ -53,6 +56,8 @@ export interface DevnetOptions {
   deployerKey?: Hex
   /** Where to write the deployed contracts' addresses. */
   addressesFile?: string
+  /** How each node behaves, in node order; all honest by default (see `parseAdversaries`). */
+  behaviours?: readonly Behaviour[]
   params?: Partial<ProtocolParams>
   logger?: Logger
   onProgress?: (progress: DevnetProgress) => void
@@ -81,6 +86,16 @@ export interface DevnetNodeReport {
   rejected: Record<string, number>
   /** Tokens it earned and claimed on-chain (wei, decimal string); "0" without a chain. */
   earned: string
+  /** How the node behaved (`honest` or an adversary from `--adversary`). */
+  behaviour: Behaviour
+  /** Stake it lost to slashing (wei, decimal string). */
+  slashed: string
+  /** Earned minus slashed (wei, decimal string; negative for a loss). */
+  net: string
+  /** Reputation after the last settled epoch, in ppm; null without a chain. */
+  reputationPpm: number | null
+  /** Whether it is jailed at the end of the run. */
+  jailed: boolean
 }
 
 /** What settlement on the chain cost and moved; null when the devnet ran without a chain. */
@@ -123,6 +138,8 @@ const STAKE = 1_000n * 10n ** 18n
 const FEE = 10n ** 15n
 /** Share of each fee paid to the agreeing executors; the rest goes to the treasury. */
 const EXECUTORS_BPS = 8_000
+/** Share of its stake a node loses per dissenting reveal. */
+const DISSENT_SLASH_BPS = 1_000
 
 /**
  * Runs a whole network in one process: N staked nodes on the in-memory transport sharing one
@@ -156,6 +173,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         stake: STAKE,
         deposit: FEE * BigInt(taskCount),
         split: { executorsBps: EXECUTORS_BPS },
+        dissentSlashBps: DISSENT_SLASH_BPS,
       })
     : undefined
   const domain = settlementNet?.domain ?? devnetDomain
@@ -170,12 +188,14 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     maxModuleBytes: params.maxProgramBytes,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })
+  const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
+  const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3 }
   const nodes: VeritaskNode[] = accounts.map((account, i) =>
     createNode({
       account,
       network: hub.connect(`node-${i}`),
       chain,
-      runtimes: { wasm },
+      runtimes: { wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions) },
       params,
       domain,
       logger,
@@ -211,6 +231,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const started = performance.now()
   let settlement: SettlementReport | null = null
   const earned = new Map<Address, bigint>()
+  const endOfRun = new Map<Address, { slashed: bigint; reputationPpm: number; jailed: boolean }>()
   try {
     // Each epoch's tasks are submitted once the epoch is open, and settled together after.
     const epochs = useChain ? Math.ceil(taskCount / epochTasks) : 1
@@ -253,6 +274,15 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     if (settlementNet !== undefined) {
       for (const [account, claim] of await settlementNet.claimAll()) earned.set(account, claim.earned)
       settlement = await reportSettlement(settlementNet, seed, [...outcomes.values()])
+      const block = await settlementNet.client.currentBlock()
+      for (const node of nodes) {
+        const stake = await settlementNet.client.stakeOf(node.address)
+        endOfRun.set(node.address, {
+          slashed: STAKE - stake,
+          reputationPpm: Number(reputationPpm(settlementNet.recordOf(node.address))),
+          jailed: (await settlementNet.client.jailedUntil(node.address)) > block,
+        })
+      }
       if (options.receiptsFile !== undefined) await writeReceipts(options.receiptsFile, settlementNet.receipts)
     }
   } finally {
@@ -294,8 +324,11 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       max: round1(quantile(latencies, 1)),
     },
     gossip: { ...gossip, messagesPerTask: round1(gossip.messages / taskCount) },
-    perNode: nodes.map((node) => {
+    perNode: nodes.map((node, i) => {
       const s = node.stats()
+      const end = endOfRun.get(node.address)
+      const gained = earned.get(node.address) ?? 0n
+      const slashed = end?.slashed ?? 0n
       return {
         address: node.address,
         stake: STAKE.toString(),
@@ -306,7 +339,12 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         dissented: decidedVerdicts.filter((v) => v.dissenters.includes(node.address)).length,
         missed: missed.get(node.address) ?? 0,
         rejected: s.rejected,
-        earned: (earned.get(node.address) ?? 0n).toString(),
+        earned: gained.toString(),
+        behaviour: behaviours[i] ?? 'honest',
+        slashed: slashed.toString(),
+        net: (gained - slashed).toString(),
+        reputationPpm: end?.reputationPpm ?? null,
+        jailed: end?.jailed ?? false,
       }
     }),
     settlement,

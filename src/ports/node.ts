@@ -30,12 +30,37 @@ export interface OwnCommit {
   signed: Signed<Commit>
 }
 
-/** Durable node state. The in-memory adapter serves single-process runs; SQLite serves daemons. */
+/** A task whose spec the node stored and that has no verdict yet: what a restarted node resumes. */
+export interface OpenTask {
+  taskId: Hex
+  signed: Signed<TaskSpec>
+}
+
+/** The node's own signature over an epoch batch digest (as an epoch committee member). */
+export interface OwnBatchSignature {
+  digest: Hex
+  signature: Hex
+}
+
+/**
+ * Durable node state. The in-memory adapter serves single-process runs; SQLite serves daemons.
+ *
+ * What the node signed is write-once: `putOwnCommit` and `putBatchSignature` accept the same value
+ * again (a no-op) but throw a `StoreError` with code `STORE_CONFLICT` (src/store/errors.ts) for a
+ * different one, so that not even a bug makes the node sign two answers for one task or two
+ * batches for one epoch. When a put returns, the value survives a crash of the process (and, in
+ * the SQLite adapter, of the machine): persist first, then send.
+ */
 export interface NodeStore {
+  /** Stores an accepted spec. Storing one again keeps the task's place in `openTasks()`. */
   putSpec(taskId: Hex, signed: Signed<TaskSpec>): void
   getSpec(taskId: Hex): Signed<TaskSpec> | undefined
   putOwnCommit(commit: OwnCommit): void
   getOwnCommit(taskId: Hex): OwnCommit | undefined
   putVerdict(verdict: Verdict): void
   getVerdict(taskId: Hex): Verdict | undefined
+  /** Stored specs without a verdict, in the order they were first stored. */
+  openTasks(): OpenTask[]
+  putBatchSignature(epoch: bigint, digest: Hex, signature: Hex): void
+  getBatchSignature(epoch: bigint): OwnBatchSignature | undefined
 }

@@ -41,6 +41,7 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
 
   return {
     contracts,
+    currentBlock: () => publicClient.getBlockNumber(),
     async epochStart(epoch: bigint): Promise<bigint> {
       return publicClient.readContract({ ...settlement, functionName: 'epochStart', args: [epoch] })
     },
@@ -76,6 +77,9 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
     },
     async tokenBalance(account: Address): Promise<bigint> {
       return publicClient.readContract({ ...token, functionName: 'balanceOf', args: [account] })
+    },
+    async jailedUntil(node: Address): Promise<bigint> {
+      return BigInt(await publicClient.readContract({ ...stakeManager, functionName: 'jailedUntil', args: [node] }))
     },
     async stakeOf(node: Address): Promise<bigint> {
       return publicClient.readContract({ ...stakeManager, functionName: 'stakeOf', args: [node] })

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { formatUnits } from 'viem'
 import { UsageError } from '../../core/errors.ts'
+import { behaviours, parseAdversaries } from '../../devnet/adversaries.ts'
 import { runDevnet } from '../../devnet/runDevnet.ts'
 import type { DevnetReport } from '../../devnet/runDevnet.ts'
 import { createLogger } from '../../node/logger.ts'
@@ -23,6 +24,7 @@ interface DevnetFlags {
   receipts: string
   rpcUrl?: string
   addresses: string
+  adversary: string
   json: boolean
   verbose: boolean
 }
@@ -46,6 +48,9 @@ export function devnetCommand(context: CommandContext): Command {
       new Option('--rpc-url <url>', 'settle on this EVM chain instead of a spawned anvil (deployer key: $VERITASK_DEPLOYER_KEY)'),
     )
     .addOption(new Option('--addresses <file>', 'where to write the deployed contract addresses').default('.devnet/addresses.json'))
+    .addOption(
+      new Option('--adversary <spec>', `adversarial nodes as name:count (${behaviours.filter((b) => b !== 'honest').join(', ')})`).default(''),
+    )
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
@@ -70,6 +75,7 @@ export function devnetCommand(context: CommandContext): Command {
       if (flags.rpcUrl !== undefined && !flags.chain) {
         throw new UsageError('USAGE_INVALID_OPTION', '--rpc-url and --no-chain contradict each other.', { hint: 'Use one of them.' })
       }
+      const adversaries = parseAdversaries(flags.adversary, flags.nodes)
       const progress = flags.json ? undefined : createProgressBar()
       const report = await runDevnet({
         nodes: flags.nodes,
@@ -82,6 +88,7 @@ export function devnetCommand(context: CommandContext): Command {
         dropRate: flags.dropRate,
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         chain: flags.chain,
+        behaviours: adversaries,
         epochTasks: flags.epochTasks,
         ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
         ...(flags.rpcUrl === undefined ? {} : { rpcUrl: flags.rpcUrl }),
@@ -111,13 +118,17 @@ function formatReport(r: DevnetReport): string {
     `  gossip       ${r.gossip.messagesPerTask} messages per task, ${(r.gossip.bytes / 1024).toFixed(0)} KiB in all`,
     ...formatSettlement(r.settlement),
     '',
-    '  node                                        executed  agreed  dissented  missed  earned (VTT)',
+    '  node                                        behaviour  executed  agreed  dissented  missed   earned (VTT)  slashed (VTT)  reputation  jailed',
     ...r.perNode.map(
       (n) =>
-        `  ${n.address}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}  ${formatUnits(BigInt(n.earned), 18).padStart(12)}`,
+        `  ${n.address}  ${n.behaviour.padEnd(9)}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}  ${vtt(n.earned).padStart(13)}  ${vtt(n.slashed).padStart(13)}  ${(n.reputationPpm === null ? '-' : `${(n.reputationPpm / 10_000).toFixed(1)}%`).padStart(10)}  ${n.jailed ? 'yes' : 'no'}`,
     ),
   ]
   return lines.join('\n')
+}
+
+function vtt(wei: string): string {
+  return Number(formatUnits(BigInt(wei), 18)).toFixed(4)
 }
 
 function formatSettlement(s: DevnetReport['settlement']): string[] {

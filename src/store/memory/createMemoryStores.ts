@@ -1,6 +1,7 @@
 import { contentId } from '../../core/contentId.ts'
 import type { Hex, Signed, TaskSpec, Verdict } from '../../core/types.ts'
-import type { BlobStore, NodeStore, OwnCommit } from '../../ports/node.ts'
+import type { BlobStore, NodeStore, OwnBatchSignature, OwnCommit } from '../../ports/node.ts'
+import { assertSameBatchDigest, assertSameOwnCommit } from '../conflicts.ts'
 
 export function createMemoryBlobStore(): BlobStore {
   const blobs = new Map<Hex, Uint8Array>()
@@ -19,12 +20,25 @@ export function createMemoryNodeStore(): NodeStore {
   const specs = new Map<Hex, Signed<TaskSpec>>()
   const commits = new Map<Hex, OwnCommit>()
   const verdicts = new Map<Hex, Verdict>()
+  const batchSignatures = new Map<bigint, OwnBatchSignature>()
   return {
     putSpec: (taskId, signed) => void specs.set(taskId, signed),
     getSpec: (taskId) => specs.get(taskId),
-    putOwnCommit: (commit) => void commits.set(commit.taskId, commit),
+    putOwnCommit(commit) {
+      const stored = commits.get(commit.taskId)
+      if (stored !== undefined) return assertSameOwnCommit(stored, commit)
+      commits.set(commit.taskId, commit)
+    },
     getOwnCommit: (taskId) => commits.get(taskId),
     putVerdict: (verdict) => void verdicts.set(verdict.taskId, verdict),
     getVerdict: (taskId) => verdicts.get(taskId),
+    openTasks: () =>
+      [...specs].filter(([taskId]) => !verdicts.has(taskId)).map(([taskId, signed]) => ({ taskId, signed })),
+    putBatchSignature(epoch, digest, signature) {
+      const stored = batchSignatures.get(epoch)
+      if (stored !== undefined) return assertSameBatchDigest(epoch, stored, digest)
+      batchSignatures.set(epoch, { digest, signature })
+    },
+    getBatchSignature: (epoch) => batchSignatures.get(epoch),
   }
 }

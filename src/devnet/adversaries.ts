@@ -1,0 +1,77 @@
+import { keccak256, concat, toBytes, stringToBytes } from 'viem'
+import { UsageError } from '../core/errors.ts'
+import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
+
+/**
+ * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
+ * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
+ */
+export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline'] as const
+export type Behaviour = (typeof behaviours)[number]
+
+export const behaviourDescriptions: Record<Behaviour, string> = {
+  honest: 'runs every task',
+  liar: 'returns random bytes instead of the result',
+  colluder: 'returns a wrong result shared with the other colluders',
+  lazy: 'skips the work and returns a cheap guess (an empty output)',
+  slow: 'finishes one task in three after the commit deadline',
+  offline: 'drops out after its first few tasks and never commits again',
+}
+
+/** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
+export function parseAdversaries(spec: string, nodes: number): Behaviour[] {
+  const assigned: Behaviour[] = []
+  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const [name, countText = '1'] = part.split(':')
+    const count = Number(countText)
+    if (!(behaviours as readonly string[]).includes(name ?? '') || name === 'honest' || !Number.isInteger(count) || count < 1) {
+      throw new UsageError('USAGE_INVALID_OPTION', `"${part}" is not an adversary.`, {
+        hint: `Use name:count with names ${behaviours.filter((b) => b !== 'honest').join(', ')}, e.g. --adversary liar:2,lazy:1.`,
+      })
+    }
+    for (let i = 0; i < count; i++) assigned.push(name as Behaviour)
+  }
+  if (assigned.length > nodes) {
+    throw new UsageError('USAGE_INVALID_OPTION', `${assigned.length} adversaries do not fit in ${nodes} nodes.`, {
+      hint: 'Add nodes with --nodes or name fewer adversaries.',
+    })
+  }
+  return [...Array<Behaviour>(nodes - assigned.length).fill('honest'), ...assigned]
+}
+
+export interface BehaviourOptions {
+  /** Seeds the liar's random bytes and the colluders' shared answer. */
+  seed: string
+  /** How long the slow node takes over its late tasks, in ms (beyond the commit window). */
+  slowDelayMs: number
+  /** Tasks an offline node runs before it drops out. */
+  offlineAfter: number
+}
+
+/** Wraps the honest runtime in a behaviour. */
+export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: BehaviourOptions): Runtime {
+  if (behaviour === 'honest') return runtime
+  let calls = 0
+  const ok = (output: Uint8Array): ExecutionResult => ({ status: 'ok', output, fuelUsed: 0n })
+  const execute: Runtime['execute'] = async (request, opts) => {
+    calls++
+    switch (behaviour) {
+      case 'liar':
+        return ok(toBytes(keccak256(stringToBytes(`${options.seed}/lie/${calls}/${Math.random()}`))))
+      case 'colluder':
+        // The same wrong answer for the same task on every colluder: they agree with each other.
+        return ok(toBytes(keccak256(concat([stringToBytes(`${options.seed}/collude`), request.input]))))
+      case 'lazy':
+        return ok(new Uint8Array(0))
+      case 'slow': {
+        const result = await runtime.execute(request, opts)
+        if (calls % 3 === 0) await new Promise((resolve) => setTimeout(resolve, options.slowDelayMs))
+        return result
+      }
+      case 'offline':
+        if (calls > options.offlineAfter) return new Promise<never>(() => {})
+        return runtime.execute(request, opts)
+    }
+  }
+  return { name: runtime.name, execute, close: () => runtime.close() }
+}
