@@ -155,6 +155,7 @@ function syntheticTasks(label: string, count: number, nodes: readonly Address[],
   return Array.from({ length: count }, (_, i) => ({
     requester,
     fee: FEE,
+    quorum: 2,
     verdict: {
       taskId: keccak256(stringToHex(`veritask-bench:${label}:task-${i}`)),
       outcome: 'verified' as const,

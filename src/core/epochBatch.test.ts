@@ -20,6 +20,7 @@ function task(i: number, outcome: Verdict['outcome'], requester = alice, fee = 1
   return {
     requester,
     fee,
+    quorum: 2,
     verdict: {
       taskId,
       outcome,
@@ -145,12 +146,12 @@ describe('reputation', () => {
   it('starts at the top, falls with faults, recovers with agreement, and jails only with enough history', () => {
     assert.equal(reputationPpm(emptyRecord), 1_000_000n)
     assert.equal(reputationPpm({ agreed: 3, dissented: 0, missed: 0 }), 1_000_000n)
-    assert.equal(reputationPpm({ agreed: 3, dissented: 0, missed: 1 }), 666_666n)
+    assert.equal(reputationPpm({ agreed: 3, dissented: 0, missed: 1 }), 800_000n)
     assert.equal(reputationPpm({ agreed: 0, dissented: 1, missed: 0 }), 200_000n)
-    assert.equal(sortitionWeight(3_000n, { agreed: 3, dissented: 0, missed: 1 }), 1_999n)
+    assert.equal(sortitionWeight(3_000n, { agreed: 3, dissented: 0, missed: 1 }), 2_400n)
     assert.equal(isReputationJailable({ agreed: 0, dissented: 1, missed: 0 }), false, 'one fault is not enough history')
-    assert.equal(isReputationJailable({ agreed: 1, dissented: 0, missed: 3 }), true)
-    assert.equal(isReputationJailable({ agreed: 10, dissented: 0, missed: 2 }), false)
+    assert.equal(isReputationJailable({ agreed: 1, dissented: 0, missed: 5 }), true)
+    assert.equal(isReputationJailable({ agreed: 10, dissented: 0, missed: 4 }), false)
   })
 
   it('records agreements, dissents and misses from verdicts', () => {

@@ -1,7 +1,7 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { encodeAbiParameters, hashTypedData, keccak256, zeroHash } from 'viem'
 import { eip712Domain, outcomeCode } from './eip712.ts'
-import type { Address, Hex, ProtocolDomain, Verdict } from './types.ts'
+import type { Address, Hex, ProtocolDomain, ResultStatus, Verdict } from './types.ts'
 
 /**
  * Epoch settlement, the pure part: from the verdicts of one epoch and the balances before it,
@@ -42,13 +42,24 @@ export interface Balance {
   charged: bigint
 }
 
+/** A validly signed reveal a node saw for a task, whether or not its own task state used it. */
+export interface ObservedReveal {
+  executor: Address
+  status: ResultStatus
+  resultHash: Hex
+}
+
 /** A decided task as settlement sees it: its verdict, who pays what, and who let a deadline pass. */
 export interface SettledTask {
   verdict: Verdict
   requester: Address
   fee: bigint
+  /** Matching reveals the verdict needed (the spec's quorum). */
+  quorum: number
   /** Seat holders that missed their commit or reveal deadline. */
   missed?: readonly Address[]
+  /** The signed reveals this node saw: the evidence it checks a proposed batch against. */
+  reveals?: readonly ObservedReveal[]
 }
 
 /** How faults turn into penalties in the batch. */

@@ -23,9 +23,9 @@ export interface ReputationParams {
 
 export const defaultReputationParams: ReputationParams = {
   dissentPenalty: 4,
-  missPenalty: 2,
+  missPenalty: 1,
   jailBelowPpm: 500_000,
-  minEvents: 4,
+  minEvents: 6,
 }
 
 export const emptyRecord: NodeRecord = { agreed: 0, dissented: 0, missed: 0 }

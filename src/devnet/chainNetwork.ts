@@ -10,7 +10,10 @@ import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
 import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
 import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
+import { findBatchObjection } from '../core/batchCheck.ts'
+import type { BatchObjection } from '../core/batchCheck.ts'
 import { buildEpochBatch, hashEpochBatch } from '../core/epochBatch.ts'
+import type { SettledTask } from '../core/epochBatch.ts'
 import { emptyRecord, isReputationJailable, recordTask, sortitionWeight } from '../core/reputation.ts'
 import type { NodeRecord } from '../core/reputation.ts'
 import { VeritaskError } from '../core/errors.ts'
@@ -197,24 +200,24 @@ async function setUp(
     },
 
     /**
-     * Settles an epoch: a deterministic aggregator builds the batch from its verdicts; every
-     * committee member rebuilds it from its own verdicts and signs only an identical batch; the
-     * aggregator submits the signatures, sorted by signer.
+     * Settles an epoch: a deterministic aggregator proposes the epoch's settled tasks; every
+     * committee member checks them against the signed reveals it saw (`findBatchObjection`),
+     * computes the batch from them itself, and signs its digest; the aggregator submits the
+     * signatures, sorted by signer.
      */
     async settleEpoch(epoch: bigint, nodes: readonly VeritaskNode[]): Promise<SettledEpoch> {
       if (current?.epoch !== epoch) throw new Error(`epoch ${epoch} was not begun`)
       const snapshot = current
       // Reputation after this epoch's tasks decides who is jailed without a slash.
-      const recordsAfter = (node: VeritaskNode) => {
+      const recordsAfter = (tasks: readonly SettledTask[]) => {
         const next = new Map(records)
-        for (const t of node.decidedTasks(epoch)) recordTask(next, t.verdict, t.missed ?? [])
+        for (const t of tasks) recordTask(next, t.verdict, t.missed ?? [])
         return next
       }
-      const build = (node: VeritaskNode) => {
-        const after = recordsAfter(node)
-        return buildEpochBatch({
+      const build = (tasks: readonly SettledTask[]) =>
+        buildEpochBatch({
           epoch,
-          tasks: node.decidedTasks(epoch),
+          tasks,
           previous: cumulative,
           chargeable: snapshot.escrow,
           accounts: [requester],
@@ -224,10 +227,9 @@ async function setUp(
             stakes: snapshot.stakes,
             dissentSlashBps,
             jailUntilBlock: snapshot.snapshotBlock + chainParams.jailBlocks,
-            jail: [...after].filter(([, r]) => isReputationJailable(r)).map(([a]) => a),
+            jail: [...recordsAfter(tasks)].filter(([, r]) => isReputationJailable(r)).map(([a]) => a),
           },
         })
-      }
       const [aggregatorAddress] = rankCandidates({
         seed: snapshot.seed,
         taskId: keccak256(stringToBytes(`aggregator/${epoch}`)),
@@ -235,26 +237,38 @@ async function setUp(
         count: 1,
       })
       const aggregatorIndex = nodes.findIndex((n) => n.address === aggregatorAddress)
-      const proposal = build(nodes[aggregatorIndex]!)
+      const proposed = nodes[aggregatorIndex]!.decidedTasks(epoch)
+      const proposal = build(proposed)
       const digest = hashEpochBatch(proposal.batch, domain)
 
       const signatures: Array<{ signer: Address; signature: Hex }> = []
+      const objections: Array<{ node: Address } & BatchObjection> = []
       for (const [i, node] of nodes.entries()) {
         if ((await client.committeeWeight(epoch, node.address)) === 0n) continue
-        // A member signs only what it would have built itself.
-        if (hashEpochBatch(build(node).batch, domain) !== digest) continue
+        const objection = findBatchObjection(proposed, node.decidedTasks(epoch))
+        if (objection !== null) {
+          objections.push({ node: node.address, ...objection })
+          continue
+        }
+        // The member computes the batch itself and signs only the digest it arrives at.
+        if (hashEpochBatch(build(proposed).batch, domain) !== digest) continue
         signatures.push({ signer: node.address, signature: await signers[i]!.sign({ hash: digest }) })
       }
       signatures.sort((a, b) => (a.signer.toLowerCase() < b.signer.toLowerCase() ? -1 : 1))
-      const { gasUsed } = await client.submitBatch(
-        nodeWallets[aggregatorIndex]!,
-        proposal.batch,
-        signatures.map((s) => s.signature),
-      )
+      let gasUsed: bigint
+      try {
+        ;({ gasUsed } = await client.submitBatch(nodeWallets[aggregatorIndex]!, proposal.batch, signatures.map((s) => s.signature)))
+      } catch (cause) {
+        throw new VeritaskError('SETTLEMENT_FAILED', `Epoch ${epoch} could not be settled: ${signatures.length} committee members signed.`, {
+          cause,
+          details: { epoch, signers: signatures.length, objections },
+          hint: 'Members refuse a batch they have no evidence for; see details.objections.',
+        })
+      }
 
       cumulative = proposal.cumulative
       latest = proposal
-      for (const [address, record] of recordsAfter(nodes[aggregatorIndex]!)) records.set(address, record)
+      for (const [address, record] of recordsAfter(proposed)) records.set(address, record)
       for (const task of nodes[aggregatorIndex]!.decidedTasks(epoch)) {
         if (proposal.outcomes === null) break
         receipts.push(

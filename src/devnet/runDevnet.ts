@@ -124,8 +124,16 @@ export interface DevnetReport {
   unresolved: number
   /** Verified results whose bytes equal a plain local computation of the same program. */
   correct: number
+  /** Verified verdicts, on any node, whose result is not the true one: must be 0. */
+  wrongVerdicts: number
   /** Whether every node reached the gateway's verdict for every task it decided. */
   agreement: boolean
+  /**
+   * Tasks some node decided differently from the gateway (e.g. a commit that reached it after its
+   * own deadline). Settlement reconciles them: the committee signs the aggregator's outcome when it
+   * has the signed reveals to back it.
+   */
+  disagreements: number
   durationMs: number
   throughputPerSecond: number
   latencyMs: { p50: number; p99: number; max: number }
@@ -297,7 +305,13 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     const verdict = item.taskId === undefined ? undefined : outcomes.get(item.taskId)
     if (verdict?.outcome === 'verified' && verdict.resultHash === contentId(item.expected)) correct++
   }
-  const agreement = verdicts.every((map) => [...map].every(([id, v]) => sameVerdict(outcomes.get(id), v)))
+  const disagreed = new Set<Hex>()
+  for (const map of verdicts) for (const [id, v] of map) if (!sameVerdict(outcomes.get(id), v)) disagreed.add(id)
+  const truth = new Map(workload.flatMap((item) => (item.taskId === undefined ? [] : [[item.taskId, contentId(item.expected)] as const])))
+  const wrongVerdicts = verdicts.reduce(
+    (sum, map) => sum + [...map.values()].filter((v) => v.outcome === 'verified' && v.resultHash !== truth.get(v.taskId)).length,
+    0,
+  )
   const decidedVerdicts = [...outcomes.values()]
   const gossip = nodes.reduce(
     (sum, n, i) => {
@@ -315,7 +329,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     failed: decidedVerdicts.filter((v) => v.outcome === 'failed').length,
     unresolved: decidedVerdicts.filter((v) => v.outcome === 'unresolved').length,
     correct,
-    agreement,
+    wrongVerdicts,
+    agreement: disagreed.size === 0,
+    disagreements: disagreed.size,
     durationMs: Math.round(durationMs),
     throughputPerSecond: Math.round((taskCount / durationMs) * 1000 * 10) / 10,
     latencyMs: {

@@ -4,7 +4,7 @@ import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
-import type { SettledTask } from '../core/epochBatch.ts'
+import type { ObservedReveal, SettledTask } from '../core/epochBatch.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
@@ -114,6 +114,8 @@ interface TaskEntry {
   revealSent: boolean
   /** Valid reveals that arrived before this node saw the commit phase close. */
   earlyReveals: Signed<Reveal>[]
+  /** Every validly signed reveal seen for the task: evidence when checking a settlement batch. */
+  observed: ObservedReveal[]
   cancelTimer: (() => void) | undefined
 }
 
@@ -158,6 +160,12 @@ export function createNode({
     stats.feesReserved += amount
   }
   const settled = new Map<bigint, SettledTask[]>()
+  /** Settled records by task id, so reveals that arrive after the decision are still recorded. */
+  const settledById = new Map<Hex, { epoch: bigint; reveals: ObservedReveal[] }>()
+  const observe = (signed: Signed<Reveal>, into: ObservedReveal[]): void => {
+    if (into.some((r) => r.executor === signed.signer)) return
+    into.push({ executor: signed.signer, status: signed.message.status, resultHash: signed.message.resultHash })
+  }
   const listeners = new Set<VerdictListener>()
   let running = false
   const stats: NodeStats = {
@@ -203,10 +211,14 @@ export function createNode({
     const at = nextTaskDeadline(entry.state)
     if (at === null || !running) return
     entry.cancelTimer = clock.setTimer(at - clock.now(), () => {
-      const current = tasks.get(taskId)
-      if (current === undefined) return
-      current.cancelTimer = undefined
-      update(taskId, current, advanceTask(current.state, clock.now(), timing))
+      // Messages that arrived while the event loop was busy are handled before the deadline is
+      // applied: a deadline must not overtake a commit that was already waiting to be read.
+      setImmediate(() => {
+        const current = tasks.get(taskId)
+        if (current === undefined || current !== entry) return
+        current.cancelTimer = undefined
+        update(taskId, current, advanceTask(current.state, clock.now(), timing))
+      })
     })
   }
 
@@ -218,12 +230,16 @@ export function createNode({
     // An unresolved task is not charged: release its reservation.
     if (verdict.outcome === 'unresolved') reserve(entry.epoch, spec.requester, -spec.fee)
     const list = settled.get(entry.epoch) ?? []
+    const quorum = spec.policy.kind === 'replicate' ? spec.policy.quorum : 1
     list.push({
       verdict,
       requester: spec.requester,
       fee: spec.fee,
+      quorum,
       missed: [...entry.state.missedCommit, ...entry.state.missedReveal],
+      reveals: entry.observed,
     })
+    settledById.set(taskId, { epoch: entry.epoch, reveals: entry.observed })
     settled.set(entry.epoch, list)
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
@@ -300,6 +316,7 @@ export function createNode({
       domain,
     )
     if (entry.pendingOutput !== undefined) blobs.put(entry.pendingOutput)
+    observe(signed, entry.observed)
     stats.revealsSent++
     await publish({ type: 'reveal', ...signed })
     const current = tasks.get(taskId)
@@ -358,6 +375,7 @@ export function createNode({
       pendingOutput: undefined,
       revealSent: false,
       earlyReveals: [],
+      observed: [],
       cancelTimer: undefined,
     }
     tasks.set(taskId, entry)
@@ -376,7 +394,10 @@ export function createNode({
   function onSigned(signed: Signed<Commit> | Signed<Reveal>): ValidationResult {
     const taskId = signed.message.taskId
     const entry = tasks.get(taskId)
+    const isReveal = !('commitment' in signed.message)
     if (entry === undefined) {
+      const record = settledById.get(taskId)
+      if (record !== undefined && isReveal) observe(signed as Signed<Reveal>, record.reveals)
       if (store.getVerdict(taskId) !== undefined) return 'ignore'
       if (orphanCount >= MAX_ORPHANS) return 'ignore'
       const list = orphans.get(taskId) ?? []
@@ -396,6 +417,7 @@ export function createNode({
         return error instanceof CommitRejectedError && error.code === 'COMMIT_NOT_ASSIGNED' ? 'reject' : 'ignore'
       }
     }
+    observe(signed as Signed<Reveal>, entry.observed)
     tryReveal(taskId, entry, signed as Signed<Reveal>)
     return 'accept'
   }
@@ -499,6 +521,7 @@ export function createNode({
     forgetEpoch(epoch) {
       for (const amount of reserved.get(epoch)?.values() ?? []) stats.feesReserved -= amount
       reserved.delete(epoch)
+      for (const task of settled.get(epoch) ?? []) settledById.delete(task.verdict.taskId)
       settled.delete(epoch)
     },
     stats: () => ({ ...stats, openTasks: tasks.size, verdicts: { ...stats.verdicts }, rejected: { ...stats.rejected } }),

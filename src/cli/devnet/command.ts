@@ -100,7 +100,7 @@ export function devnetCommand(context: CommandContext): Command {
       progress?.done()
       context.stdout(flags.json ? JSON.stringify(report) : formatReport(report))
       const receiptOk = report.settlement === null || report.settlement.receiptCheck?.valid !== false
-      const healthy = report.agreement && report.correct === report.verified && receiptOk
+      const healthy = report.wrongVerdicts === 0 && report.correct === report.verified && receiptOk
       context.setExitCode(healthy ? exitCodes.ok : exitCodes.failure)
     })
 }
@@ -112,7 +112,8 @@ function formatReport(r: DevnetReport): string {
     `  verified     ${r.verified}   (${r.correct} match a local computation)`,
     `  failed       ${r.failed}`,
     `  unresolved   ${r.unresolved}`,
-    `  agreement    ${r.agreement ? 'all nodes reached the same verdicts' : 'NODES DISAGREE'}`,
+    `  agreement    ${r.agreement ? 'all nodes reached the same verdicts' : `${r.disagreements} tasks decided differently by some node (reconciled at settlement)`}`,
+    `  wrong        ${r.wrongVerdicts === 0 ? 'no node verified a wrong result' : `${r.wrongVerdicts} WRONG RESULTS VERIFIED`}`,
     `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
     `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict)`,
     `  gossip       ${r.gossip.messagesPerTask} messages per task, ${(r.gossip.bytes / 1024).toFixed(0)} KiB in all`,

@@ -1,0 +1,54 @@
+import type { SettledTask } from './epochBatch.ts'
+import type { Hex } from './types.ts'
+
+export type BatchObjectionReason =
+  /** The proposal settles a task this node never accepted: it cannot vouch for its spec. */
+  | 'unknown-task'
+  /** The proposal leaves out a task this node decided. */
+  | 'missing-task'
+  /** Requester, fee or quorum differ from the spec this node accepted. */
+  | 'terms-differ'
+  /** A verified or failed outcome with fewer agreeing executors than the quorum. */
+  | 'below-quorum'
+  /** An agreeing executor whose signed reveal of that result this node never saw. */
+  | 'no-evidence'
+  /** A dissenter whose signed, different reveal this node never saw. */
+  | 'dissent-without-evidence'
+
+export interface BatchObjection {
+  taskId: Hex
+  reason: BatchObjectionReason
+}
+
+/**
+ * What a committee member checks before signing: the aggregator's settled tasks against what the
+ * member saw itself. Views of a task can differ at the edges of deadlines (who committed in time),
+ * so the member does not demand its own verdicts; it demands evidence. Every agreeing executor and
+ * every dissenter must be backed by a signed reveal the member saw, a winning group must reach the
+ * quorum, and the task set and its terms must be the member's. An `unresolved` outcome needs no
+ * evidence: it charges and pays nobody. Returns the first objection, or null to sign.
+ */
+export function findBatchObjection(proposed: readonly SettledTask[], own: readonly SettledTask[]): BatchObjection | null {
+  const mine = new Map(own.map((t) => [t.verdict.taskId, t]))
+  const seen = new Set<Hex>()
+  for (const task of proposed) {
+    const taskId = task.verdict.taskId
+    seen.add(taskId)
+    const local = mine.get(taskId)
+    if (local === undefined) return { taskId, reason: 'unknown-task' }
+    if (local.requester !== task.requester || local.fee !== task.fee || local.quorum !== task.quorum) {
+      return { taskId, reason: 'terms-differ' }
+    }
+    const { outcome, resultHash, executors, dissenters } = task.verdict
+    if (outcome === 'unresolved') continue
+    if (executors.length < task.quorum) return { taskId, reason: 'below-quorum' }
+    const status = outcome === 'verified' ? 'ok' : 'failed'
+    const reveals = local.reveals ?? []
+    const revealed = (executor: string, matches: boolean) =>
+      reveals.some((r) => r.executor === executor && (r.status === status && r.resultHash === resultHash) === matches)
+    if (!executors.every((e) => revealed(e, true))) return { taskId, reason: 'no-evidence' }
+    if (!dissenters.every((d) => revealed(d, false))) return { taskId, reason: 'dissent-without-evidence' }
+  }
+  for (const taskId of mine.keys()) if (!seen.has(taskId)) return { taskId, reason: 'missing-task' }
+  return null
+}

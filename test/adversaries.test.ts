@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parseAdversaries } from '../src/devnet/adversaries.ts'
+import { runDevnet } from '../src/devnet/runDevnet.ts'
+import type { DevnetReport } from '../src/devnet/runDevnet.ts'
+import { UsageError } from '../src/core/errors.ts'
+
+// Adversaries hold a third of the stake (3 of 9 equal nodes). With k = 5 and quorum 3, two
+// colluders can never form a quorum, so no wrong result may ever be verified.
+
+function byBehaviour(report: DevnetReport, behaviour: string) {
+  return report.perNode.filter((n) => n.behaviour === behaviour)
+}
+
+describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
+  it('liars and colluders never get a wrong result verified, are slashed and jailed; honest nodes profit', async () => {
+    const report = await runDevnet({
+      nodes: 9,
+      k: 5,
+      tasks: 40,
+      epochTasks: 20,
+      seed: 'adversaries-1',
+      threads: 2,
+      behaviours: parseAdversaries('liar:1,colluder:2', 9),
+    })
+    assert.equal(report.verified + report.failed + report.unresolved, 40, 'every task got an outcome')
+    assert.equal(report.correct, report.verified, 'every verified result is the true one')
+    assert.equal(report.failed, 0)
+    assert.ok(report.verified >= 30, `${report.verified} verified`)
+    assert.equal(report.wrongVerdicts, 0, 'no node verified a wrong result')
+    for (const bad of [...byBehaviour(report, 'liar'), ...byBehaviour(report, 'colluder')]) {
+      assert.ok(bad.dissented > 0, `${bad.behaviour} was drawn and outvoted`)
+      assert.ok(BigInt(bad.slashed) > 0n, `${bad.behaviour} was slashed`)
+      assert.equal(bad.jailed, true, `${bad.behaviour} is jailed`)
+      assert.ok(BigInt(bad.net) < 0n, `${bad.behaviour} ends with a loss`)
+    }
+    for (const good of byBehaviour(report, 'honest')) {
+      assert.equal(good.slashed, '0')
+      assert.equal(good.jailed, false)
+      assert.ok(BigInt(good.net) > 0n, 'an honest node ends with more tokens than it started with')
+    }
+  })
+
+  it('offline and slow nodes are replaced by backups, a lazy node is slashed, and every task gets an outcome', async () => {
+    const report = await runDevnet({
+      nodes: 9,
+      k: 3,
+      tasks: 24,
+      epochTasks: 12,
+      seed: 'adversaries-2',
+      threads: 2,
+      params: { commitWindowMs: 2_000, revealWindowMs: 1_000 },
+      behaviours: parseAdversaries('offline:1,slow:1,lazy:1', 9),
+    })
+    assert.equal(report.verified + report.failed + report.unresolved, 24)
+    assert.equal(report.correct, report.verified)
+    assert.equal(report.wrongVerdicts, 0)
+    assert.equal(report.settlement?.epochs, 2, 'both epochs settled despite late and missing commits')
+    const [offline] = byBehaviour(report, 'offline')
+    const [slow] = byBehaviour(report, 'slow')
+    const [lazy] = byBehaviour(report, 'lazy')
+    assert.ok(offline!.missed + slow!.missed > 0, 'late or absent executors missed deadlines and backups took their seats')
+    if (lazy!.dissented > 0) assert.ok(BigInt(lazy!.slashed) > 0n)
+    assert.ok(lazy!.agreed === 0, 'a lazy guess never matches the real result')
+  })
+})
+
+describe('parseAdversaries', () => {
+  it('puts adversaries on the last nodes and rejects bad specs with a usage error', () => {
+    assert.deepEqual(parseAdversaries('liar:1,lazy:2', 5), ['honest', 'honest', 'liar', 'lazy', 'lazy'])
+    assert.deepEqual(parseAdversaries('', 2), ['honest', 'honest'])
+    for (const bad of ['wizard:1', 'liar:0', 'liar:x', 'honest:1', 'liar:6']) {
+      assert.throws(() => parseAdversaries(bad, 5), UsageError, bad)
+    }
+  })
+})
