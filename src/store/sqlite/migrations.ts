@@ -1,0 +1,31 @@
+/**
+ * The node store's schema, as forward migrations: `migrations[i]` takes a database from
+ * `user_version` i to i + 1, inside one transaction. Append new steps; never edit a released one.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE specs (
+    task_id TEXT PRIMARY KEY NOT NULL,
+    spec TEXT NOT NULL -- Signed<TaskSpec> in its wire form: JSON, bigints as decimal strings
+  );
+  CREATE TABLE own_commits (
+    task_id TEXT PRIMARY KEY NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    result_hash TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    signed TEXT NOT NULL -- Signed<Commit> as JSON
+  );
+  CREATE TABLE verdicts (
+    task_id TEXT PRIMARY KEY NOT NULL,
+    verdict TEXT NOT NULL -- Verdict as JSON
+  );
+  CREATE TABLE batch_signatures (
+    epoch INTEGER PRIMARY KEY NOT NULL,
+    digest TEXT NOT NULL,
+    signature TEXT NOT NULL
+  );
+  `,
+]
+
+/** `PRAGMA application_id` of a veritask node store: "vrtk". */
+export const storeApplicationId = 0x7672746b
