@@ -23,7 +23,7 @@ describeBlobStoreCompliance('disk', () => {
     reopen: () => createDiskBlobStore({ dir }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   }
-})
+}, { durable: true })
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = tempDir()

@@ -41,7 +41,7 @@ describeNodeStoreCompliance('sqlite', () => {
       rmSync(dir, { recursive: true, force: true })
     },
   }
-})
+}, { durable: true })
 
 /** Runs `fn` with a fresh data dir that is removed afterwards. */
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
