@@ -150,8 +150,8 @@ describe('reputation', () => {
     assert.equal(reputationPpm({ agreed: 0, dissented: 1, missed: 0 }), 200_000n)
     assert.equal(sortitionWeight(3_000n, { agreed: 3, dissented: 0, missed: 1 }), 2_400n)
     assert.equal(isReputationJailable({ agreed: 0, dissented: 1, missed: 0 }), false, 'one fault is not enough history')
-    assert.equal(isReputationJailable({ agreed: 1, dissented: 0, missed: 5 }), true)
-    assert.equal(isReputationJailable({ agreed: 10, dissented: 0, missed: 4 }), false)
+    assert.equal(isReputationJailable({ agreed: 1, dissented: 0, missed: 7 }), true)
+    assert.equal(isReputationJailable({ agreed: 10, dissented: 0, missed: 10 }), false)
   })
 
   it('records agreements, dissents and misses from verdicts', () => {

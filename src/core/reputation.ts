@@ -24,8 +24,8 @@ export interface ReputationParams {
 export const defaultReputationParams: ReputationParams = {
   dissentPenalty: 4,
   missPenalty: 1,
-  jailBelowPpm: 500_000,
-  minEvents: 6,
+  jailBelowPpm: 250_000,
+  minEvents: 8,
 }
 
 export const emptyRecord: NodeRecord = { agreed: 0, dissented: 0, missed: 0 }

@@ -9,6 +9,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
 import { reputationPpm } from '../core/reputation.ts'
 import type { Receipt } from '../core/receipt.ts'
+import { SpecRejectedError } from '../core/errors.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { ReplicatePolicy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
@@ -122,6 +123,8 @@ export interface DevnetReport {
   verified: number
   failed: number
   unresolved: number
+  /** Tasks the gateway refused, by error code (they got no outcome). */
+  rejected: Record<string, number>
   /** Verified results whose bytes equal a plain local computation of the same program. */
   correct: number
   /** Verified verdicts, on any node, whose result is not the true one: must be 0. */
@@ -239,6 +242,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const started = performance.now()
   let settlement: SettlementReport | null = null
   const earned = new Map<Address, bigint>()
+  const rejected: Record<string, number> = {}
   const endOfRun = new Map<Address, { slashed: bigint; reputationPpm: number; jailed: boolean }>()
   try {
     // Each epoch's tasks are submitted once the epoch is open, and settled together after.
@@ -267,7 +271,15 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         const taskId = hashTaskSpec(spec, domain)
         gatewayOf.set(taskId, gateway)
         submittedAt.set(taskId, performance.now())
-        await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+        try {
+          await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+        } catch (error) {
+          // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
+          if (!(error instanceof SpecRejectedError)) throw error
+          rejected[error.code] = (rejected[error.code] ?? 0) + 1
+          logger.warn('task rejected by its gateway', { taskId, error })
+          continue
+        }
         item.taskId = taskId
         submitted++
         options.onProgress?.({ submitted, decided, total: taskCount })
@@ -328,6 +340,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     verified: decidedVerdicts.filter((v) => v.outcome === 'verified').length,
     failed: decidedVerdicts.filter((v) => v.outcome === 'failed').length,
     unresolved: decidedVerdicts.filter((v) => v.outcome === 'unresolved').length,
+    rejected,
     correct,
     wrongVerdicts,
     agreement: disagreed.size === 0,

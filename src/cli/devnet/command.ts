@@ -100,7 +100,8 @@ export function devnetCommand(context: CommandContext): Command {
       progress?.done()
       context.stdout(flags.json ? JSON.stringify(report) : formatReport(report))
       const receiptOk = report.settlement === null || report.settlement.receiptCheck?.valid !== false
-      const healthy = report.wrongVerdicts === 0 && report.correct === report.verified && receiptOk
+      const everyTaskDecided = report.verified + report.failed + report.unresolved === report.tasks
+      const healthy = everyTaskDecided && report.wrongVerdicts === 0 && report.correct === report.verified && receiptOk
       context.setExitCode(healthy ? exitCodes.ok : exitCodes.failure)
     })
 }
@@ -112,6 +113,7 @@ function formatReport(r: DevnetReport): string {
     `  verified     ${r.verified}   (${r.correct} match a local computation)`,
     `  failed       ${r.failed}`,
     `  unresolved   ${r.unresolved}`,
+    ...(Object.keys(r.rejected).length === 0 ? [] : [`  rejected     ${JSON.stringify(r.rejected)} (no outcome)`]),
     `  agreement    ${r.agreement ? 'all nodes reached the same verdicts' : `${r.disagreements} tasks decided differently by some node (reconciled at settlement)`}`,
     `  wrong        ${r.wrongVerdicts === 0 ? 'no node verified a wrong result' : `${r.wrongVerdicts} WRONG RESULTS VERIFIED`}`,
     `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
