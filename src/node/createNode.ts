@@ -86,6 +86,12 @@ export interface VeritaskNode {
   readonly address: Address
   readonly peerId: string
   start(): void
+  /**
+   * Re-opens the tasks the store holds without a verdict, after a restart. A task this node had
+   * committed to gets the very same signed commit again, never a new one. Expired tasks are left
+   * alone. Resolves with the number of tasks resumed.
+   */
+  resume(): Promise<number>
   stop(): Promise<void>
   /**
    * Accepts a requester's signed spec and its blobs (program, input), stores the blobs, gossips the
@@ -253,7 +259,7 @@ export function createNode({
   async function loadBlob(cid: Hex, origin: string, maxBytes: number): Promise<Uint8Array> {
     const local = blobs.get(cid)
     if (local !== undefined) return local
-    const bytes = await network.fetchBlob(cid, { peers: [origin], maxBytes })
+    const bytes = await network.fetchBlob(cid, { peers: origin === '' ? [] : [origin], maxBytes })
     blobs.put(bytes)
     return bytes
   }
@@ -465,6 +471,20 @@ export function createNode({
       network.subscribe(topics.commits, onGossip)
       network.subscribe(topics.reveals, onGossip)
       network.provideBlobs((cid) => blobs.get(cid))
+    },
+    async resume() {
+      let resumed = 0
+      for (const { taskId, signed } of store.openTasks()) {
+        if (tasks.has(taskId)) continue
+        try {
+          // The peer that relayed the spec is unknown after a restart: blobs are asked of anyone.
+          await acceptSpec(signed, '')
+          resumed++
+        } catch (error) {
+          log.info('stored task not resumed', { taskId, error })
+        }
+      }
+      return resumed
     },
     async stop() {
       running = false
