@@ -1,7 +1,8 @@
 // Per adversary type: tasks it was drawn for, how often it was caught (outvoted, or replaced for
 // missing a deadline), and its net profit, next to the honest nodes of the same run.
 // Each adversary type runs in its own devnet on anvil (9 nodes, k = 5), holding 1/3 of the stake
-// (colluders: 2 of 9, fewer than the quorum of 3 — see docs/economics.md for larger groups).
+// (colluders and lazy nodes, whose identical guesses make them collude: 2 of 9, fewer than the
+// quorum of 3 — see docs/economics.md for larger groups).
 //
 //   npx tsx bench/adversaries.ts [--quick]
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -16,7 +17,7 @@ const tasks = quick ? 30 : 90
 const types: Array<{ behaviour: Exclude<Behaviour, 'honest'>; spec: string }> = [
   { behaviour: 'liar', spec: 'liar:3' },
   { behaviour: 'colluder', spec: 'colluder:2' },
-  { behaviour: 'lazy', spec: 'lazy:3' },
+  { behaviour: 'lazy', spec: 'lazy:2' },
   { behaviour: 'slow', spec: 'slow:3' },
   { behaviour: 'offline', spec: 'offline:3' },
 ]
