@@ -6,7 +6,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { gossipsub, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Message } from '@libp2p/gossipsub'
-import type { TopicScoreParams } from '@libp2p/gossipsub/score'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { Identify } from '@libp2p/identify'
 import { KEEP_ALIVE } from '@libp2p/interface'
@@ -138,7 +138,7 @@ const toGossipsub: Record<ValidationResult, TopicValidatorResult> = {
  * decaying by 10 % a second. Low delivery rates are not penalised, since protocol topics are quiet
  * between tasks.
  */
-const topicScoreParams: Partial<TopicScoreParams> = {
+const topicScoreParams = createTopicScoreParams({
   topicWeight: 1,
   timeInMeshWeight: 0.01,
   timeInMeshQuantum: 1_000,
@@ -150,7 +150,7 @@ const topicScoreParams: Partial<TopicScoreParams> = {
   meshFailurePenaltyWeight: 0,
   invalidMessageDeliveriesWeight: -10,
   invalidMessageDeliveriesDecay: 0.9,
-}
+})
 
 /** Score of a peer whose binding failed: far below every threshold. */
 const untrustedScore = -1_000
@@ -190,6 +190,8 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
   }
   const isBanned = (peerId: PeerId): boolean => banOf(peerId.toString()) !== undefined
 
+  const bootstrap: Multiaddr[] = (options.bootstrap ?? []).map((a) => multiaddr(a))
+  const peerIdIn = (address: Multiaddr): string | undefined => address.getComponents().find((c) => c.name === 'p2p')?.value
   const privateKey = options.privateKey instanceof Uint8Array ? privateKeyFromProtobuf(options.privateKey) : options.privateKey
   const libp2p = await createLibp2p<Libp2pServices>({
     start: false,
@@ -371,10 +373,12 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     if (list === undefined || list.length === 0) return 'ignore'
     stats.messagesReceived++
     stats.bytesReceived += message.data.byteLength
+    // A plain Uint8Array of its own (libp2p hands out Node Buffers that may share a larger one).
+    const data = new Uint8Array(message.data)
     const results = await Promise.all(
       list.map((handler) =>
         Promise.resolve()
-          .then(() => handler({ topic, from: origin, data: message.data }))
+          .then(() => handler({ topic, from: origin, data }))
           // A throwing handler is the subscriber's bug, not the sender's; count it as ignored.
           .catch((): ValidationResult => 'ignore'),
       ),
@@ -438,7 +442,7 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
 
   async function connect(address: string, connectOptions: { signal?: AbortSignal } = {}): Promise<string> {
     const target = multiaddr(address)
-    const expected = target.getComponents().find((c) => c.name === 'p2p')?.value
+    const expected = peerIdIn(target)
     if (expected !== undefined) {
       const ban = banOf(expected)
       if (ban !== undefined) throw rejection(expected, { trusted: false, code: ban.code })
@@ -450,25 +454,31 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     return peerId
   }
 
-  const bootstrap: Multiaddr[] = (options.bootstrap ?? []).map((a) => multiaddr(a))
   const isConnectedTo = (address: Multiaddr): boolean => {
-    const peerId = address.getComponents().find((c) => c.name === 'p2p')?.value
+    const peerId = peerIdIn(address)
     if (peerId !== undefined) return libp2p.getConnections(peerIdFromString(peerId)).length > 0
     return libp2p.getConnections().some((c) => c.remoteAddr.equals(address))
   }
   const dialBootstrap = async (): Promise<void> => {
-    await Promise.allSettled(bootstrap.filter((a) => !isConnectedTo(a) && !closed).map((a) => connect(a.toString())))
+    await Promise.allSettled(bootstrap.filter((a) => !closed && !isConnectedTo(a)).map((a) => connect(a.toString())))
   }
-  for (const address of bootstrap) {
-    const peerId = address.getComponents().find((c) => c.name === 'p2p')?.value
-    // Tagged keep-alive, libp2p's connection manager redials the peer when the connection drops.
-    if (peerId !== undefined) {
-      await libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: [address], tags: { [KEEP_ALIVE]: { value: 1 } } })
+  let bootstrapTimer: NodeJS.Timeout | undefined
+  try {
+    for (const address of bootstrap) {
+      const peerId = peerIdIn(address)
+      // Tagged keep-alive, libp2p's connection manager redials the peer when the connection drops.
+      if (peerId !== undefined) {
+        await libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: [address], tags: { [KEEP_ALIVE]: { value: 1 } } })
+      }
     }
+    await dialBootstrap()
+    if (bootstrap.length > 0 && bootstrapRetryMs > 0) bootstrapTimer = setInterval(() => void dialBootstrap(), bootstrapRetryMs).unref()
+  } catch (error) {
+    closed = true
+    closing.abort(error)
+    await libp2p.stop()
+    throw error
   }
-  await dialBootstrap()
-  const bootstrapTimer =
-    bootstrap.length > 0 && bootstrapRetryMs > 0 ? setInterval(() => void dialBootstrap(), bootstrapRetryMs).unref() : undefined
 
   const trustedPeers = (): string[] => [...trust].filter(([, t]) => t.judgement?.trusted === true).map(([id]) => id)
   const isTrusted = (peerId: string): boolean => trust.get(peerId)?.judgement?.trusted === true
@@ -506,8 +516,9 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
 
     async fetchBlob(cid, { peers: preferred = [], maxBytes, signal }: FetchBlobOptions) {
       const limit = Math.min(maxBytes, maxBlobBytes)
-      const connected = libp2p.getPeers().map(String)
-      const order = [...new Set([...preferred, ...connected])].filter((id) => id !== selfId)
+      // Preferred peers first, whether trusted or not (the bytes are checked against the id), then
+      // the trusted peers this node is connected to.
+      const order = [...new Set([...preferred, ...trustedPeers()])].filter((id) => id !== selfId)
       let tooLarge = false
       for (const id of order) {
         signal?.throwIfAborted()

@@ -39,7 +39,7 @@ export function createStreamReader(stream: Stream): StreamReader {
         buffer = buffer.subarray(take)
         have += take
       }
-      if (parts.length === 1) return parts[0]!.slice()
+      // Always a fresh, plain Uint8Array: chunks may be Node Buffers over shared memory.
       const out = new Uint8Array(n)
       let at = 0
       for (const part of parts) {
