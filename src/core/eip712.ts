@@ -1,5 +1,5 @@
 import { hashTypedData, zeroAddress } from 'viem'
-import type { Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 
 /**
  * EIP-712 types of every signed veritask message. Changing a type changes every id and signature:
@@ -37,6 +37,10 @@ export const eip712Types = {
     { name: 'status', type: 'uint8' },
     { name: 'resultHash', type: 'bytes32' },
     { name: 'salt', type: 'bytes32' },
+  ],
+  Challenge: [
+    { name: 'taskId', type: 'bytes32' },
+    { name: 'commitment', type: 'bytes32' },
   ],
   Verdict: [
     { name: 'taskId', type: 'bytes32' },
@@ -76,6 +80,10 @@ export function hashTaskSpec(spec: TaskSpec, domain: ProtocolDomain): Hex {
 
 export function hashCommit(commit: Commit, domain: ProtocolDomain): Hex {
   return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'Commit', message: commit })
+}
+
+export function hashChallenge(challenge: Challenge, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'Challenge', message: challenge })
 }
 
 export function hashReveal(reveal: Reveal, domain: ProtocolDomain): Hex {

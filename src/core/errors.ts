@@ -70,6 +70,13 @@ export class RevealRejectedError extends VeritaskError<RevealRejectionCode> {
   override name = 'RevealRejectedError'
 }
 
+/** A sample-policy `Challenge` that does not fit the task. */
+export type ChallengeRejectionCode = 'CHALLENGE_BAD_SIGNATURE' | 'CHALLENGE_UNEXPECTED' | 'CHALLENGE_NOT_VERIFIER' | 'CHALLENGE_MISMATCH'
+
+export class ChallengeRejectedError extends VeritaskError<ChallengeRejectionCode> {
+  override name = 'ChallengeRejectedError'
+}
+
 /** A gossip message or blob that failed validation before anything in it was trusted. */
 export type MessageRejectionCode =
   | 'MESSAGE_TOO_LARGE'

@@ -1,7 +1,7 @@
 import { getAddress } from 'viem'
 import { z } from 'zod'
 import { MessageRejectedError } from './errors.ts'
-import type { Commit, Reveal, Signed, TaskSpec } from './types.ts'
+import type { Challenge, Commit, Reveal, Signed, TaskSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -12,6 +12,7 @@ export type ProtocolMessage =
   | ({ type: 'spec' } & Signed<TaskSpec>)
   | ({ type: 'commit' } & Signed<Commit>)
   | ({ type: 'reveal' } & Signed<Reveal>)
+  | ({ type: 'challenge' } & Signed<Challenge>)
 
 export type ProtocolMessageType = ProtocolMessage['type']
 
@@ -58,6 +59,7 @@ const envelope = <T extends z.ZodType>(type: string, message: T) =>
 const protocolMessage = z.discriminatedUnion('type', [
   envelope('spec', taskSpec),
   envelope('commit', z.strictObject({ taskId: hex32, commitment: hex32 })),
+  envelope('challenge', z.strictObject({ taskId: hex32, commitment: hex32 })),
   envelope(
     'reveal',
     z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }),

@@ -1,10 +1,29 @@
-import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
+import { isAudited } from './challenge.ts'
+import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
-import type { Address, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
+import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
-export type TaskPhase = 'commit' | 'reveal' | 'decided'
+export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'decided'
+
+/**
+ * Where a `sample` task stands: one executor; after its commit the verifier's challenge decides
+ * whether it is audited (the verifier re-executes); a mismatch goes to arbitration by three more
+ * nodes, and the side that loses is a dissenter.
+ */
+export interface SampleState {
+  ratePpm: number
+  stage: 'execute' | 'audit' | 'arbitrate'
+  /** The node whose challenge is awaited, then the auditor. */
+  verifier: Address | null
+  challengeDeadline: number | null
+  /** Whether the challenge called for an audit; null until it arrived. */
+  audited: boolean | null
+}
+
+/** Arbiters seated when an audit disagrees with the executor. */
+export const ARBITERS = 3
 
 export interface CommitRecord {
   executor: Address
@@ -45,6 +64,8 @@ export interface TaskState {
   readonly commitDeadline: number
   readonly revealDeadline: number | null
   readonly verdict: Verdict | null
+  /** The sample policy's progress; null for replicate. */
+  readonly sample: SampleState | null
 }
 
 export interface TaskTiming {
@@ -62,12 +83,12 @@ export interface OpenTaskParameters {
 }
 
 export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParameters): TaskState {
-  if (spec.policy.kind !== 'replicate') {
-    throw new SpecRejectedError('SPEC_INVALID_POLICY', 'Only the replicate policy has a task state machine yet.')
-  }
-  const { k, quorum } = spec.policy
-  if (ranking.length < k) {
-    throw new SpecRejectedError('SPEC_NOT_ENOUGH_NODES', `The task needs ${k} executors but only ${ranking.length} nodes are eligible.`, {
+  const sampled = spec.policy.kind === 'sample'
+  const { k, quorum } = spec.policy.kind === 'replicate' ? spec.policy : { k: 1, quorum: 1 }
+  // A sampled task needs an executor and a verifier at least.
+  const needed = sampled ? 2 : k
+  if (ranking.length < needed) {
+    throw new SpecRejectedError('SPEC_NOT_ENOUGH_NODES', `The task needs ${needed} nodes but only ${ranking.length} are eligible.`, {
       details: { taskId, k, eligible: ranking.length },
       hint: 'Lower k, or wait until more capable nodes have joined.',
     })
@@ -88,6 +109,10 @@ export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParamet
     commitDeadline: now + timing.commitWindowMs,
     revealDeadline: null,
     verdict: null,
+    sample:
+      spec.policy.kind === 'sample'
+        ? { ratePpm: spec.policy.ratePpm, stage: 'execute', verifier: null, challengeDeadline: null, audited: null }
+        : null,
   }
 }
 
@@ -104,16 +129,62 @@ function hasRevealed(state: TaskState, executor: Address): boolean {
   return state.reveals.some((r) => r.executor === executor)
 }
 
-function decide(state: TaskState): TaskState {
+function decide(state: TaskState, now: number, timing: TaskTiming): TaskState {
   const rank = (a: Address) => state.ranking.indexOf(a)
   const reveals = [...state.reveals].sort((a, b) => rank(a.executor) - rank(b.executor))
+  // An audit that disagrees with the executor goes to arbitration instead of ending unresolved.
+  if (state.sample?.stage === 'audit' && reveals.length === 2 && !sameResult(reveals[0]!.reveal, reveals[1]!.reveal)) {
+    const arbiters = state.ranking.slice(state.nextBackup, state.nextBackup + ARBITERS)
+    if (arbiters.length > 0 && BigInt(now) < state.spec.deadline) {
+      const seats = [...state.seats, ...arbiters]
+      return {
+        ...state,
+        sample: { ...state.sample, stage: 'arbitrate' },
+        seats,
+        k: seats.length,
+        quorum: Math.floor(seats.length / 2) + 1,
+        nextBackup: state.nextBackup + arbiters.length,
+        phase: 'commit',
+        commitDeadline: now + timing.commitWindowMs,
+        revealDeadline: null,
+      }
+    }
+  }
   const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals })
   const missedReveal = state.commits.map((c) => c.executor).filter((e) => !hasRevealed(state, e))
   return { ...state, phase: 'decided', verdict, missedReveal }
 }
 
+function sameResult(a: Reveal, b: Reveal): boolean {
+  return a.status === b.status && a.resultHash === b.resultHash
+}
+
 function closeCommitPhase(state: TaskState, closedAt: number, timing: TaskTiming): TaskState {
+  // A sampled task's first commit waits for the verifier's challenge before anything is revealed.
+  if (state.sample?.stage === 'execute' && state.sample.audited === null) {
+    const verifier = state.ranking[state.nextBackup] ?? null
+    return {
+      ...state,
+      phase: 'challenge',
+      nextBackup: state.nextBackup + 1,
+      sample: { ...state.sample, verifier, challengeDeadline: closedAt + timing.commitWindowMs },
+    }
+  }
   return { ...state, phase: 'reveal', revealDeadline: closedAt + timing.revealWindowMs }
+}
+
+/** Seats the verifier as auditor: it must now commit to its own run before anyone reveals. */
+function startAudit(state: TaskState, verifier: Address, at: number, timing: TaskTiming): TaskState {
+  const seats = [...state.seats, verifier]
+  return {
+    ...state,
+    sample: { ...state.sample!, stage: 'audit', verifier, audited: true },
+    seats,
+    k: seats.length,
+    quorum: seats.length,
+    phase: 'commit',
+    commitDeadline: at + timing.commitWindowMs,
+  }
 }
 
 /**
@@ -124,9 +195,24 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
   let s = state
   for (;;) {
     if (s.phase === 'decided') return s
-    if (BigInt(now) >= s.spec.deadline) return decide(s)
+    if (BigInt(now) >= s.spec.deadline) return decide(s, now, timing)
     if (s.phase === 'reveal') {
-      return s.revealDeadline !== null && now >= s.revealDeadline ? decide(s) : s
+      if (s.revealDeadline === null || now < s.revealDeadline) return s
+      s = decide(s, s.revealDeadline, timing)
+      continue
+    }
+    if (s.phase === 'challenge') {
+      const sample = s.sample!
+      if (sample.challengeDeadline === null || now < sample.challengeDeadline) return s
+      // A silent verifier cannot spare the executor an audit: the next node audits instead.
+      const missed = sample.verifier === null ? [] : [sample.verifier]
+      const next = s.ranking[s.nextBackup]
+      s = { ...s, missedCommit: [...s.missedCommit, ...missed] }
+      s =
+        next === undefined
+          ? { ...s, phase: 'reveal', revealDeadline: sample.challengeDeadline + timing.revealWindowMs, sample: { ...sample, audited: false } }
+          : startAudit({ ...s, nextBackup: s.nextBackup + 1 }, next, sample.challengeDeadline, timing)
+      continue
     }
     if (now < s.commitDeadline) return s
 
@@ -143,7 +229,7 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
     }
     if (stepIn.length === 0) {
       // No backups left: go on with what was committed if it can still reach quorum.
-      s = s.commits.length >= s.quorum ? closeCommitPhase(s, passed, timing) : decide(s)
+      s = s.commits.length >= s.quorum ? closeCommitPhase(s, passed, timing) : decide(s, passed, timing)
     }
   }
 }
@@ -200,19 +286,50 @@ export function applyReveal(state: TaskState, signed: Signed<Reveal>, now: numbe
     throw new RevealRejectedError('REVEAL_MISMATCH', 'The reveal does not open the executor’s commit.', { details })
   }
   const next: TaskState = { ...s, reveals: [...s.reveals, { executor, reveal }] }
-  return next.reveals.length === next.commits.length ? decide(next) : next
+  return next.reveals.length === next.commits.length ? decide(next, now, timing) : next
+}
+
+/**
+ * Applies the verifier's challenge of a sampled task (signature checked by the caller): it must
+ * come from the designated verifier and name the executor's commitment. Whether the task is
+ * audited follows from the signature alone (`isAudited`).
+ */
+export function applyChallenge(state: TaskState, signed: Signed<Challenge>, now: number, timing: TaskTiming): TaskState {
+  const s = advanceTask(state, now, timing)
+  const details = { taskId: s.taskId, verifier: signed.signer }
+  if (s.phase !== 'challenge' || s.sample === null) {
+    throw new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details })
+  }
+  if (signed.signer !== s.sample.verifier) {
+    throw new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details })
+  }
+  if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
+    throw new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details })
+  }
+  if (isAudited(signed.signature, s.sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
+  return { ...s, sample: { ...s.sample, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
 }
 
 /** The next time at which `advanceTask` would change the state, or null once decided. */
 export function nextTaskDeadline(state: TaskState): number | null {
   if (state.phase === 'decided') return null
-  const phaseDeadline = state.phase === 'commit' ? state.commitDeadline : (state.revealDeadline ?? state.commitDeadline)
+  const phaseDeadline =
+    state.phase === 'commit'
+      ? state.commitDeadline
+      : state.phase === 'challenge'
+        ? (state.sample?.challengeDeadline ?? state.commitDeadline)
+        : (state.revealDeadline ?? state.commitDeadline)
   return Math.min(phaseDeadline, Number(state.spec.deadline))
 }
 
 /** Whether `executor` holds a seat and has not committed yet: it should execute the task. */
 export function isAwaitingCommit(state: TaskState, executor: Address): boolean {
   return state.phase === 'commit' && state.seats.includes(executor) && !hasCommitted(state, executor)
+}
+
+/** Whether `node` is the verifier a sampled task is waiting on for its challenge. */
+export function isAwaitingChallenge(state: TaskState, node: Address): boolean {
+  return state.phase === 'challenge' && state.sample?.verifier === node
 }
 
 /** Whether `executor` committed and should reveal now. */

@@ -21,9 +21,12 @@ export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: Proto
 /** Throws `SPEC_INVALID_POLICY` unless the policy is well formed and within the parameters. */
 export function assertValidPolicy(policy: Policy, params: ProtocolParams): void {
   if (policy.kind === 'sample') {
-    throw new SpecRejectedError('SPEC_INVALID_POLICY', 'The sample policy is not supported by this node yet.', {
-      hint: 'Use { kind: "replicate", k, quorum }.',
-    })
+    if (!Number.isInteger(policy.ratePpm) || policy.ratePpm < 1 || policy.ratePpm > 1_000_000) {
+      throw new SpecRejectedError('SPEC_INVALID_POLICY', 'The sample rate must be an integer from 1 to 1,000,000 parts per million.', {
+        details: { ratePpm: policy.ratePpm },
+      })
+    }
+    return
   }
   const { k, quorum } = policy
   if (!Number.isInteger(k) || k < 1 || k > params.maxK) {

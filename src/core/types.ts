@@ -64,6 +64,16 @@ export interface Reveal {
   salt: Hex
 }
 
+/**
+ * In the `sample` policy, the verifier's signed statement about an executor's commit. Its signature,
+ * which the executor cannot foresee, decides whether the task is audited (see `isAudited`).
+ */
+export interface Challenge {
+  taskId: Hex
+  /** The executor's commitment being challenged. */
+  commitment: Hex
+}
+
 /** A message together with the account that signed it. */
 export interface Signed<T> {
   message: T

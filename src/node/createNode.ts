@@ -2,7 +2,8 @@ import { bytesToHex } from 'viem'
 import { computeCommitment, isValidCommitSignature, signCommit } from '../core/commit.ts'
 import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
-import { CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
+import { isValidChallengeSignature, signChallenge } from '../core/challenge.ts'
+import { ChallengeRejectedError, CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import type { ObservedReveal, SettledTask } from '../core/epochBatch.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
@@ -12,9 +13,12 @@ import type { ProtocolParams } from '../core/params.ts'
 import { isValidRevealSignature, signReveal } from '../core/reveal.ts'
 import { rankCandidates } from '../core/sortition.ts'
 import {
+  ARBITERS,
   advanceTask,
+  applyChallenge,
   applyCommit,
   applyReveal,
+  isAwaitingChallenge,
   isAwaitingCommit,
   isAwaitingReveal,
   nextTaskDeadline,
@@ -25,7 +29,7 @@ import type { TaskState, TaskTiming } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { checkTaskSpec } from '../core/taskSpec.ts'
-import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -118,6 +122,9 @@ interface TaskEntry {
   /** Output bytes held back until the reveal: a result is served only once it is revealed. */
   pendingOutput: Uint8Array | undefined
   revealSent: boolean
+  challengeSent: boolean
+  /** A valid challenge that arrived before this node saw the executor's commit. */
+  earlyChallenge: Signed<Challenge> | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
   earlyReveals: Signed<Reveal>[]
   /** Every validly signed reveal seen for the task: evidence when checking a settlement batch. */
@@ -150,7 +157,7 @@ export function createNode({
   const log = logger.child({ node: address })
   const timing: TaskTiming = taskTiming(params)
   const tasks = new Map<Hex, TaskEntry>()
-  const orphans = new Map<Hex, Array<Signed<Commit> | Signed<Reveal>>>()
+  const orphans = new Map<Hex, Array<Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>>>()
   let orphanCount = 0
   /** Fees reserved per requester, by epoch: released when that epoch is settled or a task is unresolved. */
   const reserved = new Map<bigint, Map<Address, bigint>>()
@@ -192,7 +199,7 @@ export function createNode({
   }
 
   async function publish(message: ProtocolMessage): Promise<void> {
-    const topic = message.type === 'spec' ? topics.specs : message.type === 'commit' ? topics.commits : topics.reveals
+    const topic = { spec: topics.specs, commit: topics.commits, reveal: topics.reveals, challenge: topics.challenges }[message.type]
     await network.publish(topic, encodeMessage(message))
   }
 
@@ -202,6 +209,11 @@ export function createNode({
   function update(taskId: Hex, entry: TaskEntry, state: TaskState): void {
     entry.state = state
     if (state.phase === 'decided') return finish(taskId, entry)
+    if (state.phase === 'challenge' && entry.earlyChallenge !== undefined) {
+      const early = entry.earlyChallenge
+      entry.earlyChallenge = undefined
+      return void onChallenge(taskId, entry, early)
+    }
     if (state.phase === 'reveal' && entry.earlyReveals.length > 0) {
       const early = entry.earlyReveals
       entry.earlyReveals = []
@@ -209,6 +221,7 @@ export function createNode({
     }
     if (isAwaitingCommit(entry.state, address) && !entry.executing) void execute(taskId, entry)
     if (isAwaitingReveal(entry.state, address) && !entry.revealSent) void reveal(taskId, entry)
+    if (isAwaitingChallenge(entry.state, address) && !entry.challengeSent) void challenge(taskId, entry)
     schedule(taskId, entry)
   }
 
@@ -236,7 +249,7 @@ export function createNode({
     // An unresolved task is not charged: release its reservation.
     if (verdict.outcome === 'unresolved') reserve(entry.epoch, spec.requester, -spec.fee)
     const list = settled.get(entry.epoch) ?? []
-    const quorum = spec.policy.kind === 'replicate' ? spec.policy.quorum : 1
+    const quorum = entry.state.quorum
     list.push({
       verdict,
       requester: spec.requester,
@@ -329,6 +342,32 @@ export function createNode({
     if (current !== undefined) tryReveal(taskId, current, signed)
   }
 
+  /** As a sampled task's verifier: sign a challenge of the executor's commitment and send it. */
+  async function challenge(taskId: Hex, entry: TaskEntry): Promise<void> {
+    const commitment = entry.state.commits[0]?.commitment
+    if (commitment === undefined) return
+    entry.challengeSent = true
+    // ECDSA here is deterministic (RFC 6979): after a restart the same challenge comes out.
+    const signed = await signChallenge(account, { taskId, commitment }, domain)
+    await publish({ type: 'challenge', ...signed })
+    const current = tasks.get(taskId)
+    if (current !== undefined) onChallenge(taskId, current, signed)
+  }
+
+  function onChallenge(taskId: Hex, entry: TaskEntry, signed: Signed<Challenge>): ValidationResult {
+    try {
+      update(taskId, entry, applyChallenge(entry.state, signed, clock.now(), timing))
+      return 'accept'
+    } catch (error) {
+      if (error instanceof ChallengeRejectedError && error.code === 'CHALLENGE_UNEXPECTED' && entry.state.phase === 'commit') {
+        entry.earlyChallenge = signed
+        return 'accept'
+      }
+      countRejection(error)
+      return error instanceof ChallengeRejectedError && error.code === 'CHALLENGE_NOT_VERIFIER' ? 'reject' : 'ignore'
+    }
+  }
+
   /** Applies a reveal; returns false if the task was decided by it. */
   function tryReveal(taskId: Hex, entry: TaskEntry, signed: Signed<Reveal>): boolean {
     try {
@@ -362,12 +401,13 @@ export function createNode({
       reserved: reservedBy(spec.requester),
     })
     const policy = spec.policy
-    const k = policy.kind === 'replicate' ? policy.k : 1
+    // Sampled tasks rank an executor, a verifier and arbiters, then backups.
+    const seats = policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
     const ranking = rankCandidates({
       seed: chain.epochSeed(),
       taskId,
       candidates: chain.eligibleNodes(spec.runtime),
-      count: k + params.backups,
+      count: seats + params.backups,
     })
     const state = openTask({ taskId, spec, ranking, timing, now })
     const epoch = chain.epoch()
@@ -380,6 +420,8 @@ export function createNode({
       executing: false,
       pendingOutput: undefined,
       revealSent: false,
+      challengeSent: false,
+      earlyChallenge: undefined,
       earlyReveals: [],
       observed: [],
       cancelTimer: undefined,
@@ -392,9 +434,23 @@ export function createNode({
     if (waiting !== undefined) {
       orphans.delete(taskId)
       orphanCount -= waiting.length
-      for (const message of waiting) onSigned(message)
+      for (const message of waiting) {
+        if (message.type === 'challenge') onChallenge(taskId, entry, message)
+        else onSigned(message)
+      }
     }
     return taskId
+  }
+
+  /** Keeps a message for a task whose spec has not arrived yet (bounded). */
+  function holdOrphan(message: Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>): ValidationResult {
+    if (orphanCount >= MAX_ORPHANS) return 'ignore'
+    const taskId = message.message.taskId
+    const list = orphans.get(taskId) ?? []
+    list.push(message)
+    orphans.set(taskId, list)
+    orphanCount++
+    return 'accept'
   }
 
   function onSigned(signed: Signed<Commit> | Signed<Reveal>): ValidationResult {
@@ -405,12 +461,7 @@ export function createNode({
       const record = settledById.get(taskId)
       if (record !== undefined && isReveal) observe(signed as Signed<Reveal>, record.reveals)
       if (store.getVerdict(taskId) !== undefined) return 'ignore'
-      if (orphanCount >= MAX_ORPHANS) return 'ignore'
-      const list = orphans.get(taskId) ?? []
-      list.push(signed)
-      orphans.set(taskId, list)
-      orphanCount++
-      return 'accept'
+      return isReveal ? holdOrphan({ type: 'reveal', ...(signed as Signed<Reveal>) }) : holdOrphan({ type: 'commit', ...(signed as Signed<Commit>) })
     }
     if ('commitment' in signed.message) {
       try {
@@ -458,6 +509,15 @@ export function createNode({
           return 'reject'
         }
         return onSigned(message)
+      case 'challenge': {
+        if (!(await isValidChallengeSignature(message, domain, verify))) {
+          countRejection(new ChallengeRejectedError('CHALLENGE_BAD_SIGNATURE', 'bad challenge signature'))
+          return 'reject'
+        }
+        const entry = tasks.get(message.message.taskId)
+        if (entry !== undefined) return onChallenge(message.message.taskId, entry, message)
+        return holdOrphan(message)
+      }
     }
   }
 
@@ -470,6 +530,7 @@ export function createNode({
       network.subscribe(topics.specs, onGossip)
       network.subscribe(topics.commits, onGossip)
       network.subscribe(topics.reveals, onGossip)
+      network.subscribe(topics.challenges, onGossip)
       network.provideBlobs((cid) => blobs.get(cid))
     },
     async resume() {

@@ -5,6 +5,7 @@ export const topics = {
   specs: 'veritask/spec/1',
   commits: 'veritask/commit/1',
   reveals: 'veritask/reveal/1',
+  challenges: 'veritask/challenge/1',
 } as const
 
 export type Topic = (typeof topics)[keyof typeof topics]
