@@ -74,3 +74,33 @@ describe('parseAdversaries', () => {
     }
   })
 })
+
+describe('sample policy on the devnet', () => {
+  it('audits a lazy executor, slashes and jails it, and it ends the run with a loss', async () => {
+    const report = await runDevnet({
+      nodes: 7,
+      tasks: 40,
+      epochTasks: 20,
+      seed: 'sample-lazy',
+      threads: 2,
+      sampleRatePpm: 500_000,
+      behaviours: parseAdversaries('lazy:1', 7),
+    })
+    assert.deepEqual(report.policy, { kind: 'sample', ratePpm: 500_000 })
+    assert.equal(report.verified + report.failed + report.unresolved, 40)
+    // One executor per task, plus the audits: far fewer executions than replication would need.
+    const executions = report.perNode.reduce((sum, n) => sum + n.executions, 0)
+    assert.ok(executions < 40 * 3, `${executions} executions`)
+    const [lazy] = byBehaviour(report, 'lazy')
+    assert.ok(lazy!.dissented > 0, 'the lazy executor was audited and outvoted at least once')
+    assert.ok(BigInt(lazy!.net) < 0n, 'laziness ends in a loss')
+    assert.equal(lazy!.jailed, true)
+    for (const good of byBehaviour(report, 'honest')) {
+      assert.equal(good.slashed, '0')
+      assert.ok(BigInt(good.net) >= 0n)
+    }
+    // Unaudited lazy results may be verified wrongly: sampling trades certainty for cost, and the
+    // slash makes that trade a loss for the cheater (docs/economics.md).
+    assert.ok(report.wrongVerdicts <= lazy!.agreed)
+  })
+})

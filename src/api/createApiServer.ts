@@ -89,7 +89,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
     new ApiError(413, 'API_BODY_TOO_LARGE', `The request body exceeds the ${maxBytes}-byte limit.`, {
       details: { maxBytes },
-      hint: 'Program and input must stay within the network limits (see GET /v1/status).',
+      hint: 'Program and input must stay within the limits that GET /v1/status reports.',
     })
   const declared = Number(req.headers['content-length'] ?? NaN)
   if (declared > maxBytes) return Promise.reject(tooLarge())
@@ -198,16 +198,15 @@ export async function createApiServer({
     inFlight++
     try {
       taskId = await node.submitTask(signed, blobs)
+      const early = earlyVerdicts.get(taskId)
+      if (early !== undefined) latency.observe((early.at - start) / 1000, { outcome: early.outcome })
+      else {
+        if (submittedAt.size >= maxTrackedTasks) submittedAt.delete(submittedAt.keys().next().value as Hex)
+        submittedAt.set(taskId, start)
+      }
     } finally {
-      inFlight--
+      if (--inFlight === 0) earlyVerdicts.clear()
     }
-    const early = earlyVerdicts.get(taskId)
-    if (early !== undefined) latency.observe((early.at - start) / 1000, { outcome: early.outcome })
-    else {
-      if (submittedAt.size >= maxTrackedTasks) submittedAt.delete(submittedAt.keys().next().value as Hex)
-      submittedAt.set(taskId, start)
-    }
-    if (inFlight === 0) earlyVerdicts.clear()
     sendJson(res, 202, { taskId }, { location: `/v1/tasks/${taskId}` })
   }
 
@@ -269,7 +268,7 @@ export async function createApiServer({
       gauge('veritask_fees_reserved_base_units', "Fees reserved from requesters' escrow by open-epoch tasks, in token base units.", stats.feesReserved),
       {
         name: 'veritask_verify_latency_seconds',
-        help: 'Time from a submission accepted by this API to this node’s verdict, by outcome.',
+        help: 'Time from a submission accepted by this API to the verdict of this node, by outcome.',
         type: 'histogram',
         samples: latency.samples(),
       },
@@ -331,7 +330,14 @@ export async function createApiServer({
       method: 'GET',
       name: '/v1/status',
       pattern: /^\/v1\/status$/,
-      handle: ({ res }) => sendJson(res, 200, { address: node.address, peerId: node.peerId, version, stats: node.stats() }),
+      handle: ({ res }) =>
+        sendJson(res, 200, {
+          address: node.address,
+          peerId: node.peerId,
+          version,
+          stats: node.stats(),
+          limits: { maxBodyBytes: bodyLimit, maxProgramBytes: params.maxProgramBytes, maxInputBytes: params.maxInputBytes },
+        }),
     },
     { method: 'POST', name: '/v1/tasks', pattern: /^\/v1\/tasks$/, handle: submit },
     { method: 'GET', name: '/v1/tasks/:taskId', pattern: /^\/v1\/tasks\/([^/]*)$/, handle: getTask },
@@ -354,9 +360,13 @@ export async function createApiServer({
     },
   ]
 
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<string> {
+  /** Routes a request; `matched` learns the route's name before its handler runs. */
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string, matched: (name: string) => void): Promise<void> {
     // Admin routes authenticate before anything else, so that their names leak nothing.
-    if (path === '/v1/admin' || path.startsWith('/v1/admin/')) requireAdmin(req)
+    if (path === '/v1/admin' || path.startsWith('/v1/admin/')) {
+      matched('/v1/admin/*')
+      requireAdmin(req)
+    }
     const matching = routes.filter((r) => r.pattern.test(path))
     // HEAD is GET without a body; node:http leaves the body out.
     const method = req.method === 'HEAD' ? 'GET' : req.method
@@ -367,10 +377,9 @@ export async function createApiServer({
       res.setHeader('allow', allow)
       throw new ApiError(405, 'API_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}.`, { details: { allow } })
     }
+    matched(route.name)
     // Not percent-decoded: ids and content ids are plain hex.
-    const param = route.pattern.exec(path)?.[1] ?? ''
-    await route.handle({ req, res, param })
-    return route.name
+    await route.handle({ req, res, param: route.pattern.exec(path)?.[1] ?? '' })
   }
 
   const server = createServer((req, res) => {
@@ -390,7 +399,7 @@ export async function createApiServer({
     void (async () => {
       try {
         path = new URL(req.url ?? '/', 'http://localhost').pathname
-        routeName = await handle(req, res, path)
+        await handle(req, res, path, (name) => (routeName = name))
       } catch (error) {
         const reply = replyForError(error)
         if (reply.status === 500) log.error('api handler failed', { method: req.method, path, error })

@@ -25,6 +25,7 @@ interface DevnetFlags {
   rpcUrl?: string
   addresses: string
   adversary: string
+  sample?: number
   json: boolean
   verbose: boolean
 }
@@ -49,12 +50,22 @@ export function devnetCommand(context: CommandContext): Command {
     )
     .addOption(new Option('--addresses <file>', 'where to write the deployed contract addresses').default('.devnet/addresses.json'))
     .addOption(
+      new Option('--sample <p>', 'verify by sampling: one executor, audited with probability p (instead of --k)').argParser(
+        fractionOption(0.000001, 1.000001),
+      ),
+    )
+    .addOption(
       new Option('--adversary <spec>', `adversarial nodes as name:count (${behaviours.filter((b) => b !== 'honest').join(', ')})`).default(''),
     )
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
     .action(async (flags: DevnetFlags) => {
+      if (flags.sample !== undefined && flags.nodes < 2) {
+        throw new UsageError('USAGE_INVALID_OPTION', '--sample needs at least 2 nodes: an executor and a verifier.', {
+          hint: 'Use --nodes 5 or more, so that arbitration has three arbiters.',
+        })
+      }
       if (flags.k > flags.nodes) {
         throw new UsageError('USAGE_INVALID_OPTION', `--k ${flags.k} needs at least ${flags.k} nodes, but --nodes is ${flags.nodes}.`, {
           hint: `Use --nodes ${flags.k} or more, or a smaller --k.`,
@@ -89,6 +100,7 @@ export function devnetCommand(context: CommandContext): Command {
         ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         chain: flags.chain,
         behaviours: adversaries,
+        ...(flags.sample === undefined ? {} : { sampleRatePpm: Math.round(flags.sample * 1_000_000) }),
         epochTasks: flags.epochTasks,
         ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
         ...(flags.rpcUrl === undefined ? {} : { rpcUrl: flags.rpcUrl }),
@@ -108,7 +120,7 @@ export function devnetCommand(context: CommandContext): Command {
 
 function formatReport(r: DevnetReport): string {
   const lines = [
-    `veritask devnet: ${r.nodes} nodes, ${r.tasks} tasks, replicate k=${r.policy.k} quorum=${r.policy.quorum}`,
+    `veritask devnet: ${r.nodes} nodes, ${r.tasks} tasks, ${r.policy.kind === 'replicate' ? `replicate k=${r.policy.k} quorum=${r.policy.quorum}` : `sample p=${r.policy.ratePpm / 1_000_000}`}`,
     '',
     `  verified     ${r.verified}   (${r.correct} match a local computation)`,
     `  failed       ${r.failed}`,

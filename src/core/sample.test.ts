@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { keccak256, numberToHex, stringToBytes } from 'viem'
+import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { createNativeSigner } from '../crypto/secp256k1.ts'
+import { isAudited, signChallenge } from './challenge.ts'
+import { computeCommitment } from './commit.ts'
+import { devnetDomain } from './eip712.ts'
+import { ChallengeRejectedError } from './errors.ts'
+import { advanceTask, applyChallenge, applyCommit, applyReveal, openTask } from './task.ts'
+import type { TaskState } from './task.ts'
+import type { Address, Challenge, Commit, Hex, Reveal, Signed } from './types.ts'
+
+const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
+const [x, v, a1, a2, a3, b1] = ['x', 'v', 'a1', 'a2', 'a3', 'b1'].map((l) => testAccount(`sample-${l}`).address) as [
+  Address, Address, Address, Address, Address, Address,
+]
+const ranking = [x, v, a1, a2, a3, b1]
+const taskId = keccak256(stringToBytes('sampled task'))
+const good = keccak256(stringToBytes('good'))
+const bad = keccak256(stringToBytes('bad'))
+const sig = `0x${'11'.repeat(65)}` as Hex
+
+const salt = (e: Address) => keccak256(stringToBytes(`salt-${e}`))
+const commit = (e: Address, resultHash = good): Signed<Commit> => ({
+  message: { taskId, commitment: computeCommitment({ taskId, status: 'ok', resultHash, salt: salt(e), executor: e }) },
+  signer: e,
+  signature: sig,
+})
+const reveal = (e: Address, resultHash = good): Signed<Reveal> => ({
+  message: { taskId, status: 'ok', resultHash, salt: salt(e) },
+  signer: e,
+  signature: sig,
+})
+const challenge = (s: TaskState, signer: Address = v): Signed<Challenge> => ({
+  message: { taskId, commitment: s.commits[0]!.commitment },
+  signer,
+  signature: sig,
+})
+
+/** ratePpm 1,000,000 audits every task; ratePpm 1 audits (almost) none, and not this signature. */
+function open(ratePpm: number): TaskState {
+  assert.equal(isAudited(sig, 1), false)
+  return openTask({ taskId, spec: makeSpec({ policy: { kind: 'sample', ratePpm } }), ranking, timing, now: 0 })
+}
+
+describe('sample policy', () => {
+  it('without an audit, the executor alone is verified once the verifier has challenged', () => {
+    let s = open(1)
+    assert.deepEqual(s.seats, [x])
+    s = applyCommit(s, commit(x), 10, timing)
+    assert.equal(s.phase, 'challenge')
+    assert.equal(s.sample?.verifier, v)
+    s = applyChallenge(s, challenge(s), 20, timing)
+    assert.equal(s.sample?.audited, false)
+    assert.equal(s.phase, 'reveal')
+    s = applyReveal(s, reveal(x), 30, timing)
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [x], dissenters: [] })
+  })
+
+  it('with an audit, the verifier commits before anyone reveals, and agreement verifies both', () => {
+    let s = open(1_000_000)
+    s = applyCommit(s, commit(x), 10, timing)
+    s = applyChallenge(s, challenge(s), 20, timing)
+    assert.equal(s.sample?.stage, 'audit')
+    assert.equal(s.phase, 'commit', 'nobody reveals before the auditor has committed')
+    assert.deepEqual(s.seats, [x, v])
+    s = applyCommit(s, commit(v), 30, timing)
+    s = applyReveal(applyReveal(s, reveal(x), 40, timing), reveal(v), 41, timing)
+    assert.deepEqual(s.verdict?.executors, [x, v])
+    assert.equal(s.verdict?.outcome, 'verified')
+  })
+
+  it('a mismatch goes to arbitration; the majority wins and the loser is a dissenter', () => {
+    let s = open(1_000_000)
+    s = applyCommit(s, commit(x, bad), 10, timing)
+    s = applyChallenge(s, challenge(s), 20, timing)
+    s = applyCommit(s, commit(v), 30, timing)
+    s = applyReveal(applyReveal(s, reveal(x, bad), 40, timing), reveal(v), 41, timing)
+    assert.equal(s.sample?.stage, 'arbitrate')
+    assert.equal(s.phase, 'commit')
+    assert.deepEqual(s.seats, [x, v, a1, a2, a3])
+    assert.equal(s.quorum, 3)
+    for (const e of [a1, a2, a3]) s = applyCommit(s, commit(e), 50, timing)
+    for (const e of [a1, a2, a3]) s = applyReveal(s, reveal(e), 60, timing)
+    assert.equal(s.verdict?.outcome, 'verified')
+    assert.equal(s.verdict?.resultHash, good)
+    assert.deepEqual(s.verdict?.executors, [v, a1, a2, a3])
+    assert.deepEqual(s.verdict?.dissenters, [x])
+  })
+
+  it('only the designated verifier may challenge, and only the executor’s commitment', () => {
+    const s = applyCommit(open(1_000_000), commit(x), 10, timing)
+    const rejects = (c: Signed<Challenge>, code: string) =>
+      assert.throws(() => applyChallenge(s, c, 20, timing), (e: unknown) => e instanceof ChallengeRejectedError && e.code === code)
+    rejects(challenge(s, a1), 'CHALLENGE_NOT_VERIFIER')
+    rejects({ ...challenge(s), message: { taskId, commitment: taskId } }, 'CHALLENGE_MISMATCH')
+  })
+
+  it('a silent verifier cannot spare the executor: the next node audits', () => {
+    let s = applyCommit(open(1), commit(x), 10, timing)
+    s = advanceTask(s, 10 + timing.commitWindowMs, timing)
+    assert.equal(s.sample?.stage, 'audit')
+    assert.deepEqual(s.seats, [x, a1])
+    assert.ok(s.missedCommit.includes(v))
+  })
+
+  it('audits at the rate p: 8,000 real challenges at p = 5% land within 4 standard deviations', async () => {
+    // The challenge is the verifier's signature over the executor's commitment: uniform to anyone
+    // who does not hold the verifier's key.
+    const verifier = createNativeSigner(keccak256(stringToBytes('rate-verifier')))
+    const n = 8_000
+    const ratePpm = 50_000
+    let audits = 0
+    for (let i = 0; i < n; i++) {
+      const signed = await signChallenge(verifier, { taskId: keccak256(numberToHex(i)), commitment: good }, devnetDomain)
+      if (isAudited(signed.signature, ratePpm)) audits++
+    }
+    const p = ratePpm / 1_000_000
+    const sd = Math.sqrt(n * p * (1 - p))
+    assert.ok(Math.abs(audits - n * p) < 4 * sd, `${audits} audits, expected ${n * p} ± ${(4 * sd).toFixed(0)}`)
+  })
+})
