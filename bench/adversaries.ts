@@ -20,6 +20,7 @@ const types: Array<{ behaviour: Exclude<Behaviour, 'honest'>; spec: string }> = 
   { behaviour: 'lazy', spec: 'lazy:2' },
   { behaviour: 'slow', spec: 'slow:3' },
   { behaviour: 'offline', spec: 'offline:3' },
+  { behaviour: 'copier', spec: 'copier:3' },
 ]
 
 interface Row {

@@ -41,7 +41,7 @@ describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
     }
   })
 
-  it('offline and slow nodes are replaced by backups, a lazy node is slashed, and every task gets an outcome', async () => {
+  it('offline, slow and copying nodes are replaced by backups, a lazy node is slashed, and every task gets an outcome', async () => {
     const report = await runDevnet({
       nodes: 9,
       k: 3,
@@ -50,7 +50,7 @@ describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
       seed: 'adversaries-2',
       threads: 2,
       params: { commitWindowMs: 2_000, revealWindowMs: 1_000 },
-      behaviours: parseAdversaries('offline:1,slow:1,lazy:1', 9),
+      behaviours: parseAdversaries('offline:1,slow:1,lazy:1,copier:1', 9),
     })
     assert.equal(report.verified + report.failed + report.unresolved, 24)
     assert.equal(report.correct, report.verified)
@@ -62,6 +62,10 @@ describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
     assert.ok(offline!.missed + slow!.missed > 0, 'late or absent executors missed deadlines and backups took their seats')
     if (lazy!.dissented > 0) assert.ok(BigInt(lazy!.slashed) > 0n)
     assert.ok(lazy!.agreed === 0, 'a lazy guess never matches the real result')
+    const [copier] = byBehaviour(report, 'copier')
+    // Results become public only after the commit phase: a copier is always too late to commit.
+    assert.equal(copier!.agreed, 0)
+    assert.equal(BigInt(copier!.earned), 0n)
   })
 })
 

@@ -265,7 +265,7 @@ export async function createApiServer({
           .map(([code, value]) => ({ labels: { code }, value })),
       },
       gauge('veritask_open_tasks', 'Accepted tasks without a verdict yet.', stats.openTasks),
-      gauge('veritask_fees_reserved_base_units', "Fees reserved from requesters' escrow by open-epoch tasks, in token base units.", stats.feesReserved),
+      gauge('veritask_fees_reserved_base_units', "Fees reserved from requesters' escrow by tasks of epochs not settled yet, in token base units.", stats.feesReserved),
       {
         name: 'veritask_verify_latency_seconds',
         help: 'Time from a submission accepted by this API to the verdict of this node, by outcome.',

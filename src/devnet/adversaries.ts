@@ -6,7 +6,7 @@ import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
  * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
  * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
  */
-export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline'] as const
+export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier'] as const
 export type Behaviour = (typeof behaviours)[number]
 
 export const behaviourDescriptions: Record<Behaviour, string> = {
@@ -16,6 +16,7 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   lazy: 'skips the work and returns a cheap guess (an empty output)',
   slow: 'finishes one task in three after the commit deadline',
   offline: 'drops out after its first few tasks and never commits again',
+  copier: 'skips the work and waits to copy the result another executor reveals',
 }
 
 /** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
@@ -39,6 +40,36 @@ export function parseAdversaries(spec: string, nodes: number): Behaviour[] {
   return [...Array<Behaviour>(nodes - assigned.length).fill('honest'), ...assigned]
 }
 
+/**
+ * Results as they become public (revealed and served by content id), keyed by program and input:
+ * what a copier can see. A copier learns a result only after the commit phase has closed.
+ */
+export interface PublicResults {
+  /** Resolves with the output once some executor has revealed one for this program and input. */
+  wait(programId: string, input: Uint8Array): Promise<Uint8Array>
+}
+
+export function createPublicResults() {
+  const known = new Map<string, Uint8Array>()
+  const waiting = new Map<string, Array<(output: Uint8Array) => void>>()
+  const key = (programId: string, input: Uint8Array) => `${programId}:${keccak256(input)}`
+  return {
+    publish(programId: string, input: Uint8Array, output: Uint8Array): void {
+      const k = key(programId, input)
+      if (known.has(k)) return
+      known.set(k, output)
+      for (const resolve of waiting.get(k) ?? []) resolve(output)
+      waiting.delete(k)
+    },
+    wait(programId: string, input: Uint8Array): Promise<Uint8Array> {
+      const k = key(programId, input)
+      const output = known.get(k)
+      if (output !== undefined) return Promise.resolve(output)
+      return new Promise((resolve) => waiting.set(k, [...(waiting.get(k) ?? []), resolve]))
+    },
+  }
+}
+
 export interface BehaviourOptions {
   /** Seeds the liar's random bytes and the colluders' shared answer. */
   seed: string
@@ -46,6 +77,8 @@ export interface BehaviourOptions {
   slowDelayMs: number
   /** Tasks an offline node runs before it drops out. */
   offlineAfter: number
+  /** Where a copier looks for results to copy. */
+  publicResults: PublicResults
 }
 
 /** Wraps the honest runtime in a behaviour. */
@@ -71,6 +104,8 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
       case 'offline':
         if (calls > options.offlineAfter) return new Promise<never>(() => {})
         return runtime.execute(request, opts)
+      case 'copier':
+        return ok(await options.publicResults.wait(request.programId, request.input))
     }
   }
   return { name: runtime.name, execute, close: () => runtime.close() }

@@ -21,12 +21,13 @@ import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import { devnetAccount } from './accounts.ts'
-import { withBehaviour } from './adversaries.ts'
+import { createPublicResults, withBehaviour } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 import { startChainNetwork } from './chainNetwork.ts'
 import type { ChainNetwork } from './chainNetwork.ts'
 import { quantile } from './stats.ts'
 import { buildWorkload } from './workload.ts'
+import type { WorkloadItem } from './workload.ts'
 
 export interface DevnetOptions {
   /** Nodes, all with equal stake. */
@@ -202,7 +203,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })
   const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
-  const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3 }
+  const publicResults = createPublicResults()
+  const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3, publicResults }
   const nodes: VeritaskNode[] = accounts.map((account, i) =>
     createNode({
       account,
@@ -220,6 +222,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   /** The verdict of each task at its gateway, the node it was submitted to: the summary's view. */
   const outcomes = new Map<Hex, Verdict>()
   const gatewayOf = new Map<Hex, number>()
+  const itemOf = new Map<Hex, WorkloadItem>()
   const missed = new Map<Address, number>()
   const submittedAt = new Map<Hex, number>()
   const latencies: number[] = []
@@ -231,6 +234,11 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       verdicts[i]!.set(verdict.taskId, verdict)
       if (gatewayOf.get(verdict.taskId) !== i) return notifyDecided?.()
       outcomes.set(verdict.taskId, verdict)
+      // A verified result is public from now on: the copier's only source.
+      const item = itemOf.get(verdict.taskId)
+      const holder = nodes.find((n) => n.address === verdict.executors[0])
+      const output = verdict.outcome === 'verified' ? holder?.getBlob(verdict.resultHash) : undefined
+      if (item !== undefined && output !== undefined) publicResults.publish(contentId(item.programBytes), item.input, output)
       for (const a of [...state.missedCommit, ...state.missedReveal]) missed.set(a, (missed.get(a) ?? 0) + 1)
       const start = submittedAt.get(verdict.taskId)
       if (start !== undefined) latencies.push(performance.now() - start)
@@ -272,6 +280,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         // The task id is known before submitting, so the gateway's verdict cannot be missed.
         const taskId = hashTaskSpec(spec, domain)
         gatewayOf.set(taskId, gateway)
+        itemOf.set(taskId, item)
         submittedAt.set(taskId, performance.now())
         try {
           await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
