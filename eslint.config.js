@@ -39,5 +39,6 @@ export default tseslint.config(
   ),
   layer(['src/exec/**/*.ts'], ['**/net/**', '**/node/**', '**/store/**', '**/chain/**', '**/cli/**', '**/devnet/**'], 'an adapter imports only core/'),
   layer(['src/net/**/*.ts', 'src/store/**/*.ts', 'src/chain/**/*.ts'], ['**/exec/**', '**/node/**', '**/cli/**', '**/devnet/**'], 'an adapter imports only core/ and ports/'),
+  layer(['src/api/**/*.ts'], ['**/cli/**', '**/devnet/**', '**/sdk/**'], 'api/ sits above node/, below the entry points'),
   layer(['src/node/**/*.ts'], ['**/cli/**', '**/devnet/**', '**/api/**', '**/sdk/**'], 'node/ composes ports; entry points sit above it'),
 )

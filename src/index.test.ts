@@ -5,6 +5,8 @@ import * as veritask from './index.ts'
 // Changing the public surface should be a conscious decision: update this list with it.
 it('exports exactly the public API', () => {
   assert.deepEqual(Object.keys(veritask).sort(), [
+    'ApiError',
+    'ChallengeRejectedError',
     'CommitRejectedError',
     'ExecutionAbortedError',
     'MessageRejectedError',
@@ -14,6 +16,7 @@ it('exports exactly the public API', () => {
     'UsageError',
     'VeritaskError',
     'advanceTask',
+    'applyChallenge',
     'applyCommit',
     'applyReveal',
     'buildEpochBatch',
@@ -22,6 +25,7 @@ it('exports exactly the public API', () => {
     'committeeWeight',
     'computeCommitment',
     'contentId',
+    'createApiServer',
     'createDiskBlobStore',
     'createMemoryBlobStore',
     'createMemoryHub',
@@ -46,7 +50,9 @@ it('exports exactly the public API', () => {
     'hashReveal',
     'hashTaskSpec',
     'hashVerdict',
+    'isAudited',
     'isContentOf',
+    'isValidChallengeSignature',
     'isValidCommitSignature',
     'isValidReceipt',
     'isValidRevealSignature',
@@ -58,6 +64,7 @@ it('exports exactly the public API', () => {
     'rankCandidates',
     'reputationPpm',
     'runDevnet',
+    'signChallenge',
     'signCommit',
     'signReveal',
     'signTaskSpec',

@@ -4,6 +4,7 @@
 // Protocol core
 export type {
   Address,
+  Challenge,
   Commit,
   Hex,
   Outcome,
@@ -22,11 +23,12 @@ export { contentId, failureResultHash, isContentOf } from './core/contentId.ts'
 export { devnetDomain, eip712Types, hashCommit, hashReveal, hashTaskSpec, hashVerdict } from './core/eip712.ts'
 export { computeCommitment, isValidCommitSignature, signCommit } from './core/commit.ts'
 export { isValidRevealSignature, signReveal } from './core/reveal.ts'
+export { isAudited, isValidChallengeSignature, signChallenge } from './core/challenge.ts'
 export { decideVerdict, isValidVerdictSignature, signVerdict } from './core/verdict.ts'
 export { checkTaskSpec, signTaskSpec, supportedRuntimes } from './core/taskSpec.ts'
 export { rankCandidates } from './core/sortition.ts'
 export type { Candidate } from './core/sortition.ts'
-export { advanceTask, applyCommit, applyReveal, nextTaskDeadline, openTask } from './core/task.ts'
+export { advanceTask, applyChallenge, applyCommit, applyReveal, nextTaskDeadline, openTask } from './core/task.ts'
 export type { TaskPhase, TaskState } from './core/task.ts'
 export { decodeMessage, encodeMessage } from './core/messages.ts'
 export { buildEpochBatch, hashEpochBatch, outcomeLeafOf } from './core/epochBatch.ts'
@@ -41,6 +43,7 @@ export { defaultParams } from './core/params.ts'
 export type { ProtocolParams } from './core/params.ts'
 export type { SignatureVerifier, Signer } from './core/signing.ts'
 export {
+  ChallengeRejectedError,
   CommitRejectedError,
   ExecutionAbortedError,
   MessageRejectedError,
@@ -65,6 +68,11 @@ export { createSqliteNodeStore } from './store/sqlite/createSqliteNodeStore.ts'
 export { createDiskBlobStore } from './store/disk/createDiskBlobStore.ts'
 export { StoreError } from './store/errors.ts'
 export { createNativeSigner, verifyNative } from './crypto/secp256k1.ts'
+
+// HTTP API
+export { createApiServer } from './api/createApiServer.ts'
+export type { ApiServer, CreateApiServerParameters } from './api/createApiServer.ts'
+export { ApiError } from './api/errors.ts'
 
 // Node and devnet
 export { createNode } from './node/createNode.ts'
