@@ -38,9 +38,12 @@ describe('node: replicate end to end on the memory transport', () => {
         assert.equal(verdicts[0]!.outcome, 'verified')
         assert.equal(verdicts[0]!.resultHash, contentId(toBytes(keccak256(input))))
         assert.equal(verdicts[0]!.executors.length, 3)
-        // The result is served by content id once revealed.
+        // The result is served by content id once revealed, by an executor and by the gateway.
         const holder = net.nodes.find((n) => n.address === verdicts[0]!.executors[0])!
         assert.deepEqual(holder.getBlob(verdicts[0]!.resultHash), toBytes(keccak256(input)))
+        const gateway = net.nodes[i % 5]!
+        await waitUntil(() => gateway.getBlob(verdicts[0]!.resultHash) !== undefined)
+        assert.deepEqual(gateway.getBlob(verdicts[0]!.resultHash), toBytes(keccak256(input)))
         assert.equal(net.nodes[0]!.getTask(id)?.phase, 'decided')
       }
       const published = net.nodes.reduce((sum, _n, i) => sum + net.hub.statsOf(`peer-${i}`).messagesPublished, 0)

@@ -262,6 +262,12 @@ export function createNode({
     settled.set(entry.epoch, list)
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
+    } else if (verdict.outcome === 'verified' && entry.origin === network.peerId && !blobs.has(verdict.resultHash)) {
+      // The gateway serves the results of the tasks it was given, whoever computed them.
+      network
+        .fetchBlob(verdict.resultHash, { peers: [], maxBytes: spec.limits.outputBytes })
+        .then((bytes) => blobs.put(bytes))
+        .catch((error: unknown) => log.debug('result not fetched', { taskId, error }))
     }
     store.putVerdict(verdict)
     stats.verdicts[verdict.outcome]++
