@@ -21,6 +21,7 @@ const types: Array<{ behaviour: Exclude<Behaviour, 'honest'>; spec: string }> = 
   { behaviour: 'slow', spec: 'slow:3' },
   { behaviour: 'offline', spec: 'offline:3' },
   { behaviour: 'copier', spec: 'copier:3' },
+  { behaviour: 'guesser', spec: 'guesser:2' },
 ]
 
 interface Row {

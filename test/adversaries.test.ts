@@ -73,6 +73,7 @@ describe('parseAdversaries', () => {
   it('puts adversaries on the last nodes and rejects bad specs with a usage error', () => {
     assert.deepEqual(parseAdversaries('liar:1,lazy:2', 5), ['honest', 'honest', 'liar', 'lazy', 'lazy'])
     assert.deepEqual(parseAdversaries('', 2), ['honest', 'honest'])
+    assert.deepEqual(parseAdversaries('guesser:1,copier:1', 3), ['honest', 'guesser', 'copier'])
     for (const bad of ['wizard:1', 'liar:0', 'liar:x', 'honest:1', 'liar:6']) {
       assert.throws(() => parseAdversaries(bad, 5), UsageError, bad)
     }

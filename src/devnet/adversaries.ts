@@ -6,7 +6,7 @@ import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
  * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
  * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
  */
-export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier'] as const
+export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser'] as const
 export type Behaviour = (typeof behaviours)[number]
 
 export const behaviourDescriptions: Record<Behaviour, string> = {
@@ -17,6 +17,7 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   slow: 'finishes one task in three after the commit deadline',
   offline: 'drops out after its first few tasks and never commits again',
   copier: 'skips the work and waits to copy the result another executor reveals',
+  guesser: 'skips the work and answers a random class label (one byte, 0–3), as if outputs were categorical',
 }
 
 /** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
@@ -106,6 +107,10 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
         return runtime.execute(request, opts)
       case 'copier':
         return ok(await options.publicResults.wait(request.programId, request.input))
+      case 'guesser':
+        // Right only when the real output happens to be that one byte: with categorical outputs
+        // (model inference) a guess is right 1 time in the number of classes.
+        return ok(new Uint8Array([Math.floor(Math.random() * 4)]))
     }
   }
   return { name: runtime.name, execute, close: () => runtime.close() }
