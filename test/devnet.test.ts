@@ -7,25 +7,16 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startAnvil } from '../src/chain/anvil/startAnvil.ts'
 import { readAddressesFile } from '../src/chain/deploy.ts'
-import { main } from '../src/cli/main.ts'
 import { exitCodes } from '../src/cli/options.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
+import { runCli } from './helpers/cli.ts'
 import type { DevnetReport } from '../src/devnet/runDevnet.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = await mkdtemp(join(tmpdir(), 'veritask-devnet-'))
 after(() => rm(dir, { recursive: true, force: true }))
 
-async function cli(...args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(['node', 'veritask', ...args], {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    signal: new AbortController().signal,
-  })
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') }
-}
+const cli = runCli
 
 describe('devnet end to end', () => {
   it('verifies every task, settles each epoch on anvil, pays out what was charged, and proves a receipt', async () => {

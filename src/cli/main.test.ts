@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { main } from './main.ts'
+import { runCli } from '../../test/helpers/cli.ts'
 import { exitCodes } from './options.ts'
 
-async function run(...args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(['node', 'veritask', ...args], {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    signal: new AbortController().signal,
-  })
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') }
-}
+const run = runCli
 
 describe('veritask CLI', () => {
   it('shows help with an example and exits 0', async () => {

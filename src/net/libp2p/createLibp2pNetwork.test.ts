@@ -86,6 +86,27 @@ function disconnected(network: Libp2pNetwork, peerId: string): Promise<void> {
   })
 }
 
+/**
+ * Resolves once `network`'s gossipsub has registered `peerId` as subscribed to `topic`, whether or
+ * not that peer is trusted yet. Gossipsub announces its subscriptions over its outbound stream as
+ * soon as it opens it, so from then on what `peerId` publishes can reach `network`; before, it may
+ * be dropped on the sending side for want of a stream (`waitForPeers` on the sender says only that
+ * the stream the other way is open).
+ */
+function registeredSubscriber(network: Libp2pNetwork, peerId: string, topic: string): Promise<void> {
+  const pubsub = network.libp2p.services.pubsub
+  const registered = (): boolean => pubsub.getSubscribers(topic).some((p) => p.toString() === peerId)
+  if (registered()) return Promise.resolve()
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!registered()) return
+      pubsub.removeEventListener('subscription-change', check)
+      resolve()
+    }
+    pubsub.addEventListener('subscription-change', check)
+  })
+}
+
 function nextHeartbeat(network: Libp2pNetwork): Promise<void> {
   return new Promise((resolve) => network.libp2p.services.pubsub.addEventListener('gossipsub:heartbeat', () => resolve(), { once: true }))
 }
@@ -157,7 +178,9 @@ describe('libp2p network: identity binding', () => {
     honest.subscribe(topics.specs, () => ((delivered = true), 'accept'))
 
     await sender.connect(honest.multiaddrs()[0]!)
-    await sender.waitForPeers(1)
+    // Both directions: the sender knows the honest node subscribes, and the honest node heard the
+    // sender's subscriptions, i.e. the sender's stream towards it is open.
+    await Promise.all([sender.waitForPeers(1), registeredSubscriber(honest, sender.peerId, topics.specs)])
     await sender.publish(topics.specs, stringToBytes('spam'))
     await arrived
     assert.equal(delivered, false)
