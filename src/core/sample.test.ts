@@ -121,3 +121,45 @@ describe('sample policy', () => {
     assert.ok(Math.abs(audits - n * p) < 4 * sd, `${audits} audits, expected ${n * p} ± ${(4 * sd).toFixed(0)}`)
   })
 })
+
+describe('sample policy: a lazy executor over many tasks', () => {
+  it('is caught (outvoted in arbitration) at the audit rate p, within 4 standard deviations over 2,000 tasks', async () => {
+    const verifier = createNativeSigner(keccak256(stringToBytes('lazy-rate-verifier')))
+    const lazy = x
+    const order = [lazy, verifier.address, a1, a2, a3]
+    const ratePpm = 100_000
+    const n = 2_000
+    let caught = 0
+    for (let i = 0; i < n; i++) {
+      const id = keccak256(numberToHex(i, { size: 32 }))
+      const spec = makeSpec({ nonce: BigInt(i), policy: { kind: 'sample', ratePpm } })
+      const c = (e: Address, resultHash: Hex): Signed<Commit> => ({
+        message: { taskId: id, commitment: computeCommitment({ taskId: id, status: 'ok', resultHash, salt: salt(e), executor: e }) },
+        signer: e,
+        signature: sig,
+      })
+      const r = (e: Address, resultHash: Hex): Signed<Reveal> => ({
+        message: { taskId: id, status: 'ok', resultHash, salt: salt(e) },
+        signer: e,
+        signature: sig,
+      })
+      let s = openTask({ taskId: id, spec, ranking: order, timing, now: 0 })
+      // The lazy executor commits a guess without running the task.
+      s = applyCommit(s, c(lazy, bad), 1, timing)
+      s = applyChallenge(s, await signChallenge(verifier, { taskId: id, commitment: s.commits[0]!.commitment }, devnetDomain), 2, timing)
+      if (s.sample?.stage === 'audit') {
+        s = applyCommit(s, c(verifier.address, good), 3, timing)
+        s = applyReveal(applyReveal(s, r(lazy, bad), 4, timing), r(verifier.address, good), 4, timing)
+        for (const e of [a1, a2, a3]) s = applyCommit(s, c(e, good), 5, timing)
+        for (const e of [a1, a2, a3]) s = applyReveal(s, r(e, good), 6, timing)
+      } else {
+        s = applyReveal(s, r(lazy, bad), 4, timing)
+      }
+      if (s.verdict?.dissenters.includes(lazy)) caught++
+      else assert.deepEqual(s.verdict?.executors, [lazy], 'not audited: the guess passes, as sampling allows')
+    }
+    const p = ratePpm / 1_000_000
+    const sd = Math.sqrt(n * p * (1 - p))
+    assert.ok(Math.abs(caught - n * p) < 4 * sd, `caught ${caught} of ${n}, expected ${n * p} ± ${(4 * sd).toFixed(0)}`)
+  })
+})
