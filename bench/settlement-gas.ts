@@ -52,6 +52,7 @@ import {
 } from '../src/chain/generated/contracts.ts'
 import { outcomeCode } from '../src/core/eip712.ts'
 import { buildEpochBatch, hashEpochBatch, type Balance, type SettledTask } from '../src/core/epochBatch.ts'
+import { waitForReceipt } from '../src/chain/viem/waitForReceipt.ts'
 
 // --- configuration ---------------------------------------------------------------------------------------------
 
@@ -207,7 +208,7 @@ async function run(anvil: StartedAnvil) {
   const treasury = deployer.address
 
   const send = async (hash: Hex | Promise<Hex>, what: string): Promise<TransactionReceipt> => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
+    const receipt = await waitForReceipt(publicClient, await hash)
     if (receipt.status !== 'success') throw new Error(`${what} reverted (${receipt.transactionHash})`)
     return receipt
   }

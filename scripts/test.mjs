@@ -34,7 +34,8 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files],
+  // A hung test fails after 3 minutes instead of hanging the run.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...flags, ...files],
   { cwd: root, stdio: 'inherit' },
 )
 process.exit(result.status ?? 1)

@@ -21,6 +21,7 @@ import {
   TestTokenAbi,
   TestTokenBytecode,
 } from './generated/contracts.ts'
+import { waitForReceipt } from './viem/waitForReceipt.ts'
 
 /** The governed parameters the contracts are deployed with. Block counts are chain blocks. */
 export interface ChainParams {
@@ -91,13 +92,13 @@ export async function deployContracts({
 
   const deploy = async (name: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> => {
     const hash = await walletClient.deployContract({ abi, bytecode, args, account, chain })
-    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    const receipt = await waitForReceipt(publicClient, hash)
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deploying ${name} failed (${hash})`)
     deployBlock ??= receipt.blockNumber
     return getAddress(receipt.contractAddress)
   }
   const send = async (name: string, hash: Hex): Promise<void> => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    const receipt = await waitForReceipt(publicClient, hash)
     if (receipt.status !== 'success') throw new Error(`${name} failed (${hash})`)
   }
 

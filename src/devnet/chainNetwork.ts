@@ -25,6 +25,7 @@ import type { ProtocolDomain } from '../core/types.ts'
 import type { Signer } from '../core/signing.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { devnetPrivateKey } from './accounts.ts'
+import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 
 /** anvil's first default account: it deploys the contracts and owns the test token. Public knowledge. */
 const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -124,7 +125,7 @@ async function setUp(
       await testClient.setBalance({ address: w.account.address, value: parseEther('100') })
     } catch {
       const hash = await deployer.sendTransaction({ to: w.account.address, value: parseEther('1'), chain, account: deployer.account })
-      await publicClient.waitForTransactionReceipt({ hash })
+      await waitForReceipt(publicClient, hash)
     }
   }
   for (const w of nodeWallets) {

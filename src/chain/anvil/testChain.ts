@@ -28,6 +28,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
 import { startAnvil, type StartedAnvil } from './startAnvil.ts'
+import { waitForReceipt } from '../viem/waitForReceipt.ts'
 
 /** The penalty a batch carries (Settlement.Penalty). */
 export interface Penalty {
@@ -187,7 +188,7 @@ export async function createTestChain(params: Partial<ChainParams> = {}): Promis
     const deployerWallet = wallet(deployer)
 
     const send = async (hash: Hex | Promise<Hex>): Promise<TransactionReceipt> => {
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
+      const receipt = await waitForReceipt(publicClient, await hash)
       if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`)
       return receipt
     }

@@ -4,6 +4,7 @@ import { outcomeCode } from '../../core/eip712.ts'
 import type { Receipt } from '../../core/receipt.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
+import { waitForReceipt } from './waitForReceipt.ts'
 
 export type Wallet = WalletClient<Transport, Chain | undefined, Account>
 
@@ -34,7 +35,7 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
   const token = { address: contracts.token, abi: TestTokenAbi } as const
 
   async function mined(hash: Hex, what: string): Promise<{ hash: Hex; gasUsed: bigint }> {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    const receipt = await waitForReceipt(publicClient, hash)
     if (receipt.status !== 'success') throw new Error(`${what} reverted (${hash})`)
     return { hash, gasUsed: receipt.gasUsed }
   }
