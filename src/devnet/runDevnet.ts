@@ -46,6 +46,8 @@ export interface DevnetOptions {
   dropRate?: number
   /** Worker threads of the shared WebAssembly pool; one per core by default. */
   threads?: number
+  /** Tasks to run instead of the default workload (benchmarks); `tasks` must match its length. */
+  workload?: WorkloadItem[]
   /** Verify by sampling instead of replication: one executor, audited with this probability (ppm). */
   sampleRatePpm?: number
   /** Settle on a real chain (anvil, spawned and stopped here); false runs without a chain. Default true. */
@@ -175,7 +177,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const epochTasks = options.epochTasks ?? 50
   const requester = devnetAccount(seed, 'requester')
   const accounts = Array.from({ length: nodeCount }, (_, i) => devnetAccount(seed, 'node', i))
-  const workload = await buildWorkload(seed, taskCount)
+  const workload = options.workload ?? (await buildWorkload(seed, taskCount))
 
   const settlementNet = useChain
     ? await startChainNetwork({

@@ -25,29 +25,14 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
 import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
 import { startAnvil, type StartedAnvil } from './startAnvil.ts'
 import { waitForReceipt } from '../viem/waitForReceipt.ts'
 
-/** The penalty a batch carries (Settlement.Penalty). */
-export interface Penalty {
-  node: Address
-  slashAmount: bigint
-  jailUntilBlock: bigint
-}
-
-/** The batch a committee signs for an epoch (Settlement.EpochBatch). */
-export interface EpochBatch {
-  epoch: bigint
-  outcomesRoot: Hex
-  balancesRoot: Hex
-  taskCount: number
-  totalFees: bigint
-  totalRewards: bigint
-  treasuryAmount: bigint
-  penalties: readonly Penalty[]
-}
+// The batch and penalty shapes are core's (Settlement.EpochBatch / Settlement.Penalty).
+export type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
 
 /** EIP-712 types of the signed batch; `penaltiesHash` = `hashPenalties(batch.penalties)`. */
 export const epochBatchTypes = {
