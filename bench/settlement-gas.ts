@@ -24,7 +24,6 @@ import {
   createPublicClient,
   createTestClient,
   createWalletClient,
-  defineChain,
   encodeFunctionData,
   hexToBytes,
   http,
@@ -52,6 +51,7 @@ import {
 } from '../src/chain/generated/contracts.ts'
 import { outcomeCode } from '../src/core/eip712.ts'
 import { buildEpochBatch, hashEpochBatch, type Balance, type SettledTask } from '../src/core/epochBatch.ts'
+import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../src/chain/viem/waitForReceipt.ts'
 
 // --- configuration ---------------------------------------------------------------------------------------------
@@ -187,12 +187,7 @@ function revertName(error: unknown): string | undefined {
 // --- the benchmark -----------------------------------------------------------------------------------------------
 
 async function run(anvil: StartedAnvil) {
-  const chain = defineChain({
-    id: 31337,
-    name: 'anvil',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
-  })
+  const chain = defineDevChain(anvil.rpcUrl, 31337, 'anvil')
   const transport = http(anvil.rpcUrl)
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 5 }) as PublicClient
   const testClient = createTestClient({ chain, transport, mode: 'anvil', pollingInterval: 5 })

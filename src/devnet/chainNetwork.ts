@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { createPublicClient, createTestClient, createWalletClient, defineChain, http, keccak256, parseEther, stringToBytes } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, http, keccak256, parseEther, stringToBytes } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { startAnvil } from '../chain/anvil/startAnvil.ts'
@@ -25,6 +25,7 @@ import type { ProtocolDomain } from '../core/types.ts'
 import type { Signer } from '../core/signing.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { devnetPrivateKey } from './accounts.ts'
+import { defineDevChain } from '../chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 
 /** anvil's first default account: it deploys the contracts and owns the test token. Public knowledge. */
@@ -82,12 +83,7 @@ async function connect(rpcUrl: string) {
       hint: 'Check --rpc-url, or leave it out to let the devnet start its own anvil.',
     })
   }
-  return defineChain({
-    id: chainId,
-    name: 'veritask devnet',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  })
+  return defineDevChain(rpcUrl, chainId)
 }
 
 async function setUp(

@@ -7,8 +7,6 @@ import {
   createTestClient,
   createWalletClient,
   decodeErrorResult,
-  defineChain,
-  encodeAbiParameters,
   http,
   keccak256,
   parseEther,
@@ -25,42 +23,19 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
+import { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
+import type { EpochBatch } from '../../core/epochBatch.ts'
 import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
 import { startAnvil, type StartedAnvil } from './startAnvil.ts'
+import { defineDevChain } from '../viem/defineDevChain.ts'
 import { waitForReceipt } from '../viem/waitForReceipt.ts'
 
 // The batch and penalty shapes are core's (Settlement.EpochBatch / Settlement.Penalty).
 export type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
 
-/** EIP-712 types of the signed batch; `penaltiesHash` = `hashPenalties(batch.penalties)`. */
-export const epochBatchTypes = {
-  EpochBatch: [
-    { name: 'epoch', type: 'uint64' },
-    { name: 'outcomesRoot', type: 'bytes32' },
-    { name: 'balancesRoot', type: 'bytes32' },
-    { name: 'taskCount', type: 'uint32' },
-    { name: 'totalFees', type: 'uint256' },
-    { name: 'totalRewards', type: 'uint256' },
-    { name: 'treasuryAmount', type: 'uint256' },
-    { name: 'penaltiesHash', type: 'bytes32' },
-  ],
-} as const
-
-const penaltyArrayParameter = {
-  type: 'tuple[]',
-  components: [
-    { name: 'node', type: 'address' },
-    { name: 'slashAmount', type: 'uint256' },
-    { name: 'jailUntilBlock', type: 'uint64' },
-  ],
-} as const
-
-/** `keccak256(abi.encode(penalties))`, as Settlement.penaltiesHash computes it. */
-export function hashPenalties(penalties: readonly Penalty[]): Hex {
-  return keccak256(encodeAbiParameters([penaltyArrayParameter], [penalties]))
-}
+// The batch's EIP-712 types and penalties hash are core's: these tests check them against the contract.
+export { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
 
 const allErrorsAbi = [...SettlementAbi, ...StakeManagerAbi, ...EscrowAbi, ...TestTokenAbi].filter(
   (item) => item.type === 'error',
@@ -149,12 +124,7 @@ export function sortByAddress<T extends { address: Address }>(accounts: readonly
 export async function createTestChain(params: Partial<ChainParams> = {}): Promise<TestChain> {
   const anvil = await startAnvil()
   try {
-    const chain = defineChain({
-      id: 31337,
-      name: 'anvil',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [anvil.rpcUrl] } },
-    })
+    const chain = defineDevChain(anvil.rpcUrl, 31337, 'anvil')
     const transport = http(anvil.rpcUrl)
     // Automine: a transaction is mined when it is sent, so receipts can be polled at once.
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 5 }) as PublicClient

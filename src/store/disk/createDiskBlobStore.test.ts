@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir as makeTempDir, withTempDir } from '../../../test/helpers/tempDir.ts'
 import { describe, it } from 'node:test'
 import { stringToBytes } from 'viem'
 import { describeBlobStoreCompliance } from '../../../test/helpers/storeCompliance.ts'
@@ -10,9 +10,7 @@ import { StoreError } from '../errors.ts'
 import type { StoreErrorCode } from '../errors.ts'
 import { createDiskBlobStore } from './createDiskBlobStore.ts'
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'veritask-blobs-'))
-}
+const tempDir = () => makeTempDir('veritask-blobs-')
 
 const isStoreError = (code: StoreErrorCode) => (error: unknown) => error instanceof StoreError && error.code === code
 
@@ -25,14 +23,7 @@ describeBlobStoreCompliance('disk', () => {
   }
 }, { durable: true })
 
-async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = tempDir()
-  try {
-    await fn(dir)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void> | void) => withTempDir(fn, 'veritask-blobs-')
 
 describe('createDiskBlobStore', () => {
   it('keeps each blob in <dir>/<first two hex digits>/<64 hex digits>, with no temp files left', () =>

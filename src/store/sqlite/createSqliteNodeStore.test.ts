@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir as makeTempDir, withTempDir } from '../../../test/helpers/tempDir.ts'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -19,9 +19,7 @@ import { migrations } from './migrations.ts'
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const storeModule = new URL('./createSqliteNodeStore.ts', import.meta.url).href
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'veritask-sqlite-'))
-}
+const tempDir = () => makeTempDir('veritask-sqlite-')
 
 const isStoreError = (code: StoreErrorCode) => (error: unknown) => error instanceof StoreError && error.code === code
 
@@ -43,15 +41,7 @@ describeNodeStoreCompliance('sqlite', () => {
   }
 }, { durable: true })
 
-/** Runs `fn` with a fresh data dir that is removed afterwards. */
-async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = tempDir()
-  try {
-    await fn(dir)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void> | void) => withTempDir(fn, 'veritask-sqlite-')
 
 /**
  * Starts a process that opens the store, stores `commit` and a batch signature, prints `ready` and
