@@ -335,6 +335,7 @@ export async function createApiServer({
           address: node.address,
           peerId: node.peerId,
           version,
+          epoch: node.currentEpoch().toString(),
           stats: node.stats(),
           limits: { maxBodyBytes: bodyLimit, maxProgramBytes: params.maxProgramBytes, maxInputBytes: params.maxInputBytes },
         }),

@@ -28,7 +28,7 @@ export class ApiError extends VeritaskError<ApiErrorCode> {
 
 /**
  * HTTP status per spec rejection. 400: the request contradicts itself (signature, blobs);
- * 402: the requester's escrow cannot pay; 409: already known; 422: well formed but outside what
+ * 402: the requester's escrow cannot pay; 409: already known, or another epoch than the node's; 422: well formed but outside what
  * the network accepts; 503: the network cannot take it now.
  */
 export const specRejectionStatus: Readonly<Record<SpecRejectionCode, number>> = {
@@ -41,6 +41,7 @@ export const specRejectionStatus: Readonly<Record<SpecRejectionCode, number>> = 
   SPEC_INVALID_POLICY: 422,
   SPEC_UNSUPPORTED_RUNTIME: 422,
   SPEC_NOT_ENOUGH_NODES: 503,
+  SPEC_WRONG_EPOCH: 409,
 }
 
 export interface ErrorReply {

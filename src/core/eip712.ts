@@ -15,6 +15,7 @@ export const eip712Types = {
     { name: 'limits', type: 'Limits' },
     { name: 'policy', type: 'Policy' },
     { name: 'fee', type: 'uint256' },
+    { name: 'epoch', type: 'uint64' },
     { name: 'deadline', type: 'uint64' },
   ],
   Limits: [

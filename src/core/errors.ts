@@ -39,6 +39,7 @@ export type SpecRejectionCode =
   | 'SPEC_DUPLICATE'
   | 'SPEC_NOT_ENOUGH_NODES'
   | 'SPEC_MISSING_BLOB'
+  | 'SPEC_WRONG_EPOCH'
 
 export class SpecRejectedError extends VeritaskError<SpecRejectionCode> {
   override name = 'SpecRejectedError'

@@ -50,6 +50,7 @@ const taskSpec = z.strictObject({
   limits: z.strictObject({ fuel: uint(64), memoryPages: smallUint(0xffffffff), outputBytes: smallUint(0xffffffff) }),
   policy,
   fee: uint(256),
+  epoch: uint(64),
   deadline: uint(64),
 })
 

@@ -42,6 +42,11 @@ export interface TaskSpec {
   policy: Policy
   /** Fee paid from the requester's escrow, in token base units. */
   fee: bigint
+  /**
+   * The epoch the task belongs to: its seed ranks the executors and its batch settles the task.
+   * Requesters use the current epoch (`GET /v1/status`); nodes accept only an epoch they know.
+   */
+  epoch: bigint
   /** Unix time in ms after which the task can no longer be verified. */
   deadline: bigint
 }

@@ -275,6 +275,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           limits: item.limits,
           policy,
           fee: FEE,
+          epoch: chain.epoch(),
           deadline: BigInt(Date.now() + 60_000),
         }
         const signed = await signTaskSpec(requester, spec, domain)

@@ -182,11 +182,23 @@ describe('node: bad input', () => {
         net.nodes[0]!.decidedTasks(0n).map((t) => [t.requester, t.fee, t.verdict.outcome]),
         [[first.signed.message.requester, 1_000n, 'verified']],
       )
-      net.chain.update({ epoch: 1n, seed: net.chain.epochSeed(), nodes: [], escrow: new Map([[first.signed.message.requester, 500n]]) })
+      const epoch0 = net.chain.snapshot(0n)!
+      const nodes = net.nodes.map((n) => ({ address: n.address, weight: 1n, runtimes: ['wasm'] }))
+      net.chain.update({ epoch: 1n, seed: epoch0.seed, nodes, escrow: new Map([[first.signed.message.requester, 500n]]) })
       net.nodes[0]!.forgetEpoch(0n)
       assert.equal(net.nodes[0]!.stats().feesReserved, 0n)
       assert.deepEqual(net.nodes[0]!.decidedTasks(0n), [])
-      await assert.rejects(net.nodes[0]!.submitTask(second.signed, second.blobs), SpecRejectedError)
+      // Epoch 0 is closed for new specs; in epoch 1 the requester's 500 no longer covers a fee of 1000.
+      await assert.rejects(
+        net.nodes[0]!.submitTask(second.signed, second.blobs),
+        (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_WRONG_EPOCH',
+      )
+      const third = await signedSpec(3, { epoch: 1n })
+      await assert.rejects(
+        net.nodes[0]!.submitTask(third.signed, third.blobs),
+        (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_INSUFFICIENT_ESCROW',
+      )
+      assert.equal(net.nodes[0]!.stats().specsAccepted, 1)
     } finally {
       await net.stop()
     }

@@ -33,7 +33,7 @@ import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, T
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
-import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
+import type { BlobStore, ChainView, EpochView, NodeStore } from '../ports/node.ts'
 import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
@@ -89,6 +89,8 @@ export type VerdictListener = (verdict: Verdict, state: TaskState) => void
 export interface VeritaskNode {
   readonly address: Address
   readonly peerId: string
+  /** The chain's current epoch as this node sees it: new task specs name it. */
+  currentEpoch(): bigint
   start(): void
   /**
    * Re-opens the tasks the store holds without a verdict, after a restart. A task this node had
@@ -107,6 +109,10 @@ export interface VeritaskNode {
   onVerdict(listener: VerdictListener): () => void
   /** Tasks accepted in `epoch` and decided so far: what this node expects that epoch's batch to settle. */
   decidedTasks(epoch: bigint): readonly SettledTask[]
+  /** Refuses new specs for `epoch` from now on: its batch is being built. */
+  closeEpoch(epoch: bigint): void
+  /** Tasks of `epoch` this node accepted and has not decided yet. */
+  pendingTasks(epoch: bigint): number
   /** Drops what the node kept for `epoch` once its batch is settled on-chain (the chain now holds the charges). */
   forgetEpoch(epoch: bigint): void
   stats(): NodeStats
@@ -114,8 +120,10 @@ export interface VeritaskNode {
 
 interface TaskEntry {
   state: TaskState
-  /** The epoch the task was accepted in, whose batch settles it. */
+  /** The task's epoch (from its spec), whose batch settles it. */
   epoch: bigint
+  /** Deadlines from the parameters of the task's epoch. */
+  timing: TaskTiming
   /** The peer that relayed the spec: the first to ask for blobs. */
   origin: string
   executing: boolean
@@ -155,7 +163,8 @@ export function createNode({
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
-  const timing: TaskTiming = taskTiming(params)
+  /** Epochs whose batch is being built or settled: specs for them are refused. */
+  const closedEpochs = new Set<bigint>()
   const tasks = new Map<Hex, TaskEntry>()
   const orphans = new Map<Hex, Array<Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>>>()
   let orphanCount = 0
@@ -236,7 +245,7 @@ export function createNode({
         const current = tasks.get(taskId)
         if (current === undefined || current !== entry) return
         current.cancelTimer = undefined
-        update(taskId, current, advanceTask(current.state, clock.now(), timing))
+        update(taskId, current, advanceTask(current.state, clock.now(), current.timing))
       })
     })
   }
@@ -322,7 +331,7 @@ export function createNode({
     const entry = tasks.get(taskId)
     if (entry === undefined) return
     try {
-      const state = applyCommit(entry.state, signed, clock.now(), timing)
+      const state = applyCommit(entry.state, signed, clock.now(), entry.timing)
       stats.commitsSent++
       await publish({ type: 'commit', ...signed })
       update(taskId, entry, state)
@@ -362,7 +371,7 @@ export function createNode({
 
   function onChallenge(taskId: Hex, entry: TaskEntry, signed: Signed<Challenge>): ValidationResult {
     try {
-      update(taskId, entry, applyChallenge(entry.state, signed, clock.now(), timing))
+      update(taskId, entry, applyChallenge(entry.state, signed, clock.now(), entry.timing))
       return 'accept'
     } catch (error) {
       if (error instanceof ChallengeRejectedError && error.code === 'CHALLENGE_UNEXPECTED' && entry.state.phase === 'commit') {
@@ -377,7 +386,7 @@ export function createNode({
   /** Applies a reveal; returns false if the task was decided by it. */
   function tryReveal(taskId: Hex, entry: TaskEntry, signed: Signed<Reveal>): boolean {
     try {
-      const state = applyReveal(entry.state, signed, clock.now(), timing)
+      const state = applyReveal(entry.state, signed, clock.now(), entry.timing)
       update(taskId, entry, state)
       return state.phase !== 'decided'
     } catch (error) {
@@ -392,13 +401,33 @@ export function createNode({
 
   // ── gossip handlers ──────────────────────────────────────────────────────────────────────────
 
-  async function acceptSpec(signed: Signed<TaskSpec>, origin: string): Promise<Hex> {
+  /**
+   * The snapshot a spec's epoch is ranked and checked with. New specs must name the current
+   * epoch, or the previous one while its batch is not being built yet (a spec gossiped across the
+   * boundary); `resume` accepts any epoch still known.
+   */
+  function epochOf(spec: TaskSpec, resuming: boolean): EpochView {
+    const current = chain.epoch()
+    const view = chain.snapshot(spec.epoch)
+    const open = spec.epoch === current || (spec.epoch + 1n === current && !closedEpochs.has(spec.epoch))
+    if (view === undefined || !(open || resuming)) {
+      throw new SpecRejectedError('SPEC_WRONG_EPOCH', `The spec names epoch ${spec.epoch}, which this node does not accept now.`, {
+        details: { epoch: spec.epoch, current },
+        hint: `Name the current epoch (${current}), as GET /v1/status reports it.`,
+      })
+    }
+    return view
+  }
+
+  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, resuming = false): Promise<Hex> {
     const now = clock.now()
-    const taskId = await checkTaskSpec({ signed, domain, params, now, verify })
+    const spec = signed.message
+    const view = epochOf(spec, resuming)
+    const epochParams = view.params ?? params
+    const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now, verify })
     if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     }
-    const spec = signed.message
     assertEscrowCovers({
       taskId,
       requester: spec.requester,
@@ -410,18 +439,20 @@ export function createNode({
     // Sampled tasks rank an executor, a verifier and arbiters, then backups.
     const seats = policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
     const ranking = rankCandidates({
-      seed: chain.epochSeed(),
+      seed: view.seed,
       taskId,
-      candidates: chain.eligibleNodes(spec.runtime),
-      count: seats + params.backups,
+      candidates: view.eligibleNodes(spec.runtime),
+      count: seats + epochParams.backups,
     })
+    const timing = taskTiming(epochParams)
     const state = openTask({ taskId, spec, ranking, timing, now })
-    const epoch = chain.epoch()
+    const epoch = spec.epoch
     reserve(epoch, spec.requester, spec.fee)
     stats.specsAccepted++
     const entry: TaskEntry = {
       state,
       epoch,
+      timing,
       origin,
       executing: false,
       pendingOutput: undefined,
@@ -471,7 +502,7 @@ export function createNode({
     }
     if ('commitment' in signed.message) {
       try {
-        update(taskId, entry, applyCommit(entry.state, signed as Signed<Commit>, clock.now(), timing))
+        update(taskId, entry, applyCommit(entry.state, signed as Signed<Commit>, clock.now(), entry.timing))
         return 'accept'
       } catch (error) {
         countRejection(error)
@@ -530,6 +561,7 @@ export function createNode({
   return {
     address,
     peerId: network.peerId,
+    currentEpoch: () => chain.epoch(),
     start() {
       if (running) return
       running = true
@@ -545,7 +577,7 @@ export function createNode({
         if (tasks.has(taskId)) continue
         try {
           // The peer that relayed the spec is unknown after a restart: blobs are asked of anyone.
-          await acceptSpec(signed, '')
+          await acceptSpec(signed, '', true)
           resumed++
         } catch (error) {
           log.info('stored task not resumed', { taskId, error })
@@ -605,7 +637,17 @@ export function createNode({
       return () => listeners.delete(listener)
     },
     decidedTasks: (epoch) => settled.get(epoch) ?? [],
+    closeEpoch(epoch) {
+      closedEpochs.add(epoch)
+    },
+    pendingTasks(epoch) {
+      let count = 0
+      for (const entry of tasks.values()) if (entry.epoch === epoch) count++
+      return count
+    },
     forgetEpoch(epoch) {
+      closedEpochs.add(epoch)
+      for (const old of closedEpochs) if (old + 2n < epoch) closedEpochs.delete(old)
       for (const amount of reserved.get(epoch)?.values() ?? []) stats.feesReserved -= amount
       reserved.delete(epoch)
       for (const task of settled.get(epoch) ?? []) settledById.delete(task.verdict.taskId)

@@ -1,16 +1,29 @@
+import type { ProtocolParams } from '../core/params.ts'
 import type { Candidate } from '../core/sortition.ts'
 import type { Address, Commit, Hex, ResultStatus, Signed, TaskSpec, Verdict } from '../core/types.ts'
 
+/** What a node knows of one epoch, read once at its boundary and the same for every node. */
+export interface EpochView {
+  epoch: bigint
+  /** The epoch's public seed, fixed by the chain when the epoch opened. */
+  seed: Hex
+  /** Staked, unjailed nodes that run `runtime`, weighted for sortition. */
+  eligibleNodes(runtime: string): readonly Candidate[]
+  /** The epoch's governed parameters; the node's configured parameters apply when absent. */
+  params?: ProtocolParams
+}
+
 /**
- * What a node reads from the chain: the epoch's public seed, the staked nodes eligible for a
- * runtime, and requesters' escrow balances. The in-memory adapter serves fixed values; the chain
- * adapter reads the epoch snapshot.
+ * What a node reads from the chain: the current epoch, each known epoch's snapshot (seed,
+ * eligible nodes, parameters), and requesters' escrow balances. The in-memory adapter serves
+ * snapshots it is handed; the chain adapter reads them at each epoch boundary.
  */
 export interface ChainView {
-  /** The current epoch: tasks accepted now are settled in its batch. */
+  /** The newest opened epoch: new task specs name it. */
   epoch(): bigint
-  epochSeed(): Hex
-  eligibleNodes(runtime: string): readonly Candidate[]
+  /** The snapshot of `epoch`, or undefined if it is not open yet or no longer kept. */
+  snapshot(epoch: bigint): EpochView | undefined
+  /** What `requester` can still be charged: escrow minus settled charges, as of the latest snapshot. */
   escrowBalance(requester: Address): bigint
 }
 

@@ -21,6 +21,7 @@ export function makeSpec(overrides: Partial<TaskSpec> = {}): TaskSpec {
     limits: { fuel: 1_000_000n, memoryPages: 16, outputBytes: 1024 },
     policy: { kind: 'replicate', k: 3, quorum: 2 },
     fee: 1_000n,
+    epoch: 0n,
     deadline: 1_000_000n,
     ...overrides,
   }

@@ -59,6 +59,7 @@ export async function signedSpec(i: number, overrides: Partial<TaskSpec> = {}, o
     limits: { fuel: 1_000n, memoryPages: 1, outputBytes: 64 },
     policy: { kind: 'replicate', k: 3, quorum: 2 },
     fee: 1_000n,
+    epoch: 0n,
     deadline: BigInt(now + 60_000),
     ...overrides,
   }

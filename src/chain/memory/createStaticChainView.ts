@@ -1,6 +1,7 @@
+import type { ProtocolParams } from '../../core/params.ts'
 import type { Candidate } from '../../core/sortition.ts'
 import type { Address, Hex } from '../../core/types.ts'
-import type { ChainView } from '../../ports/node.ts'
+import type { ChainView, EpochView } from '../../ports/node.ts'
 
 export interface StaticNode extends Candidate {
   runtimes: readonly string[]
@@ -13,39 +14,54 @@ export interface EpochSnapshot {
   nodes: readonly StaticNode[]
   /** What each requester can still be charged, as of the snapshot. */
   escrow: ReadonlyMap<Address, bigint>
+  /** The epoch's governed parameters, if the chain has any. */
+  params?: ProtocolParams
 }
 
 export interface SnapshotChainView extends ChainView {
-  /** Moves every reader to the next epoch's snapshot at once. */
+  /** Moves every reader to the next epoch's snapshot at once; earlier epochs stay readable. */
   update(snapshot: EpochSnapshot): void
 }
 
-/**
- * A chain view served from an epoch snapshot: a fixed chain state for single-process networks
- * without a chain, or the chain adapter's reading of the current epoch.
- */
-export function createStaticChainView(initial: EpochSnapshot): SnapshotChainView {
-  let snapshot = initial
-  let byRuntime = new Map<string, Candidate[]>()
-  const index = (s: EpochSnapshot) => {
-    byRuntime = new Map()
-    for (const node of s.nodes) {
-      for (const runtime of node.runtimes) {
-        const list = byRuntime.get(runtime) ?? []
-        list.push({ address: node.address, weight: node.weight })
-        byRuntime.set(runtime, list)
-      }
+/** Epochs kept readable after a newer one opens: tasks of the previous epoch are still finishing. */
+const KEPT_EPOCHS = 4
+
+/** Indexes a snapshot by runtime, once: sortition reads the candidate list for every task. */
+export function toEpochView(snapshot: EpochSnapshot): EpochView {
+  const byRuntime = new Map<string, Candidate[]>()
+  for (const node of snapshot.nodes) {
+    for (const runtime of node.runtimes) {
+      const list = byRuntime.get(runtime) ?? []
+      list.push({ address: node.address, weight: node.weight })
+      byRuntime.set(runtime, list)
     }
   }
-  index(initial)
   return {
-    epoch: () => snapshot.epoch ?? 0n,
-    epochSeed: () => snapshot.seed,
+    epoch: snapshot.epoch ?? 0n,
+    seed: snapshot.seed,
     eligibleNodes: (runtime) => byRuntime.get(runtime) ?? [],
-    escrowBalance: (requester) => snapshot.escrow.get(requester) ?? 0n,
+    ...(snapshot.params === undefined ? {} : { params: snapshot.params }),
+  }
+}
+
+/**
+ * A chain view served from epoch snapshots: a fixed chain state for single-process networks
+ * without a chain, or snapshots read from a chain by whoever drives the epochs.
+ */
+export function createStaticChainView(initial: EpochSnapshot): SnapshotChainView {
+  const views = new Map<bigint, EpochView>()
+  let current = toEpochView(initial)
+  let escrow = initial.escrow
+  views.set(current.epoch, current)
+  return {
+    epoch: () => current.epoch,
+    snapshot: (epoch) => views.get(epoch),
+    escrowBalance: (requester) => escrow.get(requester) ?? 0n,
     update(next) {
-      snapshot = next
-      index(next)
+      current = toEpochView(next)
+      escrow = next.escrow
+      views.set(current.epoch, current)
+      for (const epoch of views.keys()) if (epoch + BigInt(KEPT_EPOCHS) <= current.epoch) views.delete(epoch)
     },
   }
 }
