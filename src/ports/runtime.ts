@@ -13,6 +13,8 @@ export type FailureReason =
   | 'trap' // the program trapped (unreachable, out-of-bounds access, stack overflow, abort)
   | 'out-of-fuel' // the program used up its fuel
   | 'output-limit' // the output exceeds the task's output limit
+  | 'invalid-model' // onnx: onnxruntime refuses the model, or it is not one float32 tensor in and one out
+  | 'invalid-input' // onnx: the input is not a tensor (src/core/tensor.ts) or does not fit the model's input
 
 export interface ExecutionLimits {
   /** Fuel units the program may consume (deterministic instruction metering). */
