@@ -7,6 +7,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Escrow} from "./Escrow.sol";
+import {NetworkParameters} from "./NetworkParameters.sol";
 import {StakeManager} from "./StakeManager.sol";
 
 /// @title Settlement
@@ -26,6 +27,10 @@ import {StakeManager} from "./StakeManager.sol";
 /// the snapshot block is fixed before the seed exists. Whoever opens the epoch chooses the block (within the
 /// liveness window the nodes tolerate) and a block producer can bias prevrandao by withholding a block: see
 /// docs/economics.md for what that buys an attacker.
+///
+/// The governed parameters (NetworkParameters) change only at epoch boundaries: `openEpoch` puts the latest version
+/// into effect and records it for the epoch, together with the minimum stake and committee size this contract uses
+/// for that epoch. Epochs are opened in order, so a new epoch length starts at the epoch that first uses it.
 contract Settlement is EIP712 {
     /// @notice A penalty applied with a batch: up to `slashAmount` of `node`'s stake goes to the treasury, and the
     /// node is jailed until `jailUntilBlock` (no jail when 0).
@@ -48,11 +53,23 @@ contract Settlement is EIP712 {
         Penalty[] penalties;
     }
 
-    /// @dev A per-epoch record: the sortition seed and the stake snapshot block, fixed by `openEpoch`.
+    /// @dev A per-epoch record, fixed by `openEpoch`: the sortition seed, the stake snapshot block, the version of
+    /// the governed parameters, and the two of them the committee check needs (one storage slot besides the seed).
     struct EpochInfo {
         bytes32 seed;
         uint64 snapshotBlock;
         bool opened;
+        uint32 parametersVersion;
+        uint32 committeeSize;
+        uint96 minStake;
+    }
+
+    /// @dev Epoch `firstEpoch` starts at `startBlock`, and the epochs after it follow every `length` blocks (until
+    /// the next clock).
+    struct EpochClock {
+        uint64 firstEpoch;
+        uint64 startBlock;
+        uint64 length;
     }
 
     /// @notice The EIP-712 type hash of `EpochBatch`; penalties enter as `penaltiesHash = keccak256(abi.encode(penalties))`.
@@ -65,12 +82,12 @@ contract Settlement is EIP712 {
 
     StakeManager private immutable _stakeManager;
     Escrow private immutable _escrow;
+    NetworkParameters private immutable _parameters;
     address private immutable _treasury;
-    uint64 private immutable _epochLength;
-    uint32 private immutable _committeeSize;
-    uint16 private immutable _equivocationSlashBps;
-    uint64 private immutable _jailBlocks;
-    uint64 private immutable _genesisBlock;
+
+    EpochClock[] private _clocks;
+    /// @dev The next epoch `openEpoch` accepts.
+    uint64 private _nextEpochToOpen;
 
     mapping(uint64 epoch => EpochInfo) private _epochs;
     mapping(uint64 epoch => bytes32) private _outcomesRoots;
@@ -108,6 +125,8 @@ contract Settlement is EIP712 {
     error SettlementEpochAlreadyOpened(uint64 epoch);
     /// @notice Epoch `epoch` starts at block `startBlock`.
     error SettlementEpochNotStarted(uint64 epoch, uint256 startBlock);
+    /// @notice Epochs open in order: the next to open is `expected`, not `got`.
+    error SettlementEpochOutOfOrder(uint64 expected, uint64 got);
     /// @notice No epoch has been settled yet.
     error SettlementNoEpochSettled();
     /// @notice `totalRewards + treasuryAmount != totalFees`.
@@ -126,46 +145,52 @@ contract Settlement is EIP712 {
     /// @param stakeManager_ The stake manager (must accept this contract as its settlement).
     /// @param escrow_ The escrow (reads `balancesRoot` from this contract).
     /// @param treasury_ The receiver of slashed stake.
-    /// @param epochLength_ Blocks per epoch.
-    /// @param committeeSize_ The expected committee size `C`.
-    /// @param equivocationSlashBps_ The share of an equivocator's bonded stake slashed, in basis points.
-    /// @param jailBlocks_ How long an equivocator is jailed, in blocks.
-    constructor(
-        StakeManager stakeManager_,
-        Escrow escrow_,
-        address treasury_,
-        uint64 epochLength_,
-        uint32 committeeSize_,
-        uint16 equivocationSlashBps_,
-        uint64 jailBlocks_
-    ) EIP712("veritask", "1") {
+    /// @param parameters_ The governed parameters; the epoch length in effect now is epoch 0's.
+    constructor(StakeManager stakeManager_, Escrow escrow_, address treasury_, NetworkParameters parameters_)
+        EIP712("veritask", "1")
+    {
         if (
             address(stakeManager_) == address(0) || address(escrow_) == address(0) || treasury_ == address(0)
-                || epochLength_ == 0 || committeeSize_ == 0 || equivocationSlashBps_ > _BPS
+                || address(parameters_) == address(0)
         ) revert SettlementInvalidParameters();
         _stakeManager = stakeManager_;
         _escrow = escrow_;
         _treasury = treasury_;
-        _epochLength = epochLength_;
-        _committeeSize = committeeSize_;
-        _equivocationSlashBps = equivocationSlashBps_;
-        _jailBlocks = jailBlocks_;
-        _genesisBlock = SafeCast.toUint64(block.number);
+        _parameters = parameters_;
+        uint256 length = parameters_.activeValue(NetworkParameters.Parameter.EpochLength);
+        _clocks.push(EpochClock(0, SafeCast.toUint64(block.number), SafeCast.toUint64(length)));
     }
 
-    /// @notice Opens `epoch` once its first block has come: fixes the sortition seed from the chain's randomness and
-    /// the stake snapshot at the previous block. Anyone may call it, once per epoch.
+    /// @notice Opens `epoch` once its first block has come: fixes the sortition seed from the chain's randomness, the
+    /// stake snapshot at the previous block, and the governed parameters (the latest version, put into effect now).
+    /// Anyone may call it, once per epoch, in order.
     /// @param epoch The epoch to open.
     function openEpoch(uint64 epoch) external {
         EpochInfo storage info = _epochs[epoch];
         if (info.opened) revert SettlementEpochAlreadyOpened(epoch);
         uint256 start = epochStart(epoch);
         if (block.number < start) revert SettlementEpochNotStarted(epoch, start);
+        if (epoch != _nextEpochToOpen) revert SettlementEpochOutOfOrder(_nextEpochToOpen, epoch);
+        unchecked {
+            // epoch < type(uint64).max: an epoch that large could never have started.
+            _nextEpochToOpen = epoch + 1;
+        }
         uint256 snapshotBlock = block.number - 1;
         bytes32 seed = keccak256(abi.encode(block.prevrandao, blockhash(snapshotBlock), epoch));
+        uint32 version = _parameters.activate();
         info.seed = seed;
         info.snapshotBlock = SafeCast.toUint64(snapshotBlock);
         info.opened = true;
+        info.parametersVersion = version;
+        // Both are bounded by NetworkParameters (committee size <= 10,000; min stake <= 1e27 < 2^96).
+        info.committeeSize = uint32(_parameters.valueAt(NetworkParameters.Parameter.CommitteeSize, version));
+        info.minStake = uint96(_parameters.valueAt(NetworkParameters.Parameter.MinStake, version));
+        // A new epoch length applies from this epoch on: its start is fixed, its end moves.
+        uint256 length = _parameters.valueAt(NetworkParameters.Parameter.EpochLength, version);
+        EpochClock storage last = _clocks[_clocks.length - 1];
+        if (length != last.length) {
+            _clocks.push(EpochClock(epoch, SafeCast.toUint64(start), SafeCast.toUint64(length)));
+        }
         emit EpochOpened(epoch, seed, uint64(snapshotBlock));
     }
 
@@ -197,8 +222,9 @@ contract Settlement is EIP712 {
         _applyPenalties(epoch, batch.penalties);
     }
 
-    /// @notice Punishes a committee member that signed two different batches for one epoch: `equivocationSlashBps`
-    /// of its bonded stake (active + unbonding) goes to the treasury and it is jailed for `jailBlocks`. Anyone may
+    /// @notice Punishes a committee member that signed two different batches for one epoch: the epoch's governed
+    /// `EquivocationSlashBps` of its bonded stake (active + unbonding) goes to the treasury and it is jailed for the
+    /// epoch's `JailBlocks`. Anyone may
     /// prove it; the prover gets nothing, so a node cannot soften its own slash by reporting itself. A node jailed
     /// at the time of the proof is judged by its sortition ticket alone: signing while jailed is no excuse.
     /// @param a One batch.
@@ -221,23 +247,17 @@ contract Settlement is EIP712 {
         if (_equivocationPunished[epoch][signer]) revert SettlementAlreadyPunished(epoch, signer);
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) revert SettlementNotCommitteeMember(signer);
-        uint256 snapshotBlock = info.snapshotBlock;
-        uint256 weight = _weight(
-            epoch,
-            info.seed,
-            snapshotBlock,
-            signer,
-            _stakeManager.totalStakeAt(snapshotBlock),
-            _stakeManager.minStake(),
-            false
-        );
+        uint256 weight = _weight(epoch, info, signer, _stakeManager.totalStakeAt(info.snapshotBlock), false);
         if (weight == 0) revert SettlementNotCommitteeMember(signer);
 
         _equivocationPunished[epoch][signer] = true;
+        uint32 version = info.parametersVersion;
+        uint256 slashBps = _parameters.valueAt(NetworkParameters.Parameter.EquivocationSlashBps, version);
+        uint256 jailBlocks_ = _parameters.valueAt(NetworkParameters.Parameter.JailBlocks, version);
         (uint256 unbonding,) = _stakeManager.unbondingOf(signer);
         uint256 bonded = _stakeManager.stakeOf(signer) + unbonding;
-        slashed = _stakeManager.slash(signer, Math.mulDiv(bonded, _equivocationSlashBps, _BPS), _treasury);
-        if (_jailBlocks > 0) _stakeManager.jail(signer, SafeCast.toUint64(block.number + _jailBlocks));
+        slashed = _stakeManager.slash(signer, Math.mulDiv(bonded, slashBps, _BPS), _treasury);
+        if (jailBlocks_ > 0) _stakeManager.jail(signer, SafeCast.toUint64(block.number + jailBlocks_));
         emit EquivocationProven(epoch, signer, slashed);
     }
 
@@ -248,16 +268,7 @@ contract Settlement is EIP712 {
     function committeeWeight(uint64 epoch, address node) external view returns (uint256 weight) {
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) return 0;
-        uint256 snapshotBlock = info.snapshotBlock;
-        return _weight(
-            epoch,
-            info.seed,
-            snapshotBlock,
-            node,
-            _stakeManager.totalStakeAt(snapshotBlock),
-            _stakeManager.minStake(),
-            true
-        );
+        return _weight(epoch, info, node, _stakeManager.totalStakeAt(info.snapshotBlock), true);
     }
 
     /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × total snapshot stake) (0 if not opened).
@@ -302,14 +313,21 @@ contract Settlement is EIP712 {
         return _penaltiesHash(penalties);
     }
 
-    /// @notice The first block of `epoch`.
+    /// @notice The first block of `epoch`. For epochs not opened yet, as the epoch length in effect now predicts.
     function epochStart(uint64 epoch) public view returns (uint256) {
-        return uint256(_genesisBlock) + uint256(epoch) * _epochLength;
+        // Clocks are few (one per change of the epoch length); the newest is the one that matters almost always.
+        uint256 i = _clocks.length - 1;
+        while (_clocks[i].firstEpoch > epoch) --i; // _clocks[0].firstEpoch == 0 stops it
+        EpochClock storage c = _clocks[i];
+        return uint256(c.startBlock) + uint256(epoch - c.firstEpoch) * c.length;
     }
 
-    /// @notice The epoch the current block belongs to.
+    /// @notice The epoch the current block belongs to (as `epochStart` predicts for epochs not opened yet).
     function currentEpoch() external view returns (uint64) {
-        return SafeCast.toUint64((block.number - _genesisBlock) / _epochLength);
+        uint256 i = _clocks.length - 1;
+        while (_clocks[i].startBlock > block.number) --i; // _clocks[0] starts at deployment
+        EpochClock storage c = _clocks[i];
+        return SafeCast.toUint64(c.firstEpoch + (block.number - c.startBlock) / c.length);
     }
 
     /// @notice Whether `epoch` has been opened.
@@ -378,51 +396,58 @@ contract Settlement is EIP712 {
         return _escrow;
     }
 
+    /// @notice The governed parameters.
+    function parameters() external view returns (NetworkParameters) {
+        return _parameters;
+    }
+
+    /// @notice The version of the governed parameters `epoch` uses (0 until opened; see `isEpochOpened`).
+    function parametersVersionOf(uint64 epoch) external view returns (uint32) {
+        return _epochs[epoch].parametersVersion;
+    }
+
+    /// @notice The next epoch `openEpoch` accepts.
+    function nextEpochToOpen() external view returns (uint64) {
+        return _nextEpochToOpen;
+    }
+
     /// @notice The receiver of slashed stake.
     function treasury() external view returns (address) {
         return _treasury;
     }
 
-    /// @notice Blocks per epoch.
+    /// @notice Blocks per epoch, for the latest opened epoch and those after it (until a change takes effect).
     function epochLength() external view returns (uint64) {
-        return _epochLength;
+        return _clocks[_clocks.length - 1].length;
     }
 
-    /// @notice The expected committee size `C`.
-    function committeeSize() external view returns (uint32) {
-        return _committeeSize;
+    /// @notice The expected committee size `C` of `epoch` (0 until opened).
+    function committeeSizeOf(uint64 epoch) external view returns (uint32) {
+        return _epochs[epoch].committeeSize;
     }
 
-    /// @notice The share of an equivocator's bonded stake slashed, in basis points.
-    function equivocationSlashBps() external view returns (uint16) {
-        return _equivocationSlashBps;
-    }
-
-    /// @notice How long an equivocator is jailed, in blocks.
-    function jailBlocks() external view returns (uint64) {
-        return _jailBlocks;
+    /// @notice The minimum snapshot stake of a committee member in `epoch` (0 until opened).
+    function minStakeOf(uint64 epoch) external view returns (uint256) {
+        return _epochs[epoch].minStake;
     }
 
     /// @notice The block this contract was deployed in; epoch 0 starts there.
     function genesisBlock() external view returns (uint64) {
-        return _genesisBlock;
+        return _clocks[0].startBlock;
     }
 
     /// @dev Reverts unless the signers of `digest` are sorted committee members of `epoch` with at least 2/3 of the
     /// snapshot stake.
     function _checkSignatures(uint64 epoch, bytes32 digest, bytes[] calldata signatures) private view {
         EpochInfo storage info = _epochs[epoch];
-        bytes32 seed = info.seed;
-        uint256 snapshotBlock = info.snapshotBlock;
-        uint256 totalStake = _stakeManager.totalStakeAt(snapshotBlock);
-        uint256 minStake_ = _stakeManager.minStake();
+        uint256 totalStake = _stakeManager.totalStakeAt(info.snapshotBlock);
         uint256 signed;
         address previous;
         for (uint256 i = 0; i < signatures.length; ++i) {
             address signer = ECDSA.recoverCalldata(digest, signatures[i]);
             if (signer <= previous) revert SettlementSignersNotSorted();
             previous = signer;
-            uint256 weight = _weight(epoch, seed, snapshotBlock, signer, totalStake, minStake_, true);
+            uint256 weight = _weight(epoch, info, signer, totalStake, true);
             if (weight == 0) revert SettlementNotCommitteeMember(signer);
             signed += weight;
         }
@@ -441,26 +466,24 @@ contract Settlement is EIP712 {
         }
     }
 
-    function _weight(
-        uint64 epoch,
-        bytes32 seed,
-        uint256 snapshotBlock,
-        address node,
-        uint256 totalStake,
-        uint256 minStake_,
-        bool checkJail
-    ) private view returns (uint256) {
+    function _weight(uint64 epoch, EpochInfo storage info, address node, uint256 totalStake, bool checkJail)
+        private
+        view
+        returns (uint256)
+    {
         if (totalStake == 0) return 0;
+        uint256 snapshotBlock = info.snapshotBlock;
         uint256 stake = _stakeManager.stakeAt(node, snapshotBlock);
-        if (stake < minStake_ || stake == 0) return 0;
+        if (stake < info.minStake || stake == 0) return 0;
         if (checkJail && _stakeManager.jailedUntil(node) > snapshotBlock) return 0;
         // stake <= totalStake < 2^208 (checkpointed as uint208) and C < 2^32, so C * stake cannot overflow.
-        uint256 scaled = uint256(_committeeSize) * stake;
+        uint256 committeeSize_ = info.committeeSize;
+        uint256 scaled = committeeSize_ * stake;
         if (scaled < totalStake) {
-            uint256 ticket = uint256(keccak256(abi.encode(seed, epoch, node)));
+            uint256 ticket = uint256(keccak256(abi.encode(info.seed, epoch, node)));
             if (ticket > Math.mulDiv(type(uint256).max, scaled, totalStake)) return 0;
         }
-        uint256 floor = totalStake / _committeeSize;
+        uint256 floor = totalStake / committeeSize_;
         return stake > floor ? stake : floor;
     }
 

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
+import {NetworkParameters} from "./NetworkParameters.sol";
 
 /// @title StakeManager
 /// @notice Holds the nodes' stake. Active stake is checkpointed per block (like ERC20Votes), so
@@ -12,8 +14,13 @@ import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol
 /// `requestUnbond` moves it out of the active stake at once, and `withdraw` pays it out only after
 /// `unbondingBlocks`. Until it is withdrawn, unbonding stake stays slashable, so a node cannot
 /// escape a slash by unbonding.
+///
+/// It is also the votes source of governance (IERC5805, block-number clock): a node's voting power is its active
+/// stake, always its own. There is no delegation: `delegates(node)` is `node`, and `delegate` accepts only the caller
+/// itself (a no-op). Unbonding stake does not vote. The minimum stake and the unbonding delay are governed: read from
+/// NetworkParameters, as in effect for the latest opened epoch.
 /// @dev Tokens with transfer fees or rebasing balances are not supported.
-contract StakeManager {
+contract StakeManager is IERC5805 {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
 
@@ -25,8 +32,7 @@ contract StakeManager {
     }
 
     IERC20 private immutable _token;
-    uint256 private immutable _minStake;
-    uint64 private immutable _unbondingBlocks;
+    NetworkParameters private immutable _parameters;
     address private immutable _deployer;
 
     address private _settlement;
@@ -65,6 +71,8 @@ contract StakeManager {
     error StakeManagerUnauthorized(address caller);
     /// @notice The settlement contract was already set to `settlement`.
     error StakeManagerSettlementAlreadySet(address settlement);
+    /// @notice Voting power cannot be delegated: each node votes its own stake.
+    error StakeManagerDelegationUnsupported();
 
     modifier onlySettlement() {
         if (msg.sender != _settlement || msg.sender == address(0)) revert StakeManagerUnauthorized(msg.sender);
@@ -72,13 +80,11 @@ contract StakeManager {
     }
 
     /// @param token_ The stake token.
-    /// @param minStake_ The smallest active stake that makes a node eligible (checked by Settlement).
-    /// @param unbondingBlocks_ How many blocks unbonding stake waits before it can be withdrawn.
-    constructor(IERC20 token_, uint256 minStake_, uint64 unbondingBlocks_) {
-        if (address(token_) == address(0)) revert StakeManagerZeroAddress();
+    /// @param parameters_ The governed parameters (minimum stake, unbonding delay).
+    constructor(IERC20 token_, NetworkParameters parameters_) {
+        if (address(token_) == address(0) || address(parameters_) == address(0)) revert StakeManagerZeroAddress();
         _token = token_;
-        _minStake = minStake_;
-        _unbondingBlocks = unbondingBlocks_;
+        _parameters = parameters_;
         _deployer = msg.sender;
     }
 
@@ -104,7 +110,7 @@ contract StakeManager {
     }
 
     /// @notice Moves `amount` of the caller's active stake to unbonding. The active stake drops at once;
-    /// the whole unbonding amount (earlier requests included) becomes withdrawable `unbondingBlocks` from now.
+    /// the whole unbonding amount (earlier requests included) becomes withdrawable `unbondingBlocks()` from now.
     /// @param amount The amount to unbond.
     function requestUnbond(uint256 amount) external {
         if (amount == 0) revert StakeManagerZeroAmount();
@@ -117,7 +123,7 @@ contract StakeManager {
         }
         Unbonding storage unbonding = _unbondings[msg.sender];
         uint256 unbondingAmount = unbonding.amount + amount;
-        uint64 withdrawableAtBlock = SafeCast.toUint64(block.number + _unbondingBlocks);
+        uint64 withdrawableAtBlock = SafeCast.toUint64(block.number + unbondingBlocks());
         unbonding.amount = unbondingAmount;
         unbonding.withdrawableAtBlock = withdrawableAtBlock;
         emit UnbondRequested(msg.sender, amount, unbondingAmount, withdrawableAtBlock);
@@ -181,14 +187,21 @@ contract StakeManager {
         return _token;
     }
 
-    /// @notice The smallest active stake that makes a node eligible for committees.
-    function minStake() external view returns (uint256) {
-        return _minStake;
+    /// @notice The governed parameters.
+    function parameters() external view returns (NetworkParameters) {
+        return _parameters;
     }
 
-    /// @notice How many blocks unbonding stake waits before it can be withdrawn.
-    function unbondingBlocks() external view returns (uint64) {
-        return _unbondingBlocks;
+    /// @notice The smallest active stake that makes a node eligible for committees, as in effect now (Settlement
+    /// uses each epoch's own value).
+    function minStake() external view returns (uint256) {
+        return _parameters.activeValue(NetworkParameters.Parameter.MinStake);
+    }
+
+    /// @notice How many blocks unbonding stake waits before it can be withdrawn, as in effect now.
+    function unbondingBlocks() public view returns (uint64) {
+        // Bounded by NetworkParameters far below 2^64.
+        return uint64(_parameters.activeValue(NetworkParameters.Parameter.UnbondingBlocks));
     }
 
     /// @notice The settlement contract (zero until set).
@@ -235,8 +248,52 @@ contract StakeManager {
         return block.number < _jailedUntil[node];
     }
 
+    // ── IERC5805: stake as voting power ────────────────────────────────────────────────────────────────────────
+
+    /// @notice The governance clock: block numbers.
+    function clock() external view returns (uint48) {
+        return _now();
+    }
+
+    /// @notice The clock's description (EIP-6372).
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() external pure returns (string memory) {
+        return "mode=blocknumber&from=default";
+    }
+
+    /// @notice The voting power of `account`: its active stake now.
+    function getVotes(address account) external view returns (uint256) {
+        return _stakes[account].latest();
+    }
+
+    /// @notice The voting power of `account` at the end of block `timepoint` (in the past): its active stake then.
+    function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
+        return _stakes[account].upperLookupRecent(_pastKey(timepoint));
+    }
+
+    /// @notice All voting power at the end of block `timepoint` (in the past): the total active stake then.
+    function getPastTotalSupply(uint256 timepoint) external view returns (uint256) {
+        return _totalStake.upperLookupRecent(_pastKey(timepoint));
+    }
+
+    /// @notice Every node votes its own stake.
+    function delegates(address account) external pure returns (address) {
+        return account;
+    }
+
+    /// @notice Accepts only the caller itself, which changes nothing: stake cannot be delegated.
+    function delegate(address delegatee) external view {
+        if (delegatee != msg.sender) revert StakeManagerDelegationUnsupported();
+    }
+
+    /// @notice Always reverts: stake cannot be delegated.
+    function delegateBySig(address, uint256, uint256, uint8, bytes32, bytes32) external pure {
+        revert StakeManagerDelegationUnsupported();
+    }
+
     function _writeStake(address node, uint256 newStake) private {
-        _stakes[node].push(_now(), SafeCast.toUint208(newStake));
+        (uint256 previous,) = _stakes[node].push(_now(), SafeCast.toUint208(newStake));
+        emit DelegateVotesChanged(node, previous, newStake);
     }
 
     function _now() private view returns (uint48) {

@@ -5,8 +5,17 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { getContract } from 'viem'
 import { createTestChain, type TestChain } from './anvil/testChain.ts'
-import { defaultChainParams, deployContracts, readAddressesFile, writeAddressesFile } from './deploy.ts'
-import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from './generated/contracts.ts'
+import { defaultChainParams, defaultGovernanceSettings, deployContracts, readAddressesFile, writeAddressesFile } from './deploy.ts'
+import {
+  EscrowAbi,
+  NetworkParametersAbi,
+  SettlementAbi,
+  StakeManagerAbi,
+  TestTokenAbi,
+  VeritaskGovernorAbi,
+  VeritaskTimelockAbi,
+} from './generated/contracts.ts'
+import { toChainValues } from './governance/parameters.ts'
 
 describe('deployContracts', () => {
   let c: TestChain
@@ -39,9 +48,22 @@ describe('deployContracts', () => {
     assert.equal(await sm.read.unbondingBlocks(), defaultChainParams.unbondingBlocks)
     assert.equal(await e.read.withdrawalDelayBlocks(), defaultChainParams.withdrawalDelayBlocks)
     assert.equal(await s.read.epochLength(), defaultChainParams.epochLength)
-    assert.equal(await s.read.committeeSize(), defaultChainParams.committeeSize)
-    assert.equal(await s.read.equivocationSlashBps(), defaultChainParams.equivocationSlashBps)
-    assert.equal(await s.read.jailBlocks(), defaultChainParams.jailBlocks)
+    const p = getContract({ address: c.contracts.parameters, abi: NetworkParametersAbi, ...read })
+    assert.deepEqual(await p.read.valuesAt([0]), toChainValues(defaultChainParams))
+    assert.equal(await s.read.parameters(), c.contracts.parameters)
+    assert.equal(await sm.read.parameters(), c.contracts.parameters)
+    assert.equal(await p.read.settlement(), settlement)
+    // Only passed proposals change parameters: the timelock owns them, the governor is its only proposer.
+    const tl = getContract({ address: c.contracts.timelock, abi: VeritaskTimelockAbi, ...read })
+    const g = getContract({ address: c.contracts.governor, abi: VeritaskGovernorAbi, ...read })
+    assert.equal(await p.read.owner(), c.contracts.timelock)
+    assert.equal(await g.read.timelock(), c.contracts.timelock)
+    assert.equal(await g.read.token(), stakeManager)
+    assert.equal(await tl.read.hasRole([await tl.read.PROPOSER_ROLE(), c.contracts.governor]), true)
+    assert.equal(await tl.read.hasRole([await tl.read.PROPOSER_ROLE(), c.deployer.address]), false)
+    assert.equal(await tl.read.hasRole([await tl.read.DEFAULT_ADMIN_ROLE(), c.deployer.address]), false)
+    assert.equal(await tl.read.getMinDelay(), defaultGovernanceSettings.timelockDelaySeconds)
+    assert.equal(await g.read.votingPeriod(), BigInt(defaultGovernanceSettings.votingPeriodBlocks))
     assert.deepEqual([await t.read.name(), await t.read.symbol(), await t.read.decimals()], ['Veritask Test Token', 'VTT', 18])
     assert.equal(await t.read.owner(), c.deployer.address)
     assert.ok(deployBlock > 0n && deployBlock <= (await s.read.genesisBlock()))

@@ -14,31 +14,30 @@ import {
 import {
   EscrowAbi,
   EscrowBytecode,
+  NetworkParametersAbi,
+  NetworkParametersBytecode,
   SettlementAbi,
   SettlementBytecode,
   StakeManagerAbi,
   StakeManagerBytecode,
   TestTokenAbi,
   TestTokenBytecode,
+  VeritaskGovernorAbi,
+  VeritaskGovernorBytecode,
+  VeritaskTimelockAbi,
+  VeritaskTimelockBytecode,
 } from './generated/contracts.ts'
+import { defaultNetworkParameters, toChainValues } from './governance/parameters.ts'
+import type { NetworkParameterValues } from './governance/parameters.ts'
 import { waitForReceipt } from './viem/waitForReceipt.ts'
 
-/** The governed parameters the contracts are deployed with. Block counts are chain blocks. */
-export interface ChainParams {
-  /** Smallest snapshot stake that makes a node a committee candidate (token units, 18 decimals). */
-  minStake: bigint
-  /** Blocks between `requestUnbond` and `withdraw`; must exceed the time to settle an epoch's penalties. */
-  unbondingBlocks: bigint
+/**
+ * What the contracts are deployed with: the initial governed parameters (NetworkParameters; see
+ * docs/governance.md) and the escrow's withdrawal delay. Block counts are chain blocks.
+ */
+export interface ChainParams extends NetworkParameterValues {
   /** Blocks between an escrow `requestWithdrawal` and `withdraw`; should exceed two epochs. */
   withdrawalDelayBlocks: bigint
-  /** Blocks per epoch. */
-  epochLength: bigint
-  /** Expected committee size C of the threshold sortition. */
-  committeeSize: number
-  /** Share of an equivocator's bonded stake slashed, in basis points. */
-  equivocationSlashBps: number
-  /** Blocks an equivocator is jailed. */
-  jailBlocks: bigint
 }
 
 /**
@@ -46,13 +45,31 @@ export interface ChainParams {
  * penalties always settle before money leaves.
  */
 export const defaultChainParams: Readonly<ChainParams> = Object.freeze({
-  minStake: 100n * 10n ** 18n,
-  unbondingBlocks: 120n,
+  ...defaultNetworkParameters,
   withdrawalDelayBlocks: 60n,
-  epochLength: 20n,
-  committeeSize: 16,
-  equivocationSlashBps: 1_000,
-  jailBlocks: 100n,
+})
+
+/** How governance decides: OpenZeppelin Governor settings and the timelock's delay. */
+export interface GovernanceSettings {
+  /** Blocks between a proposal and the snapshot of voting power (voting starts after it). */
+  votingDelayBlocks: number
+  /** Blocks the vote lasts. */
+  votingPeriodBlocks: number
+  /** Active stake a proposer needs (token base units). */
+  proposalThreshold: bigint
+  /** Percent of the total snapshot stake that must vote for or abstain. */
+  quorumPercent: number
+  /** Seconds a passed proposal waits in the timelock before anyone may execute it. */
+  timelockDelaySeconds: bigint
+}
+
+/** Devnet defaults: fast enough to pass a proposal within a devnet run by mining blocks. */
+export const defaultGovernanceSettings: Readonly<GovernanceSettings> = Object.freeze({
+  votingDelayBlocks: 1,
+  votingPeriodBlocks: 20,
+  proposalThreshold: 100n * 10n ** 18n,
+  quorumPercent: 20,
+  timelockDelaySeconds: 60n,
 })
 
 export interface DeployedContracts {
@@ -60,6 +77,10 @@ export interface DeployedContracts {
   stakeManager: Address
   escrow: Address
   settlement: Address
+  /** The governed parameters, owned by the timelock. */
+  parameters: Address
+  governor: Address
+  timelock: Address
   /** The block of the first deployment transaction: scan events from here. */
   deployBlock: bigint
 }
@@ -68,6 +89,7 @@ export interface DeployContractsParameters {
   walletClient: WalletClient<Transport, Chain | undefined, Account>
   publicClient: PublicClient
   params?: Partial<ChainParams>
+  governance?: Partial<GovernanceSettings>
   /** Use this ERC-20 instead of deploying a TestToken (whose owner, the deployer, can mint). */
   token?: Address
   /** Receiver of slashed stake; default the deployer. */
@@ -75,17 +97,21 @@ export interface DeployContractsParameters {
 }
 
 /**
- * Deploys TestToken (unless `token` is given), StakeManager, Escrow and Settlement, and points StakeManager and
- * Escrow at Settlement. Transactions are sent one at a time, each awaited, from `walletClient.account`.
+ * Deploys TestToken (unless `token` is given), the governance (timelock, NetworkParameters owned by it, the
+ * governor voting with stake), StakeManager, Escrow and Settlement; points StakeManager, Escrow and
+ * NetworkParameters at Settlement; makes the governor the timelock's only proposer and renounces the deployer's
+ * admin role. Transactions are sent one at a time, each awaited, from `walletClient.account`.
  */
 export async function deployContracts({
   walletClient,
   publicClient,
   params: overrides,
+  governance: governanceOverrides,
   token: givenToken,
   treasury,
 }: DeployContractsParameters): Promise<DeployedContracts> {
   const params = { ...defaultChainParams, ...overrides }
+  const governance = { ...defaultGovernanceSettings, ...governanceOverrides }
   const account = walletClient.account
   const chain = walletClient.chain ?? null
   let deployBlock: bigint | undefined
@@ -102,45 +128,47 @@ export async function deployContracts({
     if (receipt.status !== 'success') throw new Error(`${name} failed (${hash})`)
   }
 
+  const call = async (name: string, address: Address, abi: Abi, functionName: string, args: readonly unknown[]) =>
+    send(name, await walletClient.writeContract({ address, abi, functionName, args, account, chain }))
+
   const token = givenToken ?? (await deploy('TestToken', TestTokenAbi, TestTokenBytecode, []))
-  const stakeManager = await deploy('StakeManager', StakeManagerAbi, StakeManagerBytecode, [
-    token,
-    params.minStake,
-    params.unbondingBlocks,
+  // The deployer is the timelock's admin only until the governor holds its roles.
+  const timelock = await deploy('VeritaskTimelock', VeritaskTimelockAbi, VeritaskTimelockBytecode, [
+    governance.timelockDelaySeconds,
+    [],
+    ['0x0000000000000000000000000000000000000000'],
+    account.address,
   ])
+  const parameters = await deploy('NetworkParameters', NetworkParametersAbi, NetworkParametersBytecode, [
+    timelock,
+    toChainValues(params),
+  ])
+  const stakeManager = await deploy('StakeManager', StakeManagerAbi, StakeManagerBytecode, [token, parameters])
   const escrow = await deploy('Escrow', EscrowAbi, EscrowBytecode, [token, params.withdrawalDelayBlocks])
   const settlement = await deploy('Settlement', SettlementAbi, SettlementBytecode, [
     stakeManager,
     escrow,
     treasury ?? account.address,
-    params.epochLength,
-    params.committeeSize,
-    params.equivocationSlashBps,
-    params.jailBlocks,
+    parameters,
   ])
-  await send(
-    'StakeManager.setSettlement',
-    await walletClient.writeContract({
-      address: stakeManager,
-      abi: StakeManagerAbi,
-      functionName: 'setSettlement',
-      args: [settlement],
-      account,
-      chain,
-    }),
-  )
-  await send(
-    'Escrow.setSettlement',
-    await walletClient.writeContract({
-      address: escrow,
-      abi: EscrowAbi,
-      functionName: 'setSettlement',
-      args: [settlement],
-      account,
-      chain,
-    }),
-  )
-  return { token, stakeManager, escrow, settlement, deployBlock: deployBlock ?? 0n }
+  const governor = await deploy('VeritaskGovernor', VeritaskGovernorAbi, VeritaskGovernorBytecode, [
+    stakeManager,
+    timelock,
+    governance.votingDelayBlocks,
+    governance.votingPeriodBlocks,
+    governance.proposalThreshold,
+    governance.quorumPercent,
+  ])
+  for (const role of ['PROPOSER_ROLE', 'CANCELLER_ROLE'] as const) {
+    const id = await publicClient.readContract({ address: timelock, abi: VeritaskTimelockAbi, functionName: role })
+    await call(`VeritaskTimelock.grantRole(${role})`, timelock, VeritaskTimelockAbi, 'grantRole', [id, governor])
+  }
+  const adminRole = await publicClient.readContract({ address: timelock, abi: VeritaskTimelockAbi, functionName: 'DEFAULT_ADMIN_ROLE' })
+  await call('VeritaskTimelock.renounceRole', timelock, VeritaskTimelockAbi, 'renounceRole', [adminRole, account.address])
+  await call('NetworkParameters.setSettlement', parameters, NetworkParametersAbi, 'setSettlement', [settlement])
+  await call('StakeManager.setSettlement', stakeManager, StakeManagerAbi, 'setSettlement', [settlement])
+  await call('Escrow.setSettlement', escrow, EscrowAbi, 'setSettlement', [settlement])
+  return { token, stakeManager, escrow, settlement, parameters, governor, timelock, deployBlock: deployBlock ?? 0n }
 }
 
 /** What `writeAddressesFile` stores: where the contracts of one chain live. */
@@ -156,6 +184,9 @@ export async function writeAddressesFile(path: string, contents: AddressesFile):
     stakeManager: contents.stakeManager,
     escrow: contents.escrow,
     settlement: contents.settlement,
+    parameters: contents.parameters,
+    governor: contents.governor,
+    timelock: contents.timelock,
     deployBlock: contents.deployBlock.toString(),
   }
   const temporary = `${path}.${process.pid}.tmp`
@@ -190,6 +221,9 @@ export async function readAddressesFile(path: string): Promise<AddressesFile> {
     stakeManager: address('stakeManager'),
     escrow: address('escrow'),
     settlement: address('settlement'),
+    parameters: address('parameters'),
+    governor: address('governor'),
+    timelock: address('timelock'),
   }
   if (typeof deployBlock !== 'string' || !/^\d+$/.test(deployBlock)) return fail("'deployBlock' is not a decimal string")
   return {

@@ -26,12 +26,12 @@ describe('StakeManager', () => {
     c.publicClient.readContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'balanceOf', args: [who] })
 
   before(async () => {
-    c = await createTestChain({ minStake: MIN_STAKE, unbondingBlocks: UNBONDING })
+    c = await createTestChain({ minStake: MIN_STAKE, unbondingBlocks: UNBONDING, epochLength: UNBONDING / 2n })
     ;[alice, bob, settler] = (await c.createAccounts('stake', 3)) as [LocalAccount, LocalAccount, LocalAccount]
     const hash = await c.wallet(c.deployer).deployContract({
       abi: StakeManagerAbi,
       bytecode: StakeManagerBytecode,
-      args: [c.contracts.token, MIN_STAKE, UNBONDING],
+      args: [c.contracts.token, c.contracts.parameters],
     })
     isolated = getAddress((await c.send(hash)).contractAddress!)
     await c.send(sm(c.deployer, isolated).write.setSettlement([settler.address]))

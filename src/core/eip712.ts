@@ -1,5 +1,6 @@
 import { hashTypedData, zeroAddress } from 'viem'
 import type { Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { Comparison } from './types.ts'
 
 /**
  * EIP-712 types of every signed veritask message. Changing a type changes every id and signature:
@@ -14,6 +15,7 @@ export const eip712Types = {
     { name: 'input', type: 'bytes32' },
     { name: 'limits', type: 'Limits' },
     { name: 'policy', type: 'Policy' },
+    { name: 'comparison', type: 'Comparison' },
     { name: 'fee', type: 'uint256' },
     { name: 'epoch', type: 'uint64' },
     { name: 'deadline', type: 'uint64' },
@@ -28,6 +30,12 @@ export const eip712Types = {
     { name: 'k', type: 'uint16' },
     { name: 'quorum', type: 'uint16' },
     { name: 'ratePpm', type: 'uint32' },
+  ],
+  Comparison: [
+    { name: 'kind', type: 'uint8' },
+    { name: 'absMicro', type: 'uint32' },
+    { name: 'relPpm', type: 'uint32' },
+    { name: 'k', type: 'uint16' },
   ],
   Commit: [
     { name: 'taskId', type: 'bytes32' },
@@ -63,6 +71,18 @@ export const policyKindCode = { replicate: 0, sample: 1 } as const
 export const resultStatusCode: Record<ResultStatus, number> = { ok: 0, failed: 1 }
 export const outcomeCode: Record<Outcome, number> = { verified: 0, failed: 1, unresolved: 2 }
 
+export const comparisonKindCode = { exact: 0, maxError: 1, topK: 2 } as const
+
+/** A comparison as signed: every kind fills every field, unused ones with zero. */
+function comparisonMessage(comparison: Comparison = { kind: 'exact' }) {
+  return {
+    kind: comparisonKindCode[comparison.kind],
+    absMicro: comparison.kind === 'maxError' ? comparison.absMicro : 0,
+    relPpm: comparison.kind === 'maxError' ? comparison.relPpm : 0,
+    k: comparison.kind === 'topK' ? comparison.k : 0,
+  }
+}
+
 function policyMessage(policy: Policy) {
   return policy.kind === 'replicate'
     ? { kind: policyKindCode.replicate, k: policy.k, quorum: policy.quorum, ratePpm: 0 }
@@ -75,7 +95,7 @@ export function hashTaskSpec(spec: TaskSpec, domain: ProtocolDomain): Hex {
     domain: eip712Domain(domain),
     types: eip712Types,
     primaryType: 'TaskSpec',
-    message: { ...spec, policy: policyMessage(spec.policy) },
+    message: { ...spec, policy: policyMessage(spec.policy), comparison: comparisonMessage(spec.comparison) },
   })
 }
 

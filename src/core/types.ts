@@ -17,9 +17,20 @@ export interface SamplePolicy {
 
 export type Policy = ReplicatePolicy | SamplePolicy
 
+/**
+ * How reveals are compared to decide which agree (src/core/comparison.ts). `exact`: equal bytes.
+ * `maxError`: tensors whose elements differ by at most `absMicro`·10⁻⁶ + `relPpm`·10⁻⁶·max(|a|, |b|).
+ * `topK`: tensors whose rows keep the same `k` highest classes. Integers only: nodes must agree on
+ * the rule bit for bit.
+ */
+export type Comparison =
+  | { kind: 'exact' }
+  | { kind: 'maxError'; absMicro: number; relPpm: number }
+  | { kind: 'topK'; k: number }
+
 /** Resource limits a task runs under; the runtime enforces them deterministically. */
 export interface TaskLimits {
-  /** Fuel units (metered WebAssembly instructions). */
+  /** Fuel units: metered WebAssembly instructions; for `onnx`, input tensor elements. */
   fuel: bigint
   /** Linear memory cap in 64 KiB pages. */
   memoryPages: number
@@ -40,6 +51,11 @@ export interface TaskSpec {
   input: Hex
   limits: TaskLimits
   policy: Policy
+  /**
+   * How the reveals are compared; `exact` when absent (deterministic runtimes). Inference tasks
+   * (`onnx`) declare a tolerance here. Absent and `{ kind: 'exact' }` give the same task id.
+   */
+  comparison?: Comparison
   /** Fee paid from the requester's escrow, in token base units. */
   fee: bigint
   /**

@@ -26,7 +26,15 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
 import type { EpochBatch } from '../../core/epochBatch.ts'
 import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
-import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
+import {
+  EscrowAbi,
+  NetworkParametersAbi,
+  SettlementAbi,
+  StakeManagerAbi,
+  TestTokenAbi,
+  VeritaskGovernorAbi,
+  VeritaskTimelockAbi,
+} from '../generated/contracts.ts'
 import { startAnvil, type StartedAnvil } from './startAnvil.ts'
 import { defineDevChain } from '../viem/defineDevChain.ts'
 import { waitForReceipt } from '../viem/waitForReceipt.ts'
@@ -37,7 +45,15 @@ export type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
 // The batch's EIP-712 types and penalties hash are core's: these tests check them against the contract.
 export { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
 
-const allErrorsAbi = [...SettlementAbi, ...StakeManagerAbi, ...EscrowAbi, ...TestTokenAbi].filter(
+const allErrorsAbi = [
+  ...SettlementAbi,
+  ...StakeManagerAbi,
+  ...EscrowAbi,
+  ...TestTokenAbi,
+  ...NetworkParametersAbi,
+  ...VeritaskGovernorAbi,
+  ...VeritaskTimelockAbi,
+].filter(
   (item) => item.type === 'error',
 ) as Abi
 
