@@ -1,4 +1,5 @@
-import { hexToBigInt, keccak256 } from 'viem'
+import { hexToBytes } from 'viem'
+import { keccak256Hex } from './keccak.ts'
 import { hashChallenge } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
@@ -23,5 +24,5 @@ export async function isValidChallengeSignature(
  * "no audit"; a verifiable random function would close that, see docs/economics.md.)
  */
 export function isAudited(signature: Hex, ratePpm: number): boolean {
-  return hexToBigInt(keccak256(signature)) % 1_000_000n < BigInt(ratePpm)
+  return BigInt(keccak256Hex(hexToBytes(signature))) % 1_000_000n < BigInt(ratePpm)
 }

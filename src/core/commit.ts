@@ -1,5 +1,5 @@
-import { encodeAbiParameters } from 'viem'
-import { keccak256 } from 'viem'
+import { writeHex } from './hexBytes.ts'
+import { keccak256Hex } from './keccak.ts'
 import { hashCommit, resultStatusCode } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
@@ -18,12 +18,14 @@ export interface CommitmentParameters {
  * useless to anyone else: a copier cannot reuse another executor's commit.
  */
 export function computeCommitment({ taskId, status, resultHash, salt, executor }: CommitmentParameters): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: 'bytes32' }, { type: 'uint8' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'address' }],
-      [taskId, resultStatusCode[status], resultHash, salt, executor],
-    ),
-  )
+  // abi.encode(bytes32, uint8, bytes32, bytes32, address): five 32-byte words.
+  const words = new Uint8Array(5 * 32)
+  writeHex(words, 0, taskId, 32, 'taskId')
+  words[63] = resultStatusCode[status]
+  writeHex(words, 64, resultHash, 32, 'resultHash')
+  writeHex(words, 96, salt, 32, 'salt')
+  writeHex(words, 140, executor, 20, 'executor')
+  return keccak256Hex(words)
 }
 
 export function signCommit(signer: Signer, commit: Commit, domain: ProtocolDomain): Promise<Signed<Commit>> {

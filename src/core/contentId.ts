@@ -1,9 +1,10 @@
-import { keccak256, stringToBytes } from 'viem'
+import { stringToBytes } from 'viem'
+import { keccak256Hex } from './keccak.ts'
 import type { Hex } from './types.ts'
 
 /** The content id of a blob: keccak256 of its bytes. Programs, inputs and results are named by it. */
 export function contentId(bytes: Uint8Array): Hex {
-  return keccak256(bytes)
+  return keccak256Hex(bytes)
 }
 
 /** Whether `bytes` are the blob named `cid`. */

@@ -1,4 +1,6 @@
-import { hashTypedData, zeroAddress } from 'viem'
+import { zeroAddress } from 'viem'
+import { createTypedDataHasher } from './typedDataHash.ts'
+import type { TypedDataDomain } from './typedDataHash.ts'
 import type { Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 import type { Comparison } from './types.ts'
 
@@ -128,4 +130,15 @@ export function hashVerdict(verdict: Verdict, domain: ProtocolDomain): Hex {
       executors: verdict.executors,
     },
   })
+}
+
+let hasher: ReturnType<typeof createTypedDataHasher> | undefined
+
+/**
+ * viem's `hashTypedData`, for veritask's own types, served by a hasher compiled once
+ * (typedDataHash.ts): same digest, a fraction of the keccak work.
+ */
+function hashTypedData(typed: { domain: TypedDataDomain; types: typeof eip712Types; primaryType: keyof typeof eip712Types; message: unknown }): Hex {
+  hasher ??= createTypedDataHasher(eip712Types)
+  return hasher.hash(typed.domain, typed.primaryType, typed.message)
 }

@@ -1,4 +1,5 @@
-import { encodePacked, hexToBigInt, keccak256 } from 'viem'
+import { writeHex } from './hexBytes.ts'
+import { keccak256Hex } from './keccak.ts'
 import { log2Fixed, LOG2_FRACTION_BITS } from './log2.ts'
 import type { Address, Hex } from './types.ts'
 
@@ -27,10 +28,15 @@ const MAX_LOG2 = 256n << LOG2_FRACTION_BITS
  * (−ln u ∝ 256 − log2(h + 1)), so every node computes the same order. Ties go to the lower address.
  */
 export function rankCandidates({ seed, taskId, candidates, count }: RankCandidatesParameters): Address[] {
+  // encodePacked(bytes32 seed, bytes32 taskId, address): the first 64 bytes are the same for all.
+  const packed = new Uint8Array(84)
+  writeHex(packed, 0, seed, 32, 'seed')
+  writeHex(packed, 32, taskId, 32, 'taskId')
   const keyed = candidates
     .filter((c) => c.weight > 0n)
     .map((c) => {
-      const h = hexToBigInt(keccak256(encodePacked(['bytes32', 'bytes32', 'address'], [seed, taskId, c.address])))
+      writeHex(packed, 64, c.address, 20, 'address')
+      const h = BigInt(keccak256Hex(packed))
       return { address: c.address, weight: c.weight, exponent: MAX_LOG2 - log2Fixed(h + 1n) }
     })
   keyed.sort((a, b) => {

@@ -1,6 +1,7 @@
 import secp256k1 from 'secp256k1'
-import { bytesToHex, getAddress, hexToBytes, keccak256 } from 'viem'
+import { bytesToHex, getAddress, hexToBytes } from 'viem'
 import type { Address, Hex } from 'viem'
+import { keccak256Hex } from '../core/keccak.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 
 // libsecp256k1 through the `secp256k1` package (a prebuilt native addon, with a pure-JS fallback).
@@ -8,8 +9,13 @@ import type { SignatureVerifier, Signer } from '../core/signing.ts'
 // microseconds where pure JS takes milliseconds. Signatures are RFC 6979 with low s, byte for byte
 // the ones viem makes.
 
+/** The lowercase hex address (no 0x) of an uncompressed public key. */
+function lowercaseAddressOf(publicKey: Uint8Array): string {
+  return keccak256Hex(publicKey.subarray(1)).slice(-40)
+}
+
 function addressOf(publicKey: Uint8Array): Address {
-  return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`)
+  return getAddress(`0x${lowercaseAddressOf(publicKey)}`)
 }
 
 /** Verifies by recovering the signer's address, like `ecrecover`. */
@@ -21,7 +27,8 @@ export const verifyNative: SignatureVerifier = (digest, signature, expected) => 
     const recovery = v >= 27 ? v - 27 : v
     if (recovery !== 0 && recovery !== 1) return false
     const publicKey = secp256k1.ecdsaRecover(bytes.subarray(0, 64), recovery, hexToBytes(digest), false)
-    return addressOf(publicKey) === getAddress(expected)
+    // Compared as 20 bytes in lowercase hex: no checksum to compute on the hot path.
+    return expected.length === 42 && lowercaseAddressOf(publicKey) === expected.slice(2).toLowerCase()
   } catch {
     return false
   }
