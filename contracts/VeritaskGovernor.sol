@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IGovernor, Governor} from "@openzeppelin/contracts/governance/Governor.sol";
 import {GovernorCountingSimple} from "@openzeppelin/contracts/governance/extensions/GovernorCountingSimple.sol";
+import {GovernorStorage} from "@openzeppelin/contracts/governance/extensions/GovernorStorage.sol";
 import {GovernorSettings} from "@openzeppelin/contracts/governance/extensions/GovernorSettings.sol";
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
 import {GovernorVotes} from "@openzeppelin/contracts/governance/extensions/GovernorVotes.sol";
@@ -16,10 +17,12 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 /// delegation). A proposal needs `proposalThreshold` stake to be made; it passes when the for-votes exceed the
 /// against-votes and for + abstain reach `quorumNumerator` percent of the total snapshot stake; it then waits in the
 /// TimelockController (which owns NetworkParameters) for the timelock's delay before anyone may execute it. Voting
-/// delay and period count blocks. Every setting here is itself changed only by a proposal.
+/// delay and period count blocks. Every setting here is itself changed only by a proposal. Proposals are stored
+/// on-chain (GovernorStorage), so they can be listed, queued and executed by id alone.
 contract VeritaskGovernor is
     Governor,
     GovernorSettings,
+    GovernorStorage,
     GovernorCountingSimple,
     GovernorVotes,
     GovernorVotesQuorumFraction,
@@ -68,6 +71,16 @@ contract VeritaskGovernor is
 
     function proposalThreshold() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.proposalThreshold();
+    }
+
+    function _propose(
+        address[] memory targets,
+        uint256[] memory values,
+        bytes[] memory calldatas,
+        string memory description,
+        address proposer
+    ) internal override(Governor, GovernorStorage) returns (uint256) {
+        return super._propose(targets, values, calldatas, description, proposer);
     }
 
     function _queueOperations(

@@ -41,6 +41,12 @@ const policy = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sample'), ratePpm: smallUint(1_000_000) }),
 ])
 
+const comparison = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('exact') }),
+  z.strictObject({ kind: z.literal('maxError'), absMicro: smallUint(1_000_000_000), relPpm: smallUint(1_000_000) }),
+  z.strictObject({ kind: z.literal('topK'), k: z.number().int().min(1).max(0xffff) }),
+])
+
 const taskSpec = z.strictObject({
   requester: address,
   nonce: uint(64),
@@ -49,6 +55,7 @@ const taskSpec = z.strictObject({
   input: hex32,
   limits: z.strictObject({ fuel: uint(64), memoryPages: smallUint(0xffffffff), outputBytes: smallUint(0xffffffff) }),
   policy,
+  comparison: comparison.optional(),
   fee: uint(256),
   epoch: uint(64),
   deadline: uint(64),

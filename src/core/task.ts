@@ -1,11 +1,13 @@
 import { isAudited } from './challenge.ts'
+import { outputsAgree, resultsToCompare } from './comparison.ts'
+import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
 import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
-export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'decided'
+export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'decided'
 
 /**
  * Where a `sample` task stands: one executor; after its commit the verifier's challenge decides
@@ -64,6 +66,13 @@ export interface TaskState {
   readonly commitDeadline: number
   readonly revealDeadline: number | null
   readonly verdict: Verdict | null
+  /**
+   * Result bytes by content id, fetched after the reveals when the spec compares with a tolerance
+   * and the revealed results differ (phase `compare`): the comparison needs them.
+   */
+  readonly outputs: ReadonlyMap<Hex, Uint8Array>
+  /** When the `compare` phase gives up waiting for result bytes; null outside it. */
+  readonly compareDeadline: number | null
   /** The sample policy's progress; null for replicate. */
   readonly sample: SampleState | null
 }
@@ -109,6 +118,8 @@ export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParamet
     commitDeadline: now + timing.commitWindowMs,
     revealDeadline: null,
     verdict: null,
+    outputs: new Map(),
+    compareDeadline: null,
     sample:
       spec.policy.kind === 'sample'
         ? { ratePpm: spec.policy.ratePpm, stage: 'execute', verifier: null, challengeDeadline: null, audited: null }
@@ -129,11 +140,18 @@ function hasRevealed(state: TaskState, executor: Address): boolean {
   return state.reveals.some((r) => r.executor === executor)
 }
 
-function decide(state: TaskState, now: number, timing: TaskTiming): TaskState {
+/**
+ * Decides the task, or first opens the `compare` phase when a tolerance comparison needs result
+ * bytes nobody has handed in yet. `final` decides with what is there (the spec deadline).
+ */
+function decide(state: TaskState, now: number, timing: TaskTiming, final = false): TaskState {
+  if (!final && state.phase !== 'compare' && missingOutputs(state).length > 0) {
+    return { ...state, phase: 'compare', compareDeadline: now + timing.revealWindowMs }
+  }
   const rank = (a: Address) => state.ranking.indexOf(a)
   const reveals = [...state.reveals].sort((a, b) => rank(a.executor) - rank(b.executor))
   // An audit that disagrees with the executor goes to arbitration instead of ending unresolved.
-  if (state.sample?.stage === 'audit' && reveals.length === 2 && !sameResult(reveals[0]!.reveal, reveals[1]!.reveal)) {
+  if (state.sample?.stage === 'audit' && reveals.length === 2 && !sameResult(state, reveals[0]!.reveal, reveals[1]!.reveal)) {
     const arbiters = state.ranking.slice(state.nextBackup, state.nextBackup + ARBITERS)
     if (arbiters.length > 0 && BigInt(now) < state.spec.deadline) {
       const seats = [...state.seats, ...arbiters]
@@ -147,16 +165,46 @@ function decide(state: TaskState, now: number, timing: TaskTiming): TaskState {
         phase: 'commit',
         commitDeadline: now + timing.commitWindowMs,
         revealDeadline: null,
+        compareDeadline: null,
       }
     }
   }
-  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals })
+  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals, comparison: state.spec.comparison, outputs: state.outputs })
   const missedReveal = state.commits.map((c) => c.executor).filter((e) => !hasRevealed(state, e))
   return { ...state, phase: 'decided', verdict, missedReveal }
 }
 
-function sameResult(a: Reveal, b: Reveal): boolean {
-  return a.status === b.status && a.resultHash === b.resultHash
+/** Whether two reveals agree under the spec's comparison, with the result bytes at hand. */
+function sameResult(state: TaskState, a: Reveal, b: Reveal): boolean {
+  if (a.status !== b.status) return false
+  if (a.resultHash === b.resultHash) return true
+  const x = state.outputs.get(a.resultHash)
+  const y = state.outputs.get(b.resultHash)
+  return a.status === 'ok' && state.spec.comparison !== undefined && x !== undefined && y !== undefined && outputsAgree(state.spec.comparison, x, y)
+}
+
+/** Result hashes whose bytes the `compare` phase still waits for (none for `exact`). */
+export function missingOutputs(state: TaskState): Hex[] {
+  const revealed = state.reveals.map((r) => ({ executor: r.executor, ...r.reveal }))
+  return resultsToCompare(state.spec.comparison, revealed).filter((hash) => !state.outputs.has(hash))
+}
+
+/**
+ * Hands in result bytes for the `compare` phase (fetched by content id; bytes that are not one of
+ * the awaited results are ignored). Decides once nothing is missing, or at once with `final`,
+ * when the node has got all it could: results it could not fetch agree only with equal hashes.
+ */
+export function applyOutputs(state: TaskState, outputs: readonly Uint8Array[], now: number, timing: TaskTiming, final = false): TaskState {
+  const s = advanceTask(state, now, timing)
+  if (s.phase !== 'compare') return s
+  const missing = new Set(missingOutputs(s))
+  const merged = new Map(s.outputs)
+  for (const bytes of outputs) {
+    const id = contentId(bytes)
+    if (missing.has(id)) merged.set(id, bytes)
+  }
+  const next: TaskState = { ...s, outputs: merged }
+  return final || missingOutputs(next).length === 0 ? decide(next, now, timing) : next
 }
 
 function closeCommitPhase(state: TaskState, closedAt: number, timing: TaskTiming): TaskState {
@@ -195,7 +243,12 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
   let s = state
   for (;;) {
     if (s.phase === 'decided') return s
-    if (BigInt(now) >= s.spec.deadline) return decide(s, now, timing)
+    if (BigInt(now) >= s.spec.deadline) return decide(s, now, timing, true)
+    if (s.phase === 'compare') {
+      if (s.compareDeadline === null || now < s.compareDeadline) return s
+      s = decide(s, s.compareDeadline, timing)
+      continue
+    }
     if (s.phase === 'reveal') {
       if (s.revealDeadline === null || now < s.revealDeadline) return s
       s = decide(s, s.revealDeadline, timing)
@@ -272,8 +325,8 @@ export function applyReveal(state: TaskState, signed: Signed<Reveal>, now: numbe
       hint: 'Reveals are accepted only after every assigned executor committed or the commit deadline passed.',
     })
   }
-  if (s.phase === 'decided') {
-    throw new RevealRejectedError('REVEAL_PHASE_CLOSED', 'The task is already decided.', { details })
+  if (s.phase === 'decided' || s.phase === 'compare') {
+    throw new RevealRejectedError('REVEAL_PHASE_CLOSED', 'The reveal phase of this task has closed.', { details })
   }
   const commit = s.commits.find((c) => c.executor === executor)
   if (commit === undefined) {
@@ -318,7 +371,9 @@ export function nextTaskDeadline(state: TaskState): number | null {
       ? state.commitDeadline
       : state.phase === 'challenge'
         ? (state.sample?.challengeDeadline ?? state.commitDeadline)
-        : (state.revealDeadline ?? state.commitDeadline)
+        : state.phase === 'compare'
+          ? (state.compareDeadline ?? state.commitDeadline)
+          : (state.revealDeadline ?? state.commitDeadline)
   return Math.min(phaseDeadline, Number(state.spec.deadline))
 }
 

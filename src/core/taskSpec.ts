@@ -1,4 +1,5 @@
 import { SpecRejectedError } from './errors.ts'
+import { assertValidComparison } from './comparison.ts'
 import { hashTaskSpec } from './eip712.ts'
 import type { ProtocolParams } from './params.ts'
 import { isSignedBy, signDigest } from './signing.ts'
@@ -6,7 +7,16 @@ import type { SignatureVerifier, Signer } from './signing.ts'
 import type { Hex, Policy, ProtocolDomain, Signed, TaskSpec } from './types.ts'
 
 /** Runtimes this version of the protocol knows. */
-export const supportedRuntimes = ['wasm'] as const
+export const supportedRuntimes = ['wasm', 'onnx'] as const
+
+/**
+ * What a node must advertise to be eligible for a task: the runtime's name, and for `onnx` the
+ * model too, as `onnx:<model id>` (the program's content id). Sortition ranks only nodes whose
+ * listing in the epoch snapshot carries it.
+ */
+export function requiredCapability(spec: Pick<TaskSpec, 'runtime' | 'program'>): string {
+  return spec.runtime === 'onnx' ? `onnx:${spec.program.toLowerCase()}` : spec.runtime
+}
 
 /** Signs a spec as its requester. The signature is over the task id. */
 export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: ProtocolDomain): Promise<Signed<TaskSpec>> {
@@ -80,6 +90,7 @@ export async function checkTaskSpec({
     })
   }
   assertValidPolicy(spec.policy, params)
+  if (spec.comparison !== undefined) assertValidComparison(spec.comparison)
   const { fuel, memoryPages, outputBytes } = spec.limits
   if (
     fuel <= 0n ||

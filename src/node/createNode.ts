@@ -26,9 +26,10 @@ import {
   taskTiming,
 } from '../core/task.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
+import { applyOutputs, missingOutputs } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
-import { checkTaskSpec } from '../core/taskSpec.ts'
+import { checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
 import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
@@ -131,6 +132,8 @@ interface TaskEntry {
   pendingOutput: Uint8Array | undefined
   revealSent: boolean
   challengeSent: boolean
+  /** Result bytes for a tolerance comparison are being fetched (phase `compare`). */
+  comparing: boolean
   /** A valid challenge that arrived before this node saw the executor's commit. */
   earlyChallenge: Signed<Challenge> | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
@@ -231,6 +234,7 @@ export function createNode({
     if (isAwaitingCommit(entry.state, address) && !entry.executing) void execute(taskId, entry)
     if (isAwaitingReveal(entry.state, address) && !entry.revealSent) void reveal(taskId, entry)
     if (isAwaitingChallenge(entry.state, address) && !entry.challengeSent) void challenge(taskId, entry)
+    if (entry.state.phase === 'compare' && !entry.comparing) void compare(taskId, entry)
     schedule(taskId, entry)
   }
 
@@ -271,6 +275,9 @@ export function createNode({
     settled.set(entry.epoch, list)
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
+    } else if (entry.state.outputs.has(verdict.resultHash)) {
+      // Fetched for a tolerance comparison: the canonical result is already here.
+      blobs.put(entry.state.outputs.get(verdict.resultHash)!)
     } else if (verdict.outcome === 'verified' && entry.origin === network.peerId && !blobs.has(verdict.resultHash)) {
       // The gateway serves the results of the tasks it was given, whoever computed them.
       network
@@ -369,6 +376,31 @@ export function createNode({
     if (current !== undefined) onChallenge(taskId, current, signed)
   }
 
+  /**
+   * A tolerance comparison with differing results: fetch each distinct revealed result by content
+   * id (its executors serve it since their reveal), then hand the bytes to the core, which
+   * clusters them. A result nobody serves agrees only with reveals of the same hash.
+   */
+  async function compare(taskId: Hex, entry: TaskEntry): Promise<void> {
+    entry.comparing = true
+    const maxBytes = entry.state.spec.limits.outputBytes
+    const fetched = await Promise.all(
+      missingOutputs(entry.state).map(async (cid) => {
+        const local = blobs.get(cid)
+        if (local !== undefined) return local
+        try {
+          return await network.fetchBlob(cid, { peers: [], maxBytes })
+        } catch (error) {
+          log.debug('result for comparison not fetched', { taskId, cid, error })
+          return undefined
+        }
+      }),
+    )
+    if (tasks.get(taskId) !== entry) return
+    const outputs = fetched.filter((bytes): bytes is Uint8Array => bytes !== undefined)
+    update(taskId, entry, applyOutputs(entry.state, outputs, clock.now(), entry.timing, true))
+  }
+
   function onChallenge(taskId: Hex, entry: TaskEntry, signed: Signed<Challenge>): ValidationResult {
     try {
       update(taskId, entry, applyChallenge(entry.state, signed, clock.now(), entry.timing))
@@ -441,7 +473,7 @@ export function createNode({
     const ranking = rankCandidates({
       seed: view.seed,
       taskId,
-      candidates: view.eligibleNodes(spec.runtime),
+      candidates: view.eligibleNodes(requiredCapability(spec)),
       count: seats + epochParams.backups,
     })
     const timing = taskTiming(epochParams)
@@ -458,6 +490,7 @@ export function createNode({
       pendingOutput: undefined,
       revealSent: false,
       challengeSent: false,
+      comparing: false,
       earlyChallenge: undefined,
       earlyReveals: [],
       observed: [],
