@@ -1,0 +1,413 @@
+import { contentId } from '../../core/contentId.ts'
+import type { Receipt } from '../../core/receipt.ts'
+import type { Hex } from '../../core/types.ts'
+import { planChunks } from '../chunking.ts'
+import type { InputFile, SplitMode } from '../chunking.ts'
+import { buildChunkOutputTree, frameOutputs, groupForReduce } from '../chunkOutputs.ts'
+import type { VeritaskClientBase } from '../createVeritaskClient.ts'
+import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, NodeApiError, TimeoutError } from '../errors.ts'
+import type { ChainUnreachableError, InputNotFoundError, NodeUnreachableError } from '../errors.ts'
+import { nextChunkStep } from '../jobPolicy.ts'
+import type { AttemptOutcome, ChunkStatus } from '../jobPolicy.ts'
+import { assertWasmProgram } from '../program.ts'
+import { readJobInput } from '../readInput.ts'
+import { getEscrow } from './getEscrow.ts'
+import { getReceipt } from './getReceipt.ts'
+import { getResult } from './getResult.ts'
+import { defaultTaskTerms, submitTask } from './submitTask.ts'
+import type { TaskTerms } from './submitTask.ts'
+import { verifyReceipt } from './verifyReceipt.ts'
+import { waitForResult } from './waitForResult.ts'
+
+export interface SubmitJobParameters extends TaskTerms {
+  /** The map program, run once per chunk: bytes, or an id given to `uploadProgram`. */
+  program: Uint8Array | Hex
+  /** The input: a path (a file, or a directory of files), files, or ready-made chunk inputs. */
+  input: string | readonly InputFile[] | readonly Uint8Array[]
+  /** Largest chunk in bytes (default: one chunk per file). Ignored for ready-made chunks. */
+  chunkSize?: number
+  /** Where chunks are cut (default `lines`: whole lines, else whole words). */
+  split?: SplitMode
+  /** A reduce program, run over the verified chunk outputs (framed, see `frameOutputs`); must be associative when outputs exceed one task's input. */
+  reduce?: Uint8Array | Hex
+  /** Terms of the reduce tasks; the job's terms by default. */
+  reduceTerms?: TaskTerms
+  /** Chunks in flight at once (default 32). */
+  concurrency?: number
+  /** Attempts per chunk when a task ends unresolved or without a verdict in time (default 3). */
+  maxAttempts?: number
+  /** Per-attempt wait for a verdict, in ms (default: the deadline plus 30 s). */
+  attemptTimeoutMs?: number
+  /** Wait for every task's receipt and verify it on-chain (default false). */
+  receipts?: boolean
+  /** A report of an earlier run of this job: chunks it finished (verified or failed) are not run again. */
+  resume?: JobReport
+  onProgress?: (progress: JobProgress) => void
+  signal?: AbortSignal
+}
+
+export interface JobProgress {
+  phase: 'map' | 'reduce' | 'receipts'
+  done: number
+  total: number
+  verified: number
+  failed: number
+  unresolved: number
+  rejected: number
+}
+
+/** One attempt at a chunk (or reduce step): the task, and how it ended. */
+export interface TaskAttempt {
+  taskId: Hex
+  outcome: AttemptOutcome
+  /** The node's error code, for `rejected`. */
+  error?: string
+}
+
+export interface ChunkReport {
+  index: number
+  source: string
+  offset: number
+  length: number
+  /** Content id of the chunk's input. */
+  input: Hex
+  status: ChunkStatus
+  /** Every task tried for the chunk, in order; the last one is the chunk's outcome. */
+  attempts: TaskAttempt[]
+  /** The deciding task (the last attempt). */
+  taskId?: Hex
+  /** The verdict's result hash (for `failed`, the hash of the failure reason). */
+  resultHash?: Hex
+  /** The verified output bytes, when the job fetched them (with a reduce, or `fetchOutputs`). */
+  output?: Uint8Array
+  receipt?: Receipt
+  /** The receipt verified on-chain, with this chunk's task and result. */
+  receiptValid?: boolean
+}
+
+export interface ReduceStep {
+  /** Which step outputs went in, `[start, end)` of the previous level (chunks for level 0). */
+  level: number
+  range: [number, number]
+  input: Hex
+  status: ChunkStatus
+  attempts: TaskAttempt[]
+  taskId?: Hex
+  resultHash?: Hex
+  receipt?: Receipt
+  receiptValid?: boolean
+}
+
+export interface JobReport {
+  /** `complete`: every chunk verified (and the reduce, if any). `incomplete`: see the chunks' and steps' `status`. */
+  status: 'complete' | 'incomplete'
+  program: Hex
+  reduceProgram?: Hex
+  chunks: ChunkReport[]
+  /** Root of the chunk outputs tree (`buildChunkOutputTree`), once every chunk is verified. */
+  outputsRoot: Hex | null
+  reduceSteps: ReduceStep[]
+  /** The reduce's final output (verified), or with one chunk and no reduce, that chunk's output. */
+  output?: Uint8Array
+  counts: Record<Exclude<ChunkStatus, 'pending'> | 'pending', number>
+  /** Fees of every task submitted, in base units (unresolved tasks are refunded). */
+  feesSubmitted: bigint
+  /** With `receipts`: every verified task's receipt verified on-chain. */
+  receiptsValid?: boolean
+}
+
+export type SubmitJobReturnType = JobReport
+
+export type SubmitJobErrorType =
+  | InvalidProgramError
+  | InputNotFoundError
+  | EmptyInputError
+  | InsufficientEscrowError
+  | NodeUnreachableError
+  | NodeApiError
+  | ChainUnreachableError
+
+interface Unit {
+  input: Uint8Array
+  inputId: Hex
+  status: ChunkStatus
+  attempts: TaskAttempt[]
+  taskId?: Hex
+  resultHash?: Hex
+  output?: Uint8Array
+}
+
+async function chunkInputs(input: SubmitJobParameters['input'], chunkSize: number | undefined, split: SplitMode | undefined) {
+  if (typeof input === 'string') return planChunks({ files: await readJobInput(input), ...(chunkSize ? { chunkSize } : {}), ...(split ? { split } : {}) })
+  if (input.length > 0 && input[0] instanceof Uint8Array) {
+    return (input as readonly Uint8Array[]).filter((b) => b.length > 0).map((bytes, index) => ({ index, source: `#${index}`, offset: 0, bytes }))
+  }
+  return planChunks({ files: input as readonly InputFile[], ...(chunkSize ? { chunkSize } : {}), ...(split ? { split } : {}) })
+}
+
+/** Runs `work` over `items` with at most `concurrency` at once; stops taking new items once `stop()` holds. */
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length && !stop()) await work(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+}
+
+/**
+ * Runs a program over data: splits the input into chunks, runs each chunk as its own task (map),
+ * then optionally a reduce program over the verified outputs. Before submitting anything it
+ * checks that the escrow covers every fee; a chunk whose task ends unresolved is retried as a new
+ * task, one that fails deterministically is reported, and nothing is dropped: the report lists
+ * every chunk with its tasks and outcome. Pass it back as `resume` to finish an incomplete job.
+ *
+ * @example
+ * ```ts
+ * const job = await client.submitJob({
+ *   program: await readFile('programs/build/word-count.wasm'),
+ *   reduce: await readFile('programs/build/word-count-merge.wasm'),
+ *   input: './books',
+ *   chunkSize: 16_384,
+ *   onProgress: (p) => console.error(`${p.phase} ${p.done}/${p.total}`),
+ * })
+ * console.log(job.status, job.outputsRoot, new TextDecoder().decode(job.output))
+ * ```
+ */
+export async function submitJob(client: VeritaskClientBase, parameters: SubmitJobParameters): Promise<SubmitJobReturnType> {
+  const { concurrency = 32, maxAttempts = 3, signal, onProgress } = parameters
+  const mapProgram = programOf(client, parameters.program, 'the program')
+  const reduceProgram = parameters.reduce === undefined ? undefined : programOf(client, parameters.reduce, 'the reduce program')
+  const chunks = await chunkInputs(parameters.input, parameters.chunkSize, parameters.split)
+  if (chunks.length === 0) {
+    throw new EmptyInputError('SDK_INPUT_EMPTY', 'The input has no bytes to compute on.', {
+      hint: 'Pass a non-empty file, or a directory holding at least one non-empty file.',
+      details: { input: typeof parameters.input === 'string' ? parameters.input : '(in memory)' },
+    })
+  }
+  const terms: TaskTerms = pick(parameters)
+  const reduceTerms: TaskTerms = { ...terms, ...parameters.reduceTerms }
+  const fee = terms.fee ?? defaultTaskTerms.fee
+  const reduceFee = reduceTerms.fee ?? defaultTaskTerms.fee
+
+  const resumed = new Map((parameters.resume?.chunks ?? []).map((c) => [`${c.index}:${c.input}`, c]))
+  const units: Unit[] = chunks.map((chunk) => {
+    const inputId = contentId(chunk.bytes)
+    const earlier = resumed.get(`${chunk.index}:${inputId}`)
+    const done = earlier !== undefined && (earlier.status === 'verified' || earlier.status === 'failed')
+    return {
+      input: chunk.bytes,
+      inputId,
+      status: done ? earlier.status : 'pending',
+      attempts: earlier?.attempts ?? [],
+      ...(done ? { taskId: earlier.taskId, resultHash: earlier.resultHash } : {}),
+    }
+  })
+  const toRun = units.filter((u) => u.status === 'pending')
+
+  // The escrow must cover every fee before anything is submitted.
+  const required = fee * BigInt(toRun.length) + (reduceProgram === undefined ? 0n : reduceFee)
+  const escrow = await getEscrow(client)
+  if (escrow.spendable < required) {
+    throw new InsufficientEscrowError({ required, available: escrow.spendable, requester: client.account.address })
+  }
+
+  const needOutputs = reduceProgram !== undefined || units.length === 1
+  let feesSubmitted = 0n
+  const progress = (phase: JobProgress['phase'], list: readonly Unit[], doneCount?: number) => {
+    if (onProgress === undefined) return
+    const count = (s: ChunkStatus) => list.filter((u) => u.status === s).length
+    const counts = { verified: count('verified'), failed: count('failed'), unresolved: count('unresolved'), rejected: count('rejected') }
+    const done = doneCount ?? counts.verified + counts.failed + counts.unresolved + counts.rejected
+    onProgress({ phase, done, total: list.length, ...counts })
+  }
+
+  /** Runs one unit to a final status: submit, wait, retry what another attempt can change. */
+  let refused: NodeApiError | undefined
+  async function run(unit: Unit, program: Uint8Array, unitTerms: TaskTerms, withOutput: boolean): Promise<void> {
+    while (unit.status === 'pending') {
+      if (refused !== undefined) return
+      let taskId: Hex
+      try {
+        ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms, ...(signal ? { signal } : {}) }))
+      } catch (error) {
+        if (!(error instanceof NodeApiError)) throw error
+        unit.attempts.push({ taskId: '0x' as Hex, outcome: 'rejected', error: error.code })
+        unit.status = 'rejected'
+        // A refusal applies to the job's terms, not to one chunk: stop submitting more.
+        refused ??= error
+        return
+      }
+      feesSubmitted += unitTerms.fee ?? defaultTaskTerms.fee
+      const deadlineMs = unitTerms.deadlineMs ?? defaultTaskTerms.deadlineMs
+      let outcome: AttemptOutcome
+      try {
+        const result = await waitForResult(client, {
+          taskId,
+          output: withOutput,
+          timeoutMs: parameters.attemptTimeoutMs ?? deadlineMs + 30_000,
+          ...(signal ? { signal } : {}),
+        })
+        outcome = result.outcome
+        unit.resultHash = result.verdict.resultHash
+        if (result.output !== undefined) unit.output = result.output
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error
+        outcome = 'timeout'
+      }
+      unit.attempts.push({ taskId, outcome })
+      unit.taskId = taskId
+      const step = nextChunkStep(outcome, unit.attempts.filter((a) => a.outcome !== 'rejected').length, maxAttempts)
+      if (step !== 'retry') unit.status = step
+      else delete unit.resultHash
+    }
+  }
+
+  // ── map ──
+  progress('map', units)
+  await pool(
+    toRun,
+    concurrency,
+    async (unit) => {
+      await run(unit, mapProgram, terms, needOutputs)
+      progress('map', units)
+    },
+    () => refused !== undefined || signal?.aborted === true,
+  )
+  signal?.throwIfAborted()
+  // Resumed chunks whose bytes a reduce needs.
+  if (needOutputs) {
+    for (const unit of units) {
+      if (unit.status === 'verified' && unit.output === undefined) unit.output = await getResult(client, { resultHash: unit.resultHash!, ...(signal ? { signal } : {}) })
+    }
+  }
+  const allVerified = units.every((u) => u.status === 'verified')
+  const outputsRoot = allVerified
+    ? (buildChunkOutputTree(units.map((u, index) => ({ index, input: u.inputId, resultHash: u.resultHash! }))).root as Hex)
+    : null
+
+  // ── reduce: level by level until one output is left ──
+  const steps: Array<ReduceStep & { unit: Unit }> = []
+  let output: Uint8Array | undefined = allVerified && units.length === 1 && reduceProgram === undefined ? units[0]!.output : undefined
+  if (allVerified && reduceProgram !== undefined) {
+    const limits = await client.api.json<{ limits?: { maxInputBytes?: number } }>('/v1/status', signal ? { signal } : {})
+    const maxInputBytes = limits.limits?.maxInputBytes ?? 16 * 1024 * 1024
+    let level = 0
+    let outputs = units.map((u) => u.output!)
+    for (;;) {
+      const groups = groupForReduce(outputs.map((o) => o.length), maxInputBytes)
+      const levelSteps = groups.map((range) => {
+        const input = frameOutputs(outputs.slice(range[0], range[1]))
+        const unit: Unit = { input, inputId: contentId(input), status: 'pending', attempts: [] }
+        return { level, range, input: unit.inputId, status: unit.status, attempts: unit.attempts, unit }
+      })
+      steps.push(...levelSteps)
+      if (level > 0 || levelSteps.length > 1) {
+        const spendable = (await getEscrow(client)).spendable
+        const needed = reduceFee * BigInt(levelSteps.length)
+        if (spendable < needed) throw new InsufficientEscrowError({ required: needed, available: spendable, requester: client.account.address })
+      }
+      await pool(
+        levelSteps,
+        concurrency,
+        async (step) => {
+          await run(step.unit, reduceProgram, reduceTerms, true)
+          progress('reduce', steps.map((s) => s.unit))
+        },
+        () => refused !== undefined || signal?.aborted === true,
+      )
+      signal?.throwIfAborted()
+      if (!levelSteps.every((s) => s.unit.status === 'verified')) break
+      outputs = levelSteps.map((s) => s.unit.output!)
+      if (outputs.length === 1) {
+        output = outputs[0]
+        break
+      }
+      level++
+    }
+  }
+  const reduceSteps: ReduceStep[] = steps.map(({ unit, ...step }) => ({
+    ...step,
+    status: unit.status,
+    ...(unit.taskId ? { taskId: unit.taskId } : {}),
+    ...(unit.resultHash ? { resultHash: unit.resultHash } : {}),
+  }))
+
+  const chunkReports: ChunkReport[] = chunks.map((chunk, i) => {
+    const u = units[i]!
+    return {
+      index: chunk.index,
+      source: chunk.source,
+      offset: chunk.offset,
+      length: chunk.bytes.length,
+      input: u.inputId,
+      status: u.status,
+      attempts: u.attempts,
+      ...(u.taskId ? { taskId: u.taskId } : {}),
+      ...(u.resultHash ? { resultHash: u.resultHash } : {}),
+      ...(u.output ? { output: u.output } : {}),
+    }
+  })
+
+  // ── receipts: every verified task's receipt, verified on-chain ──
+  let receiptsValid: boolean | undefined
+  if (parameters.receipts === true) {
+    const withReceipts: Array<ChunkReport | ReduceStep> = [...chunkReports, ...reduceSteps].filter((r) => r.status === 'verified' && r.taskId !== undefined)
+    let done = 0
+    await pool(
+      withReceipts,
+      Math.min(concurrency, 16),
+      async (report) => {
+        report.receipt = await getReceipt(client, { taskId: report.taskId!, wait: true, ...(signal ? { signal } : {}) })
+        const check = await verifyReceipt(client, { receipt: report.receipt, taskId: report.taskId!, resultHash: report.resultHash! })
+        report.receiptValid = check.valid && report.receipt.outcome === 'verified'
+        onProgress?.({ phase: 'receipts', done: ++done, total: withReceipts.length, verified: done, failed: 0, unresolved: 0, rejected: 0 })
+      },
+      () => signal?.aborted === true,
+    )
+    signal?.throwIfAborted()
+    receiptsValid = withReceipts.every((r) => r.receiptValid === true)
+  }
+
+  if (refused !== undefined && units.every((u) => u.attempts.length === 0 || u.status === 'rejected') && feesSubmitted === 0n) {
+    // Nothing ran: the node refused the very first submission; say why instead of reporting.
+    throw refused
+  }
+  const count = (s: ChunkStatus) => units.filter((u) => u.status === s).length
+  const complete = allVerified && (reduceProgram === undefined || reduceSteps.at(-1)?.status === 'verified')
+  return {
+    status: complete ? 'complete' : 'incomplete',
+    program: contentId(mapProgram),
+    ...(reduceProgram ? { reduceProgram: contentId(reduceProgram) } : {}),
+    chunks: chunkReports,
+    outputsRoot,
+    reduceSteps,
+    ...(output ? { output } : {}),
+    counts: { pending: count('pending'), verified: count('verified'), failed: count('failed'), unresolved: count('unresolved'), rejected: count('rejected') },
+    feesSubmitted,
+    ...(receiptsValid === undefined ? {} : { receiptsValid }),
+  }
+}
+
+function programOf(client: VeritaskClientBase, program: Uint8Array | Hex, what: string): Uint8Array {
+  if (typeof program !== 'string') {
+    assertWasmProgram(program, what)
+    return program
+  }
+  const bytes = client.programs.get(program.toLowerCase() as Hex)
+  if (bytes === undefined) {
+    throw new InvalidProgramError('SDK_INVALID_PROGRAM', `${what} ${program} was not given to uploadProgram on this client.`, {
+      hint: 'Call client.uploadProgram({ program: bytes }) first, or pass the bytes.',
+      details: { program },
+    })
+  }
+  return bytes
+}
+
+function pick({ fee, limits, policy, deadlineMs }: TaskTerms): TaskTerms {
+  return {
+    ...(fee !== undefined ? { fee } : {}),
+    ...(limits !== undefined ? { limits } : {}),
+    ...(policy !== undefined ? { policy } : {}),
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+  }
+}

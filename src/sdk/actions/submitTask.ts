@@ -1,0 +1,129 @@
+import { contentId } from '../../core/contentId.ts'
+import { hashTaskSpec } from '../../core/eip712.ts'
+import { signTaskSpec } from '../../core/taskSpec.ts'
+import type { Hex, Policy, Signed, TaskLimits, TaskSpec } from '../../core/types.ts'
+import type { VeritaskClientBase } from '../createVeritaskClient.ts'
+import { InvalidProgramError, NodeApiError } from '../errors.ts'
+import type { ChainUnreachableError, NodeUnreachableError } from '../errors.ts'
+import { assertWasmProgram } from '../program.ts'
+
+/** Defaults for a task's terms; the devnet's values. */
+export const defaultTaskTerms = {
+  fee: 10n ** 15n,
+  limits: { fuel: 2_000_000_000n, memoryPages: 64, outputBytes: 1 << 20 } satisfies TaskLimits,
+  policy: { kind: 'replicate', k: 3, quorum: 2 } as Policy,
+  deadlineMs: 120_000,
+}
+
+/** What a task costs and how it runs; every field has a default (`defaultTaskTerms`). */
+export interface TaskTerms {
+  /** Fee paid from escrow, in token base units. */
+  fee?: bigint
+  limits?: Partial<TaskLimits>
+  policy?: Policy
+  /** How long from now the task may take, in ms; at least the commit and reveal windows (7 s on the devnet). */
+  deadlineMs?: number
+}
+
+export interface SubmitTaskParameters extends TaskTerms {
+  /** The program's bytes, or the id of one given to `uploadProgram`. */
+  program: Uint8Array | Hex
+  input: Uint8Array
+  /** A fixed nonce; a fresh random one by default. The same spec twice is the same task. */
+  nonce?: bigint
+  signal?: AbortSignal
+}
+
+export interface SubmitTaskReturnType {
+  taskId: Hex
+  signed: Signed<TaskSpec>
+  /** True when the node already knew the task (an earlier attempt whose answer was lost). */
+  duplicate: boolean
+}
+
+export type SubmitTaskErrorType = InvalidProgramError | NodeApiError | NodeUnreachableError | ChainUnreachableError
+
+interface StatusBody {
+  epoch?: unknown
+}
+
+const epochs = new WeakMap<VeritaskClientBase, { epoch: bigint; at: number }>()
+const EPOCH_TTL_MS = 1_000
+
+/** The epoch the node accepts specs for now (`GET /v1/status`), cached for a second. */
+export async function currentEpoch(client: VeritaskClientBase, fresh = false, signal?: AbortSignal): Promise<bigint> {
+  const cached = epochs.get(client)
+  if (!fresh && cached !== undefined && Date.now() - cached.at < EPOCH_TTL_MS) return cached.epoch
+  const status = await client.api.json<StatusBody>('/v1/status', signal ? { signal } : {})
+  const raw = status.epoch
+  // A node from before epochs were part of the spec reports none: epoch 0.
+  const epoch = typeof raw === 'string' || typeof raw === 'number' ? BigInt(raw) : 0n
+  epochs.set(client, { epoch, at: Date.now() })
+  return epoch
+}
+
+function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Uint8Array {
+  if (typeof program !== 'string') {
+    assertWasmProgram(program)
+    return program
+  }
+  const bytes = client.programs.get(program.toLowerCase() as Hex)
+  if (bytes === undefined) {
+    throw new InvalidProgramError('SDK_INVALID_PROGRAM', `Program ${program} was not given to uploadProgram on this client.`, {
+      hint: 'Call client.uploadProgram({ program: bytes }) first, or pass the bytes.',
+      details: { program },
+    })
+  }
+  return bytes
+}
+
+/**
+ * Signs a task spec for the client's account and submits it with the program and input bytes
+ * to the node API. Resolves once a node accepted it (it checked signature, limits, deadline and
+ * escrow and gossiped it); `waitForResult` follows it to a verdict. A spec naming an epoch that
+ * just ended is signed again for the new one.
+ *
+ * @example
+ * ```ts
+ * const { taskId } = await client.submitTask({ program: wasmBytes, input: new TextEncoder().encode('to be or not to be'), fee: 10n ** 15n })
+ * ```
+ */
+export async function submitTask(client: VeritaskClientBase, parameters: SubmitTaskParameters): Promise<SubmitTaskReturnType> {
+  const program = programBytes(client, parameters.program)
+  const { domain } = await client.chain()
+  const limits = { ...defaultTaskTerms.limits, ...parameters.limits }
+  const fee = parameters.fee ?? defaultTaskTerms.fee
+  const nonce = parameters.nonce ?? client.nextNonce()
+  const body = { program: Buffer.from(program).toString('base64'), input: Buffer.from(parameters.input).toString('base64') }
+  const request = parameters.signal ? { signal: parameters.signal } : {}
+  for (let attempt = 0; ; attempt++) {
+    const spec: TaskSpec = {
+      requester: client.account.address,
+      nonce,
+      runtime: 'wasm',
+      program: contentId(program),
+      input: contentId(parameters.input),
+      limits,
+      policy: parameters.policy ?? defaultTaskTerms.policy,
+      fee,
+      epoch: await currentEpoch(client, attempt > 0, parameters.signal),
+      deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
+    }
+    const signed = await signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain)
+    const taskId = hashTaskSpec(spec, domain)
+    try {
+      await client.api.json('/v1/tasks', { method: 'POST', json: { spec, signature: signed.signature, ...body }, ...request })
+      client.ledger.submittedFees += fee
+      return { taskId, signed, duplicate: false }
+    } catch (error) {
+      if (!(error instanceof NodeApiError)) throw error
+      // A retried POST whose first answer was lost finds its own task.
+      if (error.code === 'SPEC_DUPLICATE') {
+        client.ledger.submittedFees += fee
+        return { taskId, signed, duplicate: true }
+      }
+      if (error.code === 'SPEC_WRONG_EPOCH' && attempt < 2) continue
+      throw error
+    }
+  }
+}

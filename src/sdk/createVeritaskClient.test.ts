@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { keccak256, stringToBytes } from 'viem'
+import type { LocalAccount } from 'viem'
+import { createApiServer } from '../api/createApiServer.ts'
+import type { ApiServer } from '../api/createApiServer.ts'
+import { createTestChain } from '../chain/anvil/testChain.ts'
+import type { TestChain } from '../chain/anvil/testChain.ts'
+import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
+import { contentId } from '../core/contentId.ts'
+import type { ProtocolDomain } from '../core/types.ts'
+import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
+import { createNode } from '../node/createNode.ts'
+import type { VeritaskNode } from '../node/createNode.ts'
+import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
+import { exampleProgramPath } from '../programs/examplePrograms.ts'
+import { wordCountReference } from '../programs/wordCount.ts'
+import { countWordsLocally, formatWordCounts, mergeWordCountsReference } from '../../examples/word-frequencies/wordFrequencies.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { buildChunkOutputTree } from './chunkOutputs.ts'
+import { planChunks } from './chunking.ts'
+import { createVeritaskClient } from './createVeritaskClient.ts'
+import type { VeritaskClient } from './createVeritaskClient.ts'
+import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, NodeUnreachableError } from './errors.ts'
+import type { Fetch } from './nodeApi.ts'
+
+// The SDK against three in-memory nodes behind their HTTP APIs, with escrow on a real anvil.
+// The nodes' runtime computes the example programs' reference outputs, so tasks decide in
+// milliseconds; the real WebAssembly path is covered by test/job.test.ts.
+
+const wordCount = new Uint8Array(readFileSync(exampleProgramPath('word-count')))
+const merge = new Uint8Array(readFileSync(new URL('../../programs/build/word-count-merge.wasm', import.meta.url)))
+const text = (s: string) => new TextEncoder().encode(s)
+const deadUrl = 'http://127.0.0.1:1'
+const fee = 1_000n
+
+/** Word-count and its merge by reference; `TRAP` in an input fails everywhere, `SPLIT` makes every node answer differently. */
+function referenceRuntime(node: number, state: { split: boolean }): Runtime {
+  const mergeId = contentId(merge)
+  return {
+    name: 'wasm',
+    async execute({ programId, input }: ExecutionRequest): Promise<ExecutionResult> {
+      const textInput = Buffer.from(input).toString('latin1')
+      if (textInput.includes('TRAP')) return { status: 'failed', reason: 'trap', fuelUsed: 1n }
+      if (state.split && textInput.includes('SPLIT')) return { status: 'ok', output: text(`node ${node}`), fuelUsed: 1n }
+      const output = programId === mergeId ? mergeWordCountsReference(input) : wordCountReference(input)
+      return { status: 'ok', output, fuelUsed: 1n }
+    },
+    close: async () => {},
+  }
+}
+
+describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
+  let chain: TestChain
+  let nodes: VeritaskNode[]
+  let apis: ApiServer[]
+  let requester: LocalAccount
+  let client: VeritaskClient
+  const runtimeState = { split: true }
+  const accepted = () => nodes[0]!.stats().specsAccepted
+
+  before(async () => {
+    chain = await createTestChain()
+    requester = (await chain.createAccounts('sdk-requester', 1))[0]!
+    await chain.mint(requester.address, 10n ** 18n)
+    const domain: ProtocolDomain = { chainId: chain.chain.id, verifyingContract: chain.contracts.settlement }
+    const accounts = [0, 1, 2].map((i) => testAccount(`sdk-node-${i}`))
+    const view = createStaticChainView({
+      seed: keccak256(stringToBytes('sdk')),
+      nodes: accounts.map((a) => ({ address: a.address, weight: 100n, runtimes: ['wasm'] })),
+      escrow: new Map([[requester.address, 10n ** 18n]]),
+    })
+    const hub = createMemoryHub()
+    nodes = accounts.map((account, i) =>
+      createNode({ account, network: hub.connect(`peer-${i}`), chain: view, domain, runtimes: { wasm: referenceRuntime(i, runtimeState) } }),
+    )
+    nodes.forEach((n) => n.start())
+    apis = await Promise.all(nodes.slice(0, 2).map((node) => createApiServer({ node })))
+    client = createVeritaskClient({
+      rpcUrl: chain.anvil.rpcUrl,
+      nodeApiUrl: apis[0]!.url,
+      account: requester,
+      settlement: chain.contracts.settlement,
+      pollIntervalMs: 10,
+    })
+  })
+
+  after(async () => {
+    await Promise.all(apis.map((a) => a.close()))
+    await Promise.all(nodes.map((n) => n.stop()))
+    await chain.stop()
+  })
+
+  it('deposits into escrow and reports what is spendable', async () => {
+    const { deposited, hash } = await client.deposit({ amount: 10n ** 6n })
+    assert.equal(deposited, 10n ** 6n)
+    assert.match(hash, /^0x[0-9a-f]{64}$/)
+    const escrow = await client.getEscrow()
+    assert.equal(escrow.deposited, 10n ** 6n)
+    // These nodes cannot report charges: the client counts its own submissions against the deposit.
+    assert.equal(escrow.source, 'client')
+    assert.equal(escrow.spendable, 10n ** 6n - client.ledger.submittedFees)
+  })
+
+  it('submits a task and waits for its verified, checked output', async () => {
+    const input = text('the quick brown fox jumps over the lazy dog, the end')
+    const { taskId, duplicate } = await client.submitTask({ program: wordCount, input, fee })
+    assert.equal(duplicate, false)
+    const result = await client.waitForResult({ taskId })
+    assert.equal(result.outcome, 'verified')
+    assert.deepEqual(result.output, wordCountReference(input))
+    assert.equal(result.verdict.resultHash, contentId(wordCountReference(input)))
+    const task = await client.getTask({ taskId })
+    assert.equal(task.phase, 'decided')
+    assert.equal(task.verdict?.outcome, 'verified')
+  })
+
+  it('refuses a program that is not WebAssembly before sending anything', async () => {
+    const before = accepted()
+    await assert.rejects(client.submitTask({ program: text('(module)'), input: text('x'), fee }), InvalidProgramError)
+    await assert.rejects(client.uploadProgram({ program: text('not wasm at all') }), (e: unknown) => e instanceof InvalidProgramError && e.code === 'SDK_INVALID_PROGRAM')
+    assert.equal(accepted(), before)
+  })
+
+  it('falls back to the second node API URL when the first is down', async () => {
+    const fallback = createVeritaskClient({
+      rpcUrl: chain.anvil.rpcUrl,
+      nodeApiUrl: [deadUrl, apis[1]!.url],
+      account: requester,
+      settlement: chain.contracts.settlement,
+      retry: { attempts: 2, baseDelayMs: 1 },
+      pollIntervalMs: 10,
+    })
+    const { programId } = await fallback.uploadProgram({ program: wordCount })
+    const { taskId } = await fallback.submitTask({ program: programId, input: text('fallback works'), fee })
+    assert.equal((await fallback.waitForResult({ taskId })).outcome, 'verified')
+    assert.equal(fallback.api.preferredUrl, apis[1]!.url)
+  })
+
+  it('retries a failing node API with backoff, and names it when it never answers', async () => {
+    let calls = 0
+    const flaky: Fetch = (url, init) => (++calls <= 2 ? Promise.reject(new TypeError('fetch failed')) : fetch(url, init))
+    const retrying = createVeritaskClient({
+      rpcUrl: chain.anvil.rpcUrl,
+      nodeApiUrl: apis[0]!.url,
+      account: requester,
+      settlement: chain.contracts.settlement,
+      retry: { attempts: 3, baseDelayMs: 1 },
+      fetch: flaky,
+    })
+    const { taskId } = await retrying.submitTask({ program: wordCount, input: text('third time lucky'), fee })
+    assert.ok(calls >= 4, `status, then the POST after two failures: ${calls} calls`)
+    assert.equal((await client.waitForResult({ taskId })).outcome, 'verified')
+
+    const dead = createVeritaskClient({
+      rpcUrl: chain.anvil.rpcUrl,
+      nodeApiUrl: [deadUrl, 'http://127.0.0.1:2'],
+      account: requester,
+      settlement: chain.contracts.settlement,
+      retry: { attempts: 2, baseDelayMs: 1 },
+    })
+    await assert.rejects(dead.submitTask({ program: wordCount, input: text('x'), fee }), (e: unknown) => {
+      assert.ok(e instanceof NodeUnreachableError)
+      assert.equal(e.code, 'SDK_NODE_UNREACHABLE')
+      assert.deepEqual(e.details.attempts, 4)
+      return true
+    })
+  })
+
+  it('runs a job: chunks mapped, reduced, the same answer as a local count, with the outputs root', async () => {
+    const files = [
+      { path: 'a.txt', bytes: text('It was the best of times, it was the worst of times,\nit was the age of wisdom\n'.repeat(6)) },
+      { path: 'sub/b.txt', bytes: text('Call me Ishmael. Some years ago, never mind how long precisely\n'.repeat(5)) },
+    ]
+    const seen: number[] = []
+    const job = await client.submitJob({ program: wordCount, reduce: merge, input: files, chunkSize: 64, fee, onProgress: (p) => p.phase === 'map' && seen.push(p.done) })
+    const chunks = planChunks({ files, chunkSize: 64 })
+    assert.ok(chunks.length > 10)
+    assert.equal(job.status, 'complete')
+    assert.equal(job.chunks.length, chunks.length)
+    assert.ok(job.chunks.every((c) => c.status === 'verified' && c.attempts.length === 1))
+    assert.deepEqual(job.output, formatWordCounts(countWordsLocally(files.map((f) => f.bytes))))
+    const local = chunks.map((c) => ({ index: c.index, input: contentId(c.bytes), resultHash: contentId(wordCountReference(c.bytes)) }))
+    assert.equal(job.outputsRoot, buildChunkOutputTree(local).root)
+    assert.equal(job.reduceSteps.length, 1)
+    assert.equal(job.feesSubmitted, fee * BigInt(chunks.length + 1))
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b))
+    assert.equal(seen.at(-1), chunks.length)
+  })
+
+  it('reports failed and unresolved chunks instead of dropping them, and resumes only what is unfinished', async () => {
+    const inputs = [text('alpha beta'), text('TRAP here'), text('gamma'), text('SPLIT brain'), text('delta')]
+    runtimeState.split = true
+    const first = await client.submitJob({ program: wordCount, reduce: merge, input: inputs, fee, maxAttempts: 2 })
+    assert.equal(first.status, 'incomplete')
+    assert.deepEqual(first.chunks.map((c) => c.status), ['verified', 'failed', 'verified', 'unresolved', 'verified'])
+    assert.equal(first.chunks[1]!.attempts.length, 1, 'a deterministic failure is not retried')
+    assert.deepEqual(first.chunks[3]!.attempts.map((a) => a.outcome), ['unresolved', 'unresolved'])
+    assert.notEqual(first.chunks[3]!.attempts[0]!.taskId, first.chunks[3]!.attempts[1]!.taskId, 'a retry is a new task')
+    assert.equal(first.outputsRoot, null)
+    assert.deepEqual(first.reduceSteps, [])
+    assert.deepEqual(first.counts, { pending: 0, verified: 3, failed: 1, unresolved: 1, rejected: 0 })
+
+    runtimeState.split = false
+    const before = accepted()
+    const second = await client.submitJob({ program: wordCount, reduce: merge, input: inputs, fee, maxAttempts: 2, resume: first })
+    assert.equal(accepted() - before, 1, 'only the unresolved chunk ran again')
+    assert.deepEqual(second.chunks.map((c) => c.status), ['verified', 'failed', 'verified', 'verified', 'verified'])
+    assert.equal(second.chunks[3]!.attempts.length, 3)
+    assert.equal(second.status, 'incomplete', 'a failed chunk keeps the job incomplete')
+  })
+
+  it('checks the escrow covers the whole job before submitting anything, and refuses an empty input', async () => {
+    const before = accepted()
+    const inputs = Array.from({ length: 50 }, (_, i) => text(`chunk ${i}`))
+    await assert.rejects(client.submitJob({ program: wordCount, input: inputs, fee: 10n ** 5n }), (e: unknown) => {
+      assert.ok(e instanceof InsufficientEscrowError)
+      assert.equal(e.details.required, 50n * 10n ** 5n)
+      return true
+    })
+    await assert.rejects(client.submitJob({ program: wordCount, input: [new Uint8Array()], fee }), EmptyInputError)
+    await assert.rejects(client.submitJob({ program: wordCount, input: [{ path: 'empty.txt', bytes: new Uint8Array() }], fee }), EmptyInputError)
+    assert.equal(accepted(), before)
+  })
+})
