@@ -44,8 +44,13 @@ export function findBatchObjection(proposed: readonly SettledTask[], own: readon
     if (executors.length < task.quorum) return { taskId, reason: 'below-quorum' }
     const status = outcome === 'verified' ? 'ok' : 'failed'
     const reveals = local.reveals ?? []
-    const revealed = (executor: string, matches: boolean) =>
-      reveals.some((r) => r.executor === executor && (r.status === status && r.resultHash === resultHash) === matches)
+    // Under a tolerance comparison agreeing executors reveal different hashes: the member vouches
+    // for those its own comparison of the bytes put in the same cluster (docs/inference.md).
+    const localVerdict = local.verdict
+    const agreesLocally = (executor: string) =>
+      localVerdict.outcome === outcome && localVerdict.resultHash === resultHash && localVerdict.executors.some((e) => e === executor)
+    const matches = (r: (typeof reveals)[number]) => r.status === status && (r.resultHash === resultHash || agreesLocally(r.executor))
+    const revealed = (executor: string, agrees: boolean) => reveals.some((r) => r.executor === executor && matches(r) === agrees)
     if (!executors.every((e) => revealed(e, true))) return { taskId, reason: 'no-evidence' }
     if (!dissenters.every((d) => revealed(d, false))) return { taskId, reason: 'dissent-without-evidence' }
   }

@@ -2,7 +2,7 @@ import { isContentOf } from './contentId.ts'
 import { SpecRejectedError } from './errors.ts'
 import { decodeTensor } from './tensor.ts'
 import type { Tensor } from './tensor.ts'
-import type { Address, Hex, ResultStatus } from './types.ts'
+import type { Address, Comparison, Hex, ResultStatus } from './types.ts'
 
 /**
  * How the reveals of a task are compared, declared in the signed spec. Every number is an integer:
@@ -18,10 +18,7 @@ import type { Address, Hex, ResultStatus } from './types.ts'
  *
  * See docs/inference.md for why a tolerance cannot be used to pass off a different answer.
  */
-export type Comparison =
-  | { kind: 'exact' }
-  | { kind: 'maxError'; absMicro: number; relPpm: number }
-  | { kind: 'topK'; k: number }
+export type { Comparison }
 
 export const exactComparison: Comparison = { kind: 'exact' }
 

@@ -1,43 +1,44 @@
 import { zeroHash } from 'viem'
+import { findAgreement } from './comparison.ts'
 import { hashVerdict } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
-import type { Address, Hex, ProtocolDomain, Reveal, Signed, Verdict } from './types.ts'
+import type { Address, Comparison, Hex, ProtocolDomain, Reveal, Signed, Verdict } from './types.ts'
 
 export interface DecideVerdictParameters {
   taskId: Hex
   quorum: number
   /** Accepted reveals with their executor, in rank order of the executors. */
   reveals: ReadonlyArray<{ executor: Address; reveal: Reveal }>
+  /** The spec's comparison; `exact` when absent. */
+  comparison?: Comparison
+  /** Result bytes by content id, for tolerance comparisons (see `resultsToCompare`). */
+  outputs?: ReadonlyMap<Hex, Uint8Array>
 }
 
 /**
- * The verdict of a deterministic task: reveals are grouped by (status, resultHash) and a group of
- * at least `quorum` wins. Quorum is a strict majority of k, so at most one group can win.
- * A winning `ok` result is `verified`; a winning deterministic failure is `failed`;
- * no winner is `unresolved`.
+ * The verdict of a task: reveals are clustered under the spec's comparison (`findAgreement`; for
+ * `exact`, grouped by (status, resultHash)) and a cluster of at least `quorum` wins. Quorum is a
+ * strict majority of k, so with `exact` at most one group can win. A winning `ok` result is
+ * `verified`; a winning deterministic failure is `failed`; no winner is `unresolved`. Reveals
+ * outside the winning cluster are dissenters.
  */
-export function decideVerdict({ taskId, quorum, reveals }: DecideVerdictParameters): Verdict {
-  const groups = new Map<string, Address[]>()
-  for (const { executor, reveal } of reveals) {
-    const key = `${reveal.status}:${reveal.resultHash}`
-    const group = groups.get(key)
-    if (group === undefined) groups.set(key, [executor])
-    else group.push(executor)
+export function decideVerdict({ taskId, quorum, reveals, comparison, outputs }: DecideVerdictParameters): Verdict {
+  const agreement = findAgreement({
+    comparison,
+    quorum,
+    reveals: reveals.map(({ executor, reveal }) => ({ executor, status: reveal.status, resultHash: reveal.resultHash })),
+    ...(outputs === undefined ? {} : { outputs }),
+  })
+  if (agreement === null) return { taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
+  const winners = new Set(agreement.members)
+  return {
+    taskId,
+    outcome: agreement.status === 'ok' ? 'verified' : 'failed',
+    resultHash: agreement.resultHash,
+    executors: agreement.members,
+    dissenters: reveals.map((r) => r.executor).filter((e) => !winners.has(e)),
   }
-  for (const [key, executors] of groups) {
-    if (executors.length < quorum) continue
-    const [status, resultHash] = key.split(':') as ['ok' | 'failed', Hex]
-    const winners = new Set(executors)
-    return {
-      taskId,
-      outcome: status === 'ok' ? 'verified' : 'failed',
-      resultHash,
-      executors,
-      dissenters: reveals.map((r) => r.executor).filter((e) => !winners.has(e)),
-    }
-  }
-  return { taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
 }
 
 /** A node's signed statement of a verdict, handed to requesters as an attestation. */

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { keccak256, stringToBytes } from 'viem'
+import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { computeCommitment } from './commit.ts'
+import { contentId } from './contentId.ts'
+import { RevealRejectedError } from './errors.ts'
+import { encodeTensor } from './tensor.ts'
+import { advanceTask, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openTask } from './task.ts'
+import type { TaskState } from './task.ts'
+import type { Address, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
+
+// The compare phase of tolerance comparisons: reveals first, then the bytes, then the verdict.
+const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
+const accounts = ['e1', 'e2', 'e3', 'b1'].map((l) => testAccount(l).address)
+const [e1, e2, e3] = accounts as [Address, Address, Address]
+const taskId = keccak256(stringToBytes('inference-task'))
+const sig = `0x${'11'.repeat(65)}` as Hex
+const probs = (row: number[]) => encodeTensor({ dims: [1, row.length], data: Float32Array.from(row) })
+const honest = probs([0.7, 0.2, 0.1])
+const jitter = probs([0.7 + 2 ** -20, 0.2, 0.1 - 2 ** -20])
+const noisy = probs([0.55, 0.35, 0.1])
+const salt = (e: Address) => keccak256(stringToBytes(`salt-${e}`))
+
+function commit(executor: Address, bytes: Uint8Array): Signed<Commit> {
+  const commitment = computeCommitment({ taskId, status: 'ok', resultHash: contentId(bytes), salt: salt(executor), executor })
+  return { message: { taskId, commitment }, signer: executor, signature: sig }
+}
+
+function reveal(executor: Address, bytes: Uint8Array): Signed<Reveal> {
+  return { message: { taskId, status: 'ok', resultHash: contentId(bytes), salt: salt(executor) }, signer: executor, signature: sig }
+}
+
+function revealed(comparison: Comparison | undefined, results: Uint8Array[]): TaskState {
+  const spec = makeSpec({ deadline: 100_000n, runtime: 'onnx', ...(comparison === undefined ? {} : { comparison }) })
+  let s = openTask({ taskId, spec, ranking: accounts, timing, now: 0 })
+  results.forEach((bytes, i) => (s = applyCommit(s, commit(accounts[i]!, bytes), 10, timing)))
+  results.forEach((bytes, i) => (s = applyReveal(s, reveal(accounts[i]!, bytes), 20 + i, timing)))
+  return s
+}
+
+const tolerance: Comparison = { kind: 'maxError', absMicro: 10, relPpm: 0 }
+
+describe('task state machine: tolerance comparisons', () => {
+  it('decides at once when every ok reveal carries the same hash', () => {
+    const s = revealed(tolerance, [honest, honest, honest])
+    assert.equal(s.phase, 'decided')
+    assert.deepEqual(s.verdict?.executors, [e1, e2, e3])
+  })
+
+  it('waits in compare for the differing results, then clusters them and slashes the noisy one', () => {
+    let s = revealed(tolerance, [jitter, noisy, honest])
+    assert.equal(s.phase, 'compare')
+    assert.deepEqual(new Set(missingOutputs(s)), new Set([honest, jitter, noisy].map((b) => contentId(b))))
+    assert.equal(nextTaskDeadline(s), 22 + timing.revealWindowMs)
+    // A reveal after the reveal phase closed is refused; bytes that are not awaited are ignored.
+    assert.throws(() => applyReveal(s, reveal(e1, honest), 23, timing), (e: unknown) => e instanceof RevealRejectedError && e.code === 'REVEAL_PHASE_CLOSED')
+    s = applyOutputs(s, [honest, probs([1, 2, 3])], 24, timing)
+    assert.equal(s.phase, 'compare')
+    s = applyOutputs(s, [jitter, noisy], 25, timing)
+    assert.equal(s.phase, 'decided')
+    assert.equal(s.verdict?.outcome, 'verified')
+    assert.deepEqual(s.verdict?.executors, [e1, e3])
+    assert.deepEqual(s.verdict?.dissenters, [e2])
+  })
+
+  it('under exact, the same reveals need no bytes and the jittered result dissents', () => {
+    const s = revealed(undefined, [jitter, noisy, honest])
+    assert.equal(s.phase, 'decided')
+    assert.equal(s.verdict?.outcome, 'unresolved')
+  })
+
+  it('decides with what it has when the compare deadline passes', () => {
+    let s = revealed(tolerance, [honest, noisy, jitter])
+    s = applyOutputs(s, [honest, noisy], 30, timing)
+    assert.equal(s.phase, 'compare')
+    s = advanceTask(s, 22 + timing.revealWindowMs, timing)
+    assert.equal(s.phase, 'decided')
+    // The jittered result could not be compared: no cluster reaches 2 of 3.
+    assert.equal(s.verdict?.outcome, 'unresolved')
+    // A node that has fetched all it could decides right away with `final`.
+    const early = applyOutputs(revealed(tolerance, [honest, jitter, noisy]), [honest, jitter], 30, timing, true)
+    assert.deepEqual(early.verdict?.executors, [e1, e2])
+  })
+})
