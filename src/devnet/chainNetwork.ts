@@ -9,12 +9,16 @@ import { defaultChainParams, deployContracts, writeAddressesFile } from '../chai
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
 import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
+import { toProtocolParams } from '../chain/governance/parameters.ts'
+import type { NetworkParameterValues } from '../chain/governance/parameters.ts'
+import { readNetworkParameters } from '../chain/viem/readParameters.ts'
+import type { ProtocolParams } from '../core/params.ts'
 import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
 import { findBatchObjection } from '../core/batchCheck.ts'
 import type { BatchObjection } from '../core/batchCheck.ts'
 import { buildEpochBatch, hashEpochBatch } from '../core/epochBatch.ts'
 import type { SettledTask } from '../core/epochBatch.ts'
-import { emptyRecord, isReputationJailable, recordTask, sortitionWeight } from '../core/reputation.ts'
+import { defaultReputationParams, emptyRecord, isReputationJailable, recordTask, sortitionWeight } from '../core/reputation.ts'
 import type { NodeRecord } from '../core/reputation.ts'
 import { VeritaskError } from '../core/errors.ts'
 import type { Balance, EpochBatchResult, RewardSplit } from '../core/epochBatch.ts'
@@ -43,10 +47,14 @@ export interface ChainNetworkOptions {
   signers: readonly Signer[]
   stake: bigint
   deposit: bigint
+  /** The initial governed reward split (each epoch settles with its own governed `executorsBps`). */
   split: RewardSplit
-  /** Share of its stake a node loses per dissenting reveal, in basis points. */
+  /** The initial governed share of its stake a node loses per dissenting reveal, in basis points. */
   dissentSlashBps: number
+  /** Initial governed parameters (and the escrow delay) the contracts are deployed with. */
   params?: Partial<ChainParams>
+  /** The nodes' own settings, for what the chain does not govern (backups, maxK, maxMessageBytes). */
+  nodeParams?: ProtocolParams
 }
 
 export interface SettledEpoch {
@@ -89,7 +97,7 @@ async function connect(rpcUrl: string) {
 async function setUp(
   rpcUrl: string,
   stopChain: () => Promise<void>,
-  { seed, signers, stake, deposit, split, dissentSlashBps, params, deployerKey, addressesFile }: ChainNetworkOptions,
+  { seed, signers, stake, deposit, split, dissentSlashBps, params, nodeParams, deployerKey, addressesFile }: ChainNetworkOptions,
 ) {
   const chain = await connect(rpcUrl)
   const transport = http(rpcUrl)
@@ -99,7 +107,7 @@ async function setUp(
 
   const deployer = wallet(deployerKey ?? ANVIL_DEPLOYER_KEY)
   const treasury = privateKeyToAccount(devnetPrivateKey(seed, 'treasury')).address
-  const chainParams = { ...defaultChainParams, ...params }
+  const chainParams = { ...defaultChainParams, executorsBps: split.executorsBps, dissentSlashBps, ...params }
   const contracts: DeployedContracts = await deployContracts({
     walletClient: deployer,
     publicClient,
@@ -136,7 +144,9 @@ async function setUp(
   let latest: EpochBatchResult | undefined
   const settled: SettledEpoch[] = []
   const receipts: Receipt[] = []
-  let current: (EpochSnapshot & { snapshotBlock: bigint; stakes: Map<Address, bigint> }) | undefined
+  let current:
+    | (EpochSnapshot & { snapshotBlock: bigint; stakes: Map<Address, bigint>; governed: NetworkParameterValues })
+    | undefined
   /** Every node's settled record: its reputation scales its sortition weight from the next epoch on. */
   const records = new Map<Address, NodeRecord>()
 
@@ -161,16 +171,24 @@ async function setUp(
     contracts,
     domain,
     client,
+    publicClient,
+    testClient,
+    /** The nodes' accounts on the chain (they stake, settle batches, and vote), in node order. */
+    nodeWallets: nodeWallets as readonly Wallet[],
     requester,
     treasury,
     settled,
     receipts,
 
-    /** Mines to the epoch's first block, opens it, and reads what nodes need of it. */
+    /**
+     * Mines to the epoch's first block, opens it, and reads what nodes need of it: seed, eligible
+     * nodes, escrow, and the governed parameters the epoch opened with.
+     */
     async beginEpoch(epoch: bigint): Promise<EpochSnapshot> {
       const start = await client.epochStart(epoch)
       await reachBlock(start)
       const info = await client.openEpoch(deployer, epoch)
+      const { values: governed } = await readNetworkParameters(publicClient, { settlement: contracts.settlement, epoch })
       const addresses = nodeWallets.map((w) => w.account.address)
       const stakes = await Promise.all(addresses.map((a) => client.stakeAt(a, info.snapshotBlock)))
       const jailedUntil = await Promise.all(addresses.map((a) => client.jailedUntil(a)))
@@ -187,11 +205,13 @@ async function setUp(
             address,
             weight: sortitionWeight(stakes[i]!, records.get(address) ?? emptyRecord),
             runtimes: ['wasm'],
-            eligible: stakes[i]! >= chainParams.minStake && jailedUntil[i]! <= info.snapshotBlock,
+            eligible: stakes[i]! >= governed.minStake && jailedUntil[i]! <= info.snapshotBlock,
           }))
           .filter((n) => n.eligible)
           .map(({ address, weight, runtimes }) => ({ address, weight, runtimes })),
         escrow: new Map([[requester, available]]),
+        params: toProtocolParams(governed, nodeParams),
+        governed,
       }
       return current
     },
@@ -205,6 +225,7 @@ async function setUp(
     async settleEpoch(epoch: bigint, nodes: readonly VeritaskNode[]): Promise<SettledEpoch> {
       if (current?.epoch !== epoch) throw new Error(`epoch ${epoch} was not begun`)
       const snapshot = current
+      const reputation = { ...defaultReputationParams, jailBelowPpm: snapshot.governed.jailBelowPpm }
       // Reputation after this epoch's tasks decides who is jailed without a slash.
       const recordsAfter = (tasks: readonly SettledTask[]) => {
         const next = new Map(records)
@@ -219,12 +240,12 @@ async function setUp(
           chargeable: snapshot.escrow,
           accounts: [requester],
           treasury,
-          split,
+          split: { executorsBps: snapshot.governed.executorsBps },
           penalties: {
             stakes: snapshot.stakes,
-            dissentSlashBps,
-            jailUntilBlock: snapshot.snapshotBlock + chainParams.jailBlocks,
-            jail: [...recordsAfter(tasks)].filter(([, r]) => isReputationJailable(r)).map(([a]) => a),
+            dissentSlashBps: snapshot.governed.dissentSlashBps,
+            jailUntilBlock: snapshot.snapshotBlock + snapshot.governed.jailBlocks,
+            jail: [...recordsAfter(tasks)].filter(([, r]) => isReputationJailable(r, reputation)).map(([a]) => a),
           },
         })
       const [aggregatorAddress] = rankCandidates({

@@ -67,6 +67,12 @@ export interface DevnetOptions {
   params?: Partial<ProtocolParams>
   logger?: Logger
   onProgress?: (progress: DevnetProgress) => void
+  /**
+   * Called once per epoch on a chain, while the epoch runs: after half of its tasks are submitted
+   * (the rest wait until it resolves). Tests use it to act on the chain mid-run, e.g. to pass a
+   * governance proposal; a parameter change made here applies from the next epoch.
+   */
+  onEpoch?: (epoch: bigint, chain: ChainNetwork) => Promise<void> | void
   signal?: AbortSignal
 }
 
@@ -190,6 +196,13 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         deposit: FEE * BigInt(taskCount),
         split: { executorsBps: EXECUTORS_BPS },
         dissentSlashBps: DISSENT_SLASH_BPS,
+        // The chain governs the default policy: it starts as the devnet's flags say.
+        params: {
+          replicationK: k,
+          replicationQuorum: quorum,
+          ...(options.sampleRatePpm === undefined ? {} : { sampleRatePpm: options.sampleRatePpm }),
+        },
+        nodeParams: params,
       })
     : undefined
   const domain = settlementNet?.domain ?? devnetDomain
@@ -262,7 +275,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     for (let epoch = 0; epoch < epochs; epoch++) {
       if (settlementNet !== undefined) chain.update(await settlementNet.beginEpoch(BigInt(epoch)))
       const group = useChain ? workload.slice(epoch * epochTasks, (epoch + 1) * epochTasks) : workload
-      for (const item of group) {
+      // The requester follows the chain: the epoch's governed default policy, unless it samples.
+      const epochPolicy = options.sampleRatePpm === undefined ? (chain.snapshot(chain.epoch())?.params?.defaultPolicy ?? policy) : policy
+      for (const [index, item] of group.entries()) {
+        if (settlementNet !== undefined && index === Math.floor(group.length / 2)) await options.onEpoch?.(BigInt(epoch), settlementNet)
         while (submitted - decided >= concurrency) await new Promise<void>((resolve) => (notifyDecided = resolve))
         options.signal?.throwIfAborted()
         const i = submitted
@@ -273,7 +289,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           program: contentId(item.programBytes),
           input: contentId(item.input),
           limits: item.limits,
-          policy,
+          policy: epochPolicy,
           fee: FEE,
           epoch: chain.epoch(),
           deadline: BigInt(Date.now() + 60_000),
