@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
+import { receiptToJson } from '../core/receipt.ts'
+import type { Receipt } from '../core/receipt.ts'
 import type { Hex, Outcome } from '../core/types.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
@@ -36,6 +38,8 @@ export interface CreateApiServerParameters {
   network?: ApiNetworkSource
   /** Gas of the latest epoch settlement, for `/metrics`; undefined while there is none. */
   settlementGas?: () => bigint | number | undefined
+  /** A settled task's receipt, for `GET /v1/tasks/:taskId/receipt`; undefined while its epoch is not settled. */
+  receipts?: (taskId: Hex) => Receipt | undefined
   /** Bearer token for `/v1/admin/*`; without one, admin routes answer 403. */
   adminToken?: string
   /** Reported by `/v1/status`; the package version by default. */
@@ -150,6 +154,7 @@ export async function createApiServer({
   logger = silentLogger,
   network,
   settlementGas,
+  receipts,
   adminToken,
   version = packageVersion(),
   maxBodyBytes,
@@ -222,6 +227,22 @@ export async function createApiServer({
       })
     }
     sendJson(res, 200, task)
+  }
+
+  function getReceipt({ res, param }: RequestContext): void {
+    if (!hex32.test(param)) {
+      throw new ApiError(400, 'API_BAD_TASK_ID', 'A task id is 0x followed by 64 hex digits.', { details: { taskId: param } })
+    }
+    const taskId = param.toLowerCase() as Hex
+    const receipt = receipts?.(taskId)
+    if (receipt === undefined) {
+      const known = node.getTask(taskId) !== undefined
+      throw new ApiError(404, known ? 'RECEIPT_NOT_READY' : 'API_TASK_NOT_FOUND', known ? 'The task is not settled on-chain yet.' : 'This node does not know the task.', {
+        details: { taskId },
+        hint: known ? 'Receipts exist once the task’s epoch is settled; try again after the next settlement.' : 'A node knows tasks it accepted; ask the node you submitted to.',
+      })
+    }
+    sendJson(res, 200, receiptToJson(receipt))
   }
 
   function getBlob({ res, param }: RequestContext): void {
@@ -342,6 +363,7 @@ export async function createApiServer({
     },
     { method: 'POST', name: '/v1/tasks', pattern: /^\/v1\/tasks$/, handle: submit },
     { method: 'GET', name: '/v1/tasks/:taskId', pattern: /^\/v1\/tasks\/([^/]*)$/, handle: getTask },
+    { method: 'GET', name: '/v1/tasks/:taskId/receipt', pattern: /^\/v1\/tasks\/([^/]*)\/receipt$/, handle: getReceipt },
     { method: 'GET', name: '/v1/blobs/:cid', pattern: /^\/v1\/blobs\/([^/]*)$/, handle: getBlob },
     {
       method: 'GET',

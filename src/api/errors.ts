@@ -12,6 +12,7 @@ export type ApiErrorCode =
   | 'API_BAD_CID'
   | 'API_TASK_NOT_FOUND'
   | 'API_BLOB_NOT_FOUND'
+  | 'RECEIPT_NOT_READY'
   | 'API_UNAUTHORIZED'
   | 'API_ADMIN_DISABLED'
   | 'API_INTERNAL'

@@ -1,7 +1,7 @@
 import { zeroAddress } from 'viem'
 import { createTypedDataHasher } from './typedDataHash.ts'
 import type { TypedDataDomain } from './typedDataHash.ts'
-import type { Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { BatchProposal, Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 import type { Comparison } from './types.ts'
 
 /**
@@ -42,6 +42,11 @@ export const eip712Types = {
   Commit: [
     { name: 'taskId', type: 'bytes32' },
     { name: 'commitment', type: 'bytes32' },
+  ],
+  BatchProposal: [
+    { name: 'epoch', type: 'uint64' },
+    { name: 'digest', type: 'bytes32' },
+    { name: 'tasks', type: 'bytes32' },
   ],
   Reveal: [
     { name: 'taskId', type: 'bytes32' },
@@ -99,6 +104,10 @@ export function hashTaskSpec(spec: TaskSpec, domain: ProtocolDomain): Hex {
     primaryType: 'TaskSpec',
     message: { ...spec, policy: policyMessage(spec.policy), comparison: comparisonMessage(spec.comparison) },
   })
+}
+
+export function hashBatchProposal(proposal: BatchProposal, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'BatchProposal', message: proposal })
 }
 
 export function hashCommit(commit: Commit, domain: ProtocolDomain): Hex {

@@ -166,8 +166,7 @@ export function buildEpochBatch({
   if (treasuryAmount > 0n) addTo(cumulative, treasury, { earned: treasuryAmount })
   for (const account of accounts) if (!cumulative.has(account)) cumulative.set(account, { earned: 0n, charged: 0n })
 
-  const outcomes =
-    sorted.length === 0 ? null : StandardMerkleTree.of<OutcomeLeaf>(sorted.map((t) => outcomeLeafOf(t.verdict)), [...outcomeLeafEncoding])
+  const outcomes = buildOutcomesTree(sorted)
   const balanceLeaves: BalanceLeaf[] = [...cumulative]
     .sort(([a], [b]) => byAddress(a, b))
     .map(([account, { earned, charged }]) => [account, earned, charged])
@@ -257,6 +256,13 @@ export function hashEpochBatch(batch: EpochBatch, domain: ProtocolDomain): Hex {
 }
 
 /** The outcome leaf of a verdict, in the order `verifyReceipt` takes it. */
+/** The outcomes tree of an epoch's tasks (null when there are none): what receipts prove against. */
+export function buildOutcomesTree(tasks: readonly SettledTask[]): StandardMerkleTree<OutcomeLeaf> | null {
+  if (tasks.length === 0) return null
+  const sorted = [...tasks].sort((a, b) => byAddress(a.verdict.taskId, b.verdict.taskId))
+  return StandardMerkleTree.of<OutcomeLeaf>(sorted.map((t) => outcomeLeafOf(t.verdict)), [...outcomeLeafEncoding])
+}
+
 export function outcomeLeafOf(verdict: Verdict): OutcomeLeaf {
   return [verdict.taskId, verdict.resultHash, outcomeCode[verdict.outcome], verdict.executors]
 }

@@ -83,12 +83,27 @@ export type MessageRejectionCode =
   | 'MESSAGE_TOO_LARGE'
   | 'MESSAGE_MALFORMED'
   | 'MESSAGE_UNKNOWN_TYPE'
+  | 'MESSAGE_WRONG_TOPIC'
   | 'BLOB_MISMATCH'
   | 'BLOB_TOO_LARGE'
   | 'BLOB_NOT_FOUND'
 
 export class MessageRejectedError extends VeritaskError<MessageRejectionCode> {
   override name = 'MessageRejectedError'
+}
+
+/** Why a node did not sign or could not settle an epoch's batch. */
+export type SettlementErrorCode =
+  | 'BATCH_NOT_AGGREGATOR'
+  | 'BATCH_BAD_SIGNATURE'
+  | 'BATCH_PREVIOUS_MISMATCH'
+  | 'BATCH_DIGEST_MISMATCH'
+  | 'BATCH_OBJECTION'
+  | 'BATCH_NOT_COMMITTEE'
+  | 'BATCH_UNKNOWN_EPOCH'
+
+export class SettlementError extends VeritaskError<SettlementErrorCode> {
+  override name = 'SettlementError'
 }
 
 /** A run that ended for a local, non-deterministic reason; the node abstains from committing. */

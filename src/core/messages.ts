@@ -1,7 +1,7 @@
 import { getAddress } from 'viem'
 import { z } from 'zod'
 import { MessageRejectedError } from './errors.ts'
-import type { Challenge, Commit, Reveal, Signed, TaskSpec } from './types.ts'
+import type { BatchProposal, BatchSignature, Challenge, Commit, Reveal, Signed, TaskSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -13,28 +13,31 @@ export type ProtocolMessage =
   | ({ type: 'commit' } & Signed<Commit>)
   | ({ type: 'reveal' } & Signed<Reveal>)
   | ({ type: 'challenge' } & Signed<Challenge>)
+  | ({ type: 'proposal' } & Signed<BatchProposal>)
+  /** Signed over the batch digest itself (an EIP-712 hash already), as the contract checks it. */
+  | ({ type: 'batch-signature' } & Signed<BatchSignature>)
 
 export type ProtocolMessageType = ProtocolMessage['type']
 
-const hex32 = z
+export const hex32 = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex')
   .transform((s) => s.toLowerCase() as `0x${string}`)
-const signature = z
+export const signature = z
   .string()
   .regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature')
   .transform((s) => s.toLowerCase() as `0x${string}`)
-const address = z
+export const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address')
   .transform((s) => getAddress(s))
-const uint = (bits: number) =>
+export const uint = (bits: number) =>
   z
     .string()
     .regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a decimal integer')
     .transform(BigInt)
     .refine((v) => v < 1n << BigInt(bits), `expected a uint${bits}`)
-const smallUint = (max: number) => z.number().int().min(0).max(max)
+export const smallUint = (max: number) => z.number().int().min(0).max(max)
 
 const policy = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('replicate'), k: smallUint(0xffff), quorum: smallUint(0xffff) }),
@@ -68,6 +71,8 @@ const protocolMessage = z.discriminatedUnion('type', [
   envelope('spec', taskSpec),
   envelope('commit', z.strictObject({ taskId: hex32, commitment: hex32 })),
   envelope('challenge', z.strictObject({ taskId: hex32, commitment: hex32 })),
+  envelope('proposal', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
+  envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32 })),
   envelope(
     'reveal',
     z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }),

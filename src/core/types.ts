@@ -116,6 +116,22 @@ export interface Verdict {
   dissenters: Address[]
 }
 
+/**
+ * An aggregator's proposal for an epoch's batch: the batch digest it signs, and the content id of
+ * the `EpochProposal` blob (settled tasks and balances before the epoch) members check it from.
+ */
+export interface BatchProposal {
+  epoch: bigint
+  digest: Hex
+  tasks: Hex
+}
+
+/** A committee member's signature of a batch digest, exactly as `Settlement.submitBatch` takes it. */
+export interface BatchSignature {
+  epoch: bigint
+  digest: Hex
+}
+
 /** The EIP-712 domain every veritask message is signed under. */
 export interface ProtocolDomain {
   chainId: number

@@ -3,7 +3,7 @@ import { computeCommitment, isValidCommitSignature, signCommit } from '../core/c
 import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { isValidChallengeSignature, signChallenge } from '../core/challenge.ts'
-import { ChallengeRejectedError, CommitRejectedError, ExecutionAbortedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
+import { ChallengeRejectedError, CommitRejectedError, ExecutionAbortedError, MessageRejectedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import type { ObservedReveal, SettledTask } from '../core/epochBatch.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
@@ -211,7 +211,14 @@ export function createNode({
   }
 
   async function publish(message: ProtocolMessage): Promise<void> {
-    const topic = { spec: topics.specs, commit: topics.commits, reveal: topics.reveals, challenge: topics.challenges }[message.type]
+    const topic = {
+      spec: topics.specs,
+      commit: topics.commits,
+      reveal: topics.reveals,
+      challenge: topics.challenges,
+      proposal: topics.batches,
+      'batch-signature': topics.batches,
+    }[message.type]
     await network.publish(topic, encodeMessage(message))
   }
 
@@ -588,6 +595,11 @@ export function createNode({
         if (entry !== undefined) return onChallenge(message.message.taskId, entry, message)
         return holdOrphan(message)
       }
+      case 'proposal':
+      case 'batch-signature':
+        // Settlement messages belong on the batch topic, which the epoch settler handles.
+        countRejection(new MessageRejectedError('MESSAGE_WRONG_TOPIC', 'settlement message on a task topic'))
+        return 'reject'
     }
   }
 

@@ -6,6 +6,8 @@ export const topics = {
   commits: 'veritask/commit/1',
   reveals: 'veritask/reveal/1',
   challenges: 'veritask/challenge/1',
+  /** Epoch settlement: batch proposals and committee signatures. */
+  batches: 'veritask/batch/1',
 } as const
 
 export type Topic = (typeof topics)[keyof typeof topics]

@@ -1,0 +1,65 @@
+import { zeroHash } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
+import type { RewardSplit } from '../../core/epochBatch.ts'
+import type { DeployedContracts } from '../deploy.ts'
+import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
+import type { SettlementPort } from '../../ports/settlement.ts'
+import { createSettlementClient } from './createSettlementClient.ts'
+import type { Wallet } from './createSettlementClient.ts'
+
+export interface CreateSettlementPortParameters {
+  publicClient: PublicClient
+  contracts: DeployedContracts
+  /** The node's own account: it submits the batches it aggregates. */
+  wallet: Wallet
+  /** How fees are split and dissent is slashed; the same on every node of a network. */
+  rules: { split: RewardSplit; dissentSlashBps: number; jailBlocks: bigint }
+}
+
+/** The settlement port over viem: reads at the epoch's snapshot block, so every node reads the same facts. */
+export function createSettlementPort({ publicClient, contracts, wallet, rules }: CreateSettlementPortParameters): SettlementPort {
+  const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
+  const stakeManager = { address: contracts.stakeManager, abi: StakeManagerAbi } as const
+  const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
+  const client = createSettlementClient(publicClient, contracts)
+  const weights = new Map<string, bigint>()
+  let treasury: Address | undefined
+
+  return {
+    async epochFacts(epoch, requesters, nodes) {
+      const blockNumber = BigInt(await publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }))
+      treasury ??= await publicClient.readContract({ ...settlement, functionName: 'treasury' })
+      const funded = new Map<Address, bigint>()
+      for (const requester of requesters) {
+        const [deposited, withdrawn] = await Promise.all([
+          publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester], blockNumber }),
+          publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester], blockNumber }),
+        ])
+        funded.set(requester, deposited - withdrawn)
+      }
+      const stakes = new Map<Address, bigint>()
+      for (const node of nodes) stakes.set(node, await publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [node, blockNumber] }))
+      return { funded, stakes, jailUntilBlock: blockNumber + rules.jailBlocks, treasury, split: rules.split, dissentSlashBps: rules.dissentSlashBps }
+    },
+    async lastSettledEpoch() {
+      const count = BigInt(await publicClient.readContract({ ...settlement, functionName: 'settledEpochCount' }))
+      return count === 0n ? null : count - 1n
+    },
+    balancesRoot: () => publicClient.readContract({ ...settlement, functionName: 'balancesRoot' }),
+    async settledDigest(epoch) {
+      const digest: Hex = await publicClient.readContract({ ...settlement, functionName: 'settledBatchDigestOf', args: [epoch] })
+      return digest === zeroHash ? null : digest
+    },
+    async committeeWeight(epoch, node) {
+      // Fixed once the epoch is open: cached.
+      const key = `${epoch}/${node}`
+      const cached = weights.get(key)
+      if (cached !== undefined) return cached
+      const weight = await client.committeeWeight(epoch, node)
+      weights.set(key, weight)
+      return weight
+    },
+    requiredWeight: (epoch) => publicClient.readContract({ ...settlement, functionName: 'requiredWeight', args: [epoch] }),
+    submitBatch: (batch, signatures) => client.submitBatch(wallet, batch, signatures),
+  }
+}

@@ -1,0 +1,367 @@
+import type { StandardMerkleTree } from '@openzeppelin/merkle-tree'
+import { keccak256, stringToBytes, zeroHash } from 'viem'
+import { findBatchObjection } from '../core/batchCheck.ts'
+import { hashBatchProposal } from '../core/eip712.ts'
+import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
+import type { EpochBatchResult, OutcomeLeaf, SettledTask } from '../core/epochBatch.ts'
+import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
+import type { EpochProposal } from '../core/epochProposal.ts'
+import { SettlementError, VeritaskError } from '../core/errors.ts'
+import { decodeMessage, encodeMessage } from '../core/messages.ts'
+import type { ProtocolMessage } from '../core/messages.ts'
+import { buildReceipt } from '../core/receipt.ts'
+import type { Receipt } from '../core/receipt.ts'
+import { signDigest } from '../core/signing.ts'
+import type { SignatureVerifier, Signer } from '../core/signing.ts'
+import { rankCandidates } from '../core/sortition.ts'
+import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed } from '../core/types.ts'
+import { topics } from '../ports/network.ts'
+import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
+import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
+import type { SettlementPort } from '../ports/settlement.ts'
+import type { Clock } from './clock.ts'
+import type { VeritaskNode } from './createNode.ts'
+import type { Logger } from './logger.ts'
+
+export interface CreateEpochSettlerParameters {
+  node: VeritaskNode
+  account: Signer
+  network: Network
+  chain: ChainView
+  settlement: SettlementPort
+  blobs: BlobStore
+  store: NodeStore
+  domain: ProtocolDomain
+  verify: SignatureVerifier
+  clock: Clock
+  logger: Logger
+  /** How long each next-ranked aggregator waits, after the epoch's tasks are done, before it proposes instead. */
+  takeoverMs?: number
+  /** How often the settler looks at the chain and the node's open tasks. */
+  pollMs?: number
+  /** Largest proposal blob fetched from a peer. */
+  maxProposalBytes?: number
+}
+
+export interface SettledEpochInfo {
+  epoch: bigint
+  digest: Hex
+  taskCount: number
+  /** Gas of `submitBatch` when this node submitted it. */
+  gasUsed: bigint | null
+}
+
+export interface EpochSettler {
+  start(): void
+  stop(): Promise<void>
+  /** The receipt of a task settled while this node watched, or undefined. */
+  receipt(taskId: Hex): Receipt | undefined
+  /** Fees charged to `requester` by the settled batches this node checked (0 before it saw one). */
+  charged(requester: Address): bigint
+  onSettled(listener: (info: SettledEpochInfo) => void): () => void
+  stats(): { epochsSettled: number; batchesSubmitted: number; signaturesSent: number; lastGasUsed: bigint | null; rejected: Record<string, number> }
+}
+
+/** Aggregators ranked per epoch: the first proposes, the next take over one after another if it does not. */
+const AGGREGATORS = 3
+
+interface Candidate {
+  proposal: EpochProposal
+  result: EpochBatchResult
+  cid: Hex
+}
+
+/**
+ * The node's settlement roles, driven by the chain: once an epoch is over and this node has
+ * decided all its tasks, the epoch's aggregator publishes a proposal (the settled tasks as a
+ * blob, the batch digest on the batch topic); every committee member checks it against the
+ * reveals it saw and the balances root the chain holds, persists its signature, then sends it;
+ * the aggregator submits the batch once the signatures carry the required committee weight.
+ * A member signs at most one digest per epoch, across restarts (`NodeStore.putBatchSignature`).
+ */
+export function createEpochSettler({
+  node,
+  account,
+  network,
+  chain,
+  settlement,
+  blobs,
+  store,
+  domain,
+  verify,
+  clock,
+  logger,
+  takeoverMs = 10_000,
+  pollMs = 200,
+  maxProposalBytes = 64 * 1024 * 1024,
+}: CreateEpochSettlerParameters): EpochSettler {
+  const log = logger.child({ node: account.address, role: 'settler' })
+  /** The next epoch this node expects to see settled. Null until read from the chain. */
+  let next: bigint | null = null
+  /** When this node finished the tasks of `next`: the takeover clock starts then. */
+  let readyAt: number | null = null
+  const proposals = new Map<bigint, Signed<BatchProposal>[]>()
+  /** Proposals this node checked and built, by epoch and digest. */
+  const candidates = new Map<bigint, Map<Hex, Candidate>>()
+  /** This node's own proposal per epoch, and the signatures collected for it, by signer. */
+  const ownDigest = new Map<bigint, Hex>()
+  const collected = new Map<bigint, Map<Address, Hex>>()
+  const proposed = new Set<bigint>()
+  /** Settled epochs' proposal blobs, for receipts. */
+  const settledProposals = new Map<bigint, Hex>()
+  let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
+  let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf>; tasks: Map<Hex, SettledTask> } | undefined
+  const listeners = new Set<(info: SettledEpochInfo) => void>()
+  const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
+  let cancelTimer: (() => void) | undefined
+  let ticking = false
+  let running = false
+
+  function reject(error: unknown): void {
+    const code = error instanceof VeritaskError ? error.code : 'UNEXPECTED'
+    stats.rejected[code] = (stats.rejected[code] ?? 0) + 1
+  }
+
+  function aggregatorsOf(epoch: bigint): Address[] {
+    const view = chain.snapshot(epoch)
+    if (view === undefined) return []
+    return rankCandidates({
+      seed: view.seed,
+      taskId: keccak256(stringToBytes(`aggregator/${epoch}`)),
+      candidates: view.eligibleNodes('wasm'),
+      count: AGGREGATORS,
+    })
+  }
+
+  async function publish(message: ProtocolMessage): Promise<void> {
+    await network.publish(topics.batches, encodeMessage(message))
+  }
+
+  async function build(proposal: EpochProposal): Promise<EpochBatchResult> {
+    const requesters = [...new Set(proposal.tasks.map((t) => t.requester))]
+    const nodes = [...new Set(proposal.tasks.flatMap((t) => t.verdict.dissenters))]
+    return settleProposal(proposal, await settlement.epochFacts(proposal.epoch, requesters, nodes))
+  }
+
+  /** As aggregator: proposes this node's own settled tasks on top of the balances the chain holds. */
+  async function propose(epoch: bigint): Promise<void> {
+    proposed.add(epoch)
+    const previous = candidates.get(epoch - 1n)
+    const settledDigest = epoch === 0n ? null : await settlement.settledDigest(epoch - 1n)
+    const before = settledDigest === null ? undefined : previous?.get(settledDigest)?.result.cumulative
+    if (epoch > 0n && before === undefined && (await settlement.balancesRoot()) !== zeroHash) {
+      log.warn('cannot propose: balances after the previous epoch unknown', { epoch })
+      return
+    }
+    const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: node.decidedTasks(epoch) }
+    const bytes = encodeEpochProposal(proposal)
+    const cid = blobs.put(bytes)
+    const result = await build(proposal)
+    const digest = hashEpochBatch(result.batch, domain)
+    const message: BatchProposal = { epoch, digest, tasks: cid }
+    const signed = await signDigest(account, message, hashBatchProposal(message, domain))
+    remember(epoch, digest, { proposal, result, cid })
+    ownDigest.set(epoch, digest)
+    collected.set(epoch, new Map())
+    log.info('batch proposed', { epoch, digest, tasks: proposal.tasks.length })
+    await publish({ type: 'proposal', ...signed })
+    await consider(signed)
+  }
+
+  function remember(epoch: bigint, digest: Hex, candidate: Candidate): void {
+    const byDigest = candidates.get(epoch) ?? new Map<Hex, Candidate>()
+    byDigest.set(digest, candidate)
+    candidates.set(epoch, byDigest)
+  }
+
+  /** As committee member: checks a proposal and signs its digest, once per epoch. */
+  async function consider(signed: Signed<BatchProposal>): Promise<void> {
+    const { epoch, digest, tasks: cid } = signed.message
+    try {
+      let candidate = candidates.get(epoch)?.get(digest)
+      if (candidate === undefined) {
+        const bytes = await network.fetchBlob(cid, { peers: [], maxBytes: maxProposalBytes })
+        blobs.put(bytes)
+        const proposal = decodeEpochProposal(bytes)
+        if (proposal.epoch !== epoch) throw new SettlementError('BATCH_DIGEST_MISMATCH', 'The proposal blob is for another epoch.')
+        if (balancesRootOf(proposal.previous) !== (await settlement.balancesRoot())) {
+          throw new SettlementError('BATCH_PREVIOUS_MISMATCH', 'The proposal builds on balances the chain does not hold.', { details: { epoch } })
+        }
+        const objection = findBatchObjection(proposal.tasks, node.decidedTasks(epoch))
+        if (objection !== null) {
+          throw new SettlementError('BATCH_OBJECTION', `The proposal contradicts what this node saw (${objection.reason}).`, { details: { epoch, ...objection } })
+        }
+        const result = await build(proposal)
+        if (hashEpochBatch(result.batch, domain) !== digest) {
+          throw new SettlementError('BATCH_DIGEST_MISMATCH', 'The proposal does not build the batch its digest names.', { details: { epoch } })
+        }
+        candidate = { proposal, result, cid }
+        remember(epoch, digest, candidate)
+      }
+      if ((await settlement.committeeWeight(epoch, account.address)) === 0n) return
+      const own = store.getBatchSignature(epoch)
+      if (own !== undefined && own.digest !== digest) {
+        log.info('not signing a second batch for the epoch', { epoch, signed: own.digest, proposed: digest })
+        return
+      }
+      const signature = own?.signature ?? (await account.sign({ hash: digest }))
+      // Persist before sending: after a crash the node re-sends this signature, never another.
+      store.putBatchSignature(epoch, digest, signature)
+      const message: Signed<BatchSignature> = { message: { epoch, digest }, signer: account.address, signature }
+      stats.signaturesSent++
+      await publish({ type: 'batch-signature', ...message })
+      await collect(message)
+    } catch (error) {
+      reject(error)
+      log.info('batch not signed', { epoch, digest, error })
+    }
+  }
+
+  /** As aggregator: adds a member's signature and submits once the committee weight suffices. */
+  async function collect(signed: Signed<BatchSignature>): Promise<void> {
+    const { epoch, digest } = signed.message
+    const mine = collected.get(epoch)
+    const candidate = candidates.get(epoch)?.get(digest)
+    if (mine === undefined || candidate === undefined || ownDigest.get(epoch) !== digest) return
+    if ((await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
+    mine.set(signed.signer, signed.signature)
+    let weight = 0n
+    for (const signer of mine.keys()) weight += await settlement.committeeWeight(epoch, signer)
+    if (weight < (await settlement.requiredWeight(epoch)) || (await settlement.settledDigest(epoch)) !== null) return
+    const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
+    collected.delete(epoch)
+    try {
+      const { gasUsed } = await settlement.submitBatch(candidate.result.batch, signatures)
+      stats.batchesSubmitted++
+      stats.lastGasUsed = gasUsed
+      log.info('batch submitted', { epoch, digest, signers: signatures.length, gasUsed })
+      await finish(epoch, digest, gasUsed)
+    } catch (error) {
+      // Another aggregator may have settled the epoch first; the next tick finds out.
+      log.warn('batch submission failed', { epoch, error })
+    }
+  }
+
+  async function finish(epoch: bigint, digest: Hex, gasUsed: bigint | null): Promise<void> {
+    if (next === null || epoch !== next) return
+    const candidate = candidates.get(epoch)?.get(digest)
+    if (candidate !== undefined) {
+      settledProposals.set(epoch, candidate.cid)
+      cumulative = candidate.result.cumulative
+    }
+    candidates.delete(epoch - 1n)
+    ownDigest.delete(epoch)
+    collected.delete(epoch)
+    proposals.delete(epoch)
+    node.forgetEpoch(epoch)
+    next = epoch + 1n
+    readyAt = null
+    stats.epochsSettled++
+    const info = { epoch, digest, taskCount: candidate?.proposal.tasks.length ?? 0, gasUsed }
+    log.info('epoch settled', { epoch, digest })
+    for (const listener of listeners) listener(info)
+  }
+
+  async function tick(): Promise<void> {
+    if (next === null) {
+      const last = await settlement.lastSettledEpoch()
+      next = last === null ? 0n : last + 1n
+    }
+    const epoch = next
+    if (epoch >= chain.epoch()) return
+    node.closeEpoch(epoch)
+    const settledDigest = await settlement.settledDigest(epoch)
+    if (settledDigest !== null) return finish(epoch, settledDigest, null)
+    if (node.pendingTasks(epoch) > 0) return
+    readyAt ??= clock.now()
+    for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
+    const rank = aggregatorsOf(epoch).indexOf(account.address)
+    if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= rank * takeoverMs) await propose(epoch)
+  }
+
+  function schedule(): void {
+    if (!running) return
+    cancelTimer = clock.setTimer(pollMs, () => {
+      if (ticking) return schedule()
+      ticking = true
+      tick()
+        .catch((error: unknown) => log.warn('settlement step failed', { error }))
+        .finally(() => {
+          ticking = false
+          schedule()
+        })
+    })
+  }
+
+  async function onGossip({ data }: GossipMessage): Promise<ValidationResult> {
+    let message: ProtocolMessage
+    try {
+      message = decodeMessage(data, 4_096)
+    } catch (error) {
+      reject(error)
+      return 'reject'
+    }
+    if (message.type === 'proposal') {
+      const { epoch } = message.message
+      if (!aggregatorsOf(epoch).includes(message.signer)) {
+        reject(new SettlementError('BATCH_NOT_AGGREGATOR', 'proposal from a node that is not an aggregator of the epoch'))
+        return chain.snapshot(epoch) === undefined ? 'ignore' : 'reject'
+      }
+      if (!(await verify(hashBatchProposal(message.message, domain), message.signature, message.signer))) {
+        reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad proposal signature'))
+        return 'reject'
+      }
+      const list = proposals.get(epoch) ?? []
+      if (list.length < AGGREGATORS) list.push(message)
+      proposals.set(epoch, list)
+      return 'accept'
+    }
+    if (message.type === 'batch-signature') {
+      if (!(await verify(message.message.digest, message.signature, message.signer))) {
+        reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad batch signature'))
+        return 'reject'
+      }
+      void collect(message)
+      return 'accept'
+    }
+    reject(new VeritaskError('MESSAGE_WRONG_TOPIC', 'task message on the batch topic'))
+    return 'reject'
+  }
+
+  return {
+    start() {
+      if (running) return
+      running = true
+      network.subscribe(topics.batches, onGossip)
+      schedule()
+    },
+    async stop() {
+      running = false
+      cancelTimer?.()
+    },
+    receipt(taskId) {
+      const spec = store.getSpec(taskId)
+      if (spec === undefined) return undefined
+      const epoch = spec.message.epoch
+      if (receiptCache?.epoch !== epoch) {
+        const cid = settledProposals.get(epoch)
+        const bytes = cid === undefined ? undefined : blobs.get(cid)
+        if (bytes === undefined) return undefined
+        const { tasks } = decodeEpochProposal(bytes)
+        const tree = buildOutcomesTree(tasks)
+        if (tree === null) return undefined
+        receiptCache = { epoch, tree, tasks: new Map(tasks.map((t) => [t.verdict.taskId, t])) }
+      }
+      const task = receiptCache.tasks.get(taskId)
+      if (task === undefined) return undefined
+      return buildReceipt({ verdict: task.verdict, epoch, tree: receiptCache.tree, chainId: domain.chainId, settlement: domain.verifyingContract })
+    },
+    charged: (requester) => cumulative.get(requester)?.charged ?? 0n,
+    onSettled(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+  }
+}
+

@@ -1,0 +1,22 @@
+import type { EpochBatch } from '../core/epochBatch.ts'
+import type { EpochFacts } from '../core/epochProposal.ts'
+import type { Address, Hex } from '../core/types.ts'
+
+/**
+ * What the epoch settler needs of the settlement contract. Reads are the same for every node
+ * (epoch facts are read at the epoch's snapshot block); `submitBatch` sends a transaction from
+ * the node's own account.
+ */
+export interface SettlementPort {
+  /** Escrow funding of `requesters` and stakes of `nodes` at the epoch's snapshot, plus the fixed batch rules. */
+  epochFacts(epoch: bigint, requesters: readonly Address[], nodes: readonly Address[]): Promise<EpochFacts>
+  /** The newest settled epoch, or null before the first settlement. */
+  lastSettledEpoch(): Promise<bigint | null>
+  /** The cumulative-balances root of the newest settled epoch (zero before any). */
+  balancesRoot(): Promise<Hex>
+  /** The digest of the batch settled for `epoch`, or null while it is not settled. */
+  settledDigest(epoch: bigint): Promise<Hex | null>
+  committeeWeight(epoch: bigint, node: Address): Promise<bigint>
+  requiredWeight(epoch: bigint): Promise<bigint>
+  submitBatch(batch: EpochBatch, signatures: readonly Hex[]): Promise<{ gasUsed: bigint }>
+}

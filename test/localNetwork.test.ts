@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { createSettlementClient } from '../src/chain/viem/createSettlementClient.ts'
+import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
+import { contentId } from '../src/core/contentId.ts'
+import { parseReceipt } from '../src/core/receipt.ts'
+import { signTaskSpec } from '../src/core/taskSpec.ts'
+import type { Hex, TaskSpec } from '../src/core/types.ts'
+import { startLocalNetwork } from '../src/devnet/localNetwork.ts'
+import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
+import { buildWorkload } from '../src/devnet/workload.ts'
+
+const FEE = 10n ** 15n
+
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url)
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+/** Polls `probe` until it returns a value; each wait is for the network to make progress, bounded by the test timeout. */
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('live local network: nodes follow the chain and settle epochs themselves', () => {
+  let net: LocalNetwork
+  before(async () => {
+    net = await startLocalNetwork({ nodes: 4, blockMs: 100, epochBlocks: 20n })
+  })
+  after(async () => {
+    await net?.stop()
+  })
+
+  it('verifies tasks submitted over HTTP and serves receipts the chain accepts', async () => {
+    const chain = defineDevChain(net.rpcUrl, net.chainId)
+    const requester = createWalletClient({ chain, transport: http(net.rpcUrl), account: privateKeyToAccount(net.requesterKey) })
+    const client = createSettlementClient(net.publicClient, net.contracts)
+    await client.deposit(requester, 100n * FEE)
+
+    const domain = net.nodes[0]!.domain
+    const workload = await buildWorkload('live', 6)
+    const submitted: Array<{ taskId: Hex; expected: Hex }> = []
+    for (const [i, item] of workload.entries()) {
+      const gateway = net.nodeApiUrls[i % net.nodeApiUrls.length]!
+      const status = await getJson(`${gateway}/v1/status`)
+      const spec: TaskSpec = {
+        requester: requester.account.address,
+        nonce: BigInt(i),
+        runtime: 'wasm',
+        program: contentId(item.programBytes),
+        input: contentId(item.input),
+        limits: item.limits,
+        policy: { kind: 'replicate', k: 3, quorum: 2 },
+        fee: FEE,
+        epoch: BigInt(status.body.epoch as string),
+        deadline: BigInt(Date.now() + 60_000),
+      }
+      const signed = await signTaskSpec(requester.account, spec, domain)
+      const body = JSON.stringify(
+        {
+          spec,
+          signature: signed.signature,
+          program: Buffer.from(item.programBytes).toString('base64'),
+          input: Buffer.from(item.input).toString('base64'),
+        },
+        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+      )
+      // A node sees a deposit once it has followed the chain past it: until then it answers 402.
+      const answer = await eventually(async () => {
+        const res = await fetch(`${gateway}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        const json = (await res.json()) as { taskId: Hex }
+        if (res.status === 402) return undefined
+        assert.equal(res.status, 202, JSON.stringify(json))
+        return json
+      })
+      submitted.push({ taskId: answer.taskId, expected: contentId(item.expected) })
+    }
+
+    for (const [i, { taskId, expected }] of submitted.entries()) {
+      const gateway = net.nodeApiUrls[i % net.nodeApiUrls.length]!
+      const task = await eventually(async () => {
+        const { body } = await getJson(`${gateway}/v1/tasks/${taskId}`)
+        return body.phase === 'decided' ? body : undefined
+      })
+      const verdict = task.verdict as { outcome: string; resultHash: Hex }
+      assert.equal(verdict.outcome, 'verified')
+      assert.equal(verdict.resultHash, expected)
+      const receiptJson = await eventually(async () => {
+        const { status, body } = await getJson(`${gateway}/v1/tasks/${taskId}/receipt`)
+        if (status === 404) {
+          assert.equal((body.error as { code: string }).code, 'RECEIPT_NOT_READY')
+          return undefined
+        }
+        return body
+      })
+      const receipt = parseReceipt(receiptJson)
+      assert.equal(receipt.resultHash, expected)
+      assert.equal(await client.verifyReceipt(receipt), true)
+      assert.equal(await client.verifyReceipt({ ...receipt, resultHash: contentId(new Uint8Array([1, 2, 3])) }), false)
+    }
+    // Every node saw the epochs settle, and a batch was paid for by its aggregator.
+    assert.ok(net.nodes.every((n) => n.settler.stats().epochsSettled >= 1))
+    assert.ok(net.nodes.some((n) => n.settler.stats().batchesSubmitted >= 1))
+  })
+})
