@@ -1,12 +1,13 @@
 import { keccak256, concat, toBytes, stringToBytes } from 'viem'
 import { UsageError } from '../core/errors.ts'
+import { decodeTensor, encodeTensor } from '../core/tensor.ts'
 import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
 
 /**
  * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
  * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
  */
-export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser'] as const
+export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser', 'noisy'] as const
 export type Behaviour = (typeof behaviours)[number]
 
 export const behaviourDescriptions: Record<Behaviour, string> = {
@@ -18,6 +19,7 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   offline: 'drops out after its first few tasks and never commits again',
   copier: 'skips the work and waits to copy the result another executor reveals',
   guesser: 'skips the work and answers a random class label (one byte, 0–3), as if outputs were categorical',
+  noisy: 'runs the task, then adds noise of 0.01–0.05 to every element of a tensor output (flips a bit otherwise)',
 }
 
 /** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
@@ -107,6 +109,10 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
         return runtime.execute(request, opts)
       case 'copier':
         return ok(await options.publicResults.wait(request.programId, request.input))
+      case 'noisy': {
+        const result = await runtime.execute(request, opts)
+        return result.status === 'ok' ? ok(addNoise(result.output, `${options.seed}/noise/${calls}`)) : result
+      }
       case 'guesser':
         // Right only when the real output happens to be that one byte: with categorical outputs
         // (model inference) a guess is right 1 time in the number of classes.
@@ -114,4 +120,26 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
     }
   }
   return { name: runtime.name, execute, close: () => runtime.close() }
+}
+
+/**
+ * A wrong answer that looks right: each element of a tensor moved by 0.01–0.05 either way (far
+ * outside a tight tolerance, yet the argmax often survives), or one flipped bit of other bytes.
+ */
+export function addNoise(output: Uint8Array, seed: string): Uint8Array {
+  const bytes = toBytes(keccak256(stringToBytes(seed)))
+  let tensor: ReturnType<typeof decodeTensor>
+  try {
+    tensor = decodeTensor(output)
+  } catch {
+    const flipped = output.length === 0 ? new Uint8Array([1]) : output.slice()
+    if (output.length > 0) flipped[bytes[0]! % flipped.length]! ^= 1 << (bytes[1]! % 8)
+    return flipped
+  }
+  const data = tensor.data.map((v, i) => {
+    const b = bytes[i % bytes.length]!
+    const size = 0.01 + ((b & 0x7f) / 0x7f) * 0.04
+    return b & 0x80 ? v + size : v - size
+  })
+  return encodeTensor({ dims: tensor.dims, data })
 }

@@ -1,6 +1,9 @@
 import { keccak256, stringToBytes, toBytes } from 'viem'
 import type { Hex } from 'viem'
-import type { TaskLimits } from '../core/types.ts'
+import { contentId } from '../core/contentId.ts'
+import type { Comparison, TaskLimits } from '../core/types.ts'
+import { createOnnxRuntime } from '../exec/onnx/createOnnxRuntime.ts'
+import { classifierInput, classifierSamples, loadClassifierModel } from '../programs/classifier.ts'
 import {
   EXAMPLE_PROGRAMS,
   hashChainInput,
@@ -12,7 +15,13 @@ import {
 import type { ExampleProgramName } from '../programs/index.ts'
 
 export interface WorkloadItem {
-  program: ExampleProgramName
+  program: ExampleProgramName | 'classifier'
+  /** The runtime the task names; `wasm` when absent. */
+  runtime?: 'wasm' | 'onnx'
+  /** How the task's reveals are compared; `exact` when absent. */
+  comparison?: Comparison
+  /** Inference items: the true class of each input row, to measure accuracy against. */
+  labels?: number[]
   programBytes: Uint8Array
   input: Uint8Array
   limits: TaskLimits
@@ -51,4 +60,46 @@ export async function buildWorkload(seed: string, count: number): Promise<Worklo
           : wordCountInput(makeText(n, 400 + (n % 11) * 40))
     return { program, programBytes: programs.get(program)!, input, limits, expected: runExampleReference(program, input) }
   })
+}
+
+/**
+ * The inference workload's comparison: probabilities may differ by 10⁻⁴ per element. Honest runs on
+ * different CPUs or execution providers differ by float32 rounding (about 10⁻⁷ at this scale), a
+ * different answer by far more (docs/inference.md).
+ */
+export const INFERENCE_COMPARISON: Comparison = { kind: 'maxError', absMicro: 100, relPpm: 0 }
+/** Samples per inference task: the batch dimension of its input. */
+export const INFERENCE_ROWS = 16
+
+/**
+ * `count` inference tasks for the shipped classifier (runtime `onnx`): each a batch of test samples
+ * with their labels. `expected` is a plain local run of the model on the same input.
+ */
+export async function buildInferenceWorkload(count: number, rows = INFERENCE_ROWS): Promise<WorkloadItem[]> {
+  const model = await loadClassifierModel()
+  const samples = classifierSamples('test', count * rows)
+  const limits: TaskLimits = { fuel: BigInt(rows * 8), memoryPages: 1, outputBytes: 4_096 }
+  const runtime = createOnnxRuntime({ concurrency: 1 })
+  try {
+    const items: WorkloadItem[] = []
+    for (let n = 0; n < count; n++) {
+      const batch = samples.slice(n * rows, (n + 1) * rows)
+      const input = classifierInput(batch)
+      const result = await runtime.execute({ programId: contentId(model), program: model, input, limits })
+      if (result.status !== 'ok') throw new Error(`the shipped classifier failed locally: ${result.reason}`)
+      items.push({
+        program: 'classifier',
+        runtime: 'onnx',
+        comparison: INFERENCE_COMPARISON,
+        programBytes: model,
+        input,
+        limits,
+        expected: result.output,
+        labels: batch.map((s) => s.label),
+      })
+    }
+    return items
+  } finally {
+    await runtime.close()
+  }
 }
