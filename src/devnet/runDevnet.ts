@@ -15,6 +15,11 @@ import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
 import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
+import { createOnnxRuntime } from '../exec/onnx/createOnnxRuntime.ts'
+import { outputsAgree } from '../core/comparison.ts'
+import { decodeTensor } from '../core/tensor.ts'
+import { argmaxRows } from '../programs/classifier.ts'
+import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { createNode } from '../node/createNode.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
@@ -26,7 +31,7 @@ import type { Behaviour } from './adversaries.ts'
 import { startChainNetwork } from './chainNetwork.ts'
 import type { ChainNetwork } from './chainNetwork.ts'
 import { quantile } from './stats.ts'
-import { buildWorkload } from './workload.ts'
+import { buildInferenceWorkload, buildWorkload } from './workload.ts'
 import type { WorkloadItem } from './workload.ts'
 
 export interface DevnetOptions {
@@ -48,6 +53,10 @@ export interface DevnetOptions {
   threads?: number
   /** Tasks to run instead of the default workload (benchmarks); `tasks` must match its length. */
   workload?: WorkloadItem[]
+  /** Run inference tasks on the shipped classifier (runtime `onnx`) instead of the example programs. */
+  inference?: boolean
+  /** Nodes (the first ones) that hold the classifier and advertise it (`onnx:<model id>`); all by default. */
+  modelHolders?: number
   /** Verify by sampling instead of replication: one executor, audited with this probability (ppm). */
   sampleRatePpm?: number
   /** Settle on a real chain (anvil, spawned and stopped here); false runs without a chain. Default true. */
@@ -140,6 +149,11 @@ export interface DevnetReport {
   correct: number
   /** Tasks that some node verified with a result that is not the true one (0 under replicate). */
   wrongVerdicts: number
+  /**
+   * Inference tasks: how many input rows there were, and how many verified predictions (each output
+   * row's argmax) match the data set's label. Null without inference tasks.
+   */
+  accuracy: { samples: number; correct: number } | null
   /** Whether every node reached the gateway's verdict for every task it decided. */
   agreement: boolean
   /**
@@ -183,7 +197,15 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const epochTasks = options.epochTasks ?? 50
   const requester = devnetAccount(seed, 'requester')
   const accounts = Array.from({ length: nodeCount }, (_, i) => devnetAccount(seed, 'node', i))
-  const workload = options.workload ?? (await buildWorkload(seed, taskCount))
+  const workload = options.workload ?? (options.inference === true ? await buildInferenceWorkload(taskCount) : await buildWorkload(seed, taskCount))
+  const modelIds = [...new Set(workload.filter((item) => item.runtime === 'onnx').map((item) => contentId(item.programBytes)))]
+  const holders = options.modelHolders ?? nodeCount
+  /** What each node advertises: wasm, and onnx with the models it holds (`onnx:<model id>`). */
+  const capabilitiesOf = (i: number): string[] => (i < holders ? ['wasm', 'onnx', ...modelIds.map((id) => `onnx:${id}`)] : ['wasm'])
+  const advertise = (snapshot: EpochSnapshot): EpochSnapshot => ({
+    ...snapshot,
+    nodes: snapshot.nodes.map((n) => ({ ...n, runtimes: capabilitiesOf(accounts.findIndex((a) => a.address === n.address)) })),
+  })
 
   const settlementNet = useChain
     ? await startChainNetwork({
@@ -209,7 +231,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const chain = createStaticChainView({
     epoch: 0n,
     seed: keccak256(stringToBytes(`veritask-devnet/${seed}/epoch-seed`)),
-    nodes: accounts.map((a) => ({ address: a.address, weight: STAKE, runtimes: ['wasm'] })),
+    nodes: accounts.map((a, i) => ({ address: a.address, weight: STAKE, runtimes: capabilitiesOf(i) })),
     escrow: new Map([[requester.address, FEE * BigInt(taskCount)]]),
   })
   const hub = createMemoryHub({ latencyMs: options.latencyMs ?? 0, dropRate: options.dropRate ?? 0, seed: 7 })
@@ -217,6 +239,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     maxModuleBytes: params.maxProgramBytes,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })
+  const onnx = createOnnxRuntime(options.threads === undefined ? {} : { concurrency: options.threads })
   const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
   const publicResults = createPublicResults()
   const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3, publicResults }
@@ -225,7 +248,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       account,
       network: hub.connect(`node-${i}`),
       chain,
-      runtimes: { wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions) },
+      runtimes: {
+        wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions),
+        ...(i < holders ? { onnx: withBehaviour(onnx, behaviours[i] ?? 'honest', behaviourOptions) } : {}),
+      },
       params,
       domain,
       logger,
@@ -273,7 +299,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     // Each epoch's tasks are submitted once the epoch is open, and settled together after.
     const epochs = useChain ? Math.ceil(taskCount / epochTasks) : 1
     for (let epoch = 0; epoch < epochs; epoch++) {
-      if (settlementNet !== undefined) chain.update(await settlementNet.beginEpoch(BigInt(epoch)))
+      if (settlementNet !== undefined) chain.update(advertise(await settlementNet.beginEpoch(BigInt(epoch))))
       const group = useChain ? workload.slice(epoch * epochTasks, (epoch + 1) * epochTasks) : workload
       // The requester follows the chain: the epoch's governed default policy, unless it samples.
       const epochPolicy = options.sampleRatePpm === undefined ? (chain.snapshot(chain.epoch())?.params?.defaultPolicy ?? policy) : policy
@@ -285,7 +311,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         const spec: TaskSpec = {
           requester: requester.address,
           nonce: BigInt(i),
-          runtime: 'wasm',
+          runtime: item.runtime ?? 'wasm',
+          ...(item.comparison === undefined ? {} : { comparison: item.comparison }),
           program: contentId(item.programBytes),
           input: contentId(item.input),
           limits: item.limits,
@@ -338,21 +365,42 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   } finally {
     await Promise.all(nodes.map((n) => n.stop()))
     await wasm.close()
+    await onnx.close()
     await settlementNet?.stop()
   }
   const durationMs = performance.now() - started
 
+  /** The bytes of a verified result, from any node that holds them. */
+  const resultBytes = (hash: Hex) => nodes.map((n) => n.getBlob(hash)).find((bytes) => bytes !== undefined)
+  /** Whether a verified result is the true one: the local run's bytes, or within the task's comparison of them. */
+  const isTrue = (item: WorkloadItem, hash: Hex): boolean => {
+    if (hash === contentId(item.expected)) return true
+    const bytes = item.comparison === undefined ? undefined : resultBytes(hash)
+    return bytes !== undefined && item.comparison !== undefined && outputsAgree(item.comparison, item.expected, bytes)
+  }
   let correct = 0
+  let accuracy: DevnetReport['accuracy'] = null
   for (const item of workload) {
     const verdict = item.taskId === undefined ? undefined : outcomes.get(item.taskId)
-    if (verdict?.outcome === 'verified' && verdict.resultHash === contentId(item.expected)) correct++
+    if (verdict?.outcome === 'verified' && isTrue(item, verdict.resultHash)) correct++
+    if (item.labels === undefined) continue
+    accuracy ??= { samples: 0, correct: 0 }
+    accuracy.samples += item.labels.length
+    const bytes = verdict?.outcome === 'verified' ? resultBytes(verdict.resultHash) : undefined
+    if (bytes === undefined) continue
+    const output = decodeTensor(bytes)
+    const predicted = argmaxRows(output.data, output.dims[output.dims.length - 1])
+    accuracy.correct += predicted.filter((label, row) => label === item.labels![row]).length
   }
   const disagreed = new Set<Hex>()
   for (const map of verdicts) for (const [id, v] of map) if (!sameVerdict(outcomes.get(id), v)) disagreed.add(id)
-  const truth = new Map(workload.flatMap((item) => (item.taskId === undefined ? [] : [[item.taskId, contentId(item.expected)] as const])))
+  const itemById = new Map(workload.flatMap((item) => (item.taskId === undefined ? [] : [[item.taskId, item] as const])))
   const wrongTasks = new Set<Hex>()
   for (const map of verdicts) {
-    for (const v of map.values()) if (v.outcome === 'verified' && v.resultHash !== truth.get(v.taskId)) wrongTasks.add(v.taskId)
+    for (const v of map.values()) {
+      const item = itemById.get(v.taskId)
+      if (v.outcome === 'verified' && (item === undefined || !isTrue(item, v.resultHash))) wrongTasks.add(v.taskId)
+    }
   }
   const wrongVerdicts = wrongTasks.size
   const decidedVerdicts = [...outcomes.values()]
@@ -374,6 +422,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     rejected,
     correct,
     wrongVerdicts,
+    accuracy,
     agreement: disagreed.size === 0,
     disagreements: disagreed.size,
     durationMs: Math.round(durationMs),
