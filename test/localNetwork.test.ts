@@ -109,3 +109,25 @@ describe('live local network: nodes follow the chain and settle epochs themselve
     assert.ok(net.nodes.some((n) => n.settler.stats().batchesSubmitted >= 1))
   })
 })
+
+describe('veritask devnet --serve', () => {
+  it('prints the network, serves until interrupted, then stops cleanly', async () => {
+    const { main } = await import('../src/cli/main.ts')
+    const controller = new AbortController()
+    let printed: (text: string) => void = () => {}
+    const output = new Promise<string>((resolve) => (printed = resolve))
+    const exit = main(['node', 'veritask', 'devnet', '--serve', '--nodes', '3', '--json'], {
+      stdout: (text) => printed(text),
+      stderr: () => {},
+      signal: controller.signal,
+    })
+    const info = JSON.parse(await output) as { rpcUrl: string; nodes: Array<{ api: string }>; requester: { privateKey: string } }
+    assert.equal(info.nodes.length, 3)
+    assert.match(info.requester.privateKey, /^0x[0-9a-f]{64}$/)
+    for (const { api } of info.nodes) assert.equal((await getJson(`${api}/health`)).status, 200)
+    controller.abort()
+    assert.equal(await exit, 0)
+    await assert.rejects(fetch(`${info.nodes[0]!.api}/health`))
+    await assert.rejects(fetch(info.rpcUrl, { method: 'POST', body: '{}' }))
+  })
+})

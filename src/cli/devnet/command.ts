@@ -7,6 +7,7 @@ import type { DevnetReport } from '../../devnet/runDevnet.ts'
 import { createLogger } from '../../node/logger.ts'
 import { exitCodes, fractionOption, integerOption } from '../options.ts'
 import { createProgressBar } from '../progress.ts'
+import { serveDevnet } from './serve.ts'
 import type { CommandContext } from '../context.ts'
 
 interface DevnetFlags {
@@ -28,6 +29,7 @@ interface DevnetFlags {
   sample?: number
   json: boolean
   verbose: boolean
+  serve: boolean
 }
 
 export function devnetCommand(context: CommandContext): Command {
@@ -57,10 +59,13 @@ export function devnetCommand(context: CommandContext): Command {
     .addOption(
       new Option('--adversary <spec>', `adversarial nodes as name:count (${behaviours.filter((b) => b !== 'honest').join(', ')})`).default(''),
     )
+    .option('--serve', 'keep a live network running (anvil, nodes with HTTP APIs, epochs settled by the nodes) until Ctrl-C', false)
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
-    .addHelpText('after', '\nExample:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n')
+    .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n')
     .action(async (flags: DevnetFlags) => {
+      const logger = createLogger({ level: flags.verbose ? 'debug' : 'warn' })
+      if (flags.serve) return serveDevnet(context, { nodes: flags.nodes, seed: flags.seed, json: flags.json, logger })
       if (flags.sample !== undefined && flags.nodes < 2) {
         throw new UsageError('USAGE_INVALID_OPTION', '--sample needs at least 2 nodes: an executor and a verifier.', {
           hint: 'Use --nodes 5 or more, so that arbitration has three arbiters.',
@@ -105,7 +110,7 @@ export function devnetCommand(context: CommandContext): Command {
         ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
         ...(flags.rpcUrl === undefined ? {} : { rpcUrl: flags.rpcUrl }),
         ...(deployerKey === undefined ? {} : { deployerKey: deployerKey as `0x${string}` }),
-        logger: createLogger({ level: flags.verbose ? 'debug' : 'warn' }),
+        logger,
         onProgress: (p) => progress?.update(p.decided, p.total, `decided (${p.submitted} submitted)`),
         signal: context.signal,
       })
