@@ -7,7 +7,7 @@ import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
  * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
  * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
  */
-export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser', 'noisy'] as const
+export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser', 'noisy', 'jitter'] as const
 export type Behaviour = (typeof behaviours)[number]
 
 export const behaviourDescriptions: Record<Behaviour, string> = {
@@ -20,6 +20,7 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   copier: 'skips the work and waits to copy the result another executor reveals',
   guesser: 'skips the work and answers a random class label (one byte, 0–3), as if outputs were categorical',
   noisy: 'runs the task, then adds noise of 0.01–0.05 to every element of a tensor output (flips a bit otherwise)',
+  jitter: 'honest, as if on other hardware: tensor outputs differ from everyone else’s by float rounding (about 10⁻⁶ relative)',
 }
 
 /** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
@@ -113,6 +114,10 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
         const result = await runtime.execute(request, opts)
         return result.status === 'ok' ? ok(addNoise(result.output, `${options.seed}/noise/${calls}`)) : result
       }
+      case 'jitter': {
+        const result = await runtime.execute(request, opts)
+        return result.status === 'ok' ? ok(addJitter(result.output)) : result
+      }
       case 'guesser':
         // Right only when the real output happens to be that one byte: with categorical outputs
         // (model inference) a guess is right 1 time in the number of classes.
@@ -120,6 +125,19 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
     }
   }
   return { name: runtime.name, execute, close: () => runtime.close() }
+}
+
+/**
+ * What another CPU or execution provider might return: every element of a tensor moved by about
+ * 10⁻⁶ of its value (a few float32 steps). Bytes that are not a tensor are left alone.
+ */
+export function addJitter(output: Uint8Array): Uint8Array {
+  try {
+    const { dims, data } = decodeTensor(output)
+    return encodeTensor({ dims, data: data.map((v) => v + v * 2 ** -20) })
+  } catch {
+    return output
+  }
 }
 
 /**
