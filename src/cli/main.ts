@@ -2,8 +2,13 @@ import { Command, CommanderError } from 'commander'
 import { VeritaskError } from '../core/errors.ts'
 import type { CommandContext } from './context.ts'
 import { devnetCommand } from './devnet/command.ts'
-import { exitCodes } from './options.ts'
+import { exitCodeForError, exitCodes } from './options.ts'
 import { receiptCommand } from './receipt/command.ts'
+import { depositCommand } from './deposit/command.ts'
+import { jobCommand } from './job/command.ts'
+import { resultCommand } from './result/command.ts'
+import { statusCommand } from './status/command.ts'
+import { submitCommand } from './submit/command.ts'
 
 export interface MainOptions {
   stdout?: (text: string) => void
@@ -35,6 +40,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(devnetCommand(context))
     .addCommand(receiptCommand(context))
+    .addCommand(depositCommand(context))
+    .addCommand(submitCommand(context))
+    .addCommand(jobCommand(context))
+    .addCommand(statusCommand(context))
+    .addCommand(resultCommand(context))
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput())
 
   try {
@@ -51,7 +61,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     }
     if (error instanceof VeritaskError) {
       stderr(`error: ${error.describe()}`)
-      return error.code.startsWith('USAGE_') ? exitCodes.usage : exitCodes.failure
+      return exitCodeForError(error.code)
     }
     stderr(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
     return exitCodes.failure

@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { keccak256, stringToBytes } from 'viem'
-import type { LocalAccount } from 'viem'
-import { createApiServer } from '../api/createApiServer.ts'
-import type { ApiServer } from '../api/createApiServer.ts'
-import { createTestChain } from '../chain/anvil/testChain.ts'
-import type { TestChain } from '../chain/anvil/testChain.ts'
-import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
 import { contentId } from '../core/contentId.ts'
-import type { ProtocolDomain } from '../core/types.ts'
-import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
-import { createNode } from '../node/createNode.ts'
-import type { VeritaskNode } from '../node/createNode.ts'
-import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
-import { exampleProgramPath } from '../programs/examplePrograms.ts'
 import { wordCountReference } from '../programs/wordCount.ts'
-import { countWordsLocally, formatWordCounts, mergeWordCountsReference } from '../../examples/word-frequencies/wordFrequencies.ts'
-import { testAccount } from '../../test/helpers/fixtures.ts'
+import { countWordsLocally, formatWordCounts } from '../../examples/word-frequencies/wordFrequencies.ts'
+import { mergeProgram as merge, startRequesterNetwork, wordCountProgram as wordCount } from '../../test/helpers/requesterNetwork.ts'
+import type { RequesterNetwork } from '../../test/helpers/requesterNetwork.ts'
 import { buildChunkOutputTree } from './chunkOutputs.ts'
 import { planChunks } from './chunking.ts'
 import { createVeritaskClient } from './createVeritaskClient.ts'
@@ -25,72 +12,33 @@ import type { VeritaskClient } from './createVeritaskClient.ts'
 import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, NodeUnreachableError } from './errors.ts'
 import type { Fetch } from './nodeApi.ts'
 
-// The SDK against three in-memory nodes behind their HTTP APIs, with escrow on a real anvil.
-// The nodes' runtime computes the example programs' reference outputs, so tasks decide in
-// milliseconds; the real WebAssembly path is covered by test/job.test.ts.
+// The SDK against three in-memory nodes behind their HTTP APIs, with escrow on a real anvil
+// (test/helpers/requesterNetwork.ts). The real WebAssembly path is test/job.test.ts's.
 
-const wordCount = new Uint8Array(readFileSync(exampleProgramPath('word-count')))
-const merge = new Uint8Array(readFileSync(new URL('../../programs/build/word-count-merge.wasm', import.meta.url)))
 const text = (s: string) => new TextEncoder().encode(s)
 const deadUrl = 'http://127.0.0.1:1'
 const fee = 1_000n
 
-/** Word-count and its merge by reference; `TRAP` in an input fails everywhere, `SPLIT` makes every node answer differently. */
-function referenceRuntime(node: number, state: { split: boolean }): Runtime {
-  const mergeId = contentId(merge)
-  return {
-    name: 'wasm',
-    async execute({ programId, input }: ExecutionRequest): Promise<ExecutionResult> {
-      const textInput = Buffer.from(input).toString('latin1')
-      if (textInput.includes('TRAP')) return { status: 'failed', reason: 'trap', fuelUsed: 1n }
-      if (state.split && textInput.includes('SPLIT')) return { status: 'ok', output: text(`node ${node}`), fuelUsed: 1n }
-      const output = programId === mergeId ? mergeWordCountsReference(input) : wordCountReference(input)
-      return { status: 'ok', output, fuelUsed: 1n }
-    },
-    close: async () => {},
-  }
-}
-
 describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
-  let chain: TestChain
-  let nodes: VeritaskNode[]
-  let apis: ApiServer[]
-  let requester: LocalAccount
+  let net: RequesterNetwork
   let client: VeritaskClient
-  const runtimeState = { split: true }
-  const accepted = () => nodes[0]!.stats().specsAccepted
+  const accepted = () => net.accepted()
+  const connect = (overrides: Partial<Parameters<typeof createVeritaskClient>[0]> = {}) =>
+    createVeritaskClient({
+      rpcUrl: net.chain.anvil.rpcUrl,
+      nodeApiUrl: net.apis[0]!.url,
+      account: net.requester,
+      settlement: net.chain.contracts.settlement,
+      pollIntervalMs: 10,
+      ...overrides,
+    })
 
   before(async () => {
-    chain = await createTestChain()
-    requester = (await chain.createAccounts('sdk-requester', 1))[0]!
-    await chain.mint(requester.address, 10n ** 18n)
-    const domain: ProtocolDomain = { chainId: chain.chain.id, verifyingContract: chain.contracts.settlement }
-    const accounts = [0, 1, 2].map((i) => testAccount(`sdk-node-${i}`))
-    const view = createStaticChainView({
-      seed: keccak256(stringToBytes('sdk')),
-      nodes: accounts.map((a) => ({ address: a.address, weight: 100n, runtimes: ['wasm'] })),
-      escrow: new Map([[requester.address, 10n ** 18n]]),
-    })
-    const hub = createMemoryHub()
-    nodes = accounts.map((account, i) =>
-      createNode({ account, network: hub.connect(`peer-${i}`), chain: view, domain, runtimes: { wasm: referenceRuntime(i, runtimeState) } }),
-    )
-    nodes.forEach((n) => n.start())
-    apis = await Promise.all(nodes.slice(0, 2).map((node) => createApiServer({ node })))
-    client = createVeritaskClient({
-      rpcUrl: chain.anvil.rpcUrl,
-      nodeApiUrl: apis[0]!.url,
-      account: requester,
-      settlement: chain.contracts.settlement,
-      pollIntervalMs: 10,
-    })
+    net = await startRequesterNetwork('sdk')
+    client = connect()
   })
 
-  after(async () => {
-    await Promise.all(apis.map((a) => a.close()))
-    await Promise.all(nodes.map((n) => n.stop()))
-    await chain.stop()
-  })
+  after(() => net.stop())
 
   it('deposits into escrow and reports what is spendable', async () => {
     const { deposited, hash } = await client.deposit({ amount: 10n ** 6n })
@@ -124,42 +72,22 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
   })
 
   it('falls back to the second node API URL when the first is down', async () => {
-    const fallback = createVeritaskClient({
-      rpcUrl: chain.anvil.rpcUrl,
-      nodeApiUrl: [deadUrl, apis[1]!.url],
-      account: requester,
-      settlement: chain.contracts.settlement,
-      retry: { attempts: 2, baseDelayMs: 1 },
-      pollIntervalMs: 10,
-    })
+    const fallback = connect({ nodeApiUrl: [deadUrl, net.apis[1]!.url], retry: { attempts: 2, baseDelayMs: 1 } })
     const { programId } = await fallback.uploadProgram({ program: wordCount })
     const { taskId } = await fallback.submitTask({ program: programId, input: text('fallback works'), fee })
     assert.equal((await fallback.waitForResult({ taskId })).outcome, 'verified')
-    assert.equal(fallback.api.preferredUrl, apis[1]!.url)
+    assert.equal(fallback.api.preferredUrl, net.apis[1]!.url)
   })
 
   it('retries a failing node API with backoff, and names it when it never answers', async () => {
     let calls = 0
     const flaky: Fetch = (url, init) => (++calls <= 2 ? Promise.reject(new TypeError('fetch failed')) : fetch(url, init))
-    const retrying = createVeritaskClient({
-      rpcUrl: chain.anvil.rpcUrl,
-      nodeApiUrl: apis[0]!.url,
-      account: requester,
-      settlement: chain.contracts.settlement,
-      retry: { attempts: 3, baseDelayMs: 1 },
-      fetch: flaky,
-    })
+    const retrying = connect({ retry: { attempts: 3, baseDelayMs: 1 }, fetch: flaky })
     const { taskId } = await retrying.submitTask({ program: wordCount, input: text('third time lucky'), fee })
     assert.ok(calls >= 4, `status, then the POST after two failures: ${calls} calls`)
     assert.equal((await client.waitForResult({ taskId })).outcome, 'verified')
 
-    const dead = createVeritaskClient({
-      rpcUrl: chain.anvil.rpcUrl,
-      nodeApiUrl: [deadUrl, 'http://127.0.0.1:2'],
-      account: requester,
-      settlement: chain.contracts.settlement,
-      retry: { attempts: 2, baseDelayMs: 1 },
-    })
+    const dead = connect({ nodeApiUrl: [deadUrl, 'http://127.0.0.1:2'], retry: { attempts: 2, baseDelayMs: 1 } })
     await assert.rejects(dead.submitTask({ program: wordCount, input: text('x'), fee }), (e: unknown) => {
       assert.ok(e instanceof NodeUnreachableError)
       assert.equal(e.code, 'SDK_NODE_UNREACHABLE')
@@ -191,7 +119,7 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
 
   it('reports failed and unresolved chunks instead of dropping them, and resumes only what is unfinished', async () => {
     const inputs = [text('alpha beta'), text('TRAP here'), text('gamma'), text('SPLIT brain'), text('delta')]
-    runtimeState.split = true
+    net.switches.split = true
     const first = await client.submitJob({ program: wordCount, reduce: merge, input: inputs, fee, maxAttempts: 2 })
     assert.equal(first.status, 'incomplete')
     assert.deepEqual(first.chunks.map((c) => c.status), ['verified', 'failed', 'verified', 'unresolved', 'verified'])
@@ -202,7 +130,7 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
     assert.deepEqual(first.reduceSteps, [])
     assert.deepEqual(first.counts, { pending: 0, verified: 3, failed: 1, unresolved: 1, rejected: 0 })
 
-    runtimeState.split = false
+    net.switches.split = false
     const before = accepted()
     const second = await client.submitJob({ program: wordCount, reduce: merge, input: inputs, fee, maxAttempts: 2, resume: first })
     assert.equal(accepted() - before, 1, 'only the unresolved chunk ran again')

@@ -27,6 +27,7 @@ interface DevnetFlags {
   addresses: string
   adversary: string
   sample?: number
+  inference: boolean
   json: boolean
   verbose: boolean
   serve: boolean
@@ -59,10 +60,11 @@ export function devnetCommand(context: CommandContext): Command {
     .addOption(
       new Option('--adversary <spec>', `adversarial nodes as name:count (${behaviours.filter((b) => b !== 'honest').join(', ')})`).default(''),
     )
+    .option('--inference', 'run inference tasks on the shipped classifier (runtime onnx, maxError 1e-4) instead of WebAssembly programs', false)
     .option('--serve', 'keep a live network running (anvil, nodes with HTTP APIs, epochs settled by the nodes) until Ctrl-C', false)
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
-    .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n')
+    .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --inference --tasks 40 --adversary noisy:1\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n')
     .action(async (flags: DevnetFlags) => {
       const logger = createLogger({ level: flags.verbose ? 'debug' : 'warn' })
       if (flags.serve) return serveDevnet(context, { nodes: flags.nodes, seed: flags.seed, json: flags.json, logger })
@@ -107,6 +109,7 @@ export function devnetCommand(context: CommandContext): Command {
         behaviours: adversaries,
         ...(flags.sample === undefined ? {} : { sampleRatePpm: Math.round(flags.sample * 1_000_000) }),
         epochTasks: flags.epochTasks,
+        ...(flags.inference ? { inference: true } : {}),
         ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
         ...(flags.rpcUrl === undefined ? {} : { rpcUrl: flags.rpcUrl }),
         ...(deployerKey === undefined ? {} : { deployerKey: deployerKey as `0x${string}` }),
@@ -132,6 +135,7 @@ function formatReport(r: DevnetReport): string {
     `  unresolved   ${r.unresolved}`,
     ...(Object.keys(r.rejected).length === 0 ? [] : [`  rejected     ${JSON.stringify(r.rejected)} (no outcome)`]),
     `  agreement    ${r.agreement ? 'all nodes reached the same verdicts' : `${r.disagreements} tasks decided differently by some node (reconciled at settlement)`}`,
+    ...(r.accuracy === null ? [] : [`  accuracy     ${r.accuracy.correct} of ${r.accuracy.samples} samples classified as labelled (${((100 * r.accuracy.correct) / Math.max(1, r.accuracy.samples)).toFixed(1)} %)`]),
     `  wrong        ${r.wrongVerdicts === 0 ? 'no node verified a wrong result' : `${r.wrongVerdicts} WRONG RESULTS VERIFIED`}`,
     `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
     `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict)`,

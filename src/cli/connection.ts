@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises'
+import type { Command} from 'commander';
+import { Option } from 'commander'
+import { isAddress, isHex } from 'viem'
+import type { Address, Hex } from 'viem'
+import { UsageError } from '../core/errors.ts'
+import { createVeritaskClient } from '../sdk/createVeritaskClient.ts'
+import type { VeritaskClient } from '../sdk/createVeritaskClient.ts'
+import type { CommandContext } from './context.ts'
+
+/** How requester commands reach the network; flags win over environment variables, which win over the network file. */
+export interface ConnectionFlags {
+  rpcUrl?: string
+  node?: string[]
+  settlement?: string
+  network: string
+}
+
+/**
+ * What `veritask devnet --serve` writes (and prints): everything a requester needs to connect.
+ * The requester key is a devnet key, public knowledge, never one holding value.
+ */
+export interface NetworkFile {
+  rpcUrl?: string
+  chainId?: number
+  contracts?: { settlement?: string }
+  nodeApiUrls?: string[]
+  requesterKey?: string
+}
+
+export const defaultNetworkFile = '.devnet/network.json'
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+/** Adds --rpc-url, --node (repeatable), --settlement and --network to a requester command. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--rpc-url <url>', 'EVM JSON-RPC endpoint (env VERITASK_RPC_URL)'))
+    .addOption(new Option('--node <url>', 'node API URL; repeat for fallbacks (env VERITASK_NODE_URLS, comma-separated)').argParser(collect))
+    .addOption(new Option('--settlement <address>', 'Settlement contract (env VERITASK_SETTLEMENT)'))
+    .addOption(new Option('--network <file>', 'connection file written by `veritask devnet --serve`').default(defaultNetworkFile))
+}
+
+async function readNetworkFile(path: string, explicit: boolean): Promise<NetworkFile> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    if (!explicit) return {}
+    throw new UsageError('USAGE_INVALID_OPTION', `Cannot read the network file ${path}.`, { cause, hint: 'Start `veritask devnet --serve`, which writes it, or pass --network <file>.' })
+  }
+  try {
+    return JSON.parse(text) as NetworkFile
+  } catch (cause) {
+    throw new UsageError('USAGE_INVALID_OPTION', `${path} is not JSON.`, { cause })
+  }
+}
+
+/** Resolves the connection settings and the requester key (from $VERITASK_KEY, never a flag) into an SDK client. */
+export async function connectClient(flags: ConnectionFlags, context: CommandContext): Promise<VeritaskClient> {
+  const env = context.env
+  const file = await readNetworkFile(flags.network, flags.network !== defaultNetworkFile)
+  const rpcUrl = flags.rpcUrl ?? env.VERITASK_RPC_URL ?? file.rpcUrl
+  const nodes = flags.node ?? env.VERITASK_NODE_URLS?.split(',').map((s) => s.trim()).filter(Boolean) ?? file.nodeApiUrls
+  const settlement = flags.settlement ?? env.VERITASK_SETTLEMENT ?? file.contracts?.settlement
+  const key = env.VERITASK_KEY ?? file.requesterKey
+  const missing = (what: string, flag: string) =>
+    new UsageError('USAGE_INVALID_OPTION', `No ${what} given.`, {
+      hint: `Pass ${flag}, or start \`veritask devnet --serve\` (it writes ${defaultNetworkFile}), or pass --network <file>.`,
+    })
+  if (rpcUrl === undefined) throw missing('RPC URL', '--rpc-url')
+  if (nodes === undefined || nodes.length === 0) throw missing('node API URL', '--node <url>')
+  if (settlement === undefined) throw missing('settlement contract', '--settlement')
+  if (!isAddress(settlement)) throw new UsageError('USAGE_INVALID_OPTION', `"${settlement}" is not an address.`, { hint: 'An address is 0x and 40 hex digits.' })
+  if (key === undefined) {
+    throw new UsageError('USAGE_INVALID_OPTION', 'No requester key: set $VERITASK_KEY.', {
+      hint: 'Keys are read from the environment, never from flags. `veritask devnet --serve` prints a funded devnet key.',
+    })
+  }
+  if (!isHex(key) || key.length !== 66) throw new UsageError('USAGE_INVALID_OPTION', '$VERITASK_KEY is not a private key (0x and 64 hex digits).')
+  return createVeritaskClient({
+    rpcUrl,
+    nodeApiUrl: nodes,
+    account: key as Hex,
+    settlement: settlement as Address,
+    ...(file.chainId !== undefined && flags.rpcUrl === undefined ? { chainId: file.chainId } : {}),
+  })
+}
+
+/** Parses a task id argument. */
+export function parseTaskId(raw: string): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) {
+    throw new UsageError('USAGE_INVALID_OPTION', `"${raw}" is not a task id.`, { hint: 'A task id is 0x followed by 64 hex digits.' })
+  }
+  return raw.toLowerCase() as Hex
+}
+
+/** JSON with bigints as decimal strings and bytes as base64. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))
+}
