@@ -3,6 +3,7 @@ import { VeritaskError } from '../core/errors.ts'
 import type { CommandContext } from './context.ts'
 import { devnetCommand } from './devnet/command.ts'
 import { exitCodeForError, exitCodes } from './options.ts'
+import { govCommand } from './gov/command.ts'
 import { receiptCommand } from './receipt/command.ts'
 import { depositCommand } from './deposit/command.ts'
 import { jobCommand } from './job/command.ts'
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(devnetCommand(context))
     .addCommand(receiptCommand(context))
+    .addCommand(govCommand(context))
     .addCommand(depositCommand(context))
     .addCommand(submitCommand(context))
     .addCommand(jobCommand(context))

@@ -177,6 +177,30 @@ export function createGovernanceClient(
   return {
     contracts,
 
+    /**
+     * Checks `changes` as the timelock would apply them now (an `eth_call` of `setParameters` from
+     * the timelock): throws a `GovernanceError` naming the bound it breaks. A proposal that fails
+     * this would pass its vote and then fail to execute.
+     */
+    async checkParameterChange(changes: ParameterChange): Promise<void> {
+      try {
+        await publicClient.simulateContract({
+          ...parameters,
+          functionName: 'setParameters',
+          args: toSetParametersArgs(changes),
+          account: contracts.timelock,
+        })
+      } catch (cause) {
+        const revert = decodeRevert(cause)
+        if (revert === undefined) throw cause
+        throw new GovernanceError('GOV_REVERTED', `The change would be refused: ${revert.name}(${revert.args.map(String).join(', ')}).`, {
+          cause,
+          details: { error: revert.name, args: revert.args.map(String) },
+          ...(revertHints[revert.name] === undefined ? {} : { hint: revertHints[revert.name] }),
+        })
+      }
+    },
+
     /** Proposes `changes` to the governed parameters; the proposal id is known before it is mined. */
     async propose(wallet: Wallet, changes: ParameterChange, description: string) {
       const calldata = encodeParameterChange(changes)
