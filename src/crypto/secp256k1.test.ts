@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { keccak256, numberToHex, stringToBytes } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { isSignedBy } from '../core/signing.ts'
-import { createNativeSigner, verifyNative } from './secp256k1.ts'
+import { createNativeSigner, createNativeVerifier, verifyNative } from './secp256k1.ts'
 
 const key = keccak256(stringToBytes('native-test-key'))
 const viemAccount = privateKeyToAccount(key)
@@ -36,5 +36,26 @@ describe('native secp256k1', () => {
       assert.equal(await verifyNative(digest, sig, expected), await isSignedBy(digest, sig, expected), `${sig} by ${expected}`)
     }
     assert.equal(await verifyNative(hash, signature, native.address), true)
+  })
+
+  it('answers the same from its cache as by recovery, for any expected signer, and stays bounded', async () => {
+    const hash = keccak256(stringToBytes('cached digest'))
+    const other = privateKeyToAccount(keccak256(stringToBytes('other'))).address
+    const signature = await native.sign({ hash })
+    const malformed = `${signature.slice(0, 130)}1f` as `0x${string}`
+    const cached = createNativeVerifier({ cacheSize: 2 })
+    const uncached = createNativeVerifier({ cacheSize: 0 })
+    for (let round = 0; round < 2; round++) {
+      for (const [sig, expected] of [[signature, native.address], [signature, other], [malformed, native.address], [signature.toUpperCase().replace('0X', '0x'), native.address]] as const) {
+        assert.equal(await cached(hash, sig as `0x${string}`, expected), await uncached(hash, sig as `0x${string}`, expected), `${sig} by ${expected}, round ${round}`)
+      }
+    }
+    // More distinct signatures than the cache holds: old entries leave, answers stay right.
+    for (let i = 0; i < 5; i++) {
+      const digest = keccak256(numberToHex(1000 + i))
+      assert.equal(await cached(digest, await native.sign({ hash: digest }), native.address), true)
+    }
+    assert.equal(await cached(hash, signature, other), false)
+    assert.equal(await cached(hash, signature, native.address), true)
   })
 })

@@ -18,21 +18,53 @@ function addressOf(publicKey: Uint8Array): Address {
   return getAddress(`0x${lowercaseAddressOf(publicKey)}`)
 }
 
-/** Verifies by recovering the signer's address, like `ecrecover`. */
-export const verifyNative: SignatureVerifier = (digest, signature, expected) => {
+/** The lowercase address (no 0x) that signed `digest`, or '' when the signature is malformed. */
+function recoverLowercase(digest: Hex, signature: Hex): string {
   try {
     const bytes = hexToBytes(signature)
-    if (bytes.length !== 65) return false
+    if (bytes.length !== 65) return ''
     const v = bytes[64]!
     const recovery = v >= 27 ? v - 27 : v
-    if (recovery !== 0 && recovery !== 1) return false
-    const publicKey = secp256k1.ecdsaRecover(bytes.subarray(0, 64), recovery, hexToBytes(digest), false)
-    // Compared as 20 bytes in lowercase hex: no checksum to compute on the hot path.
-    return expected.length === 42 && lowercaseAddressOf(publicKey) === expected.slice(2).toLowerCase()
+    if (recovery !== 0 && recovery !== 1) return ''
+    return lowercaseAddressOf(secp256k1.ecdsaRecover(bytes.subarray(0, 64), recovery, hexToBytes(digest), false))
   } catch {
-    return false
+    return ''
   }
 }
+
+export interface CreateNativeVerifierParameters {
+  /** (digest, signature) pairs whose signer is remembered; 0 turns the cache off. Default 8192. */
+  cacheSize?: number
+}
+
+/**
+ * A verifier that recovers the signer's address, like `ecrecover`, and remembers the signers of
+ * the last `cacheSize` signatures it checked. Recovery is a pure function of (digest, signature),
+ * so a hit answers exactly as a recovery would. Gossip delivers each message to a node once, so a
+ * node's own cache rarely hits; nodes that share one process (the devnet) share `verifyNative`'s,
+ * and a message all of them receive is recovered once instead of once per node. The cache is
+ * bounded (oldest entry out first), so memory stays flat.
+ */
+export function createNativeVerifier({ cacheSize = 8192 }: CreateNativeVerifierParameters = {}): SignatureVerifier {
+  const signers = new Map<string, string>()
+  return (digest, signature, expected) => {
+    if (expected.length !== 42) return false
+    const key = `${digest}${signature}`.toLowerCase()
+    let signer = signers.get(key)
+    if (signer === undefined) {
+      signer = recoverLowercase(digest, signature)
+      if (cacheSize > 0) {
+        if (signers.size >= cacheSize) signers.delete(signers.keys().next().value as string)
+        signers.set(key, signer)
+      }
+    }
+    // Compared as 20 bytes in lowercase hex: no checksum to compute on the hot path.
+    return signer !== '' && signer === expected.slice(2).toLowerCase()
+  }
+}
+
+/** Verifies by recovering the signer's address, like `ecrecover`; one cache per process. */
+export const verifyNative: SignatureVerifier = createNativeVerifier()
 
 /** A signer over a raw private key; signs EIP-712 digests (no message prefix). */
 export function createNativeSigner(privateKey: Hex): Signer {

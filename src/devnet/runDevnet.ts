@@ -164,7 +164,9 @@ export interface DevnetReport {
   disagreements: number
   durationMs: number
   throughputPerSecond: number
-  latencyMs: { p50: number; p99: number; max: number }
+  latencyMs: { p50: number; p95: number; p99: number; max: number }
+  /** Submit → the task's epoch batch settled on-chain; null without a chain. */
+  settlementLatencyMs: { p50: number; p95: number; p99: number; max: number } | null
   gossip: { messages: number; bytes: number; messagesPerTask: number }
   perNode: DevnetNodeReport[]
   settlement: SettlementReport | null
@@ -267,6 +269,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const missed = new Map<Address, number>()
   const submittedAt = new Map<Hex, number>()
   const latencies: number[] = []
+  const settlementLatencies: number[] = []
   let decided = 0
   let submitted = 0
   let notifyDecided: (() => void) | undefined
@@ -289,6 +292,11 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     }),
   )
   for (const node of nodes) node.start()
+  // Worker threads start before the clock does: the run measures the network, not thread start-up.
+  await wasm.start().catch(async (error: unknown) => {
+    await Promise.all([...nodes.map((n) => n.stop()), wasm.close(), settlementNet?.stop()])
+    throw error
+  })
 
   const started = performance.now()
   let settlement: SettlementReport | null = null
@@ -346,7 +354,14 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         options.signal?.throwIfAborted()
         await new Promise<void>((resolve) => (notifyDecided = resolve))
       }
-      if (settlementNet !== undefined) await settlementNet.settleEpoch(BigInt(epoch), nodes)
+      if (settlementNet !== undefined) {
+        await settlementNet.settleEpoch(BigInt(epoch), nodes)
+        const settledAt = performance.now()
+        for (const item of group) {
+          const start = item.taskId === undefined ? undefined : submittedAt.get(item.taskId)
+          if (start !== undefined) settlementLatencies.push(settledAt - start)
+        }
+      }
     }
     if (settlementNet !== undefined) {
       for (const [account, claim] of await settlementNet.claimAll()) earned.set(account, claim.earned)
@@ -429,9 +444,19 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     throughputPerSecond: Math.round((taskCount / durationMs) * 1000 * 10) / 10,
     latencyMs: {
       p50: round1(quantile(latencies, 0.5)),
+      p95: round1(quantile(latencies, 0.95)),
       p99: round1(quantile(latencies, 0.99)),
       max: round1(quantile(latencies, 1)),
     },
+    settlementLatencyMs:
+      settlementLatencies.length === 0
+        ? null
+        : {
+            p50: round1(quantile(settlementLatencies, 0.5)),
+            p95: round1(quantile(settlementLatencies, 0.95)),
+            p99: round1(quantile(settlementLatencies, 0.99)),
+            max: round1(quantile(settlementLatencies, 1)),
+          },
     gossip: { ...gossip, messagesPerTask: round1(gossip.messages / taskCount) },
     perNode: nodes.map((node, i) => {
       const s = node.stats()

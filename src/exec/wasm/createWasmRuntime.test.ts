@@ -91,3 +91,15 @@ describe('createWasmRuntime close()', () => {
     await rejectsWith(runtime.execute(increment(Uint8Array.of(1))), 'EXEC_CLOSED')
   })
 })
+
+describe('createWasmRuntime start()', () => {
+  it('starts every worker before the first task, and a started pool still runs and closes normally', async () => {
+    const runtime = createWasmRuntime({ threads: 2 })
+    await runtime.start()
+    await runtime.start() // already started: resolves at once
+    const results = await Promise.all([runtime.execute(increment(Uint8Array.of(1))), runtime.execute(increment(Uint8Array.of(7)))])
+    assert.deepEqual(results.map((r) => (r.status === 'ok' ? [...r.output] : r.status)), [[2], [8]])
+    await runtime.close()
+    await rejectsWith(runtime.start(), 'EXEC_CLOSED')
+  })
+})

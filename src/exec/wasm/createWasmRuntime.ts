@@ -26,7 +26,14 @@ export interface CreateWasmRuntimeOptions {
   maxCachedModules?: number
 }
 
-export type CreateWasmRuntimeReturnType = Runtime
+export type CreateWasmRuntimeReturnType = Runtime & {
+  /**
+   * Starts every worker now and resolves once all are ready, so that the first tasks do not wait
+   * for thread start-up (seconds from TypeScript source). Optional: workers otherwise start on
+   * first use. Rejects with `EXEC_WORKER_CRASHED` if a worker cannot start.
+   */
+  start(): Promise<void>
+}
 
 const DEFAULT_TIMEOUT_MS = 10_000
 const DEFAULT_MAX_CACHED_MODULES = 32
@@ -94,6 +101,14 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
   const queue: Task[] = []
   let nextId = 0
   let closed = false
+  /** Callers of `start()` waiting for every worker to be ready. */
+  const starting: Array<{ resolve(): void; reject(error: ExecutionAbortedError): void }> = []
+
+  function notifyStarted(): void {
+    if (starting.length === 0 || workers.size < threads) return
+    for (const pw of workers) if (!pw.ready) return
+    for (const waiter of starting.splice(0)) waiter.resolve()
+  }
 
   function settle(task: Task): void {
     task.signal?.removeEventListener('abort', task.onAbort as () => void)
@@ -115,6 +130,7 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
         pw.worker.unref()
         idle.push(pw)
         pump()
+        notifyStarted()
       } else {
         onResponse(pw, message)
       }
@@ -128,6 +144,7 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
       retire(pw)
       const detail = pw.error instanceof Error ? pw.error.message : `exit code ${exitCode}`
       const error = abortError('EXEC_WORKER_CRASHED', `execution worker crashed: ${detail}`, { exitCode })
+      if (!pw.ready) for (const waiter of starting.splice(0)) waiter.reject(error)
       if (task !== undefined) task.reject(error)
       else if (!pw.ready) {
         // A worker that cannot even start would be replaced forever; fail one waiting task per
@@ -229,9 +246,19 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     })
   }
 
+  function start(): Promise<void> {
+    if (closed) return Promise.reject(abortError('EXEC_CLOSED', 'the wasm runtime is closed'))
+    return new Promise<void>((resolve, reject) => {
+      starting.push({ resolve, reject })
+      while (workers.size < threads) spawn()
+      notifyStarted()
+    })
+  }
+
   async function close(): Promise<void> {
     if (closed) return
     closed = true
+    for (const waiter of starting.splice(0)) waiter.reject(abortError('EXEC_CLOSED', 'the wasm runtime was closed'))
     const error = () => abortError('EXEC_CLOSED', 'the wasm runtime was closed')
     for (const task of queue.splice(0)) {
       settle(task)
@@ -247,5 +274,5 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     await Promise.all(stopping)
   }
 
-  return { name: 'wasm', execute, close }
+  return { name: 'wasm', execute, start, close }
 }

@@ -1,0 +1,28 @@
+// Shared helpers of the benchmark scripts: the machine line, quantiles, and writing results.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, totalmem } from 'node:os'
+
+/** The machine, as the results describe it, with the load when the run started. */
+export function machine(): string {
+  const [one, five] = loadavg()
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.versions.node}, load average ${one?.toFixed(2)} / ${five?.toFixed(2)} (1 / 5 min) at the start`
+}
+
+export const today = (): string => new Date().toISOString().slice(0, 10)
+
+/** The q-quantile (0..1) by the nearest-rank method; 0 for no values. */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  if (values.length === 0) return 0
+  const sorted = Float64Array.from(values).sort()
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
+}
+
+export const median = (values: ArrayLike<number>): number => quantile(values, 0.5)
+
+/** Writes bench/results/<name>.json and <name>.md. */
+export async function writeResults(name: string, { json, markdown }: { json: unknown; markdown: string }): Promise<void> {
+  await mkdir('bench/results', { recursive: true })
+  const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)
+  await writeFile(`bench/results/${name}.json`, `${JSON.stringify(json, replacer, 2)}\n`)
+  await writeFile(`bench/results/${name}.md`, markdown.endsWith('\n') ? markdown : `${markdown}\n`)
+}
