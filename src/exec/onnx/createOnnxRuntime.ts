@@ -13,7 +13,7 @@
  * the wall-clock backstop, a closed runtime). See docs/inference.md.
  */
 import { availableParallelism } from 'node:os'
-import * as ort from 'onnxruntime-node'
+import type * as ort from 'onnxruntime-node'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import { decodeTensor, encodeTensor, tensorElements, TensorError } from '../../core/tensor.ts'
 import type { Tensor } from '../../core/tensor.ts'
@@ -61,12 +61,31 @@ interface CacheEntry {
 
 const failed = (reason: FailureReason, fuelUsed = 0n): ExecutionResult => ({ status: 'failed', reason, fuelUsed })
 
+type OnnxRuntimeModule = typeof ort
+let onnxRuntimeModule: Promise<OnnxRuntimeModule> | undefined
+
+/**
+ * onnxruntime-node, loaded on first use: a node that never runs inference never loads the native
+ * binding, and one on a platform without it abstains from inference tasks instead of failing to start.
+ */
+function loadOnnxRuntime(): Promise<OnnxRuntimeModule> {
+  onnxRuntimeModule ??= import('onnxruntime-node').catch((cause: unknown) => {
+    onnxRuntimeModule = undefined
+    throw new ExecutionAbortedError('EXEC_ABORTED', 'onnxruntime-node could not be loaded on this machine.', {
+      cause,
+      hint: 'Install dependencies with `npm install` on a platform onnxruntime-node supports (Linux, macOS, Windows; x64 or arm64).',
+    })
+  })
+  return onnxRuntimeModule
+}
+
 /** A model the runtime can serve: one float32 tensor in, one float32 tensor out. */
 async function loadModel(program: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<Loaded> {
   if (program.byteLength > ONNX_LIMITS.maxModelBytes) return { ok: false, reason: 'module-too-large' }
+  const { InferenceSession } = await loadOnnxRuntime()
   let session: ort.InferenceSession
   try {
-    session = await ort.InferenceSession.create(program, options)
+    session = await InferenceSession.create(program, options)
   } catch {
     return { ok: false, reason: 'invalid-model' }
   }
@@ -116,7 +135,10 @@ export function createOnnxRuntime(options: CreateOnnxRuntimeOptions = {}): Creat
     if (entry !== undefined) {
       cache.delete(programId) // re-inserted below: the map's order is the recency order
     } else {
-      entry = { loaded: loadModel(program, sessionOptions), users: 0, evicted: false }
+      const created: CacheEntry = { loaded: loadModel(program, sessionOptions), users: 0, evicted: false }
+      // A load that could not finish (onnxruntime missing) is not an answer: do not keep it.
+      created.loaded.catch(() => cache.get(programId) === created && cache.delete(programId))
+      entry = created
     }
     cache.set(programId, entry)
     entry.users++
@@ -167,9 +189,10 @@ export function createOnnxRuntime(options: CreateOnnxRuntimeOptions = {}): Creat
       const loaded = await entry.loaded
       if (!loaded.ok) return failed(loaded.reason)
       if (!fitsShape(tensor, loaded.inputShape)) return failed('invalid-input', fuelUsed)
+      const { Tensor: OrtTensor } = await loadOnnxRuntime()
       let outputs: ort.InferenceSession.ReturnType
       try {
-        outputs = await loaded.session.run({ [loaded.input]: new ort.Tensor('float32', tensor.data, [...tensor.dims]) })
+        outputs = await loaded.session.run({ [loaded.input]: new OrtTensor('float32', tensor.data, [...tensor.dims]) })
       } catch (cause) {
         // E.g. a shape the graph cannot take although the declared input allowed it. Whether that
         // happens is not something the runtime can vouch is the same everywhere: abstain.
