@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { defaultParams } from '../../core/params.ts'
+import { defaultNetworkParameters, findNetworkParameter, fromChainValues, networkParameters, toChainValues, toProtocolParams } from './parameters.ts'
+
+describe('network parameters', () => {
+  it('round-trips through the contract’s id-ordered values, keeping bigints and numbers apart', () => {
+    const values = toChainValues(defaultNetworkParameters)
+    assert.equal(values.length, networkParameters.length)
+    assert.equal(values[findNetworkParameter('replicationK')!.id], 3n)
+    assert.deepEqual(fromChainValues(values), defaultNetworkParameters)
+    assert.equal(typeof fromChainValues(values).minStake, 'bigint')
+    assert.equal(typeof fromChainValues(values).commitWindowMs, 'number')
+    assert.throws(() => fromChainValues(values.slice(1)), /expected 19 parameter values/)
+  })
+
+  it('gives nodes the governed policy, limits and windows, and keeps their own settings for the rest', () => {
+    const governed = { ...defaultNetworkParameters, replicationK: 5, replicationQuorum: 3, commitWindowMs: 9_000, maxFuel: 7n }
+    const base = { ...defaultParams, backups: 7, maxMessageBytes: 999 }
+    const params = toProtocolParams(governed, base)
+    assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3 })
+    assert.deepEqual([params.commitWindowMs, params.maxFuel, params.backups, params.maxMessageBytes], [9_000, 7n, 7, 999])
+    assert.deepEqual(toProtocolParams(defaultNetworkParameters), defaultParams)
+  })
+})
