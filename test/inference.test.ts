@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
+import { loadClassifierModel } from '../src/programs/classifier.ts'
+import { buildClassifierModel } from '../scripts/build-model.ts'
 import type { DevnetReport } from '../src/devnet/runDevnet.ts'
 
 // Inference on the devnet: the shipped classifier on the onnx runtime, batches of 16 labelled test
@@ -50,5 +52,13 @@ describe('inference tasks on the devnet (onnx runtime, settled on anvil)', () =>
     assert.equal(withoutModel.executions, 0, 'a node that does not advertise the model is never seated')
     assert.equal(withoutModel.agreed + withoutModel.dissented, 0)
     for (const node of report.perNode.slice(0, 4)) assert.equal(node.slashed, '0')
+  })
+})
+
+describe('the shipped model', () => {
+  it('is exactly what scripts/build-model.ts trains and encodes, and classifies the test split well', async () => {
+    const built = buildClassifierModel()
+    assert.deepEqual(built.bytes, await loadClassifierModel())
+    assert.ok(built.testAccuracy > 0.9, `test accuracy ${built.testAccuracy}`)
   })
 })
