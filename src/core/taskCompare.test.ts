@@ -6,9 +6,9 @@ import { computeCommitment } from './commit.ts'
 import { contentId } from './contentId.ts'
 import { RevealRejectedError } from './errors.ts'
 import { encodeTensor } from './tensor.ts'
-import { advanceTask, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openTask } from './task.ts'
+import { advanceTask, applyChallenge, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
-import type { Address, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
+import type { Address, Challenge, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
 
 // The compare phase of tolerance comparisons: reveals first, then the bytes, then the verdict.
 const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
@@ -81,5 +81,31 @@ describe('task state machine: tolerance comparisons', () => {
     // A node that has fetched all it could decides right away with `final`.
     const early = applyOutputs(revealed(tolerance, [honest, jitter, noisy]), [honest, jitter], 30, timing, true)
     assert.deepEqual(early.verdict?.executors, [e1, e2])
+  })
+})
+
+describe('task state machine: a sampled inference task', () => {
+  it('audits within the tolerance: a jittered audit agrees after the compare phase, a noisy one goes to arbitration', () => {
+    const audited = (auditorResult: Uint8Array): TaskState => {
+      const spec = makeSpec({ deadline: 100_000n, runtime: 'onnx', policy: { kind: 'sample', ratePpm: 1_000_000 }, comparison: tolerance })
+      const ranking = [...accounts, ...['a1', 'a2', 'a3'].map((l) => testAccount(l).address)]
+      let s = openTask({ taskId, spec, ranking, timing, now: 0 })
+      s = applyCommit(s, commit(e1, honest), 10, timing)
+      const verifier = s.sample!.verifier!
+      const challenge: Signed<Challenge> = { message: { taskId, commitment: s.commits[0]!.commitment }, signer: verifier, signature: sig }
+      s = applyChallenge(s, challenge, 20, timing)
+      s = applyCommit(s, commit(verifier, auditorResult), 30, timing)
+      s = applyReveal(s, reveal(e1, honest), 40, timing)
+      s = applyReveal(s, reveal(verifier, auditorResult), 41, timing)
+      assert.equal(s.phase, 'compare')
+      return applyOutputs(s, [honest, auditorResult], 42, timing)
+    }
+    const agreed = audited(jitter)
+    assert.equal(agreed.verdict?.outcome, 'verified')
+    assert.equal(agreed.verdict?.executors.length, 2)
+    assert.equal(agreed.verdict?.resultHash, contentId(honest), 'the executor’s result, revealed first, is canonical')
+    const disputed = audited(noisy)
+    assert.equal(disputed.sample?.stage, 'arbitrate')
+    assert.equal(disputed.phase, 'commit')
   })
 })
