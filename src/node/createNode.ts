@@ -404,6 +404,8 @@ export function createNode({
       }),
     )
     if (tasks.get(taskId) !== entry) return
+    // A later compare phase (a sampled task's arbitration) fetches its own results again.
+    entry.comparing = false
     const outputs = fetched.filter((bytes): bytes is Uint8Array => bytes !== undefined)
     update(taskId, entry, applyOutputs(entry.state, outputs, clock.now(), entry.timing, true))
   }
