@@ -28,6 +28,7 @@ import type { Logger } from '../node/logger.ts'
 import { devnetAccount } from './accounts.ts'
 import { createPublicResults, withBehaviour } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
+import { fromProtocolParams } from '../chain/governance/parameters.ts'
 import { startChainNetwork } from './chainNetwork.ts'
 import type { ChainNetwork } from './chainNetwork.ts'
 import { quantile } from './stats.ts'
@@ -220,10 +221,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         deposit: FEE * BigInt(taskCount),
         split: { executorsBps: EXECUTORS_BPS },
         dissentSlashBps: DISSENT_SLASH_BPS,
-        // The chain governs the default policy: it starts as the devnet's flags say.
+        // The chain governs the default policy, limits and windows: they start as the devnet's options say.
         params: {
-          replicationK: k,
-          replicationQuorum: quorum,
+          ...fromProtocolParams(params),
           ...(options.sampleRatePpm === undefined ? {} : { sampleRatePpm: options.sampleRatePpm }),
         },
         nodeParams: params,

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { defaultParams } from '../../core/params.ts'
-import { defaultNetworkParameters, findNetworkParameter, fromChainValues, networkParameters, toChainValues, toProtocolParams } from './parameters.ts'
+import {
+  defaultNetworkParameters,
+  findNetworkParameter,
+  fromChainValues,
+  fromProtocolParams,
+  networkParameters,
+  toChainValues,
+  toProtocolParams,
+} from './parameters.ts'
 
 describe('network parameters', () => {
   it('round-trips through the contract’s id-ordered values, keeping bigints and numbers apart', () => {
@@ -21,5 +29,8 @@ describe('network parameters', () => {
     assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3 })
     assert.deepEqual([params.commitWindowMs, params.maxFuel, params.backups, params.maxMessageBytes], [9_000, 7n, 7, 999])
     assert.deepEqual(toProtocolParams(defaultNetworkParameters), defaultParams)
+    // A chain started from a node's settings gives that node its settings back.
+    const custom = { ...defaultParams, commitWindowMs: 2_000, defaultPolicy: { kind: 'replicate' as const, k: 5, quorum: 4 } }
+    assert.deepEqual(toProtocolParams({ ...defaultNetworkParameters, ...fromProtocolParams(custom) }, custom), custom)
   })
 })

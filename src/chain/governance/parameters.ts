@@ -126,3 +126,18 @@ export function toProtocolParams(values: NetworkParameterValues, base: ProtocolP
     maxInputBytes: values.maxInputBytes,
   }
 }
+
+/** The governed values a node's ProtocolParams hold: what a chain must start with to run a node's settings. */
+export function fromProtocolParams(params: ProtocolParams): Partial<NetworkParameterValues> {
+  return {
+    replicationK: params.defaultPolicy.k,
+    replicationQuorum: params.defaultPolicy.quorum,
+    commitWindowMs: params.commitWindowMs,
+    revealWindowMs: params.revealWindowMs,
+    maxFuel: params.maxFuel,
+    maxMemoryPages: params.maxMemoryPages,
+    maxOutputBytes: params.maxOutputBytes,
+    maxProgramBytes: params.maxProgramBytes,
+    maxInputBytes: params.maxInputBytes,
+  }
+}
