@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { outputsAgree } from '../../core/comparison.ts'
 import { contentId } from '../../core/contentId.ts'
 import { ExecutionAbortedError } from '../../core/errors.ts'
 import { decodeTensor, encodeTensor } from '../../core/tensor.ts'
@@ -89,6 +90,20 @@ describe('onnx runtime', () => {
     // The output of two rows is 8 + 2·4 + 6·4 = 40 bytes.
     assert.equal(await reasonOf(batch([[1, 2], [3, 4]]), { outputBytes: 40 }), 'ok')
     assert.equal(await reasonOf(batch([[1, 2], [3, 4]]), { outputBytes: 39 }), 'output-limit')
+  })
+
+  it('answers on the CPU when the configured GPU provider is not installed, instead of failing the model', async () => {
+    // This install skipped onnxruntime's CUDA libraries (.npmrc), so the cuda provider cannot load.
+    const gpu = createOnnxRuntime({ executionProviders: ['cuda', 'cpu'] })
+    try {
+      const result = await gpu.execute(request(batch([[1, 2]])))
+      const cpu = await runtime.execute(request(batch([[1, 2]])))
+      assert.ok(result.status === 'ok' && cpu.status === 'ok')
+      // Equal bytes on the CPU fallback; within float rounding where a GPU really ran it.
+      assert.ok(outputsAgree({ kind: 'maxError', absMicro: 1, relPpm: 0 }, result.output, cpu.output))
+    } finally {
+      await gpu.close()
+    }
   })
 
   it('abstains once closed', async () => {

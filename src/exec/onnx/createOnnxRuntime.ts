@@ -87,7 +87,13 @@ async function loadModel(program: Uint8Array, options: ort.InferenceSession.Sess
   try {
     session = await InferenceSession.create(program, options)
   } catch {
-    return { ok: false, reason: 'invalid-model' }
+    // Only the CPU provider, which every node has, may judge a model invalid: a GPU provider that
+    // is missing or refuses the model is this node's problem, so it answers on the CPU instead.
+    try {
+      session = await InferenceSession.create(program, { ...options, executionProviders: ['cpu'] })
+    } catch {
+      return { ok: false, reason: 'invalid-model' }
+    }
   }
   const [input, ...moreInputs] = session.inputMetadata
   const [output, ...moreOutputs] = session.outputMetadata
