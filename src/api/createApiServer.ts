@@ -277,6 +277,8 @@ export async function createApiServer({
       counter('veritask_commits_sent_total', 'Commits this node signed and sent.', stats.commitsSent),
       counter('veritask_reveals_sent_total', 'Reveals this node signed and sent.', stats.revealsSent),
       counter('veritask_abstentions_total', 'Executions abandoned without a commit (local, non-deterministic failures).', stats.abstentions),
+      counter('veritask_comparisons_total', 'Tasks whose differing results this node compared under a tolerance.', stats.comparisons),
+      counter('veritask_comparison_fetch_failures_total', 'Results a tolerance comparison needed that no peer served.', stats.comparisonFetchFailures),
       {
         name: 'veritask_messages_rejected_total',
         help: 'Gossip messages rejected, by error code.',

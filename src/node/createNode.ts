@@ -68,6 +68,10 @@ export interface NodeStats {
   commitsSent: number
   revealsSent: number
   abstentions: number
+  /** Tasks whose differing results this node compared under a tolerance (the compare phase). */
+  comparisons: number
+  /** Results a comparison needed that no peer served. */
+  comparisonFetchFailures: number
   verdicts: Record<Verdict['outcome'], number>
   /** Rejected messages by error code. */
   rejected: Record<string, number>
@@ -200,6 +204,8 @@ export function createNode({
     commitsSent: 0,
     revealsSent: 0,
     abstentions: 0,
+    comparisons: 0,
+    comparisonFetchFailures: 0,
     verdicts: { verified: 0, failed: 0, unresolved: 0 },
     rejected: {},
     feesReserved: 0n,
@@ -390,6 +396,7 @@ export function createNode({
    */
   async function compare(taskId: Hex, entry: TaskEntry): Promise<void> {
     entry.comparing = true
+    stats.comparisons++
     const maxBytes = entry.state.spec.limits.outputBytes
     const fetched = await Promise.all(
       missingOutputs(entry.state).map(async (cid) => {
@@ -398,6 +405,7 @@ export function createNode({
         try {
           return await network.fetchBlob(cid, { peers: [], maxBytes })
         } catch (error) {
+          stats.comparisonFetchFailures++
           log.debug('result for comparison not fetched', { taskId, cid, error })
           return undefined
         }
