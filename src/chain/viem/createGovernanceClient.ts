@@ -174,6 +174,11 @@ export function createGovernanceClient(
     }
   }
 
+  async function state(id: bigint): Promise<ProposalState> {
+    const value = await publicClient.readContract({ ...governor, functionName: 'state', args: [id] })
+    return proposalStates[value]!
+  }
+
   return {
     contracts,
 
@@ -221,32 +226,29 @@ export function createGovernanceClient(
     /** Executes a queued proposal whose timelock delay has passed. */
     execute: (wallet: Wallet, id: bigint) => write('execute', call(wallet, 'execute', [id])),
 
-    async state(id: bigint): Promise<ProposalState> {
-      const state = await publicClient.readContract({ ...governor, functionName: 'state', args: [id] })
-      return proposalStates[state]!
-    },
+    state,
 
     async proposal(id: bigint): Promise<ProposalInfo> {
       const [targets, , calldatas, descriptionHash] = await details(id)
-      const [state, proposer, snapshot, deadline, eta, [against, forVotes, abstain]] = await Promise.all([
-        this.state(id),
+      const [current, proposer, snapshot, deadline, eta, [against, forVotes, abstain]] = await Promise.all([
+        state(id),
         publicClient.readContract({ ...governor, functionName: 'proposalProposer', args: [id] }),
         publicClient.readContract({ ...governor, functionName: 'proposalSnapshot', args: [id] }),
         publicClient.readContract({ ...governor, functionName: 'proposalDeadline', args: [id] }),
         publicClient.readContract({ ...governor, functionName: 'proposalEta', args: [id] }),
         publicClient.readContract({ ...governor, functionName: 'proposalVotes', args: [id] }),
       ])
-      const current = await publicClient.getBlockNumber({ cacheTime: 0 })
+      const block = await publicClient.getBlockNumber({ cacheTime: 0 })
       // The quorum is fixed at the snapshot; before it is past, it is estimated from the stake now.
       const quorum = await publicClient.readContract({
         ...governor,
         functionName: 'quorum',
-        args: [snapshot < current ? snapshot : current - 1n],
+        args: [snapshot < block ? snapshot : block - 1n],
       })
       const onlyParameters = targets.length === 1 && targets[0]!.toLowerCase() === contracts.parameters.toLowerCase()
       return {
         id,
-        state,
+        state: current,
         proposer,
         snapshot,
         deadline,
