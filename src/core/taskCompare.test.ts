@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
-import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { makeSpec, requester, testAccount } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { contentId } from './contentId.ts'
-import { RevealRejectedError } from './errors.ts'
+import { devnetDomain, hashTaskSpec } from './eip712.ts'
+import { RevealRejectedError, SpecRejectedError } from './errors.ts'
+import { defaultParams } from './params.ts'
 import { encodeTensor } from './tensor.ts'
+import { checkTaskSpec, requiredCapability, signTaskSpec } from './taskSpec.ts'
 import { advanceTask, applyChallenge, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Challenge, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
@@ -107,5 +110,24 @@ describe('task state machine: a sampled inference task', () => {
     const disputed = audited(noisy)
     assert.equal(disputed.sample?.stage, 'arbitrate')
     assert.equal(disputed.phase, 'commit')
+  })
+})
+
+describe('the comparison in the spec', () => {
+  it('is part of the task id (absent = exact), and a malformed one is refused', async () => {
+    const id = (comparison?: Comparison) => hashTaskSpec(makeSpec({ runtime: 'onnx', ...(comparison ? { comparison } : {}) }), devnetDomain)
+    assert.equal(id(), id({ kind: 'exact' }))
+    const ids = new Set([id(), id(tolerance), id({ kind: 'maxError', absMicro: 10, relPpm: 1 }), id({ kind: 'topK', k: 1 }), id({ kind: 'topK', k: 2 })])
+    assert.equal(ids.size, 5)
+    const signed = await signTaskSpec(requester, makeSpec({ runtime: 'onnx', comparison: { kind: 'topK', k: 0 }, deadline: 100_000n }), devnetDomain)
+    await assert.rejects(
+      checkTaskSpec({ signed, domain: devnetDomain, params: defaultParams, now: 0 }),
+      (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_INVALID_POLICY',
+    )
+  })
+
+  it('names the capability a node must advertise: the model for onnx, the runtime otherwise', () => {
+    assert.equal(requiredCapability({ runtime: 'wasm', program: taskId }), 'wasm')
+    assert.equal(requiredCapability({ runtime: 'onnx', program: taskId.toUpperCase().replace('0X', '0x') as Hex }), `onnx:${taskId}`)
   })
 })
