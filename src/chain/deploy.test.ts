@@ -16,6 +16,7 @@ import {
   VeritaskTimelockAbi,
 } from './generated/contracts.ts'
 import { toChainValues } from './governance/parameters.ts'
+import { VeritaskError } from '../core/errors.ts'
 
 describe('deployContracts', () => {
   let c: TestChain
@@ -67,6 +68,15 @@ describe('deployContracts', () => {
     assert.deepEqual([await t.read.name(), await t.read.symbol(), await t.read.decimals()], ['Veritask Test Token', 'VTT', 18])
     assert.equal(await t.read.owner(), c.deployer.address)
     assert.ok(deployBlock > 0n && deployBlock <= (await s.read.genesisBlock()))
+  })
+
+  it('refuses initial parameters outside their bounds, naming the bound', async () => {
+    await assert.rejects(c.deployMore({ commitWindowMs: 50 }), (e: unknown) => {
+      assert.ok(e instanceof VeritaskError)
+      assert.equal(e.code, 'CHAIN_DEPLOY_FAILED')
+      assert.match(e.message, /Deploying NetworkParameters failed: NetworkParametersOutOfBounds\(17, 50, 100, 86400000\)/)
+      return true
+    })
   })
 
   it('reuses a given token', async () => {

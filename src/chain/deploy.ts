@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import {
+  decodeErrorResult,
   getAddress,
   isAddress,
   type Abi,
@@ -30,6 +31,7 @@ import {
 import { defaultNetworkParameters, toChainValues } from './governance/parameters.ts'
 import type { NetworkParameterValues } from './governance/parameters.ts'
 import { waitForReceipt } from './viem/waitForReceipt.ts'
+import { VeritaskError } from '../core/errors.ts'
 
 /**
  * What the contracts are deployed with: the initial governed parameters (NetworkParameters; see
@@ -117,7 +119,17 @@ export async function deployContracts({
   let deployBlock: bigint | undefined
 
   const deploy = async (name: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> => {
-    const hash = await walletClient.deployContract({ abi, bytecode, args, account, chain })
+    let hash: Hex
+    try {
+      hash = await walletClient.deployContract({ abi, bytecode, args, account, chain })
+    } catch (cause) {
+      const reverted = revertOf(cause, abi)
+      if (reverted === undefined) throw cause
+      throw new VeritaskError('CHAIN_DEPLOY_FAILED', `Deploying ${name} failed: ${reverted}.`, {
+        cause,
+        hint: 'The initial parameters must be within their bounds and consistent; see docs/governance.md.',
+      })
+    }
     const receipt = await waitForReceipt(publicClient, hash)
     if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deploying ${name} failed (${hash})`)
     deployBlock ??= receipt.blockNumber
@@ -231,4 +243,19 @@ export async function readAddressesFile(path: string): Promise<AddressesFile> {
     ...contracts,
     deployBlock: BigInt(deployBlock),
   }
+}
+
+/** The custom error a failed deployment reverted with, as `Name(args)`, found in the error's cause chain. */
+function revertOf(error: unknown, abi: Abi): string | undefined {
+  for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    const data = (e as { data?: unknown }).data
+    if (typeof data !== 'string' || !/^0x[0-9a-f]{8}/i.test(data)) continue
+    try {
+      const { errorName, args } = decodeErrorResult({ abi, data: data as Hex })
+      return `${errorName}(${(args ?? []).map(String).join(', ')})`
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
 }

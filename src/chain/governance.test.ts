@@ -115,7 +115,7 @@ describe('governance', () => {
     assert.deepEqual(epoch1.values, { ...defaultNetworkValues(), replicationK: 5, replicationQuorum: 3 })
     const epoch0 = await readParameters(c.publicClient, { settlement: c.contracts.settlement, epoch: 0n })
     assert.deepEqual(epoch0.defaultPolicy, { kind: 'replicate', k: 3, quorum: 2 })
-    await assert.rejects(readParameters(c.publicClient, { settlement: c.contracts.settlement, epoch: 2n }), /not opened/)
+    await assert.rejects(readParameters(c.publicClient, { settlement: c.contracts.settlement, epoch: 2n }), /not opened yet/)
   })
 
   it('rejects a second vote by the same account', async () => {

@@ -1,4 +1,5 @@
 import type { Address, PublicClient } from 'viem'
+import { VeritaskError } from '../../core/errors.ts'
 import type { ProtocolParams } from '../../core/params.ts'
 import { NetworkParametersAbi, SettlementAbi } from '../generated/contracts.ts'
 import { fromChainValues, toProtocolParams } from '../governance/parameters.ts'
@@ -31,7 +32,12 @@ export async function readNetworkParameters(
     publicClient.readContract({ address: settlement, abi: SettlementAbi, functionName: 'parametersVersionOf', args: [epoch] }),
     publicClient.readContract({ address: settlement, abi: SettlementAbi, functionName: 'parameters' }),
   ])
-  if (!opened) throw new Error(`epoch ${epoch} is not opened yet: its parameters are not fixed`)
+  if (!opened) {
+    throw new VeritaskError('CHAIN_EPOCH_NOT_OPENED', `Epoch ${epoch} is not opened yet: its parameters are not fixed.`, {
+      details: { epoch },
+      hint: 'An epoch’s parameters are fixed when Settlement.openEpoch runs at its first block; ask for an opened epoch.',
+    })
+  }
   const values = await publicClient.readContract({
     address: parameters,
     abi: NetworkParametersAbi,

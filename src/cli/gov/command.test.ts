@@ -53,6 +53,10 @@ describe('veritask gov', () => {
     assert.deepEqual(k && [k.value, k.min, k.max], [3, '1', '16'])
     assert.equal(rows.find((p) => p.name === 'minStake')?.value, parseEther('100').toString()) // bigints as decimal strings
     assert.equal(params.activeVersion, 0)
+    const notOpened = await gov(null, 'params', '--epoch', '0')
+    assert.equal(notOpened.code, exitCodes.failure)
+    assert.match(notOpened.stderr, /Epoch 0 is not opened yet/)
+    await c.openEpoch(0n)
 
     // Bad changes are refused before anything is sent.
     const unknown = await gov(0, 'propose', '--set', 'frobnication=1')
@@ -95,5 +99,10 @@ describe('veritask gov', () => {
     const after = await json(null, 'params')
     const kAfter = (after.parameters as Array<{ name: string; value: unknown; scheduled?: unknown }>).find((p) => p.name === 'replicationK')
     assert.deepEqual([after.latestVersion, kAfter?.value, kAfter?.scheduled], [1, 3, 5])
+    // Epoch 0 opened before the change and keeps k = 3; the next epoch opens with k = 5.
+    await c.openEpoch(1n)
+    const epochs = [await json(null, 'params', '--epoch', '0'), await json(null, 'params', '--epoch', '1')]
+    const kOf = (p: Record<string, unknown>) => (p.parameters as Array<{ name: string; value: unknown }>).find((r) => r.name === 'replicationK')?.value
+    assert.deepEqual(epochs.map((p) => [p.version, kOf(p)]), [[0, 3], [1, 5]])
   })
 })
