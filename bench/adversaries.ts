@@ -74,6 +74,8 @@ const table = [
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB`
 const markdown = `# Adversaries on the devnet\n\n${new Date().toISOString().slice(0, 10)}, ${machine}, ${quick ? 'quick' : 'full'} mode: 9 nodes with equal stake, 3 of them adversarial, replicate k = 5, quorum 3, ${tasks} tasks in 3 epochs settled on anvil; stake 1000 VTT per node, fee 0.001 VTT per task, 10 % of stake slashed per dissent.\n\n"caught" counts dissents (outvoted and slashed) and missed deadlines (seat handed to a backup). Net = fees earned − stake slashed.\n\n${table}\n`
 console.log(table)
-await mkdir('bench/results', { recursive: true })
-await writeFile('bench/results/adversaries.md', markdown)
-await writeFile('bench/results/adversaries.json', `${JSON.stringify({ quick, tasks, rows }, null, 2)}\n`)
+// --quick results go to bench/results/quick/ (not committed), so they never replace a full run's.
+const dir = quick ? 'bench/results/quick' : 'bench/results'
+await mkdir(dir, { recursive: true })
+await writeFile(`${dir}/adversaries.md`, markdown)
+await writeFile(`${dir}/adversaries.json`, `${JSON.stringify({ quick, tasks, rows }, null, 2)}\n`)

@@ -76,6 +76,7 @@ console.log(table)
 console.log(target)
 
 await writeResults('coordination', {
+  quick,
   json: { quick, rows },
   markdown: `# Coordination cost against the number of nodes
 

@@ -79,7 +79,8 @@ const TX_BASE_GAS = 21_000
 const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const resultsDir = join(root, 'bench', 'results')
+// --quick results go to bench/results/quick/ (not committed), so they never replace a full run's.
+const resultsDir = join(root, 'bench', 'results', ...(process.argv.includes('--quick') ? ['quick'] : []))
 const quick = process.argv.slice(2).includes('--quick')
 for (const arg of process.argv.slice(2)) {
   if (arg !== '--quick') {

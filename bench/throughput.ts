@@ -5,70 +5,14 @@
 // verdict at the gateway, from the same devnet runs.
 //
 //   npx tsx bench/throughput.ts [--quick]
-import { availableParallelism } from 'node:os'
-import { keccak256, numberToHex, toBytes } from 'viem'
-import { contentId } from '../src/core/contentId.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
 import type { DevnetReport } from '../src/devnet/runDevnet.ts'
-import type { WorkloadItem } from '../src/devnet/workload.ts'
-import { createWasmRuntime } from '../src/exec/wasm/index.ts'
-import { hashChainInput, hashChainReference, loadExampleProgram } from '../src/programs/index.ts'
-import { machine, median, today, writeResults } from './lib/report.ts'
+import { bareRate, calibrate, threads, workload } from './lib/hashChainTasks.ts'
+import { machine, today, writeResults } from './lib/report.ts'
 
 const quick = process.argv.includes('--quick')
-const threads = availableParallelism()
 /** Tasks in flight in the devnet: enough to keep every worker busy, few enough for low latency. */
 const CONCURRENCY = 16
-const program = await loadExampleProgram('hash-chain')
-const programId = contentId(program)
-const limits = { fuel: 10_000_000_000n, memoryPages: 16, outputBytes: 64 }
-const inputOf = (i: number, rounds: number) => hashChainInput(toBytes(keccak256(numberToHex(i, { size: 32 }))), rounds)
-
-/** Tasks per second of `count` tasks of `rounds` hash-chain rounds on a bare pool of `threads`. */
-async function bareRate(rounds: number, count: number): Promise<number> {
-  const pool = createWasmRuntime({ threads })
-  try {
-    await Promise.all(Array.from({ length: threads }, (_, i) => pool.execute({ programId, program, input: inputOf(i, rounds), limits })))
-    const started = performance.now()
-    await Promise.all(Array.from({ length: count }, (_, i) => pool.execute({ programId, program, input: inputOf(i, rounds), limits })))
-    return (count / (performance.now() - started)) * 1000
-  } finally {
-    await pool.close()
-  }
-}
-
-/**
- * Hash-chain rounds that take about `ms` per task on one thread, pool round trip included: tasks
- * run one at a time on a one-thread pool and the median time counts, which a noisy machine's
- * stalls do not move much. Three passes, each correcting the round count.
- */
-async function calibrate(ms: number): Promise<{ rounds: number; perTaskMs: number }> {
-  const pool = createWasmRuntime({ threads: 1 })
-  try {
-    let rounds = 200
-    let perTaskMs = 0
-    for (let pass = 0; pass < 4; pass++) {
-      const times: number[] = []
-      for (let i = 0; i < 41; i++) {
-        const started = performance.now()
-        await pool.execute({ programId, program, input: inputOf(i, rounds), limits })
-        times.push(performance.now() - started)
-      }
-      perTaskMs = median(times.slice(1))
-      if (pass < 3) rounds = Math.max(1, Math.round((rounds * ms) / perTaskMs))
-    }
-    return { rounds, perTaskMs }
-  } finally {
-    await pool.close()
-  }
-}
-
-function workload(rounds: number, count: number): WorkloadItem[] {
-  return Array.from({ length: count }, (_, i) => {
-    const input = inputOf(i + 1, rounds)
-    return { program: 'hash-chain', programBytes: program, input, limits, expected: hashChainReference(input) }
-  })
-}
 
 interface PolicyResult {
   rate: number
@@ -158,6 +102,7 @@ console.log(latencyTable)
 console.log(targets)
 
 await writeResults('throughput', {
+  quick,
   json: { quick, threads, concurrency: CONCURRENCY, rows },
   markdown: `# Verified throughput vs the bare worker pool
 

@@ -45,6 +45,8 @@ export interface RunClusterOptions {
   epochTasks?: number
   /** Node state in SQLite and blobs on disk under a temp dir (as a daemon keeps them), or in memory. */
   stores?: 'memory' | 'disk'
+  /** Where the temp dir for 'disk' stores goes; the OS temp dir by default. */
+  tempDir?: string
   /** Called after every `sampleEvery` decided tasks (default 100), e.g. to sample memory. */
   onSample?: (decided: number) => void
   sampleEvery?: number
@@ -90,7 +92,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
   })
   const chain = createStaticChainView(snapshot(0n))
   const hub = createMemoryHub({ seed: 7 })
-  const dir = options.stores === 'disk' ? mkdtempSync(join(tmpdir(), 'veritask-bench-')) : undefined
+  const dir = options.stores === 'disk' ? mkdtempSync(join(options.tempDir ?? tmpdir(), 'veritask-bench-')) : undefined
   const stores: SqliteNodeStore[] = []
   const nodes: VeritaskNode[] = accounts.map((account, i) => {
     const persistent =
@@ -107,7 +109,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
       runtimes: { wasm: options.runtime },
       params,
       domain: devnetDomain,
-      verify: options.sharedSignatureCache === true ? verifyNative : createNativeVerifier(),
+      verify: options.sharedSignatureCache === true ? verifyNative : createNativeVerifier({ cacheSize: 0 }),
       ...persistent,
     })
   })

@@ -19,10 +19,15 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 
 export const median = (values: ArrayLike<number>): number => quantile(values, 0.5)
 
-/** Writes bench/results/<name>.json and <name>.md. */
-export async function writeResults(name: string, { json, markdown }: { json: unknown; markdown: string }): Promise<void> {
-  await mkdir('bench/results', { recursive: true })
+/**
+ * Writes bench/results/<name>.json and <name>.md; with `quick`, under bench/results/quick/ (not
+ * committed), so that a short look never replaces a full run's figures.
+ */
+export async function writeResults(name: string, { quick, json, markdown }: { quick: boolean; json: unknown; markdown: string }): Promise<void> {
+  const dir = quick ? 'bench/results/quick' : 'bench/results'
+  await mkdir(dir, { recursive: true })
   const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)
-  await writeFile(`bench/results/${name}.json`, `${JSON.stringify(json, replacer, 2)}\n`)
-  await writeFile(`bench/results/${name}.md`, markdown.endsWith('\n') ? markdown : `${markdown}\n`)
+  await writeFile(`${dir}/${name}.json`, `${JSON.stringify(json, replacer, 2)}\n`)
+  await writeFile(`${dir}/${name}.md`, markdown.endsWith('\n') ? markdown : `${markdown}\n`)
+  console.error(`wrote ${dir}/${name}.md and .json`)
 }

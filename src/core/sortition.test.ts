@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { keccak256, numberToHex, stringToBytes } from 'viem'
+import { encodePacked, getAddress, hexToBigInt, keccak256, numberToHex, stringToBytes } from 'viem'
 import { seed, testAccount } from '../../test/helpers/fixtures.ts'
 import { log2Fixed, LOG2_FRACTION_BITS } from './log2.ts'
 import { rankCandidates } from './sortition.ts'
@@ -65,5 +65,42 @@ describe('rankCandidates', () => {
     // Standard error of the ratio is about 2.5% here; 10% is four of them.
     assert.ok(Math.abs(ratio - 3) / 3 < 0.1, `ratio ${ratio.toFixed(3)} should be within 10% of 3`)
     assert.ok(Math.abs(heavy / tasks - 0.5) < 0.03, `heavy share ${heavy / tasks}`)
+  })
+
+  it('gives exactly the order of the all-integer ranking, which it now computes only for near-ties', () => {
+    // The ranking as first written: every key computed exactly, compared by cross-multiplication.
+    const MAX_LOG2 = 256n << LOG2_FRACTION_BITS
+    const reference = (seedHex: `0x${string}`, id: `0x${string}`, candidates: Candidate[]) =>
+      candidates
+        .filter((c) => c.weight > 0n)
+        .map((c) => {
+          const h = hexToBigInt(keccak256(encodePacked(['bytes32', 'bytes32', 'address'], [seedHex, id, c.address])))
+          return { address: c.address, weight: c.weight, exponent: MAX_LOG2 - log2Fixed(h + 1n) }
+        })
+        .sort((a, b) => {
+          const lhs = a.exponent * b.weight
+          const rhs = b.exponent * a.weight
+          if (lhs !== rhs) return lhs < rhs ? -1 : 1
+          return a.address.toLowerCase() < b.address.toLowerCase() ? -1 : a.address.toLowerCase() > b.address.toLowerCase() ? 1 : 0
+        })
+        .map((k) => k.address)
+    const many = Array.from({ length: 40 }, (_, i) => getAddress(keccak256(numberToHex(i + 100)).slice(0, 42)))
+    const weightSets: Array<(i: number) => bigint> = [
+      () => 10n ** 21n, // equal stakes
+      (i) => BigInt(i + 1) * 10n ** 18n, // unequal
+      (i) => (i % 3 === 0 ? 1n : 10n ** 24n), // tiny next to huge: wide error bounds, long exact runs
+      (i) => 2n ** 1100n + BigInt(i), // beyond floating point's range
+    ]
+    for (const [w, weightOf] of weightSets.entries()) {
+      const candidates = many.map((address, i) => ({ address, weight: weightOf(i) }))
+      // A duplicated candidate ties exactly with itself.
+      candidates.push({ ...candidates[5]! })
+      for (let t = 0; t < 25; t++) {
+        const id = taskId(1000 + t)
+        const want = reference(seed, id, candidates)
+        assert.deepEqual(rankCandidates({ seed, taskId: id, candidates }), want, `weights ${w}, task ${t}`)
+        assert.deepEqual(rankCandidates({ seed, taskId: id, candidates, count: 4 }), want.slice(0, 4))
+      }
+    }
   })
 })

@@ -33,7 +33,7 @@ function recoverLowercase(digest: Hex, signature: Hex): string {
 }
 
 export interface CreateNativeVerifierParameters {
-  /** (digest, signature) pairs whose signer is remembered; 0 turns the cache off. Default 8192. */
+  /** (digest, signature) pairs whose signer is remembered; 0 turns the cache off. Default 2048. */
   cacheSize?: number
 }
 
@@ -43,9 +43,9 @@ export interface CreateNativeVerifierParameters {
  * so a hit answers exactly as a recovery would. Gossip delivers each message to a node once, so a
  * node's own cache rarely hits; nodes that share one process (the devnet) share `verifyNative`'s,
  * and a message all of them receive is recovered once instead of once per node. The cache is
- * bounded (oldest entry out first), so memory stays flat.
+ * bounded (oldest entry out first; 2048 entries are about 1 MB), so memory stays flat.
  */
-export function createNativeVerifier({ cacheSize = 8192 }: CreateNativeVerifierParameters = {}): SignatureVerifier {
+export function createNativeVerifier({ cacheSize = 2048 }: CreateNativeVerifierParameters = {}): SignatureVerifier {
   const signers = new Map<string, string>()
   return (digest, signature, expected) => {
     if (expected.length !== 42) return false

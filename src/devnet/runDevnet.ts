@@ -282,7 +282,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       const item = itemOf.get(verdict.taskId)
       const holder = nodes.find((n) => n.address === verdict.executors[0])
       const output = verdict.outcome === 'verified' ? holder?.getBlob(verdict.resultHash) : undefined
-      if (item !== undefined && output !== undefined) publicResults.publish(contentId(item.programBytes), item.input, output)
+      if (item !== undefined && output !== undefined) publicResults.publish(programIdOf(item.programBytes), item.input, output)
       for (const a of [...state.missedCommit, ...state.missedReveal]) missed.set(a, (missed.get(a) ?? 0) + 1)
       const start = submittedAt.get(verdict.taskId)
       if (start !== undefined) latencies.push(performance.now() - start)
@@ -321,7 +321,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           nonce: BigInt(i),
           runtime: item.runtime ?? 'wasm',
           ...(item.comparison === undefined ? {} : { comparison: item.comparison }),
-          program: contentId(item.programBytes),
+          program: programIdOf(item.programBytes),
           input: contentId(item.input),
           limits: item.limits,
           policy: epochPolicy,
@@ -525,6 +525,17 @@ async function reportSettlement(net: ChainNetwork, seed: string, verdicts: Verdi
 async function writeReceipts(path: string, receipts: readonly Receipt[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   await writeFile(path, `${JSON.stringify(receipts.map(receiptToJson), null, 1)}\n`)
+}
+
+/** Content ids of workload programs: every task of a workload shares one program array. */
+const programIds = new WeakMap<Uint8Array, Hex>()
+function programIdOf(bytes: Uint8Array): Hex {
+  let id = programIds.get(bytes)
+  if (id === undefined) {
+    id = contentId(bytes)
+    programIds.set(bytes, id)
+  }
+  return id
 }
 
 function round1(x: number): number {

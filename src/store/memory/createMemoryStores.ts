@@ -5,10 +5,19 @@ import { assertSameBatchDigest, assertSameOwnCommit } from '../conflicts.ts'
 
 export function createMemoryBlobStore(): BlobStore {
   const blobs = new Map<Hex, Uint8Array>()
+  /**
+   * The content id of each array this store holds, by identity: putting the very same array again
+   * (a gateway storing the same program for every task) costs no hashing. The store keeps the
+   * caller's array itself, not a copy, so this adds no trust it did not already give the caller.
+   */
+  const stored = new WeakMap<Uint8Array, Hex>()
   return {
     put(bytes) {
+      const known = stored.get(bytes)
+      if (known !== undefined && blobs.get(known) === bytes) return known
       const cid = contentId(bytes)
       blobs.set(cid, bytes)
+      stored.set(bytes, cid)
       return cid
     },
     get: (cid) => blobs.get(cid.toLowerCase() as Hex),
