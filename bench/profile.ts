@@ -3,6 +3,7 @@
 // hash-chain tasks, replicate k = 3, summed by category from the functions' own (self) time.
 //
 //   npx tsx bench/profile.ts [--quick]
+import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
 import { calibrate, threads, workload } from './lib/hashChainTasks.ts'
@@ -72,6 +73,8 @@ const report = await runDevnet({ nodes: 5, tasks, chain: false, threads, concurr
 const cpu = process.cpuUsage(cpu0)
 const { profile } = (await session.post('Profiler.stop')) as { profile: Profile }
 session.disconnect()
+// VERITASK_PROFILE_OUT=<file> keeps the raw profile (open it in Chrome DevTools).
+if (process.env.VERITASK_PROFILE_OUT !== undefined) await writeFile(process.env.VERITASK_PROFILE_OUT, JSON.stringify(profile))
 if (report.verified !== tasks) throw new Error(`devnet run incomplete: ${report.verified} of ${tasks} verified`)
 
 const { totals, others } = summarize(profile)

@@ -103,3 +103,25 @@ describe('createWasmRuntime start()', () => {
     await rejectsWith(runtime.start(), 'EXEC_CLOSED')
   })
 })
+
+describe('createWasmRuntime program bytes', () => {
+  it('sends a program once per worker, and again when the worker has evicted it', async () => {
+    // Outputs its input unchanged: a second program beside INCREMENT.
+    const ECHO = program(`(i32.store (i32.const 0) (local.get $len))
+  (memory.copy (i32.const 4) (local.get $ptr) (local.get $len))
+  (i32.const 0)`)
+    const echo = (input: Uint8Array): ExecutionRequest => ({ programId: '0x03', program: ECHO, input, limits })
+    // One worker that keeps one compiled program: every switch of program evicts the other.
+    const runtime = createWasmRuntime({ threads: 1, maxCachedModules: 1 })
+    try {
+      const outputs: number[][] = []
+      for (const request of [increment(Uint8Array.of(1)), increment(Uint8Array.of(2)), echo(Uint8Array.of(3)), increment(Uint8Array.of(4)), echo(Uint8Array.of(5))]) {
+        const result = await runtime.execute(request)
+        outputs.push(result.status === 'ok' ? [...result.output] : [-1])
+      }
+      assert.deepEqual(outputs, [[2], [3], [3], [5], [5]])
+    } finally {
+      await runtime.close()
+    }
+  })
+})

@@ -57,6 +57,8 @@ interface PoolWorker {
   timer: NodeJS.Timeout | undefined
   /** The last error the worker reported before exiting, for the crash report. */
   error: unknown
+  /** Programs this worker was sent the bytes of: later requests for them go without. */
+  programs: Set<string>
 }
 
 /**
@@ -121,6 +123,7 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
       task: undefined,
       timer: undefined,
       error: undefined,
+      programs: new Set(),
     }
     pw.worker.on('message', (message: WorkerResponse | WorkerReady) => {
       if ('ready' in message) {
@@ -184,12 +187,22 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
       () => kill(pw, abortError('EXEC_TIMEOUT', `task exceeded the ${timeoutMs} ms wall-clock limit`, { timeoutMs })),
       timeoutMs,
     )
-    pw.worker.postMessage({ id: task.id, request: task.request } satisfies WorkerRequest)
+    post(pw, task, workerOptions.maxCachedModules === 0 || !pw.programs.has(task.request.programId))
+  }
+
+  function post(pw: PoolWorker, task: Task, withProgram: boolean): void {
+    const { program, ...rest } = task.request
+    if (!withProgram) return pw.worker.postMessage({ id: task.id, request: rest } satisfies WorkerRequest)
+    // The worker's cache is bounded, so this set is too; a worker that lost a program asks again.
+    if (pw.programs.size >= 4 * workerOptions.maxCachedModules) pw.programs.clear()
+    pw.programs.add(task.request.programId)
+    pw.worker.postMessage({ id: task.id, request: { ...rest, program: compact(program) } } satisfies WorkerRequest)
   }
 
   function onResponse(pw: PoolWorker, response: WorkerResponse): void {
     const task = pw.task
     if (task === undefined || task.id !== response.id) return
+    if ('needProgram' in response) return post(pw, task, true)
     clearTimeout(pw.timer)
     pw.timer = undefined
     pw.task = undefined
@@ -221,7 +234,7 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
     return new Promise<ExecutionResult>((resolve, reject) => {
       const task: Task = {
         id: nextId++,
-        request: { ...request, program: compact(request.program), input: compact(request.input) },
+        request: { ...request, input: compact(request.input) },
         resolve,
         reject,
         signal,

@@ -82,11 +82,16 @@ function compileProgram(request: ExecutionRequest, maxModuleBytes: number): Comp
   }
 }
 
+/** The key of a compiled program in a `ProgramCache`: the memory cap is written into the module. */
+export function programCacheKey(programId: string, memoryPages: number): string {
+  return `${programId}:${memoryPages}`
+}
+
 function getProgram(request: ExecutionRequest, options: ExecuteWasmOptions): CompiledProgram {
   const maxModuleBytes = options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES
   const cache = options.cache
   if (cache === undefined) return compileProgram(request, maxModuleBytes)
-  const key = `${request.programId}:${request.limits.memoryPages}`
+  const key = programCacheKey(request.programId, request.limits.memoryPages)
   let program = cache.get(key)
   if (program === undefined) {
     program = compileProgram(request, maxModuleBytes)
