@@ -24,6 +24,8 @@ export interface NodeApiRequest {
   /** A JSON body (POST). */
   json?: unknown
   signal?: AbortSignal
+  /** Ask this URL (an index into `urls`) first instead of the preferred one; it does not change the preference. */
+  startAt?: number
 }
 
 /**
@@ -79,8 +81,9 @@ export function createNodeApi({
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...retry }
   let preferred = 0
 
-  async function send(path: string, { method = 'GET', json, signal }: NodeApiRequest): Promise<Response> {
-    const order = bases.map((_, i) => (preferred + i) % bases.length)
+  async function send(path: string, { method = 'GET', json, signal, startAt }: NodeApiRequest): Promise<Response> {
+    const first = startAt === undefined ? preferred : startAt % bases.length
+    const order = bases.map((_, i) => (first + i) % bases.length)
     let attempts = 0
     let lastError: unknown
     for (const index of order) {
@@ -103,7 +106,7 @@ export function createNodeApi({
           continue
         }
         if (response.ok || !isRetryableStatus(response.status)) {
-          preferred = index
+          if (startAt === undefined) preferred = index
           if (!response.ok) throw await errorFrom(url, response)
           return response
         }

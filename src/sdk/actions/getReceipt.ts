@@ -22,7 +22,8 @@ export type GetReceiptErrorType = NodeApiError | NodeUnreachableError | TimeoutE
 /**
  * Fetches a task's receipt (`GET /v1/tasks/:taskId/receipt`): its outcome leaf and the Merkle
  * proof to the outcomes root its epoch settled on-chain. Before the epoch settles the node
- * answers `RECEIPT_NOT_READY`; with `wait: true` this polls until it has settled. Check the
+ * answers `RECEIPT_NOT_READY`; with `wait: true` this polls until it has settled, asking each of
+ * the client's node URLs in turn. Check the
  * receipt with `verifyReceipt` — this only parses it.
  *
  * @example
@@ -36,12 +37,15 @@ export async function getReceipt(
 ): Promise<GetReceiptReturnType> {
   const started = Date.now()
   let delay = Math.max(client.pollIntervalMs, 250)
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     let json: unknown
     try {
-      json = await client.api.json(`/v1/tasks/${taskId}/receipt`, signal ? { signal } : {})
+      // Any node that watched the settlement can serve the receipt: while waiting, ask each in turn.
+      const request = { ...(signal ? { signal } : {}), ...(attempt > 0 ? { startAt: attempt } : {}) }
+      json = await client.api.json(`/v1/tasks/${taskId}/receipt`, request)
     } catch (error) {
-      const notYet = error instanceof NodeApiError && error.code === 'RECEIPT_NOT_READY'
+      // A node asked in turn may not have heard of the task at all: not ready there either.
+      const notYet = error instanceof NodeApiError && (error.code === 'RECEIPT_NOT_READY' || (attempt > 0 && error.code === 'API_TASK_NOT_FOUND'))
       if (!notYet || !wait) throw error
       if (Date.now() - started > timeoutMs) {
         throw new TimeoutError('SDK_TIMEOUT', `Task ${taskId} has no receipt after ${timeoutMs} ms: its epoch is not settled.`, {

@@ -6,6 +6,8 @@ import type { VeritaskClientBase } from '../createVeritaskClient.ts'
 import { InvalidProgramError, NodeApiError } from '../errors.ts'
 import type { ChainUnreachableError, NodeUnreachableError } from '../errors.ts'
 import { assertWasmProgram } from '../program.ts'
+import { sleep } from '../sleep.ts'
+import { getEscrow } from './getEscrow.ts'
 
 /** Defaults for a task's terms; the devnet's values. */
 export const defaultTaskTerms = {
@@ -31,6 +33,11 @@ export interface SubmitTaskParameters extends TaskTerms {
   input: Uint8Array
   /** A fixed nonce; a fresh random one by default. The same spec twice is the same task. */
   nonce?: bigint
+  /**
+   * How long to keep trying when a node answers `SPEC_INSUFFICIENT_ESCROW` although the chain
+   * shows enough deposited (a deposit the nodes have not seen yet), in ms (default 30,000).
+   */
+  escrowWaitMs?: number
   signal?: AbortSignal
 }
 
@@ -96,6 +103,10 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
   const nonce = parameters.nonce ?? client.nextNonce()
   const body = { program: Buffer.from(program).toString('base64'), input: Buffer.from(parameters.input).toString('base64') }
   const request = parameters.signal ? { signal: parameters.signal } : {}
+  const started = Date.now()
+  const escrowWaitMs = parameters.escrowWaitMs ?? 30_000
+  let escrowDelay = 250
+  let epochRetries = 0
   for (let attempt = 0; ; attempt++) {
     const spec: TaskSpec = {
       requester: client.account.address,
@@ -122,7 +133,17 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
         client.ledger.submittedFees += fee
         return { taskId, signed, duplicate: true }
       }
-      if (error.code === 'SPEC_WRONG_EPOCH' && attempt < 2) continue
+      if (error.code === 'SPEC_WRONG_EPOCH' && ++epochRetries <= 2) continue
+      // A fresh deposit reaches the nodes' view of the chain a little later: wait for it, but
+      // only while the chain shows escrow that covers the fee.
+      if (error.code === 'SPEC_INSUFFICIENT_ESCROW' && Date.now() - started < escrowWaitMs) {
+        const { deposited, withdrawn } = await getEscrow(client)
+        if (deposited - withdrawn - client.ledger.submittedFees >= fee) {
+          await sleep(escrowDelay, parameters.signal)
+          escrowDelay = Math.min(2_000, escrowDelay * 2)
+          continue
+        }
+      }
       throw error
     }
   }
