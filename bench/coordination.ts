@@ -31,7 +31,7 @@ interface Row {
 const rows: Row[] = []
 for (const nodes of sizes) {
   // Total work grows with N (every node checks every message), so fewer tasks for large N.
-  const tasks = Math.round((quick ? 300 : 3_000) / Math.sqrt(nodes))
+  const tasks = Math.round((quick ? 250 : 3_000) / Math.sqrt(nodes))
   const run = (count = tasks) =>
     runCluster({
       nodes,

@@ -24,11 +24,13 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '2000' },
     bytes: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
+    // A short look (npm run bench -- --quick): one round, results under bench/results/quick/.
+    quick: { type: 'boolean', default: false },
   },
 })
 const MESSAGES = Number(values.messages)
 const BYTES = Number(values.bytes)
-const ROUNDS = Number(values.rounds)
+const ROUNDS = values.quick ? 1 : Number(values.rounds)
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const accounts = ['bench-a', 'bench-b'].map((label) => privateKeyToAccount(keccak256(stringToBytes(label))))
@@ -104,7 +106,7 @@ const md = [
 ].join('\n')
 
 console.log(md)
-const dir = join(root, 'bench', 'results')
+const dir = join(root, 'bench', 'results', ...(values.quick ? ['quick'] : []))
 await mkdir(dir, { recursive: true })
 await writeFile(join(dir, 'libp2p-gossip.json'), JSON.stringify({ messages: MESSAGES, bytes: BYTES, rounds: ROUNDS, machine, rows, results }, null, 2) + '\n')
 await writeFile(join(dir, 'libp2p-gossip.md'), md)

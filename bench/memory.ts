@@ -13,7 +13,7 @@ import { runCluster } from './lib/cluster.ts'
 import { machine, today, writeResults } from './lib/report.ts'
 
 const quick = process.argv.includes('--quick')
-const tasks = quick ? 2_000 : 10_000
+const tasks = quick ? 800 : 10_000
 const nodes = 5
 const program = await loadExampleProgram('hash-chain')
 const limits = { fuel: 100_000_000n, memoryPages: 16, outputBytes: 64 }

@@ -10,7 +10,7 @@ import { calibrate, threads, workload } from './lib/hashChainTasks.ts'
 import { machine, today, writeResults } from './lib/report.ts'
 
 const quick = process.argv.includes('--quick')
-const tasks = quick ? 400 : 2_000
+const tasks = quick ? 300 : 2_000
 
 interface ProfileNode {
   id: number

@@ -48,8 +48,8 @@ async function devnet(rounds: number, count: number, size: string, sampleRatePpm
 
 const rows: Row[] = []
 for (const [size, ms, count] of [
-  ['~0.2 ms', 0.2, quick ? 400 : 2_000],
-  ['~5 ms', 5, quick ? 150 : 600],
+  ['~0.2 ms', 0.2, quick ? 300 : 2_000],
+  ['~5 ms', 5, quick ? 120 : 600],
 ] as const) {
   const { rounds, perTaskMs } = await calibrate(ms)
   // The limit is measured right before and after the devnet runs; the mean of the two counts.
