@@ -53,6 +53,8 @@ export async function getReceipt(
           hint: 'Epochs settle one after another; a long epoch takes longer. Try again later.',
         })
       }
+      // One round over every URL before each wait.
+      if ((attempt + 1) % client.api.urls.length !== 0) continue
       await sleep(delay, signal)
       delay = Math.min(2_000, Math.round(delay * 1.5))
       continue

@@ -30,9 +30,11 @@ export type GetResultErrorType = ResultMismatchError | TimeoutError | NodeApiErr
 export async function getResult(client: VeritaskClientBase, { resultHash, timeoutMs = 30_000, signal }: GetResultParameters): Promise<GetResultReturnType> {
   const started = Date.now()
   let wait = client.pollIntervalMs
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
-      const bytes = await client.api.bytes(`/v1/blobs/${resultHash}`, signal ? { signal } : {})
+      // Not every node holds every result: ask each of the client's nodes in turn.
+      const request = { ...(signal ? { signal } : {}), ...(attempt > 0 ? { startAt: attempt } : {}) }
+      const bytes = await client.api.bytes(`/v1/blobs/${resultHash}`, request)
       if (!isContentOf(resultHash, bytes)) {
         throw new ResultMismatchError('SDK_RESULT_MISMATCH', `The node served bytes for ${resultHash} that hash to something else.`, {
           details: { resultHash, url: client.api.preferredUrl },
@@ -48,6 +50,8 @@ export async function getResult(client: VeritaskClientBase, { resultHash, timeou
           hint: 'Results are served by the executors and the node the task was submitted to, once revealed.',
         })
       }
+      // One round over every URL before each wait.
+      if ((attempt + 1) % client.api.urls.length !== 0) continue
       await sleep(wait, signal)
       wait = Math.min(2_000, Math.round(wait * 1.5))
     }

@@ -55,9 +55,10 @@ interface StatusBody {
 }
 
 const epochs = new WeakMap<VeritaskClientBase, { epoch: bigint; at: number }>()
-const EPOCH_TTL_MS = 1_000
+// Short: a spec naming an epoch that just ended is accepted by some nodes and refused by others.
+const EPOCH_TTL_MS = 250
 
-/** The epoch the node accepts specs for now (`GET /v1/status`), cached for a second. */
+/** The epoch the node accepts specs for now (`GET /v1/status`), cached for a quarter of a second. */
 export async function currentEpoch(client: VeritaskClientBase, fresh = false, signal?: AbortSignal): Promise<bigint> {
   const cached = epochs.get(client)
   if (!fresh && cached !== undefined && Date.now() - cached.at < EPOCH_TTL_MS) return cached.epoch
