@@ -26,6 +26,9 @@ export interface NetworkFile {
   contracts?: { settlement?: string }
   nodeApiUrls?: string[]
   requesterKey?: string
+  /** The shape `veritask devnet --serve --json` prints: nodes with their API URLs, the requester's key. */
+  nodes?: Array<{ api?: string }>
+  requester?: { privateKey?: string }
 }
 
 export const defaultNetworkFile = '.devnet/network.json'
@@ -61,9 +64,10 @@ export async function connectClient(flags: ConnectionFlags, context: CommandCont
   const env = context.env
   const file = await readNetworkFile(flags.network, flags.network !== defaultNetworkFile)
   const rpcUrl = flags.rpcUrl ?? env.VERITASK_RPC_URL ?? file.rpcUrl
-  const nodes = flags.node ?? env.VERITASK_NODE_URLS?.split(',').map((s) => s.trim()).filter(Boolean) ?? file.nodeApiUrls
+  const fileNodes = file.nodeApiUrls ?? file.nodes?.flatMap((n) => (typeof n.api === 'string' ? [n.api] : []))
+  const nodes = flags.node ?? env.VERITASK_NODE_URLS?.split(',').map((s) => s.trim()).filter(Boolean) ?? fileNodes
   const settlement = flags.settlement ?? env.VERITASK_SETTLEMENT ?? file.contracts?.settlement
-  const key = env.VERITASK_KEY ?? file.requesterKey
+  const key = env.VERITASK_KEY ?? file.requesterKey ?? file.requester?.privateKey
   const missing = (what: string, flag: string) =>
     new UsageError('USAGE_INVALID_OPTION', `No ${what} given.`, {
       hint: `Pass ${flag}, or start \`veritask devnet --serve\` (it writes ${defaultNetworkFile}), or pass --network <file>.`,

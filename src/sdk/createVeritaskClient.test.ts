@@ -9,7 +9,7 @@ import { buildChunkOutputTree } from './chunkOutputs.ts'
 import { planChunks } from './chunking.ts'
 import { createVeritaskClient } from './createVeritaskClient.ts'
 import type { VeritaskClient } from './createVeritaskClient.ts'
-import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, NodeUnreachableError } from './errors.ts'
+import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, JobInterruptedError, NodeUnreachableError } from './errors.ts'
 import type { Fetch } from './nodeApi.ts'
 
 // The SDK against three in-memory nodes behind their HTTP APIs, with escrow on a real anvil
@@ -137,6 +137,26 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
     assert.deepEqual(second.chunks.map((c) => c.status), ['verified', 'failed', 'verified', 'verified', 'verified'])
     assert.equal(second.chunks[3]!.attempts.length, 3)
     assert.equal(second.status, 'incomplete', 'a failed chunk keeps the job incomplete')
+  })
+
+  it('reports an interrupted job with the tasks already submitted, and resumes it without submitting any twice', async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => text(`interrupted chunk ${i} of thirty`))
+    const before = accepted()
+    const controller = new AbortController()
+    const error = await client
+      .submitJob({ program: wordCount, input: inputs, fee, concurrency: 4, signal: controller.signal, onProgress: (p) => p.done >= 5 && controller.abort(new Error('stop')) })
+      .then(() => assert.fail('the job should have been interrupted'), (e: unknown) => e)
+    assert.ok(error instanceof JobInterruptedError, String(error))
+    const partial = error.report
+    assert.equal(partial.status, 'incomplete')
+    assert.ok(partial.counts.verified >= 5 && partial.counts.pending > 0, JSON.stringify(partial.counts))
+    const submitted = partial.chunks.filter((c) => c.attempts.length > 0).length
+    assert.equal(accepted() - before, submitted, 'every task the node accepted is in the report')
+
+    const resumed = await client.submitJob({ program: wordCount, input: inputs, fee, resume: partial })
+    assert.equal(resumed.status, 'complete')
+    assert.equal(accepted() - before, inputs.length, 'each chunk was submitted once, across both runs')
+    assert.ok(resumed.chunks.every((c) => c.attempts.length === 1 && c.attempts[0]!.outcome === 'verified'))
   })
 
   it('checks the escrow covers the whole job before submitting anything, and refuses an empty input', async () => {

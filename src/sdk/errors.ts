@@ -1,5 +1,6 @@
 import { VeritaskError } from '../core/errors.ts'
 import type { VeritaskErrorOptions } from '../core/errors.ts'
+import type { JobReport } from './actions/submitJob.ts'
 
 /**
  * Errors the SDK raises itself. Each condition has its own class and a stable `code`, so code
@@ -16,7 +17,7 @@ export type SdkErrorCode =
   | 'SDK_RESULT_MISMATCH'
   | 'SDK_BAD_RESPONSE'
   | 'SDK_CHAIN_UNREACHABLE'
-  | 'SDK_JOB_INCOMPLETE'
+  | 'SDK_JOB_INTERRUPTED'
   | 'SDK_INSUFFICIENT_TOKENS'
 
 export class SdkError<Code extends string = SdkErrorCode> extends VeritaskError<Code> {
@@ -95,4 +96,23 @@ export class ChainUnreachableError extends SdkError<'SDK_CHAIN_UNREACHABLE'> {
 /** The requester's wallet holds fewer fee tokens than it asked to deposit. */
 export class InsufficientTokensError extends SdkError<'SDK_INSUFFICIENT_TOKENS'> {
   override name = 'InsufficientTokensError'
+}
+
+/**
+ * A job stopped part-way — aborted, or a node or the chain stopped answering. `report` lists every
+ * chunk as it stood, with the tasks already submitted (`pending` ones have no verdict yet); pass it
+ * back as `resume` to finish the job without paying twice. `cause` is what stopped it.
+ */
+export class JobInterruptedError extends SdkError<'SDK_JOB_INTERRUPTED'> {
+  override name = 'JobInterruptedError'
+  readonly report: JobReport
+  constructor(report: JobReport, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super('SDK_JOB_INTERRUPTED', `The job stopped after ${report.counts.verified + report.counts.failed} of ${report.chunks.length} chunks: ${reason}`, {
+      cause,
+      hint: 'Resume it with the report (veritask job … --resume <report>, or submitJob({ resume: error.report })).',
+      details: { counts: report.counts },
+    })
+    this.report = report
+  }
 }

@@ -12,6 +12,7 @@ it('sdk exports exactly its public API', () => {
     'InsufficientEscrowError',
     'InsufficientTokensError',
     'InvalidProgramError',
+    'JobInterruptedError',
     'NodeApiError',
     'NodeUnreachableError',
     'ResultMismatchError',

@@ -59,6 +59,7 @@ export {
   InsufficientEscrowError,
   InsufficientTokensError,
   InvalidProgramError,
+  JobInterruptedError,
   NodeApiError,
   NodeUnreachableError,
   ResultMismatchError,

@@ -26,7 +26,7 @@ export function depositCommand(context: CommandContext): Command {
           [
             `deposited ${formatTokens(amount)} for ${client.account.address} (tx ${hash})`,
             `  escrow     ${formatTokens(deposited)} deposited in all`,
-            `  spendable  ${formatTokens(spendable)} (nodes count a deposit from the next epoch on)`,
+            `  spendable  ${formatTokens(spendable)} (nodes count a deposit once they have seen it on-chain)`,
           ].join('\n'),
         )
       }

@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Command, Option } from 'commander'
-import { UsageError } from '../../core/errors.ts'
+import { UsageError, VeritaskError } from '../../core/errors.ts'
+import { JobInterruptedError } from '../../sdk/errors.ts'
 import type { JobReport } from '../../sdk/actions/submitJob.ts'
 import type { SplitMode } from '../../sdk/chunking.ts'
 import { assertWasmProgram } from '../../sdk/program.ts'
@@ -82,6 +83,10 @@ export function jobCommand(context: CommandContext): Command {
       const client = await connectClient(flags, context)
       const bar = createProgressBar()
       let report: JobReport
+      const save = async (r: JobReport) => {
+        await mkdir(dirname(flags.report), { recursive: true })
+        await writeFile(flags.report, jobReportJson(r))
+      }
       try {
         report = await client.submitJob({
           program,
@@ -97,11 +102,16 @@ export function jobCommand(context: CommandContext): Command {
           onProgress: (p) => bar.update(p.done, p.total, `${p.phase}  verified ${p.verified}  failed ${p.failed}  unresolved ${p.unresolved}`),
           signal: context.signal,
         })
-      } finally {
+      } catch (error) {
+        if (!(error instanceof JobInterruptedError)) throw error
+        // Keep what was submitted, so that --resume finishes the job without paying twice.
         bar.done()
+        await save(error.report)
+        context.stderr(`job interrupted: the report of what was submitted is in ${flags.report}; finish it with --resume ${flags.report}`)
+        throw error.cause instanceof VeritaskError || context.signal.aborted ? error.cause : error
       }
-      await mkdir(dirname(flags.report), { recursive: true })
-      await writeFile(flags.report, jobReportJson(report))
+      bar.done()
+      await save(report)
       if (flags.out !== undefined && report.output !== undefined) await writeFile(flags.out, report.output)
 
       if (flags.json) context.stdout(jobReportJson(report))

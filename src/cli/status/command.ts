@@ -51,7 +51,7 @@ export function statusCommand(context: CommandContext): Command {
             `  open tasks  ${node.stats?.openTasks ?? '?'}`,
             `requester ${escrow.requester}`,
             `  deposited   ${formatTokens(escrow.deposited)}`,
-            `  spendable   ${formatTokens(escrow.spendable)}${escrow.source === 'client' ? ' (counting this client’s own submissions)' : ''}`,
+            `  spendable   ${formatTokens(escrow.spendable)}${escrow.source === 'client' ? ' (deposits less withdrawals: this node does not report settled charges)' : ''}`,
           ].join('\n'),
         )
       }

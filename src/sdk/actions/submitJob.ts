@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events'
 import { contentId } from '../../core/contentId.ts'
 import type { Receipt } from '../../core/receipt.ts'
 import type { Hex } from '../../core/types.ts'
@@ -5,7 +6,7 @@ import { planChunks } from '../chunking.ts'
 import type { InputFile, SplitMode } from '../chunking.ts'
 import { buildChunkOutputTree, frameOutputs, groupForReduce } from '../chunkOutputs.ts'
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
-import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, NodeApiError, TimeoutError } from '../errors.ts'
+import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, JobInterruptedError, NodeApiError, TimeoutError } from '../errors.ts'
 import type { ChainUnreachableError, InputNotFoundError, NodeUnreachableError } from '../errors.ts'
 import { nextChunkStep } from '../jobPolicy.ts'
 import type { AttemptOutcome, ChunkStatus } from '../jobPolicy.ts'
@@ -56,10 +57,10 @@ export interface JobProgress {
   rejected: number
 }
 
-/** One attempt at a chunk (or reduce step): the task, and how it ended. */
+/** One attempt at a chunk (or reduce step): the task, and how it ended (`pending`: no verdict yet when the report was made). */
 export interface TaskAttempt {
   taskId: Hex
-  outcome: AttemptOutcome
+  outcome: AttemptOutcome | 'pending'
   /** The node's error code, for `rejected`. */
   error?: string
 }
@@ -126,6 +127,7 @@ export type SubmitJobErrorType =
   | NodeUnreachableError
   | NodeApiError
   | ChainUnreachableError
+  | JobInterruptedError
 
 interface Unit {
   input: Uint8Array
@@ -135,6 +137,8 @@ interface Unit {
   taskId?: Hex
   resultHash?: Hex
   output?: Uint8Array
+  receipt?: Receipt
+  receiptValid?: boolean
 }
 
 async function chunkInputs(input: SubmitJobParameters['input'], chunkSize: number | undefined, split: SplitMode | undefined) {
@@ -145,13 +149,27 @@ async function chunkInputs(input: SubmitJobParameters['input'], chunkSize: numbe
   return planChunks({ files: input as readonly InputFile[], ...(chunkSize ? { chunkSize } : {}), ...(split ? { split } : {}) })
 }
 
-/** Runs `work` over `items` with at most `concurrency` at once; stops taking new items once `stop()` holds. */
+/**
+ * Runs `work` over `items` with at most `concurrency` at once; stops taking new items once `stop()`
+ * holds or a worker failed. Rejects with the first failure, but only after every worker has
+ * settled, so that nothing is still submitting when the caller reports.
+ */
 async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
   let next = 0
+  let failed = false
   const worker = async () => {
-    while (next < items.length && !stop()) await work(items[next++]!)
+    while (next < items.length && !stop() && !failed) {
+      try {
+        await work(items[next++]!)
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+  const results = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (rejected !== undefined) throw rejected.reason
 }
 
 /**
@@ -175,6 +193,8 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
  */
 export async function submitJob(client: VeritaskClientBase, parameters: SubmitJobParameters): Promise<SubmitJobReturnType> {
   const { concurrency = 32, maxAttempts = 3, signal, onProgress } = parameters
+  // Every chunk in flight waits on the caller's signal (sleeps, requests): that many listeners are expected.
+  if (signal !== undefined) setMaxListeners(Math.max(getMaxListeners(signal), concurrency * 3 + 10), signal)
   const mapProgram = programOf(client, parameters.program, 'the program')
   const reduceProgram = parameters.reduce === undefined ? undefined : programOf(client, parameters.reduce, 'the reduce program')
   const chunks = await chunkInputs(parameters.input, parameters.chunkSize, parameters.split)
@@ -198,7 +218,7 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
       input: chunk.bytes,
       inputId,
       status: done ? earlier.status : 'pending',
-      attempts: earlier?.attempts ?? [],
+      attempts: (earlier?.attempts ?? []).map((a) => ({ ...a })),
       ...(done ? { taskId: earlier.taskId, resultHash: earlier.resultHash } : {}),
     }
   })
@@ -226,23 +246,30 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
   async function run(unit: Unit, program: Uint8Array, unitTerms: TaskTerms, withOutput: boolean): Promise<void> {
     while (unit.status === 'pending') {
       if (refused !== undefined) return
-      let taskId: Hex
-      try {
-        ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms, ...(signal ? { signal } : {}) }))
-      } catch (error) {
-        if (!(error instanceof NodeApiError)) throw error
-        unit.attempts.push({ taskId: '0x' as Hex, outcome: 'rejected', error: error.code })
-        unit.status = 'rejected'
-        // A refusal applies to the job's terms, not to one chunk: stop submitting more.
-        refused ??= error
-        return
+      // A task an interrupted run submitted is followed to its verdict, not submitted again.
+      let attempt = unit.attempts.at(-1)
+      if (attempt?.outcome !== 'pending') {
+        let taskId: Hex
+        try {
+          ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms, ...(signal ? { signal } : {}) }))
+        } catch (error) {
+          if (!(error instanceof NodeApiError)) throw error
+          unit.attempts.push({ taskId: '0x' as Hex, outcome: 'rejected', error: error.code })
+          unit.status = 'rejected'
+          // A refusal applies to the job's terms, not to one chunk: stop submitting more.
+          refused ??= error
+          return
+        }
+        feesSubmitted += unitTerms.fee ?? defaultTaskTerms.fee
+        attempt = { taskId, outcome: 'pending' }
+        unit.attempts.push(attempt)
       }
-      feesSubmitted += unitTerms.fee ?? defaultTaskTerms.fee
+      unit.taskId = attempt.taskId
       const deadlineMs = unitTerms.deadlineMs ?? defaultTaskTerms.deadlineMs
       let outcome: AttemptOutcome
       try {
         const result = await waitForResult(client, {
-          taskId,
+          taskId: attempt.taskId,
           output: withOutput,
           timeoutMs: parameters.attemptTimeoutMs ?? deadlineMs + 30_000,
           ...(signal ? { signal } : {}),
@@ -254,138 +281,145 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
         if (!(error instanceof TimeoutError)) throw error
         outcome = 'timeout'
       }
-      unit.attempts.push({ taskId, outcome })
-      unit.taskId = taskId
+      attempt.outcome = outcome
       const step = nextChunkStep(outcome, unit.attempts.filter((a) => a.outcome !== 'rejected').length, maxAttempts)
       if (step !== 'retry') unit.status = step
       else delete unit.resultHash
     }
   }
 
-  // ── map ──
-  progress('map', units)
-  await pool(
-    toRun,
-    concurrency,
-    async (unit) => {
-      await run(unit, mapProgram, terms, needOutputs)
-      progress('map', units)
-    },
-    () => refused !== undefined || signal?.aborted === true,
-  )
-  signal?.throwIfAborted()
-  // Resumed chunks whose bytes a reduce needs.
-  if (needOutputs) {
-    for (const unit of units) {
-      if (unit.status === 'verified' && unit.output === undefined) unit.output = await getResult(client, { resultHash: unit.resultHash!, ...(signal ? { signal } : {}) })
-    }
-  }
-  const allVerified = units.every((u) => u.status === 'verified')
-  const outputsRoot = allVerified
-    ? (buildChunkOutputTree(units.map((u, index) => ({ index, input: u.inputId, resultHash: u.resultHash! }))).root as Hex)
-    : null
+  const steps: Array<{ level: number; range: [number, number]; unit: Unit }> = []
+  let outputsRoot: Hex | null = null
+  let output: Uint8Array | undefined
+  let receiptsValid: boolean | undefined
 
-  // ── reduce: level by level until one output is left ──
-  const steps: Array<ReduceStep & { unit: Unit }> = []
-  let output: Uint8Array | undefined = allVerified && units.length === 1 && reduceProgram === undefined ? units[0]!.output : undefined
-  if (allVerified && reduceProgram !== undefined) {
-    const limits = await client.api.json<{ limits?: { maxInputBytes?: number } }>('/v1/status', signal ? { signal } : {})
-    const maxInputBytes = limits.limits?.maxInputBytes ?? 16 * 1024 * 1024
-    let level = 0
-    let outputs = units.map((u) => u.output!)
-    for (;;) {
-      const groups = groupForReduce(outputs.map((o) => o.length), maxInputBytes)
-      const levelSteps = groups.map((range) => {
-        const input = frameOutputs(outputs.slice(range[0], range[1]))
-        const unit: Unit = { input, inputId: contentId(input), status: 'pending', attempts: [] }
-        return { level, range, input: unit.inputId, status: unit.status, attempts: unit.attempts, unit }
-      })
-      steps.push(...levelSteps)
-      if (level > 0 || levelSteps.length > 1) {
-        const spendable = (await getEscrow(client)).spendable
-        const needed = reduceFee * BigInt(levelSteps.length)
-        if (spendable < needed) throw new InsufficientEscrowError({ required: needed, available: spendable, requester: client.account.address })
-      }
-      await pool(
-        levelSteps,
-        concurrency,
-        async (step) => {
-          await run(step.unit, reduceProgram, reduceTerms, true)
-          progress('reduce', steps.map((s) => s.unit))
-        },
-        () => refused !== undefined || signal?.aborted === true,
-      )
-      signal?.throwIfAborted()
-      if (!levelSteps.every((s) => s.unit.status === 'verified')) break
-      outputs = levelSteps.map((s) => s.unit.output!)
-      if (outputs.length === 1) {
-        output = outputs[0]
-        break
-      }
-      level++
-    }
-  }
-  const reduceSteps: ReduceStep[] = steps.map(({ unit, ...step }) => ({
-    ...step,
-    status: unit.status,
-    ...(unit.taskId ? { taskId: unit.taskId } : {}),
-    ...(unit.resultHash ? { resultHash: unit.resultHash } : {}),
-  }))
-
-  const chunkReports: ChunkReport[] = chunks.map((chunk, i) => {
-    const u = units[i]!
-    return {
-      index: chunk.index,
-      source: chunk.source,
-      offset: chunk.offset,
-      length: chunk.bytes.length,
-      input: u.inputId,
+  /** The report as things stand: at the end, or when the job is interrupted. */
+  const report = (): JobReport => {
+    const count = (s: ChunkStatus) => units.filter((u) => u.status === s).length
+    const allVerified = units.every((u) => u.status === 'verified')
+    const complete = allVerified && (reduceProgram === undefined || (output !== undefined && steps.at(-1)?.unit.status === 'verified'))
+    const common = (u: Unit) => ({
       status: u.status,
       attempts: u.attempts,
       ...(u.taskId ? { taskId: u.taskId } : {}),
       ...(u.resultHash ? { resultHash: u.resultHash } : {}),
-      ...(u.output ? { output: u.output } : {}),
+      ...(u.receipt ? { receipt: u.receipt } : {}),
+      ...(u.receiptValid === undefined ? {} : { receiptValid: u.receiptValid }),
+    })
+    return {
+      status: complete ? 'complete' : 'incomplete',
+      program: contentId(mapProgram),
+      ...(reduceProgram ? { reduceProgram: contentId(reduceProgram) } : {}),
+      chunks: chunks.map((chunk, i) => {
+        const u = units[i]!
+        return {
+          index: chunk.index,
+          source: chunk.source,
+          offset: chunk.offset,
+          length: chunk.bytes.length,
+          input: u.inputId,
+          ...common(u),
+          ...(u.output ? { output: u.output } : {}),
+        }
+      }),
+      outputsRoot,
+      reduceSteps: steps.map(({ level, range, unit }) => ({ level, range, input: unit.inputId, ...common(unit) })),
+      ...(output ? { output } : {}),
+      counts: { pending: count('pending'), verified: count('verified'), failed: count('failed'), unresolved: count('unresolved'), rejected: count('rejected') },
+      feesSubmitted,
+      ...(receiptsValid === undefined ? {} : { receiptsValid }),
     }
-  })
+  }
+  const stop = () => refused !== undefined || signal?.aborted === true
 
-  // ── receipts: every verified task's receipt, verified on-chain ──
-  let receiptsValid: boolean | undefined
-  if (parameters.receipts === true) {
-    const withReceipts: Array<ChunkReport | ReduceStep> = [...chunkReports, ...reduceSteps].filter((r) => r.status === 'verified' && r.taskId !== undefined)
-    let done = 0
+  try {
+    // ── map ──
+    progress('map', units)
     await pool(
-      withReceipts,
-      Math.min(concurrency, 16),
-      async (report) => {
-        report.receipt = await getReceipt(client, { taskId: report.taskId!, wait: true, ...(signal ? { signal } : {}) })
-        const check = await verifyReceipt(client, { receipt: report.receipt, taskId: report.taskId!, resultHash: report.resultHash! })
-        report.receiptValid = check.valid && report.receipt.outcome === 'verified'
-        onProgress?.({ phase: 'receipts', done: ++done, total: withReceipts.length, verified: done, failed: 0, unresolved: 0, rejected: 0 })
+      toRun,
+      concurrency,
+      async (unit) => {
+        await run(unit, mapProgram, terms, needOutputs)
+        progress('map', units)
       },
-      () => signal?.aborted === true,
+      stop,
     )
     signal?.throwIfAborted()
-    receiptsValid = withReceipts.every((r) => r.receiptValid === true)
+    // Resumed chunks whose bytes a reduce needs.
+    if (needOutputs) {
+      for (const unit of units) {
+        if (unit.status === 'verified' && unit.output === undefined) unit.output = await getResult(client, { resultHash: unit.resultHash!, ...(signal ? { signal } : {}) })
+      }
+    }
+    const allVerified = units.every((u) => u.status === 'verified')
+    if (allVerified) outputsRoot = buildChunkOutputTree(units.map((u, index) => ({ index, input: u.inputId, resultHash: u.resultHash! }))).root as Hex
+    if (allVerified && units.length === 1 && reduceProgram === undefined) output = units[0]!.output
+
+    // ── reduce: level by level until one output is left ──
+    if (allVerified && reduceProgram !== undefined) {
+      const status = await client.api.json<{ limits?: { maxInputBytes?: number } }>('/v1/status', signal ? { signal } : {})
+      const maxInputBytes = status.limits?.maxInputBytes ?? 16 * 1024 * 1024
+      let level = 0
+      let outputs = units.map((u) => u.output!)
+      for (;;) {
+        const levelSteps = groupForReduce(outputs.map((o) => o.length), maxInputBytes).map((range) => {
+          const input = frameOutputs(outputs.slice(range[0], range[1]))
+          return { level, range, unit: { input, inputId: contentId(input), status: 'pending', attempts: [] } as Unit }
+        })
+        if (level > 0 || levelSteps.length > 1) {
+          const spendable = (await getEscrow(client)).spendable
+          const needed = reduceFee * BigInt(levelSteps.length)
+          if (spendable < needed) throw new InsufficientEscrowError({ required: needed, available: spendable, requester: client.account.address })
+        }
+        steps.push(...levelSteps)
+        await pool(
+          levelSteps,
+          concurrency,
+          async (step) => {
+            await run(step.unit, reduceProgram, reduceTerms, true)
+            progress('reduce', steps.map((s) => s.unit))
+          },
+          stop,
+        )
+        signal?.throwIfAborted()
+        if (!levelSteps.every((s) => s.unit.status === 'verified')) break
+        outputs = levelSteps.map((s) => s.unit.output!)
+        if (outputs.length === 1) {
+          output = outputs[0]
+          break
+        }
+        level++
+      }
+    }
+
+    // ── receipts: every verified task's receipt, verified on-chain ──
+    if (parameters.receipts === true) {
+      const verified = [...units, ...steps.map((s) => s.unit)].filter((u) => u.status === 'verified' && u.taskId !== undefined)
+      let done = 0
+      await pool(
+        verified,
+        Math.min(concurrency, 16),
+        async (unit) => {
+          unit.receipt = await getReceipt(client, { taskId: unit.taskId!, wait: true, ...(signal ? { signal } : {}) })
+          const check = await verifyReceipt(client, { receipt: unit.receipt, taskId: unit.taskId!, resultHash: unit.resultHash! })
+          unit.receiptValid = check.valid && unit.receipt.outcome === 'verified'
+          onProgress?.({ phase: 'receipts', done: ++done, total: verified.length, verified: done, failed: 0, unresolved: 0, rejected: 0 })
+        },
+        () => signal?.aborted === true,
+      )
+      signal?.throwIfAborted()
+      receiptsValid = verified.every((u) => u.receiptValid === true)
+    }
+  } catch (cause) {
+    // What was submitted is in the report: pass it back as `resume` to finish the job.
+    throw new JobInterruptedError(report(), cause)
   }
 
-  if (refused !== undefined && units.every((u) => u.attempts.length === 0 || u.status === 'rejected') && feesSubmitted === 0n) {
+  if (refused !== undefined && feesSubmitted === 0n && units.every((u) => u.status !== 'verified' && u.status !== 'failed')) {
     // Nothing ran: the node refused the very first submission; say why instead of reporting.
     throw refused
   }
-  const count = (s: ChunkStatus) => units.filter((u) => u.status === s).length
-  const complete = allVerified && (reduceProgram === undefined || reduceSteps.at(-1)?.status === 'verified')
-  return {
-    status: complete ? 'complete' : 'incomplete',
-    program: contentId(mapProgram),
-    ...(reduceProgram ? { reduceProgram: contentId(reduceProgram) } : {}),
-    chunks: chunkReports,
-    outputsRoot,
-    reduceSteps,
-    ...(output ? { output } : {}),
-    counts: { pending: count('pending'), verified: count('verified'), failed: count('failed'), unresolved: count('unresolved'), rejected: count('rejected') },
-    feesSubmitted,
-    ...(receiptsValid === undefined ? {} : { receiptsValid }),
-  }
+  return report()
 }
 
 function programOf(client: VeritaskClientBase, program: Uint8Array | Hex, what: string): Uint8Array {
