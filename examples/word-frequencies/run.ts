@@ -3,8 +3,9 @@
 //   npx tsx examples/word-frequencies/run.ts [folder] [--chunk-size <bytes>]
 //
 // It connects to the network named by $VERITASK_RPC_URL, $VERITASK_NODE_URLS (comma-separated),
-// $VERITASK_SETTLEMENT and $VERITASK_KEY, or by .devnet/network.json (written by
-// `veritask devnet --serve`); with neither, it starts a local network in this process.
+// $VERITASK_SETTLEMENT and $VERITASK_KEY, or by .devnet/network.json (as written by
+// `veritask devnet --serve --json > .devnet/network.json`); with neither, it starts a local
+// network in this process.
 // Outside this repository, import from 'veritask/sdk' instead of '../../src/sdk/index.ts'.
 import { readFile } from 'node:fs/promises'
 import type { Address, Hex } from 'viem'
@@ -35,16 +36,18 @@ async function connection(): Promise<{ connection: Connection; stop: () => Promi
     return { connection: { rpcUrl: env.VERITASK_RPC_URL, nodeApiUrls, settlement: env.VERITASK_SETTLEMENT as Address, key: env.VERITASK_KEY as Hex }, stop: async () => {} }
   }
   try {
+    // What `veritask devnet --serve --json > .devnet/network.json` writes.
     const file = JSON.parse(await readFile('.devnet/network.json', 'utf8')) as {
       rpcUrl: string
       chainId: number
       contracts: { settlement: Address }
-      nodeApiUrls: string[]
-      requesterKey: Hex
+      nodes: Array<{ api: string }>
+      requester: { privateKey: Hex }
     }
-    const key = (env.VERITASK_KEY as Hex | undefined) ?? file.requesterKey
-    console.error(`using the network in .devnet/network.json (${file.nodeApiUrls.length} nodes)`)
-    return { connection: { rpcUrl: file.rpcUrl, nodeApiUrls: file.nodeApiUrls, settlement: file.contracts.settlement, key, chainId: file.chainId }, stop: async () => {} }
+    const key = (env.VERITASK_KEY as Hex | undefined) ?? file.requester.privateKey
+    const nodeApiUrls = file.nodes.map((n) => n.api)
+    console.error(`using the network in .devnet/network.json (${nodeApiUrls.length} nodes)`)
+    return { connection: { rpcUrl: file.rpcUrl, nodeApiUrls, settlement: file.contracts.settlement, key, chainId: file.chainId }, stop: async () => {} }
   } catch {
     console.error('no network configured: starting a local one in this process (anvil + 4 nodes)…')
     const net = await startLocalNetwork({ nodes: 4 })

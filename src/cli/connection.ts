@@ -5,6 +5,7 @@ import { isAddress, isHex } from 'viem'
 import type { Address, Hex } from 'viem'
 import { UsageError } from '../core/errors.ts'
 import { createVeritaskClient } from '../sdk/createVeritaskClient.ts'
+import { sleep } from '../sdk/sleep.ts'
 import type { VeritaskClient } from '../sdk/createVeritaskClient.ts'
 import type { CommandContext } from './context.ts'
 
@@ -17,7 +18,8 @@ export interface ConnectionFlags {
 }
 
 /**
- * What `veritask devnet --serve` writes (and prints): everything a requester needs to connect.
+ * A connection file: what `veritask devnet --serve --json` prints (redirect it to the file), or the
+ * flat form below. Everything a requester needs to connect.
  * The requester key is a devnet key, public knowledge, never one holding value.
  */
 export interface NetworkFile {
@@ -41,16 +43,25 @@ export function withConnectionOptions(command: Command): Command {
     .addOption(new Option('--rpc-url <url>', 'EVM JSON-RPC endpoint (env VERITASK_RPC_URL)'))
     .addOption(new Option('--node <url>', 'node API URL; repeat for fallbacks (env VERITASK_NODE_URLS, comma-separated)').argParser(collect))
     .addOption(new Option('--settlement <address>', 'Settlement contract (env VERITASK_SETTLEMENT)'))
-    .addOption(new Option('--network <file>', 'connection file written by `veritask devnet --serve`').default(defaultNetworkFile))
+    .addOption(new Option('--network <file>', 'connection file, as `veritask devnet --serve --json` prints it').default(defaultNetworkFile))
 }
 
-async function readNetworkFile(path: string, explicit: boolean): Promise<NetworkFile> {
+/** How long to wait for a network file that exists but is still empty (`devnet --serve` starting). */
+const STARTING_NETWORK_WAIT_MS = 60_000
+
+async function readNetworkFile(path: string, explicit: boolean, signal: AbortSignal): Promise<NetworkFile> {
   let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (cause) {
-    if (!explicit) return {}
-    throw new UsageError('USAGE_INVALID_OPTION', `Cannot read the network file ${path}.`, { cause, hint: 'Start `veritask devnet --serve`, which writes it, or pass --network <file>.' })
+  const started = Date.now()
+  for (;;) {
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (cause) {
+      if (!explicit) return {}
+      throw new UsageError('USAGE_INVALID_OPTION', `Cannot read the network file ${path}.`, { cause, hint: 'Write it with `veritask devnet --serve --json > <file>`, or pass --network <file>.' })
+    }
+    if (text.trim() !== '' || Date.now() - started > STARTING_NETWORK_WAIT_MS) break
+    // The network writing it is still starting.
+    await sleep(250, signal)
   }
   try {
     return JSON.parse(text) as NetworkFile
@@ -62,7 +73,7 @@ async function readNetworkFile(path: string, explicit: boolean): Promise<Network
 /** Resolves the connection settings and the requester key (from $VERITASK_KEY, never a flag) into an SDK client. */
 export async function connectClient(flags: ConnectionFlags, context: CommandContext): Promise<VeritaskClient> {
   const env = context.env
-  const file = await readNetworkFile(flags.network, flags.network !== defaultNetworkFile)
+  const file = await readNetworkFile(flags.network, flags.network !== defaultNetworkFile, context.signal)
   const rpcUrl = flags.rpcUrl ?? env.VERITASK_RPC_URL ?? file.rpcUrl
   const fileNodes = file.nodeApiUrls ?? file.nodes?.flatMap((n) => (typeof n.api === 'string' ? [n.api] : []))
   const nodes = flags.node ?? env.VERITASK_NODE_URLS?.split(',').map((s) => s.trim()).filter(Boolean) ?? fileNodes
@@ -70,7 +81,7 @@ export async function connectClient(flags: ConnectionFlags, context: CommandCont
   const key = env.VERITASK_KEY ?? file.requesterKey ?? file.requester?.privateKey
   const missing = (what: string, flag: string) =>
     new UsageError('USAGE_INVALID_OPTION', `No ${what} given.`, {
-      hint: `Pass ${flag}, or start \`veritask devnet --serve\` (it writes ${defaultNetworkFile}), or pass --network <file>.`,
+      hint: `Pass ${flag}, or run \`veritask devnet --serve --json > ${defaultNetworkFile}\`, or pass --network <file>.`,
     })
   if (rpcUrl === undefined) throw missing('RPC URL', '--rpc-url')
   if (nodes === undefined || nodes.length === 0) throw missing('node API URL', '--node <url>')
