@@ -249,9 +249,12 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
       // A task an interrupted run submitted is followed to its verdict, not submitted again.
       let attempt = unit.attempts.at(-1)
       if (attempt?.outcome !== 'pending') {
+        if (signal?.aborted) return
         let taskId: Hex
         try {
-          ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms, ...(signal ? { signal } : {}) }))
+          // Not abortable: a submission cut off mid-request may still be accepted, and then it
+          // must be in the report, or a resume would pay for the chunk twice.
+          ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms }))
         } catch (error) {
           if (!(error instanceof NodeApiError)) throw error
           unit.attempts.push({ taskId: '0x' as Hex, outcome: 'rejected', error: error.code })
