@@ -69,6 +69,11 @@ describe('requester CLI', { timeout: 60_000 }, () => {
     assert.equal(task.outcome, 'verified')
     assert.deepEqual(Buffer.from(task.output, 'base64'), Buffer.from(wordCountReference(await readFile(join(dir, 'texts', 'a.txt')))))
 
+    const overview = await cli('status', ...connection, '--json')
+    assert.equal(overview.code, exitCodes.ok, overview.stderr)
+    const { escrow, nodeApiUrl } = JSON.parse(overview.stdout) as { escrow: { deposited: string }; nodeApiUrl: string }
+    assert.deepEqual([escrow.deposited, nodeApiUrl], [parseEther('0.5').toString(), net.apis[0]!.url])
+
     const status = await cli('status', task.taskId, ...connection, '--json')
     assert.equal(status.code, exitCodes.ok, status.stderr)
     assert.equal(JSON.parse(status.stdout).phase, 'decided')
