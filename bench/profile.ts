@@ -25,6 +25,7 @@ interface Profile {
 /** Categories, first match wins: [name, test on "function url"]. */
 const categories: Array<[string, RegExp]> = [
   ['idle', /^\(idle\) /],
+  ['the profiler itself', /^dispatch $/],
   ['garbage collection', /^\(garbage collector\) /],
   ['keccak-256', /src\/core\/keccak\.ts|@noble\/hashes\/.*sha3|viem\/.*keccak256/],
   ['secp256k1 recover / sign (native)', /^ecdsa\w+ .*secp256k1|^Secp256k1Addon |src\/crypto\/secp256k1\.ts/],

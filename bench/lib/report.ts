@@ -2,10 +2,13 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, totalmem } from 'node:os'
 
-/** The machine, as the results describe it, with the load when the run started. */
+/** The load average when the benchmark script started (this module loads first). */
+const loadAtStart = loadavg()
+
+/** The machine, as the results describe it, with the load when the run started and ended. */
 export function machine(): string {
-  const [one, five] = loadavg()
-  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.versions.node}, load average ${one?.toFixed(2)} / ${five?.toFixed(2)} (1 / 5 min) at the start`
+  const at = (load: number[]) => `${load[0]?.toFixed(2)} / ${load[1]?.toFixed(2)}`
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.versions.node}, load average (1 / 5 min) ${at(loadAtStart)} at the start and ${at(loadavg())} at the end of the run (2 cores: above 2, other work was competing for them)`
 }
 
 export const today = (): string => new Date().toISOString().slice(0, 10)
