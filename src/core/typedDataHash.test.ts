@@ -72,5 +72,7 @@ describe('createTypedDataHasher', () => {
     assert.throws(() => hasher.hash(domain, 'Reveal', { ...reveal, status: -1 }), RangeError)
     assert.throws(() => hasher.hash(domain, 'Reveal', { ...reveal, status: 1.5 }), TypeError)
     assert.throws(() => hasher.hash(domain, 'Nope', {}), TypeError)
+    const spec = sample('TaskSpec', 1, eip712Types) as Record<string, unknown>
+    assert.throws(() => hasher.hash(domain, 'TaskSpec', { ...spec, runtime: undefined }), TypeError)
   })
 })

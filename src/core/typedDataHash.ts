@@ -122,7 +122,12 @@ export function createTypedDataHasher(types: TypedFields) {
         out[offset + WORD - 1] = value ? 1 : 0
       }
     }
-    if (type === 'string') return (out, offset, value) => out.set(keccak256Bytes(encoder.encode(value as string)), offset)
+    if (type === 'string') {
+      return (out, offset, value) => {
+        if (typeof value !== 'string') throw new TypeError(`EIP-712: expected a string, got ${String(value)}`)
+        out.set(keccak256Bytes(encoder.encode(value)), offset)
+      }
+    }
     if (type === 'bytes') return (out, offset, value) => out.set(keccak256Bytes(hexToBytes(value as string, 'bytes')), offset)
     const uint = /^(u?)int(\d+)$/.exec(type)
     if (uint !== null) {
