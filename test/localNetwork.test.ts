@@ -116,12 +116,15 @@ describe('veritask devnet --serve', () => {
     const controller = new AbortController()
     let printed: (text: string) => void = () => {}
     const output = new Promise<string>((resolve) => (printed = resolve))
+    const errors: string[] = []
     const exit = main(['node', 'veritask', 'devnet', '--serve', '--nodes', '3', '--json'], {
       stdout: (text) => printed(text),
-      stderr: () => {},
+      stderr: (text) => errors.push(text),
       signal: controller.signal,
     })
-    const info = JSON.parse(await output) as { rpcUrl: string; nodes: Array<{ api: string }>; requester: { privateKey: string } }
+    // If the command ends before it prints, say why instead of waiting forever.
+    const first = await Promise.race([output, exit.then((code) => assert.fail(`devnet --serve exited ${code}: ${errors.join('\n')}`))])
+    const info = JSON.parse(first) as { rpcUrl: string; nodes: Array<{ api: string }>; requester: { privateKey: string } }
     assert.equal(info.nodes.length, 3)
     assert.match(info.requester.privateKey, /^0x[0-9a-f]{64}$/)
     for (const { api } of info.nodes) assert.equal((await getJson(`${api}/health`)).status, 200)

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { VeritaskError } from '../core/errors.ts'
 import type { CommandContext } from './context.ts'
 import { devnetCommand } from './devnet/command.ts'
+import { nodeCommand } from './node/command.ts'
 import { exitCodeForError, exitCodes } from './options.ts'
 import { govCommand } from './gov/command.ts'
 import { receiptCommand } from './receipt/command.ts'
@@ -25,7 +26,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   let exitCode: number = exitCodes.ok
   const controller = new AbortController()
   const onSigint = () => controller.abort(new Error('interrupted'))
-  if (options.signal === undefined) process.once('SIGINT', onSigint)
+  // A daemon stops gracefully on Ctrl-C and on SIGTERM (what service managers send).
+  if (options.signal === undefined) {
+    process.once('SIGINT', onSigint)
+    process.once('SIGTERM', onSigint)
+  }
   const context: CommandContext = {
     stdout,
     stderr,
@@ -40,6 +45,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .configureOutput({ writeOut: (s) => stdout(s.trimEnd()), writeErr: (s) => stderr(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(devnetCommand(context))
+    .addCommand(nodeCommand(context))
     .addCommand(receiptCommand(context))
     .addCommand(govCommand(context))
     .addCommand(depositCommand(context))
@@ -69,5 +75,6 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     return exitCodes.failure
   } finally {
     process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigint)
   }
 }

@@ -114,7 +114,7 @@ export class ExecutionAbortedError extends VeritaskError<ExecutionAbortCode> {
 }
 
 /** Wrong input from a person: CLI flags, config values. */
-export type UsageErrorCode = 'USAGE_INVALID_OPTION' | 'USAGE_INVALID_PARAMS'
+export type UsageErrorCode = 'USAGE_INVALID_OPTION' | 'USAGE_INVALID_PARAMS' | 'USAGE_INSECURE_KEY_FILE' | 'USAGE_BAD_KEY_FILE'
 
 export class UsageError extends VeritaskError<UsageErrorCode> {
   override name = 'UsageError'

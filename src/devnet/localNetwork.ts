@@ -1,9 +1,10 @@
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, http, nonceManager, parseEther } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { startAnvil } from '../chain/anvil/startAnvil.ts'
 import { defaultChainParams, deployContracts } from '../chain/deploy.ts'
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
+import { fromProtocolParams } from '../chain/governance/parameters.ts'
 import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
 import type { Wallet } from '../chain/viem/createSettlementClient.ts'
@@ -77,12 +78,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     const transport = http(anvil.rpcUrl)
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
     const testClient = createTestClient({ chain, transport, mode: 'anvil' })
-    const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key) })
+    const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key, { nonceManager }) })
     const deployer = wallet(ANVIL_DEPLOYER_KEY)
     const contracts = await deployContracts({
       walletClient: deployer,
       publicClient,
-      params: { ...defaultChainParams, epochLength: options.epochBlocks ?? defaultChainParams.epochLength, ...options.chainParams },
+      // The chain governs the protocol parameters: deploy it with the ones asked for.
+      params: { ...defaultChainParams, ...fromProtocolParams(params), epochLength: options.epochBlocks ?? defaultChainParams.epochLength, ...options.chainParams },
       treasury: devnetAccount(seed, 'treasury').address,
     })
     const client = createSettlementClient(publicClient, contracts)
@@ -111,6 +113,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       contracts,
       opener: deployer,
       charged: (r) => nodes[0]?.settler.charged(r) ?? 0n,
+      baseParams: params,
       logger,
     })
     await follower.start()

@@ -6,7 +6,6 @@ import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
 import type { Wallet } from '../chain/viem/createSettlementClient.ts'
 import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
-import type { RewardSplit } from '../core/epochBatch.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { Signer } from '../core/signing.ts'
 import type { ProtocolDomain } from '../core/types.ts'
@@ -20,13 +19,6 @@ import type { Logger } from '../node/logger.ts'
 import type { Network } from '../ports/network.ts'
 import type { BlobStore, NodeStore } from '../ports/node.ts'
 import type { Runtime } from '../ports/runtime.ts'
-
-/** How fees are split and faults punished on the devnet's chain; the same for every node. */
-export const devnetSettlementRules: { split: RewardSplit; dissentSlashBps: number; jailBlocks: bigint } = {
-  split: { executorsBps: 8_000 },
-  dissentSlashBps: 1_000,
-  jailBlocks: 100n,
-}
 
 export interface StartNodeServicesParameters {
   account: Signer
@@ -75,22 +67,26 @@ export async function startNodeServices(parameters: StartNodeServicesParameters)
       contracts,
       ...(parameters.openEpochs === false ? {} : { opener: wallet }),
       charged: (requester) => settler?.charged(requester) ?? 0n,
+      baseParams: params,
       logger,
     })
   if (ownFollower) await follower.start()
-  const node = createNode({ account, network, chain: follower, runtimes, blobs, store, params, domain, logger, verify: verifyNative })
+  // Nodes see an epoch boundary at different moments: specs may cross it for one commit window.
+  const graceMs = params.commitWindowMs
+  const node = createNode({ account, network, chain: follower, runtimes, blobs, store, params, domain, logger, verify: verifyNative, epochGraceMs: graceMs })
   settler = createEpochSettler({
     node,
     account,
     network,
     chain: follower,
-    settlement: createSettlementPort({ publicClient, contracts, wallet, rules: devnetSettlementRules }),
+    settlement: createSettlementPort({ publicClient, contracts, wallet }),
     blobs,
     store,
     domain,
     verify: verifyNative,
     clock: systemClock,
     logger,
+    graceMs,
   })
   node.start()
   settler.start()

@@ -37,6 +37,8 @@ export interface CreateEpochSettlerParameters {
   logger: Logger
   /** How long each next-ranked aggregator waits, after the epoch's tasks are done, before it proposes instead. */
   takeoverMs?: number
+  /** How long after an epoch ends its specs may still arrive (the node's `epochGraceMs`): proposals wait for it. */
+  graceMs?: number
   /** How often the settler looks at the chain and the node's open tasks. */
   pollMs?: number
   /** Largest proposal blob fetched from a peer. */
@@ -92,13 +94,15 @@ export function createEpochSettler({
   clock,
   logger,
   takeoverMs = 10_000,
+  graceMs = 2_000,
   pollMs = 200,
   maxProposalBytes = 64 * 1024 * 1024,
 }: CreateEpochSettlerParameters): EpochSettler {
   const log = logger.child({ node: account.address, role: 'settler' })
   /** The next epoch this node expects to see settled. Null until read from the chain. */
   let next: bigint | null = null
-  /** When this node finished the tasks of `next`: the takeover clock starts then. */
+  /** When this node saw `next` end, and when it finished its tasks: the takeover clock starts then. */
+  let endedAt: number | null = null
   let readyAt: number | null = null
   const proposals = new Map<bigint, Signed<BatchProposal>[]>()
   /** Proposals this node checked and built, by epoch and digest. */
@@ -122,8 +126,8 @@ export function createEpochSettler({
     stats.rejected[code] = (stats.rejected[code] ?? 0) + 1
   }
 
-  function aggregatorsOf(epoch: bigint): Address[] {
-    const view = chain.snapshot(epoch)
+  async function aggregatorsOf(epoch: bigint): Promise<Address[]> {
+    const view = chain.snapshot(epoch) ?? (await chain.loadSnapshot?.(epoch))
     if (view === undefined) return []
     return rankCandidates({
       seed: view.seed,
@@ -228,8 +232,10 @@ export function createEpochSettler({
     let weight = 0n
     for (const signer of mine.keys()) weight += await settlement.committeeWeight(epoch, signer)
     if (weight < (await settlement.requiredWeight(epoch)) || (await settlement.settledDigest(epoch)) !== null) return
-    const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
+    // Signatures arrive concurrently: only the first collector past the threshold submits.
+    if (collected.get(epoch) !== mine) return
     collected.delete(epoch)
+    const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
     try {
       const { gasUsed } = await settlement.submitBatch(candidate.result.batch, signatures)
       stats.batchesSubmitted++
@@ -255,6 +261,7 @@ export function createEpochSettler({
     proposals.delete(epoch)
     node.forgetEpoch(epoch)
     next = epoch + 1n
+    endedAt = null
     readyAt = null
     stats.epochsSettled++
     const info = { epoch, digest, taskCount: candidate?.proposal.tasks.length ?? 0, gasUsed }
@@ -269,13 +276,15 @@ export function createEpochSettler({
     }
     const epoch = next
     if (epoch >= chain.epoch()) return
-    node.closeEpoch(epoch)
+    endedAt ??= clock.now()
     const settledDigest = await settlement.settledDigest(epoch)
     if (settledDigest !== null) return finish(epoch, settledDigest, null)
-    if (node.pendingTasks(epoch) > 0) return
+    // Specs of the epoch may still cross the boundary for a moment; then its tasks must finish.
+    if (clock.now() - endedAt < graceMs || node.pendingTasks(epoch) > 0) return
     readyAt ??= clock.now()
+    node.closeEpoch(epoch)
     for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
-    const rank = aggregatorsOf(epoch).indexOf(account.address)
+    const rank = (await aggregatorsOf(epoch)).indexOf(account.address)
     if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= rank * takeoverMs) await propose(epoch)
   }
 
@@ -303,9 +312,10 @@ export function createEpochSettler({
     }
     if (message.type === 'proposal') {
       const { epoch } = message.message
-      if (!aggregatorsOf(epoch).includes(message.signer)) {
+      if (epoch > chain.epoch()) return 'ignore'
+      if (!(await aggregatorsOf(epoch)).includes(message.signer)) {
         reject(new SettlementError('BATCH_NOT_AGGREGATOR', 'proposal from a node that is not an aggregator of the epoch'))
-        return chain.snapshot(epoch) === undefined ? 'ignore' : 'reject'
+        return 'reject'
       }
       if (!(await verify(hashBatchProposal(message.message, domain), message.signature, message.signer))) {
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad proposal signature'))

@@ -58,6 +58,11 @@ export interface CreateNodeParameters {
   randomBytes?: (length: number) => Uint8Array
   /** Signature check for gossip; viem's pure-JS recovery by default. */
   verify?: SignatureVerifier
+  /**
+   * How long after a new epoch opens specs for the previous one are still accepted (ms): nodes
+   * see the boundary at slightly different times, and a spec crossing it must not split them.
+   */
+  epochGraceMs?: number
 }
 
 export interface NodeStats {
@@ -167,11 +172,14 @@ export function createNode({
   logger = silentLogger,
   randomBytes = (length) => crypto.getRandomValues(new Uint8Array(length)),
   verify = isSignedBy,
+  epochGraceMs = 2_000,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
   /** Epochs whose batch is being built or settled: specs for them are refused. */
   const closedEpochs = new Set<bigint>()
+  /** The newest epoch seen, and when this node first saw it (local time). */
+  let newest = { epoch: -1n, seenAt: 0 }
   const tasks = new Map<Hex, TaskEntry>()
   const orphans = new Map<Hex, Array<Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>>>()
   let orphanCount = 0
@@ -452,13 +460,15 @@ export function createNode({
 
   /**
    * The snapshot a spec's epoch is ranked and checked with. New specs must name the current
-   * epoch, or the previous one while its batch is not being built yet (a spec gossiped across the
-   * boundary); `resume` accepts any epoch still known.
+   * epoch, or the previous one within `epochGraceMs` of the boundary and before its batch is
+   * built (a spec gossiped across the boundary); `resume` accepts any epoch still known.
    */
   function epochOf(spec: TaskSpec, resuming: boolean): EpochView {
     const current = chain.epoch()
+    if (current !== newest.epoch) newest = { epoch: current, seenAt: clock.now() }
     const view = chain.snapshot(spec.epoch)
-    const open = spec.epoch === current || (spec.epoch + 1n === current && !closedEpochs.has(spec.epoch))
+    const inGrace = spec.epoch + 1n === current && clock.now() - newest.seenAt < epochGraceMs
+    const open = !closedEpochs.has(spec.epoch) && (spec.epoch === current || inGrace)
     if (view === undefined || !(open || resuming)) {
       throw new SpecRejectedError('SPEC_WRONG_EPOCH', `The spec names epoch ${spec.epoch}, which this node does not accept now.`, {
         details: { epoch: spec.epoch, current },
@@ -477,13 +487,22 @@ export function createNode({
     if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     }
-    assertEscrowCovers({
+    const coverage = () => ({
       taskId,
       requester: spec.requester,
       fee: spec.fee,
       balance: chain.escrowBalance(spec.requester),
       reserved: reservedBy(spec.requester),
     })
+    try {
+      assertEscrowCovers(coverage())
+    } catch (error) {
+      // A deposit this node has not seen yet: read the chain once more before refusing.
+      if (chain.refreshEscrow === undefined) throw error
+      await chain.refreshEscrow(spec.requester)
+      assertEscrowCovers(coverage())
+    }
+    if (tasks.has(taskId)) throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     const policy = spec.policy
     // Sampled tasks rank an executor, a verifier and arbiters, then backups.
     const seats = policy.kind === 'replicate' ? policy.k : 2 + ARBITERS

@@ -23,8 +23,15 @@ export interface ChainView {
   epoch(): bigint
   /** The snapshot of `epoch`, or undefined if it is not open yet or no longer kept. */
   snapshot(epoch: bigint): EpochView | undefined
+  /** Reads an older epoch's snapshot that is no longer kept (settlement can lag behind). */
+  loadSnapshot?(epoch: bigint): Promise<EpochView | undefined>
   /** What `requester` can still be charged: escrow minus settled charges, as of the latest snapshot. */
   escrowBalance(requester: Address): bigint
+  /**
+   * Reads `requester`'s escrow from the chain again, for a spec that the cached balance does not
+   * cover (a deposit this view has not seen yet). Absent where balances are fixed.
+   */
+  refreshEscrow?(requester: Address): Promise<void>
 }
 
 /** Content-addressed blobs: programs, inputs and results. */

@@ -1,12 +1,13 @@
-import { parseAbiItem } from 'viem'
+import { encodePacked, hexToBigInt, keccak256, parseAbiItem } from 'viem'
 import type { Address, PublicClient } from 'viem'
 import type { ProtocolParams } from '../../core/params.ts'
 import type { ChainView } from '../../ports/node.ts'
 import type { DeployedContracts } from '../deploy.ts'
-import { SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
-import { createStaticChainView } from '../memory/createStaticChainView.ts'
+import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
+import { createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
 import type { EpochSnapshot, StaticNode } from '../memory/createStaticChainView.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
+import { readParameters } from './readParameters.ts'
 import type { Wallet } from './createSettlementClient.ts'
 
 export interface CreateChainFollowerParameters {
@@ -18,8 +19,8 @@ export interface CreateChainFollowerParameters {
   runtimes?: readonly string[]
   /** Fees already charged to a requester by settled batches this node knows of. */
   charged?: (requester: Address) => bigint
-  /** The governed parameters of an epoch, where the chain has them. */
-  readParams?: (epoch: bigint, snapshotBlock: bigint) => Promise<ProtocolParams | undefined>
+  /** The node's own settings for what governance does not set (backups, message limits). */
+  baseParams?: ProtocolParams
   pollMs?: number
   /** Where polling troubles are reported (the node's logger); silent by default. */
   logger?: FollowerLogger
@@ -45,8 +46,10 @@ const deposited = parseAbiItem('event Deposited(address indexed requester, addre
 
 /**
  * A `ChainView` that follows the settlement contract: at each opened epoch it reads the seed, the
- * staked nodes and their stakes at the snapshot block (jailed and under-staked nodes left out),
- * so every node ranks tasks from the same data. Escrow balances follow `Deposited` events.
+ * governed parameters, the staked nodes and their stakes at the snapshot block (jailed and
+ * under-staked nodes left out),
+ * so every node ranks tasks from the same data. Escrow balances are re-read after `Deposited`
+ * events, and on demand for a spec the cached balance does not cover.
  */
 export function createChainFollower({
   publicClient,
@@ -54,12 +57,13 @@ export function createChainFollower({
   opener,
   runtimes = ['wasm'],
   charged = () => 0n,
-  readParams,
+  baseParams,
   pollMs = 250,
   logger = silent,
 }: CreateChainFollowerParameters): ChainFollower {
   const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
   const stakeManager = { address: contracts.stakeManager, abi: StakeManagerAbi } as const
+  const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
   const client = createSettlementClient(publicClient, contracts)
   let view: ReturnType<typeof createStaticChainView> | undefined
   let known = -1n
@@ -71,6 +75,15 @@ export function createChainFollower({
   let timer: NodeJS.Timeout | undefined
   let stopped = false
 
+  /** A requester's deposits less withdrawals, as the chain holds them now. */
+  async function refresh(requester: Address): Promise<void> {
+    const [deposit, withdrawn] = await Promise.all([
+      publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester] }),
+      publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester] }),
+    ])
+    funded.set(requester, deposit - withdrawn)
+  }
+
   async function scanEvents(): Promise<void> {
     const head = await publicClient.getBlockNumber()
     if (head <= scanned) return
@@ -80,8 +93,8 @@ export function createChainFollower({
       publicClient.getLogs({ address: contracts.escrow, event: deposited, ...range }),
     ])
     for (const log of stakes) if (!nodesSince.has(log.args.node!)) nodesSince.set(log.args.node!, log.blockNumber)
-    for (const log of deposits) funded.set(log.args.requester!, log.args.totalDeposited!)
     scanned = head
+    for (const requester of new Set(deposits.map((log) => log.args.requester!))) await refresh(requester)
   }
 
   async function snapshotOf(epoch: bigint): Promise<EpochSnapshot> {
@@ -90,7 +103,7 @@ export function createChainFollower({
       publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }).then(BigInt),
     ])
     const blockNumber = snapshotBlock
-    const minStake = await publicClient.readContract({ ...stakeManager, functionName: 'minStake', blockNumber })
+    const minStake = await publicClient.readContract({ ...settlement, functionName: 'minStakeOf', args: [epoch] })
     const nodes: StaticNode[] = []
     for (const [address, since] of [...nodesSince].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))) {
       if (since > snapshotBlock) continue
@@ -100,16 +113,18 @@ export function createChainFollower({
       ])
       if (stake >= minStake && BigInt(jailedUntil) <= snapshotBlock) nodes.push({ address, weight: stake, runtimes })
     }
-    const params = await readParams?.(epoch, snapshotBlock)
-    return { epoch, seed, nodes, escrow: funded, ...(params === undefined ? {} : { params }) }
+    const params = await readParameters(publicClient, { settlement: contracts.settlement, epoch, ...(baseParams === undefined ? {} : { base: baseParams }) })
+    return { epoch, seed, nodes, escrow: funded, params }
   }
 
   async function poll(): Promise<void> {
     await scanEvents()
     if (opener !== undefined) {
-      // Epochs open in order, each once its first block has come.
+      // Epochs open in order, each once its first block has come. Openers wait 0–3 blocks more,
+      // staggered by account, so that one transaction usually opens the epoch instead of many.
       const next = BigInt(await publicClient.readContract({ ...settlement, functionName: 'nextEpochToOpen' }))
-      if ((await client.epochStart(next)) <= (await publicClient.getBlockNumber())) {
+      const stagger = hexToBigInt(keccak256(encodePacked(['address', 'uint64'], [opener.account.address, next]))) % 4n
+      if ((await client.epochStart(next)) + stagger <= (await publicClient.getBlockNumber())) {
         await client.openEpoch(opener, next).catch((error: unknown) => logger.debug('epoch not opened here', { epoch: next, error }))
       }
     }
@@ -153,10 +168,16 @@ export function createChainFollower({
     },
     epoch: () => (view === undefined ? -1n : view.epoch()),
     snapshot: (epoch) => view?.snapshot(epoch),
+    async loadSnapshot(epoch) {
+      const kept = view?.snapshot(epoch)
+      if (kept !== undefined || epoch > known) return kept
+      return toEpochView(await snapshotOf(epoch))
+    },
     escrowBalance: (requester) => {
       const left = (funded.get(requester) ?? 0n) - charged(requester)
       return left > 0n ? left : 0n
     },
+    refreshEscrow: refresh,
     onEpoch(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -1,10 +1,10 @@
 import { zeroHash } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
-import type { RewardSplit } from '../../core/epochBatch.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
 import type { SettlementPort } from '../../ports/settlement.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
+import { readNetworkParameters } from './readParameters.ts'
 import type { Wallet } from './createSettlementClient.ts'
 
 export interface CreateSettlementPortParameters {
@@ -12,12 +12,13 @@ export interface CreateSettlementPortParameters {
   contracts: DeployedContracts
   /** The node's own account: it submits the batches it aggregates. */
   wallet: Wallet
-  /** How fees are split and dissent is slashed; the same on every node of a network. */
-  rules: { split: RewardSplit; dissentSlashBps: number; jailBlocks: bigint }
 }
 
-/** The settlement port over viem: reads at the epoch's snapshot block, so every node reads the same facts. */
-export function createSettlementPort({ publicClient, contracts, wallet, rules }: CreateSettlementPortParameters): SettlementPort {
+/**
+ * The settlement port over viem: stakes and escrow are read at the epoch's snapshot block and the
+ * rules are the epoch's governed parameters, so every node reads the same facts.
+ */
+export function createSettlementPort({ publicClient, contracts, wallet }: CreateSettlementPortParameters): SettlementPort {
   const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
   const stakeManager = { address: contracts.stakeManager, abi: StakeManagerAbi } as const
   const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
@@ -39,7 +40,16 @@ export function createSettlementPort({ publicClient, contracts, wallet, rules }:
       }
       const stakes = new Map<Address, bigint>()
       for (const node of nodes) stakes.set(node, await publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [node, blockNumber] }))
-      return { funded, stakes, jailUntilBlock: blockNumber + rules.jailBlocks, treasury, split: rules.split, dissentSlashBps: rules.dissentSlashBps }
+      // The epoch's governed rules: the reward split, the dissent slash and the jail term.
+      const { values } = await readNetworkParameters(publicClient, { settlement: contracts.settlement, epoch })
+      return {
+        funded,
+        stakes,
+        jailUntilBlock: blockNumber + values.jailBlocks,
+        treasury,
+        split: { executorsBps: values.executorsBps },
+        dissentSlashBps: values.dissentSlashBps,
+      }
     },
     async lastSettledEpoch() {
       const count = BigInt(await publicClient.readContract({ ...settlement, functionName: 'settledEpochCount' }))

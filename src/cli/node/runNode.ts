@@ -1,0 +1,148 @@
+import { join } from 'node:path'
+import { bytesToHex, createPublicClient, createWalletClient, http, nonceManager } from 'viem'
+import type { Hex, PublicClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { readAddressesFile } from '../../chain/deploy.ts'
+import { createSettlementClient } from '../../chain/viem/createSettlementClient.ts'
+import { defineDevChain } from '../../chain/viem/defineDevChain.ts'
+import { UsageError, VeritaskError } from '../../core/errors.ts'
+import { defaultParams } from '../../core/params.ts'
+import { startNodeServices } from '../../devnet/startNodeServices.ts'
+import type { NodeServices } from '../../devnet/startNodeServices.ts'
+import { createWasmRuntime } from '../../exec/wasm/createWasmRuntime.ts'
+import type { Logger } from '../../node/logger.ts'
+import { createDiskBlobStore } from '../../store/disk/createDiskBlobStore.ts'
+import { createSqliteNodeStore } from '../../store/sqlite/createSqliteNodeStore.ts'
+import { loadOrCreateKeyFile, randomPrivateKey } from './keyFile.ts'
+
+export interface RunNodeOptions {
+  dataDir: string
+  /** The node's account key file; `<dataDir>/node.key` by default. */
+  keyFile?: string
+  rpcUrl: string
+  addressesFile: string
+  listen: readonly string[]
+  bootstrap: readonly string[]
+  apiHost: string
+  apiPort: number
+  adminToken?: string
+  /** Serve only once every gossip topic has this many trusted peers (0: at once). */
+  waitPeers?: number
+  logger: Logger
+  signal?: AbortSignal
+}
+
+/** What a started node reports once it serves: for operators, and for `devnet --processes`. */
+export interface NodeReady {
+  address: Hex
+  peerId: string
+  multiaddrs: string[]
+  api: string
+  epoch: string
+  resumed: boolean
+}
+
+export interface RunningNode {
+  ready: NodeReady
+  services: NodeServices
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a node daemon: its key (created 0600 if absent), SQLite state and blobs in the data
+ * dir, the chain at `rpcUrl` with the contracts of the addresses file, libp2p on `listen`
+ * dialling `bootstrap`, and the HTTP API. Resumes the tasks it held before a restart.
+ */
+export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningNode> {
+  const { logger } = options
+  const keyPath = options.keyFile ?? join(options.dataDir, 'node.key')
+  const key = await loadOrCreateKeyFile(keyPath, () => new TextEncoder().encode(`${bytesToHex(randomPrivateKey())}\n`))
+  const keyHex = new TextDecoder().decode(key.bytes).trim()
+  if (!/^0x[0-9a-fA-F]{64}$/.test(keyHex)) {
+    throw new UsageError('USAGE_BAD_KEY_FILE', `The key file ${keyPath} does not hold a private key.`, {
+      hint: 'It must contain 0x followed by 64 hex digits (and nothing else).',
+    })
+  }
+  // The nonce manager keeps concurrent transactions (epoch openings, batches) from clashing.
+  const account = privateKeyToAccount(keyHex as Hex, { nonceManager })
+  if (key.created) logger.warn('created a new node key; stake this account before it can take tasks', { keyFile: keyPath, address: account.address })
+  const peerKey = await loadOrCreateKeyFile(join(options.dataDir, 'peer.key'), async () => {
+    const { generatePeerKey } = await import('../../net/libp2p/createLibp2pNetwork.ts')
+    return generatePeerKey()
+  })
+
+  const contracts = await readAddressesFile(options.addressesFile)
+  const probe = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1 }) })
+  let chainId: number
+  try {
+    chainId = await probe.getChainId()
+  } catch (cause) {
+    throw new VeritaskError('CHAIN_UNREACHABLE', `No EVM JSON-RPC endpoint answers at ${options.rpcUrl}.`, { cause, hint: 'Check --rpc-url.' })
+  }
+  if (chainId !== contracts.chainId) {
+    throw new UsageError('USAGE_INVALID_OPTION', `The addresses file is for chain ${contracts.chainId}, but ${options.rpcUrl} is chain ${chainId}.`)
+  }
+  const chain = defineDevChain(options.rpcUrl, chainId)
+  const transport = http(options.rpcUrl)
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient
+  const wallet = createWalletClient({ chain, transport, account })
+  const client = createSettlementClient(publicClient, contracts)
+
+  const store = createSqliteNodeStore({ path: join(options.dataDir, 'state.db') })
+  const blobs = createDiskBlobStore({ dir: join(options.dataDir, 'blobs') })
+  const resumed = store.openTasks().length > 0
+  const wasm = createWasmRuntime({ maxModuleBytes: defaultParams.maxProgramBytes })
+  // libp2p costs seconds to import: only a daemon pays for it.
+  const { createLibp2pNetwork } = await import('../../net/libp2p/createLibp2pNetwork.ts')
+  const network = await createLibp2pNetwork({
+    signer: account,
+    isStaked: async (a) => (await client.stakeOf(a)) > 0n,
+    listen: options.listen,
+    bootstrap: options.bootstrap,
+    privateKey: peerKey.bytes,
+    domain: { chainId, verifyingContract: contracts.settlement },
+    onPeer: (event) => logger.debug('peer identity', { ...event }),
+  })
+  let services: NodeServices
+  try {
+    if ((options.waitPeers ?? 0) > 0) {
+      logger.info('waiting for peers', { peers: options.waitPeers })
+      await network.waitForPeers(options.waitPeers!, options.signal === undefined ? {} : { signal: options.signal })
+    }
+    services = await startNodeServices({
+      account,
+      wallet,
+      network,
+      publicClient,
+      contracts,
+      runtimes: { wasm },
+      blobs,
+      store,
+      params: defaultParams,
+      logger,
+      api: { host: options.apiHost, port: options.apiPort, ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }) },
+    })
+  } catch (error) {
+    await network.close()
+    await wasm.close()
+    store.close()
+    throw error
+  }
+  return {
+    ready: {
+      address: account.address,
+      peerId: network.peerId,
+      multiaddrs: network.multiaddrs(),
+      api: services.api!.url,
+      epoch: services.node.currentEpoch().toString(),
+      resumed,
+    },
+    services,
+    async stop() {
+      await services.stop()
+      await wasm.close()
+      store.close()
+    },
+  }
+}
+

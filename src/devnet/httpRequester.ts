@@ -1,0 +1,67 @@
+import type { Hex } from 'viem'
+import { VeritaskError } from '../core/errors.ts'
+import { parseReceipt } from '../core/receipt.ts'
+import type { Receipt } from '../core/receipt.ts'
+import type { Signed, TaskSpec, Verdict } from '../core/types.ts'
+
+/**
+ * The devnet's requester over the node HTTP API (docs/api.md): enough to drive a workload through
+ * node processes. Applications use the SDK (`veritask/sdk`), which adds retries and fallbacks.
+ */
+
+const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url)
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+export async function currentEpoch(api: string): Promise<bigint> {
+  return BigInt((await getJson(`${api}/v1/status`)).body.epoch as string)
+}
+
+/**
+ * Submits a signed spec with its blobs. A node that has not yet seen a fresh deposit answers 402:
+ * that is retried for up to `escrowWaitMs`; any other refusal rejects with the node's error.
+ */
+export async function submitOverHttp(
+  api: string,
+  signed: Signed<TaskSpec>,
+  program: Uint8Array,
+  input: Uint8Array,
+  { escrowWaitMs = 10_000 } = {},
+): Promise<Hex> {
+  const body = json({ spec: signed.message, signature: signed.signature, program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') })
+  const until = performance.now() + escrowWaitMs
+  for (;;) {
+    const res = await fetch(`${api}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const answer = (await res.json()) as { taskId?: Hex; error?: { code: string; message: string } }
+    if (res.status === 202 && answer.taskId !== undefined) return answer.taskId
+    if (res.status === 402 && performance.now() < until) {
+      await pause(200)
+      continue
+    }
+    throw new VeritaskError(answer.error?.code ?? 'API_ERROR', answer.error?.message ?? `The node answered ${res.status}.`, { details: { api, status: res.status } })
+  }
+}
+
+/** Polls the task until its node decided it. */
+export async function waitForVerdictOverHttp(api: string, taskId: Hex, { signal, pollMs = 100 }: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Verdict> {
+  for (;;) {
+    signal?.throwIfAborted()
+    const { status, body } = await getJson(`${api}/v1/tasks/${taskId}`)
+    if (status === 200 && body.phase === 'decided') return body.verdict as Verdict
+    await pause(pollMs)
+  }
+}
+
+/** Polls until the task's epoch is settled and the node serves its receipt. */
+export async function waitForReceiptOverHttp(api: string, taskId: Hex, { signal, pollMs = 200 }: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Receipt> {
+  for (;;) {
+    signal?.throwIfAborted()
+    const { status, body } = await getJson(`${api}/v1/tasks/${taskId}/receipt`)
+    if (status === 200) return parseReceipt(body)
+    await pause(pollMs)
+  }
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import type { Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { contentId } from '../src/core/contentId.ts'
+import { signTaskSpec } from '../src/core/taskSpec.ts'
+import type { TaskSpec } from '../src/core/types.ts'
+import { devnetPrivateKey } from '../src/devnet/accounts.ts'
+import { currentEpoch, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../src/devnet/httpRequester.ts'
+import { startProcessNetwork } from '../src/devnet/processNetwork.ts'
+import type { ProcessNetwork } from '../src/devnet/processNetwork.ts'
+import { buildWorkload } from '../src/devnet/workload.ts'
+import type { WorkloadItem } from '../src/devnet/workload.ts'
+import { tempDir } from './helpers/tempDir.ts'
+
+const FEE = 10n ** 15n
+const VICTIM = 2
+
+/** What a node signed, read from its SQLite file while the node is down. */
+function signedState(dataDir: string) {
+  const db = new Database(join(dataDir, 'state.db'), { readonly: true })
+  try {
+    const commits = db.prepare('SELECT task_id, result_hash, salt, signed FROM own_commits ORDER BY task_id').all()
+    const batches = db.prepare('SELECT epoch, digest, signature FROM batch_signatures ORDER BY epoch').all()
+    return { commits: commits as Array<{ task_id: string }>, batches: batches as Array<{ epoch: number }> }
+  } finally {
+    db.close()
+  }
+}
+
+describe('node processes over libp2p, with a crash', () => {
+  let net: ProcessNetwork
+  const dir = tempDir('veritask-processes-')
+  const logs: string[] = []
+  before(async () => {
+    // Wide windows: five node processes, anvil and the test share two cores.
+    net = await startProcessNetwork({ nodes: 5, dir, blockMs: 100, epochBlocks: 50n, onLog: (i, line) => logs.push(`${i} ${line}`), params: { commitWindowMs: 8_000, revealWindowMs: 5_000 } })
+  })
+  let failed = false
+  after(async () => {
+    // The nodes' settlement story, for whoever reads a failure.
+    if (failed) for (const line of logs.filter((l) => /proposed|not signed|failed|settled|"warn"|"error"/.test(l)).slice(-60)) console.error(line.slice(0, 500))
+    await net?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('verifies and settles a workload while one executor is killed -9 and restarted', async () => {
+    try {
+      await crashAndRecover()
+    } catch (error) {
+      failed = true
+      throw error
+    }
+  })
+
+  async function crashAndRecover(): Promise<void> {
+    await net.client.deposit(net.requester, 1_000n * FEE)
+    const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
+    const requester = privateKeyToAccount(devnetPrivateKey('veritask', 'requester'))
+    const workload = await buildWorkload('processes', 24)
+    const tasks: Array<{ taskId: Hex; api: string; expected: Hex }> = []
+    const submit = async (item: WorkloadItem, nonce: number, gateway: number) => {
+      const api = net.nodes[gateway]!.ready!.api
+      const spec: TaskSpec = {
+        requester: net.requester.account.address,
+        nonce: BigInt(nonce),
+        runtime: 'wasm',
+        program: contentId(item.programBytes),
+        input: contentId(item.input),
+        limits: item.limits,
+        policy: { kind: 'replicate', k: 3, quorum: 2 },
+        fee: FEE,
+        epoch: await currentEpoch(api),
+        deadline: BigInt(Date.now() + 120_000),
+      }
+      const signed = await signTaskSpec(requester, spec, domain)
+      tasks.push({ taskId: await submitOverHttp(api, signed, item.programBytes, item.input), api, expected: contentId(item.expected) })
+    }
+    const others = [0, 1, 3, 4]
+
+    // Phase 1: all nodes up; the victim dies with tasks in flight.
+    for (const [i, item] of workload.slice(0, 8).entries()) await submit(item, i, others[i % others.length]!)
+    await net.nodes[VICTIM]!.kill('SIGKILL')
+    // Phase 2: it is down; backups take its seats.
+    for (const [i, item] of workload.slice(8, 16).entries()) await submit(item, 8 + i, others[i % others.length]!)
+    for (const t of tasks) await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+    const beforeRestart = signedState(net.nodes[VICTIM]!.dataDir)
+
+    // Phase 3: it restarts on its data dir, rejoins, and takes tasks again, as a gateway too.
+    const ready = await net.nodes[VICTIM]!.start()
+    for (const [i, item] of workload.slice(16).entries()) await submit(item, 16 + i, [VICTIM, ...others][i % 5]!)
+
+    // Every task ends with an outcome and a receipt the chain accepts, and no wrong result is
+    // verified. A task can end unresolved (its requester refunded) when nodes' views of it split:
+    // a commit the victim sent as it died can reach only some nodes, and on two starved cores a
+    // backup's commit can reach a node after its own deadline for it. Most tasks are verified.
+    let verified = 0
+    for (const t of tasks) {
+      const verdict = await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+      const receipt = await waitForReceiptOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+      assert.equal(await net.client.verifyReceipt(receipt), true)
+      assert.equal(await net.client.verifyReceipt({ ...receipt, resultHash: t.taskId }), false)
+      for (const outcome of [verdict, receipt]) {
+        assert.notEqual(outcome.outcome, 'failed')
+        if (outcome.outcome === 'verified') assert.equal(outcome.resultHash, t.expected)
+      }
+      if (receipt.outcome === 'verified') verified++
+    }
+    assert.ok(verified >= (tasks.length * 3) / 4, `${verified} of ${tasks.length} tasks verified`)
+    const status = (await (await fetch(`${ready.api}/v1/status`)).json()) as { stats: { specsAccepted: number } }
+    assert.ok(status.stats.specsAccepted >= 8, 'the restarted node accepted the tasks after its restart')
+
+    // Nothing it signed before the crash was signed differently after it.
+    await net.nodes[VICTIM]!.kill('SIGTERM')
+    const afterRun = signedState(net.nodes[VICTIM]!.dataDir)
+    for (const commit of beforeRestart.commits) {
+      assert.deepEqual(afterRun.commits.find((c) => c.task_id === commit.task_id), commit)
+    }
+    for (const batch of beforeRestart.batches) {
+      assert.deepEqual(afterRun.batches.find((b) => b.epoch === batch.epoch), batch)
+    }
+  }
+})
