@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { readAddressesFile } from '../src/chain/deploy.ts'
 import { createSettlementClient } from '../src/chain/viem/createSettlementClient.ts'
 import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
 import { contentId } from '../src/core/contentId.ts'
@@ -11,6 +14,7 @@ import type { Hex, TaskSpec } from '../src/core/types.ts'
 import { startLocalNetwork } from '../src/devnet/localNetwork.ts'
 import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
+import { tempDir } from './helpers/tempDir.ts'
 
 const FEE = 10n ** 15n
 
@@ -117,7 +121,9 @@ describe('veritask devnet --serve', () => {
     let printed: (text: string) => void = () => {}
     const output = new Promise<string>((resolve) => (printed = resolve))
     const errors: string[] = []
-    const exit = main(['node', 'veritask', 'devnet', '--serve', '--nodes', '3', '--json'], {
+    const dir = tempDir('veritask-serve-')
+    const networkFile = join(dir, 'network.json')
+    const exit = main(['node', 'veritask', 'devnet', '--serve', '--nodes', '3', '--json', '--network-file', networkFile, '--addresses', join(dir, 'addresses.json')], {
       stdout: (text) => printed(text),
       stderr: (text) => errors.push(text),
       signal: controller.signal,
@@ -128,9 +134,13 @@ describe('veritask devnet --serve', () => {
     assert.equal(info.nodes.length, 3)
     assert.match(info.requester.privateKey, /^0x[0-9a-f]{64}$/)
     for (const { api } of info.nodes) assert.equal((await getJson(`${api}/health`)).status, 200)
+    // The CLI's requester commands and `veritask node` read these files.
+    assert.deepEqual(JSON.parse(readFileSync(networkFile, 'utf8')), info)
+    assert.equal((await readAddressesFile(join(dir, 'addresses.json'))).settlement, (info as unknown as { contracts: { settlement: string } }).contracts.settlement)
     controller.abort()
     assert.equal(await exit, 0)
     await assert.rejects(fetch(`${info.nodes[0]!.api}/health`))
     await assert.rejects(fetch(info.rpcUrl, { method: 'POST', body: '{}' }))
+    rmSync(dir, { recursive: true, force: true })
   })
 })

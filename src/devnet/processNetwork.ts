@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { createPublicClient, createTestClient, createWalletClient, http, nonceManager, parseEther } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, http, parseEther } from 'viem'
+import { createNonceManager, jsonRpc } from 'viem/nonce'
 import type { Address, Hex, PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { startAnvil } from '../chain/anvil/startAnvil.ts'
@@ -96,7 +97,7 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
     const transport = http(anvil.rpcUrl)
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
     const testClient = createTestClient({ chain, transport, mode: 'anvil' })
-    const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key, { nonceManager }) })
+    const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key, { nonceManager: createNonceManager({ source: jsonRpc() }) }) })
     const deployer = wallet(ANVIL_DEPLOYER_KEY)
     const contracts = await deployContracts({
       walletClient: deployer,

@@ -31,6 +31,7 @@ interface DevnetFlags {
   json: boolean
   verbose: boolean
   serve: boolean
+  networkFile: string
 }
 
 export function devnetCommand(context: CommandContext): Command {
@@ -62,12 +63,15 @@ export function devnetCommand(context: CommandContext): Command {
     )
     .option('--inference', 'run inference tasks on the shipped classifier (runtime onnx, maxError 1e-4) instead of WebAssembly programs', false)
     .option('--serve', 'keep a live network running (anvil, nodes with HTTP APIs, epochs settled by the nodes) until Ctrl-C', false)
+    .addOption(new Option('--network-file <file>', 'with --serve: where to write the network description').default('.devnet/network.json'))
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --inference --tasks 40 --adversary noisy:1\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n')
     .action(async (flags: DevnetFlags) => {
       const logger = createLogger({ level: flags.verbose ? 'debug' : 'warn' })
-      if (flags.serve) return serveDevnet(context, { nodes: flags.nodes, seed: flags.seed, json: flags.json, logger })
+      if (flags.serve) {
+        return serveDevnet(context, { nodes: flags.nodes, seed: flags.seed, json: flags.json, logger, networkFile: flags.networkFile, addressesFile: flags.addresses })
+      }
       if (flags.sample !== undefined && flags.nodes < 2) {
         throw new UsageError('USAGE_INVALID_OPTION', '--sample needs at least 2 nodes: an executor and a verifier.', {
           hint: 'Use --nodes 5 or more, so that arbitration has three arbiters.',

@@ -1,3 +1,6 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { writeAddressesFile } from '../../chain/deploy.ts'
 import { startLocalNetwork } from '../../devnet/localNetwork.ts'
 import type { LocalNetwork } from '../../devnet/localNetwork.ts'
 import type { Logger } from '../../node/logger.ts'
@@ -8,6 +11,9 @@ export interface ServeOptions {
   seed: string
   json: boolean
   logger: Logger
+  /** Where to write what the output describes (for `veritask submit/job …`), and the contract addresses (for `veritask node`, `veritask gov`). */
+  networkFile: string
+  addressesFile: string
 }
 
 /** What `devnet --serve` prints: everything an SDK or CLI needs to point at the network. */
@@ -20,6 +26,9 @@ export function describeNetwork(net: LocalNetwork) {
       stakeManager: net.contracts.stakeManager,
       escrow: net.contracts.escrow,
       settlement: net.contracts.settlement,
+      parameters: net.contracts.parameters,
+      governor: net.contracts.governor,
+      timelock: net.contracts.timelock,
       deployBlock: net.contracts.deployBlock.toString(),
     },
     nodes: net.nodeAddresses.map((address, i) => ({ address, api: net.nodeApiUrls[i]! })),
@@ -32,6 +41,10 @@ export async function serveDevnet(context: CommandContext, options: ServeOptions
   const net = await startLocalNetwork({ nodes: options.nodes, seed: options.seed, logger: options.logger, signal: context.signal })
   try {
     const info = describeNetwork(net)
+    await mkdir(dirname(options.networkFile), { recursive: true })
+    await writeFile(options.networkFile, `${JSON.stringify(info, null, 1)}\n`)
+    await mkdir(dirname(options.addressesFile), { recursive: true })
+    await writeAddressesFile(options.addressesFile, { chainId: net.chainId, ...net.contracts })
     if (options.json) {
       context.stdout(JSON.stringify(info))
     } else {
@@ -44,10 +57,13 @@ export async function serveDevnet(context: CommandContext, options: ServeOptions
           `  escrow         ${info.contracts.escrow}`,
           `  token          ${info.contracts.token}`,
           `  stake manager  ${info.contracts.stakeManager}`,
+          `  governor       ${info.contracts.governor}`,
           ...info.nodes.map((n, i) => `  node ${i}         ${n.api}  (${n.address})`),
           '',
           `  requester      ${info.requester.address}  (1,000 test tokens, nothing deposited)`,
           `  requester key  ${info.requester.privateKey}  (a public devnet key: never use it elsewhere)`,
+          '',
+          `  written        ${options.networkFile} (for veritask submit/job/status/result), ${options.addressesFile}`,
         ].join('\n'),
       )
     }

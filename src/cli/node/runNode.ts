@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { bytesToHex, createPublicClient, createWalletClient, http, nonceManager } from 'viem'
+import { bytesToHex, createPublicClient, createWalletClient, http } from 'viem'
+import { createNonceManager, jsonRpc } from 'viem/nonce'
 import type { Hex, PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readAddressesFile } from '../../chain/deploy.ts'
@@ -64,7 +65,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
     })
   }
   // The nonce manager keeps concurrent transactions (epoch openings, batches) from clashing.
-  const account = privateKeyToAccount(keyHex as Hex, { nonceManager })
+  const account = privateKeyToAccount(keyHex as Hex, { nonceManager: createNonceManager({ source: jsonRpc() }) })
   if (key.created) logger.warn('created a new node key; stake this account before it can take tasks', { keyFile: keyPath, address: account.address })
   const peerKey = await loadOrCreateKeyFile(join(options.dataDir, 'peer.key'), async () => {
     const { generatePeerKey } = await import('../../net/libp2p/createLibp2pNetwork.ts')
