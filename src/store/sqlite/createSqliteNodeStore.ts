@@ -70,6 +70,10 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
       })
     }
     db.pragma('synchronous = NORMAL')
+    // SQLite's own default page cache (2 MiB) rather than better-sqlite3's 16 MiB: a node reads
+    // back mostly what it wrote moments ago, and with five nodes in one process the larger cache
+    // was most of the devnet's memory growth over a long run (bench/results/memory.md).
+    db.pragma('cache_size = -2000')
     durably(db, () => db.transaction(() => migrate(db, file)).exclusive())
     statements = prepareStatements(db)
   } catch (cause) {
