@@ -109,7 +109,7 @@ describe('node: replicate end to end on the memory transport', () => {
 })
 
 describe('node: bad input', () => {
-  it('rejects malformed, forged and unassigned messages, counts them, and keeps working', async () => {
+  it('rejects malformed, oversized, forged, unassigned, replayed and wrong-epoch messages, counts them, and keeps working', async () => {
     const net = createNetwork({ runtimes: () => honest })
     try {
       const attacker = net.hub.connect('mallory')
@@ -137,6 +137,16 @@ describe('node: bad input', () => {
       // The network still verifies the genuine task afterwards.
       const { verdicts } = await submitAndDecide(net, 0, task)
       assert.equal(verdicts[0]!.outcome, 'verified')
+
+      // Replayed: the same signed spec again opens no second task. A spec for an epoch nobody has
+      // opened is refused too.
+      const future = (await signedSpec(2, { epoch: 7n })).signed
+      const before = net.hub.rejectionsBy('mallory')
+      await attacker.publish(topics.specs, encodeMessage({ type: 'spec', ...signed }))
+      await attacker.publish(topics.specs, encodeMessage({ type: 'spec', ...future }))
+      await waitUntil(() => (net.nodes[0]!.stats().rejected.SPEC_WRONG_EPOCH ?? 0) === 1 && (net.nodes[0]!.stats().rejected.SPEC_DUPLICATE ?? 0) === 1)
+      assert.equal(net.hub.rejectionsBy('mallory'), before, 'a replay is ignored, not held against the relay')
+      assert.equal(net.nodes[0]!.stats().specsAccepted, 1)
     } finally {
       await net.stop()
     }
