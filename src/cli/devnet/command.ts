@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { formatUnits } from 'viem'
 import { UsageError } from '../../core/errors.ts'
@@ -7,6 +8,7 @@ import type { DevnetReport } from '../../devnet/runDevnet.ts'
 import { createLogger } from '../../node/logger.ts'
 import { exitCodes, fractionOption, integerOption } from '../options.ts'
 import { createProgressBar } from '../progress.ts'
+import { formatProcessesReport, runProcessDevnet } from './processes.ts'
 import { serveDevnet } from './serve.ts'
 import type { CommandContext } from '../context.ts'
 
@@ -32,6 +34,7 @@ interface DevnetFlags {
   verbose: boolean
   serve: boolean
   networkFile: string
+  processes: boolean
 }
 
 export function devnetCommand(context: CommandContext): Command {
@@ -63,10 +66,11 @@ export function devnetCommand(context: CommandContext): Command {
     )
     .option('--inference', 'run inference tasks on the shipped classifier (runtime onnx, maxError 1e-4) instead of WebAssembly programs', false)
     .option('--serve', 'keep a live network running (anvil, nodes with HTTP APIs, epochs settled by the nodes) until Ctrl-C', false)
+    .option('--processes', 'run every node as its own `veritask node` process over libp2p on loopback', false)
     .addOption(new Option('--network-file <file>', 'with --serve: where to write the network description').default('.devnet/network.json'))
     .option('--json', 'print one JSON object (fields in docs/devnet.md) instead of the summary', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
-    .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --inference --tasks 40 --adversary noisy:1\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n')
+    .addHelpText('after', '\nExamples:\n  $ veritask devnet --nodes 7 --tasks 100 --k 3 --json\n  $ veritask devnet --inference --tasks 40 --adversary noisy:1\n  $ veritask devnet --serve          # a live network for the SDK and CLI\n  $ veritask devnet --processes --tasks 30   # nodes as separate processes over libp2p\n')
     .action(async (flags: DevnetFlags) => {
       const logger = createLogger({ level: flags.verbose ? 'debug' : 'warn' })
       if (flags.serve) {
@@ -96,6 +100,28 @@ export function devnetCommand(context: CommandContext): Command {
       }
       if (flags.rpcUrl !== undefined && !flags.chain) {
         throw new UsageError('USAGE_INVALID_OPTION', '--rpc-url and --no-chain contradict each other.', { hint: 'Use one of them.' })
+      }
+      if (flags.processes) {
+        if (!flags.chain || flags.rpcUrl !== undefined || flags.adversary !== '' || flags.sample !== undefined) {
+          throw new UsageError('USAGE_INVALID_OPTION', '--processes runs honest nodes on a spawned anvil with replication.', {
+            hint: 'Leave out --no-chain, --rpc-url, --adversary and --sample with --processes.',
+          })
+        }
+        const progress = flags.json ? undefined : createProgressBar()
+        const report = await runProcessDevnet(context, {
+          nodes: flags.nodes,
+          tasks: flags.tasks,
+          k: flags.k,
+          quorum,
+          seed: flags.seed,
+          concurrency: flags.concurrency,
+          dir: join('.devnet', 'processes'),
+          progress,
+        })
+        context.stdout(flags.json ? JSON.stringify(report) : formatProcessesReport(report))
+        const healthy = report.correct === report.verified && report.receiptsVerified === report.tasks && report.failed + report.unresolved < report.tasks
+        context.setExitCode(healthy ? exitCodes.ok : exitCodes.failure)
+        return
       }
       const adversaries = parseAdversaries(flags.adversary, flags.nodes)
       const progress = flags.json ? undefined : createProgressBar()

@@ -1,0 +1,129 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { Hex } from 'viem'
+import { SettlementAbi } from '../../chain/generated/contracts.ts'
+import { contentId } from '../../core/contentId.ts'
+import { signTaskSpec } from '../../core/taskSpec.ts'
+import type { TaskSpec } from '../../core/types.ts'
+import { devnetPrivateKey } from '../../devnet/accounts.ts'
+import { currentEpoch, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../../devnet/httpRequester.ts'
+import { startProcessNetwork } from '../../devnet/processNetwork.ts'
+import { quantile } from '../../devnet/stats.ts'
+import { buildWorkload } from '../../devnet/workload.ts'
+import type { CommandContext } from '../context.ts'
+import type { ProgressBar } from '../progress.ts'
+
+export interface ProcessesOptions {
+  nodes: number
+  tasks: number
+  k: number
+  quorum: number
+  seed: string
+  concurrency: number
+  dir: string
+  progress: ProgressBar | undefined
+}
+
+/** What `veritask devnet --processes` reports (`--json` prints exactly this). */
+export interface ProcessesReport {
+  nodes: number
+  tasks: number
+  transport: 'libp2p'
+  verified: number
+  failed: number
+  unresolved: number
+  /** Verified results equal to a plain local computation. */
+  correct: number
+  durationMs: number
+  throughputPerSecond: number
+  latencyMs: { p50: number; p99: number }
+  /** Epochs the node processes settled on-chain, and receipts checked by `Settlement.verifyReceipt`. */
+  epochsSettled: number
+  receiptsVerified: number
+}
+
+/**
+ * The devnet with every node in its own `veritask node` process, over libp2p on loopback: anvil,
+ * N staked node processes and a requester that submits the workload through the node APIs, waits
+ * for every verdict and every receipt, and checks each receipt on-chain.
+ */
+export async function runProcessDevnet(context: CommandContext, options: ProcessesOptions): Promise<ProcessesReport> {
+  const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal })
+  try {
+    const requester = privateKeyToAccount(devnetPrivateKey(options.seed, 'requester'))
+    const fee = 10n ** 15n
+    await net.client.deposit(net.requester, fee * BigInt(options.tasks))
+    const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
+    const workload = await buildWorkload(options.seed, options.tasks)
+    const started = performance.now()
+    const latencies: number[] = []
+    const outcomes: Array<{ taskId: Hex; api: string; outcome: string; correct: boolean }> = []
+    let next = 0
+    const worker = async () => {
+      while (next < workload.length) {
+        context.signal.throwIfAborted()
+        const i = next++
+        const item = workload[i]!
+        const api = net.nodes[i % net.nodes.length]!.ready!.api
+        const spec: TaskSpec = {
+          requester: requester.address,
+          nonce: BigInt(i),
+          runtime: 'wasm',
+          program: contentId(item.programBytes),
+          input: contentId(item.input),
+          limits: item.limits,
+          policy: { kind: 'replicate', k: options.k, quorum: options.quorum },
+          fee,
+          epoch: await currentEpoch(api),
+          deadline: BigInt(Date.now() + 120_000),
+        }
+        const begun = performance.now()
+        const taskId = await submitOverHttp(api, await signTaskSpec(requester, spec, domain), item.programBytes, item.input)
+        const verdict = await waitForVerdictOverHttp(api, taskId, { signal: context.signal })
+        latencies.push(performance.now() - begun)
+        outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
+        options.progress?.update(outcomes.length, workload.length, 'decided')
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, workload.length) }, worker))
+    const durationMs = performance.now() - started
+    let receiptsVerified = 0
+    for (const { taskId, api } of outcomes) {
+      const receipt = await waitForReceiptOverHttp(api, taskId, { signal: context.signal })
+      if (await net.client.verifyReceipt(receipt)) receiptsVerified++
+    }
+    options.progress?.done()
+    const count = (outcome: string) => outcomes.filter((o) => o.outcome === outcome).length
+    return {
+      nodes: options.nodes,
+      tasks: options.tasks,
+      transport: 'libp2p',
+      verified: count('verified'),
+      failed: count('failed'),
+      unresolved: count('unresolved'),
+      correct: outcomes.filter((o) => o.correct).length,
+      durationMs: Math.round(durationMs),
+      throughputPerSecond: Math.round((options.tasks / durationMs) * 10_000) / 10,
+      latencyMs: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)) },
+      epochsSettled: Number(await net.publicClient.readContract({ address: net.contracts.settlement, abi: SettlementAbi, functionName: 'settledEpochCount' })),
+      receiptsVerified,
+    }
+  } finally {
+    await net.stop()
+    await rm(join(options.dir), { recursive: true, force: true })
+  }
+}
+
+export function formatProcessesReport(r: ProcessesReport): string {
+  return [
+    `veritask devnet: ${r.nodes} node processes over libp2p, ${r.tasks} tasks`,
+    '',
+    `  verified     ${r.verified}   (${r.correct} match a local computation)`,
+    `  failed       ${r.failed}`,
+    `  unresolved   ${r.unresolved}`,
+    `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict, over HTTP)`,
+    `  settlement   ${r.epochsSettled} epochs settled by the nodes; ${r.receiptsVerified}/${r.tasks} receipts verified on-chain`,
+  ].join('\n')
+}
