@@ -57,6 +57,12 @@ export interface ChainNetworkOptions {
   nodeParams?: ProtocolParams
 }
 
+/** The dev-chain cheat codes the devnet hands out (a narrow view of viem's test client). */
+export interface DevChainControls {
+  mine(args: { blocks: number }): Promise<void>
+  increaseTime(args: { seconds: number }): Promise<unknown>
+}
+
 export interface SettledEpoch {
   epoch: bigint
   taskCount: number
@@ -166,13 +172,16 @@ async function setUp(
     }
   }
 
+  // Annotated, so that the declaration names viem's PublicClient instead of spelling it out.
+  const clients: { publicClient: PublicClient } = { publicClient }
   return {
     rpcUrl,
+    ...clients,
     contracts,
     domain,
     client,
-    publicClient,
-    testClient,
+    /** Dev-chain controls the governance test uses to pass voting periods and the timelock. */
+    testClient: testClient as DevChainControls,
     /** The nodes' accounts on the chain (they stake, settle batches, and vote), in node order. */
     nodeWallets: nodeWallets as readonly Wallet[],
     requester,
