@@ -29,11 +29,10 @@ import type { ProtocolDomain } from '../core/types.ts'
 import type { Signer } from '../core/signing.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { devnetPrivateKey } from './accounts.ts'
+import { ANVIL_DEPLOYER_KEY } from './startDevChain.ts'
 import { defineDevChain } from '../chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 
-/** anvil's first default account: it deploys the contracts and owns the test token. Public knowledge. */
-const ANVIL_DEPLOYER_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 
 export interface ChainNetworkOptions {
   /** An external EVM JSON-RPC endpoint to use instead of spawning anvil. */

@@ -6,22 +6,14 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther } from 'viem'
-import { createNonceManager, jsonRpc } from 'viem/nonce'
-import type { Address, Hex, PublicClient } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { startAnvil } from '../chain/anvil/startAnvil.ts'
-import { defaultChainParams, deployContracts, writeAddressesFile } from '../chain/deploy.ts'
+import type { Address, PublicClient } from 'viem'
+import { writeAddressesFile } from '../chain/deploy.ts'
 import type { DeployedContracts } from '../chain/deploy.ts'
-import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
 import type { SettlementClient, Wallet } from '../chain/viem/createSettlementClient.ts'
-import { fromProtocolParams } from '../chain/governance/parameters.ts'
-import { defineDevChain } from '../chain/viem/defineDevChain.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { VeritaskError } from '../core/errors.ts'
-import { devnetAccount, devnetPrivateKey } from './accounts.ts'
-import { ANVIL_DEPLOYER_KEY } from './localNetwork.ts'
+import { startDevChain } from './startDevChain.ts'
 
 /** What a node process printed once it served (`veritask node --json`). */
 export interface ProcessNodeReady {
@@ -74,7 +66,6 @@ export interface ProcessNetwork {
   stop(): Promise<void>
 }
 
-const STAKE = 1_000n * 10n ** 18n
 const cliPath = fileURLToPath(new URL('../../bin/veritask.js', import.meta.url))
 
 /**
@@ -87,61 +78,42 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
   const count = options.nodes ?? 5
   await rm(options.dir, { recursive: true, force: true })
   await mkdir(options.dir, { recursive: true })
-  const anvil = await startAnvil(options.signal === undefined ? {} : { signal: options.signal })
-  const stops: Array<() => Promise<void> | void> = [() => anvil.stop()]
+  const dev = await startDevChain({
+    seed,
+    nodes: count,
+    params: { ...defaultParams, ...options.params },
+    ...(options.epochBlocks === undefined ? {} : { epochBlocks: options.epochBlocks }),
+    ...(options.blockMs === undefined ? {} : { blockMs: options.blockMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  })
+  const stops: Array<() => Promise<void> | void> = [() => dev.stop()]
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s()
   }
   try {
-    const chain = defineDevChain(anvil.rpcUrl, 31337)
-    const transport = http(anvil.rpcUrl)
-    const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
-    const testClient = createTestClient({ chain, transport, mode: 'anvil' })
-    const wallet = (key: Hex): Wallet => createWalletClient({ chain, transport, account: privateKeyToAccount(key, { nonceManager: createNonceManager({ source: jsonRpc() }) }) })
-    const deployer = wallet(ANVIL_DEPLOYER_KEY)
-    const contracts = await deployContracts({
-      walletClient: deployer,
-      publicClient,
-      params: {
-        ...defaultChainParams,
-        ...fromProtocolParams({ ...defaultParams, ...options.params }),
-        epochLength: options.epochBlocks ?? defaultChainParams.epochLength,
-      },
-      treasury: devnetAccount(seed, 'treasury').address,
-    })
+    const { contracts, chainId } = dev
     const addressesFile = join(options.dir, 'addresses.json')
-    await writeAddressesFile(addressesFile, { chainId: chain.id, ...contracts })
-    const client = createSettlementClient(publicClient, contracts)
-    const requester = wallet(devnetPrivateKey(seed, 'requester'))
-    await testClient.setBalance({ address: requester.account.address, value: parseEther('100') })
-    await client.mint(deployer, requester.account.address, 1_000n * 10n ** 18n)
-
+    await writeAddressesFile(addressesFile, { chainId, ...contracts })
     // Each node gets its peer key and port up front, so all start at once, each dialling the others.
     const peers = await Promise.all(Array.from({ length: count }, () => peerIdentity()))
     const nodes: NodeProcess[] = []
     for (let index = 0; index < count; index++) {
-      const key = devnetPrivateKey(seed, 'node', index)
-      const staker = wallet(key)
-      await testClient.setBalance({ address: staker.account.address, value: parseEther('100') })
-      await client.mint(deployer, staker.account.address, STAKE)
-      await client.stake(staker, STAKE)
+      const key = dev.nodeKeys[index]!
       const dataDir = join(options.dir, `node-${index}`)
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
       await writeFile(join(dataDir, 'node.key'), `${key}\n`, { mode: 0o600 })
       await writeFile(join(dataDir, 'peer.key'), peers[index]!.key, { mode: 0o600 })
       const args = [
-        '--rpc-url', anvil.rpcUrl, '--addresses', addressesFile, '--api-port', '0', '--json', '--wait-peers', String(count - 1),
+        '--rpc-url', dev.anvil.rpcUrl, '--addresses', addressesFile, '--api-port', '0', '--json', '--wait-peers', String(count - 1),
         ...(options.verbose === true ? ['--verbose'] : []),
         '--listen', `/ip4/127.0.0.1/tcp/${peers[index]!.port}`,
         ...peers.flatMap((p, i) => (i === index ? [] : ['--bootstrap', `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.peerId}`])),
       ]
       nodes.push(nodeProcess(index, dataDir, args, options.onLog))
     }
-    const miner = setInterval(() => void testClient.mine({ blocks: 1 }).catch(() => {}), options.blockMs ?? 250)
-    stops.push(() => clearInterval(miner))
     stops.push(() => Promise.all(nodes.map((n) => n.kill('SIGTERM'))).then(() => {}))
     await Promise.all(nodes.map((n) => n.start()))
-    return { rpcUrl: anvil.rpcUrl, chainId: chain.id, contracts, publicClient, client, nodes, requester, stop }
+    return { rpcUrl: dev.anvil.rpcUrl, chainId, contracts, publicClient: dev.publicClient, client: dev.client, nodes, requester: dev.requester, stop }
   } catch (error) {
     await stop()
     throw error
