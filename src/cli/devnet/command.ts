@@ -1,3 +1,5 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { formatUnits } from 'viem'
@@ -115,7 +117,7 @@ export function devnetCommand(context: CommandContext): Command {
           quorum,
           seed: flags.seed,
           concurrency: flags.concurrency,
-          dir: join('.devnet', 'processes'),
+          dir: await mkdtemp(join(tmpdir(), 'veritask-processes-')),
           progress,
         })
         context.stdout(flags.json ? JSON.stringify(report) : formatProcessesReport(report))
