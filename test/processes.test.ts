@@ -93,21 +93,36 @@ describe('node processes over libp2p, with a crash', () => {
     const ready = await net.nodes[VICTIM]!.start()
     for (const [i, item] of workload.slice(16).entries()) await submit(item, 16 + i, [VICTIM, ...others][i % 5]!)
 
-    // Every task ends with an outcome and a receipt the chain accepts, and no wrong result is
-    // verified. A task can end unresolved (its requester refunded) when nodes' views of it split:
-    // a commit the victim sent as it died can reach only some nodes, and on two starved cores a
-    // backup's commit can reach a node after its own deadline for it. Most tasks are verified.
+    // Every task ends with an outcome, and every settled one has a receipt the chain accepts; no
+    // wrong result is verified. A task can end unresolved (its requester refunded) when nodes'
+    // views of it split: a commit the victim sent as it died can reach only some nodes, and on two
+    // starved cores a backup's commit can reach a node after its own deadline for it. A task that
+    // crossed an epoch boundary can be left out of its batch (410, not charged). Most are verified.
     let verified = 0
-    for (const t of tasks) {
-      const verdict = await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
-      const receipt = await waitForReceiptOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+    for (const [i, t] of tasks.entries()) {
+      const verdict = await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => {
+        throw new Error(`no verdict for task ${i}`, { cause: e })
+      })
+      // As the SDK does, ask the gateway, then every other node: a node that did not take part in
+      // settling an epoch may not hold its proposal.
+      const apis = [t.api, ...net.nodes.flatMap((n) => (n.ready === null || n.ready.api === t.api ? [] : [n.ready.api]))]
+      const found = new AbortController()
+      const signal = AbortSignal.any([found.signal, AbortSignal.timeout(60_000)])
+      const receipt = await Promise.any(apis.map((api) => waitForReceiptOverHttp(api, t.taskId, { signal })))
+        .catch((e: unknown) => {
+          throw new Error(`no receipt for task ${i}`, { cause: e })
+        })
+        .finally(() => found.abort())
+      assert.notEqual(verdict.outcome, 'failed')
+      if (verdict.outcome === 'verified') assert.equal(verdict.resultHash, t.expected)
+      if (receipt === null) continue
       assert.equal(await net.client.verifyReceipt(receipt), true)
       assert.equal(await net.client.verifyReceipt({ ...receipt, resultHash: t.taskId }), false)
-      for (const outcome of [verdict, receipt]) {
-        assert.notEqual(outcome.outcome, 'failed')
-        if (outcome.outcome === 'verified') assert.equal(outcome.resultHash, t.expected)
+      assert.notEqual(receipt.outcome, 'failed')
+      if (receipt.outcome === 'verified') {
+        assert.equal(receipt.resultHash, t.expected)
+        verified++
       }
-      if (receipt.outcome === 'verified') verified++
     }
     assert.ok(verified >= (tasks.length * 3) / 4, `${verified} of ${tasks.length} tasks verified`)
     const status = (await (await fetch(`${ready.api}/v1/status`)).json()) as { stats: { specsAccepted: number } }

@@ -38,8 +38,11 @@ export interface CreateApiServerParameters {
   network?: ApiNetworkSource
   /** Gas of the latest epoch settlement, for `/metrics`; undefined while there is none. */
   settlementGas?: () => bigint | number | undefined
-  /** A settled task's receipt, for `GET /v1/tasks/:taskId/receipt`; undefined while its epoch is not settled. */
-  receipts?: (taskId: Hex) => Receipt | undefined
+  /**
+   * A settled task's receipt, for `GET /v1/tasks/:taskId/receipt`: undefined while its epoch is not
+   * settled, null when the epoch settled without the task.
+   */
+  receipts?: (taskId: Hex) => Receipt | null | undefined
   /** Bearer token for `/v1/admin/*`; without one, admin routes answer 403. */
   adminToken?: string
   /** Reported by `/v1/status`; the package version by default. */
@@ -235,6 +238,12 @@ export async function createApiServer({
     }
     const taskId = param.toLowerCase() as Hex
     const receipt = receipts?.(taskId)
+    if (receipt === null) {
+      throw new ApiError(410, 'RECEIPT_OMITTED', 'The task’s epoch was settled without it.', {
+        details: { taskId },
+        hint: 'It crossed the epoch boundary after the batch was built: it has no receipt, and its requester was not charged. Submit it again.',
+      })
+    }
     if (receipt === undefined) {
       const known = node.getTask(taskId) !== undefined
       throw new ApiError(404, known ? 'RECEIPT_NOT_READY' : 'API_TASK_NOT_FOUND', known ? 'The task is not settled on-chain yet.' : 'This node does not know the task.', {

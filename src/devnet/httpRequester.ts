@@ -56,12 +56,13 @@ export async function waitForVerdictOverHttp(api: string, taskId: Hex, { signal,
   }
 }
 
-/** Polls until the task's epoch is settled and the node serves its receipt. */
-export async function waitForReceiptOverHttp(api: string, taskId: Hex, { signal, pollMs = 200 }: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Receipt> {
+/** Polls until the task's epoch is settled; resolves with its receipt, or null if the batch left it out. */
+export async function waitForReceiptOverHttp(api: string, taskId: Hex, { signal, pollMs = 200 }: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Receipt | null> {
   for (;;) {
     signal?.throwIfAborted()
     const { status, body } = await getJson(`${api}/v1/tasks/${taskId}/receipt`)
     if (status === 200) return parseReceipt(body)
+    if (status === 410) return null
     await pause(pollMs)
   }
 }

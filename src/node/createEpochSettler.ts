@@ -56,8 +56,12 @@ export interface SettledEpochInfo {
 export interface EpochSettler {
   start(): void
   stop(): Promise<void>
-  /** The receipt of a task settled while this node watched, or undefined. */
-  receipt(taskId: Hex): Receipt | undefined
+  /**
+   * The receipt of a task settled while this node watched; null when its epoch settled without it
+   * (a task that crossed the epoch boundary: unsettled, its requester not charged); undefined
+   * while this node cannot tell yet.
+   */
+  receipt(taskId: Hex): Receipt | null | undefined
   /** Fees charged to `requester` by the settled batches this node checked (0 before it saw one). */
   charged(requester: Address): bigint
   onSettled(listener: (info: SettledEpochInfo) => void): () => void
@@ -111,10 +115,11 @@ export function createEpochSettler({
   const ownDigest = new Map<bigint, Hex>()
   const collected = new Map<bigint, Map<Address, Hex>>()
   const proposed = new Set<bigint>()
-  /** Settled epochs' proposal blobs, for receipts. */
+  /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
+  const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
-  let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf>; tasks: Map<Hex, SettledTask> } | undefined
+  let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
   const listeners = new Set<(info: SettledEpochInfo) => void>()
   const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
   let cancelTimer: (() => void) | undefined
@@ -254,7 +259,20 @@ export function createEpochSettler({
     if (candidate !== undefined) {
       settledProposals.set(epoch, candidate.cid)
       cumulative = candidate.result.cumulative
+    } else {
+      // Settled without this node's signature: its receipts come from the proposal the chain took.
+      const cid = proposalBlobs.get(epoch)?.get(digest)
+      if (cid !== undefined) {
+        settledProposals.set(epoch, cid)
+        if (!blobs.has(cid)) {
+          network
+            .fetchBlob(cid, { peers: [], maxBytes: maxProposalBytes })
+            .then((bytes) => blobs.put(bytes))
+            .catch((error: unknown) => log.debug('settled proposal not fetched', { epoch, error }))
+        }
+      }
     }
+    proposalBlobs.delete(epoch)
     candidates.delete(epoch - 1n)
     ownDigest.delete(epoch)
     collected.delete(epoch)
@@ -322,7 +340,11 @@ export function createEpochSettler({
         return 'reject'
       }
       const list = proposals.get(epoch) ?? []
-      if (list.length < AGGREGATORS) list.push(message)
+      if (list.length >= AGGREGATORS) return 'ignore'
+      const byDigest = proposalBlobs.get(epoch) ?? new Map<Hex, Hex>()
+      byDigest.set(message.message.digest, message.message.tasks)
+      proposalBlobs.set(epoch, byDigest)
+      list.push(message)
       proposals.set(epoch, list)
       return 'accept'
     }
@@ -353,17 +375,17 @@ export function createEpochSettler({
       const spec = store.getSpec(taskId)
       if (spec === undefined) return undefined
       const epoch = spec.message.epoch
+      const settled = next !== null && epoch < next
       if (receiptCache?.epoch !== epoch) {
         const cid = settledProposals.get(epoch)
         const bytes = cid === undefined ? undefined : blobs.get(cid)
         if (bytes === undefined) return undefined
         const { tasks } = decodeEpochProposal(bytes)
-        const tree = buildOutcomesTree(tasks)
-        if (tree === null) return undefined
-        receiptCache = { epoch, tree, tasks: new Map(tasks.map((t) => [t.verdict.taskId, t])) }
+        receiptCache = { epoch, tree: buildOutcomesTree(tasks), tasks: new Map(tasks.map((t) => [t.verdict.taskId, t])) }
       }
       const task = receiptCache.tasks.get(taskId)
-      if (task === undefined) return undefined
+      // The batch the chain took leaves the task out: it crossed the epoch boundary (see batchCheck.ts).
+      if (task === undefined || receiptCache.tree === null) return settled ? null : undefined
       return buildReceipt({ verdict: task.verdict, epoch, tree: receiptCache.tree, chainId: domain.chainId, settlement: domain.verifyingContract })
     },
     charged: (requester) => cumulative.get(requester)?.charged ?? 0n,

@@ -91,7 +91,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     let receiptsVerified = 0
     for (const { taskId, api } of outcomes) {
       const receipt = await waitForReceiptOverHttp(api, taskId, { signal: context.signal })
-      if (await net.client.verifyReceipt(receipt)) receiptsVerified++
+      if (receipt !== null && (await net.client.verifyReceipt(receipt))) receiptsVerified++
     }
     options.progress?.done()
     const count = (outcome: string) => outcomes.filter((o) => o.outcome === outcome).length
