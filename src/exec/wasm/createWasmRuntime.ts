@@ -282,6 +282,8 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
       const task = pw.task
       retire(pw)
       task?.reject(error())
+      // An idle worker is unref'd: ref it again, or nothing keeps the process alive until it exits.
+      pw.worker.ref()
       stopping.push(pw.worker.terminate())
     }
     await Promise.all(stopping)
