@@ -42,11 +42,12 @@ describe('findBatchObjection', () => {
     assert.deepEqual(findBatchObjection([settled([a, c], [], [])], mine), { taskId, reason: 'no-evidence' })
   })
 
-  it('objects to unknown and altered tasks, not to an omitted one', () => {
+  it('objects to unknown, missing and altered tasks, but not to omitting one that crossed the epoch boundary', () => {
     const other = { ...settled([a, b], [], []), verdict: { ...mine[0]!.verdict, taskId: keccak256(stringToBytes('x')) } }
     assert.equal(findBatchObjection([other], mine)?.reason, 'unknown-task')
-    // A task decided across the epoch boundary may be left unsettled rather than stall the epoch.
-    assert.equal(findBatchObjection([], mine), null)
+    assert.equal(findBatchObjection([], mine)?.reason, 'missing-task')
+    // A task accepted after the epoch ended may be left unsettled rather than stall the epoch.
+    assert.equal(findBatchObjection([], mine, (id) => id === taskId), null)
     assert.equal(findBatchObjection([{ ...settled([a, b], [], []), fee: 1_000n }], mine)?.reason, 'terms-differ')
   })
 })

@@ -4,6 +4,8 @@ import type { Hex } from './types.ts'
 export type BatchObjectionReason =
   /** The proposal settles a task this node never accepted: it cannot vouch for its spec. */
   | 'unknown-task'
+  /** The proposal leaves out a task this node decided (one that did not cross the epoch boundary). */
+  | 'missing-task'
   /** Requester, fee or quorum differ from the spec this node accepted. */
   | 'terms-differ'
   /** A verified or failed outcome with fewer agreeing executors than the quorum. */
@@ -23,16 +25,23 @@ export interface BatchObjection {
  * member saw itself. Views of a task can differ at the edges of deadlines (who committed in time),
  * so the member does not demand its own verdicts; it demands evidence. Every agreeing executor and
  * every dissenter must be backed by a signed reveal the member saw, a winning group must reach the
- * quorum, and every task and its terms must be ones the member accepted. A task the member decided
- * but the proposal leaves out is no objection: it was accepted across an epoch boundary the
- * aggregator had already passed, and leaving it unsettled (unpaid, uncharged) costs less than
- * stalling the whole epoch. An `unresolved` outcome needs no evidence: it charges and pays nobody.
- * Returns the first objection, or null to sign.
+ * quorum, and the task set and its terms must be the member's. A task the member decided but the
+ * proposal leaves out is an objection, unless `mayOmit` says the member accepted it across the
+ * epoch boundary (after the epoch ended, within the grace period): an aggregator that had passed
+ * the boundary never saw it, and leaving it unsettled (unpaid, uncharged) costs less than stalling
+ * the epoch. An `unresolved` outcome needs no evidence: it charges and pays nobody. Returns the
+ * first objection, or null to sign.
  */
-export function findBatchObjection(proposed: readonly SettledTask[], own: readonly SettledTask[]): BatchObjection | null {
+export function findBatchObjection(
+  proposed: readonly SettledTask[],
+  own: readonly SettledTask[],
+  mayOmit: (taskId: Hex) => boolean = () => false,
+): BatchObjection | null {
   const mine = new Map(own.map((t) => [t.verdict.taskId, t]))
+  const seen = new Set<Hex>()
   for (const task of proposed) {
     const taskId = task.verdict.taskId
+    seen.add(taskId)
     const local = mine.get(taskId)
     if (local === undefined) return { taskId, reason: 'unknown-task' }
     if (local.requester !== task.requester || local.fee !== task.fee || local.quorum !== task.quorum) {
@@ -53,5 +62,6 @@ export function findBatchObjection(proposed: readonly SettledTask[], own: readon
     if (!executors.every((e) => revealed(e, true))) return { taskId, reason: 'no-evidence' }
     if (!dissenters.every((d) => revealed(d, false))) return { taskId, reason: 'dissent-without-evidence' }
   }
+  for (const taskId of mine.keys()) if (!seen.has(taskId) && !mayOmit(taskId)) return { taskId, reason: 'missing-task' }
   return null
 }

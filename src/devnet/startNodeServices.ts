@@ -74,6 +74,8 @@ export async function startNodeServices(parameters: StartNodeServicesParameters)
   // Nodes see an epoch boundary at different moments: specs may cross it for one commit window.
   const graceMs = params.commitWindowMs
   const node = createNode({ account, network, chain: follower, runtimes, blobs, store, params, domain, logger, verify: verifyNative, epochGraceMs: graceMs })
+  // Tasks stored without a verdict mean a restart in the middle of things (see the settler).
+  const restarted = store.openTasks().length > 0
   settler = createEpochSettler({
     node,
     account,
@@ -87,6 +89,7 @@ export async function startNodeServices(parameters: StartNodeServicesParameters)
     clock: systemClock,
     logger,
     graceMs,
+    restarted,
   })
   node.start()
   settler.start()

@@ -43,6 +43,8 @@ export interface CreateEpochSettlerParameters {
   pollMs?: number
   /** Largest proposal blob fetched from a peer. */
   maxProposalBytes?: number
+  /** The node restarted with tasks in flight: it missed part of the current epoch. */
+  restarted?: boolean
 }
 
 export interface SettledEpochInfo {
@@ -101,6 +103,7 @@ export function createEpochSettler({
   graceMs = 2_000,
   pollMs = 200,
   maxProposalBytes = 64 * 1024 * 1024,
+  restarted = false,
 }: CreateEpochSettlerParameters): EpochSettler {
   const log = logger.child({ node: account.address, role: 'settler' })
   /** The next epoch this node expects to see settled. Null until read from the chain. */
@@ -122,6 +125,13 @@ export function createEpochSettler({
   let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
   const listeners = new Set<(info: SettledEpochInfo) => void>()
   const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
+  /**
+   * The first epoch this node saw whole. A node that restarted with tasks in flight missed part of
+   * the epoch it restarted in: for that epoch and earlier ones it proposes only after every
+   * aggregator that saw them whole had its turn, or a batch could leave out tasks it never saw.
+   * Null until the first tick.
+   */
+  let witnessedFrom: bigint | null = null
   let cancelTimer: (() => void) | undefined
   let ticking = false
   let running = false
@@ -196,7 +206,10 @@ export function createEpochSettler({
         if (balancesRootOf(proposal.previous) !== (await settlement.balancesRoot())) {
           throw new SettlementError('BATCH_PREVIOUS_MISMATCH', 'The proposal builds on balances the chain does not hold.', { details: { epoch } })
         }
-        const objection = findBatchObjection(proposal.tasks, node.decidedTasks(epoch))
+        // Views of a live network differ at epoch boundaries: a task the aggregator left out is no
+        // reason to stall the epoch (it stays unsettled, uncharged). Aggregators with a partial view
+        // of the epoch do not propose (see \`witnessedFrom\`).
+        const objection = findBatchObjection(proposal.tasks, node.decidedTasks(epoch), () => true)
         if (objection !== null) {
           throw new SettlementError('BATCH_OBJECTION', `The proposal contradicts what this node saw (${objection.reason}).`, { details: { epoch, ...objection } })
         }
@@ -291,6 +304,7 @@ export function createEpochSettler({
     if (next === null) {
       const last = await settlement.lastSettledEpoch()
       next = last === null ? 0n : last + 1n
+      witnessedFrom = restarted ? chain.epoch() + 1n : 0n
     }
     const epoch = next
     if (epoch >= chain.epoch()) return
@@ -303,7 +317,10 @@ export function createEpochSettler({
     node.closeEpoch(epoch)
     for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
     const rank = (await aggregatorsOf(epoch)).indexOf(account.address)
-    if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= rank * takeoverMs) await propose(epoch)
+    // An aggregator that missed part of the epoch waits until those that saw it all had their turn.
+    const witnessed = witnessedFrom !== null && epoch >= witnessedFrom
+    const turn = witnessed ? rank : rank + AGGREGATORS
+    if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= turn * takeoverMs) await propose(epoch)
   }
 
   function schedule(): void {

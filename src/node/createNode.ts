@@ -123,6 +123,7 @@ export interface VeritaskNode {
   closeEpoch(epoch: bigint): void
   /** Tasks of `epoch` this node accepted and has not decided yet. */
   pendingTasks(epoch: bigint): number
+
   /** Drops what the node kept for `epoch` once its batch is settled on-chain (the chain now holds the charges). */
   forgetEpoch(epoch: bigint): void
   stats(): NodeStats
@@ -180,6 +181,7 @@ export function createNode({
   const closedEpochs = new Set<bigint>()
   /** The newest epoch seen, and when this node first saw it (local time). */
   let newest = { epoch: -1n, seenAt: 0 }
+
   const tasks = new Map<Hex, TaskEntry>()
   const orphans = new Map<Hex, Array<Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>>>()
   let orphanCount = 0
