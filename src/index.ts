@@ -5,7 +5,9 @@
 export type {
   Address,
   Challenge,
+  Attested,
   Commit,
+  CommitBatch,
   Hex,
   Outcome,
   Policy,
@@ -13,6 +15,7 @@ export type {
   ReplicatePolicy,
   ResultStatus,
   Reveal,
+  RevealBatch,
   SamplePolicy,
   Signed,
   TaskLimits,
@@ -20,9 +23,9 @@ export type {
   Verdict,
 } from './core/types.ts'
 export { contentId, failureResultHash, isContentOf } from './core/contentId.ts'
-export { devnetDomain, eip712Types, hashCommit, hashReveal, hashTaskSpec, hashVerdict } from './core/eip712.ts'
-export { computeCommitment, isValidCommitSignature, signCommit } from './core/commit.ts'
-export { isValidRevealSignature, signReveal } from './core/reveal.ts'
+export { devnetDomain, eip712Types, hashCommitBatch, hashRevealBatch, hashTaskSpec, hashVerdict } from './core/eip712.ts'
+export { computeCommitment, isValidCommitBatchSignature, signCommitBatch } from './core/commit.ts'
+export { isValidRevealBatchSignature, signRevealBatch } from './core/reveal.ts'
 export { isAudited, isValidChallengeSignature, signChallenge } from './core/challenge.ts'
 export { decideVerdict, isValidVerdictSignature, signVerdict } from './core/verdict.ts'
 export { checkTaskSpec, signTaskSpec, supportedRuntimes } from './core/taskSpec.ts'

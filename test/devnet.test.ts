@@ -26,8 +26,9 @@ describe('devnet end to end', () => {
     assert.equal(report.correct, 30, 'every verified result equals a local computation')
     assert.equal(report.failed + report.unresolved, 0)
     assert.equal(report.agreement, true)
-    // Each task is one spec, k commits and k reveals: O(k) messages, whatever the node count.
-    assert.equal(report.gossip.messagesPerTask, 1 + 2 * 3)
+    // Each task is one spec, k commits and k reveals, and commits and reveals share batches:
+    // at most 1 + 2k messages per task, whatever the node count.
+    assert.ok(report.gossip.messagesPerTask > 1 && report.gossip.messagesPerTask <= 1 + 2 * 3, `${report.gossip.messagesPerTask} messages per task`)
     assert.equal(report.perNode.reduce((sum, n) => sum + n.executions, 0), 30 * 3)
 
     const s = report.settlement!

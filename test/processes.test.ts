@@ -23,7 +23,7 @@ const VICTIM = 2
 function signedState(dataDir: string) {
   const db = new Database(join(dataDir, 'state.db'), { readonly: true })
   try {
-    const commits = db.prepare('SELECT task_id, result_hash, salt, signed FROM own_commits ORDER BY task_id').all()
+    const commits = db.prepare('SELECT task_id, result_hash, salt, commitment FROM own_commits ORDER BY task_id').all()
     const batches = db.prepare('SELECT epoch, digest, signature FROM batch_signatures ORDER BY epoch').all()
     return { commits: commits as Array<{ task_id: string }>, batches: batches as Array<{ epoch: number }> }
   } finally {

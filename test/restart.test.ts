@@ -7,7 +7,7 @@ import { keccak256, stringToBytes, toBytes } from 'viem'
 import { createStaticChainView } from '../src/chain/memory/createStaticChainView.ts'
 import { decodeMessage } from '../src/core/messages.ts'
 import { defaultParams } from '../src/core/params.ts'
-import type { Commit, Signed } from '../src/core/types.ts'
+import type { CommitBatch, Signed } from '../src/core/types.ts'
 import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
 import { createNode } from '../src/node/createNode.ts'
 import { topics } from '../src/ports/network.ts'
@@ -45,10 +45,10 @@ describe('restart', () => {
       escrow: new Map([[requester.address, 10n ** 18n]]),
     })
     const hub = createMemoryHub()
-    const commits: Array<Signed<Commit>> = []
+    const commits: Array<Signed<CommitBatch>> = []
     hub.connect('observer').subscribe(topics.commits, ({ data }) => {
       const message = decodeMessage(data, defaultParams.maxMessageBytes)
-      if (message.type === 'commit') commits.push(message)
+      if (message.type === 'commits') commits.push(message)
       return 'accept'
     })
     const stores = () => ({
@@ -77,9 +77,9 @@ describe('restart', () => {
     assert.equal(await restarted.resume(), 1)
     assert.equal(restarted.getTask(taskId)?.phase, 'commit')
     await waitUntil(() => commits.length === 2)
-    assert.deepEqual(commits[1], commits[0], 'the same signed commit, byte for byte')
+    assert.deepEqual(commits[1], commits[0], 'the same commitment, signed alike (a batch of one, deterministic ECDSA)')
     assert.equal(executions, 1, 'the task was not executed a second time')
-    assert.deepEqual({ type: 'commit', ...second.store.getOwnCommit(taskId)?.signed }, commits[0])
+    assert.deepEqual(commits[0]!.message.commits, [{ taskId, commitment: second.store.getOwnCommit(taskId)?.commitment }])
 
     await restarted.stop()
     await nodeB.stop()

@@ -1,9 +1,9 @@
 import { writeHex } from './hexBytes.ts'
 import { keccak256Hex } from './keccak.ts'
-import { hashCommit, resultStatusCode } from './eip712.ts'
+import { hashCommitBatch, resultStatusCode } from './eip712.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
-import type { Address, Commit, Hex, ProtocolDomain, ResultStatus, Signed } from './types.ts'
+import type { Address, Commit, CommitBatch, Hex, ProtocolDomain, ResultStatus, Signed } from './types.ts'
 
 export interface CommitmentParameters {
   taskId: Hex
@@ -28,14 +28,16 @@ export function computeCommitment({ taskId, status, resultHash, salt, executor }
   return keccak256Hex(words)
 }
 
-export function signCommit(signer: Signer, commit: Commit, domain: ProtocolDomain): Promise<Signed<Commit>> {
-  return signDigest(signer, commit, hashCommit(commit, domain))
+/** Signs a batch of commits: one signature, however many tasks the executor finished. */
+export function signCommitBatch(signer: Signer, commits: readonly Commit[], domain: ProtocolDomain): Promise<Signed<CommitBatch>> {
+  const batch: CommitBatch = { commits: [...commits] }
+  return signDigest(signer, batch, hashCommitBatch(batch, domain))
 }
 
-export async function isValidCommitSignature(
-  signed: Signed<Commit>,
+export async function isValidCommitBatchSignature(
+  signed: Signed<CommitBatch>,
   domain: ProtocolDomain,
   verify: SignatureVerifier = isSignedBy,
 ): Promise<boolean> {
-  return verify(hashCommit(signed.message, domain), signed.signature, signed.signer)
+  return verify(hashCommitBatch(signed.message, domain), signed.signature, signed.signer)
 }

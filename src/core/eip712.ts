@@ -1,7 +1,7 @@
 import { zeroAddress } from 'viem'
 import { createTypedDataHasher } from './typedDataHash.ts'
 import type { TypedDataDomain } from './typedDataHash.ts'
-import type { BatchProposal, Challenge, Commit, Hex, Policy, ProtocolDomain, Reveal, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { BatchProposal, Challenge, CommitBatch, Hex, Policy, ProtocolDomain, RevealBatch, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 import type { Comparison } from './types.ts'
 
 /**
@@ -43,6 +43,8 @@ export const eip712Types = {
     { name: 'taskId', type: 'bytes32' },
     { name: 'commitment', type: 'bytes32' },
   ],
+  CommitBatch: [{ name: 'commits', type: 'Commit[]' }],
+  RevealBatch: [{ name: 'reveals', type: 'Reveal[]' }],
   BatchProposal: [
     { name: 'epoch', type: 'uint64' },
     { name: 'digest', type: 'bytes32' },
@@ -110,20 +112,21 @@ export function hashBatchProposal(proposal: BatchProposal, domain: ProtocolDomai
   return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'BatchProposal', message: proposal })
 }
 
-export function hashCommit(commit: Commit, domain: ProtocolDomain): Hex {
-  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'Commit', message: commit })
+/** What an executor signs for a batch of commits: EIP-712 hashes each commit, then the list. */
+export function hashCommitBatch(batch: CommitBatch, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'CommitBatch', message: batch })
 }
 
 export function hashChallenge(challenge: Challenge, domain: ProtocolDomain): Hex {
   return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'Challenge', message: challenge })
 }
 
-export function hashReveal(reveal: Reveal, domain: ProtocolDomain): Hex {
+export function hashRevealBatch(batch: RevealBatch, domain: ProtocolDomain): Hex {
   return hashTypedData({
     domain: eip712Domain(domain),
     types: eip712Types,
-    primaryType: 'Reveal',
-    message: { ...reveal, status: resultStatusCode[reveal.status] },
+    primaryType: 'RevealBatch',
+    message: { reveals: batch.reveals.map((reveal) => ({ ...reveal, status: resultStatusCode[reveal.status] })) },
   })
 }
 

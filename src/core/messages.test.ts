@@ -4,7 +4,7 @@ import { keccak256, stringToBytes } from 'viem'
 import { makeSpec, requester } from '../../test/helpers/fixtures.ts'
 import { devnetDomain } from './eip712.ts'
 import { MessageRejectedError } from './errors.ts'
-import { decodeMessage, encodeMessage } from './messages.ts'
+import { MAX_BATCH_ITEMS, decodeMessage, encodeMessage } from './messages.ts'
 import { signTaskSpec } from './taskSpec.ts'
 
 const max = 16 * 1024
@@ -22,15 +22,15 @@ describe('wire messages', () => {
   it('round-trips commits and reveals, normalising hex case and address checksums', () => {
     const taskId = keccak256(stringToBytes('t'))
     const raw = {
-      type: 'reveal',
-      message: { taskId: taskId.toUpperCase().replace('0X', '0x'), status: 'ok', resultHash: taskId, salt: taskId },
+      type: 'reveals',
+      message: { reveals: [{ taskId: taskId.toUpperCase().replace('0X', '0x'), status: 'ok', resultHash: taskId, salt: taskId }] },
       signer: requester.address.toLowerCase(),
       signature: `0x${'ab'.repeat(65)}`,
     }
     const decoded = decodeMessage(bytes(raw), max)
     assert.equal(decoded.signer, requester.address)
-    assert.equal(decoded.type, 'reveal')
-    assert.equal((decoded.message as { taskId: string }).taskId, taskId)
+    assert.equal(decoded.type, 'reveals')
+    assert.equal(decoded.type === 'reveals' && decoded.message.reveals[0]!.taskId, taskId)
   })
 
   it('rejects oversized, non-JSON, unknown and ill-formed messages with distinct codes', async () => {
@@ -47,5 +47,27 @@ describe('wire messages', () => {
     rejectsWith(bytes({ ...valid, message: { ...valid.message, program: '0xabc' } }), 'MESSAGE_MALFORMED')
     rejectsWith(bytes({ ...valid, message: { ...valid.message, policy: { kind: 'replicate', k: 1.5, quorum: 1 } } }), 'MESSAGE_MALFORMED')
     rejectsWith(bytes(null), 'MESSAGE_MALFORMED')
+  })
+
+  it('takes batches of 1 to MAX_BATCH_ITEMS commits or reveals, and refuses empty or larger ones', () => {
+    const taskId = keccak256(stringToBytes('t'))
+    const batch = (n: number) => ({
+      type: 'commits',
+      message: { commits: Array.from({ length: n }, () => ({ taskId, commitment: taskId })) },
+      signer: requester.address,
+      signature: `0x${'ab'.repeat(65)}`,
+    })
+    const decoded = decodeMessage(bytes(batch(MAX_BATCH_ITEMS)), max)
+    assert.equal(decoded.type === 'commits' && decoded.message.commits.length, MAX_BATCH_ITEMS)
+    rejectsWith(bytes(batch(0)), 'MESSAGE_MALFORMED')
+    rejectsWith(bytes(batch(MAX_BATCH_ITEMS + 1)), 'MESSAGE_MALFORMED')
+    // A full batch of reveals fits the default message limit.
+    const reveals = {
+      type: 'reveals',
+      message: { reveals: Array.from({ length: MAX_BATCH_ITEMS }, () => ({ taskId, status: 'failed', resultHash: taskId, salt: taskId })) },
+      signer: requester.address,
+      signature: `0x${'ab'.repeat(65)}`,
+    }
+    assert.equal(decodeMessage(bytes(reveals), max).type, 'reveals')
   })
 })

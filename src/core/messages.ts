@@ -1,7 +1,8 @@
 import { getAddress } from 'viem'
 import { z } from 'zod'
+import { hashBatchProposal, hashChallenge, hashCommitBatch, hashRevealBatch, hashTaskSpec } from './eip712.ts'
 import { MessageRejectedError } from './errors.ts'
-import type { BatchProposal, BatchSignature, Challenge, Commit, Reveal, Signed, TaskSpec } from './types.ts'
+import type { BatchProposal, BatchSignature, Challenge, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, TaskSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -10,14 +11,20 @@ import type { BatchProposal, BatchSignature, Challenge, Commit, Reveal, Signed, 
  */
 export type ProtocolMessage =
   | ({ type: 'spec' } & Signed<TaskSpec>)
-  | ({ type: 'commit' } & Signed<Commit>)
-  | ({ type: 'reveal' } & Signed<Reveal>)
+  | ({ type: 'commits' } & Signed<CommitBatch>)
+  | ({ type: 'reveals' } & Signed<RevealBatch>)
   | ({ type: 'challenge' } & Signed<Challenge>)
   | ({ type: 'proposal' } & Signed<BatchProposal>)
   /** Signed over the batch digest itself (an EIP-712 hash already), as the contract checks it. */
   | ({ type: 'batch-signature' } & Signed<BatchSignature>)
 
 export type ProtocolMessageType = ProtocolMessage['type']
+
+/**
+ * The most commits or reveals one batch carries: 48 reveals in JSON stay under the default
+ * 16 KiB message limit. An executor with more to send signs several batches.
+ */
+export const MAX_BATCH_ITEMS = 48
 
 export const hex32 = z
   .string()
@@ -69,13 +76,18 @@ const envelope = <T extends z.ZodType>(type: string, message: T) =>
 
 const protocolMessage = z.discriminatedUnion('type', [
   envelope('spec', taskSpec),
-  envelope('commit', z.strictObject({ taskId: hex32, commitment: hex32 })),
+  envelope('commits', z.strictObject({ commits: z.array(z.strictObject({ taskId: hex32, commitment: hex32 })).min(1).max(MAX_BATCH_ITEMS) })),
   envelope('challenge', z.strictObject({ taskId: hex32, commitment: hex32 })),
   envelope('proposal', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
   envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32 })),
   envelope(
-    'reveal',
-    z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }),
+    'reveals',
+    z.strictObject({
+      reveals: z
+        .array(z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }))
+        .min(1)
+        .max(MAX_BATCH_ITEMS),
+    }),
   ),
 ])
 
@@ -110,4 +122,25 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): ProtocolMess
     )
   }
   return parsed.data as ProtocolMessage
+}
+
+/**
+ * The 32-byte digest a message's signature covers: the task id for a spec, the EIP-712 hash of
+ * the batch or challenge, and the batch digest itself for a committee signature.
+ */
+export function signedDigestOf(message: ProtocolMessage, domain: ProtocolDomain): Hex {
+  switch (message.type) {
+    case 'spec':
+      return hashTaskSpec(message.message, domain)
+    case 'commits':
+      return hashCommitBatch(message.message, domain)
+    case 'reveals':
+      return hashRevealBatch(message.message, domain)
+    case 'challenge':
+      return hashChallenge(message.message, domain)
+    case 'proposal':
+      return hashBatchProposal(message.message, domain)
+    case 'batch-signature':
+      return message.message.digest
+  }
 }

@@ -4,7 +4,7 @@ import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
-import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
+import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
 export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'decided'
@@ -287,8 +287,8 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
   }
 }
 
-/** Accepts a commit whose signature the caller has checked; throws a typed error otherwise. */
-export function applyCommit(state: TaskState, signed: Signed<Commit>, now: number, timing: TaskTiming): TaskState {
+/** Accepts a commit whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
+export function applyCommit(state: TaskState, signed: Attested<Commit>, now: number, timing: TaskTiming): TaskState {
   const s = advanceTask(state, now, timing)
   const executor = signed.signer
   const details = { taskId: s.taskId, executor }
@@ -310,8 +310,8 @@ export function applyCommit(state: TaskState, signed: Signed<Commit>, now: numbe
   return next.seats.every((e) => hasCommitted(next, e)) ? closeCommitPhase(next, now, timing) : next
 }
 
-/** Accepts a reveal whose signature the caller has checked; throws a typed error otherwise. */
-export function applyReveal(state: TaskState, signed: Signed<Reveal>, now: number, timing: TaskTiming): TaskState {
+/** Accepts a reveal whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
+export function applyReveal(state: TaskState, signed: Attested<Reveal>, now: number, timing: TaskTiming): TaskState {
   const s = advanceTask(state, now, timing)
   const executor = signed.signer
   const reveal = signed.message

@@ -60,6 +60,8 @@ export interface CheckTaskSpecParameters {
   /** Local time in ms. */
   now: number
   verify?: SignatureVerifier
+  /** The spec's hash (the task id), when the caller has computed it already. */
+  taskId?: Hex
 }
 
 /**
@@ -72,9 +74,9 @@ export async function checkTaskSpec({
   params,
   now,
   verify = isSignedBy,
+  taskId = hashTaskSpec(signed.message, domain),
 }: CheckTaskSpecParameters): Promise<Hex> {
   const spec = signed.message
-  const taskId = hashTaskSpec(spec, domain)
   if (
     signed.signer.toLowerCase() !== spec.requester.toLowerCase() ||
     !(await verify(taskId, signed.signature, spec.requester))

@@ -95,10 +95,26 @@ export interface Challenge {
   commitment: Hex
 }
 
-/** A message together with the account that signed it. */
-export interface Signed<T> {
+/**
+ * Commits and reveals travel in batches, one signature for all of them: an executor seals every
+ * task it finished in a short window at once. A batch of one is an ordinary batch.
+ */
+export interface CommitBatch {
+  commits: Commit[]
+}
+
+export interface RevealBatch {
+  reveals: Reveal[]
+}
+
+/** A message and the account that vouched for it; the signature was checked where it arrived (one item of a signed batch). */
+export interface Attested<T> {
   message: T
   signer: Address
+}
+
+/** A message together with the account that signed it. */
+export interface Signed<T> extends Attested<T> {
   signature: Hex
 }
 

@@ -14,6 +14,7 @@ import { signTaskSpec } from '../core/taskSpec.ts'
 import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
+import { createMessageReader } from '../node/messageReader.ts'
 import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
 import { createOnnxRuntime } from '../exec/onnx/createOnnxRuntime.ts'
 import { outputsAgree } from '../core/comparison.ts'
@@ -245,6 +246,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
   const publicResults = createPublicResults()
   const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3, publicResults }
+  // The nodes share this process: each gossip message is decoded and hashed once for all of them.
+  const read = createMessageReader({ domain, maxBytes: params.maxMessageBytes, shared: true })
   const nodes: VeritaskNode[] = accounts.map((account, i) =>
     createNode({
       account,
@@ -258,6 +261,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       domain,
       logger,
       verify: verifyNative,
+      read,
     }),
   )
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
-import { signCommit } from '../core/commit.ts'
+import { signCommitBatch } from '../core/commit.ts'
 import { contentId } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { SpecRejectedError } from '../core/errors.ts'
@@ -120,12 +120,12 @@ describe('node: bad input', () => {
       // A commit from an account that holds no seat (not even a staked node).
       const stranger = testAccount('stranger')
       const taskId = keccak256(stringToBytes('whatever'))
-      const unassigned = await signCommit(stranger, { taskId, commitment: taskId }, devnetDomain)
+      const unassigned = await signCommitBatch(stranger, [{ taskId, commitment: taskId }], devnetDomain)
       const rejectedBefore = net.hub.rejectionsBy('mallory')
       await attacker.publish(topics.specs, new TextEncoder().encode('{"not": "a message"'))
       await attacker.publish(topics.specs, new Uint8Array(defaultParams.maxMessageBytes + 1))
       await attacker.publish(topics.specs, encodeMessage({ type: 'spec', ...forged }))
-      await attacker.publish(topics.commits, encodeMessage({ type: 'commit', ...unassigned, signature: `0x${'22'.repeat(65)}` }))
+      await attacker.publish(topics.commits, encodeMessage({ type: 'commits', ...unassigned, signature: `0x${'22'.repeat(65)}` }))
       await waitUntil(() => net.hub.rejectionsBy('mallory') - rejectedBefore >= 4 * net.nodes.length)
       const codes = net.nodes[0]!.stats().rejected
       assert.equal(codes.MESSAGE_MALFORMED, 1)
@@ -159,9 +159,9 @@ describe('node: bad input', () => {
       const { signed, blobs } = await signedSpec(4)
       const taskId = await net.nodes[0]!.submitTask(signed, blobs)
       const stranger = testAccount('stranger')
-      const commit = await signCommit(stranger, { taskId, commitment: taskId }, devnetDomain)
+      const commit = await signCommitBatch(stranger, [{ taskId, commitment: taskId }], devnetDomain)
       const attacker = net.hub.connect('stranger')
-      await attacker.publish(topics.commits, encodeMessage({ type: 'commit', ...commit }))
+      await attacker.publish(topics.commits, encodeMessage({ type: 'commits', ...commit }))
       // A node still verifying the spec holds the commit back and rejects it once the task opens.
       await waitUntil(() => net.nodes.every((n) => n.stats().rejected.COMMIT_NOT_ASSIGNED === 1))
       assert.ok(net.hub.rejectionsBy('stranger') >= 1)

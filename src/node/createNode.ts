@@ -1,16 +1,16 @@
 import { bytesToHex } from 'viem'
-import { computeCommitment, isValidCommitSignature, signCommit } from '../core/commit.ts'
+import { computeCommitment, signCommitBatch } from '../core/commit.ts'
 import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
-import { isValidChallengeSignature, signChallenge } from '../core/challenge.ts'
+import { signChallenge } from '../core/challenge.ts'
 import { ChallengeRejectedError, CommitRejectedError, ExecutionAbortedError, MessageRejectedError, RevealRejectedError, SpecRejectedError, VeritaskError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import type { ObservedReveal, SettledTask } from '../core/epochBatch.ts'
-import { decodeMessage, encodeMessage } from '../core/messages.ts'
+import { MAX_BATCH_ITEMS, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import { isValidRevealSignature, signReveal } from '../core/reveal.ts'
+import { signRevealBatch } from '../core/reveal.ts'
 import { rankCandidates } from '../core/sortition.ts'
 import {
   ARBITERS,
@@ -30,7 +30,7 @@ import { applyOutputs, missingOutputs } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
-import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Address, Attested, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -39,6 +39,8 @@ import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/cr
 import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
 import { silentLogger } from './logger.ts'
+import { createMessageReader } from './messageReader.ts'
+import type { MessageReader } from './messageReader.ts'
 import type { Logger } from './logger.ts'
 
 export interface CreateNodeParameters {
@@ -58,6 +60,13 @@ export interface CreateNodeParameters {
   randomBytes?: (length: number) => Uint8Array
   /** Signature check for gossip; viem's pure-JS recovery by default. */
   verify?: SignatureVerifier
+  /** Decodes gossip; `createMessageReader` by default (nodes in one process can share one). */
+  read?: MessageReader
+  /**
+   * How long own commits and reveals wait to be signed together (ms, real time). 0 sends what
+   * the current turn of the event loop produced. Default 2: well under any gossip hop.
+   */
+  batchWindowMs?: number
   /**
    * How long after a new epoch opens specs for the previous one are still accepted (ms): nodes
    * see the boundary at slightly different times, and a spec crossing it must not split them.
@@ -147,7 +156,7 @@ interface TaskEntry {
   /** A valid challenge that arrived before this node saw the executor's commit. */
   earlyChallenge: Signed<Challenge> | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
-  earlyReveals: Signed<Reveal>[]
+  earlyReveals: Attested<Reveal>[]
   /** Every validly signed reveal seen for the task: evidence when checking a settlement batch. */
   observed: ObservedReveal[]
   cancelTimer: (() => void) | undefined
@@ -155,6 +164,24 @@ interface TaskEntry {
 
 /** Messages for tasks this node has not seen yet (gossip may reorder), kept briefly and bounded. */
 const MAX_ORPHANS = 4_096
+
+/** A checked commit, reveal or challenge for a task whose spec has not arrived yet. */
+type Orphan =
+  | { type: 'commit'; item: Attested<Commit> }
+  | { type: 'reveal'; item: Attested<Reveal> }
+  | { type: 'challenge'; item: Signed<Challenge> }
+
+/** What a batch's items, each judged on its own, make of the whole message. */
+function batchResult(results: readonly ValidationResult[]): ValidationResult {
+  if (results.includes('reject')) return 'reject'
+  return results.includes('accept') ? 'accept' : 'ignore'
+}
+
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = []
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
+  return chunks
+}
 
 /**
  * Composes a node: validates gossip, tracks each task's state through the pure core, executes
@@ -173,6 +200,8 @@ export function createNode({
   logger = silentLogger,
   randomBytes = (length) => crypto.getRandomValues(new Uint8Array(length)),
   verify = isSignedBy,
+  read = createMessageReader({ domain, maxBytes: params.maxMessageBytes }),
+  batchWindowMs = 2,
   epochGraceMs = 2_000,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
@@ -183,7 +212,7 @@ export function createNode({
   let newest = { epoch: -1n, seenAt: 0 }
 
   const tasks = new Map<Hex, TaskEntry>()
-  const orphans = new Map<Hex, Array<Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>>>()
+  const orphans = new Map<Hex, Orphan[]>()
   let orphanCount = 0
   /** Fees reserved per requester, by epoch: released when that epoch is settled or a task is unresolved. */
   const reserved = new Map<bigint, Map<Address, bigint>>()
@@ -201,7 +230,7 @@ export function createNode({
   const settled = new Map<bigint, SettledTask[]>()
   /** Settled records by task id, so reveals that arrive after the decision are still recorded. */
   const settledById = new Map<Hex, { epoch: bigint; reveals: ObservedReveal[] }>()
-  const observe = (signed: Signed<Reveal>, into: ObservedReveal[]): void => {
+  const observe = (signed: Attested<Reveal>, into: ObservedReveal[]): void => {
     if (into.some((r) => r.executor === signed.signer)) return
     into.push({ executor: signed.signer, status: signed.message.status, resultHash: signed.message.resultHash })
   }
@@ -229,8 +258,8 @@ export function createNode({
   async function publish(message: ProtocolMessage): Promise<void> {
     const topic = {
       spec: topics.specs,
-      commit: topics.commits,
-      reveal: topics.reveals,
+      commits: topics.commits,
+      reveals: topics.reveals,
       challenge: topics.challenges,
       proposal: topics.batches,
       'batch-signature': topics.batches,
@@ -328,7 +357,7 @@ export function createNode({
     try {
       // A restarted node re-sends what it signed instead of signing a different commit.
       const previous = store.getOwnCommit(taskId)
-      if (previous !== undefined) return void (await sendCommit(taskId, previous.signed))
+      if (previous !== undefined) return enqueue('commits', { taskId, commitment: previous.commitment })
 
       const runtime = runtimes[spec.runtime]
       if (runtime === undefined) throw new ExecutionAbortedError('EXEC_ABORTED', `No ${spec.runtime} runtime on this node.`)
@@ -346,45 +375,91 @@ export function createNode({
       const resultHash = result.status === 'ok' ? contentId(result.output) : failureResultHash(result.reason)
       const salt = bytesToHex(randomBytes(32))
       const commitment = computeCommitment({ taskId, status: result.status, resultHash, salt, executor: address })
-      const signed = await signCommit(account, { taskId, commitment }, domain)
-      // Persist before sending: after a crash the node must re-send this commit, not sign another.
-      store.putOwnCommit({ taskId, status: result.status, resultHash, salt, signed })
+      // Persist before sending: after a crash the node must re-send this commitment, not make another.
+      store.putOwnCommit({ taskId, status: result.status, resultHash, salt, commitment })
       if (result.status === 'ok') current.pendingOutput = result.output
-      await sendCommit(taskId, signed)
+      enqueue('commits', { taskId, commitment })
     } catch (error) {
       stats.abstentions++
       log.warn('execution abandoned; not committing', { taskId, error })
     }
   }
 
-  async function sendCommit(taskId: Hex, signed: Signed<Commit>): Promise<void> {
-    const entry = tasks.get(taskId)
-    if (entry === undefined) return
+  // ── outbox: own commits and reveals, sealed in batches ──────────────────────────────────────
+
+  /**
+   * Own commits and reveals wait here for `batchWindowMs`, then go out under one signature per
+   * batch: under load one signature (and one message for every peer to decode and check) serves
+   * many tasks. On an idle node a batch holds one item and costs the window in latency.
+   */
+  const outbox = { commits: [] as Commit[], reveals: [] as Reveal[], flushing: false }
+
+  function enqueue<K extends 'commits' | 'reveals'>(kind: K, item: K extends 'commits' ? Commit : Reveal): void {
+    ;(outbox[kind] as Array<Commit | Reveal>).push(item)
+    if (outbox.flushing) return
+    outbox.flushing = true
+    // Real time, not the node's clock: batching is about CPU, and protocol deadlines must not wait on it.
+    if (batchWindowMs > 0) setTimeout(() => void flush(), batchWindowMs)
+    else setImmediate(() => void flush())
+  }
+
+  async function flush(): Promise<void> {
     try {
-      const state = applyCommit(entry.state, signed, clock.now(), entry.timing)
-      stats.commitsSent++
-      await publish({ type: 'commit', ...signed })
-      update(taskId, entry, state)
+      while (outbox.commits.length > 0 || outbox.reveals.length > 0) {
+        const commits = outbox.commits.splice(0)
+        const reveals = outbox.reveals.splice(0)
+        for (const chunk of chunked(commits, MAX_BATCH_ITEMS)) await sendCommits(chunk)
+        for (const chunk of chunked(reveals, MAX_BATCH_ITEMS)) await sendReveals(chunk)
+      }
     } catch (error) {
-      log.debug('own commit not applicable', { taskId, error })
+      log.warn('own commits or reveals not sent', { error })
+    } finally {
+      outbox.flushing = false
     }
   }
 
-  async function reveal(taskId: Hex, entry: TaskEntry): Promise<void> {
+  async function sendCommits(queued: readonly Commit[]): Promise<void> {
+    // A seat lost while the batch waited is not claimed.
+    const commits = queued.filter((c) => {
+      const entry = tasks.get(c.taskId)
+      return entry !== undefined && isAwaitingCommit(entry.state, address)
+    })
+    if (commits.length === 0) return
+    const signed = await signCommitBatch(account, commits, domain)
+    stats.commitsSent += commits.length
+    await publish({ type: 'commits', ...signed })
+    for (const commit of commits) {
+      const entry = tasks.get(commit.taskId)
+      if (entry === undefined) continue
+      try {
+        update(commit.taskId, entry, applyCommit(entry.state, { message: commit, signer: address }, clock.now(), entry.timing))
+      } catch (error) {
+        log.debug('own commit not applicable', { taskId: commit.taskId, error })
+      }
+    }
+  }
+
+  async function sendReveals(reveals: readonly Reveal[]): Promise<void> {
+    const signed = await signRevealBatch(account, reveals, domain)
+    for (const reveal of reveals) {
+      const entry = tasks.get(reveal.taskId)
+      // A result is served from the moment it is revealed.
+      if (entry?.pendingOutput !== undefined) blobs.put(entry.pendingOutput)
+      if (entry !== undefined) observe({ message: reveal, signer: address }, entry.observed)
+    }
+    stats.revealsSent += reveals.length
+    await publish({ type: 'reveals', ...signed })
+    for (const reveal of reveals) {
+      const entry = tasks.get(reveal.taskId)
+      if (entry !== undefined) tryReveal(reveal.taskId, entry, { message: reveal, signer: address })
+    }
+  }
+
+  function reveal(taskId: Hex, entry: TaskEntry): void {
     const own = store.getOwnCommit(taskId)
     if (own === undefined) return
     entry.revealSent = true
-    const signed = await signReveal(
-      account,
-      { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt },
-      domain,
-    )
-    if (entry.pendingOutput !== undefined) blobs.put(entry.pendingOutput)
-    observe(signed, entry.observed)
-    stats.revealsSent++
-    await publish({ type: 'reveal', ...signed })
-    const current = tasks.get(taskId)
-    if (current !== undefined) tryReveal(taskId, current, signed)
+    enqueue('reveals', { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt })
   }
 
   /** As a sampled task's verifier: sign a challenge of the executor's commitment and send it. */
@@ -443,7 +518,7 @@ export function createNode({
   }
 
   /** Applies a reveal; returns false if the task was decided by it. */
-  function tryReveal(taskId: Hex, entry: TaskEntry, signed: Signed<Reveal>): boolean {
+  function tryReveal(taskId: Hex, entry: TaskEntry, signed: Attested<Reveal>): boolean {
     try {
       const state = applyReveal(entry.state, signed, clock.now(), entry.timing)
       update(taskId, entry, state)
@@ -480,12 +555,13 @@ export function createNode({
     return view
   }
 
-  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, resuming = false): Promise<Hex> {
+  /** Opens a task from a signed spec; `digest` is its hash when the gossip reader computed it. */
+  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, resuming = false, digest?: Hex): Promise<Hex> {
     const now = clock.now()
     const spec = signed.message
     const view = epochOf(spec, resuming)
     const epochParams = view.params ?? params
-    const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now, verify })
+    const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now, verify, ...(digest === undefined ? {} : { taskId: digest }) })
     if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     }
@@ -542,38 +618,38 @@ export function createNode({
     if (waiting !== undefined) {
       orphans.delete(taskId)
       orphanCount -= waiting.length
-      for (const message of waiting) {
-        if (message.type === 'challenge') onChallenge(taskId, entry, message)
-        else onSigned(message)
+      for (const orphan of waiting) {
+        if (orphan.type === 'challenge') onChallenge(taskId, entry, orphan.item)
+        else onSigned(orphan.item)
       }
     }
     return taskId
   }
 
   /** Keeps a message for a task whose spec has not arrived yet (bounded). */
-  function holdOrphan(message: Extract<ProtocolMessage, { type: 'commit' | 'reveal' | 'challenge' }>): ValidationResult {
+  function holdOrphan(orphan: Orphan): ValidationResult {
     if (orphanCount >= MAX_ORPHANS) return 'ignore'
-    const taskId = message.message.taskId
+    const taskId = orphan.item.message.taskId
     const list = orphans.get(taskId) ?? []
-    list.push(message)
+    list.push(orphan)
     orphans.set(taskId, list)
     orphanCount++
     return 'accept'
   }
 
-  function onSigned(signed: Signed<Commit> | Signed<Reveal>): ValidationResult {
+  function onSigned(signed: Attested<Commit> | Attested<Reveal>): ValidationResult {
     const taskId = signed.message.taskId
     const entry = tasks.get(taskId)
     const isReveal = !('commitment' in signed.message)
     if (entry === undefined) {
       const record = settledById.get(taskId)
-      if (record !== undefined && isReveal) observe(signed as Signed<Reveal>, record.reveals)
+      if (record !== undefined && isReveal) observe(signed as Attested<Reveal>, record.reveals)
       if (store.getVerdict(taskId) !== undefined) return 'ignore'
-      return isReveal ? holdOrphan({ type: 'reveal', ...(signed as Signed<Reveal>) }) : holdOrphan({ type: 'commit', ...(signed as Signed<Commit>) })
+      return isReveal ? holdOrphan({ type: 'reveal', item: signed as Attested<Reveal> }) : holdOrphan({ type: 'commit', item: signed as Attested<Commit> })
     }
     if ('commitment' in signed.message) {
       try {
-        update(taskId, entry, applyCommit(entry.state, signed as Signed<Commit>, clock.now(), entry.timing))
+        update(taskId, entry, applyCommit(entry.state, signed as Attested<Commit>, clock.now(), entry.timing))
         return 'accept'
       } catch (error) {
         countRejection(error)
@@ -582,15 +658,16 @@ export function createNode({
         return error instanceof CommitRejectedError && error.code === 'COMMIT_NOT_ASSIGNED' ? 'reject' : 'ignore'
       }
     }
-    observe(signed as Signed<Reveal>, entry.observed)
-    tryReveal(taskId, entry, signed as Signed<Reveal>)
+    observe(signed as Attested<Reveal>, entry.observed)
+    tryReveal(taskId, entry, signed as Attested<Reveal>)
     return 'accept'
   }
 
   async function onGossip({ data, from }: GossipMessage): Promise<ValidationResult> {
     let message: ProtocolMessage
+    let digest: Hex
     try {
-      message = decodeMessage(data, params.maxMessageBytes)
+      ;({ message, digest } = read(data))
     } catch (error) {
       countRejection(error)
       log.debug('malformed message', { from, error })
@@ -599,32 +676,36 @@ export function createNode({
     switch (message.type) {
       case 'spec':
         try {
-          await acceptSpec(message, from)
+          await acceptSpec(message, from, false, digest)
           return 'accept'
         } catch (error) {
           countRejection(error)
           return error instanceof SpecRejectedError && error.code === 'SPEC_BAD_SIGNATURE' ? 'reject' : 'ignore'
         }
-      case 'commit':
-        if (!(await isValidCommitSignature(message, domain, verify))) {
-          countRejection(new CommitRejectedError('COMMIT_BAD_SIGNATURE', 'bad commit signature'))
+      case 'commits': {
+        if (!(await verify(digest, message.signature, message.signer))) {
+          countRejection(new CommitRejectedError('COMMIT_BAD_SIGNATURE', 'bad commit batch signature'))
           return 'reject'
         }
-        return onSigned(message)
-      case 'reveal':
-        if (!(await isValidRevealSignature(message, domain, verify))) {
-          countRejection(new RevealRejectedError('REVEAL_BAD_SIGNATURE', 'bad reveal signature'))
+        const signer = message.signer
+        return batchResult(message.message.commits.map((commit) => onSigned({ message: commit, signer })))
+      }
+      case 'reveals': {
+        if (!(await verify(digest, message.signature, message.signer))) {
+          countRejection(new RevealRejectedError('REVEAL_BAD_SIGNATURE', 'bad reveal batch signature'))
           return 'reject'
         }
-        return onSigned(message)
+        const signer = message.signer
+        return batchResult(message.message.reveals.map((reveal) => onSigned({ message: reveal, signer })))
+      }
       case 'challenge': {
-        if (!(await isValidChallengeSignature(message, domain, verify))) {
+        if (!(await verify(digest, message.signature, message.signer))) {
           countRejection(new ChallengeRejectedError('CHALLENGE_BAD_SIGNATURE', 'bad challenge signature'))
           return 'reject'
         }
         const entry = tasks.get(message.message.taskId)
         if (entry !== undefined) return onChallenge(message.message.taskId, entry, message)
-        return holdOrphan(message)
+        return holdOrphan({ type: 'challenge', item: message })
       }
       case 'proposal':
       case 'batch-signature':

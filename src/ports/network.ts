@@ -1,10 +1,10 @@
 import type { Hex } from '../core/types.ts'
 
-/** Gossip topics of protocol version 1. */
+/** Gossip topics; a topic's version changes with its messages' wire form (commits and reveals are batches since /2). */
 export const topics = {
   specs: 'veritask/spec/1',
-  commits: 'veritask/commit/1',
-  reveals: 'veritask/reveal/1',
+  commits: 'veritask/commit/2',
+  reveals: 'veritask/reveal/2',
   challenges: 'veritask/challenge/1',
   /** Epoch settlement: batch proposals and committee signatures. */
   batches: 'veritask/batch/1',

@@ -1,6 +1,6 @@
 import type { ProtocolParams } from '../core/params.ts'
 import type { Candidate } from '../core/sortition.ts'
-import type { Address, Commit, Hex, ResultStatus, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Address, Hex, ResultStatus, Signed, TaskSpec, Verdict } from '../core/types.ts'
 
 /** What a node knows of one epoch, read once at its boundary and the same for every node. */
 export interface EpochView {
@@ -41,13 +41,16 @@ export interface BlobStore {
   has(cid: Hex): boolean
 }
 
-/** What a node must remember of its own signatures so that it never signs differently twice. */
+/**
+ * What a node must remember of its own commits so that it never commits differently twice: after
+ * a restart it re-sends this commitment (in a new batch), never a new one.
+ */
 export interface OwnCommit {
   taskId: Hex
   status: ResultStatus
   resultHash: Hex
   salt: Hex
-  signed: Signed<Commit>
+  commitment: Hex
 }
 
 /** A task whose spec the node stored and that has no verdict yet: what a restarted node resumes. */

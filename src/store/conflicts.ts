@@ -8,10 +8,7 @@ function isSameOwnCommit(a: OwnCommit, b: OwnCommit): boolean {
     a.status === b.status &&
     a.resultHash === b.resultHash &&
     a.salt === b.salt &&
-    a.signed.message.taskId === b.signed.message.taskId &&
-    a.signed.message.commitment === b.signed.message.commitment &&
-    a.signed.signer === b.signed.signer &&
-    a.signed.signature === b.signed.signature
+    a.commitment === b.commitment
   )
 }
 
@@ -19,7 +16,7 @@ function isSameOwnCommit(a: OwnCommit, b: OwnCommit): boolean {
 export function assertSameOwnCommit(stored: OwnCommit, next: OwnCommit): void {
   if (isSameOwnCommit(stored, next)) return
   throw new StoreError('STORE_CONFLICT', `A different own commit is already stored for task ${next.taskId}.`, {
-    details: { taskId: next.taskId, stored: stored.signed.message.commitment, attempted: next.signed.message.commitment },
+    details: { taskId: next.taskId, stored: stored.commitment, attempted: next.commitment },
     hint: 'A node must re-send the commit it stored (getOwnCommit) instead of signing a new one.',
   })
 }

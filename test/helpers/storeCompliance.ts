@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, toHex, zeroHash } from 'viem'
-import { computeCommitment, signCommit } from '../../src/core/commit.ts'
+import { computeCommitment } from '../../src/core/commit.ts'
 import { contentId } from '../../src/core/contentId.ts'
 import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
@@ -37,13 +37,12 @@ export async function makeSignedTask(nonce: bigint, overrides: Partial<TaskSpec>
   return { taskId: hashTaskSpec(spec, devnetDomain), signed: await signTaskSpec(requester, spec, devnetDomain) }
 }
 
-/** An own commit as a node stores it before sending: result, salt and the signed commitment. */
+/** An own commit as a node stores it before sending: result, salt and the commitment. */
 export async function makeOwnCommit(taskId: Hex, label: string, status: ResultStatus = 'ok'): Promise<OwnCommit> {
   const resultHash = contentId(stringToBytes(`result:${label}`))
   const salt = keccak256(stringToBytes(`salt:${label}`))
   const commitment = computeCommitment({ taskId, status, resultHash, salt, executor: executor.address })
-  const signed = await signCommit(executor, { taskId, commitment }, devnetDomain)
-  return { taskId, status, resultHash, salt, signed }
+  return { taskId, status, resultHash, salt, commitment }
 }
 
 function makeVerdict(taskId: Hex): Verdict {

@@ -7,14 +7,14 @@ import { tempDir as makeTempDir, withTempDir } from '../../../test/helpers/tempD
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { keccak256, stringToBytes, toHex } from 'viem'
+import { keccak256, stringToBytes, toHex, zeroAddress, zeroHash } from 'viem'
 import { describeNodeStoreCompliance, makeOwnCommit, makeSignedTask } from '../../../test/helpers/storeCompliance.ts'
 import type { OwnCommit } from '../../ports/node.ts'
 import { StoreError } from '../errors.ts'
 import type { StoreErrorCode } from '../errors.ts'
 import { createSqliteNodeStore } from './createSqliteNodeStore.ts'
 import type { SqliteNodeStore } from './createSqliteNodeStore.ts'
-import { migrations } from './migrations.ts'
+import { migrations, storeApplicationId } from './migrations.ts'
 
 const root = fileURLToPath(new URL('../../..', import.meta.url))
 const storeModule = new URL('./createSqliteNodeStore.ts', import.meta.url).href
@@ -170,6 +170,29 @@ describe('createSqliteNodeStore', () => {
       try {
         assert.throws(() => store.getSpec(task.taskId), isStoreError('STORE_CORRUPT'))
         assert.throws(() => store.openTasks(), isStoreError('STORE_CORRUPT'))
+      } finally {
+        store.close()
+      }
+    }))
+
+  it('migrates a version-1 store, whose own commits held signed commits, keeping each commitment', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'node.sqlite')
+      const task = await makeSignedTask(5n)
+      const commit = await makeOwnCommit(task.taskId, 'v1')
+      const raw = new Database(path)
+      raw.pragma(`application_id = ${storeApplicationId}`)
+      raw.exec(migrations[0]!)
+      raw.pragma('user_version = 1')
+      const signed = { message: { taskId: commit.taskId, commitment: commit.commitment }, signer: zeroAddress, signature: `0x${'11'.repeat(65)}` }
+      raw
+        .prepare('INSERT INTO own_commits (task_id, status, result_hash, salt, signed) VALUES (?, ?, ?, ?, ?)')
+        .run(commit.taskId, commit.status, commit.resultHash, commit.salt, JSON.stringify(signed))
+      raw.close()
+      const store = createSqliteNodeStore({ path })
+      try {
+        assert.deepEqual(store.getOwnCommit(task.taskId), commit)
+        assert.throws(() => store.putOwnCommit({ ...commit, commitment: zeroHash }), isStoreError('STORE_CONFLICT'))
       } finally {
         store.close()
       }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { decodeMessage, encodeMessage } from '../../core/messages.ts'
-import type { Commit, Hex, Outcome, ResultStatus, Signed, TaskSpec, Verdict } from '../../core/types.ts'
+import type { Hex, Outcome, ResultStatus, Signed, TaskSpec, Verdict } from '../../core/types.ts'
 import type { NodeStore, OwnCommit } from '../../ports/node.ts'
 import { assertSameBatchDigest, assertSameOwnCommit } from '../conflicts.ts'
 import { StoreError } from '../errors.ts'
@@ -90,7 +90,7 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
   const putOwnCommit = db.transaction((commit: OwnCommit) => {
     const stored = getOwnCommit(commit.taskId)
     if (stored !== undefined) return assertSameOwnCommit(stored, commit)
-    statements.putOwnCommit.run(commit.taskId, commit.status, commit.resultHash, commit.salt, JSON.stringify(commit.signed))
+    statements.putOwnCommit.run(commit.taskId, commit.status, commit.resultHash, commit.salt, commit.commitment)
   })
   const putBatchSignature = db.transaction((epoch: bigint, digest: Hex, signature: Hex) => {
     const stored = getBatchSignature(epoch)
@@ -149,7 +149,7 @@ interface OwnCommitRow {
   status: string
   result_hash: string
   salt: string
-  signed: string
+  commitment: string
 }
 
 function prepareStatements(db: Database.Database) {
@@ -159,10 +159,10 @@ function prepareStatements(db: Database.Database) {
     ),
     getSpec: db.prepare<[string], { spec: string }>('SELECT spec FROM specs WHERE task_id = ?'),
     putOwnCommit: db.prepare<[string, string, string, string, string]>(
-      'INSERT INTO own_commits (task_id, status, result_hash, salt, signed) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO own_commits (task_id, status, result_hash, salt, commitment) VALUES (?, ?, ?, ?, ?)',
     ),
     getOwnCommit: db.prepare<[string], OwnCommitRow>(
-      'SELECT task_id, status, result_hash, salt, signed FROM own_commits WHERE task_id = ?',
+      'SELECT task_id, status, result_hash, salt, commitment FROM own_commits WHERE task_id = ?',
     ),
     putVerdict: db.prepare<[string, string]>(
       'INSERT INTO verdicts (task_id, verdict) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET verdict = excluded.verdict',
@@ -230,15 +230,15 @@ const isString = (value: unknown): value is string => typeof value === 'string'
 
 function decodeOwnCommit(row: OwnCommitRow, file: string): OwnCommit {
   try {
-    const signed = JSON.parse(row.signed) as Signed<Commit>
-    const valid =
-      resultStatuses.includes(row.status) &&
-      isString(signed?.message?.taskId) &&
-      isString(signed.message.commitment) &&
-      isString(signed.signer) &&
-      isString(signed.signature)
+    const valid = resultStatuses.includes(row.status) && /^0x[0-9a-f]{64}$/.test(row.commitment)
     if (!valid) throw new TypeError('an own commit of the wrong shape')
-    return { taskId: row.task_id as Hex, status: row.status as ResultStatus, resultHash: row.result_hash as Hex, salt: row.salt as Hex, signed }
+    return {
+      taskId: row.task_id as Hex,
+      status: row.status as ResultStatus,
+      resultHash: row.result_hash as Hex,
+      salt: row.salt as Hex,
+      commitment: row.commitment as Hex,
+    }
   } catch (cause) {
     throw corruptRow(file, 'own_commits', row.task_id, cause)
   }

@@ -25,6 +25,12 @@ export const migrations: readonly string[] = [
     signature TEXT NOT NULL
   );
   `,
+  // Commits are signed in batches now: a node keeps the commitment it must re-send, not a signature.
+  `
+  ALTER TABLE own_commits ADD COLUMN commitment TEXT NOT NULL DEFAULT '';
+  UPDATE own_commits SET commitment = json_extract(signed, '$.message.commitment');
+  ALTER TABLE own_commits DROP COLUMN signed;
+  `,
 ]
 
 /** `PRAGMA application_id` of a veritask node store: "vrtk". */
