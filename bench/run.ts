@@ -8,6 +8,7 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const scripts = [
   'bench/throughput.ts',
+  'bench/processes.ts',
   'bench/latency.ts',
   'bench/coordination.ts',
   'bench/memory.ts',

@@ -20,6 +20,12 @@ interface PolicyResult {
   ratio: number
   latencyMs: DevnetReport['latencyMs']
   messagesPerTask: number
+  /** Process CPU per task during the run, all threads. */
+  cpuMsPerTask: number
+  /** Executions per task (k for replicate; 1 plus audits and arbitrations for sample). */
+  executionsPerTask: number
+  /** CPU per task not spent executing: cpuMsPerTask − executionsPerTask × the bare pool's CPU per task. */
+  protocolCpuMsPerTask: number
 }
 
 interface Row {
@@ -30,6 +36,8 @@ interface Row {
   /** The bare pool's rate right before and right after the devnet runs (their mean is `limit`). */
   limitBefore: number
   limitAfter: number
+  /** The bare pool's process CPU per task (mean of before and after). */
+  bareCpuMsPerTask: number
   replicate: PolicyResult
   sample: PolicyResult
 }
@@ -60,15 +68,33 @@ for (const [size, ms, count] of [
   const replicate = await devnet(rounds, count, size)
   const sample = await devnet(rounds, count, size, 50_000)
   const after = await bareRate(rounds, count)
-  const limit = (before + after) / 2
-  const result = (report: DevnetReport, ideal: number): PolicyResult => ({
-    rate: report.throughputPerSecond,
-    ideal,
-    ratio: report.throughputPerSecond / ideal,
-    latencyMs: report.latencyMs,
-    messagesPerTask: report.gossip.messagesPerTask,
+  const limit = (before.rate + after.rate) / 2
+  const bareCpuMsPerTask = (before.cpuMsPerTask + after.cpuMsPerTask) / 2
+  const result = (report: DevnetReport, ideal: number): PolicyResult => {
+    const cpuMsPerTask = report.cpuMs / count
+    const executionsPerTask = report.perNode.reduce((sum, n) => sum + n.executions, 0) / count
+    return {
+      rate: report.throughputPerSecond,
+      ideal,
+      ratio: report.throughputPerSecond / ideal,
+      latencyMs: report.latencyMs,
+      messagesPerTask: report.gossip.messagesPerTask,
+      cpuMsPerTask,
+      executionsPerTask,
+      protocolCpuMsPerTask: cpuMsPerTask - executionsPerTask * bareCpuMsPerTask,
+    }
+  }
+  rows.push({
+    size,
+    rounds,
+    perTaskMs,
+    limit,
+    limitBefore: before.rate,
+    limitAfter: after.rate,
+    bareCpuMsPerTask,
+    replicate: result(replicate, limit / 3),
+    sample: result(sample, limit / 1.05),
   })
-  rows.push({ size, rounds, perTaskMs, limit, limitBefore: before, limitAfter: after, replicate: result(replicate, limit / 3), sample: result(sample, limit / 1.05) })
   console.error(`${size}: done`)
 }
 
@@ -91,6 +117,16 @@ const latencyTable = [
     }),
   ),
 ].join('\n')
+const cpuTable = [
+  '| task size | policy | process CPU per task (ms) | executions per task | of which executing (ms) | protocol (ms) | cores busy |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...rows.flatMap((r) =>
+    (['replicate', 'sample'] as const).map((p) => {
+      const x = r[p]
+      return `| ${r.size} | ${p} | ${x.cpuMsPerTask.toFixed(2)} | ${x.executionsPerTask.toFixed(2)} | ${(x.executionsPerTask * r.bareCpuMsPerTask).toFixed(2)} | ${x.protocolCpuMsPerTask.toFixed(2)} | ${((x.cpuMsPerTask * x.rate) / 1000).toFixed(2)} |`
+    }),
+  ),
+].join('\n')
 const targets = rows
   .map((r) => {
     const need = r.size === '~5 ms' ? 0.9 : 0.6
@@ -103,6 +139,7 @@ const targets = rows
   .join('\n')
 console.log(table)
 console.log(latencyTable)
+console.log(cpuTable)
 console.log(targets)
 
 await writeResults('throughput', {
@@ -117,6 +154,10 @@ ${table}
 Latency, submit → verdict at the gateway, from the same runs:
 
 ${latencyTable}
+
+Where the CPU goes: the process's CPU time per task during each devnet run (all threads: five nodes, task execution, garbage collection), split into execution (executions per task × the bare pool's CPU per task, ${rows.map((r) => `${r.bareCpuMsPerTask.toFixed(2)} ms for ${r.size}`).join(', ')}) and the rest, the protocol. On ${threads} cores the ideal leaves no CPU for the protocol; every millisecond of it per task lowers the ratio.
+
+${cpuTable}
 
 Targets (issue 9):
 ${targets}

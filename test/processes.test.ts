@@ -35,9 +35,14 @@ describe('node processes over libp2p, with a crash', () => {
   let net: ProcessNetwork
   const dir = tempDir('veritask-processes-')
   const logs: string[] = []
+  /** Where the test stands, for the watchdog's report. */
+  const progress: string[] = []
+  const step = (label: string) => progress.push(`${label} (${Math.round(performance.now() / 1000)} s)`)
   before(async () => {
+    step('starting')
     // Wide windows: five node processes, anvil and the test share two cores.
     net = await startProcessNetwork({ nodes: 5, dir, blockMs: 100, epochBlocks: 50n, onLog: (i, line) => logs.push(`${i} ${line}`), params: { commitWindowMs: 8_000, revealWindowMs: 5_000 } })
+    step('started')
   })
   let failed = false
   after(async () => {
@@ -48,11 +53,19 @@ describe('node processes over libp2p, with a crash', () => {
   })
 
   it('verifies and settles a workload while one executor is killed -9 and restarted', async () => {
+    // The test runner kills a file that runs too long without a word: say where it stood first.
+    const watchdog = setTimeout(() => {
+      console.error(`still running after 150 s, at: ${progress.join(' → ')}; the last node log lines:`)
+      for (const line of logs.slice(-80)) console.error(line.slice(0, 400))
+    }, 150_000)
+    watchdog.unref()
     try {
       await crashAndRecover()
     } catch (error) {
       failed = true
       throw error
+    } finally {
+      clearTimeout(watchdog)
     }
   })
 
@@ -82,16 +95,25 @@ describe('node processes over libp2p, with a crash', () => {
     const others = [0, 1, 3, 4]
 
     // Phase 1: all nodes up; the victim dies with tasks in flight.
+    step('phase 1')
     for (const [i, item] of workload.slice(0, 8).entries()) await submit(item, i, others[i % others.length]!)
+    step('submitted 8')
     await net.nodes[VICTIM]!.kill('SIGKILL')
+    step('killed')
     // Phase 2: it is down; backups take its seats.
     for (const [i, item] of workload.slice(8, 16).entries()) await submit(item, 8 + i, others[i % others.length]!)
-    for (const t of tasks) await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+    step('submitted 16')
+    for (const [i, t] of tasks.entries()) {
+      await waitForVerdictOverHttp(t.api, t.taskId, { signal: AbortSignal.timeout(60_000) })
+      step(`verdict ${i}`)
+    }
     const beforeRestart = signedState(net.nodes[VICTIM]!.dataDir)
 
     // Phase 3: it restarts on its data dir, rejoins, and takes tasks again, as a gateway too.
     const ready = await net.nodes[VICTIM]!.start()
+    step('restarted')
     for (const [i, item] of workload.slice(16).entries()) await submit(item, 16 + i, [VICTIM, ...others][i % 5]!)
+    step('submitted 24')
 
     // Every task ends with an outcome, and every settled one has a receipt the chain accepts; no
     // wrong result is verified. A task can end unresolved (its requester refunded) when nodes'
@@ -113,6 +135,7 @@ describe('node processes over libp2p, with a crash', () => {
           throw new Error(`no receipt for task ${i}`, { cause: e })
         })
         .finally(() => found.abort())
+      step(`receipt ${i}`)
       assert.notEqual(verdict.outcome, 'failed')
       if (verdict.outcome === 'verified') assert.equal(verdict.resultHash, t.expected)
       if (receipt === null) continue

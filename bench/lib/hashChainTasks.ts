@@ -13,15 +13,20 @@ export const programId = contentId(program)
 export const limits = { fuel: 10_000_000_000n, memoryPages: 16, outputBytes: 64 }
 export const inputOf = (i: number, rounds: number) => hashChainInput(toBytes(keccak256(numberToHex(i, { size: 32 }))), rounds)
 
-/** Tasks per second of `count` tasks of `rounds` hash-chain rounds on a bare, started pool. */
-export async function bareRate(rounds: number, count: number): Promise<number> {
+/**
+ * Tasks per second of `count` tasks of `rounds` hash-chain rounds on a bare, started pool, and the
+ * process CPU each took (worker and main thread together, GC included).
+ */
+export async function bareRate(rounds: number, count: number): Promise<{ rate: number; cpuMsPerTask: number }> {
   const pool = createWasmRuntime({ threads })
   try {
     await pool.start()
     await Promise.all(Array.from({ length: threads }, (_, i) => pool.execute({ programId, program, input: inputOf(i, rounds), limits })))
     const started = performance.now()
+    const cpuAtStart = process.cpuUsage()
     await Promise.all(Array.from({ length: count }, (_, i) => pool.execute({ programId, program, input: inputOf(i, rounds), limits })))
-    return (count / (performance.now() - started)) * 1000
+    const cpu = process.cpuUsage(cpuAtStart)
+    return { rate: (count / (performance.now() - started)) * 1000, cpuMsPerTask: (cpu.user + cpu.system) / 1000 / count }
   } finally {
     await pool.close()
   }

@@ -165,6 +165,8 @@ export interface DevnetReport {
    */
   disagreements: number
   durationMs: number
+  /** CPU time the whole process (all threads: nodes, task execution, GC) spent during the run, in ms. */
+  cpuMs: number
   throughputPerSecond: number
   latencyMs: { p50: number; p95: number; p99: number; max: number }
   /** Submit → the task's epoch batch settled on-chain; null without a chain. */
@@ -303,6 +305,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   })
 
   const started = performance.now()
+  const cpuAtStart = process.cpuUsage()
   let settlement: SettlementReport | null = null
   const earned = new Map<Address, bigint>()
   const rejected: Record<string, number> = {}
@@ -388,6 +391,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     await settlementNet?.stop()
   }
   const durationMs = performance.now() - started
+  const cpu = process.cpuUsage(cpuAtStart)
 
   /** The bytes of a verified result, from any node that holds them. */
   const resultBytes = (hash: Hex) => nodes.map((n) => n.getBlob(hash)).find((bytes) => bytes !== undefined)
@@ -445,6 +449,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     agreement: disagreed.size === 0,
     disagreements: disagreed.size,
     durationMs: Math.round(durationMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     throughputPerSecond: Math.round((taskCount / durationMs) * 1000 * 10) / 10,
     latencyMs: {
       p50: round1(quantile(latencies, 0.5)),

@@ -34,7 +34,7 @@ import type { Address, Attested, Challenge, Commit, Hex, ProtocolDomain, Reveal,
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
-import type { BlobStore, ChainView, EpochView, NodeStore } from '../ports/node.ts'
+import type { BlobStore, ChainView, EpochView, NodeStore, OwnCommit } from '../ports/node.ts'
 import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
@@ -157,6 +157,12 @@ interface TaskEntry {
   earlyChallenge: Signed<Challenge> | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
   earlyReveals: Attested<Reveal>[]
+  /**
+   * Commits from ranked backups that hold no seat in this node's view yet: on another node's clock
+   * the commit deadline passed a little earlier and the backup stepped in. Tried again whenever
+   * the seats change, so both views end up with the same commits.
+   */
+  earlyCommits: Attested<Commit>[]
   /** Every validly signed reveal seen for the task: evidence when checking a settlement batch. */
   observed: ObservedReveal[]
   cancelTimer: (() => void) | undefined
@@ -278,6 +284,14 @@ export function createNode({
       entry.earlyChallenge = undefined
       return void onChallenge(taskId, entry, early)
     }
+    if (state.phase === 'commit' && entry.earlyCommits.length > 0) {
+      const early = entry.earlyCommits
+      entry.earlyCommits = []
+      for (const commit of early) {
+        tryCommit(taskId, entry, commit)
+        if (tasks.get(taskId) !== entry || entry.state.phase !== 'commit') return
+      }
+    }
     if (state.phase === 'reveal' && entry.earlyReveals.length > 0) {
       const early = entry.earlyReveals
       entry.earlyReveals = []
@@ -357,7 +371,7 @@ export function createNode({
     try {
       // A restarted node re-sends what it signed instead of signing a different commit.
       const previous = store.getOwnCommit(taskId)
-      if (previous !== undefined) return enqueue('commits', { taskId, commitment: previous.commitment })
+      if (previous !== undefined) return enqueue('commits', previous)
 
       const runtime = runtimes[spec.runtime]
       if (runtime === undefined) throw new ExecutionAbortedError('EXEC_ABORTED', `No ${spec.runtime} runtime on this node.`)
@@ -375,10 +389,8 @@ export function createNode({
       const resultHash = result.status === 'ok' ? contentId(result.output) : failureResultHash(result.reason)
       const salt = bytesToHex(randomBytes(32))
       const commitment = computeCommitment({ taskId, status: result.status, resultHash, salt, executor: address })
-      // Persist before sending: after a crash the node must re-send this commitment, not make another.
-      store.putOwnCommit({ taskId, status: result.status, resultHash, salt, commitment })
       if (result.status === 'ok') current.pendingOutput = result.output
-      enqueue('commits', { taskId, commitment })
+      enqueue('commits', { taskId, status: result.status, resultHash, salt, commitment })
     } catch (error) {
       stats.abstentions++
       log.warn('execution abandoned; not committing', { taskId, error })
@@ -392,10 +404,10 @@ export function createNode({
    * batch: under load one signature (and one message for every peer to decode and check) serves
    * many tasks. On an idle node a batch holds one item and costs the window in latency.
    */
-  const outbox = { commits: [] as Commit[], reveals: [] as Reveal[], flushing: false }
+  const outbox = { commits: [] as OwnCommit[], reveals: [] as Reveal[], flushing: false }
 
-  function enqueue<K extends 'commits' | 'reveals'>(kind: K, item: K extends 'commits' ? Commit : Reveal): void {
-    ;(outbox[kind] as Array<Commit | Reveal>).push(item)
+  function enqueue<K extends 'commits' | 'reveals'>(kind: K, item: K extends 'commits' ? OwnCommit : Reveal): void {
+    ;(outbox[kind] as Array<OwnCommit | Reveal>).push(item)
     if (outbox.flushing) return
     outbox.flushing = true
     // Real time, not the node's clock: batching is about CPU, and protocol deadlines must not wait on it.
@@ -404,27 +416,28 @@ export function createNode({
   }
 
   async function flush(): Promise<void> {
-    try {
-      while (outbox.commits.length > 0 || outbox.reveals.length > 0) {
-        const commits = outbox.commits.splice(0)
-        const reveals = outbox.reveals.splice(0)
-        for (const chunk of chunked(commits, MAX_BATCH_ITEMS)) await sendCommits(chunk)
-        for (const chunk of chunked(reveals, MAX_BATCH_ITEMS)) await sendReveals(chunk)
-      }
-    } catch (error) {
-      log.warn('own commits or reveals not sent', { error })
-    } finally {
-      outbox.flushing = false
+    // One batch failing (a store or network error) does not hold back the others.
+    const attempt = async (send: () => Promise<void>) => send().catch((error: unknown) => log.warn('own commits or reveals not sent', { error }))
+    while (outbox.commits.length > 0 || outbox.reveals.length > 0) {
+      const commits = outbox.commits.splice(0)
+      const reveals = outbox.reveals.splice(0)
+      for (const chunk of chunked(commits, MAX_BATCH_ITEMS)) await attempt(() => sendCommits(chunk))
+      for (const chunk of chunked(reveals, MAX_BATCH_ITEMS)) await attempt(() => sendReveals(chunk))
     }
+    outbox.flushing = false
   }
 
-  async function sendCommits(queued: readonly Commit[]): Promise<void> {
+  async function sendCommits(queued: readonly OwnCommit[]): Promise<void> {
     // A seat lost while the batch waited is not claimed.
-    const commits = queued.filter((c) => {
+    const own = queued.filter((c) => {
       const entry = tasks.get(c.taskId)
       return entry !== undefined && isAwaitingCommit(entry.state, address)
     })
-    if (commits.length === 0) return
+    if (own.length === 0) return
+    // Persist before sending, once for the whole batch: after a crash the node re-sends these
+    // commitments, never different ones.
+    store.putOwnCommits(own)
+    const commits: Commit[] = own.map(({ taskId, commitment }) => ({ taskId, commitment }))
     const signed = await signCommitBatch(account, commits, domain)
     stats.commitsSent += commits.length
     await publish({ type: 'commits', ...signed })
@@ -514,6 +527,25 @@ export function createNode({
       }
       countRejection(error)
       return error instanceof ChallengeRejectedError && error.code === 'CHALLENGE_NOT_VERIFIER' ? 'reject' : 'ignore'
+    }
+  }
+
+  function tryCommit(taskId: Hex, entry: TaskEntry, signed: Attested<Commit>): ValidationResult {
+    try {
+      update(taskId, entry, applyCommit(entry.state, signed, clock.now(), entry.timing))
+      return 'accept'
+    } catch (error) {
+      const notSeated = error instanceof CommitRejectedError && error.code === 'COMMIT_NOT_ASSIGNED'
+      // A ranked backup may already hold a seat on a node whose deadline came sooner: keep its
+      // commit until the seats here change (one per backup, so the list stays small).
+      if (notSeated && entry.state.ranking.includes(signed.signer) && entry.state.phase === 'commit') {
+        if (!entry.earlyCommits.some((c) => c.signer === signed.signer)) entry.earlyCommits.push(signed)
+        return 'accept'
+      }
+      countRejection(error)
+      // A duplicate or a late commit can be honest network behaviour; a commit from a node
+      // that is not even ranked for the task cannot.
+      return notSeated ? 'reject' : 'ignore'
     }
   }
 
@@ -607,6 +639,7 @@ export function createNode({
       comparing: false,
       earlyChallenge: undefined,
       earlyReveals: [],
+      earlyCommits: [],
       observed: [],
       cancelTimer: undefined,
     }
@@ -647,17 +680,7 @@ export function createNode({
       if (store.getVerdict(taskId) !== undefined) return 'ignore'
       return isReveal ? holdOrphan({ type: 'reveal', item: signed as Attested<Reveal> }) : holdOrphan({ type: 'commit', item: signed as Attested<Commit> })
     }
-    if ('commitment' in signed.message) {
-      try {
-        update(taskId, entry, applyCommit(entry.state, signed as Attested<Commit>, clock.now(), entry.timing))
-        return 'accept'
-      } catch (error) {
-        countRejection(error)
-        // A duplicate or a late commit can be honest network behaviour; a commit from a node
-        // that holds no seat cannot.
-        return error instanceof CommitRejectedError && error.code === 'COMMIT_NOT_ASSIGNED' ? 'reject' : 'ignore'
-      }
-    }
+    if ('commitment' in signed.message) return tryCommit(taskId, entry, signed as Attested<Commit>)
     observe(signed as Attested<Reveal>, entry.observed)
     tryReveal(taskId, entry, signed as Attested<Reveal>)
     return 'accept'

@@ -68,7 +68,7 @@ export interface OwnBatchSignature {
 /**
  * Durable node state. The in-memory adapter serves single-process runs; SQLite serves daemons.
  *
- * What the node signed is write-once: `putOwnCommit` and `putBatchSignature` accept the same value
+ * What the node signed is write-once: `putOwnCommits` and `putBatchSignature` accept the same value
  * again (a no-op) but throw a `StoreError` with code `STORE_CONFLICT` (src/store/errors.ts) for a
  * different one, so that not even a bug makes the node sign two answers for one task or two
  * batches for one epoch. When a put returns, the value survives a crash of the process (and, in
@@ -78,7 +78,11 @@ export interface NodeStore {
   /** Stores an accepted spec. Storing one again keeps the task's place in `openTasks()`. */
   putSpec(taskId: Hex, signed: Signed<TaskSpec>): void
   getSpec(taskId: Hex): Signed<TaskSpec> | undefined
-  putOwnCommit(commit: OwnCommit): void
+  /**
+   * Stores own commits all or none, durably once for all of them (one fsync for a batch). A commit
+   * already stored with the same value is accepted again; a different one fails the whole call.
+   */
+  putOwnCommits(commits: readonly OwnCommit[]): void
   getOwnCommit(taskId: Hex): OwnCommit | undefined
   putVerdict(verdict: Verdict): void
   getVerdict(taskId: Hex): Verdict | undefined

@@ -86,7 +86,7 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         const { taskId, signed } = await makeSignedTask(1n)
         const commit = await makeOwnCommit(taskId, 'a', 'failed')
         store.putSpec(taskId, signed)
-        store.putOwnCommit(commit)
+        store.putOwnCommits([commit])
         store.putVerdict(makeVerdict(taskId))
         assert.deepEqual(store.getSpec(taskId), signed)
         assert.equal(typeof store.getSpec(taskId)?.message.fee, 'bigint')
@@ -99,16 +99,27 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
       withFixture(factory, async ({ store }) => {
         const { taskId } = await makeSignedTask(2n)
         const first = await makeOwnCommit(taskId, 'a')
-        store.putOwnCommit(first)
-        store.putOwnCommit(structuredClone(first))
-        assert.throws(() => store.putOwnCommit({ ...first, salt: keccak256(stringToBytes('other salt')) }), isStoreError('STORE_CONFLICT'))
+        store.putOwnCommits([first])
+        store.putOwnCommits([structuredClone(first)])
+        assert.throws(() => store.putOwnCommits([{ ...first, salt: keccak256(stringToBytes('other salt')) }]), isStoreError('STORE_CONFLICT'))
         const other = await makeOwnCommit(taskId, 'b')
-        assert.throws(() => store.putOwnCommit(other), isStoreError('STORE_CONFLICT'))
+        assert.throws(() => store.putOwnCommits([other]), isStoreError('STORE_CONFLICT'))
         assert.deepEqual(store.getOwnCommit(taskId), first)
         // Another task is independent.
         const second = await makeOwnCommit((await makeSignedTask(3n)).taskId, 'b')
-        store.putOwnCommit(second)
+        store.putOwnCommits([second])
         assert.deepEqual(store.getOwnCommit(second.taskId), second)
+      }))
+
+    it('stores a batch of own commits all or none', () =>
+      withFixture(factory, async ({ store }) => {
+        const [a, b, c] = await Promise.all([4n, 5n, 6n].map(async (n) => makeOwnCommit((await makeSignedTask(n)).taskId, `batch-${n}`)))
+        store.putOwnCommits([a!])
+        // b is new, but a's conflicting twin fails the whole batch: b is not stored either.
+        assert.throws(() => store.putOwnCommits([b!, { ...a!, salt: zeroHash }]), isStoreError('STORE_CONFLICT'))
+        assert.equal(store.getOwnCommit(b!.taskId), undefined)
+        store.putOwnCommits([a!, b!, c!])
+        assert.deepEqual([a, b, c].map((x) => store.getOwnCommit(x!.taskId)), [a, b, c])
       }))
 
     it('lists open tasks in the order their specs were first stored, until each has a verdict', () =>
@@ -149,7 +160,7 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         const signature = toHex(new Uint8Array(65).fill(1))
         fixture.store.putSpec(a.taskId, a.signed)
         fixture.store.putSpec(b.taskId, b.signed)
-        fixture.store.putOwnCommit(commit)
+        fixture.store.putOwnCommits([commit])
         fixture.store.putVerdict(makeVerdict(b.taskId))
         fixture.store.putBatchSignature(1n, digest, signature)
         const store = (fixture.reopen as () => NodeStore)()
@@ -158,7 +169,7 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         assert.deepEqual(store.getVerdict(b.taskId), makeVerdict(b.taskId))
         assert.deepEqual(store.getBatchSignature(1n), { digest, signature })
         assert.deepEqual(store.openTasks(), [a])
-        assert.throws(() => store.putOwnCommit({ ...commit, salt: zeroHash }), isStoreError('STORE_CONFLICT'))
+        assert.throws(() => store.putOwnCommits([{ ...commit, salt: zeroHash }]), isStoreError('STORE_CONFLICT'))
       }))
   })
 }

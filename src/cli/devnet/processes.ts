@@ -11,6 +11,7 @@ import { currentEpoch, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOve
 import { startProcessNetwork } from '../../devnet/processNetwork.ts'
 import { quantile } from '../../devnet/stats.ts'
 import { buildWorkload } from '../../devnet/workload.ts'
+import type { WorkloadItem } from '../../devnet/workload.ts'
 import type { CommandContext } from '../context.ts'
 import type { ProgressBar } from '../progress.ts'
 
@@ -23,6 +24,10 @@ export interface ProcessesOptions {
   concurrency: number
   dir: string
   progress: ProgressBar | undefined
+  /** The tasks to run; the seed's mixed workload (`buildWorkload`) by default. */
+  workload?: readonly WorkloadItem[]
+  /** Wait for every receipt and check it on-chain (default true); benchmarks skip it. */
+  checkReceipts?: boolean
 }
 
 /** What `veritask devnet --processes` reports (`--json` prints exactly this). */
@@ -49,13 +54,14 @@ export interface ProcessesReport {
  * for every verdict and every receipt, and checks each receipt on-chain.
  */
 export async function runProcessDevnet(context: CommandContext, options: ProcessesOptions): Promise<ProcessesReport> {
-  const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal })
+  const debugLog = process.env.DEBUG_LOG === undefined ? undefined : (await import('node:fs')).createWriteStream(process.env.DEBUG_LOG)
+  const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal, ...(debugLog ? { verbose: true, onLog: (i: number, line: string) => debugLog.write(`${i} ${line}\n`) } : {}) })
   try {
     const requester = privateKeyToAccount(devnetPrivateKey(options.seed, 'requester'))
     const fee = 10n ** 15n
-    await net.client.deposit(net.requester, fee * BigInt(options.tasks))
+    const workload = options.workload ?? (await buildWorkload(options.seed, options.tasks))
+    await net.client.deposit(net.requester, fee * BigInt(workload.length))
     const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
-    const workload = await buildWorkload(options.seed, options.tasks)
     const started = performance.now()
     const latencies: number[] = []
     const outcomes: Array<{ taskId: Hex; api: string; outcome: string; correct: boolean }> = []
@@ -80,7 +86,9 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         }
         const begun = performance.now()
         const taskId = await submitOverHttp(api, await signTaskSpec(requester, spec, domain), item.programBytes, item.input)
+        const submittedAt = performance.now()
         const verdict = await waitForVerdictOverHttp(api, taskId, { signal: context.signal })
+        if (process.env.DEBUG_STATS) console.error(`task ${i} submit ${Math.round(submittedAt - begun)} ms, verdict after ${Math.round(performance.now() - submittedAt)} ms`)
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
         options.progress?.update(outcomes.length, workload.length, 'decided')
@@ -89,7 +97,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     await Promise.all(Array.from({ length: Math.min(options.concurrency, workload.length) }, worker))
     const durationMs = performance.now() - started
     let receiptsVerified = 0
-    for (const { taskId, api } of outcomes) {
+    for (const { taskId, api } of options.checkReceipts === false ? [] : outcomes) {
       const receipt = await waitForReceiptOverHttp(api, taskId, { signal: context.signal })
       if (receipt !== null && (await net.client.verifyReceipt(receipt))) receiptsVerified++
     }
@@ -97,19 +105,21 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     const count = (outcome: string) => outcomes.filter((o) => o.outcome === outcome).length
     return {
       nodes: options.nodes,
-      tasks: options.tasks,
+      tasks: workload.length,
       transport: 'libp2p',
       verified: count('verified'),
       failed: count('failed'),
       unresolved: count('unresolved'),
       correct: outcomes.filter((o) => o.correct).length,
       durationMs: Math.round(durationMs),
-      throughputPerSecond: Math.round((options.tasks / durationMs) * 10_000) / 10,
+      throughputPerSecond: Math.round((workload.length / durationMs) * 10_000) / 10,
       latencyMs: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)) },
       epochsSettled: Number(await net.publicClient.readContract({ address: net.contracts.settlement, abi: SettlementAbi, functionName: 'settledEpochCount' })),
       receiptsVerified,
     }
   } finally {
+    if (process.env.DEBUG_STATS) console.error((await import('node:child_process')).execSync('ps -eo pid,time,etime,args | grep -E "veritask.js node|anvil|processes.ts" | grep -v grep').toString())
+    if (process.env.DEBUG_STATS) for (const n of net.nodes) console.error(JSON.stringify(((await (await fetch(`${n.ready!.api}/v1/status`)).json()) as { stats: unknown }).stats))
     await net.stop()
     await rm(join(options.dir), { recursive: true, force: true })
   }

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { contentId } from '../../core/contentId.ts'
 import { defaultParams } from '../../core/params.ts'
@@ -24,9 +24,13 @@ const cidPattern = /^0x[0-9a-f]{64}$/
  * Content-addressed blobs on disk: the blob with content id `0xabcd…` lives in `<dir>/ab/abcd…`
  * (the id's 64 hex digits, lowercase).
  *
- * - `put` writes a temp file under `<dir>/tmp/`, fsyncs it, renames it into place and fsyncs the
- *   directory, so a blob is either absent or complete, also after a crash; leftover temp files are
- *   removed on open. A blob already present (same size) is not rewritten.
+ * - `put` writes a temp file under `<dir>/tmp/` and renames it into place, so a blob is either
+ *   absent or complete after a process crash; leftover temp files are removed on open. A blob
+ *   already present (same size) is not rewritten.
+ * - No fsync: blobs are a cache of bytes anyone can check, not state the node vouches for. After
+ *   a power loss a blob may be missing or torn; `get` then finds it missing and the node fetches
+ *   it again (its own results are also served by the other executors). An fsync per put cost tens
+ *   of milliseconds of a blocked event loop per task on a node busy with gossip.
  * - `get` hashes what it reads: a file whose keccak256 does not match its name is treated as
  *   missing and removed (and reported to `onCorrupt`), so the node fetches it again. Hashing costs
  *   time proportional to the blob on every read.
@@ -84,11 +88,9 @@ export function createDiskBlobStore({
       if (sizeOf(path) === bytes.byteLength) return cid
       const temp = join(tmp, `${cid.slice(2)}.${process.pid}.${tmpCounter++}`)
       try {
-        writeFileDurably(temp, bytes)
-        const shard = join(root, cid.slice(2, 4))
-        if (mkdirSync(shard, { recursive: true }) !== undefined) fsyncDirectory(root)
+        writeFile(temp, bytes)
+        mkdirSync(join(root, cid.slice(2, 4)), { recursive: true })
         renameSync(temp, path)
-        fsyncDirectory(shard)
         return cid
       } catch (cause) {
         rmSync(temp, { force: true })
@@ -120,29 +122,11 @@ export function createDiskBlobStore({
   }
 }
 
-function writeFileDurably(path: string, bytes: Uint8Array): void {
+function writeFile(path: string, bytes: Uint8Array): void {
   const fd = openSync(path, 'wx')
   try {
     let written = 0
     while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** Makes a rename in `dir` durable. Some platforms (Windows) cannot open a directory; skip there. */
-function fsyncDirectory(dir: string): void {
-  let fd: number
-  try {
-    fd = openSync(dir, 'r')
-  } catch {
-    return
-  }
-  try {
-    fsyncSync(fd)
-  } catch (error) {
-    if (!isCode(error, 'EISDIR') && !isCode(error, 'EPERM') && !isCode(error, 'EINVAL')) throw error
   } finally {
     closeSync(fd)
   }

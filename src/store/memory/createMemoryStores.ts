@@ -33,10 +33,12 @@ export function createMemoryNodeStore(): NodeStore {
   return {
     putSpec: (taskId, signed) => void specs.set(taskId, signed),
     getSpec: (taskId) => specs.get(taskId),
-    putOwnCommit(commit) {
-      const stored = commits.get(commit.taskId)
-      if (stored !== undefined) return assertSameOwnCommit(stored, commit)
-      commits.set(commit.taskId, commit)
+    putOwnCommits(list) {
+      for (const commit of list) {
+        const stored = commits.get(commit.taskId)
+        if (stored !== undefined) assertSameOwnCommit(stored, commit)
+      }
+      for (const commit of list) commits.set(commit.taskId, commit)
     },
     getOwnCommit: (taskId) => commits.get(taskId),
     putVerdict: (verdict) => void verdicts.set(verdict.taskId, verdict),

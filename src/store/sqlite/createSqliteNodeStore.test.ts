@@ -52,7 +52,7 @@ async function storeThenKill(path: string, commit: OwnCommit, batch: { digest: s
     const { createSqliteNodeStore } = await import(${JSON.stringify(storeModule)})
     const store = createSqliteNodeStore({ path: process.env.STORE_PATH })
     const batch = JSON.parse(process.env.STORE_BATCH)
-    store.putOwnCommit(JSON.parse(process.env.STORE_COMMIT))
+    store.putOwnCommits([JSON.parse(process.env.STORE_COMMIT)])
     store.putBatchSignature(3n, batch.digest, batch.signature)
     process.stdout.write('ready\\n')
     setInterval(() => {}, 60_000)
@@ -93,8 +93,8 @@ describe('createSqliteNodeStore', () => {
       try {
         assert.deepEqual(store.getOwnCommit(taskId), commit)
         assert.deepEqual(store.getBatchSignature(3n), batch)
-        store.putOwnCommit(commit)
-        assert.throws(() => store.putOwnCommit({ ...commit, salt: keccak256(stringToBytes('new salt')) }), isStoreError('STORE_CONFLICT'))
+        store.putOwnCommits([commit])
+        assert.throws(() => store.putOwnCommits([{ ...commit, salt: keccak256(stringToBytes('new salt')) }]), isStoreError('STORE_CONFLICT'))
       } finally {
         store.close()
       }
@@ -107,7 +107,7 @@ describe('createSqliteNodeStore', () => {
       const commit = await makeOwnCommit(task.taskId, 'b')
       let store = createSqliteNodeStore({ path })
       store.putSpec(task.taskId, task.signed)
-      store.putOwnCommit(commit)
+      store.putOwnCommits([commit])
       store.close()
       store.close()
       for (let i = 0; i < 3; i++) {
@@ -192,7 +192,7 @@ describe('createSqliteNodeStore', () => {
       const store = createSqliteNodeStore({ path })
       try {
         assert.deepEqual(store.getOwnCommit(task.taskId), commit)
-        assert.throws(() => store.putOwnCommit({ ...commit, commitment: zeroHash }), isStoreError('STORE_CONFLICT'))
+        assert.throws(() => store.putOwnCommits([{ ...commit, commitment: zeroHash }]), isStoreError('STORE_CONFLICT'))
       } finally {
         store.close()
       }

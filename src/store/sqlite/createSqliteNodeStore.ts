@@ -87,10 +87,12 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
   }
   const getBatchSignature = (epoch: bigint) => statements.getBatchSignature.get(epoch) as { digest: Hex; signature: Hex } | undefined
 
-  const putOwnCommit = db.transaction((commit: OwnCommit) => {
-    const stored = getOwnCommit(commit.taskId)
-    if (stored !== undefined) return assertSameOwnCommit(stored, commit)
-    statements.putOwnCommit.run(commit.taskId, commit.status, commit.resultHash, commit.salt, commit.commitment)
+  const putOwnCommits = db.transaction((commits: readonly OwnCommit[]) => {
+    for (const commit of commits) {
+      const stored = getOwnCommit(commit.taskId)
+      if (stored !== undefined) assertSameOwnCommit(stored, commit)
+      else statements.putOwnCommit.run(commit.taskId, commit.status, commit.resultHash, commit.salt, commit.commitment)
+    }
   })
   const putBatchSignature = db.transaction((epoch: bigint, digest: Hex, signature: Hex) => {
     const stored = getBatchSignature(epoch)
@@ -118,7 +120,7 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
         const row = statements.getSpec.get(taskId)
         return row === undefined ? undefined : decodeSpec(row.spec, taskId, file)
       }),
-    putOwnCommit: (commit) => use(() => durably(db, () => putOwnCommit.immediate(commit))),
+    putOwnCommits: (commits) => use(() => durably(db, () => putOwnCommits.immediate(commits))),
     getOwnCommit: (taskId) => use(() => getOwnCommit(taskId)),
     putVerdict: (verdict) => use(() => void statements.putVerdict.run(verdict.taskId, JSON.stringify(verdict))),
     getVerdict: (taskId) =>

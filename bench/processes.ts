@@ -1,0 +1,60 @@
+// Verified throughput with every node in its own process over libp2p (`veritask devnet
+// --processes`): five `veritask node` processes on loopback, anvil, and this process as the
+// requester submitting over HTTP. The same ~5 ms hash-chain tasks as bench/throughput.ts, replicate
+// k = 3, against the bare worker pool measured in the same run. Each node process has its own
+// worker pool, so here too every task's protocol work and its three executions share the cores.
+//
+//   npx tsx bench/processes.ts [--quick]
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runProcessDevnet } from '../src/cli/devnet/processes.ts'
+import { bareRate, calibrate, threads, workload } from './lib/hashChainTasks.ts'
+import { machine, today, writeResults } from './lib/report.ts'
+
+const quick = process.argv.includes('--quick')
+const count = quick ? 60 : 240
+/** Enough in flight to cover gossip hops between processes and HTTP polling. */
+const CONCURRENCY = 48
+
+const { rounds, perTaskMs } = await calibrate(5)
+const items = workload(rounds, count)
+const before = await bareRate(rounds, count)
+const context = { stdout: () => {}, stderr: () => {}, setExitCode: () => {}, signal: new AbortController().signal, env: {} }
+const report = await runProcessDevnet(context, {
+  nodes: 5,
+  tasks: count,
+  k: 3,
+  quorum: 2,
+  seed: 'bench-processes',
+  concurrency: CONCURRENCY,
+  dir: mkdtempSync(join(tmpdir(), 'veritask-bench-processes-')),
+  progress: undefined,
+  workload: items,
+  checkReceipts: false,
+})
+const after = await bareRate(rounds, count)
+if (report.correct !== count) throw new Error(`process devnet incomplete: ${JSON.stringify(report)}`)
+const limit = (before.rate + after.rate) / 2
+const ratio = report.throughputPerSecond / (limit / 3)
+
+const table = [
+  '| task size | compute per task (1 thread) | bare pool (tasks/s; before / after) | 5 node processes, replicate k=3 (tasks/s) | ÷ ideal (limit/3) | p50 / p99 submit → verdict (ms) |',
+  '|---|---:|---:|---:|---:|---:|',
+  `| ~5 ms | ${perTaskMs.toFixed(2)} ms | ${limit.toFixed(1)} (${before.rate.toFixed(1)} / ${after.rate.toFixed(1)}) | ${report.throughputPerSecond} | ${ratio.toFixed(2)} | ${report.latencyMs.p50} / ${report.latencyMs.p99} |`,
+].join('\n')
+console.log(table)
+console.log(`- libp2p processes: replicate ${ratio >= 0.9 ? 'meets' : 'MISSES'} ≥ 0.9 of the ideal (${ratio.toFixed(2)})`)
+
+await writeResults('processes', {
+  quick,
+  json: { quick, threads, concurrency: CONCURRENCY, rounds, perTaskMs, limit, limitBefore: before.rate, limitAfter: after.rate, ratio, report },
+  markdown: `# Verified throughput over libp2p, one process per node
+
+${today()}, ${machine()}, ${quick ? 'quick' : 'full'} mode. Five \`veritask node\` processes (each with its own pool of ${threads} worker threads) on loopback over libp2p, anvil mining a block every 250 ms, and this process submitting ${count} hash-chain tasks over HTTP, ${CONCURRENCY} in flight, polling each task's status every 100 ms. The bare pool runs the same tasks in this process right before and after.
+
+${table}
+
+Submit → verdict here includes HTTP submission and status polling (up to 100 ms per task) and gossip between processes; the in-process figures are in [throughput.md](throughput.md).
+`,
+})
