@@ -146,7 +146,7 @@ function nodeProcess(index: number, dataDir: string, args: readonly string[], on
       await exited
     },
     start() {
-      const child = spawn(process.execPath, [...(process.env.DEBUG_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.DEBUG_CPU_PROF] : []), cliPath, 'node', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [cliPath, 'node', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
       self.child = child
       exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
       void exited.then(() => {

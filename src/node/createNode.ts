@@ -589,8 +589,10 @@ export function createNode({
 
   /** Opens a task from a signed spec; `digest` is its hash when the gossip reader computed it. */
   async function acceptSpec(signed: Signed<TaskSpec>, origin: string, resuming = false, digest?: Hex): Promise<Hex> {
-    const now = clock.now()
     const spec = signed.message
+    // Only the very next epoch is worth waiting for; anything further ahead is refused at once.
+    if (spec.epoch === chain.epoch() + 1n && chain.awaitEpoch !== undefined) await chain.awaitEpoch(spec.epoch, epochGraceMs)
+    const now = clock.now()
     const view = epochOf(spec, resuming)
     const epochParams = view.params ?? params
     const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now, verify, ...(digest === undefined ? {} : { taskId: digest }) })

@@ -32,6 +32,12 @@ export interface ChainView {
    * cover (a deposit this view has not seen yet). Absent where balances are fixed.
    */
   refreshEscrow?(requester: Address): Promise<void>
+  /**
+   * Resolves once `epoch` is open in this view (true), or after `timeoutMs` (false). A spec for
+   * the next epoch can arrive just before this node has seen that epoch open: peers read the chain
+   * at slightly different moments. Absent where epochs never change.
+   */
+  awaitEpoch?(epoch: bigint, timeoutMs: number): Promise<boolean>
 }
 
 /** Content-addressed blobs: programs, inputs and results. */

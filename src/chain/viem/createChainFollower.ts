@@ -178,6 +178,21 @@ export function createChainFollower({
       return left > 0n ? left : 0n
     },
     refreshEscrow: refresh,
+    awaitEpoch(epoch, timeoutMs) {
+      if (known >= epoch) return Promise.resolve(true)
+      return new Promise<boolean>((resolve) => {
+        const done = (opened: boolean) => {
+          clearTimeout(timeout)
+          listeners.delete(listener)
+          resolve(opened)
+        }
+        const listener = () => {
+          if (known >= epoch) done(true)
+        }
+        const timeout = setTimeout(() => done(false), timeoutMs)
+        listeners.add(listener)
+      })
+    },
     onEpoch(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -54,8 +54,7 @@ export interface ProcessesReport {
  * for every verdict and every receipt, and checks each receipt on-chain.
  */
 export async function runProcessDevnet(context: CommandContext, options: ProcessesOptions): Promise<ProcessesReport> {
-  const debugLog = process.env.DEBUG_LOG === undefined ? undefined : (await import('node:fs')).createWriteStream(process.env.DEBUG_LOG)
-  const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal, ...(debugLog ? { verbose: true, onLog: (i: number, line: string) => debugLog.write(`${i} ${line}\n`) } : {}) })
+  const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal })
   try {
     const requester = privateKeyToAccount(devnetPrivateKey(options.seed, 'requester'))
     const fee = 10n ** 15n
@@ -86,9 +85,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         }
         const begun = performance.now()
         const taskId = await submitOverHttp(api, await signTaskSpec(requester, spec, domain), item.programBytes, item.input)
-        const submittedAt = performance.now()
         const verdict = await waitForVerdictOverHttp(api, taskId, { signal: context.signal })
-        if (process.env.DEBUG_STATS) console.error(`task ${i} submit ${Math.round(submittedAt - begun)} ms, verdict after ${Math.round(performance.now() - submittedAt)} ms`)
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
         options.progress?.update(outcomes.length, workload.length, 'decided')
@@ -118,8 +115,6 @@ export async function runProcessDevnet(context: CommandContext, options: Process
       receiptsVerified,
     }
   } finally {
-    if (process.env.DEBUG_STATS) console.error((await import('node:child_process')).execSync('ps -eo pid,time,etime,args | grep -E "veritask.js node|anvil|processes.ts" | grep -v grep').toString())
-    if (process.env.DEBUG_STATS) for (const n of net.nodes) console.error(JSON.stringify(((await (await fetch(`${n.ready!.api}/v1/status`)).json()) as { stats: unknown }).stats))
     await net.stop()
     await rm(join(options.dir), { recursive: true, force: true })
   }
