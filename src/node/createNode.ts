@@ -418,7 +418,7 @@ export function createNode({
   async function flush(): Promise<void> {
     // One batch failing (a store or network error) does not hold back the others.
     const attempt = async (send: () => Promise<void>) => send().catch((error: unknown) => log.warn('own commits or reveals not sent', { error }))
-    while (outbox.commits.length > 0 || outbox.reveals.length > 0) {
+    while (running && (outbox.commits.length > 0 || outbox.reveals.length > 0)) {
       const commits = outbox.commits.splice(0)
       const reveals = outbox.reveals.splice(0)
       for (const chunk of chunked(commits, MAX_BATCH_ITEMS)) await attempt(() => sendCommits(chunk))
