@@ -4,7 +4,9 @@
 // k = 3, against the bare worker pool measured in the same run. Each node process has its own
 // worker pool, so here too every task's protocol work and its three executions share the cores.
 //
-//   npx tsx bench/processes.ts [--quick]
+// The node processes run the built CLI (dist/): `npm run bench:processes` builds it first.
+//
+//   npx tsx bench/processes.ts [--quick]        BENCH_CONCURRENCY=<n> sets the tasks in flight (16)
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
