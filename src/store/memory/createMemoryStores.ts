@@ -34,11 +34,14 @@ export function createMemoryNodeStore(): NodeStore {
     putSpec: (taskId, signed) => void specs.set(taskId, signed),
     getSpec: (taskId) => specs.get(taskId),
     putOwnCommits(list) {
+      // Checked in full before anything is written: all or none, as in the SQLite store.
+      const staged = new Map<Hex, OwnCommit>()
       for (const commit of list) {
-        const stored = commits.get(commit.taskId)
+        const stored = staged.get(commit.taskId) ?? commits.get(commit.taskId)
         if (stored !== undefined) assertSameOwnCommit(stored, commit)
+        else staged.set(commit.taskId, commit)
       }
-      for (const commit of list) commits.set(commit.taskId, commit)
+      for (const [taskId, commit] of staged) commits.set(taskId, commit)
     },
     getOwnCommit: (taskId) => commits.get(taskId),
     putVerdict: (verdict) => void verdicts.set(verdict.taskId, verdict),
