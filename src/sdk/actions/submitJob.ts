@@ -39,7 +39,10 @@ export interface SubmitJobParameters extends TaskTerms {
   maxAttempts?: number
   /** Per-attempt wait for a verdict, in ms (default: the deadline plus 30 s). */
   attemptTimeoutMs?: number
-  /** Wait for every task's receipt and verify it on-chain (default false). */
+  /**
+   * Wait for every task's receipt and verify it on-chain (default false). A chunk whose epoch
+   * settled without its task (410 `RECEIPT_OMITTED`) is run again, within `maxAttempts`.
+   */
   receipts?: boolean
   /** A report of an earlier run of this job: chunks it finished (verified or failed) are not run again. */
   resume?: JobReport
@@ -397,13 +400,30 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
 
     // ── receipts: every verified task's receipt, verified on-chain ──
     if (parameters.receipts === true) {
-      const verified = [...units, ...steps.map((s) => s.unit)].filter((u) => u.status === 'verified' && u.taskId !== undefined)
+      const verified = [
+        ...units.flatMap((unit) => (unit.status === 'verified' ? [{ unit, program: mapProgram, unitTerms: terms }] : [])),
+        ...steps.flatMap(({ unit }) => (unit.status === 'verified' ? [{ unit, program: reduceProgram!, unitTerms: reduceTerms }] : [])),
+      ].filter(({ unit }) => unit.taskId !== undefined)
       let done = 0
       await pool(
         verified,
         Math.min(concurrency, 16),
-        async (unit) => {
-          unit.receipt = await getReceipt(client, { taskId: unit.taskId!, wait: true, ...(signal ? { signal } : {}) })
+        async ({ unit, program, unitTerms }) => {
+          for (;;) {
+            try {
+              unit.receipt = await getReceipt(client, { taskId: unit.taskId!, wait: true, ...(signal ? { signal } : {}) })
+              break
+            } catch (error) {
+              // The task's epoch settled without it (its spec crossed the epoch boundary as the
+              // batch was built): it was not charged and has no receipt. Run the chunk again: a
+              // new task, the same result, settled in a later epoch.
+              const omitted = error instanceof NodeApiError && error.code === 'RECEIPT_OMITTED'
+              if (!omitted || unit.attempts.length >= maxAttempts) throw error
+              unit.status = 'pending'
+              await run(unit, program, unitTerms, false)
+              if ((unit.status as ChunkStatus) !== 'verified') return
+            }
+          }
           const check = await verifyReceipt(client, { receipt: unit.receipt, taskId: unit.taskId!, resultHash: unit.resultHash! })
           unit.receiptValid = check.valid && unit.receipt.outcome === 'verified'
           onProgress?.({ phase: 'receipts', done: ++done, total: verified.length, verified: done, failed: 0, unresolved: 0, rejected: 0 })
@@ -411,7 +431,7 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
         () => signal?.aborted === true,
       )
       signal?.throwIfAborted()
-      receiptsValid = verified.every((u) => u.receiptValid === true)
+      receiptsValid = verified.every(({ unit }) => unit.receiptValid === true)
     }
   } catch (cause) {
     // What was submitted is in the report: pass it back as `resume` to finish the job.
