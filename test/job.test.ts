@@ -10,7 +10,7 @@ import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { exampleProgramPath } from '../src/programs/examplePrograms.ts'
 import { wordCountReference } from '../src/programs/wordCount.ts'
 import { buildChunkOutputTree, createVeritaskClient, planChunks } from '../src/sdk/index.ts'
-import type { Fetch, InputFile, JobReport, VeritaskClient } from '../src/sdk/index.ts'
+import type { InputFile, JobReport, VeritaskClient } from '../src/sdk/index.ts'
 import { countWordsLocally, parseWordCounts } from '../examples/word-frequencies/wordFrequencies.ts'
 
 // The requester's whole path over a live local network (anvil, staked nodes with their HTTP APIs,
@@ -127,44 +127,5 @@ describe('a job over the live local network', { timeout: 180_000 }, () => {
     const printed = JSON.parse(out.join('\n')) as { outcome: string; resultHash: string; output: string; receiptValid: boolean }
     assert.deepEqual([printed.outcome, printed.resultHash, printed.receiptValid], ['verified', chunk.resultHash, true])
     assert.equal(contentId(Buffer.from(printed.output, 'base64')), chunk.resultHash)
-  })
-  it('runs a chunk again when its epoch settled without it (410 RECEIPT_OMITTED), and proves the new task', async () => {
-    // The nodes answer 410 for the first task whose receipt is asked for, as they do for a task
-    // whose spec crossed the epoch boundary while the batch was built (not charged, no receipt).
-    let omitted: string | undefined
-    const omitting: Fetch = (url, init) => {
-      const taskId = /\/v1\/tasks\/(0x[0-9a-fA-F]{64})\/receipt$/.exec(url)?.[1]
-      if (taskId !== undefined && (omitted ??= taskId) === taskId) {
-        const body = { error: { code: 'RECEIPT_OMITTED', message: 'The epoch settled without this task.' } }
-        return Promise.resolve(new Response(JSON.stringify(body), { status: 410, headers: { 'content-type': 'application/json' } }))
-      }
-      return fetch(url, init)
-    }
-    const requester = createVeritaskClient({
-      rpcUrl: net.rpcUrl,
-      nodeApiUrl: net.nodeApiUrls,
-      account: net.requesterKey,
-      settlement: net.contracts.settlement,
-      chainId: net.chainId,
-      pollIntervalMs: 100,
-      fetch: omitting,
-    })
-    const small = await requester.submitJob({
-      program: new Uint8Array(await readFile(exampleProgramPath('word-count'))),
-      input: files.slice(0, 1),
-      chunkSize: 4_096,
-      fee: 10n ** 15n,
-      policy: { kind: 'sample', ratePpm: 200_000 },
-      receipts: true,
-    })
-    assert.equal(small.receiptsValid, true)
-    const rerun = small.chunks.filter((c) => c.attempts.length > 1)
-    assert.equal(rerun.length, 1, 'exactly the chunk whose receipt was omitted ran again')
-    const [first, second] = rerun[0]!.attempts
-    assert.equal(first!.taskId, omitted)
-    assert.equal(rerun[0]!.taskId, second!.taskId)
-    assert.equal(rerun[0]!.receipt?.taskId, second!.taskId)
-    assert.equal(rerun[0]!.receiptValid, true)
-    assert.ok(small.chunks.every((c) => c.receiptValid === true))
   })
 })
