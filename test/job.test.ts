@@ -9,7 +9,8 @@ import { startLocalNetwork } from '../src/devnet/localNetwork.ts'
 import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { exampleProgramPath } from '../src/programs/examplePrograms.ts'
 import { wordCountReference } from '../src/programs/wordCount.ts'
-import { buildChunkOutputTree, createVeritaskClient, planChunks } from '../src/sdk/index.ts'
+import { buildChunkOutputTree, planChunks } from '../src/sdk/index.ts'
+import { localRequester } from './helpers/localRequester.ts'
 import type { InputFile, JobReport, VeritaskClient } from '../src/sdk/index.ts'
 import { countWordsLocally, parseWordCounts } from '../examples/word-frequencies/wordFrequencies.ts'
 
@@ -48,14 +49,7 @@ describe('a job over the live local network', { timeout: 180_000 }, () => {
 
   before(async () => {
     net = await startLocalNetwork({ nodes: 4, seed: 'job-e2e' })
-    client = createVeritaskClient({
-      rpcUrl: net.rpcUrl,
-      nodeApiUrl: net.nodeApiUrls,
-      account: net.requesterKey,
-      settlement: net.contracts.settlement,
-      chainId: net.chainId,
-      pollIntervalMs: 100,
-    })
+    client = localRequester(net)
   })
 
   after(() => net?.stop())

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test'
 import { startLocalNetwork } from '../src/devnet/localNetwork.ts'
 import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { exampleProgramPath } from '../src/programs/examplePrograms.ts'
-import { createVeritaskClient } from '../src/sdk/index.ts'
 import type { Fetch } from '../src/sdk/index.ts'
+import { localRequester } from './helpers/localRequester.ts'
 
 // A job whose chunk is left out of its epoch's batch (the nodes answer 410 RECEIPT_OMITTED, as for
 // a task whose spec crossed the epoch boundary while the batch was built): the SDK runs the chunk
@@ -29,15 +29,7 @@ describe('a job with an omitted receipt', { timeout: 150_000 }, () => {
       }
       return fetch(url, init)
     }
-    const client = createVeritaskClient({
-      rpcUrl: net.rpcUrl,
-      nodeApiUrl: net.nodeApiUrls,
-      account: net.requesterKey,
-      settlement: net.contracts.settlement,
-      chainId: net.chainId,
-      pollIntervalMs: 100,
-      fetch: omitting,
-    })
+    const client = localRequester(net, { fetch: omitting })
     const fee = 10n ** 15n
     await client.deposit({ amount: 10n * fee })
     const text = new TextEncoder().encode('one two three\n'.repeat(40))
