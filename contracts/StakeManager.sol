@@ -54,6 +54,9 @@ contract StakeManager is IERC5805 {
     event Jailed(address indexed node, uint64 untilBlock);
     /// @notice The settlement contract, the only one that may slash and jail, was set.
     event SettlementSet(address settlement);
+    /// @notice `node` advertised what its runtimes hold (`wasm`, `onnx`, `onnx:<model id>`): sortition draws it
+    /// only for tasks that need one of these, from the first epoch whose snapshot block comes after this event.
+    event CapabilitiesAdvertised(address indexed node, string[] capabilities);
 
     /// @notice An amount of zero was given.
     error StakeManagerZeroAmount();
@@ -73,6 +76,14 @@ contract StakeManager is IERC5805 {
     error StakeManagerSettlementAlreadySet(address settlement);
     /// @notice Voting power cannot be delegated: each node votes its own stake.
     error StakeManagerDelegationUnsupported();
+    /// @notice A capability list must hold 1 to `MAX_CAPABILITIES` names of 1 to `MAX_CAPABILITY_BYTES` bytes
+    /// (`length` is the offending name's, or 0 when the count is wrong).
+    error StakeManagerInvalidCapabilities(uint256 count, uint256 length);
+
+    /// @notice Most capabilities one advertisement may list.
+    uint256 public constant MAX_CAPABILITIES = 32;
+    /// @notice Longest capability name, in bytes (`onnx:` and a 0x-prefixed content id take 71).
+    uint256 public constant MAX_CAPABILITY_BYTES = 96;
 
     modifier onlySettlement() {
         if (msg.sender != _settlement || msg.sender == address(0)) revert StakeManagerUnauthorized(msg.sender);
@@ -96,6 +107,21 @@ contract StakeManager is IERC5805 {
         if (settlement_ == address(0)) revert StakeManagerZeroAddress();
         _settlement = settlement_;
         emit SettlementSet(settlement_);
+    }
+
+    /// @notice Advertises what the caller's runtimes hold, replacing its earlier advertisement. Nothing is
+    /// stored: nodes read the newest advertisement at or before each epoch's snapshot block from the event log,
+    /// so every node ranks with the same capabilities. A node that never advertised runs `wasm` only.
+    /// @param capabilities Capability names, e.g. `wasm`, `onnx`, `onnx:0x…` (a model's content id).
+    function advertiseCapabilities(string[] calldata capabilities) external {
+        if (capabilities.length == 0 || capabilities.length > MAX_CAPABILITIES) {
+            revert StakeManagerInvalidCapabilities(capabilities.length, 0);
+        }
+        for (uint256 i = 0; i < capabilities.length; i++) {
+            uint256 length = bytes(capabilities[i]).length;
+            if (length == 0 || length > MAX_CAPABILITY_BYTES) revert StakeManagerInvalidCapabilities(capabilities.length, length);
+        }
+        emit CapabilitiesAdvertised(msg.sender, capabilities);
     }
 
     /// @notice Adds `amount` tokens (pulled from the caller, who must have approved them) to the caller's active stake.

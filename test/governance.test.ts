@@ -6,14 +6,14 @@ import { createGovernanceClient } from '../src/chain/viem/createGovernanceClient
 import { readParameters } from '../src/chain/viem/readParameters.ts'
 import { defaultGovernanceSettings } from '../src/chain/deploy.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
-import type { ChainNetwork } from '../src/devnet/chainNetwork.ts'
+import type { DevChain } from '../src/devnet/startDevChain.ts'
 import { withTempDir } from './helpers/tempDir.ts'
 
 const EPOCH_TASKS = 8
 const EPOCHS = 3
 
 /** Passes a proposal to set k = 5 (quorum 3) with the devnet nodes' stake, mining through the vote and the timelock. */
-async function passReplicationChange(net: ChainNetwork): Promise<bigint> {
+async function passReplicationChange(net: DevChain): Promise<bigint> {
   const gov = createGovernanceClient(net.publicClient, net.contracts)
   const [proposer, ...voters] = net.nodeWallets
   const { proposalId } = await gov.propose(proposer!, { replicationK: 5, replicationQuorum: 3 }, 'Replicate every task 5 times')

@@ -292,6 +292,9 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
     await expectError(await fetch(`${api.url}/v1/tasks/0x${'11'.repeat(32)}`), 404, 'API_TASK_NOT_FOUND')
     await expectError(await fetch(`${api.url}/v1/blobs/nope`), 400, 'API_BAD_CID')
     await expectError(await fetch(`${api.url}/v1/blobs/0x${'22'.repeat(32)}`), 404, 'API_BLOB_NOT_FOUND')
+    await expectError(await fetch(`${api.url}/v1/balances/0x${'3'.repeat(39)}`), 400, 'API_BAD_ACCOUNT')
+    // Without a settler there is no balances root to prove against.
+    await expectError(await fetch(`${api.url}/v1/balances/0x${'33'.repeat(20)}`), 404, 'BALANCE_NOT_FOUND')
   })
 
   it('guards admin routes with the bearer token', async () => {

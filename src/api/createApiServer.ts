@@ -10,6 +10,7 @@ import { receiptToJson } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import type { Hex, Outcome } from '../core/types.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
+import type { BalanceProof } from '../node/createEpochSettler.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import type { NetworkStats } from '../ports/network.ts'
@@ -43,6 +44,12 @@ export interface CreateApiServerParameters {
    * settled, null when the epoch settled without the task.
    */
   receipts?: (taskId: Hex) => Receipt | null | undefined
+  /**
+   * An account's leaf in the newest balances root this node settled, with its Merkle proof, for
+   * `GET /v1/balances/:account` (what `Escrow.withdraw` and `Escrow.claim` take); undefined when
+   * the root has no leaf for it.
+   */
+  balanceProofs?: (account: Hex) => BalanceProof | undefined
   /** Bearer token for `/v1/admin/*`; without one, admin routes answer 403. */
   adminToken?: string
   /** Reported by `/v1/status`; the package version by default. */
@@ -68,6 +75,7 @@ const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 /** Submissions whose verdict is awaited for the latency histogram; the oldest are dropped beyond it. */
 const maxTrackedTasks = 10_000
 const hex32 = /^0x[0-9a-fA-F]{64}$/
+const address = /^0x[0-9a-fA-F]{40}$/
 
 function packageVersion(): string {
   try {
@@ -158,6 +166,7 @@ export async function createApiServer({
   network,
   settlementGas,
   receipts,
+  balanceProofs,
   adminToken,
   version = packageVersion(),
   maxBodyBytes,
@@ -252,6 +261,20 @@ export async function createApiServer({
       })
     }
     sendJson(res, 200, receiptToJson(receipt))
+  }
+
+  function getBalance({ res, param }: RequestContext): void {
+    if (!address.test(param)) {
+      throw new ApiError(400, 'API_BAD_ACCOUNT', 'An account is 0x followed by 40 hex digits.', { details: { account: param } })
+    }
+    const balance = balanceProofs?.(param.toLowerCase() as Hex)
+    if (balance === undefined) {
+      throw new ApiError(404, 'BALANCE_NOT_FOUND', 'This node has no leaf for the account in the newest balances root it settled.', {
+        details: { account: param },
+        hint: 'Every depositor and every paid node gets a leaf once an epoch settles after its deposit or its first task; try again after the next settlement.',
+      })
+    }
+    sendJson(res, 200, { account: balance.account, earned: balance.earned.toString(), charged: balance.charged.toString(), proof: balance.proof })
   }
 
   function getBlob({ res, param }: RequestContext): void {
@@ -375,6 +398,7 @@ export async function createApiServer({
     { method: 'POST', name: '/v1/tasks', pattern: /^\/v1\/tasks$/, handle: submit },
     { method: 'GET', name: '/v1/tasks/:taskId', pattern: /^\/v1\/tasks\/([^/]*)$/, handle: getTask },
     { method: 'GET', name: '/v1/tasks/:taskId/receipt', pattern: /^\/v1\/tasks\/([^/]*)\/receipt$/, handle: getReceipt },
+    { method: 'GET', name: '/v1/balances/:account', pattern: /^\/v1\/balances\/([^/]*)$/, handle: getBalance },
     { method: 'GET', name: '/v1/blobs/:cid', pattern: /^\/v1\/blobs\/([^/]*)$/, handle: getBlob },
     {
       method: 'GET',

@@ -108,54 +108,68 @@ describe('Escrow', () => {
     await expectRevert(escrow(bob).write.claim([bob.address, parseEther('3'), 0n, proofOf(tree, bob.address)]), 'EscrowInvalidProof')
   })
 
-  it('pays a withdrawal only after the delay', async () => {
+  it('pays a withdrawal only after the delay and once an epoch that saw the request has settled', async () => {
     const receipt = await c.send(escrow(alice).write.requestWithdrawal([parseEther('40')]))
     const availableAt = receipt.blockNumber + DELAY
-    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [parseEther('40'), availableAt])
-    // Nothing settled yet: charges 0 and an empty proof.
+    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [parseEther('40'), receipt.blockNumber, availableAt])
+    assert.equal(await escrow().read.isWithdrawalReady([alice.address]), false)
     const [readyAt] = await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowWithdrawalNotReady')
     assert.equal(readyAt, availableAt)
-    await c.mine(Number(availableAt - (await c.blockNumber()) - 2n))
-    await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowWithdrawalNotReady')
-    await c.mine(1)
-    await expectRevert(escrow(alice).write.withdraw([0n, 1n, []]), 'EscrowInvalidProof')
+    await c.mine(Number(availableAt - (await c.blockNumber())))
+    // The delay has passed, but no epoch whose snapshot saw the request has settled: charges made
+    // while the request was invisible to nodes might still be on their way into the root.
+    const [requestedAt, settledSnapshot] = await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowWithdrawalNotSettled')
+    assert.deepEqual([requestedAt, settledSnapshot], [receipt.blockNumber, 0n])
+    // Every depositor gets a leaf, charged or not.
+    assert.equal(await escrow().read.depositorCount(), 1n)
+    assert.equal(await escrow().read.depositorAt([0n]), alice.address)
+    const tree = await settleBalances([[alice.address, 0n, 0n], [node.address, 0n, 0n]])
+    assert.equal(await escrow().read.isWithdrawalReady([alice.address]), true)
+    await expectRevert(escrow(alice).write.withdraw([0n, 1n, proofOf(tree, alice.address)]), 'EscrowInvalidProof')
     const before = await balanceOf(alice.address)
-    await c.send(escrow(alice).write.withdraw([0n, 0n, []]))
+    await c.send(escrow(alice).write.withdraw([0n, 0n, proofOf(tree, alice.address)]))
     assert.equal((await balanceOf(alice.address)) - before, parseEther('40'))
     assert.equal(await escrow().read.withdrawnOf([alice.address]), parseEther('40'))
-    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [0n, 0n])
-    await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowNoPendingWithdrawal')
+    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [0n, 0n, 0n])
+    await expectRevert(escrow(alice).write.withdraw([0n, 0n, proofOf(tree, alice.address)]), 'EscrowNoPendingWithdrawal')
   })
 
-  it('bounds withdrawals by deposits minus proven charges minus earlier withdrawals', async () => {
+  it('pays at most deposits minus proven charges minus earlier withdrawals', async () => {
     await expectRevert(escrow(alice).write.requestWithdrawal([parseEther('101')]), 'EscrowInsufficientBalance')
+    // A new request replaces the pending one, and restarts its wait.
+    await c.send(escrow(alice).write.requestWithdrawal([parseEther('50')]))
+    const receipt = await c.send(escrow(alice).write.requestWithdrawal([parseEther('71')]))
+    assert.deepEqual(await escrow().read.pendingWithdrawalOf([alice.address]), [parseEther('71'), receipt.blockNumber, receipt.blockNumber + DELAY])
+    await c.mine(Number(DELAY))
+    // An epoch that had charged alice 30 before it saw the request settles.
     const tree = await settleBalances([
       [alice.address, 0n, parseEther('30')],
       [node.address, parseEther('30'), 0n],
     ])
     const aliceProof = proofOf(tree, alice.address)
-    await c.send(escrow(alice).write.requestWithdrawal([parseEther('71')]))
-    await c.mine(Number(DELAY))
-    const [available, requested] = await expectRevert(
-      escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]),
-      'EscrowInsufficientBalance',
-    )
-    assert.deepEqual([available, requested], [parseEther('70'), parseEther('71')])
     // Lying about the charges does not pass the proof; a proof-less withdrawal is refused once a root exists.
     await expectRevert(escrow(alice).write.withdraw([0n, 0n, aliceProof]), 'EscrowInvalidProof')
     await expectRevert(escrow(alice).write.withdraw([0n, 0n, []]), 'EscrowInvalidProof')
-
-    // A new request replaces the pending one (and restarts the delay).
-    await c.send(escrow(alice).write.requestWithdrawal([parseEther('50')]))
-    await c.mine(Number(DELAY))
+    // 71 asked, 70 unspent: the unspent part is paid, and the request is done.
+    const before = await balanceOf(alice.address)
     await c.send(escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]))
-    assert.equal(await escrow().read.availableOf([alice.address, parseEther('30')]), parseEther('20'))
-    await c.send(escrow(alice).write.requestWithdrawal([parseEther('21')]))
+    assert.equal((await balanceOf(alice.address)) - before, parseEther('70'))
+    assert.equal(await escrow().read.availableOf([alice.address, parseEther('30')]), 0n)
+    // Nothing is left to pay a further request.
+    await c.send(escrow(alice).write.requestWithdrawal([parseEther('30')]))
     await c.mine(Number(DELAY))
-    await expectRevert(escrow(alice).write.withdraw([0n, parseEther('30'), aliceProof]), 'EscrowInsufficientBalance')
-    // The node's earnings come out of the pool: 100 deposited = 50 withdrawn + 30 earned + 20 left.
-    await c.send(escrow(node).write.claim([node.address, parseEther('30'), 0n, proofOf(tree, node.address)]))
-    assert.equal(await balanceOf(c.contracts.escrow), parseEther('20'))
+    const later = await settleBalances([
+      [alice.address, 0n, parseEther('30')],
+      [node.address, parseEther('30'), 0n],
+    ])
+    const [available, requested] = await expectRevert(
+      escrow(alice).write.withdraw([0n, parseEther('30'), proofOf(later, alice.address)]),
+      'EscrowInsufficientBalance',
+    )
+    assert.deepEqual([available, requested], [0n, parseEther('30')])
+    // The node's earnings come out of the pool: 100 deposited = 70 withdrawn + 30 earned.
+    await c.send(escrow(node).write.claim([node.address, parseEther('30'), 0n, proofOf(later, node.address)]))
+    assert.equal(await balanceOf(c.contracts.escrow), 0n)
   })
 
   it('reads the balances root of the latest settled epoch from Settlement', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { buildEpochBatch, balanceLeafEncoding } from './epochBatch.ts'
 import type { Balance, BalanceLeaf, EpochBatchResult, RewardSplit, SettledTask } from './epochBatch.ts'
 import { MessageRejectedError } from './errors.ts'
+import { chargeableOf } from './escrow.ts'
 import { address, hex32, smallUint, uint } from './messages.ts'
 import type { Address, Hex } from './types.ts'
 
@@ -21,8 +22,16 @@ export interface EpochProposal {
 
 /** What every member reads from the chain for the epoch, identically: the rest of the batch's inputs. */
 export interface EpochFacts {
-  /** Escrow deposits less withdrawals of each requester, at the epoch's snapshot block. */
+  /**
+   * What each requester's escrow funds at the epoch's snapshot block: deposits less withdrawals
+   * less its pending withdrawal (`fundedOf`, core/escrow.ts). A requester not listed is funded 0.
+   */
   funded: ReadonlyMap<Address, bigint>
+  /**
+   * Every account that had deposited by the snapshot block (`Escrow.depositorAt`): each gets a
+   * balance leaf, so a depositor never charged can still prove its charges and withdraw.
+   */
+  depositors?: readonly Address[]
   /** Stake of each node at the snapshot block (dissent slashes are a share of it). */
   stakes: ReadonlyMap<Address, bigint>
   jailUntilBlock: bigint
@@ -33,17 +42,17 @@ export interface EpochFacts {
 
 /** Builds the epoch's batch from a proposal and the chain's facts: what every member signs. */
 export function settleProposal(proposal: EpochProposal, facts: EpochFacts): EpochBatchResult {
-  // A requester can be charged what it funded less what earlier epochs already charged.
+  // The spending rule: what it funded at the snapshot less what earlier epochs already charged.
   const chargeable = new Map<Address, bigint>()
   for (const [requester, funded] of facts.funded) {
-    const left = funded - (proposal.previous.get(requester)?.charged ?? 0n)
-    chargeable.set(requester, left > 0n ? left : 0n)
+    chargeable.set(requester, chargeableOf(funded, proposal.previous.get(requester)?.charged ?? 0n))
   }
   return buildEpochBatch({
     epoch: proposal.epoch,
     tasks: proposal.tasks,
     previous: proposal.previous,
     chargeable,
+    accounts: facts.depositors ?? [],
     treasury: facts.treasury,
     split: facts.split,
     penalties: { stakes: facts.stakes, dissentSlashBps: facts.dissentSlashBps, jailUntilBlock: facts.jailUntilBlock },

@@ -1,18 +1,14 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
-import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
-import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
-import { ANVIL_DEPLOYER_KEY, startDevChain } from './startDevChain.ts'
-import { startNodeServices } from './startNodeServices.ts'
-import type { NodeServices } from './startNodeServices.ts'
-
+import { startDevChain } from './startDevChain.ts'
+import { startInProcessNodes } from './inProcessNodes.ts'
+import type { SettlingNode } from './inProcessNodes.ts'
 export interface LocalNetworkOptions {
   /** Nodes, all with equal stake. Default 5. */
   nodes?: number
@@ -41,7 +37,7 @@ export interface LocalNetwork {
   requesterKey: Hex
   requester: Address
   publicClient: PublicClient
-  nodes: NodeServices[]
+  nodes: SettlingNode[]
   stop(): Promise<void>
 }
 
@@ -71,50 +67,28 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
     for (const s of stops.splice(0).reverse()) await s()
   }
   try {
-    const { publicClient, contracts } = dev
-    const accounts = dev.nodeKeys.map((key) => privateKeyToAccount(key))
-    // One follower serves every in-process node (they read the same chain); its charges come from node 0.
-    const nodes: NodeServices[] = []
-    const follower = createChainFollower({
-      publicClient,
-      contracts,
-      opener: dev.wallet(ANVIL_DEPLOYER_KEY),
-      charged: (r) => nodes[0]?.settler.charged(r) ?? 0n,
-      baseParams: params,
-      logger,
-    })
-    await follower.start()
-    stops.push(() => follower.stop())
-    const hub = createMemoryHub({ seed: 7 })
     const wasm = createWasmRuntime({ maxModuleBytes: params.maxProgramBytes })
     stops.push(() => wasm.close())
-    for (const [i, account] of accounts.entries()) {
-      const services = await startNodeServices({
-        account,
-        wallet: dev.wallet(dev.nodeKeys[i]!),
-        network: hub.connect(`node-${i}`),
-        publicClient,
-        contracts,
-        runtimes: { wasm },
-        blobs: createMemoryBlobStore(),
-        store: createMemoryNodeStore(),
-        params,
-        logger: logger.child({ node: i }),
-        api: {},
-        follower,
-      })
-      nodes.push(services)
-      stops.push(() => services.stop())
-    }
+    const network = await startInProcessNodes({
+      dev,
+      hub: createMemoryHub({ seed: 7 }),
+      params,
+      runtimes: () => ({ wasm }),
+      logger,
+      api: true,
+      openEpochs: true,
+    })
+    stops.push(() => network.stop())
+    const { nodes } = network
     return {
-      rpcUrl: dev.anvil.rpcUrl,
+      rpcUrl: dev.rpcUrl,
       chainId: dev.chainId,
-      contracts,
+      contracts: dev.contracts,
       nodeApiUrls: nodes.map((n) => n.api!.url),
-      nodeAddresses: accounts.map((a) => a.address),
+      nodeAddresses: nodes.map((n) => n.node.address),
       requesterKey: dev.requesterKey,
       requester: dev.requester.account.address,
-      publicClient,
+      publicClient: dev.publicClient,
       nodes,
       stop,
     }

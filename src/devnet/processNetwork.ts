@@ -104,7 +104,7 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
       await writeFile(join(dataDir, 'node.key'), `${key}\n`, { mode: 0o600 })
       await writeFile(join(dataDir, 'peer.key'), peers[index]!.key, { mode: 0o600 })
       const args = [
-        '--rpc-url', dev.anvil.rpcUrl, '--addresses', addressesFile, '--api-port', '0', '--json', '--wait-peers', String(count - 1),
+        '--rpc-url', dev.rpcUrl, '--addresses', addressesFile, '--api-port', '0', '--json', '--wait-peers', String(count - 1),
         ...(options.verbose === true ? ['--verbose'] : []),
         '--listen', `/ip4/127.0.0.1/tcp/${peers[index]!.port}`,
         ...peers.flatMap((p, i) => (i === index ? [] : ['--bootstrap', `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.peerId}`])),
@@ -113,7 +113,7 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
     }
     stops.push(() => Promise.all(nodes.map((n) => n.kill('SIGTERM'))).then(() => {}))
     await Promise.all(nodes.map((n) => n.start()))
-    return { rpcUrl: dev.anvil.rpcUrl, chainId, contracts, publicClient: dev.publicClient, client: dev.client, nodes, requester: dev.requester, stop }
+    return { rpcUrl: dev.rpcUrl, chainId, contracts, publicClient: dev.publicClient, client: dev.client, nodes, requester: dev.requester, stop }
   } catch (error) {
     await stop()
     throw error

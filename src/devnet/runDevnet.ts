@@ -4,10 +4,10 @@ import { hexToBigInt, keccak256, stringToBytes } from 'viem'
 import type { Address, Hex } from 'viem'
 import { contentId } from '../core/contentId.ts'
 import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
+import { VeritaskError } from '../core/errors.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
-import { reputationPpm } from '../core/reputation.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { SpecRejectedError } from '../core/errors.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
@@ -20,18 +20,22 @@ import { createOnnxRuntime } from '../exec/onnx/createOnnxRuntime.ts'
 import { outputsAgree } from '../core/comparison.ts'
 import { decodeTensor } from '../core/tensor.ts'
 import { argmaxRows } from '../programs/classifier.ts'
-import type { EpochSnapshot } from '../chain/memory/createStaticChainView.ts'
+import { capabilitiesOf } from '../host/capabilities.ts'
+import { startNodeHost } from '../host/startNodeHost.ts'
+import type { NodeHost } from '../host/startNodeHost.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
-import { createNode } from '../node/createNode.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
+import type { ChainView } from '../ports/node.ts'
+import type { Runtime } from '../ports/runtime.ts'
 import { devnetAccount } from './accounts.ts'
 import { createPublicResults, withBehaviour } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
-import { fromProtocolParams } from '../chain/governance/parameters.ts'
-import { startChainNetwork } from './chainNetwork.ts'
-import type { ChainNetwork } from './chainNetwork.ts'
+import { startInProcessNodes } from './inProcessNodes.ts'
+import type { InProcessNodes } from './inProcessNodes.ts'
+import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
+import type { DevChain } from './startDevChain.ts'
 import { quantile } from './stats.ts'
 import { buildInferenceWorkload, buildWorkload } from './workload.ts'
 import type { WorkloadItem } from './workload.ts'
@@ -83,7 +87,7 @@ export interface DevnetOptions {
    * (the rest wait until it resolves). Tests use it to act on the chain mid-run, e.g. to pass a
    * governance proposal; a parameter change made here applies from the next epoch.
    */
-  onEpoch?: (epoch: bigint, chain: ChainNetwork) => Promise<void> | void
+  onEpoch?: (epoch: bigint, chain: DevChain) => Promise<void> | void
   signal?: AbortSignal
 }
 
@@ -115,8 +119,6 @@ export interface DevnetNodeReport {
   slashed: string
   /** Earned minus slashed (wei, decimal string; negative for a loss). */
   net: string
-  /** Reputation after the last settled epoch, in ppm; null without a chain. */
-  reputationPpm: number | null
   /** Whether it is jailed at the end of the run. */
   jailed: boolean
 }
@@ -126,6 +128,8 @@ export interface SettlementReport {
   chainId: number
   contracts: { token: Address; stakeManager: Address; escrow: Address; settlement: Address }
   epochs: number
+  /** Tasks the settled batches hold (every decided task, when settlement kept up). */
+  settledTasks: number
   /** Mean gas of one `submitBatch`. */
   gasPerEpoch: number
   /** All `submitBatch` gas divided by verified tasks. */
@@ -176,17 +180,26 @@ export interface DevnetReport {
   settlement: SettlementReport | null
 }
 
-const STAKE = 1_000n * 10n ** 18n
+const STAKE = DEVNET_STAKE
 const FEE = 10n ** 15n
 /** Share of each fee paid to the agreeing executors; the rest goes to the treasury. */
 const EXECUTORS_BPS = 8_000
 /** Share of its stake a node loses per dissenting reveal. */
 const DISSENT_SLASH_BPS = 1_000
+/**
+ * The devnet's settler timers. Its nodes share one chain follower, so they see each epoch boundary
+ * at the same moment and no spec needs a grace period to cross it; a silent aggregator is
+ * replaced after 2 s instead of a live network's 10 s. Everything else is the daemon's settler.
+ */
+const DEVNET_SETTLEMENT = { epochGraceMs: 50, settlerTimers: { takeoverMs: 2_000, pollMs: 25 } }
+/** How long the devnet waits for one epoch to settle before it reports the failure. */
+const SETTLE_TIMEOUT_MS = 120_000
 
 /**
  * Runs a whole network in one process: N staked nodes on the in-memory transport sharing one
  * WebAssembly worker pool, and a requester that submits a workload of the example programs and
- * waits for every verdict.
+ * waits for every verdict. On a chain, every node settles each epoch with its own settler, as a
+ * `veritask node` does: the devnet only opens the epochs and reports.
  */
 export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetReport> {
   const nodeCount = options.nodes ?? 5
@@ -204,41 +217,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const requester = devnetAccount(seed, 'requester')
   const accounts = Array.from({ length: nodeCount }, (_, i) => devnetAccount(seed, 'node', i))
   const workload = options.workload ?? (options.inference === true ? await buildInferenceWorkload(taskCount) : await buildWorkload(seed, taskCount))
-  const modelIds = [...new Set(workload.filter((item) => item.runtime === 'onnx').map((item) => contentId(item.programBytes)))]
+  const models = [...new Map(workload.filter((item) => item.runtime === 'onnx').map((item) => [contentId(item.programBytes), item.programBytes])).values()]
   const holders = options.modelHolders ?? nodeCount
-  /** What each node advertises: wasm, and onnx with the models it holds (`onnx:<model id>`). */
-  const capabilitiesOf = (i: number): string[] => (i < holders ? ['wasm', 'onnx', ...modelIds.map((id) => `onnx:${id}`)] : ['wasm'])
-  const advertise = (snapshot: EpochSnapshot): EpochSnapshot => ({
-    ...snapshot,
-    nodes: snapshot.nodes.map((n) => ({ ...n, runtimes: capabilitiesOf(accounts.findIndex((a) => a.address === n.address)) })),
-  })
 
-  const settlementNet = useChain
-    ? await startChainNetwork({
-        ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
-        ...(options.deployerKey === undefined ? {} : { deployerKey: options.deployerKey }),
-        ...(options.addressesFile === undefined ? {} : { addressesFile: options.addressesFile }),
-        seed,
-        signers: accounts,
-        stake: STAKE,
-        deposit: FEE * BigInt(taskCount),
-        split: { executorsBps: EXECUTORS_BPS },
-        dissentSlashBps: DISSENT_SLASH_BPS,
-        // The chain governs the default policy, limits and windows: they start as the devnet's options say.
-        params: {
-          ...fromProtocolParams(params),
-          ...(options.sampleRatePpm === undefined ? {} : { sampleRatePpm: options.sampleRatePpm }),
-        },
-        nodeParams: params,
-      })
-    : undefined
-  const domain = settlementNet?.domain ?? devnetDomain
-  const chain = createStaticChainView({
-    epoch: 0n,
-    seed: keccak256(stringToBytes(`veritask-devnet/${seed}/epoch-seed`)),
-    nodes: accounts.map((a, i) => ({ address: a.address, weight: STAKE, runtimes: capabilitiesOf(i) })),
-    escrow: new Map([[requester.address, FEE * BigInt(taskCount)]]),
-  })
   const hub = createMemoryHub({ latencyMs: options.latencyMs ?? 0, dropRate: options.dropRate ?? 0, seed: 7 })
   const wasm = createWasmRuntime({
     maxModuleBytes: params.maxProgramBytes,
@@ -248,24 +229,77 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
   const publicResults = createPublicResults()
   const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3, publicResults }
-  // The nodes share this process: each gossip message is decoded and hashed once for all of them.
-  const read = createMessageReader({ domain, maxBytes: params.maxMessageBytes, shared: true })
-  const nodes: VeritaskNode[] = accounts.map((account, i) =>
-    createNode({
-      account,
-      network: hub.connect(`node-${i}`),
-      chain,
-      runtimes: {
-        wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions),
-        ...(i < holders ? { onnx: withBehaviour(onnx, behaviours[i] ?? 'honest', behaviourOptions) } : {}),
-      },
-      params,
-      domain,
-      logger,
-      verify: verifyNative,
-      read,
-    }),
-  )
+  /** Node i's runtimes: the shared pools, wrapped in its behaviour; the first `holders` hold the models. */
+  const runtimesOf = (i: number): Record<string, Runtime> => ({
+    wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions),
+    ...(i < holders ? { onnx: withBehaviour(onnx, behaviours[i] ?? 'honest', behaviourOptions) } : {}),
+  })
+  /** What node i advertises: its runtimes and the models it holds (`onnx:<model id>`). */
+  const capabilitiesOfNode = (i: number): string[] => capabilitiesOf(runtimesOf(i), models)
+
+  let dev: DevChain | undefined
+  let network: InProcessNodes | undefined
+  let hosts: NodeHost[] = []
+  let view: ChainView | undefined
+  const closeAll = async () => {
+    await (network?.stop() ?? Promise.all(hosts.map((h) => h.stop())))
+    await wasm.close()
+    await onnx.close()
+    await dev?.stop()
+  }
+  try {
+    if (useChain) {
+      dev = await startDevChain({
+        seed,
+        nodes: nodeCount,
+        // The chain governs the default policy, limits and windows: they start as the devnet's options say.
+        params,
+        chainParams: {
+          executorsBps: EXECUTORS_BPS,
+          dissentSlashBps: DISSENT_SLASH_BPS,
+          ...(options.sampleRatePpm === undefined ? {} : { sampleRatePpm: options.sampleRatePpm }),
+        },
+        capabilities: capabilitiesOfNode,
+        requesterTokens: FEE * BigInt(taskCount),
+        requesterDeposit: FEE * BigInt(taskCount),
+        // Blocks come when the devnet opens an epoch (and with each transaction).
+        blockMs: 0,
+        ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+        ...(options.deployerKey === undefined ? {} : { deployerKey: options.deployerKey }),
+        ...(options.addressesFile === undefined ? {} : { addressesFile: options.addressesFile }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+      // The first epoch is open before the nodes start: they follow the chain from there.
+      await dev.openEpoch(0n)
+      // The nodes share this process: each gossip message is decoded and hashed once for all of them.
+      const read = createMessageReader({ domain: dev.domain, maxBytes: params.maxMessageBytes, shared: true })
+      network = await startInProcessNodes({ dev, hub, params, runtimes: runtimesOf, logger, read, verify: verifyNative, followerPollMs: 20, ...DEVNET_SETTLEMENT })
+      hosts = network.nodes
+      view = network.follower
+    } else {
+      const chain = createStaticChainView({
+        epoch: 0n,
+        seed: keccak256(stringToBytes(`veritask-devnet/${seed}/epoch-seed`)),
+        nodes: accounts.map((a, i) => ({ address: a.address, weight: STAKE, runtimes: capabilitiesOfNode(i) })),
+        escrow: new Map([[requester.address, FEE * BigInt(taskCount)]]),
+      })
+      view = chain
+      const read = createMessageReader({ domain: devnetDomain, maxBytes: params.maxMessageBytes, shared: true })
+      for (const [i, account] of accounts.entries()) {
+        const host = await startNodeHost({ account, network: hub.connect(`node-${i}`), chain, domain: devnetDomain, runtimes: runtimesOf(i), params, logger, verify: verifyNative, read })
+        hosts.push(host)
+      }
+    }
+    // Worker threads start before the clock does: the run measures the network, not thread start-up.
+    await wasm.start()
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
+  const chain = view!
+  const currentEpoch = () => hosts[0]!.node.currentEpoch()
+  const domain = dev?.domain ?? devnetDomain
+  const nodes: VeritaskNode[] = hosts.map((h) => h.node)
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())
   /** The verdict of each task at its gateway, the node it was submitted to: the summary's view. */
@@ -278,11 +312,19 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const settlementLatencies: number[] = []
   let decided = 0
   let submitted = 0
-  let notifyDecided: (() => void) | undefined
+  let notify: (() => void) | undefined
+  const wake = () => notify?.()
+  const until = (condition: () => boolean) =>
+    (async () => {
+      while (!condition()) {
+        options.signal?.throwIfAborted()
+        await new Promise<void>((resolve) => (notify = resolve))
+      }
+    })()
   nodes.forEach((node, i) =>
     node.onVerdict((verdict, state) => {
       verdicts[i]!.set(verdict.taskId, verdict)
-      if (gatewayOf.get(verdict.taskId) !== i) return notifyDecided?.()
+      if (gatewayOf.get(verdict.taskId) !== i) return wake()
       outcomes.set(verdict.taskId, verdict)
       // A verified result is public from now on: the copier's only source.
       const item = itemOf.get(verdict.taskId)
@@ -294,33 +336,63 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       if (start !== undefined) latencies.push(performance.now() - start)
       decided++
       options.onProgress?.({ submitted, decided, total: taskCount })
-      notifyDecided?.()
+      wake()
     }),
   )
-  for (const node of nodes) node.start()
-  // Worker threads start before the clock does: the run measures the network, not thread start-up.
-  await wasm.start().catch(async (error: unknown) => {
-    await Promise.all([...nodes.map((n) => n.stop()), wasm.close(), settlementNet?.stop()])
-    throw error
-  })
+  /** Each settled epoch as its settlers report it: the submitter knows the gas, every node the tasks. */
+  const settledEpochs = new Map<bigint, { taskCount: number; gasUsed: bigint | null; at: number }>()
+  for (const host of network?.nodes ?? []) {
+    host.settler.onSettled((info) => {
+      const known = settledEpochs.get(info.epoch)
+      settledEpochs.set(info.epoch, {
+        taskCount: Math.max(known?.taskCount ?? 0, info.taskCount),
+        gasUsed: known?.gasUsed ?? info.gasUsed,
+        at: known?.at ?? performance.now(),
+      })
+      wake()
+    })
+  }
+  /** Waits until every node's settler has seen `count` epochs settled, or reports why not. */
+  const settled = async (count: number) => {
+    const everyone = () => network!.nodes.every((n) => n.settler.stats().epochsSettled >= count)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const rejected = network!.nodes.map((n) => n.settler.stats().rejected)
+        reject(
+          new VeritaskError('SETTLEMENT_FAILED', `Epochs did not settle: ${settledEpochs.size} of ${count} settled after ${SETTLE_TIMEOUT_MS / 1000} s.`, {
+            details: { settled: settledEpochs.size, expected: count, rejected },
+            hint: 'Run with --verbose to see each settler: proposals, objections and submissions.',
+          }),
+        )
+        wake()
+      }, SETTLE_TIMEOUT_MS)
+    })
+    try {
+      await Promise.race([until(everyone), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
 
   const started = performance.now()
   const cpuAtStart = process.cpuUsage()
   let settlement: SettlementReport | null = null
-  const earned = new Map<Address, bigint>()
   const rejected: Record<string, number> = {}
-  const endOfRun = new Map<Address, { slashed: bigint; reputationPpm: number; jailed: boolean }>()
+  const endOfRun = new Map<Address, { slashed: bigint; earned: bigint; jailed: boolean }>()
   try {
-    // Each epoch's tasks are submitted once the epoch is open, and settled together after.
+    // Each epoch's tasks are submitted once the epoch is open; the nodes settle it after it ends.
     const epochs = useChain ? Math.ceil(taskCount / epochTasks) : 1
+    const groupEpochs: bigint[] = []
     for (let epoch = 0; epoch < epochs; epoch++) {
-      if (settlementNet !== undefined) chain.update(advertise(await settlementNet.beginEpoch(BigInt(epoch))))
+      if (dev !== undefined && epoch > 0) await openEpoch(dev, network!, BigInt(epoch))
       const group = useChain ? workload.slice(epoch * epochTasks, (epoch + 1) * epochTasks) : workload
+      groupEpochs.push(currentEpoch())
       // The requester follows the chain: the epoch's governed default policy, unless it samples.
-      const epochPolicy = options.sampleRatePpm === undefined ? (chain.snapshot(chain.epoch())?.params?.defaultPolicy ?? policy) : policy
+      const epochPolicy = options.sampleRatePpm === undefined ? (chain.snapshot(currentEpoch())?.params?.defaultPolicy ?? policy) : policy
       for (const [index, item] of group.entries()) {
-        if (settlementNet !== undefined && index === Math.floor(group.length / 2)) await options.onEpoch?.(BigInt(epoch), settlementNet)
-        while (submitted - decided >= concurrency) await new Promise<void>((resolve) => (notifyDecided = resolve))
+        if (dev !== undefined && index === Math.floor(group.length / 2)) await options.onEpoch?.(BigInt(epoch), dev)
+        await until(() => submitted - decided < concurrency)
         options.signal?.throwIfAborted()
         const i = submitted
         const spec: TaskSpec = {
@@ -333,7 +405,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           limits: item.limits,
           policy: epochPolicy,
           fee: FEE,
-          epoch: chain.epoch(),
+          epoch: currentEpoch(),
           deadline: BigInt(Date.now() + 60_000),
         }
         const signed = await signTaskSpec(requester, spec, domain)
@@ -353,42 +425,37 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           continue
         }
         item.taskId = taskId
+        item.epoch = spec.epoch
         submitted++
         options.onProgress?.({ submitted, decided, total: taskCount })
       }
       // The epoch is over when every gateway decided its tasks and no node has a task still open.
-      while (decided < submitted || nodes.some((n) => n.stats().openTasks > 0)) {
-        options.signal?.throwIfAborted()
-        await new Promise<void>((resolve) => (notifyDecided = resolve))
-      }
-      if (settlementNet !== undefined) {
-        await settlementNet.settleEpoch(BigInt(epoch), nodes)
-        const settledAt = performance.now()
-        for (const item of group) {
-          const start = item.taskId === undefined ? undefined : submittedAt.get(item.taskId)
-          if (start !== undefined) settlementLatencies.push(settledAt - start)
-        }
-      }
+      await until(() => decided >= submitted && nodes.every((n) => n.stats().openTasks === 0))
     }
-    if (settlementNet !== undefined) {
-      for (const [account, claim] of await settlementNet.claimAll()) earned.set(account, claim.earned)
-      settlement = await reportSettlement(settlementNet, seed, [...outcomes.values()])
-      const block = await settlementNet.client.currentBlock()
+    if (dev !== undefined && network !== undefined) {
+      // Opening the next epoch ends the last one; then every node settles what is left.
+      await openEpoch(dev, network, BigInt(epochs))
+      await settled(epochs)
+      for (const item of workload) {
+        const at = item.epoch === undefined ? undefined : settledEpochs.get(item.epoch)?.at
+        const start = item.taskId === undefined ? undefined : submittedAt.get(item.taskId)
+        if (at !== undefined && start !== undefined) settlementLatencies.push(at - start)
+      }
+      const receipts = collectReceipts(workload, (taskId) => hosts[gatewayOf.get(taskId) ?? 0]?.settler?.receipt(taskId))
+      const earned = await claimAll(dev, network, [...nodes.map((n) => n.address), dev.treasury])
+      settlement = await reportSettlement(dev, network, seed, [...outcomes.values()], settledEpochs, receipts)
+      const block = await dev.client.currentBlock()
       for (const node of nodes) {
-        const stake = await settlementNet.client.stakeOf(node.address)
         endOfRun.set(node.address, {
-          slashed: STAKE - stake,
-          reputationPpm: Number(reputationPpm(settlementNet.recordOf(node.address))),
-          jailed: (await settlementNet.client.jailedUntil(node.address)) > block,
+          slashed: STAKE - (await dev.client.stakeOf(node.address)),
+          earned: earned.get(node.address) ?? 0n,
+          jailed: (await dev.client.jailedUntil(node.address)) > block,
         })
       }
-      if (options.receiptsFile !== undefined) await writeReceipts(options.receiptsFile, settlementNet.receipts)
+      if (options.receiptsFile !== undefined) await writeReceipts(options.receiptsFile, receipts)
     }
   } finally {
-    await Promise.all(nodes.map((n) => n.stop()))
-    await wasm.close()
-    await onnx.close()
-    await settlementNet?.stop()
+    await closeAll()
   }
   const durationMs = performance.now() - started
   const cpu = process.cpuUsage(cpuAtStart)
@@ -470,7 +537,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     perNode: nodes.map((node, i) => {
       const s = node.stats()
       const end = endOfRun.get(node.address)
-      const gained = earned.get(node.address) ?? 0n
+      const gained = end?.earned ?? 0n
       const slashed = end?.slashed ?? 0n
       return {
         address: node.address,
@@ -486,7 +553,6 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         behaviour: behaviours[i] ?? 'honest',
         slashed: slashed.toString(),
         net: (gained - slashed).toString(),
-        reputationPpm: end?.reputationPpm ?? null,
         jailed: end?.jailed ?? false,
       }
     }),
@@ -494,39 +560,78 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   }
 }
 
-async function reportSettlement(net: ChainNetwork, seed: string, verdicts: Verdict[]): Promise<SettlementReport> {
-  const totalGas = net.settled.reduce((sum, e) => sum + e.gasUsed, 0n)
+/** Opens `epoch` on the chain and waits until the nodes' follower has read it. */
+async function openEpoch(dev: DevChain, network: InProcessNodes, epoch: bigint): Promise<void> {
+  await dev.openEpoch(epoch)
+  if (!(await network.follower.awaitEpoch(epoch, 30_000))) {
+    throw new VeritaskError('CHAIN_UNREACHABLE', `Epoch ${epoch} was opened, but the nodes did not see it within 30 s.`)
+  }
+}
+
+/** Each submitted task's receipt as its gateway serves it (tasks a batch left out have none). */
+function collectReceipts(workload: readonly WorkloadItem[], receiptOf: (taskId: Hex) => Receipt | null | undefined): Receipt[] {
+  const receipts: Receipt[] = []
+  for (const item of workload) {
+    const receipt = item.taskId === undefined ? undefined : receiptOf(item.taskId)
+    if (receipt !== undefined && receipt !== null) receipts.push(receipt)
+  }
+  return receipts
+}
+
+/** Every account that earned something claims it, with a proof against the newest balances root. */
+async function claimAll(dev: DevChain, network: InProcessNodes, accounts: readonly Address[]): Promise<Map<Address, bigint>> {
+  const earned = new Map<Address, bigint>()
+  for (const account of accounts) {
+    const proof = network.nodes.map((n) => n.settler.balanceProof(account)).find((p) => p !== undefined)
+    if (proof === undefined || proof.earned === 0n) continue
+    await dev.client.claim(dev.deployer, account, proof.earned, proof.charged, proof.proof)
+    earned.set(account, proof.earned)
+  }
+  return earned
+}
+
+async function reportSettlement(
+  dev: DevChain,
+  network: InProcessNodes,
+  seed: string,
+  verdicts: Verdict[],
+  epochs: ReadonlyMap<bigint, { taskCount: number; gasUsed: bigint | null }>,
+  receipts: readonly Receipt[],
+): Promise<SettlementReport> {
+  const totalGas = [...epochs.values()].reduce((sum, e) => sum + (e.gasUsed ?? 0n), 0n)
   const verified = verdicts.filter((v) => v.outcome === 'verified').length
-  const deposited = await net.client.depositOf(net.requester)
-  const charged = net.charged(net.requester)
+  const requester = dev.requester.account.address
+  const deposited = await dev.client.depositOf(requester)
+  const charged = network.nodes[0]!.settler.charged(requester)
 
   let receiptCheck: SettlementReport['receiptCheck'] = null
-  const candidates = net.receipts.filter((r) => r.outcome === 'verified')
+  const candidates = receipts.filter((r) => r.outcome === 'verified')
   if (candidates.length > 0) {
     const pick = candidates[Number(hexToBigInt(keccak256(stringToBytes(`receipt/${seed}`))) % BigInt(candidates.length))]!
     const tampered = { ...pick, resultHash: keccak256(stringToBytes('a different result')) }
     receiptCheck = {
       taskId: pick.taskId,
       epoch: pick.epoch.toString(),
-      valid: isValidReceipt(pick) && (await net.client.verifyReceipt(pick)),
-      tamperedRejected: !(await net.client.verifyReceipt(tampered)),
+      valid: isValidReceipt(pick) && (await dev.client.verifyReceipt(pick)),
+      tamperedRejected: !(await dev.client.verifyReceipt(tampered)),
     }
   }
-  const { token, stakeManager, escrow, settlement } = net.contracts
+  const { token, stakeManager, escrow, settlement } = dev.contracts
   return {
-    chainId: net.domain.chainId,
+    chainId: dev.chainId,
     contracts: { token, stakeManager, escrow, settlement },
-    epochs: net.settled.length,
-    gasPerEpoch: net.settled.length === 0 ? 0 : Math.round(Number(totalGas) / net.settled.length),
+    epochs: epochs.size,
+    settledTasks: [...epochs.values()].reduce((sum, e) => sum + e.taskCount, 0),
+    gasPerEpoch: epochs.size === 0 ? 0 : Math.round(Number(totalGas) / epochs.size),
     gasPerVerifiedTask: verified === 0 ? 0 : round1(Number(totalGas) / verified),
     totalGas: totalGas.toString(),
     requester: {
-      address: net.requester,
+      address: requester,
       deposited: deposited.toString(),
       charged: charged.toString(),
       remaining: (deposited - charged).toString(),
     },
-    treasury: { address: net.treasury, earned: (await net.client.tokenBalance(net.treasury)).toString() },
+    treasury: { address: dev.treasury, earned: (await dev.client.tokenBalance(dev.treasury)).toString() },
     receiptCheck,
   }
 }

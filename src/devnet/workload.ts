@@ -28,6 +28,8 @@ export interface WorkloadItem {
   /** The output a plain local run of the same program gives. */
   expected: Uint8Array
   taskId?: Hex
+  /** The epoch its spec named, set when it is submitted. */
+  epoch?: bigint
 }
 
 const WORDS = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau'.split(' ')

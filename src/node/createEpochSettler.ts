@@ -3,7 +3,7 @@ import { keccak256, stringToBytes, zeroHash } from 'viem'
 import { findBatchObjection } from '../core/batchCheck.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
-import type { EpochBatchResult, OutcomeLeaf, SettledTask } from '../core/epochBatch.ts'
+import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf, SettledTask } from '../core/epochBatch.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
 import type { EpochProposal } from '../core/epochProposal.ts'
 import { SettlementError, VeritaskError } from '../core/errors.ts'
@@ -47,6 +47,13 @@ export interface CreateEpochSettlerParameters {
   restarted?: boolean
 }
 
+export interface BalanceProof {
+  account: Address
+  earned: bigint
+  charged: bigint
+  proof: Hex[]
+}
+
 export interface SettledEpochInfo {
   epoch: bigint
   digest: Hex
@@ -66,6 +73,11 @@ export interface EpochSettler {
   receipt(taskId: Hex): Receipt | null | undefined
   /** Fees charged to `requester` by the settled batches this node checked (0 before it saw one). */
   charged(requester: Address): bigint
+  /**
+   * What `account` can claim (or withdraw against) with the newest balances root this node
+   * checked: its cumulative leaf and Merkle proof; undefined without one.
+   */
+  balanceProof(account: Address): BalanceProof | undefined
   onSettled(listener: (info: SettledEpochInfo) => void): () => void
   stats(): { epochsSettled: number; batchesSubmitted: number; signaturesSent: number; lastGasUsed: bigint | null; rejected: Record<string, number> }
 }
@@ -122,6 +134,7 @@ export function createEpochSettler({
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
+  let balances: StandardMerkleTree<BalanceLeaf> | null = null
   let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
   const listeners = new Set<(info: SettledEpochInfo) => void>()
   const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
@@ -272,8 +285,11 @@ export function createEpochSettler({
     if (candidate !== undefined) {
       settledProposals.set(epoch, candidate.cid)
       cumulative = candidate.result.cumulative
+      balances = candidate.result.balances
     } else {
       // Settled without this node's signature: its receipts come from the proposal the chain took.
+      // Its balances tree is not the chain's any more: serve no stale leaf.
+      balances = null
       const cid = proposalBlobs.get(epoch)?.get(digest)
       if (cid !== undefined) {
         settledProposals.set(epoch, cid)
@@ -406,6 +422,14 @@ export function createEpochSettler({
       return buildReceipt({ verdict: task.verdict, epoch, tree: receiptCache.tree, chainId: domain.chainId, settlement: domain.verifyingContract })
     },
     charged: (requester) => cumulative.get(requester)?.charged ?? 0n,
+    balanceProof(account) {
+      if (balances === null) return undefined
+      for (const [i, leaf] of balances.entries()) {
+        if (leaf[0].toLowerCase() !== account.toLowerCase()) continue
+        return { account: leaf[0], earned: leaf[1], charged: leaf[2], proof: balances.getProof(i) as Hex[] }
+      }
+      return undefined
+    },
     onSettled(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

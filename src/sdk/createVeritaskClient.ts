@@ -3,6 +3,7 @@ import { createPublicClient, createWalletClient, getAddress, http } from 'viem'
 import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { defineDevChain } from '../chain/viem/defineDevChain.ts'
+import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 import { EscrowAbi, SettlementAbi } from '../chain/generated/contracts.ts'
 import type { ProtocolDomain } from '../core/types.ts'
 import { ChainUnreachableError } from './errors.ts'
@@ -14,11 +15,13 @@ import { getEscrow } from './actions/getEscrow.ts'
 import { getReceipt } from './actions/getReceipt.ts'
 import { getResult } from './actions/getResult.ts'
 import { getTask } from './actions/getTask.ts'
+import { requestWithdrawal } from './actions/requestWithdrawal.ts'
 import { submitJob } from './actions/submitJob.ts'
 import { submitTask } from './actions/submitTask.ts'
 import { uploadProgram } from './actions/uploadProgram.ts'
 import { verifyReceipt } from './actions/verifyReceipt.ts'
 import { waitForResult } from './actions/waitForResult.ts'
+import { withdraw } from './actions/withdraw.ts'
 
 export interface CreateVeritaskClientParameters {
   /** The EVM JSON-RPC endpoint (`veritask devnet --serve` prints it). */
@@ -83,6 +86,16 @@ export async function onChain<T>(rpcUrl: string, what: string, call: () => Promi
       details: { rpcUrl },
     })
   }
+}
+
+/** Sends the requester's transaction `what` and waits for it to be mined; a revert is an error. */
+export async function sendOnChain(client: VeritaskClientBase, what: string, write: () => Promise<Hex>): Promise<Hex> {
+  const hash = await onChain(client.rpcUrl, what, write)
+  const receipt = await onChain(client.rpcUrl, `wait for ${what}`, () => waitForReceipt(client.publicClient, hash))
+  if (receipt.status !== 'success') {
+    throw new ChainUnreachableError('SDK_CHAIN_UNREACHABLE', `${what} reverted (${hash}).`, { details: { hash } })
+  }
+  return hash
 }
 
 /**
@@ -155,6 +168,8 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
     ...base,
     deposit: (p: P<typeof deposit>) => deposit(base, p),
     getEscrow: () => getEscrow(base),
+    requestWithdrawal: (p: P<typeof requestWithdrawal>) => requestWithdrawal(base, p),
+    withdraw: (p: P<typeof withdraw> = {}) => withdraw(base, p),
     uploadProgram: (p: P<typeof uploadProgram>) => uploadProgram(base, p),
     submitTask: (p: P<typeof submitTask>) => submitTask(base, p),
     getTask: (p: P<typeof getTask>) => getTask(base, p),

@@ -19,6 +19,8 @@ export type SdkErrorCode =
   | 'SDK_CHAIN_UNREACHABLE'
   | 'SDK_JOB_INTERRUPTED'
   | 'SDK_INSUFFICIENT_TOKENS'
+  | 'SDK_NO_PENDING_WITHDRAWAL'
+  | 'SDK_WITHDRAWAL_NOT_READY'
 
 export class SdkError<Code extends string = SdkErrorCode> extends VeritaskError<Code> {
   override name = 'SdkError'
@@ -96,6 +98,19 @@ export class ChainUnreachableError extends SdkError<'SDK_CHAIN_UNREACHABLE'> {
 /** The requester's wallet holds fewer fee tokens than it asked to deposit. */
 export class InsufficientTokensError extends SdkError<'SDK_INSUFFICIENT_TOKENS'> {
   override name = 'InsufficientTokensError'
+}
+
+/** `withdraw` was called with no withdrawal requested (`requestWithdrawal` first). */
+export class NoPendingWithdrawalError extends SdkError<'SDK_NO_PENDING_WITHDRAWAL'> {
+  override name = 'NoPendingWithdrawalError'
+}
+
+/**
+ * A requested withdrawal cannot be paid yet: its delay has not passed, or no epoch whose snapshot
+ * follows the request has settled (until then its funds may still be charged for tasks).
+ */
+export class WithdrawalNotReadyError extends SdkError<'SDK_WITHDRAWAL_NOT_READY'> {
+  override name = 'WithdrawalNotReadyError'
 }
 
 /**

@@ -12,6 +12,10 @@ export type { DepositErrorType, DepositParameters, DepositReturnType } from './a
 export { deposit } from './actions/deposit.ts'
 export type { GetEscrowErrorType, GetEscrowReturnType } from './actions/getEscrow.ts'
 export { getEscrow } from './actions/getEscrow.ts'
+export type { RequestWithdrawalErrorType, RequestWithdrawalParameters, RequestWithdrawalReturnType } from './actions/requestWithdrawal.ts'
+export { requestWithdrawal } from './actions/requestWithdrawal.ts'
+export type { WithdrawErrorType, WithdrawParameters, WithdrawReturnType } from './actions/withdraw.ts'
+export { withdraw } from './actions/withdraw.ts'
 export type { UploadProgramErrorType, UploadProgramParameters, UploadProgramReturnType } from './actions/uploadProgram.ts'
 export { uploadProgram } from './actions/uploadProgram.ts'
 export type { SubmitTaskErrorType, SubmitTaskParameters, SubmitTaskReturnType, TaskTerms } from './actions/submitTask.ts'
@@ -62,9 +66,11 @@ export {
   JobInterruptedError,
   NodeApiError,
   NodeUnreachableError,
+  NoPendingWithdrawalError,
   ResultMismatchError,
   SdkError,
   TimeoutError,
+  WithdrawalNotReadyError,
 } from './errors.ts'
 export type { Receipt } from '../core/receipt.ts'
 export { parseReceipt, receiptToJson } from '../core/receipt.ts'

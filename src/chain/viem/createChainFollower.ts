@@ -1,5 +1,6 @@
 import { encodePacked, hexToBigInt, keccak256, parseAbiItem } from 'viem'
 import type { Address, PublicClient } from 'viem'
+import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
 import type { ChainView } from '../../ports/node.ts'
 import type { DeployedContracts } from '../deploy.ts'
@@ -15,8 +16,8 @@ export interface CreateChainFollowerParameters {
   contracts: DeployedContracts
   /** Opens each epoch once its first block has come, if nobody has yet (anyone may). */
   opener?: Wallet
-  /** Runtimes every staked node is taken to run (capabilities are not on-chain yet). */
-  runtimes?: readonly string[]
+  /** What a staked node that never advertised its capabilities is taken to run. Default `['wasm']`. */
+  defaultCapabilities?: readonly string[]
   /** Fees already charged to a requester by settled batches this node knows of. */
   charged?: (requester: Address) => bigint
   /** The node's own settings for what governance does not set (backups, message limits). */
@@ -37,25 +38,33 @@ export interface ChainFollower extends ChainView {
   /** Reads the chain up to the newest opened epoch (waiting for the first), then follows it. */
   start(): Promise<void>
   stop(): void
+  /** Resolves true once `epoch` is open in this view, or false after `timeoutMs`. */
+  awaitEpoch(epoch: bigint, timeoutMs: number): Promise<boolean>
   /** Calls `listener` with each newly opened epoch's snapshot. */
   onEpoch(listener: (snapshot: EpochSnapshot) => void): () => void
 }
 
 const staked = parseAbiItem('event Staked(address indexed node, uint256 amount, uint256 newStake)')
+const advertised = parseAbiItem('event CapabilitiesAdvertised(address indexed node, string[] capabilities)')
 const deposited = parseAbiItem('event Deposited(address indexed requester, address indexed payer, uint256 amount, uint256 totalDeposited)')
+const withdrawalRequested = parseAbiItem('event WithdrawalRequested(address indexed requester, uint256 amount, uint64 availableAtBlock)')
+const withdrawn = parseAbiItem('event Withdrawn(address indexed requester, uint256 amount, uint256 requested)')
 
 /**
  * A `ChainView` that follows the settlement contract: at each opened epoch it reads the seed, the
  * governed parameters, the staked nodes and their stakes at the snapshot block (jailed and
- * under-staked nodes left out),
- * so every node ranks tasks from the same data. Escrow balances are re-read after `Deposited`
- * events, and on demand for a spec the cached balance does not cover.
+ * under-staked nodes left out), each weighted by its stake and drawn only for the capabilities it
+ * advertised last at or before the snapshot block, so every node ranks tasks from the same data.
+ * Escrow follows the spending rule (core/escrow.ts): balances stand at the newest epoch's snapshot
+ * block, pending withdrawals not spendable, re-read at each epoch for requesters whose escrow events
+ * (deposit, withdrawal request, withdrawal) came by its snapshot block, so a later deposit counts
+ * from the next epoch, as the batch charges it.
  */
 export function createChainFollower({
   publicClient,
   contracts,
   opener,
-  runtimes = ['wasm'],
+  defaultCapabilities = ['wasm'],
   charged = () => 0n,
   baseParams,
   pollMs = 250,
@@ -69,32 +78,67 @@ export function createChainFollower({
   let known = -1n
   /** Staked nodes by the block they first staked in, and requesters' total deposits. */
   const nodesSince = new Map<Address, bigint>()
+  /** Each node's advertisements in chain order: the newest at or before a snapshot block counts. */
+  const advertisements = new Map<Address, Array<{ block: bigint; capabilities: readonly string[] }>>()
+  const capabilitiesAt = (node: Address, block: bigint): readonly string[] => {
+    const list = advertisements.get(node) ?? []
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.block <= block) return list[i]!.capabilities
+    return defaultCapabilities
+  }
+  /** Each requester's funding (`fundedOf`) at `escrowBlock`, the newest opened epoch's snapshot block. */
   const funded = new Map<Address, bigint>()
+  let escrowBlock: bigint | undefined
+  /** Requesters whose escrow changed since it was last read, with the block of their latest change. */
+  const changed = new Map<Address, bigint>()
   let scanned = contracts.deployBlock - 1n
   const listeners = new Set<(snapshot: EpochSnapshot) => void>()
   let timer: NodeJS.Timeout | undefined
   let stopped = false
 
-  /** A requester's deposits less withdrawals, as the chain holds them now. */
+  /** A requester's funding as the chain held it at the snapshot block `escrowBlock` (nothing before the first epoch). */
   async function refresh(requester: Address): Promise<void> {
-    const [deposit, withdrawn] = await Promise.all([
-      publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester] }),
-      publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester] }),
+    const blockNumber = escrowBlock
+    if (blockNumber === undefined) return
+    const [deposited, withdrawnAmount, [pendingWithdrawal]] = await Promise.all([
+      publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester], blockNumber }),
+      publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester], blockNumber }),
+      publicClient.readContract({ ...escrow, functionName: 'pendingWithdrawalOf', args: [requester], blockNumber }),
     ])
-    funded.set(requester, deposit - withdrawn)
+    funded.set(requester, fundedOf({ deposited, withdrawn: withdrawnAmount, pendingWithdrawal }))
+  }
+
+  /** Moves escrow balances to `snapshotBlock`: re-reads the requesters whose escrow changed by then. */
+  async function advanceEscrow(snapshotBlock: bigint): Promise<void> {
+    if (snapshotBlock > scanned) await scanEvents()
+    escrowBlock = snapshotBlock
+    for (const [requester, at] of [...changed]) {
+      if (at > snapshotBlock) continue
+      await refresh(requester)
+      if (changed.get(requester) === at) changed.delete(requester)
+    }
   }
 
   async function scanEvents(): Promise<void> {
     const head = await publicClient.getBlockNumber()
     if (head <= scanned) return
     const range = { fromBlock: scanned + 1n, toBlock: head }
-    const [stakes, deposits] = await Promise.all([
+    const [stakes, adverts, escrowLogs] = await Promise.all([
       publicClient.getLogs({ address: contracts.stakeManager, event: staked, ...range }),
-      publicClient.getLogs({ address: contracts.escrow, event: deposited, ...range }),
+      publicClient.getLogs({ address: contracts.stakeManager, event: advertised, ...range }),
+      publicClient.getLogs({ address: contracts.escrow, events: [deposited, withdrawalRequested, withdrawn], ...range }),
     ])
     for (const log of stakes) if (!nodesSince.has(log.args.node!)) nodesSince.set(log.args.node!, log.blockNumber)
+    // Logs come in chain order; two advertisements in one block keep the later one last.
+    for (const log of adverts) {
+      const list = advertisements.get(log.args.node!) ?? []
+      list.push({ block: log.blockNumber, capabilities: [...log.args.capabilities!] })
+      advertisements.set(log.args.node!, list)
+    }
+    for (const log of escrowLogs) {
+      const requester = log.args.requester!
+      if ((changed.get(requester) ?? -1n) < log.blockNumber) changed.set(requester, log.blockNumber)
+    }
     scanned = head
-    for (const requester of new Set(deposits.map((log) => log.args.requester!))) await refresh(requester)
   }
 
   async function snapshotOf(epoch: bigint): Promise<EpochSnapshot> {
@@ -111,7 +155,7 @@ export function createChainFollower({
         publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [address, snapshotBlock] }),
         publicClient.readContract({ ...stakeManager, functionName: 'jailedUntil', args: [address], blockNumber }),
       ])
-      if (stake >= minStake && BigInt(jailedUntil) <= snapshotBlock) nodes.push({ address, weight: stake, runtimes })
+      if (stake >= minStake && BigInt(jailedUntil) <= snapshotBlock) nodes.push({ address, weight: stake, runtimes: capabilitiesAt(address, snapshotBlock) })
     }
     const params = await readParameters(publicClient, { settlement: contracts.settlement, epoch, ...(baseParams === undefined ? {} : { base: baseParams }) })
     return { epoch, seed, nodes, escrow: funded, params }
@@ -132,6 +176,7 @@ export function createChainFollower({
       const epoch = known + 1n
       if (!(await publicClient.readContract({ ...settlement, functionName: 'isEpochOpened', args: [epoch] }))) break
       const snapshot = await snapshotOf(epoch)
+      await advanceEscrow(BigInt(await publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] })))
       if (view === undefined) view = createStaticChainView(snapshot)
       else view.update(snapshot)
       known = epoch
@@ -173,10 +218,7 @@ export function createChainFollower({
       if (kept !== undefined || epoch > known) return kept
       return toEpochView(await snapshotOf(epoch))
     },
-    escrowBalance: (requester) => {
-      const left = (funded.get(requester) ?? 0n) - charged(requester)
-      return left > 0n ? left : 0n
-    },
+    escrowBalance: (requester) => chargeableOf(funded.get(requester) ?? 0n, charged(requester)),
     refreshEscrow: refresh,
     awaitEpoch(epoch, timeoutMs) {
       if (known >= epoch) return Promise.resolve(true)

@@ -127,6 +127,19 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
         'stake',
       )
     },
+    /** Advertises what `wallet`'s node runs (`wasm`, `onnx:<model id>`, …): sortition reads it at each snapshot. */
+    async advertiseCapabilities(wallet: Wallet, capabilities: readonly string[]) {
+      return mined(
+        await wallet.writeContract({
+          ...stakeManager,
+          functionName: 'advertiseCapabilities',
+          args: [[...capabilities]],
+          chain: wallet.chain,
+          account: wallet.account,
+        }),
+        'advertiseCapabilities',
+      )
+    },
     async deposit(wallet: Wallet, amount: bigint) {
       await mined(
         await wallet.writeContract({ ...token, functionName: 'approve', args: [contracts.escrow, amount], chain: wallet.chain, account: wallet.account }),

@@ -2,6 +2,7 @@ import { zeroHash } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
+import { fundedOf } from '../../core/escrow.ts'
 import type { SettlementPort } from '../../ports/settlement.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
 import { readNetworkParameters } from './readParameters.ts'
@@ -25,18 +26,27 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
   const client = createSettlementClient(publicClient, contracts)
   const weights = new Map<string, bigint>()
   let treasury: Address | undefined
+  /** `Escrow.depositorAt`, append-only: read once per index. */
+  const depositors: Address[] = []
 
   return {
     async epochFacts(epoch, requesters, nodes) {
       const blockNumber = BigInt(await publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }))
       treasury ??= await publicClient.readContract({ ...settlement, functionName: 'treasury' })
+      // The spending rule (core/escrow.ts): escrow as it stood at the snapshot, pending withdrawals not spendable.
       const funded = new Map<Address, bigint>()
       for (const requester of requesters) {
-        const [deposited, withdrawn] = await Promise.all([
+        const [deposited, withdrawn, [pendingWithdrawal]] = await Promise.all([
           publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester], blockNumber }),
           publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester], blockNumber }),
+          publicClient.readContract({ ...escrow, functionName: 'pendingWithdrawalOf', args: [requester], blockNumber }),
         ])
-        funded.set(requester, deposited - withdrawn)
+        funded.set(requester, fundedOf({ deposited, withdrawn, pendingWithdrawal }))
+      }
+      // Every depositor by the snapshot gets a balance leaf, so that it can withdraw without ever being charged.
+      const depositorCount = await publicClient.readContract({ ...escrow, functionName: 'depositorCount', blockNumber })
+      for (let i = BigInt(depositors.length); i < depositorCount; i++) {
+        depositors.push(await publicClient.readContract({ ...escrow, functionName: 'depositorAt', args: [i], blockNumber }))
       }
       const stakes = new Map<Address, bigint>()
       for (const node of nodes) stakes.set(node, await publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [node, blockNumber] }))
@@ -44,6 +54,7 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
       const { values } = await readNetworkParameters(publicClient, { settlement: contracts.settlement, epoch })
       return {
         funded,
+        depositors: depositors.slice(0, Number(depositorCount)),
         stakes,
         jailUntilBlock: blockNumber + values.jailBlocks,
         treasury,

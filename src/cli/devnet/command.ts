@@ -174,10 +174,10 @@ function formatReport(r: DevnetReport): string {
     `  gossip       ${r.gossip.messagesPerTask} messages per task, ${(r.gossip.bytes / 1024).toFixed(0)} KiB in all`,
     ...formatSettlement(r.settlement),
     '',
-    '  node                                        behaviour  executed  agreed  dissented  missed   earned (VTT)  slashed (VTT)  reputation  jailed',
+    '  node                                        behaviour  executed  agreed  dissented  missed   earned (VTT)  slashed (VTT)  jailed',
     ...r.perNode.map(
       (n) =>
-        `  ${n.address}  ${n.behaviour.padEnd(9)}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}  ${vtt(n.earned).padStart(13)}  ${vtt(n.slashed).padStart(13)}  ${(n.reputationPpm === null ? '-' : `${(n.reputationPpm / 10_000).toFixed(1)}%`).padStart(10)}  ${n.jailed ? 'yes' : 'no'}`,
+        `  ${n.address}  ${n.behaviour.padEnd(9)}  ${String(n.executions).padStart(8)}  ${String(n.agreed).padStart(6)}  ${String(n.dissented).padStart(9)}  ${String(n.missed).padStart(6)}  ${vtt(n.earned).padStart(13)}  ${vtt(n.slashed).padStart(13)}  ${n.jailed ? 'yes' : 'no'}`,
     ),
   ]
   return lines.join('\n')

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
+import { UsageError } from '../../core/errors.ts'
 import { createLogger } from '../../node/logger.ts'
 import type { CommandContext } from '../context.ts'
 import { integerOption } from '../options.ts'
@@ -14,11 +16,22 @@ interface NodeFlags {
   apiHost: string
   apiPort: number
   waitPeers: number
+  model: string[]
   json: boolean
   verbose: boolean
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+async function readModels(paths: readonly string[]): Promise<Uint8Array[]> {
+  return Promise.all(
+    paths.map((path) =>
+      readFile(path).catch((cause: unknown) => {
+        throw new UsageError('USAGE_INVALID_OPTION', `The model file ${path} cannot be read.`, { cause, hint: 'Pass --model the path of an .onnx file.' })
+      }),
+    ),
+  )
+}
 
 export function nodeCommand(context: CommandContext): Command {
   return new Command('node')
@@ -32,6 +45,7 @@ export function nodeCommand(context: CommandContext): Command {
     .addOption(new Option('--api-host <host>', 'interface of the HTTP API').default('127.0.0.1'))
     .addOption(new Option('--api-port <port>', 'port of the HTTP API (0: any free port)').default(7470).argParser(integerOption(0, 65535)))
     .addOption(new Option('--wait-peers <n>', 'serve only once this many trusted peers share every gossip topic').default(0).argParser(integerOption(0, 1_000)))
+    .addOption(new Option('--model <file>', 'an ONNX model this node runs (repeatable); advertised on-chain as onnx:<model id>').argParser(collect).default([]))
     .option('--json', 'print the ready line as JSON', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
     .addHelpText(
@@ -52,6 +66,7 @@ export function nodeCommand(context: CommandContext): Command {
         apiPort: flags.apiPort,
         ...(adminToken === undefined || adminToken === '' ? {} : { adminToken }),
         waitPeers: flags.waitPeers,
+        models: await readModels(flags.model),
         logger,
         signal: context.signal,
       })

@@ -8,9 +8,15 @@ import { createSettlementClient } from '../../chain/viem/createSettlementClient.
 import { defineDevChain } from '../../chain/viem/defineDevChain.ts'
 import { UsageError, VeritaskError } from '../../core/errors.ts'
 import { defaultParams } from '../../core/params.ts'
-import { startNodeServices } from '../../devnet/startNodeServices.ts'
-import type { NodeServices } from '../../devnet/startNodeServices.ts'
+import { createChainFollower } from '../../chain/viem/createChainFollower.ts'
+import type { ChainFollower } from '../../chain/viem/createChainFollower.ts'
+import { createSettlementPort } from '../../chain/viem/createSettlementPort.ts'
+import { createOnnxRuntime } from '../../exec/onnx/createOnnxRuntime.ts'
 import { createWasmRuntime } from '../../exec/wasm/createWasmRuntime.ts'
+import { capabilitiesOf } from '../../host/capabilities.ts'
+import { startNodeHost } from '../../host/startNodeHost.ts'
+import type { NodeHost } from '../../host/startNodeHost.ts'
+import type { Runtime } from '../../ports/runtime.ts'
 import type { Logger } from '../../node/logger.ts'
 import { createDiskBlobStore } from '../../store/disk/createDiskBlobStore.ts'
 import { createSqliteNodeStore } from '../../store/sqlite/createSqliteNodeStore.ts'
@@ -29,6 +35,8 @@ export interface RunNodeOptions {
   adminToken?: string
   /** Serve only once every gossip topic has this many trusted peers (0: at once). */
   waitPeers?: number
+  /** ONNX models this node holds and runs (their bytes); it then advertises `onnx:<model id>` for each. */
+  models?: readonly Uint8Array[]
   logger: Logger
   signal?: AbortSignal
 }
@@ -45,7 +53,8 @@ export interface NodeReady {
 
 export interface RunningNode {
   ready: NodeReady
-  services: NodeServices
+  host: NodeHost
+  follower: ChainFollower
   stop(): Promise<void>
 }
 
@@ -93,6 +102,15 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
   const blobs = createDiskBlobStore({ dir: join(options.dataDir, 'blobs') })
   const resumed = store.openTasks().length > 0
   const wasm = createWasmRuntime({ maxModuleBytes: defaultParams.maxProgramBytes })
+  const models = options.models ?? []
+  // onnxruntime loads on a node's first inference task: a node without models never loads it.
+  const onnx = models.length > 0 ? createOnnxRuntime() : undefined
+  const runtimes: Record<string, Runtime> = onnx === undefined ? { wasm } : { wasm, onnx }
+  for (const model of models) blobs.put(model)
+  const closeRuntimes = async () => {
+    await wasm.close()
+    await onnx?.close()
+  }
   // libp2p costs seconds to import: only a daemon pays for it.
   const { createLibp2pNetwork } = await import('../../net/libp2p/createLibp2pNetwork.ts')
   const network = await createLibp2pNetwork({
@@ -104,19 +122,32 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
     domain: { chainId, verifyingContract: contracts.settlement },
     onPeer: (event) => logger.debug('peer identity', { ...event }),
   })
-  let services: NodeServices
+  let host: NodeHost | undefined
+  const follower = createChainFollower({
+    publicClient,
+    contracts,
+    opener: wallet,
+    charged: (requester) => host?.settler?.charged(requester) ?? 0n,
+    baseParams: defaultParams,
+    logger,
+  })
   try {
+    // What this node runs, on-chain: sortition draws it for those tasks from the next snapshot on.
+    const capabilities = capabilitiesOf(runtimes, models)
+    await client.advertiseCapabilities(wallet, capabilities)
+    logger.info('capabilities advertised', { capabilities })
     if ((options.waitPeers ?? 0) > 0) {
       logger.info('waiting for peers', { peers: options.waitPeers })
       await network.waitForPeers(options.waitPeers!, options.signal === undefined ? {} : { signal: options.signal })
     }
-    services = await startNodeServices({
+    await follower.start()
+    host = await startNodeHost({
       account,
-      wallet,
       network,
-      publicClient,
-      contracts,
-      runtimes: { wasm },
+      chain: follower,
+      settlement: createSettlementPort({ publicClient, contracts, wallet }),
+      domain: { chainId, verifyingContract: contracts.settlement },
+      runtimes,
       blobs,
       store,
       params: defaultParams,
@@ -124,24 +155,28 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
       api: { host: options.apiHost, port: options.apiPort, ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }) },
     })
   } catch (error) {
+    follower.stop()
     await network.close()
-    await wasm.close()
+    await closeRuntimes()
     store.close()
     throw error
   }
+  const started = host
   return {
     ready: {
       address: account.address,
       peerId: network.peerId,
       multiaddrs: network.multiaddrs(),
-      api: services.api!.url,
-      epoch: services.node.currentEpoch().toString(),
+      api: started.api!.url,
+      epoch: started.node.currentEpoch().toString(),
       resumed,
     },
-    services,
+    host: started,
+    follower,
     async stop() {
-      await services.stop()
-      await wasm.close()
+      await started.stop()
+      follower.stop()
+      await closeRuntimes()
       store.close()
     },
   }

@@ -1,9 +1,9 @@
 import type { Hex } from 'viem'
-import { waitForReceipt } from '../../chain/viem/waitForReceipt.ts'
 import { EscrowAbi, TestTokenAbi } from '../../chain/generated/contracts.ts'
-import { onChain } from '../createVeritaskClient.ts'
+import { onChain, sendOnChain } from '../createVeritaskClient.ts'
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
-import { ChainUnreachableError, InsufficientTokensError } from '../errors.ts'
+import { InsufficientTokensError } from '../errors.ts'
+import type { ChainUnreachableError } from '../errors.ts'
 
 export interface DepositParameters {
   /** Fee tokens to deposit, in base units. */
@@ -44,18 +44,10 @@ export async function deposit(client: VeritaskClientBase, { amount }: DepositPar
       hint: 'Get fee tokens first (on the devnet the requester key printed by `veritask devnet --serve` is funded).',
     })
   }
-  const send = async (what: string, write: () => Promise<Hex>): Promise<Hex> => {
-    const hash = await onChain(client.rpcUrl, what, write)
-    const receipt = await waitForReceipt(client.publicClient, hash)
-    if (receipt.status !== 'success') {
-      throw new ChainUnreachableError('SDK_CHAIN_UNREACHABLE', `${what} reverted (${hash}).`, { details: { hash } })
-    }
-    return hash
-  }
-  await send('approve the escrow', () =>
+  await sendOnChain(client, 'approve the escrow', () =>
     wallet.writeContract({ address: token, abi: TestTokenAbi, functionName: 'approve', args: [escrow, amount] }),
   )
-  const hash = await send('deposit into escrow', () =>
+  const hash = await sendOnChain(client, 'deposit into escrow', () =>
     wallet.writeContract({ address: escrow, abi: EscrowAbi, functionName: 'deposit', args: [amount] }),
   )
   const deposited = await onChain(client.rpcUrl, 'read Escrow.depositOf', () =>

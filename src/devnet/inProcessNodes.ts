@@ -1,0 +1,93 @@
+import { createChainFollower } from '../chain/viem/createChainFollower.ts'
+import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
+import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
+import type { ProtocolParams } from '../core/params.ts'
+import { createNativeSigner } from '../crypto/secp256k1.ts'
+import { startNodeHost } from '../host/startNodeHost.ts'
+import type { NodeHost, StartNodeHostParameters } from '../host/startNodeHost.ts'
+import type { MemoryHub } from '../net/memory/createMemoryHub.ts'
+import type { Logger } from '../node/logger.ts'
+import type { MessageReader } from '../node/messageReader.ts'
+import type { Runtime } from '../ports/runtime.ts'
+import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
+import type { DevChain } from './startDevChain.ts'
+
+/** A node of an in-process network on a chain: it settles, so its settler is always there. */
+export type SettlingNode = NodeHost & { settler: NonNullable<NodeHost['settler']> }
+
+export interface StartInProcessNodesOptions {
+  dev: DevChain
+  hub: MemoryHub
+  params: ProtocolParams
+  /** The runtimes of node `i` (shared pools, wrapped per node as the caller likes). */
+  runtimes: (i: number) => Readonly<Record<string, Runtime>>
+  logger: Logger
+  /** Serve each node's HTTP API on a free loopback port. */
+  api?: boolean
+  /** The follower opens epochs once their first block has come (live networks); off where the caller opens them. */
+  openEpochs?: boolean
+  followerPollMs?: number
+  epochGraceMs?: number
+  settlerTimers?: StartNodeHostParameters['settlerTimers']
+  read?: MessageReader
+  verify?: StartNodeHostParameters['verify']
+}
+
+export interface InProcessNodes {
+  /** The one follower every node of the process reads the chain through. */
+  follower: ChainFollower
+  nodes: SettlingNode[]
+  /** Stops every node, then the follower. */
+  stop(): Promise<void>
+}
+
+/**
+ * N nodes of the dev chain's staked accounts in this process, each started at the composition
+ * root with its own settler, over the memory transport and one shared chain follower (they read
+ * the same chain; its escrow charges come from node 0's settler). The in-process devnet and the
+ * live local network differ only in the options.
+ */
+export async function startInProcessNodes(options: StartInProcessNodesOptions): Promise<InProcessNodes> {
+  const { dev, hub, params, logger } = options
+  const nodes: SettlingNode[] = []
+  const follower = createChainFollower({
+    publicClient: dev.publicClient,
+    contracts: dev.contracts,
+    ...(options.openEpochs === true ? { opener: dev.deployer } : {}),
+    charged: (requester) => nodes[0]?.settler.charged(requester) ?? 0n,
+    baseParams: params,
+    logger,
+    ...(options.followerPollMs === undefined ? {} : { pollMs: options.followerPollMs }),
+  })
+  const stop = async () => {
+    for (const node of nodes.splice(0).reverse()) await node.stop()
+    follower.stop()
+  }
+  try {
+    await follower.start()
+    for (const [i, key] of dev.nodeKeys.entries()) {
+      const host = await startNodeHost({
+        account: createNativeSigner(key),
+        network: hub.connect(`node-${i}`),
+        chain: follower,
+        settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]! }),
+        domain: dev.domain,
+        runtimes: options.runtimes(i),
+        blobs: createMemoryBlobStore(),
+        store: createMemoryNodeStore(),
+        params,
+        logger: logger.child({ node: i }),
+        ...(options.api === true ? { api: {} } : {}),
+        ...(options.epochGraceMs === undefined ? {} : { epochGraceMs: options.epochGraceMs }),
+        ...(options.settlerTimers === undefined ? {} : { settlerTimers: options.settlerTimers }),
+        ...(options.read === undefined ? {} : { read: options.read }),
+        ...(options.verify === undefined ? {} : { verify: options.verify }),
+      })
+      nodes.push(host as SettlingNode)
+    }
+    return { follower, nodes, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}

@@ -1,0 +1,158 @@
+import { createApiServer } from '../api/createApiServer.ts'
+import type { ApiServer } from '../api/createApiServer.ts'
+import { defaultParams } from '../core/params.ts'
+import type { ProtocolParams } from '../core/params.ts'
+import type { SignatureVerifier, Signer } from '../core/signing.ts'
+import type { ProtocolDomain } from '../core/types.ts'
+import { verifyNative } from '../crypto/secp256k1.ts'
+import { systemClock } from '../node/clock.ts'
+import type { Clock } from '../node/clock.ts'
+import { createEpochSettler } from '../node/createEpochSettler.ts'
+import type { EpochSettler } from '../node/createEpochSettler.ts'
+import { createNode } from '../node/createNode.ts'
+import type { VeritaskNode } from '../node/createNode.ts'
+import type { NodeEventSink } from '../node/events.ts'
+import { silentLogger } from '../node/logger.ts'
+import type { Logger } from '../node/logger.ts'
+import type { MessageReader } from '../node/messageReader.ts'
+import type { Network } from '../ports/network.ts'
+import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
+import type { Runtime } from '../ports/runtime.ts'
+import type { SettlementPort } from '../ports/settlement.ts'
+import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
+
+export interface StartNodeHostParameters {
+  /** The node's staked account: it signs commits, reveals and batches. Never logged. */
+  account: Signer
+  network: Network
+  /** The chain as this node reads it: epochs, their snapshots, escrow. */
+  chain: ChainView
+  /**
+   * The settlement contract as this node's account uses it. Without it the node settles nothing
+   * (a network without a chain: benchmarks, tests of the task protocol alone).
+   */
+  settlement?: SettlementPort
+  /** The EIP-712 domain every message of this network is signed under. */
+  domain: ProtocolDomain
+  /** Runtimes by name; the node executes only tasks for these. */
+  runtimes: Readonly<Record<string, Runtime>>
+  blobs?: BlobStore
+  store?: NodeStore
+  /** The node's own settings for what the chain does not govern. */
+  params?: ProtocolParams
+  logger?: Logger
+  clock?: Clock
+  verify?: SignatureVerifier
+  /** Decodes gossip; nodes in one process may share one (see `createMessageReader`). */
+  read?: MessageReader
+  batchWindowMs?: number
+  /** How long specs of an ended epoch are still taken, and how long its settlement waits for them. Default: the commit window. */
+  epochGraceMs?: number
+  /** The settler's timers (tests and the in-process devnet shorten them). */
+  settlerTimers?: { takeoverMs?: number; pollMs?: number }
+  /** Serve the HTTP API here; no API when omitted. */
+  api?: { host?: string; port?: number; adminToken?: string }
+  /** Where the node and its settler report what they do (the API's event stream). */
+  events?: NodeEventSink
+}
+
+export interface NodeHost {
+  node: VeritaskNode
+  /** The node's settlement roles; undefined without a settlement port. */
+  settler: EpochSettler | undefined
+  api: ApiServer | undefined
+  domain: ProtocolDomain
+  /** Stops the API, the settler and the node (and its network), in that order. */
+  stop(): Promise<void>
+}
+
+/**
+ * The one composition root of a node: the node itself, its epoch settler and its HTTP API, wired
+ * from the adapters the caller chose (transport, chain view and settlement, stores, clock,
+ * runtimes). `veritask node`, the in-process devnet, the live and multi-process local networks,
+ * the benchmarks and the tests all start their nodes here, so they all run the same protocol.
+ * The chain follower is the caller's: nodes of one process may share one.
+ */
+export async function startNodeHost(parameters: StartNodeHostParameters): Promise<NodeHost> {
+  const { account, network, chain, settlement, domain, runtimes } = parameters
+  const params = parameters.params ?? defaultParams
+  const logger = parameters.logger ?? silentLogger
+  const blobs = parameters.blobs ?? createMemoryBlobStore()
+  const store = parameters.store ?? createMemoryNodeStore()
+  const clock = parameters.clock ?? systemClock
+  const verify = parameters.verify ?? verifyNative
+  // Nodes see an epoch boundary at different moments: specs may cross it for one commit window.
+  const epochGraceMs = parameters.epochGraceMs ?? params.commitWindowMs
+  const node = createNode({
+    account,
+    network,
+    chain,
+    runtimes,
+    blobs,
+    store,
+    params,
+    domain,
+    logger,
+    clock,
+    verify,
+    epochGraceMs,
+    ...(parameters.read === undefined ? {} : { read: parameters.read }),
+    ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
+  })
+  // Tasks stored without a verdict mean a restart in the middle of things (see the settler).
+  const restarted = store.openTasks().length > 0
+  const settler =
+    settlement === undefined
+      ? undefined
+      : createEpochSettler({
+          node,
+          account,
+          network,
+          chain,
+          settlement,
+          blobs,
+          store,
+          domain,
+          verify,
+          clock,
+          logger,
+          graceMs: epochGraceMs,
+          restarted,
+          ...parameters.settlerTimers,
+        })
+  node.start()
+  settler?.start()
+  const resumed = await node.resume()
+  if (resumed > 0) logger.info('resumed stored tasks', { resumed })
+  let api: ApiServer | undefined
+  try {
+    api =
+      parameters.api === undefined
+        ? undefined
+        : await createApiServer({
+            node,
+            network,
+            params,
+            logger,
+            receipts: (taskId) => settler?.receipt(taskId),
+            balanceProofs: (account) => settler?.balanceProof(account),
+            settlementGas: () => settler?.stats().lastGasUsed ?? undefined,
+            ...parameters.api,
+          })
+  } catch (error) {
+    await settler?.stop()
+    await node.stop()
+    throw error
+  }
+  return {
+    node,
+    settler,
+    api,
+    domain,
+    async stop() {
+      await api?.close()
+      await settler?.stop()
+      await node.stop()
+    },
+  }
+}
