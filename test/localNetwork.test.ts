@@ -14,6 +14,7 @@ import type { Hex, TaskSpec } from '../src/core/types.ts'
 import { startLocalNetwork } from '../src/devnet/localNetwork.ts'
 import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
+import { eventually } from './helpers/eventually.ts'
 import { tempDir } from './helpers/tempDir.ts'
 
 const FEE = 10n ** 15n
@@ -21,15 +22,6 @@ const FEE = 10n ** 15n
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url)
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
-}
-
-/** Polls `probe` until it returns a value; each wait is for the network to make progress, bounded by the test timeout. */
-async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 describe('live local network: nodes follow the chain and settle epochs themselves', () => {
