@@ -18,6 +18,11 @@ export interface LocalNetworkOptions {
   blockMs?: number
   /** Blocks per epoch. Default 20 (5 s with the default block time). */
   epochBlocks?: bigint
+  /**
+   * How long after an epoch ends its specs are still accepted, and its batch waits. Default 1 s:
+   * gossip over the in-memory transport crosses in milliseconds, not the commit window of a WAN.
+   */
+  epochGraceMs?: number
   /** Test tokens minted to the requester (not deposited). Default 1,000 tokens. */
   requesterTokens?: bigint
   params?: Partial<ProtocolParams>
@@ -77,6 +82,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       logger,
       api: true,
       openEpochs: true,
+      epochGraceMs: options.epochGraceMs ?? 1_000,
     })
     stops.push(() => network.stop())
     const { nodes } = network

@@ -120,8 +120,13 @@ export function createEpochSettler({
   const log = logger.child({ node: account.address, role: 'settler' })
   /** The next epoch this node expects to see settled. Null until read from the chain. */
   let next: bigint | null = null
-  /** When this node saw `next` end, and when it finished its tasks: the takeover clock starts then. */
-  let endedAt: number | null = null
+  /**
+   * When this node saw each epoch end (the grace runs from there, not from when the settler got to
+   * the epoch: a settler catching up must not wait a grace per epoch behind), and when it finished
+   * `next`'s tasks: the takeover clock starts then.
+   */
+  const endedAt = new Map<bigint, number>()
+  let seenEpoch: bigint | null = null
   let readyAt: number | null = null
   const proposals = new Map<bigint, Signed<BatchProposal>[]>()
   /** Proposals this node checked and built, by epoch and digest. */
@@ -308,7 +313,7 @@ export function createEpochSettler({
     proposals.delete(epoch)
     node.forgetEpoch(epoch)
     next = epoch + 1n
-    endedAt = null
+    endedAt.delete(epoch)
     readyAt = null
     stats.epochsSettled++
     const info = { epoch, digest, taskCount: candidate?.proposal.tasks.length ?? 0, gasUsed }
@@ -316,19 +321,33 @@ export function createEpochSettler({
     for (const listener of listeners) listener(info)
   }
 
+  /** Settles epochs in order while they are ready: a settler behind catches up in one tick. */
   async function tick(): Promise<void> {
     if (next === null) {
       const last = await settlement.lastSettledEpoch()
       next = last === null ? 0n : last + 1n
       witnessedFrom = restarted ? chain.epoch() + 1n : 0n
     }
-    const epoch = next
-    if (epoch >= chain.epoch()) return
-    endedAt ??= clock.now()
+    const current = chain.epoch()
+    if (current !== seenEpoch) {
+      for (let epoch = next; epoch < current; epoch++) if (!endedAt.has(epoch)) endedAt.set(epoch, clock.now())
+      seenEpoch = current
+    }
+    let settled = true
+    while (running && settled) settled = await step()
+  }
+
+  /** One step on `next`; true when it settled and the following epoch may be ready too. */
+  async function step(): Promise<boolean> {
+    const epoch = next!
+    if (epoch >= (seenEpoch ?? 0n)) return false
     const settledDigest = await settlement.settledDigest(epoch)
-    if (settledDigest !== null) return finish(epoch, settledDigest, null)
+    if (settledDigest !== null) {
+      await finish(epoch, settledDigest, null)
+      return true
+    }
     // Specs of the epoch may still cross the boundary for a moment; then its tasks must finish.
-    if (clock.now() - endedAt < graceMs || node.pendingTasks(epoch) > 0) return
+    if (clock.now() - (endedAt.get(epoch) ?? clock.now()) < graceMs || node.pendingTasks(epoch) > 0) return false
     readyAt ??= clock.now()
     node.closeEpoch(epoch)
     for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
@@ -337,6 +356,7 @@ export function createEpochSettler({
     const witnessed = witnessedFrom !== null && epoch >= witnessedFrom
     const turn = witnessed ? rank : rank + AGGREGATORS
     if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= turn * takeoverMs) await propose(epoch)
+    return false
   }
 
   function schedule(): void {
