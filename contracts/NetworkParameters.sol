@@ -28,7 +28,6 @@ contract NetworkParameters is Ownable {
         DissentSlashBps, //       share of its stake a node loses per dissenting reveal
         EquivocationSlashBps, //  share of an equivocator's bonded stake slashed
         ExecutorsBps, //          share of each fee paid to the agreeing executors (the treasury gets the rest)
-        JailBelowPpm, //          reputation (ppm) below which a node with enough history is jailed
         JailBlocks, //            how long a jail lasts
         MaxFuel, //               largest fuel limit a task may ask for
         MaxMemoryPages, //        largest memory limit a task may ask for (64 KiB pages)
@@ -41,7 +40,7 @@ contract NetworkParameters is Ownable {
     }
 
     /// @notice How many parameters there are (ids 0 to PARAMETER_COUNT - 1).
-    uint256 public constant PARAMETER_COUNT = 19;
+    uint256 public constant PARAMETER_COUNT = 18;
 
     uint256 private constant _BPS = 10_000;
     uint256 private constant _PPM = 1_000_000;
@@ -188,7 +187,6 @@ contract NetworkParameters is Ownable {
         if (parameter == Parameter.DissentSlashBps) return (0, _BPS);
         if (parameter == Parameter.EquivocationSlashBps) return (0, _BPS);
         if (parameter == Parameter.ExecutorsBps) return (0, _BPS);
-        if (parameter == Parameter.JailBelowPpm) return (0, _PPM);
         if (parameter == Parameter.JailBlocks) return (0, 10_000_000);
         if (parameter == Parameter.MaxFuel) return (1_000, 1e15);
         if (parameter == Parameter.MaxMemoryPages) return (1, 65_536);

@@ -42,7 +42,6 @@ export { buildEpochBatch, hashEpochBatch, outcomeLeafOf } from './core/epochBatc
 export type { EpochBatch, Penalty, SettledTask } from './core/epochBatch.ts'
 export { findBatchObjection } from './core/batchCheck.ts'
 export { committeeWeight } from './core/committee.ts'
-export { reputationPpm, sortitionWeight } from './core/reputation.ts'
 export { buildReceipt, isValidReceipt, parseReceipt } from './core/receipt.ts'
 export type { Receipt } from './core/receipt.ts'
 export type { ProtocolMessage } from './core/messages.ts'

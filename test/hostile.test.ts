@@ -36,7 +36,7 @@ const hostile: Array<[name: string, program: Uint8Array, reason: string]> = [
 
 describe('hostile programs on a network of nodes', () => {
   it('end as the same `failed` verdict everywhere, and the nodes keep working', async () => {
-    const net = createNetwork({ runtimes: () => wasm })
+    const net = await createNetwork({ runtimes: () => wasm })
     try {
       for (const [i, [name, program, reason]] of hostile.entries()) {
         const task = await signedSpec(i, { limits: { fuel: 5_000_000n, memoryPages: 64, outputBytes: 1024 } }, { program })

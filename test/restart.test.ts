@@ -5,11 +5,12 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
 import { createStaticChainView } from '../src/chain/memory/createStaticChainView.ts'
+import { devnetDomain } from '../src/core/eip712.ts'
 import { decodeMessage } from '../src/core/messages.ts'
 import { defaultParams } from '../src/core/params.ts'
 import type { CommitBatch, Signed } from '../src/core/types.ts'
+import { startNodeHost } from '../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
-import { createNode } from '../src/node/createNode.ts'
 import { topics } from '../src/ports/network.ts'
 import type { Runtime } from '../src/ports/runtime.ts'
 import { createDiskBlobStore } from '../src/store/disk/createDiskBlobStore.ts'
@@ -55,34 +56,34 @@ describe('restart', () => {
       store: createSqliteNodeStore({ path: join(dir, 'node.sqlite') }),
       blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
     })
+    const shared = { chain, domain: devnetDomain }
     // B never finishes, so the task stays in its commit phase across A's restart.
-    const nodeB = createNode({ account: b, network: hub.connect('b'), chain, runtimes: { wasm: stuck } })
-    nodeB.start()
+    const hostB = await startNodeHost({ ...shared, account: b, network: hub.connect('b'), runtimes: { wasm: stuck } })
 
     const first = stores()
-    const nodeA = createNode({ account: a, network: hub.connect('a'), chain, runtimes: { wasm: counting }, ...first })
-    nodeA.start()
+    const hostA = await startNodeHost({ ...shared, account: a, network: hub.connect('a'), runtimes: { wasm: counting }, ...first })
+    const nodeA = hostA.node
     const { signed, blobs } = await signedSpec(1, { policy: { kind: 'replicate', k: 2, quorum: 2 } })
     const taskId = await nodeA.submitTask(signed, blobs)
     await waitUntil(() => commits.length === 1)
     assert.equal(executions, 1)
     assert.equal(commits[0]!.signer, a.address)
     // The process dies: the node stops without a goodbye, the store is closed.
-    await nodeA.stop()
+    await hostA.stop()
     first.store.close()
 
     const second = stores()
-    const restarted = createNode({ account: a, network: hub.connect('a'), chain, runtimes: { wasm: counting }, ...second })
-    restarted.start()
-    assert.equal(await restarted.resume(), 1)
+    const hostRestarted = await startNodeHost({ ...shared, account: a, network: hub.connect('a'), runtimes: { wasm: counting }, ...second })
+    const restarted = hostRestarted.node
+    assert.equal(hostRestarted.resumed, 1, 'the host resumed the open task from the store as it started')
     assert.equal(restarted.getTask(taskId)?.phase, 'commit')
     await waitUntil(() => commits.length === 2)
     assert.deepEqual(commits[1], commits[0], 'the same commitment, signed alike (a batch of one, deterministic ECDSA)')
     assert.equal(executions, 1, 'the task was not executed a second time')
     assert.deepEqual(commits[0]!.message.commits, [{ taskId, commitment: second.store.getOwnCommit(taskId)?.commitment }])
 
-    await restarted.stop()
-    await nodeB.stop()
+    await hostRestarted.stop()
+    await hostB.stop()
     second.store.close()
   })
 })

@@ -19,8 +19,8 @@ import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Hex, Policy, TaskLimits, TaskSpec } from '../../src/core/types.ts'
 import { createNativeVerifier, verifyNative } from '../../src/crypto/secp256k1.ts'
 import { devnetAccount } from '../../src/devnet/accounts.ts'
+import { startNodeHost } from '../../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
-import { createNode } from '../../src/node/createNode.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
 import type { Runtime } from '../../src/ports/runtime.ts'
 import { createDiskBlobStore } from '../../src/store/disk/createDiskBlobStore.ts'
@@ -94,25 +94,29 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
   const hub = createMemoryHub({ seed: 7 })
   const dir = options.stores === 'disk' ? mkdtempSync(join(options.tempDir ?? tmpdir(), 'veritask-bench-')) : undefined
   const stores: SqliteNodeStore[] = []
-  const nodes: VeritaskNode[] = accounts.map((account, i) => {
-    const persistent =
-      dir === undefined
-        ? {}
-        : {
-            store: stores[stores.push(createSqliteNodeStore({ path: join(dir, `node-${i}`, 'state.db') })) - 1],
-            blobs: createDiskBlobStore({ dir: join(dir, `node-${i}`, 'blobs') }),
-          }
-    return createNode({
-      account,
-      network: hub.connect(`node-${i}`),
-      chain,
-      runtimes: { wasm: options.runtime },
-      params,
-      domain: devnetDomain,
-      verify: options.sharedSignatureCache === true ? verifyNative : createNativeVerifier({ cacheSize: 0 }),
-      ...persistent,
-    })
-  })
+  // Started by the node host, as every node is; no settlement port, since there is no chain here.
+  const hosts = await Promise.all(
+    accounts.map((account, i) => {
+      const persistent =
+        dir === undefined
+          ? {}
+          : {
+              store: stores[stores.push(createSqliteNodeStore({ path: join(dir, `node-${i}`, 'state.db') })) - 1],
+              blobs: createDiskBlobStore({ dir: join(dir, `node-${i}`, 'blobs') }),
+            }
+      return startNodeHost({
+        account,
+        network: hub.connect(`node-${i}`),
+        chain,
+        runtimes: { wasm: options.runtime },
+        params,
+        domain: devnetDomain,
+        verify: options.sharedSignatureCache === true ? verifyNative : createNativeVerifier({ cacheSize: 0 }),
+        ...persistent,
+      })
+    }),
+  )
+  const nodes: VeritaskNode[] = hosts.map((host) => host.node)
 
   const latencies = new Float64Array(options.tasks)
   const submittedAt = new Map<Hex, { index: number; at: number }>()
@@ -132,7 +136,6 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
     }),
   )
   const settledTasks = () => nodes.every((n) => n.stats().openTasks === 0)
-  for (const node of nodes) node.start()
 
   const cpu0 = process.cpuUsage()
   const started = performance.now()
@@ -168,7 +171,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
     }
     while (decided < options.tasks) await new Promise<void>((resolve) => (wake = resolve))
   } finally {
-    await Promise.all(nodes.map((n) => n.stop()))
+    await Promise.all(hosts.map((host) => host.stop()))
     for (const store of stores) store.close()
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }

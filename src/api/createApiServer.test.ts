@@ -84,7 +84,7 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
   }
 
   before(async () => {
-    net = createNetwork({ runtimes: () => honest })
+    net = await createNetwork({ runtimes: () => honest })
     verdicts = watchVerdicts(net.nodes[0]!)
     apis = await Promise.all(
       net.nodes.map((node, i) =>

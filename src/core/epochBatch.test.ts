@@ -4,7 +4,6 @@ import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { concat, encodeAbiParameters, keccak256, numberToHex, stringToBytes, zeroHash } from 'viem'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { committeeWeight, requiredCommitteeWeight } from './committee.ts'
-import { emptyRecord, isReputationJailable, recordTask, reputationPpm, sortitionWeight } from './reputation.ts'
 import { balanceLeafEncoding, buildEpochBatch, outcomeLeafEncoding, outcomeLeafOf } from './epochBatch.ts'
 import type { SettledTask } from './epochBatch.ts'
 import type { Address, Verdict } from './types.ts'
@@ -105,7 +104,7 @@ describe('buildEpochBatch', () => {
 })
 
 describe('buildEpochBatch penalties', () => {
-  it('slashes each dissenter per dissent, caps at its stake, jails it, and jails reputation offenders without a slash', () => {
+  it('slashes each dissenter per dissent, caps at its stake, jails it, and leaves everyone else alone', () => {
     const liar = testAccount('liar').address
     const lazy = testAccount('lazy').address
     const withDissent = (i: number): SettledTask => {
@@ -119,14 +118,10 @@ describe('buildEpochBatch penalties', () => {
       ]),
       dissentSlashBps: 4_000,
       jailUntilBlock: 500n,
-      jail: [lazy],
     }
     const one = buildEpochBatch({ epoch: 0n, tasks: [withDissent(1)], previous: new Map(), chargeable: rich, treasury, split, penalties: rules })
-    const sorted = [liar, lazy].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
-    assert.deepEqual(
-      one.batch.penalties,
-      sorted.map((node) => ({ node, slashAmount: node === liar ? 400n : 0n, jailUntilBlock: 500n })),
-    )
+    // A node with stake and no dissent (`lazy`: it may have missed deadlines) has no penalty: absence proves nothing.
+    assert.deepEqual(one.batch.penalties, [{ node: liar, slashAmount: 400n, jailUntilBlock: 500n }])
     const three = buildEpochBatch({
       epoch: 0n,
       tasks: [withDissent(1), withDissent(2), withDissent(3)],
@@ -139,29 +134,6 @@ describe('buildEpochBatch penalties', () => {
     assert.equal(three.batch.penalties.find((p) => p.node === liar)?.slashAmount, 1_000n, '3 × 40% is capped at the whole stake')
     // The liar earns nothing for its dissenting reveals.
     assert.equal(three.cumulative.get(liar), undefined)
-  })
-})
-
-describe('reputation', () => {
-  it('starts at the top, falls with faults, recovers with agreement, and jails only with enough history', () => {
-    assert.equal(reputationPpm(emptyRecord), 1_000_000n)
-    assert.equal(reputationPpm({ agreed: 3, dissented: 0, missed: 0 }), 1_000_000n)
-    assert.equal(reputationPpm({ agreed: 3, dissented: 0, missed: 1 }), 800_000n)
-    assert.equal(reputationPpm({ agreed: 0, dissented: 1, missed: 0 }), 200_000n)
-    assert.equal(sortitionWeight(3_000n, { agreed: 3, dissented: 0, missed: 1 }), 2_400n)
-    assert.equal(isReputationJailable({ agreed: 0, dissented: 1, missed: 0 }), false, 'one fault is not enough history')
-    assert.equal(isReputationJailable({ agreed: 1, dissented: 0, missed: 7 }), true)
-    assert.equal(isReputationJailable({ agreed: 10, dissented: 0, missed: 10 }), false)
-  })
-
-  it('records agreements, dissents and misses from verdicts', () => {
-    const records = new Map()
-    const t = task(1, 'verified')
-    recordTask(records, { ...t.verdict, executors: [e1, e2], dissenters: [e3] }, [alice])
-    recordTask(records, t.verdict, [])
-    assert.deepEqual(records.get(e1), { agreed: 2, dissented: 0, missed: 0 })
-    assert.deepEqual(records.get(e3), { agreed: 1, dissented: 1, missed: 0 })
-    assert.deepEqual(records.get(alice), { agreed: 0, dissented: 0, missed: 1 })
   })
 })
 

@@ -70,8 +70,6 @@ export interface PenaltyRules {
   dissentSlashBps: number
   /** Every penalised node is jailed until this block. */
   jailUntilBlock: bigint
-  /** Nodes to jail without a slash (e.g. reputation below the threshold). */
-  jail?: readonly Address[]
 }
 
 export interface RewardSplit {
@@ -191,13 +189,12 @@ export function buildEpochBatch({
 
 /**
  * Dissenters lose `dissentSlashBps` of their snapshot stake per dissent (at most all of it) and are
- * jailed; nodes named in `jail` are jailed without a slash. Sorted by address, one entry per node.
+ * jailed. Sorted by address, one entry per dissenter.
  */
 function penaltiesOf(tasks: readonly SettledTask[], rules: PenaltyRules): Penalty[] {
   const dissents = new Map<Address, number>()
   for (const t of tasks) for (const node of t.verdict.dissenters) dissents.set(node, (dissents.get(node) ?? 0) + 1)
-  const nodes = new Set<Address>([...dissents.keys(), ...(rules.jail ?? [])])
-  return [...nodes].sort(byAddress).map((node) => {
+  return [...dissents.keys()].sort(byAddress).map((node) => {
     const stake = rules.stakes.get(node) ?? 0n
     const slash = (stake * BigInt(rules.dissentSlashBps) * BigInt(dissents.get(node) ?? 0)) / BPS
     return { node, slashAmount: slash < stake ? slash : stake, jailUntilBlock: rules.jailUntilBlock }

@@ -3,7 +3,7 @@ import { keccak256Hex } from './keccak.ts'
 import { log2Fixed, LOG2_FRACTION_BITS } from './log2.ts'
 import type { Address, Hex } from './types.ts'
 
-/** A node that may be assigned work, with its sortition weight (stake, scaled by reputation). */
+/** A node that may be assigned work, with its sortition weight (its stake at the epoch snapshot). */
 export interface Candidate {
   address: Address
   weight: bigint

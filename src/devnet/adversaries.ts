@@ -85,6 +85,23 @@ export interface BehaviourOptions {
   publicResults: PublicResults
 }
 
+/**
+ * The runtimes of a network whose node `i` behaves as `behaviours[i]` (honest past the list's
+ * end): `wrap(i, runtime)` gives node i its own wrapper of a shared runtime. The in-process devnet
+ * and the live local network both cast their adversaries here, so one `--adversary` means the same
+ * on both.
+ */
+export function castBehaviours({ behaviours, seed, commitWindowMs }: { behaviours: readonly Behaviour[]; seed: string; commitWindowMs: number }) {
+  const publicResults = createPublicResults()
+  const options: BehaviourOptions = { seed, slowDelayMs: commitWindowMs + 250, offlineAfter: 3, publicResults }
+  return {
+    /** Verified results, published as they are decided: the copier's only source. */
+    publicResults,
+    behaviourOf: (i: number): Behaviour => behaviours[i] ?? 'honest',
+    wrap: (i: number, runtime: Runtime): Runtime => withBehaviour(runtime, behaviours[i] ?? 'honest', options),
+  }
+}
+
 /** Wraps the honest runtime in a behaviour. */
 export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: BehaviourOptions): Runtime {
   if (behaviour === 'honest') return runtime

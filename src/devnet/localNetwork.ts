@@ -6,6 +6,8 @@ import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
+import { castBehaviours } from './adversaries.ts'
+import type { Behaviour } from './adversaries.ts'
 import { startDevChain } from './startDevChain.ts'
 import { startInProcessNodes } from './inProcessNodes.ts'
 import type { SettlingNode } from './inProcessNodes.ts'
@@ -23,6 +25,12 @@ export interface LocalNetworkOptions {
    * gossip over the in-memory transport crosses in milliseconds, not the commit window of a WAN.
    */
   epochGraceMs?: number
+  /**
+   * How node i behaves (honest past the list's end), as `veritask devnet --adversary` casts it.
+   * A copier here never finds a result to copy (the in-process devnet publishes its verified
+   * results for it; a live network has no such oracle), so it misses every seat.
+   */
+  behaviours?: readonly Behaviour[]
   /** Test tokens minted to the requester (not deposited). Default 1,000 tokens. */
   requesterTokens?: bigint
   params?: Partial<ProtocolParams>
@@ -74,11 +82,12 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   try {
     const wasm = createWasmRuntime({ maxModuleBytes: params.maxProgramBytes })
     stops.push(() => wasm.close())
+    const cast = castBehaviours({ behaviours: options.behaviours ?? [], seed, commitWindowMs: params.commitWindowMs })
     const network = await startInProcessNodes({
       dev,
       hub: createMemoryHub({ seed: 7 }),
       params,
-      runtimes: () => ({ wasm }),
+      runtimes: (i) => ({ wasm: cast.wrap(i, wasm) }),
       logger,
       api: true,
       openEpochs: true,

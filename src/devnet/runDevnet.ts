@@ -30,7 +30,7 @@ import type { Logger } from '../node/logger.ts'
 import type { ChainView } from '../ports/node.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { devnetAccount } from './accounts.ts'
-import { createPublicResults, withBehaviour } from './adversaries.ts'
+import { castBehaviours } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 import { startInProcessNodes } from './inProcessNodes.ts'
 import type { InProcessNodes } from './inProcessNodes.ts'
@@ -226,13 +226,11 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })
   const onnx = createOnnxRuntime(options.threads === undefined ? {} : { concurrency: options.threads })
-  const behaviours = options.behaviours ?? accounts.map((): Behaviour => 'honest')
-  const publicResults = createPublicResults()
-  const behaviourOptions = { seed, slowDelayMs: params.commitWindowMs + 250, offlineAfter: 3, publicResults }
+  const cast = castBehaviours({ behaviours: options.behaviours ?? [], seed, commitWindowMs: params.commitWindowMs })
   /** Node i's runtimes: the shared pools, wrapped in its behaviour; the first `holders` hold the models. */
   const runtimesOf = (i: number): Record<string, Runtime> => ({
-    wasm: withBehaviour(wasm, behaviours[i] ?? 'honest', behaviourOptions),
-    ...(i < holders ? { onnx: withBehaviour(onnx, behaviours[i] ?? 'honest', behaviourOptions) } : {}),
+    wasm: cast.wrap(i, wasm),
+    ...(i < holders ? { onnx: cast.wrap(i, onnx) } : {}),
   })
   /** What node i advertises: its runtimes and the models it holds (`onnx:<model id>`). */
   const capabilitiesOfNode = (i: number): string[] => capabilitiesOf(runtimesOf(i), models)
@@ -330,7 +328,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       const item = itemOf.get(verdict.taskId)
       const holder = nodes.find((n) => n.address === verdict.executors[0])
       const output = verdict.outcome === 'verified' ? holder?.getBlob(verdict.resultHash) : undefined
-      if (item !== undefined && output !== undefined) publicResults.publish(programIdOf(item.programBytes), item.input, output)
+      if (item !== undefined && output !== undefined) cast.publicResults.publish(programIdOf(item.programBytes), item.input, output)
       for (const a of [...state.missedCommit, ...state.missedReveal]) missed.set(a, (missed.get(a) ?? 0) + 1)
       const start = submittedAt.get(verdict.taskId)
       if (start !== undefined) latencies.push(performance.now() - start)
@@ -550,7 +548,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         missed: missed.get(node.address) ?? 0,
         rejected: s.rejected,
         earned: gained.toString(),
-        behaviour: behaviours[i] ?? 'honest',
+        behaviour: cast.behaviourOf(i),
         slashed: slashed.toString(),
         net: (gained - slashed).toString(),
         jailed: end?.jailed ?? false,

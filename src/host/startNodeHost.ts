@@ -62,6 +62,8 @@ export interface NodeHost {
   settler: EpochSettler | undefined
   api: ApiServer | undefined
   domain: ProtocolDomain
+  /** Tasks the node resumed from its store as it started (open before a restart). */
+  resumed: number
   /** Stops the API, the settler and the node (and its network), in that order. */
   stop(): Promise<void>
 }
@@ -148,6 +150,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     node,
     settler,
     api,
+    resumed,
     domain,
     async stop() {
       await api?.close()

@@ -28,7 +28,7 @@ const offline: Runtime = { ...honest, execute: () => new Promise<never>(() => {}
 
 describe('node: replicate end to end on the memory transport', () => {
   it('verifies tasks, every node reaches the same verdict, and gossip is 1 + 2k messages per task', async () => {
-    const net = createNetwork({ runtimes: () => honest })
+    const net = await createNetwork({ runtimes: () => honest })
     try {
       for (let i = 0; i < 6; i++) {
         const task = await signedSpec(i)
@@ -55,7 +55,7 @@ describe('node: replicate end to end on the memory transport', () => {
 
   it('outvotes a lying executor and names it a dissenter', async () => {
     const liarIndex = 2
-    const net = createNetwork({ runtimes: (i) => (i === liarIndex ? liar : honest) })
+    const net = await createNetwork({ runtimes: (i) => (i === liarIndex ? liar : honest) })
     try {
       let sawLiar = false
       for (let i = 0; i < 8; i++) {
@@ -78,7 +78,7 @@ describe('node: replicate end to end on the memory transport', () => {
   it('replaces an offline executor with a backup after the commit deadline', async () => {
     const clock = createManualClock(1_000_000)
     const offlineIndex = 0
-    const net = createNetwork({ runtimes: (i) => (i === offlineIndex ? offline : honest), clock })
+    const net = await createNetwork({ runtimes: (i) => (i === offlineIndex ? offline : honest), clock })
     const offlineAddress: Address = net.accounts[offlineIndex]!.address
     try {
       // Find a task for which the offline node is an executor.
@@ -110,7 +110,7 @@ describe('node: replicate end to end on the memory transport', () => {
 
 describe('node: bad input', () => {
   it('rejects malformed, oversized, forged, unassigned, replayed and wrong-epoch messages, counts them, and keeps working', async () => {
-    const net = createNetwork({ runtimes: () => honest })
+    const net = await createNetwork({ runtimes: () => honest })
     try {
       const attacker = net.hub.connect('mallory')
       const task = await signedSpec(1)
@@ -154,7 +154,7 @@ describe('node: bad input', () => {
 
   it('rejects a validly signed commit from a node that holds no seat', async () => {
     // Every executor is stuck, so the task stays in its commit phase while the stranger commits.
-    const net = createNetwork({ runtimes: () => offline })
+    const net = await createNetwork({ runtimes: () => offline })
     try {
       const { signed, blobs } = await signedSpec(4)
       const taskId = await net.nodes[0]!.submitTask(signed, blobs)
@@ -172,7 +172,7 @@ describe('node: bad input', () => {
   })
 
   it('refuses a task the escrow cannot cover, and reserves nothing for it', async () => {
-    const net = createNetwork({ runtimes: () => honest, escrow: 1_500n })
+    const net = await createNetwork({ runtimes: () => honest, escrow: 1_500n })
     try {
       const first = await signedSpec(1)
       await submitAndDecide(net, 0, first)
@@ -215,7 +215,7 @@ describe('node: bad input', () => {
   })
 
   it('refuses a submission whose program or input was not uploaded', async () => {
-    const net = createNetwork({ runtimes: () => honest })
+    const net = await createNetwork({ runtimes: () => honest })
     try {
       const { signed, blobs } = await signedSpec(3)
       await assert.rejects(net.nodes[0]!.submitTask(signed, blobs.slice(0, 1)), (e: unknown) => e instanceof SpecRejectedError && e.code === 'SPEC_MISSING_BLOB')

@@ -4,9 +4,9 @@ import { contentId } from '../../src/core/contentId.ts'
 import { devnetDomain } from '../../src/core/eip712.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Hex, TaskSpec, Verdict } from '../../src/core/types.ts'
+import { startNodeHost } from '../../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
 import type { Clock } from '../../src/node/clock.ts'
-import { createNode } from '../../src/node/createNode.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
 import type { Runtime } from '../../src/ports/runtime.ts'
 import { requester, testAccount } from './fixtures.ts'
@@ -20,9 +20,10 @@ export interface NetOptions {
   clock?: Clock
 }
 
-export type TestNetwork = ReturnType<typeof createNetwork>
+export type TestNetwork = Awaited<ReturnType<typeof createNetwork>>
 
-export function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock }: NetOptions) {
+/** Starts `count` nodes through the node host (no settlement: there is no chain here). */
+export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock }: NetOptions) {
   const accounts = Array.from({ length: count }, (_, i) => testAccount(`node-${i}`))
   const chain = createStaticChainView({
     seed: keccak256(stringToBytes('epoch')),
@@ -30,11 +31,20 @@ export function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock 
     escrow: new Map([[requester.address, escrow]]),
   })
   const hub = createMemoryHub()
-  const nodes = accounts.map((account, i) =>
-    createNode({ account, network: hub.connect(`peer-${i}`), chain, runtimes: { wasm: runtimes(i) }, ...(clock ? { clock } : {}) }),
+  const hosts = await Promise.all(
+    accounts.map((account, i) =>
+      startNodeHost({
+        account,
+        network: hub.connect(`peer-${i}`),
+        chain,
+        domain: devnetDomain,
+        runtimes: { wasm: runtimes(i) },
+        ...(clock ? { clock } : {}),
+      }),
+    ),
   )
-  nodes.forEach((n) => n.start())
-  return { hub, nodes, accounts, chain, stop: () => Promise.all(nodes.map((n) => n.stop())) }
+  const nodes: VeritaskNode[] = hosts.map((host) => host.node)
+  return { hub, nodes, accounts, chain, stop: () => Promise.all(hosts.map((host) => host.stop())) }
 }
 
 export const program = stringToBytes('program bytes')

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs'
 import { keccak256, stringToBytes } from 'viem'
 import type { LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { createApiServer } from '../../src/api/createApiServer.ts'
 import type { ApiServer } from '../../src/api/createApiServer.ts'
 import { createTestChain } from '../../src/chain/anvil/testChain.ts'
 import type { TestChain } from '../../src/chain/anvil/testChain.ts'
 import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
 import type { ProtocolDomain } from '../../src/core/types.ts'
+import { startNodeHost } from '../../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
-import { createNode } from '../../src/node/createNode.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../../src/ports/runtime.ts'
 import { exampleProgramPath } from '../../src/programs/examplePrograms.ts'
@@ -75,11 +74,21 @@ export async function startRequesterNetwork(label = 'requester'): Promise<Reques
   })
   const hub = createMemoryHub()
   const switches: RuntimeSwitches = { split: true }
-  const nodes = accounts.map((account, i) =>
-    createNode({ account, network: hub.connect(`peer-${i}`), chain: view, domain, runtimes: { wasm: referenceRuntime(i, switches) } }),
+  // Nodes 0 and 1 serve the HTTP API (loopback, a free port); settlement is not these nodes' part.
+  const hosts = await Promise.all(
+    accounts.map((account, i) =>
+      startNodeHost({
+        account,
+        network: hub.connect(`peer-${i}`),
+        chain: view,
+        domain,
+        runtimes: { wasm: referenceRuntime(i, switches) },
+        ...(i < 2 ? { api: {} } : {}),
+      }),
+    ),
   )
-  nodes.forEach((n) => n.start())
-  const apis = await Promise.all(nodes.slice(0, 2).map((node) => createApiServer({ node })))
+  const nodes: VeritaskNode[] = hosts.map((host) => host.node)
+  const apis = hosts.flatMap((host) => (host.api === undefined ? [] : [host.api]))
   return {
     chain,
     nodes,
@@ -89,8 +98,7 @@ export async function startRequesterNetwork(label = 'requester'): Promise<Reques
     switches,
     accepted: () => nodes[0]!.stats().specsAccepted,
     async stop() {
-      await Promise.all(apis.map((a) => a.close()))
-      await Promise.all(nodes.map((n) => n.stop()))
+      await Promise.all(hosts.map((host) => host.stop()))
       await chain.stop()
     },
   }

@@ -1,6 +1,5 @@
 import { defaultParams } from '../../core/params.ts'
 import type { ProtocolParams } from '../../core/params.ts'
-import { defaultReputationParams } from '../../core/reputation.ts'
 
 /**
  * The governed network parameters, as NetworkParameters.sol holds them. Block counts are chain
@@ -18,7 +17,6 @@ export interface NetworkParameterValues {
   dissentSlashBps: number
   equivocationSlashBps: number
   executorsBps: number
-  jailBelowPpm: number
   jailBlocks: bigint
   maxFuel: bigint
   maxMemoryPages: number
@@ -52,7 +50,6 @@ const table: ReadonlyArray<Omit<NetworkParameterInfo, 'id'>> = [
   { name: 'dissentSlashBps', bigint: false, unit: 'bps', description: "share of a node's stake slashed per dissenting reveal" },
   { name: 'equivocationSlashBps', bigint: false, unit: 'bps', description: "share of an equivocating committee member's bonded stake slashed" },
   { name: 'executorsBps', bigint: false, unit: 'bps', description: 'share of each fee paid to the agreeing executors; the treasury gets the rest' },
-  { name: 'jailBelowPpm', bigint: false, unit: 'ppm', description: 'reputation below which a node with enough history is jailed' },
   { name: 'jailBlocks', bigint: true, unit: 'blocks', description: 'how long a jail lasts' },
   { name: 'maxFuel', bigint: true, unit: 'fuel', description: 'largest fuel limit a task may ask for' },
   { name: 'maxMemoryPages', bigint: false, unit: '64 KiB pages', description: 'largest memory limit a task may ask for' },
@@ -83,7 +80,6 @@ export const defaultNetworkParameters: Readonly<NetworkParameterValues> = Object
   dissentSlashBps: 1_000,
   equivocationSlashBps: 1_000,
   executorsBps: 8_000,
-  jailBelowPpm: defaultReputationParams.jailBelowPpm,
   jailBlocks: 100n,
   maxFuel: defaultParams.maxFuel,
   maxMemoryPages: defaultParams.maxMemoryPages,
