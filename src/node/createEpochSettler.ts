@@ -135,6 +135,8 @@ export function createEpochSettler({
   const ownDigest = new Map<bigint, Hex>()
   const collected = new Map<bigint, Map<Address, Hex>>()
   const proposed = new Set<bigint>()
+  /** Epochs whose batch this node is submitting: their settlement is finished by the submission, with its gas. */
+  const submitting = new Set<bigint>()
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
@@ -272,6 +274,7 @@ export function createEpochSettler({
     if (collected.get(epoch) !== mine) return
     collected.delete(epoch)
     const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
+    submitting.add(epoch)
     try {
       const { gasUsed } = await settlement.submitBatch(candidate.result.batch, signatures)
       stats.batchesSubmitted++
@@ -281,6 +284,8 @@ export function createEpochSettler({
     } catch (error) {
       // Another aggregator may have settled the epoch first; the next tick finds out.
       log.warn('batch submission failed', { epoch, error })
+    } finally {
+      submitting.delete(epoch)
     }
   }
 
@@ -341,6 +346,8 @@ export function createEpochSettler({
   async function step(): Promise<boolean> {
     const epoch = next!
     if (epoch >= (seenEpoch ?? 0n)) return false
+    // The submission's own receipt may come after the chain already shows the batch: it reports the gas.
+    if (submitting.has(epoch)) return false
     const settledDigest = await settlement.settledDigest(epoch)
     if (settledDigest !== null) {
       await finish(epoch, settledDigest, null)

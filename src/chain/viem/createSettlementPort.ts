@@ -25,6 +25,7 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
   const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
   const client = createSettlementClient(publicClient, contracts)
   const weights = new Map<string, bigint>()
+  let weightsAt: bigint | undefined
   let treasury: Address | undefined
   /** `Escrow.depositorAt`, append-only: read once per index. */
   const depositors: Address[] = []
@@ -72,7 +73,14 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
       return digest === zeroHash ? null : digest
     },
     async committeeWeight(epoch, node) {
-      // Fixed once the epoch is open: cached.
+      // A weight changes with the chain, not only with the epoch (it is 0 before the epoch opens
+      // and once a batch jails the node), so it is cached for one block only: a settler adding up
+      // its signers' weights asks for each of them again and again within a block.
+      const block = await publicClient.getBlockNumber({ cacheTime: 0 })
+      if (block !== weightsAt) {
+        weights.clear()
+        weightsAt = block
+      }
       const key = `${epoch}/${node}`
       const cached = weights.get(key)
       if (cached !== undefined) return cached

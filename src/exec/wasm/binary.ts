@@ -87,11 +87,11 @@ export class ByteReader {
     throw new MalformedBinaryError(`s${bits} LEB128 too long`)
   }
 
-  /** A length-prefixed UTF-8 name. */
+  /** A length-prefixed UTF-8 name, decoded exactly: a leading U+FEFF is part of the name, not a byte-order mark. */
   name(): string {
     const length = this.u32()
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(this.take(length))
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(this.take(length))
     } catch (error) {
       if (error instanceof MalformedBinaryError) throw error
       throw new MalformedBinaryError('name is not valid UTF-8')

@@ -29,7 +29,7 @@ const SPARE_MEMORIES_PER_PROGRAM = 2
 
 /** A program after instrumentation and compilation, or the reason it was refused. */
 export type CompiledProgram =
-  | { ok: true; module: WebAssembly.Module; memory: MemoryLimits; spareMemories: WebAssembly.Memory[] }
+  | { ok: true; module: WebAssembly.Module; memory: MemoryLimits; instantiationFuel: bigint; spareMemories: WebAssembly.Memory[] }
   | { ok: false; reason: FailureReason; message: string }
 
 export type ProgramCache = ModuleCache<CompiledProgram>
@@ -75,7 +75,7 @@ function compileProgram(request: ExecutionRequest, maxModuleBytes: number): Comp
   if (!instrumented.ok) return instrumented
   try {
     const module = new WebAssembly.Module(instrumented.bytes)
-    return { ok: true, module, memory: instrumented.memory, spareMemories: [] }
+    return { ok: true, module, memory: instrumented.memory, instantiationFuel: instrumented.instantiationFuel, spareMemories: [] }
   } catch (error) {
     // The instrumenter's output exceeds an engine limit (e.g. function size).
     return { ok: false, reason: 'invalid-module', message: `compilation failed: ${String(error)}` }
@@ -128,10 +128,15 @@ export function executeWasm(request: ExecutionRequest, options: ExecuteWasmOptio
       [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory },
     })
     fuel = instance.exports[FUEL_EXPORT] as WebAssembly.Global
-    fuel.value = limits.fuel
-    outcome = callProgram(instance.exports, memory, request.input, limits.outputBytes)
+    // What instantiation did for the program is paid first, as if by its first instruction.
+    fuel.value = limits.fuel - program.instantiationFuel
+    outcome = (fuel.value as bigint) < 0n ? 'out-of-fuel' : callProgram(instance.exports, memory, request.input, limits.outputBytes)
   } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError || error instanceof ProgramAbort) {
+    if (error instanceof WebAssembly.LinkError || error instanceof WebAssembly.CompileError) {
+      // Linking depends only on the module and the imports every node gives it alike (the
+      // instrumenter should have refused the module already): a failure of the program, not of this node.
+      outcome = error instanceof WebAssembly.LinkError ? 'import-not-allowed' : 'invalid-module'
+    } else if (error instanceof WebAssembly.RuntimeError || error instanceof ProgramAbort) {
       // The fuel charge is the only code that leaves the counter negative.
       outcome = fuel !== undefined && (fuel.value as bigint) < 0n ? 'out-of-fuel' : 'trap'
     } else if (error instanceof RangeError) {

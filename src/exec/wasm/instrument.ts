@@ -42,7 +42,13 @@ export interface MemoryLimits {
 }
 
 export type InstrumentResult =
-  | { ok: true; bytes: Uint8Array; memory: MemoryLimits }
+  | {
+      ok: true
+      bytes: Uint8Array
+      memory: MemoryLimits
+      /** Fuel charged before the program's first instruction, for what instantiation does on its behalf (`instantiationFuel`). */
+      instantiationFuel: bigint
+    }
   | { ok: false; reason: FailureReason; message: string }
 
 /**
@@ -50,8 +56,12 @@ export type InstrumentResult =
  * stack). Function frame weights are computed in meterFunction.ts.
  */
 export const STACK_BUDGET_SLOTS = 65_536
-/** Tables are capped like memory, so `table.grow` cannot allocate without bound. */
+/** Tables are capped like memory, so `table.grow` cannot allocate without bound: each table's elements... */
 export const MAX_TABLE_ELEMENTS = 65_536
+/** ...the tables a module may declare (so at most 2^20 elements, 8 MiB of references, in all)... */
+export const MAX_TABLES = 16
+/** ...and their initial elements in all, which instantiation allocates before any fuel is spent. */
+export const MAX_INITIAL_TABLE_ELEMENTS = 65_536
 /** The largest memory a 32-bit WebAssembly memory can declare, in pages. */
 const MAX_MEMORY_PAGES = 65_536
 
@@ -117,6 +127,8 @@ interface Export {
 
 interface ParsedModule {
   sections: Map<number, Uint8Array>
+  /** Initial elements of all tables. */
+  tableElements: number
   types: FuncType[]
   /** Type index of each imported function (at most one: `env.abort`). */
   importTypeIndices: number[]
@@ -127,7 +139,20 @@ interface ParsedModule {
   memory: MemoryLimits | undefined
 }
 
-function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; memory: MemoryLimits } {
+/**
+ * What instantiation does for a program before its first instruction runs, in fuel at the rates
+ * the instructions pay: its initial memory (1,024 per page, like \`memory.grow\`), its tables' initial
+ * elements and its element segments (1 per element; bounded here by the element section's bytes,
+ * each element taking at least one), and its data segments (1 per 64 bytes, like \`memory.init\`;
+ * bounded by the data section's bytes). A function of the module's bytes alone.
+ */
+function instantiationFuel(module: ParsedModule, memory: MemoryLimits): bigint {
+  const elementBytes = module.sections.get(SectionId.element)?.length ?? 0
+  const dataBytes = module.sections.get(SectionId.data)?.length ?? 0
+  return BigInt(memory.initial) * 1_024n + BigInt(module.tableElements) + BigInt(elementBytes) + (BigInt(dataBytes) >> 6n)
+}
+
+function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; memory: MemoryLimits; instantiationFuel: bigint } {
   const module = parseModule(bytes, memoryPages)
   checkAbi(module)
   const memory = module.memory as MemoryLimits // checkAbi requires the memory export
@@ -160,7 +185,7 @@ function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; m
     if (payload === undefined) continue
     w.u8(id).u32(payload.length).bytes(payload)
   }
-  return { bytes: w.finish(), memory }
+  return { bytes: w.finish(), memory, instantiationFuel: instantiationFuel(module, memory) }
 }
 
 function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
@@ -178,6 +203,7 @@ function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
     exports: [],
     startFunc: undefined,
     memory: undefined,
+    tableElements: 0,
   }
   while (!r.done) {
     const id = r.u8()
@@ -195,9 +221,12 @@ function parseModule(bytes: Uint8Array, memoryPages: number): ParsedModule {
       case SectionId.function:
         module.funcTypeIndices = readVec(s, () => s.u32())
         break
-      case SectionId.table:
-        module.sections.set(id, rewriteTables(s))
+      case SectionId.table: {
+        const tables = rewriteTables(s)
+        module.sections.set(id, tables.bytes)
+        module.tableElements = tables.initialElements
         continue
+      }
       case SectionId.memory:
         module.memory = readMemory(s, memoryPages)
         break
@@ -284,14 +313,23 @@ function writeLimits(w: ByteWriter, limits: { min: number; max: number }): void 
   w.u8(0x01).u32(limits.min).u32(limits.max)
 }
 
-/** Lowers (or adds) each table's maximum to MAX_TABLE_ELEMENTS. */
-function rewriteTables(r: ByteReader): Uint8Array {
-  const tables = readVec(r, () => {
+/**
+ * Lowers (or adds) each table's maximum to MAX_TABLE_ELEMENTS, and refuses more than MAX_TABLES
+ * tables or more than MAX_INITIAL_TABLE_ELEMENTS initial elements in all.
+ */
+function rewriteTables(r: ByteReader): { bytes: Uint8Array; initialElements: number } {
+  const count = r.u32()
+  if (count > MAX_TABLES) throw new ModuleRejectedError('memory-limit', `module declares ${count} tables, the cap is ${MAX_TABLES}`)
+  const tables = Array.from({ length: count }, () => {
     const refType = r.u8()
     if (!isRefType(refType)) throw unsupported(`table of type 0x${refType.toString(16)}`)
     return { refType, limits: readLimits(r, 'table') }
   })
   if (!r.done) throw new MalformedBinaryError('table section has trailing bytes')
+  const initialElements = tables.reduce((sum, t) => sum + t.limits.min, 0)
+  if (initialElements > MAX_INITIAL_TABLE_ELEMENTS) {
+    throw new ModuleRejectedError('memory-limit', `tables declare ${initialElements} initial elements in all, the cap is ${MAX_INITIAL_TABLE_ELEMENTS}`)
+  }
   const w = new ByteWriter(16).u32(tables.length)
   for (const { refType, limits } of tables) {
     if (limits.min > MAX_TABLE_ELEMENTS) {
@@ -303,7 +341,7 @@ function rewriteTables(r: ByteReader): Uint8Array {
     w.u8(refType)
     writeLimits(w, { min: limits.min, max: Math.min(limits.max ?? MAX_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS) })
   }
-  return w.finish()
+  return { bytes: w.finish(), initialElements }
 }
 
 /**

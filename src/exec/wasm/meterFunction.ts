@@ -32,10 +32,19 @@ import { isValType, ModuleRejectedError, unsupported, ValType as V } from './mod
 export const FRAME_BASE_SLOTS = 16
 /** Extra operand slots the inserted metering code itself may use. */
 const INSTRUMENTATION_SLOTS = 4
-/** Engines refuse functions with more locals than this; refusing early keeps weights small. */
-const MAX_LOCALS = 50_000
+/** Engines (V8) refuse functions with more locals than this, parameters included. */
+const ENGINE_MAX_LOCALS = 50_000
+/** Scratch locals the instrumenter may add to a function (one each of i32, f32, f64). */
+const SCRATCH_LOCALS = 3
+/**
+ * Locals (parameters included) a program's function may declare: the engine's limit less the
+ * instrumenter's scratch locals, so that what passes here also compiles, on every node alike.
+ */
+export const MAX_LOCALS = ENGINE_MAX_LOCALS - SCRATCH_LOCALS
 /** Bytes of memory per unit of fuel charged by bulk memory operations (as a shift: 64). */
 const MEMORY_BULK_SHIFT = 6
+/** Fuel per page `memory.grow` asks for, as a left shift (1,024: a page's 64 KiB at the bulk rate of 1 per 64 bytes). */
+const MEMORY_GROW_SHIFT = -10
 
 export interface MeteringContext extends DecodeContext {
   /** The encoded block type of a block with no parameters and these results. */
@@ -78,9 +87,15 @@ function nanProducingType(op: number): 'f32' | 'f64' | undefined {
   return undefined
 }
 
-/** Right shift applied to the length operand of a bulk operation to get its fuel charge. */
+/**
+ * Shift applied to the size operand of an operation the host does work for, to get its fuel
+ * charge: right by a positive shift (bytes of bulk memory per fuel), left by a negative one
+ * (fuel per page of `memory.grow`).
+ */
 function bulkShift(op: number): number | undefined {
   switch (op) {
+    case Op.memoryGrow:
+      return MEMORY_GROW_SHIFT
     case OpFC.memoryInit:
     case OpFC.memoryCopy:
     case OpFC.memoryFill:
@@ -116,7 +131,9 @@ function decodeBody(body: Uint8Array, type: FuncType, ctx: DecodeContext): Decod
     const valType = r.u8()
     if (valType === 0x7b) throw unsupported('SIMD (v128 local)')
     if (!isValType(valType)) throw unsupported(`local of type 0x${valType.toString(16)}`)
-    if (localCount > MAX_LOCALS) throw new ModuleRejectedError('invalid-module', 'too many locals')
+    if (localCount > MAX_LOCALS) {
+      throw new ModuleRejectedError('invalid-module', `a function declares ${localCount} locals or more; the cap is ${MAX_LOCALS} (parameters included)`)
+    }
   }
   const localGroups = body.subarray(groupsStart, r.pos)
 
@@ -276,6 +293,7 @@ export function meterFunction(
       w.u8(Op.localTee).u32(scratchI32)
       w.bytes(snippets.fuelGet).u8(Op.localGet).u32(scratchI32).u8(Op.i64ExtendI32U)
       if (shift > 0) w.u8(Op.i64Const).u8(shift).u8(Op.i64ShrU)
+      if (shift < 0) w.u8(Op.i64Const).u8(-shift).u8(Op.i64Shl)
       w.u8(Op.i64Sub).bytes(snippets.fuelSet).bytes(snippets.check)
       w.bytes(original)
       continue

@@ -1,0 +1,453 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { concat, keccak256, numberToHex, size, slice, stringToBytes, zeroAddress, zeroHash } from 'viem'
+import type { PrivateKeyAccount } from 'viem/accounts'
+import { committeeWeight } from '../../src/core/committee.ts'
+import { buildEpochBatch, hashEpochBatch } from '../../src/core/epochBatch.ts'
+import type { Balance, EpochBatch, EpochBatchResult, SettledTask } from '../../src/core/epochBatch.ts'
+import { settleProposal } from '../../src/core/epochProposal.ts'
+import type { Address, Hex, ProtocolDomain } from '../../src/core/types.ts'
+import type { ChainView, EpochView } from '../../src/ports/node.ts'
+import type { SettlementPort } from '../../src/ports/settlement.ts'
+import { testAccount } from './fixtures.ts'
+
+/** A node staked before the first epoch opens. */
+export interface ChainNodeSetup {
+  account: PrivateKeyAccount
+  stake: bigint
+  /** What it advertises; undefined: nothing (it counts as running `wasm`). */
+  capabilities?: readonly string[]
+}
+
+/** The chain to create: its nodes and the governed parameters the cases depend on. */
+export interface ChainFixtureOptions {
+  nodes: readonly ChainNodeSetup[]
+  minStake: bigint
+  committeeSize: number
+  executorsBps: number
+  dissentSlashBps: number
+  jailBlocks: bigint
+}
+
+/** One chain under test, read through the two ports and driven through a few controls. */
+export interface ChainFixture {
+  chain: ChainView
+  /** The settlement port of node `node` (its index in the options): batches it submits come from its account. */
+  settlement(node: number): SettlementPort
+  /** The EIP-712 domain batch digests are signed in. */
+  domain: ProtocolDomain
+  /** Adds `amount` to node `node`'s stake. */
+  stake(node: number, amount: bigint): Promise<void>
+  deposit(requester: PrivateKeyAccount, amount: bigint): Promise<void>
+  requestWithdrawal(requester: PrivateKeyAccount, amount: bigint): Promise<void>
+  /** Opens the next epoch (the one before it ends) and resolves with it once `chain` shows it. */
+  openEpoch(): Promise<bigint>
+  close(): Promise<void>
+}
+
+/** A contract-level refusal: Settlement's custom error as a code (`SETTLEMENT_WRONG_EPOCH`) with its named arguments. */
+export interface ChainRejection {
+  code: string
+  details: Record<string, unknown>
+}
+
+export interface ChainFactory {
+  create(options: ChainFixtureOptions): Promise<ChainFixture>
+  /** The refusal `error` carries, or undefined when it is not one. */
+  rejection(error: unknown): ChainRejection | undefined
+}
+
+const nodeAccounts = Array.from({ length: 8 }, (_, i) => testAccount(`chain-node-${i}`))
+const outsider = testAccount('chain-outsider')
+const requester = testAccount('chain-requester-1')
+const otherRequester = testAccount('chain-requester-2')
+
+const base = { minStake: 100n, committeeSize: 16, executorsBps: 7_000, dissentSlashBps: 1_000, jailBlocks: 1_000n }
+
+/** Options for nodes staked `stakes` (advertising `capabilities[i]`), on top of the defaults. */
+function optionsFor(stakes: readonly bigint[], overrides: Partial<ChainFixtureOptions> = {}, capabilities: readonly (readonly string[] | undefined)[] = []) {
+  const nodes = stakes.map((stake, i): ChainNodeSetup => {
+    const advertised = capabilities[i]
+    return { account: nodeAccounts[i]!, stake, ...(advertised === undefined ? {} : { capabilities: advertised }) }
+  })
+  return { ...base, ...overrides, nodes }
+}
+
+const byAddress = (a: { address: Address }, b: { address: Address }): number => (a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1)
+
+function candidates(view: EpochView | undefined, runtime: string): Array<{ address: Address; weight: bigint }> {
+  assert.ok(view !== undefined, 'the epoch has a snapshot')
+  return view.eligibleNodes(runtime).map(({ address, weight }) => ({ address, weight })).sort(byAddress)
+}
+
+interface TaskSetup {
+  label: string
+  requester: Address
+  fee: bigint
+  executors: readonly Address[]
+  dissenters?: readonly Address[]
+}
+
+/** The epoch's batch as a settler builds it: core's settleProposal over the port's epoch facts. */
+async function buildBatch(port: SettlementPort, epoch: bigint, tasks: readonly TaskSetup[], previous: ReadonlyMap<Address, Balance> = new Map()): Promise<EpochBatchResult> {
+  const settled: SettledTask[] = tasks.map((t) => ({
+    verdict: {
+      taskId: keccak256(stringToBytes(`task:${t.label}`)),
+      outcome: 'verified',
+      resultHash: keccak256(stringToBytes(`result:${t.label}`)),
+      executors: [...t.executors],
+      dissenters: [...(t.dissenters ?? [])],
+    },
+    requester: t.requester,
+    fee: t.fee,
+    quorum: t.executors.length,
+  }))
+  const requesters = [...new Set(tasks.map((t) => t.requester))]
+  const dissenters = [...new Set(tasks.flatMap((t) => t.dissenters ?? []))]
+  return settleProposal({ epoch, previous, tasks: settled }, await port.epochFacts(epoch, requesters, dissenters))
+}
+
+/** Committee signatures over the batch digest, in the order Settlement takes them: by increasing address. */
+async function signBatch(signers: readonly PrivateKeyAccount[], batch: EpochBatch, domain: ProtocolDomain): Promise<Hex[]> {
+  const digest = hashEpochBatch(batch, domain)
+  return Promise.all([...signers].sort(byAddress).map((signer) => signer.sign({ hash: digest })))
+}
+
+const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+
+/** The same signature with s' = n − s and the other recovery id: valid for ecrecover, rejected as malleable. */
+function malleate(signature: Hex): Hex {
+  const s = SECP256K1_ORDER - BigInt(slice(signature, 32, 64))
+  const v = Number(BigInt(slice(signature, 64)))
+  return concat([slice(signature, 0, 32), numberToHex(s, { size: 32 }), numberToHex(v === 27 ? 28 : 27, { size: 1 })])
+}
+
+/**
+ * The behaviour every chain adapter must show through `ChainView` and `SettlementPort` (the anvil
+ * contracts with their viem adapters, the in-memory chain), like js-libp2p's interface compliance
+ * suites. Nothing here depends on gas or block numbers, where adapters legitimately differ.
+ */
+export function describeChainCompliance(name: string, factory: ChainFactory): void {
+  async function withChain(options: ChainFixtureOptions, run: (fixture: ChainFixture) => Promise<void>): Promise<void> {
+    const fixture = await factory.create(options)
+    try {
+      await run(fixture)
+    } finally {
+      await fixture.close()
+    }
+  }
+
+  async function assertRejected(promise: Promise<unknown>, code: string, details?: Record<string, unknown>): Promise<void> {
+    await assert.rejects(promise, (error: unknown) => {
+      const rejection = factory.rejection(error)
+      assert.ok(rejection !== undefined, `expected the chain to refuse with ${code}, got ${String(error)}`)
+      assert.equal(rejection.code, code)
+      if (details !== undefined) assert.deepEqual(rejection.details, details)
+      return true
+    })
+  }
+
+  async function assertNothingSettled(port: SettlementPort): Promise<void> {
+    assert.equal(await port.lastSettledEpoch(), null)
+    assert.equal(await port.settledDigest(0n), null)
+    assert.equal(await port.balancesRoot(), zeroHash)
+  }
+
+
+  describe(`Chain compliance: ${name}`, () => {
+    it('numbers epochs from 0 and keeps the snapshot of each opened epoch', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        assert.equal(f.chain.epoch(), -1n)
+        assert.equal(f.chain.snapshot(0n), undefined)
+        await assertNothingSettled(f.settlement(0))
+        assert.equal(await f.openEpoch(), 0n)
+        assert.equal(f.chain.epoch(), 0n)
+        const first = f.chain.snapshot(0n)
+        assert.equal(first?.epoch, 0n)
+        assert.equal(size(first.seed), 32)
+        assert.notEqual(first.seed, zeroHash)
+        assert.equal(await f.openEpoch(), 1n)
+        assert.equal(f.chain.epoch(), 1n)
+        assert.equal(f.chain.snapshot(1n)?.epoch, 1n)
+        assert.notEqual(f.chain.snapshot(1n)?.seed, first.seed, 'each epoch has its own seed')
+        assert.equal(f.chain.snapshot(0n)?.seed, first.seed, 'an older snapshot stays as it was')
+        assert.equal(f.chain.snapshot(2n), undefined)
+        if (f.chain.loadSnapshot !== undefined) assert.equal((await f.chain.loadSnapshot(0n))?.seed, first.seed)
+      }))
+
+    it('lists nodes at or above the minimum stake, weighted by stake, for the runtimes they advertised', () =>
+      withChain(optionsFor([100n, 200n, 50n, 300n], {}, [undefined, ['wasm', 'onnx:tiny'], ['wasm'], ['onnx:tiny']]), async (f) => {
+        await f.openEpoch()
+        const [a, b, , d] = nodeAccounts
+        const view = f.chain.snapshot(0n)
+        assert.deepEqual(candidates(view, 'wasm'), [{ address: a!.address, weight: 100n }, { address: b!.address, weight: 200n }].sort(byAddress))
+        assert.deepEqual(candidates(view, 'onnx:tiny'), [{ address: b!.address, weight: 200n }, { address: d!.address, weight: 300n }].sort(byAddress))
+        assert.deepEqual(candidates(view, 'python'), [])
+      }))
+
+    it('counts stake added after an epoch opened from the next epoch on', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        await f.openEpoch()
+        await f.stake(0, 200n)
+        const a = nodeAccounts[0]!.address
+        const port = f.settlement(1)
+        assert.equal(candidates(f.chain.snapshot(0n), 'wasm').find((c) => c.address === a)?.weight, 100n)
+        assert.equal(await port.committeeWeight(0n, a), 100n)
+        assert.equal(await port.requiredWeight(0n), 200n)
+        assert.deepEqual((await port.epochFacts(0n, [], [a])).stakes, new Map([[a, 100n]]))
+        await f.openEpoch()
+        assert.equal(candidates(f.chain.snapshot(1n), 'wasm').find((c) => c.address === a)?.weight, 300n)
+        assert.equal(await port.committeeWeight(1n, a), 300n)
+        assert.equal(await port.requiredWeight(1n), 334n, '⌈2/3 · 500⌉')
+        assert.deepEqual((await port.epochFacts(1n, [], [a])).stakes, new Map([[a, 300n]]))
+      }))
+
+    it('counts escrow as it stood at the snapshot: a later deposit counts from the next epoch', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const port = f.settlement(0)
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        assert.equal(f.chain.escrowBalance(requester.address), 1_000n)
+        assert.equal(f.chain.escrowBalance(otherRequester.address), 0n)
+        const before = await port.epochFacts(0n, [requester.address, otherRequester.address], [])
+        assert.deepEqual(before.funded, new Map([[requester.address, 1_000n], [otherRequester.address, 0n]]))
+        assert.deepEqual(before.depositors, [requester.address])
+
+        await f.deposit(requester, 500n)
+        await f.deposit(otherRequester, 700n)
+        await f.chain.refreshEscrow?.(requester.address)
+        await f.chain.refreshEscrow?.(otherRequester.address)
+        assert.equal(f.chain.escrowBalance(requester.address), 1_000n, 'a deposit after the snapshot does not count in this epoch')
+        assert.equal(f.chain.escrowBalance(otherRequester.address), 0n)
+        const still = await port.epochFacts(0n, [requester.address, otherRequester.address], [])
+        assert.deepEqual(still.funded, before.funded)
+        assert.deepEqual(still.depositors, [requester.address])
+
+        await f.openEpoch()
+        assert.equal(f.chain.escrowBalance(requester.address), 1_500n)
+        assert.equal(f.chain.escrowBalance(otherRequester.address), 700n)
+        const next = await port.epochFacts(1n, [requester.address, otherRequester.address], [])
+        assert.deepEqual(next.funded, new Map([[requester.address, 1_500n], [otherRequester.address, 700n]]))
+        assert.deepEqual(next.depositors, [requester.address, otherRequester.address], 'in order of first deposit')
+      }))
+
+    it('does not count a pending withdrawal as spendable, from the next snapshot on', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.requestWithdrawal(requester, 400n)
+        assert.equal(f.chain.escrowBalance(requester.address), 1_000n)
+        assert.deepEqual((await f.settlement(0).epochFacts(0n, [requester.address], [])).funded, new Map([[requester.address, 1_000n]]))
+        await f.openEpoch()
+        assert.equal(f.chain.escrowBalance(requester.address), 600n)
+        assert.deepEqual((await f.settlement(0).epochFacts(1n, [requester.address], [])).funded, new Map([[requester.address, 600n]]))
+      }))
+
+    it('weighs committee members by snapshot stake and requires ⌈2/3⌉ of it; others weigh 0', () =>
+      withChain(optionsFor([100n, 150n, 250n]), async (f) => {
+        await f.openEpoch()
+        for (const node of [0, 1, 2]) {
+          const port = f.settlement(node)
+          assert.equal(await port.committeeWeight(0n, nodeAccounts[0]!.address), 100n)
+          assert.equal(await port.committeeWeight(0n, nodeAccounts[2]!.address), 250n)
+          assert.equal(await port.committeeWeight(0n, outsider.address), 0n)
+          assert.equal(await port.requiredWeight(0n), 334n, '⌈2/3 · 500⌉')
+        }
+        const facts = await f.settlement(0).epochFacts(0n, [], [])
+        assert.deepEqual(facts.split, { executorsBps: base.executorsBps })
+        assert.equal(facts.dissentSlashBps, base.dissentSlashBps)
+        // Not opened yet.
+        assert.equal(await f.settlement(0).committeeWeight(1n, nodeAccounts[0]!.address), 0n)
+        assert.equal(await f.settlement(0).requiredWeight(1n), 0n)
+      }))
+
+    it('answers committee weights from the chain as it is: once the epoch opens, and after a jail', () =>
+      withChain(optionsFor([100n, 100n, 100n, 100n]), async (f) => {
+        const [a, b, c, d] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+        const port = f.settlement(0)
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        assert.equal(await port.committeeWeight(1n, a.address), 0n, 'epoch 1 is not opened yet')
+        await f.openEpoch()
+        assert.equal(await port.committeeWeight(1n, a.address), 100n)
+        assert.equal(await port.committeeWeight(1n, d.address), 100n)
+        const { batch } = await buildBatch(port, 0n, [{ label: 'jail', requester: requester.address, fee: 100n, executors: [a.address], dissenters: [d.address] }])
+        await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
+        assert.equal(await port.committeeWeight(1n, d.address), 0n, 'jailed past the snapshot of epoch 1')
+      }))
+
+    it('draws a small committee by threshold sortition from the epoch seed the view shows', () =>
+      withChain(optionsFor([1_000n, 100n, 100n, 100n, 100n, 100n, 100n, 100n], { committeeSize: 2 }), async (f) => {
+        await f.openEpoch()
+        const seed = f.chain.snapshot(0n)!.seed
+        const totalStake = 1_700n
+        const weights: bigint[] = []
+        for (const [i, account] of nodeAccounts.entries()) {
+          const stake = i === 0 ? 1_000n : 100n
+          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 2n, minStake: 100n, jailed: false })
+          const weight = await f.settlement(0).committeeWeight(0n, account.address)
+          assert.equal(weight, expected, `node ${i}`)
+          weights.push(weight)
+        }
+        assert.equal(weights[0], 1_000n, 'C·s ≥ S: always a member, weighed by its stake')
+        for (const weight of weights.slice(1)) assert.ok(weight === 0n || weight === 850n, 'a drawn member weighs S / C')
+        assert.ok(weights.includes(0n), 'a committee of 2 leaves small stakers out')
+        assert.equal(await f.settlement(0).requiredWeight(0n), 1_134n)
+      }))
+
+    it('settles a batch signed with exactly the required weight and records its digest and balances root', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const [a, b] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount]
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(2)
+        const { batch } = await buildBatch(port, 0n, [{ label: 'settles', requester: requester.address, fee: 600n, executors: [a.address, b.address] }])
+        assert.equal(batch.totalFees, 600n, 'the escrow at the snapshot covers the fee')
+        const result = await port.submitBatch(batch, await signBatch([a, b], batch, f.domain))
+        assert.equal(typeof result.gasUsed, 'bigint')
+        for (const reader of [port, f.settlement(0)]) {
+          assert.equal(await reader.settledDigest(0n), hashEpochBatch(batch, f.domain))
+          assert.equal(await reader.lastSettledEpoch(), 0n)
+          assert.equal(await reader.balancesRoot(), batch.balancesRoot)
+          assert.equal(await reader.settledDigest(1n), null)
+        }
+        assert.notEqual(batch.balancesRoot, zeroHash)
+      }))
+
+    it('rejects a batch signed with too little weight, naming it, and changes nothing', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const [a] = nodeAccounts as [PrivateKeyAccount]
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [{ label: 'few', requester: requester.address, fee: 600n, executors: [a.address] }])
+        await assertRejected(port.submitBatch(batch, await signBatch([a], batch, f.domain)), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 100n, required: 200n })
+        await assertRejected(port.submitBatch(batch, []), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 0n, required: 200n })
+        await assertNothingSettled(port)
+      }))
+
+    it('rejects duplicated or unsorted signers', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const signers = nodeAccounts.slice(0, 3)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [])
+        const sorted = await signBatch(signers, batch, f.domain)
+        await assertRejected(port.submitBatch(batch, [sorted[0]!, sorted[0]!, sorted[1]!]), 'SETTLEMENT_SIGNERS_NOT_SORTED', {})
+        await assertRejected(port.submitBatch(batch, [...sorted].reverse()), 'SETTLEMENT_SIGNERS_NOT_SORTED', {})
+        await assertNothingSettled(port)
+      }))
+
+    it('rejects signatures of non-members: no stake, stake below the minimum, or over another batch', () =>
+      withChain(optionsFor([100n, 100n, 100n, 50n]), async (f) => {
+        const [a, b, c, poor] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [])
+        for (const stranger of [outsider, poor]) {
+          await assertRejected(port.submitBatch(batch, await signBatch([a, b, c, stranger], batch, f.domain)), 'SETTLEMENT_NOT_COMMITTEE_MEMBER', {
+            signer: stranger.address,
+          })
+        }
+        // A signature over another digest recovers to some unrelated, unstaked address.
+        const [forged] = await signBatch([a], { ...batch, taskCount: 1 }, f.domain)
+        await assertRejected(port.submitBatch(batch, [forged!]), 'SETTLEMENT_NOT_COMMITTEE_MEMBER')
+        await assertNothingSettled(port)
+      }))
+
+    it('rejects signatures of the wrong length or with a malleable high s', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [])
+        const signatures = await signBatch(nodeAccounts.slice(0, 3), batch, f.domain)
+        await assertRejected(port.submitBatch(batch, [slice(signatures[0]!, 0, 64), ...signatures.slice(1)]), 'ECDSA_INVALID_SIGNATURE_LENGTH', { length: 64n })
+        const malleable = malleate(signatures[0]!)
+        await assertRejected(port.submitBatch(batch, [malleable, ...signatures.slice(1)]), 'ECDSA_INVALID_SIGNATURE_S', { s: slice(malleable, 32, 64) })
+        await assertNothingSettled(port)
+      }))
+
+    it('rejects a second batch for a settled epoch and keeps the first', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const signers = nodeAccounts.slice(0, 3)
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const first = await buildBatch(port, 0n, [{ label: 'first', requester: requester.address, fee: 300n, executors: [signers[0]!.address] }])
+        await port.submitBatch(first.batch, await signBatch(signers, first.batch, f.domain))
+        const second = await buildBatch(port, 0n, [{ label: 'second', requester: requester.address, fee: 500n, executors: [signers[1]!.address] }])
+        await assertRejected(port.submitBatch(second.batch, await signBatch(signers, second.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
+        await assertRejected(port.submitBatch(first.batch, await signBatch(signers, first.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
+        assert.equal(await port.settledDigest(0n), hashEpochBatch(first.batch, f.domain))
+        assert.equal(await port.balancesRoot(), first.batch.balancesRoot)
+        assert.equal(await port.lastSettledEpoch(), 0n)
+      }))
+
+    it('rejects a batch for an epoch not opened yet, and one that skips the next epoch to settle', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const signers = nodeAccounts.slice(0, 3)
+        const port = f.settlement(0)
+        const empty = (epoch: bigint) =>
+          buildEpochBatch({ epoch, tasks: [], previous: new Map(), chargeable: new Map(), treasury: zeroAddress, split: { executorsBps: base.executorsBps } }).batch
+        await assertRejected(port.submitBatch(empty(0n), await signBatch(signers, empty(0n), f.domain)), 'SETTLEMENT_EPOCH_NOT_OPENED', { epoch: 0n })
+        await f.openEpoch()
+        await f.openEpoch()
+        await f.openEpoch()
+        await assertRejected(port.submitBatch(empty(1n), await signBatch(signers, empty(1n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 0n, got: 1n })
+        await assertNothingSettled(port)
+        await port.submitBatch(empty(0n), await signBatch(signers, empty(0n), f.domain))
+        await assertRejected(port.submitBatch(empty(2n), await signBatch(signers, empty(2n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 2n })
+        await port.submitBatch(empty(1n), await signBatch(signers, empty(1n), f.domain))
+        assert.equal(await port.lastSettledEpoch(), 1n)
+      }))
+
+    it('rejects a batch whose rewards and treasury share do not add up to its fees', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        const signers = nodeAccounts.slice(0, 3)
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [{ label: 'unbalanced', requester: requester.address, fee: 1_000n, executors: [signers[0]!.address] }])
+        const skimmed = { ...batch, treasuryAmount: batch.treasuryAmount + 1n }
+        await assertRejected(port.submitBatch(skimmed, await signBatch(signers, skimmed, f.domain)), 'SETTLEMENT_UNBALANCED', {
+          totalFees: 1_000n,
+          totalRewards: 700n,
+          treasuryAmount: 301n,
+        })
+        await assertNothingSettled(port)
+      }))
+
+    it('applies a settled batch’s penalties: the slash and the jail count from the next snapshot', () =>
+      withChain(optionsFor([100n, 100n, 100n, 100n]), async (f) => {
+        const [a, b, c, d] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        await f.openEpoch()
+        const port = f.settlement(1)
+        const { batch } = await buildBatch(port, 0n, [{ label: 'dissent', requester: requester.address, fee: 100n, executors: [a.address, b.address], dissenters: [d.address] }])
+        assert.deepEqual(
+          batch.penalties.map(({ node, slashAmount }) => ({ node, slashAmount })),
+          [{ node: d.address, slashAmount: 10n }],
+        )
+        await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
+        assert.equal(await port.committeeWeight(1n, d.address), 0n, 'jailed past the snapshot of the open epoch')
+        assert.equal(await port.committeeWeight(1n, a.address), 100n)
+        assert.equal(await port.requiredWeight(1n), 267n, 'the open epoch keeps its snapshot')
+        await f.openEpoch()
+        assert.deepEqual(
+          candidates(f.chain.snapshot(2n), 'wasm').map((n) => n.address),
+          [a.address, b.address, c.address].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1)),
+        )
+        assert.deepEqual((await port.epochFacts(2n, [], [d.address])).stakes, new Map([[d.address, 90n]]))
+        assert.equal(await port.requiredWeight(2n), 260n, '⌈2/3 · 390⌉')
+        assert.equal(await port.committeeWeight(2n, d.address), 0n)
+      }))
+  })
+}
