@@ -125,6 +125,8 @@ contract Settlement is EIP712 {
     error SettlementEpochAlreadyOpened(uint64 epoch);
     /// @notice Epoch `epoch` starts at block `startBlock`.
     error SettlementEpochNotStarted(uint64 epoch, uint256 startBlock);
+    /// @notice Epoch `epoch` runs until block `endBlock`: its batch can only settle from then on.
+    error SettlementEpochNotEnded(uint64 epoch, uint256 endBlock);
     /// @notice Epochs open in order: the next to open is `expected`, not `got`.
     error SettlementEpochOutOfOrder(uint64 expected, uint64 got);
     /// @notice No epoch has been settled yet.
@@ -194,8 +196,8 @@ contract Settlement is EIP712 {
         emit EpochOpened(epoch, seed, uint64(snapshotBlock));
     }
 
-    /// @notice Settles the batch of the next epoch, signed by committee members holding at least 2/3 of the snapshot
-    /// stake, and applies its penalties. Anyone may submit it.
+    /// @notice Settles the batch of the next epoch once it has ended, signed by committee members holding at least 2/3
+    /// of the snapshot stake, and applies its penalties. Anyone may submit it.
     /// @param batch The epoch batch.
     /// @param signatures 65-byte signatures of `batchDigest(batch)`, ordered by strictly increasing signer address.
     function submitBatch(EpochBatch calldata batch, bytes[] calldata signatures) external {
@@ -203,6 +205,9 @@ contract Settlement is EIP712 {
         uint64 expected = _settledEpochCount;
         if (epoch != expected) revert SettlementWrongEpoch(expected, epoch);
         if (!_epochs[epoch].opened) revert SettlementEpochNotOpened(epoch);
+        // The epoch's own clock (recorded when it opened) gives its end: the next epoch's start.
+        uint256 end = epochStart(epoch + 1);
+        if (block.number < end) revert SettlementEpochNotEnded(epoch, end);
         if (batch.totalRewards > batch.totalFees || batch.totalFees - batch.totalRewards != batch.treasuryAmount) {
             revert SettlementUnbalanced(batch.totalFees, batch.totalRewards, batch.treasuryAmount);
         }

@@ -449,5 +449,18 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.requiredWeight(2n), 260n, '⌈2/3 · 390⌉')
         assert.equal(await port.committeeWeight(2n, d.address), 0n)
       }))
+
+    it('rejects a batch for the epoch still running, and takes it once the epoch has ended', () =>
+      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
+        await f.openEpoch()
+        const port = f.settlement(0)
+        const { batch } = await buildBatch(port, 0n, [])
+        const signatures = await signBatch(nodeAccounts.slice(0, 3), batch, f.domain)
+        await assertRejected(port.submitBatch(batch, signatures), 'SETTLEMENT_EPOCH_NOT_ENDED')
+        await assertNothingSettled(port)
+        await f.openEpoch()
+        await port.submitBatch(batch, signatures)
+        assert.equal(await port.lastSettledEpoch(), 0n)
+      }))
   })
 }

@@ -22,6 +22,7 @@ import type { EpochSnapshot, SnapshotChainView, StaticNode } from './createStati
 export type ChainRevertCode =
   | 'SETTLEMENT_WRONG_EPOCH'
   | 'SETTLEMENT_EPOCH_NOT_OPENED'
+  | 'SETTLEMENT_EPOCH_NOT_ENDED'
   | 'SETTLEMENT_UNBALANCED'
   | 'SETTLEMENT_SIGNERS_NOT_SORTED'
   | 'SETTLEMENT_NOT_COMMITTEE_MEMBER'
@@ -218,6 +219,8 @@ export function createMemoryChain({
     if (epoch !== expected) revert('SETTLEMENT_WRONG_EPOCH', { expected, got: epoch })
     const info = record(epoch)
     if (info === undefined) revert('SETTLEMENT_EPOCH_NOT_OPENED', { epoch })
+    // Epochs here last until the next one opens (the caller's clock): a batch settles only after that.
+    if (record(epoch + 1n) === undefined) revert('SETTLEMENT_EPOCH_NOT_ENDED', { epoch })
     if (totalRewards > totalFees || totalFees - totalRewards !== treasuryAmount) {
       revert('SETTLEMENT_UNBALANCED', { totalFees, totalRewards, treasuryAmount })
     }

@@ -41,7 +41,7 @@ const toCode = (errorName: string): string =>
 
 async function create({ nodes, minStake, committeeSize, executorsBps, dissentSlashBps, jailBlocks }: ChainFixtureOptions) {
   const c = await testChain()
-  const deployment = await freshDeployment(c, { minStake, committeeSize, executorsBps, dissentSlashBps, jailBlocks, epochLength: 4n })
+  const deployment = await freshDeployment(c, { minStake, committeeSize, executorsBps, dissentSlashBps, jailBlocks, epochLength: 50n })
   const { contracts } = deployment
   const fund = (account: LocalAccount) => c.testClient.setBalance({ address: account.address, value: parseEther('10') })
   for (const { account, stake, capabilities } of nodes) {
