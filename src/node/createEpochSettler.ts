@@ -129,6 +129,8 @@ export function createEpochSettler({
   let seenEpoch: bigint | null = null
   let readyAt: number | null = null
   const proposals = new Map<bigint, Signed<BatchProposal>[]>()
+  /** The aggregators whose proposal for the epoch this node took (at most AGGREGATORS: only they pass). */
+  const proposers = new Map<bigint, Set<Address>>()
   /** Proposals this node checked and built, by epoch and digest. */
   const candidates = new Map<bigint, Map<Hex, Candidate>>()
   /** This node's own proposal per epoch, and the signatures collected for it, by signer. */
@@ -316,6 +318,7 @@ export function createEpochSettler({
     ownDigest.delete(epoch)
     collected.delete(epoch)
     proposals.delete(epoch)
+    proposers.delete(epoch)
     node.forgetEpoch(epoch)
     next = epoch + 1n
     endedAt.delete(epoch)
@@ -399,8 +402,11 @@ export function createEpochSettler({
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad proposal signature'))
         return 'reject'
       }
+      // One proposal per aggregator and epoch: an aggregator that proposes again (another digest, or
+      // a flood) cannot crowd out the proposals of those that take over from it.
       const list = proposals.get(epoch) ?? []
-      if (list.length >= AGGREGATORS) return 'ignore'
+      if (proposers.get(epoch)?.has(message.signer) === true) return 'ignore'
+      proposers.set(epoch, (proposers.get(epoch) ?? new Set<Address>()).add(message.signer))
       const byDigest = proposalBlobs.get(epoch) ?? new Map<Hex, Hex>()
       byDigest.set(message.message.digest, message.message.tasks)
       proposalBlobs.set(epoch, byDigest)

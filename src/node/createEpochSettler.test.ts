@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { keccak256, stringToBytes } from 'viem'
+import { eventually } from '../../test/helpers/eventually.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { createMemoryChain } from '../chain/memory/createMemoryChain.ts'
+import { devnetDomain, hashBatchProposal } from '../core/eip712.ts'
+import { encodeMessage } from '../core/messages.ts'
+import { signDigest } from '../core/signing.ts'
+import { rankCandidates } from '../core/sortition.ts'
+import type { BatchProposal } from '../core/types.ts'
+import { startNodeHost } from '../host/startNodeHost.ts'
+import type { NodeHost } from '../host/startNodeHost.ts'
+import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
+import { topics } from '../ports/network.ts'
+
+const STAKE = 1_000n * 10n ** 18n
+
+/**
+ * The real settler of every node, over the in-memory chain (the compliance suite's second
+ * adapter) and the memory transport: what an epoch's aggregators and committee do, in milliseconds.
+ */
+describe('epoch settler on the in-memory chain', () => {
+  const hosts: NodeHost[] = []
+  after(async () => {
+    for (const host of hosts.splice(0)) await host.stop()
+  })
+
+  it('settles an epoch when its first aggregator floods proposals instead of making one', async () => {
+    const accounts = Array.from({ length: 4 }, (_, i) => testAccount(`settler-${i}`))
+    const chain = createMemoryChain({ treasury: testAccount('settler-treasury').address, domain: devnetDomain })
+    for (const account of accounts) chain.stake(account.address, STAKE)
+    const epoch = chain.openEpoch()
+    const view = chain.snapshot(epoch)!
+    const aggregators = rankCandidates({ seed: view.seed, taskId: keccak256(stringToBytes(`aggregator/${epoch}`)), candidates: view.eligibleNodes('wasm'), count: 3 })
+    // The first-ranked aggregator is the attacker: it runs no settler, it floods. The other three are honest.
+    const attacker = accounts.find((a) => a.address === aggregators[0])!
+    const hub = createMemoryHub()
+    for (const [i, account] of accounts.entries()) {
+      if (account === attacker) continue
+      hosts.push(
+        await startNodeHost({
+          account,
+          network: hub.connect(`node-${i}`),
+          chain,
+          settlement: chain,
+          domain: devnetDomain,
+          runtimes: {},
+          epochGraceMs: 0,
+          settlerTimers: { takeoverMs: 200, pollMs: 10 },
+        }),
+      )
+    }
+    // Validly signed proposals for the epoch, each naming a blob nobody has, sent without pause
+    // until the epoch settles (at most 20,000). Before, three of them filled a node's queue between
+    // two of its steps, so the proposals of the aggregators taking over were dropped and the epoch
+    // could never gather two thirds of the stake.
+    const flood = hub.connect('attacker')
+    const bogus = new Set<string>()
+    let settled = false
+    const flooding = (async () => {
+      for (let i = 0; i < 20_000 && !settled; i++) {
+        const proposal: BatchProposal = { epoch, digest: keccak256(stringToBytes(`bogus ${i}`)), tasks: keccak256(stringToBytes(`no blob ${i}`)) }
+        bogus.add(proposal.digest)
+        const signed = await signDigest(attacker, proposal, hashBatchProposal(proposal, devnetDomain))
+        await flood.publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
+        await new Promise(setImmediate) // let the nodes run between two messages
+      }
+    })()
+    chain.openEpoch() // epoch 0 ends
+    await eventually(async () => ((await chain.lastSettledEpoch()) === epoch ? true : undefined))
+    settled = true
+    await flooding
+    const digest = await chain.settledDigest(epoch)
+    assert.ok(digest !== null && !bogus.has(digest), 'an honest aggregator took over')
+    // Every honest node saw the same batch settle, and none signed a bogus proposal.
+    await eventually(() => (hosts.every((h) => h.settler!.stats().epochsSettled === 1) ? true : undefined))
+    for (const host of hosts) assert.equal(host.settler!.stats().signaturesSent, 1)
+  })
+})
