@@ -7,6 +7,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { readAddressesFile } from '../src/chain/deploy.ts'
 import { createSettlementClient } from '../src/chain/viem/createSettlementClient.ts'
 import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
+import { submitOverHttp } from '../src/devnet/httpRequester.ts'
 import { contentId } from '../src/core/contentId.ts'
 import { parseReceipt } from '../src/core/receipt.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
@@ -44,8 +45,7 @@ describe('live local network: nodes follow the chain and settle epochs themselve
     const submitted: Array<{ taskId: Hex; expected: Hex }> = []
     for (const [i, item] of workload.entries()) {
       const gateway = net.nodeApiUrls[i % net.nodeApiUrls.length]!
-      const status = await getJson(`${gateway}/v1/status`)
-      const spec: TaskSpec = {
+      const spec = (epoch: bigint): TaskSpec => ({
         requester: requester.account.address,
         nonce: BigInt(i),
         runtime: 'wasm',
@@ -54,28 +54,12 @@ describe('live local network: nodes follow the chain and settle epochs themselve
         limits: item.limits,
         policy: { kind: 'replicate', k: 3, quorum: 2 },
         fee: FEE,
-        epoch: BigInt(status.body.epoch as string),
+        epoch,
         deadline: BigInt(Date.now() + 60_000),
-      }
-      const signed = await signTaskSpec(requester.account, spec, domain)
-      const body = JSON.stringify(
-        {
-          spec,
-          signature: signed.signature,
-          program: Buffer.from(item.programBytes).toString('base64'),
-          input: Buffer.from(item.input).toString('base64'),
-        },
-        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
-      )
-      // A node sees a deposit once it has followed the chain past it: until then it answers 402.
-      const answer = await eventually(async () => {
-        const res = await fetch(`${gateway}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-        const json = (await res.json()) as { taskId: Hex }
-        if (res.status === 402) return undefined
-        assert.equal(res.status, 202, JSON.stringify(json))
-        return json
       })
-      submitted.push({ taskId: answer.taskId, expected: contentId(item.expected) })
+      // A deposit counts from the first epoch whose snapshot follows it: until then the node answers 402 and the spec is signed again.
+      const taskId = await submitOverHttp(gateway, (epoch) => signTaskSpec(requester.account, spec(epoch), domain), item.programBytes, item.input, { retryMs: 30_000 })
+      submitted.push({ taskId, expected: contentId(item.expected) })
     }
 
     for (const [i, { taskId, expected }] of submitted.entries()) {

@@ -9,7 +9,7 @@ import { contentId } from '../src/core/contentId.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { TaskSpec } from '../src/core/types.ts'
 import { devnetPrivateKey } from '../src/devnet/accounts.ts'
-import { currentEpoch, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../src/devnet/httpRequester.ts'
+import { submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../src/devnet/httpRequester.ts'
 import { startProcessNetwork } from '../src/devnet/processNetwork.ts'
 import type { ProcessNetwork } from '../src/devnet/processNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
@@ -77,7 +77,7 @@ describe('node processes over libp2p, with a crash', () => {
     const tasks: Array<{ taskId: Hex; api: string; expected: Hex }> = []
     const submit = async (item: WorkloadItem, nonce: number, gateway: number) => {
       const api = net.nodes[gateway]!.ready!.api
-      const spec: TaskSpec = {
+      const spec = (epoch: bigint): TaskSpec => ({
         requester: net.requester.account.address,
         nonce: BigInt(nonce),
         runtime: 'wasm',
@@ -86,11 +86,11 @@ describe('node processes over libp2p, with a crash', () => {
         limits: item.limits,
         policy: { kind: 'replicate', k: 3, quorum: 2 },
         fee: FEE,
-        epoch: await currentEpoch(api),
+        epoch,
         deadline: BigInt(Date.now() + 120_000),
-      }
-      const signed = await signTaskSpec(requester, spec, domain)
-      tasks.push({ taskId: await submitOverHttp(api, signed, item.programBytes, item.input), api, expected: contentId(item.expected) })
+      })
+      const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
+      tasks.push({ taskId, api, expected: contentId(item.expected) })
     }
     const others = [0, 1, 3, 4]
 

@@ -2,6 +2,7 @@ import { isAudited } from './challenge.ts'
 import { outputsAgree, resultsToCompare } from './comparison.ts'
 import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
+import type { ChallengeRejectionCode, CommitRejectionCode, RevealRejectionCode } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
 import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
@@ -287,59 +288,142 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
   }
 }
 
-/** Accepts a commit whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
-export function applyCommit(state: TaskState, signed: Attested<Commit>, now: number, timing: TaskTiming): TaskState {
-  const s = advanceTask(state, now, timing)
+/**
+ * What a commit, reveal or challenge makes of a task, as data: `accept` with the task's new state;
+ * `hold` when it came early (keep it and apply it once the task's state has caught up); `ignore`
+ * when it does not fit but honest nodes send such (duplicates, late arrivals); `reject` when no
+ * honest node would send it. `code` is the code `applyCommit`, `applyReveal` or `applyChallenge`
+ * throws for the same message.
+ */
+export type TaskMessageOutcome<Code extends string = string> =
+  | { kind: 'accept'; state: TaskState }
+  | { kind: 'hold' }
+  | { kind: 'ignore'; code: Code }
+  | { kind: 'reject'; code: Code }
+
+/** Why a commit does not fit the task (already advanced to now), or undefined if it does. */
+function refuseCommit(s: TaskState, signed: Attested<Commit>): CommitRejectedError | undefined {
   const executor = signed.signer
   const details = { taskId: s.taskId, executor }
   if (signed.message.taskId !== s.taskId) {
-    throw new CommitRejectedError('COMMIT_UNKNOWN_TASK', 'The commit is for another task.', { details })
+    return new CommitRejectedError('COMMIT_UNKNOWN_TASK', 'The commit is for another task.', { details })
   }
   if (hasCommitted(s, executor)) {
-    throw new CommitRejectedError('COMMIT_DUPLICATE', 'The executor has already committed to this task.', { details })
+    return new CommitRejectedError('COMMIT_DUPLICATE', 'The executor has already committed to this task.', { details })
   }
   if (s.phase !== 'commit') {
-    throw new CommitRejectedError('COMMIT_PHASE_CLOSED', 'The commit phase of this task has closed.', { details })
+    return new CommitRejectedError('COMMIT_PHASE_CLOSED', 'The commit phase of this task has closed.', { details })
   }
   if (!s.seats.includes(executor)) {
-    throw new CommitRejectedError('COMMIT_NOT_ASSIGNED', 'The committer is not an assigned executor of this task.', {
+    return new CommitRejectedError('COMMIT_NOT_ASSIGNED', 'The committer is not an assigned executor of this task.', {
       details,
     })
   }
-  const next: TaskState = { ...s, commits: [...s.commits, { executor, commitment: signed.message.commitment }] }
+  return undefined
+}
+
+function withCommit(s: TaskState, signed: Attested<Commit>, now: number, timing: TaskTiming): TaskState {
+  const next: TaskState = { ...s, commits: [...s.commits, { executor: signed.signer, commitment: signed.message.commitment }] }
   return next.seats.every((e) => hasCommitted(next, e)) ? closeCommitPhase(next, now, timing) : next
 }
 
-/** Accepts a reveal whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
-export function applyReveal(state: TaskState, signed: Attested<Reveal>, now: number, timing: TaskTiming): TaskState {
+/** Accepts a commit whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
+export function applyCommit(state: TaskState, signed: Attested<Commit>, now: number, timing: TaskTiming): TaskState {
   const s = advanceTask(state, now, timing)
+  const refusal = refuseCommit(s, signed)
+  if (refusal !== undefined) throw refusal
+  return withCommit(s, signed, now, timing)
+}
+
+/**
+ * Judges a commit (signature checked by the caller) against the task as this node holds it. A
+ * commit from a ranked backup without a seat here, while `state` is in its commit phase, is held:
+ * on a node whose deadline came sooner the backup already stepped in. Duplicates and late commits
+ * are ignored; a commit from a node that is not even ranked for the task is rejected.
+ */
+export function judgeCommit(state: TaskState, signed: Attested<Commit>, now: number, timing: TaskTiming): TaskMessageOutcome<CommitRejectionCode> {
+  const s = advanceTask(state, now, timing)
+  const refusal = refuseCommit(s, signed)
+  if (refusal === undefined) return { kind: 'accept', state: withCommit(s, signed, now, timing) }
+  if (refusal.code !== 'COMMIT_NOT_ASSIGNED') return { kind: 'ignore', code: refusal.code }
+  // `state`, not `s`: the phase before this node applied the deadlines that passed.
+  return state.ranking.includes(signed.signer) && state.phase === 'commit' ? { kind: 'hold' } : { kind: 'reject', code: refusal.code }
+}
+
+/** Why a reveal does not fit the task (already advanced to now), or undefined if it does. */
+function refuseReveal(s: TaskState, signed: Attested<Reveal>): RevealRejectedError | undefined {
   const executor = signed.signer
   const reveal = signed.message
   const details = { taskId: s.taskId, executor }
   if (reveal.taskId !== s.taskId) {
-    throw new RevealRejectedError('REVEAL_UNKNOWN_TASK', 'The reveal is for another task.', { details })
+    return new RevealRejectedError('REVEAL_UNKNOWN_TASK', 'The reveal is for another task.', { details })
   }
   if (s.phase === 'commit') {
-    throw new RevealRejectedError('REVEAL_BEFORE_COMMIT_CLOSE', 'A reveal was sent before the commit phase closed.', {
+    return new RevealRejectedError('REVEAL_BEFORE_COMMIT_CLOSE', 'A reveal was sent before the commit phase closed.', {
       details,
       hint: 'Reveals are accepted only after every assigned executor committed or the commit deadline passed.',
     })
   }
   if (s.phase === 'decided' || s.phase === 'compare') {
-    throw new RevealRejectedError('REVEAL_PHASE_CLOSED', 'The reveal phase of this task has closed.', { details })
+    return new RevealRejectedError('REVEAL_PHASE_CLOSED', 'The reveal phase of this task has closed.', { details })
   }
   const commit = s.commits.find((c) => c.executor === executor)
   if (commit === undefined) {
-    throw new RevealRejectedError('REVEAL_WITHOUT_COMMIT', 'The executor never committed to this task.', { details })
+    return new RevealRejectedError('REVEAL_WITHOUT_COMMIT', 'The executor never committed to this task.', { details })
   }
   if (hasRevealed(s, executor)) {
-    throw new RevealRejectedError('REVEAL_DUPLICATE', 'The executor has already revealed.', { details })
+    return new RevealRejectedError('REVEAL_DUPLICATE', 'The executor has already revealed.', { details })
   }
   if (computeCommitment({ ...reveal, executor }) !== commit.commitment) {
-    throw new RevealRejectedError('REVEAL_MISMATCH', 'The reveal does not open the executor’s commit.', { details })
+    return new RevealRejectedError('REVEAL_MISMATCH', 'The reveal does not open the executor’s commit.', { details })
   }
-  const next: TaskState = { ...s, reveals: [...s.reveals, { executor, reveal }] }
+  return undefined
+}
+
+function withReveal(s: TaskState, signed: Attested<Reveal>, now: number, timing: TaskTiming): TaskState {
+  const next: TaskState = { ...s, reveals: [...s.reveals, { executor: signed.signer, reveal: signed.message }] }
   return next.reveals.length === next.commits.length ? decide(next, now, timing) : next
+}
+
+/** Accepts a reveal whose signature (its batch's) the caller has checked; throws a typed error otherwise. */
+export function applyReveal(state: TaskState, signed: Attested<Reveal>, now: number, timing: TaskTiming): TaskState {
+  const s = advanceTask(state, now, timing)
+  const refusal = refuseReveal(s, signed)
+  if (refusal !== undefined) throw refusal
+  return withReveal(s, signed, now, timing)
+}
+
+/**
+ * Judges a reveal (signature checked by the caller): one sent before the commit phase closed here
+ * is held; every other refusal is ignored. A reveal is never `reject`ed: whatever it opens, a
+ * signed reveal is evidence nodes record for the epoch's batch.
+ */
+export function judgeReveal(state: TaskState, signed: Attested<Reveal>, now: number, timing: TaskTiming): TaskMessageOutcome<RevealRejectionCode> {
+  const s = advanceTask(state, now, timing)
+  const refusal = refuseReveal(s, signed)
+  if (refusal === undefined) return { kind: 'accept', state: withReveal(s, signed, now, timing) }
+  return refusal.code === 'REVEAL_BEFORE_COMMIT_CLOSE' ? { kind: 'hold' } : { kind: 'ignore', code: refusal.code }
+}
+
+/** Why a challenge does not fit the task (already advanced to now), or undefined if it does. */
+function refuseChallenge(s: TaskState, signed: Signed<Challenge>): ChallengeRejectedError | undefined {
+  const details = { taskId: s.taskId, verifier: signed.signer }
+  if (s.phase !== 'challenge' || s.sample === null) {
+    return new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details })
+  }
+  if (signed.signer !== s.sample.verifier) {
+    return new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details })
+  }
+  if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
+    return new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details })
+  }
+  return undefined
+}
+
+function withChallenge(s: TaskState, signed: Signed<Challenge>, now: number, timing: TaskTiming): TaskState {
+  const sample = s.sample!
+  if (isAudited(signed.signature, sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
+  return { ...s, sample: { ...sample, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
 }
 
 /**
@@ -349,18 +433,27 @@ export function applyReveal(state: TaskState, signed: Attested<Reveal>, now: num
  */
 export function applyChallenge(state: TaskState, signed: Signed<Challenge>, now: number, timing: TaskTiming): TaskState {
   const s = advanceTask(state, now, timing)
-  const details = { taskId: s.taskId, verifier: signed.signer }
-  if (s.phase !== 'challenge' || s.sample === null) {
-    throw new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details })
-  }
-  if (signed.signer !== s.sample.verifier) {
-    throw new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details })
-  }
-  if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
-    throw new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details })
-  }
-  if (isAudited(signed.signature, s.sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
-  return { ...s, sample: { ...s.sample, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
+  const refusal = refuseChallenge(s, signed)
+  if (refusal !== undefined) throw refusal
+  return withChallenge(s, signed, now, timing)
+}
+
+/**
+ * Judges a challenge (signature checked by the caller): one that arrives while `state` is still in
+ * its commit phase (this node has not seen the executor's commit yet) is held; one from a node
+ * other than the designated verifier is rejected; any other refusal is ignored.
+ */
+export function judgeChallenge(
+  state: TaskState,
+  signed: Signed<Challenge>,
+  now: number,
+  timing: TaskTiming,
+): TaskMessageOutcome<ChallengeRejectionCode> {
+  const s = advanceTask(state, now, timing)
+  const refusal = refuseChallenge(s, signed)
+  if (refusal === undefined) return { kind: 'accept', state: withChallenge(s, signed, now, timing) }
+  if (refusal.code === 'CHALLENGE_UNEXPECTED' && state.phase === 'commit') return { kind: 'hold' }
+  return refusal.code === 'CHALLENGE_NOT_VERIFIER' ? { kind: 'reject', code: refusal.code } : { kind: 'ignore', code: refusal.code }
 }
 
 /** The next time at which `advanceTask` would change the state, or null once decided. */

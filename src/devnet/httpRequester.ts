@@ -22,23 +22,29 @@ export async function currentEpoch(api: string): Promise<bigint> {
 }
 
 /**
- * Submits a signed spec with its blobs. A node that has not yet seen a fresh deposit answers 402:
- * that is retried for up to `escrowWaitMs`; any other refusal rejects with the node's error.
+ * Signs a spec for the epoch the node names (`specFor`) and submits it with its blobs. A spec the
+ * node cannot take yet or any more is signed again for the node's current epoch, for up to
+ * `retryMs`: 402, its epoch's snapshot holds no escrow for it (a deposit counts from the next
+ * epoch), and `SPEC_WRONG_EPOCH`, its epoch closed on the way. Any other refusal rejects with the
+ * node's error.
  */
 export async function submitOverHttp(
   api: string,
-  signed: Signed<TaskSpec>,
+  specFor: (epoch: bigint) => Promise<Signed<TaskSpec>>,
   program: Uint8Array,
   input: Uint8Array,
-  { escrowWaitMs = 10_000 } = {},
+  { retryMs = 10_000 } = {},
 ): Promise<Hex> {
-  const body = json({ spec: signed.message, signature: signed.signature, program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') })
-  const until = performance.now() + escrowWaitMs
+  const blobs = { program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') }
+  const until = performance.now() + retryMs
   for (;;) {
+    const signed = await specFor(await currentEpoch(api))
+    const body = json({ spec: signed.message, signature: signed.signature, ...blobs })
     const res = await fetch(`${api}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const answer = (await res.json()) as { taskId?: Hex; error?: { code: string; message: string } }
     if (res.status === 202 && answer.taskId !== undefined) return answer.taskId
-    if (res.status === 402 && performance.now() < until) {
+    const retried = res.status === 402 || answer.error?.code === 'SPEC_WRONG_EPOCH'
+    if (retried && performance.now() < until) {
       await pause(200)
       continue
     }

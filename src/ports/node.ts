@@ -25,13 +25,13 @@ export interface ChainView {
   snapshot(epoch: bigint): EpochView | undefined
   /** Reads an older epoch's snapshot that is no longer kept (settlement can lag behind). */
   loadSnapshot?(epoch: bigint): Promise<EpochView | undefined>
-  /** What `requester` can still be charged: escrow minus settled charges, as of the latest snapshot. */
-  escrowBalance(requester: Address): bigint
   /**
-   * Reads `requester`'s escrow from the chain again, for a spec that the cached balance does not
-   * cover (a deposit this view has not seen yet). Absent where balances are fixed.
+   * What `requester` can still be charged in `epoch`: its escrow at that epoch's snapshot block,
+   * less pending withdrawals and what settled batches charged it (core/escrow.ts). The batch for
+   * `epoch` charges by the same snapshot, so a spec accepted against this balance is paid for.
+   * 0 for an epoch this view does not hold.
    */
-  refreshEscrow?(requester: Address): Promise<void>
+  escrowBalance(requester: Address, epoch: bigint): bigint
   /**
    * Resolves once `epoch` is open in this view (true), or after `timeoutMs` (false). A spec for
    * the next epoch can arrive just before this node has seen that epoch open: peers read the chain

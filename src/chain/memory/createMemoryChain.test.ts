@@ -22,7 +22,11 @@ describeChainCompliance('memory', {
       stake: async (node, amount) => chain.stake(nodes[node]!.account.address, amount),
       deposit: async (requester, amount) => chain.deposit(requester.address, amount),
       requestWithdrawal: async (requester, amount) => chain.requestWithdrawal(requester.address, amount),
-      openEpoch: async () => chain.openEpoch(),
+      async openEpoch(between) {
+        const epoch = chain.openEpoch()
+        await between?.()
+        return epoch
+      },
       close: async () => {},
     }
   },

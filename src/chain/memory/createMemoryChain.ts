@@ -269,7 +269,7 @@ export function createMemoryChain({
       const info = record(epoch)
       return view?.snapshot(epoch) ?? (info === undefined ? undefined : toEpochView(info.snapshot))
     },
-    escrowBalance: (requester) => chargeableOf(epochs.at(-1)?.funded.get(getAddress(requester)) ?? 0n, charged(requester)),
+    escrowBalance: (requester, epoch) => chargeableOf(record(epoch)?.funded.get(getAddress(requester)) ?? 0n, charged(requester)),
     awaitEpoch,
     epochFacts,
     lastSettledEpoch: async () => (settledDigests.length === 0 ? null : BigInt(settledDigests.length) - 1n),

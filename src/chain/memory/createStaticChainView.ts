@@ -12,8 +12,8 @@ export interface EpochSnapshot {
   epoch?: bigint
   seed: Hex
   nodes: readonly StaticNode[]
-  /** What each requester can still be charged, as of the snapshot. */
-  escrow: ReadonlyMap<Address, bigint>
+  /** What each requester can still be charged, as of the snapshot; absent where the chain view reads escrow itself. */
+  escrow?: ReadonlyMap<Address, bigint>
   /** The epoch's governed parameters, if the chain has any. */
   params?: ProtocolParams
 }
@@ -24,7 +24,7 @@ export interface SnapshotChainView extends ChainView {
 }
 
 /** Epochs kept readable after a newer one opens: tasks of the previous epoch are still finishing. */
-const KEPT_EPOCHS = 4
+export const KEPT_EPOCHS = 4
 
 /** Indexes a snapshot by runtime, once: sortition reads the candidate list for every task. */
 export function toEpochView(snapshot: EpochSnapshot): EpochView {
@@ -49,18 +49,17 @@ export function toEpochView(snapshot: EpochSnapshot): EpochView {
  * without a chain, or snapshots read from a chain by whoever drives the epochs.
  */
 export function createStaticChainView(initial: EpochSnapshot): SnapshotChainView {
-  const views = new Map<bigint, EpochView>()
+  /** Each kept epoch's view with the escrow of its snapshot: a spec is checked against its own epoch's. */
+  const views = new Map<bigint, { view: EpochView; escrow: ReadonlyMap<Address, bigint> }>()
   let current = toEpochView(initial)
-  let escrow = initial.escrow
-  views.set(current.epoch, current)
+  views.set(current.epoch, { view: current, escrow: initial.escrow ?? new Map() })
   return {
     epoch: () => current.epoch,
-    snapshot: (epoch) => views.get(epoch),
-    escrowBalance: (requester) => escrow.get(requester) ?? 0n,
+    snapshot: (epoch) => views.get(epoch)?.view,
+    escrowBalance: (requester, epoch) => views.get(epoch)?.escrow.get(requester) ?? 0n,
     update(next) {
       current = toEpochView(next)
-      escrow = next.escrow
-      views.set(current.epoch, current)
+      views.set(current.epoch, { view: current, escrow: next.escrow ?? new Map() })
       for (const epoch of views.keys()) if (epoch + BigInt(KEPT_EPOCHS) <= current.epoch) views.delete(epoch)
     },
   }

@@ -72,9 +72,10 @@ async function create({ nodes, minStake, committeeSize, executorsBps, dissentSla
     async requestWithdrawal(requester: LocalAccount, amount: bigint) {
       await c.send(c.wallet(requester).writeContract({ address: contracts.escrow, abi: EscrowAbi, functionName: 'requestWithdrawal', args: [amount] }))
     },
-    async openEpoch() {
+    async openEpoch(between?: () => Promise<void>) {
       const epoch = next++
       await deployment.openEpoch(epoch)
+      await between?.()
       // The follower's own wait: it has read the epoch's snapshot when this resolves.
       if (epoch === 0n) await follower.start()
       else if (!(await follower.awaitEpoch(epoch, 10_000))) throw new Error(`the follower did not see epoch ${epoch} open`)

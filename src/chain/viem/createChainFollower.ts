@@ -5,7 +5,7 @@ import type { ProtocolParams } from '../../core/params.ts'
 import type { ChainView } from '../../ports/node.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
-import { createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
+import { KEPT_EPOCHS, createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
 import type { EpochSnapshot, StaticNode } from '../memory/createStaticChainView.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
 import { readParameters } from './readParameters.ts'
@@ -40,8 +40,6 @@ export interface ChainFollower extends ChainView {
   stop(): void
   /** Resolves true once `epoch` is open in this view, or false after `timeoutMs`. */
   awaitEpoch(epoch: bigint, timeoutMs: number): Promise<boolean>
-  /** Calls `listener` with each newly opened epoch's snapshot. */
-  onEpoch(listener: (snapshot: EpochSnapshot) => void): () => void
 }
 
 const staked = parseAbiItem('event Staked(address indexed node, uint256 amount, uint256 newStake)')
@@ -55,10 +53,10 @@ const withdrawn = parseAbiItem('event Withdrawn(address indexed requester, uint2
  * governed parameters, the staked nodes and their stakes at the snapshot block (jailed and
  * under-staked nodes left out), each weighted by its stake and drawn only for the capabilities it
  * advertised last at or before the snapshot block, so every node ranks tasks from the same data.
- * Escrow follows the spending rule (core/escrow.ts): balances stand at the newest epoch's snapshot
- * block, pending withdrawals not spendable, re-read at each epoch for requesters whose escrow events
- * (deposit, withdrawal request, withdrawal) came by its snapshot block, so a later deposit counts
- * from the next epoch, as the batch charges it.
+ * Escrow follows the spending rule (core/escrow.ts): a spec of epoch e is checked against escrow
+ * at e's snapshot block, pending withdrawals not spendable, so a later deposit counts from the next
+ * epoch, as the batch charges it. Each epoch re-reads only the requesters whose escrow events
+ * (deposit, withdrawal request, withdrawal) came by its snapshot block.
  */
 export function createChainFollower({
   publicClient,
@@ -85,37 +83,54 @@ export function createChainFollower({
     for (let i = list.length - 1; i >= 0; i--) if (list[i]!.block <= block) return list[i]!.capabilities
     return defaultCapabilities
   }
-  /** Each requester's funding (`fundedOf`) at `escrowBlock`, the newest opened epoch's snapshot block. */
-  const funded = new Map<Address, bigint>()
-  let escrowBlock: bigint | undefined
-  /** Requesters whose escrow changed since it was last read, with the block of their latest change. */
-  const changed = new Map<Address, bigint>()
+  /**
+   * Each requester's funding (`fundedOf`) at epoch snapshots, oldest first: an entry holds from its
+   * epoch until the next entry's. Only epochs whose snapshot follows a change of escrow get one.
+   */
+  const fundedByEpoch = new Map<Address, Array<{ epoch: bigint; funded: bigint }>>()
+  /** Blocks of each requester's escrow events (in chain order) that no snapshot has read yet. */
+  const changed = new Map<Address, bigint[]>()
   let scanned = contracts.deployBlock - 1n
-  const listeners = new Set<(snapshot: EpochSnapshot) => void>()
+  /** Called once per newly opened epoch (`awaitEpoch`'s waiters). */
+  const listeners = new Set<() => void>()
   let timer: NodeJS.Timeout | undefined
   let stopped = false
 
-  /** A requester's funding as the chain held it at the snapshot block `escrowBlock` (nothing before the first epoch). */
-  async function refresh(requester: Address): Promise<void> {
-    const blockNumber = escrowBlock
-    if (blockNumber === undefined) return
+  /** A requester's funding as the chain held it at `blockNumber`. */
+  async function fundedAt(requester: Address, blockNumber: bigint): Promise<bigint> {
     const [deposited, withdrawnAmount, [pendingWithdrawal]] = await Promise.all([
       publicClient.readContract({ ...escrow, functionName: 'depositOf', args: [requester], blockNumber }),
       publicClient.readContract({ ...escrow, functionName: 'withdrawnOf', args: [requester], blockNumber }),
       publicClient.readContract({ ...escrow, functionName: 'pendingWithdrawalOf', args: [requester], blockNumber }),
     ])
-    funded.set(requester, fundedOf({ deposited, withdrawn: withdrawnAmount, pendingWithdrawal }))
+    return fundedOf({ deposited, withdrawn: withdrawnAmount, pendingWithdrawal })
   }
 
-  /** Moves escrow balances to `snapshotBlock`: re-reads the requesters whose escrow changed by then. */
-  async function advanceEscrow(snapshotBlock: bigint): Promise<void> {
+  /**
+   * Reads escrow at `epoch`'s snapshot block for every requester whose escrow changed by then, even
+   * if it changed again since (that later change waits for a later snapshot). Entries older than
+   * the kept epochs are dropped, except the one still in force.
+   */
+  async function advanceEscrow(epoch: bigint, snapshotBlock: bigint): Promise<void> {
     if (snapshotBlock > scanned) await scanEvents()
-    escrowBlock = snapshotBlock
-    for (const [requester, at] of [...changed]) {
-      if (at > snapshotBlock) continue
-      await refresh(requester)
-      if (changed.get(requester) === at) changed.delete(requester)
+    for (const [requester, blocks] of [...changed]) {
+      if (blocks[0]! > snapshotBlock) continue
+      const history = fundedByEpoch.get(requester) ?? []
+      history.push({ epoch, funded: await fundedAt(requester, snapshotBlock) })
+      while (history.length > 1 && history[1]!.epoch + BigInt(KEPT_EPOCHS) <= epoch) history.shift()
+      fundedByEpoch.set(requester, history)
+      const later = blocks.filter((block) => block > snapshotBlock)
+      if (later.length === 0) changed.delete(requester)
+      else changed.set(requester, later)
     }
+  }
+
+  /** What `requester` can still be charged in `epoch` (0 for an epoch not read, or no longer kept). */
+  function escrowBalance(requester: Address, epoch: bigint): bigint {
+    if (epoch > known) return 0n
+    const history = fundedByEpoch.get(requester) ?? []
+    for (let i = history.length - 1; i >= 0; i--) if (history[i]!.epoch <= epoch) return chargeableOf(history[i]!.funded, charged(requester))
+    return 0n
   }
 
   async function scanEvents(): Promise<void> {
@@ -135,13 +150,14 @@ export function createChainFollower({
       advertisements.set(log.args.node!, list)
     }
     for (const log of escrowLogs) {
-      const requester = log.args.requester!
-      if ((changed.get(requester) ?? -1n) < log.blockNumber) changed.set(requester, log.blockNumber)
+      const blocks = changed.get(log.args.requester!) ?? []
+      if (blocks.at(-1) !== log.blockNumber) blocks.push(log.blockNumber)
+      changed.set(log.args.requester!, blocks)
     }
     scanned = head
   }
 
-  async function snapshotOf(epoch: bigint): Promise<EpochSnapshot> {
+  async function snapshotOf(epoch: bigint): Promise<EpochSnapshot & { snapshotBlock: bigint }> {
     const [seed, snapshotBlock] = await Promise.all([
       publicClient.readContract({ ...settlement, functionName: 'seedOf', args: [epoch] }),
       publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }).then(BigInt),
@@ -158,7 +174,7 @@ export function createChainFollower({
       if (stake >= minStake && BigInt(jailedUntil) <= snapshotBlock) nodes.push({ address, weight: stake, runtimes: capabilitiesAt(address, snapshotBlock) })
     }
     const params = await readParameters(publicClient, { settlement: contracts.settlement, epoch, ...(baseParams === undefined ? {} : { base: baseParams }) })
-    return { epoch, seed, nodes, escrow: funded, params }
+    return { epoch, seed, nodes, params, snapshotBlock }
   }
 
   async function poll(): Promise<void> {
@@ -176,12 +192,12 @@ export function createChainFollower({
       const epoch = known + 1n
       if (!(await publicClient.readContract({ ...settlement, functionName: 'isEpochOpened', args: [epoch] }))) break
       const snapshot = await snapshotOf(epoch)
-      await advanceEscrow(BigInt(await publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] })))
+      await advanceEscrow(epoch, snapshot.snapshotBlock)
       if (view === undefined) view = createStaticChainView(snapshot)
       else view.update(snapshot)
       known = epoch
       logger.debug('epoch opened', { epoch, nodes: snapshot.nodes.length })
-      for (const listener of listeners) listener(snapshot)
+      for (const listener of listeners) listener()
     }
   }
 
@@ -218,8 +234,7 @@ export function createChainFollower({
       if (kept !== undefined || epoch > known) return kept
       return toEpochView(await snapshotOf(epoch))
     },
-    escrowBalance: (requester) => chargeableOf(funded.get(requester) ?? 0n, charged(requester)),
-    refreshEscrow: refresh,
+    escrowBalance,
     awaitEpoch(epoch, timeoutMs) {
       if (known >= epoch) return Promise.resolve(true)
       return new Promise<boolean>((resolve) => {
@@ -234,10 +249,6 @@ export function createChainFollower({
         const timeout = setTimeout(() => done(false), timeoutMs)
         listeners.add(listener)
       })
-    },
-    onEpoch(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
     },
   }
 }

@@ -7,7 +7,7 @@ import { contentId } from '../../core/contentId.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { TaskSpec } from '../../core/types.ts'
 import { devnetPrivateKey } from '../../devnet/accounts.ts'
-import { currentEpoch, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../../devnet/httpRequester.ts'
+import { submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../../devnet/httpRequester.ts'
 import { startProcessNetwork } from '../../devnet/processNetwork.ts'
 import { quantile } from '../../devnet/stats.ts'
 import { buildWorkload } from '../../devnet/workload.ts'
@@ -71,7 +71,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         const i = next++
         const item = workload[i]!
         const api = net.nodes[i % net.nodes.length]!.ready!.api
-        const spec: TaskSpec = {
+        const spec = (epoch: bigint): TaskSpec => ({
           requester: requester.address,
           nonce: BigInt(i),
           runtime: 'wasm',
@@ -80,11 +80,11 @@ export async function runProcessDevnet(context: CommandContext, options: Process
           limits: item.limits,
           policy: { kind: 'replicate', k: options.k, quorum: options.quorum },
           fee,
-          epoch: await currentEpoch(api),
+          epoch,
           deadline: BigInt(Date.now() + 120_000),
-        }
+        })
         const begun = performance.now()
-        const taskId = await submitOverHttp(api, await signTaskSpec(requester, spec, domain), item.programBytes, item.input)
+        const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
         const verdict = await waitForVerdictOverHttp(api, taskId, { signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
