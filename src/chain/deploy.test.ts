@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { getContract } from 'viem'
-import { createTestChain, type TestChain } from './anvil/testChain.ts'
+import { createTestChain, type TestChain } from '../../test/helpers/contractChain.ts'
 import { defaultChainParams, defaultGovernanceSettings, deployContracts, readAddressesFile, writeAddressesFile } from './deploy.ts'
 import { findNetworkParameter } from './governance/parameters.ts'
 import {

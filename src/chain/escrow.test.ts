@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { concat, encodeAbiParameters, getContract, keccak256, parseEther, zeroHash, type Address, type Hex, type LocalAccount } from 'viem'
-import { createTestChain, expectRevert, type EpochBatch, type TestChain } from './anvil/testChain.ts'
+import { createTestChain, expectRevert, type EpochBatch, type TestChain } from '../../test/helpers/contractChain.ts'
 import { EscrowAbi, SettlementAbi, TestTokenAbi } from './generated/contracts.ts'
 
 const DELAY = 10n

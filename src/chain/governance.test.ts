@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { getAddress, getContract, parseEther, parseEventLogs, type LocalAccount, type TransactionReceipt } from 'viem'
-import { createTestChain, expectRevert, type TestChain } from './anvil/testChain.ts'
+import { createTestChain, expectRevert, type TestChain } from '../../test/helpers/contractChain.ts'
 import { defaultChainParams, defaultGovernanceSettings } from './deploy.ts'
 import {
   NetworkParametersAbi,

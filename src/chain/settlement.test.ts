@@ -23,7 +23,7 @@ import {
   type EpochBatch,
   type TestChain,
   type TestDeployment,
-} from './anvil/testChain.ts'
+} from '../../test/helpers/contractChain.ts'
 import { SettlementAbi, StakeManagerAbi, TestTokenAbi } from './generated/contracts.ts'
 
 const MIN_STAKE = parseEther('100')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { getAddress, getContract, parseEther, type Address, type LocalAccount } from 'viem'
-import { createTestChain, expectRevert, type TestChain } from './anvil/testChain.ts'
+import { createTestChain, expectRevert, type TestChain } from '../../test/helpers/contractChain.ts'
 import { StakeManagerAbi, StakeManagerBytecode, TestTokenAbi } from './generated/contracts.ts'
 
 const UNBONDING = 20n

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { parseEther } from 'viem'
-import { createTestChain } from '../anvil/testChain.ts'
-import type { TestChain } from '../anvil/testChain.ts'
+import { createTestChain } from '../../../test/helpers/contractChain.ts'
+import type { TestChain } from '../../../test/helpers/contractChain.ts'
 import { createChainFollower } from './createChainFollower.ts'
 
 describe('createChainFollower', () => {

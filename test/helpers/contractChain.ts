@@ -1,4 +1,7 @@
-// A local chain for contract tests and experiments: anvil + deployed contracts + funded accounts + helpers.
+// The contract tests' chain: anvil + deployed contracts + funded accounts + helpers. It does what a
+// network never does: automine, snapshots to revert to, batches signed and submitted by hand.
+// Networks (the devnet, the local network, the processes) start their chain with the one dev chain
+// bootstrap, src/devnet/startDevChain.ts; both deploy through chain/deploy.ts `deployContracts`.
 // Accounts are local (private keys derived from a label), so they can sign typed data like real nodes.
 import {
   BaseError,
@@ -23,9 +26,9 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
-import type { EpochBatch } from '../../core/epochBatch.ts'
-import { deployContracts, type ChainParams, type DeployedContracts } from '../deploy.ts'
+import { epochBatchTypes, hashPenalties } from '../../src/core/epochBatch.ts'
+import type { EpochBatch } from '../../src/core/epochBatch.ts'
+import { deployContracts, type ChainParams, type DeployedContracts } from '../../src/chain/deploy.ts'
 import {
   EscrowAbi,
   NetworkParametersAbi,
@@ -34,16 +37,16 @@ import {
   TestTokenAbi,
   VeritaskGovernorAbi,
   VeritaskTimelockAbi,
-} from '../generated/contracts.ts'
-import { startAnvil, type StartedAnvil } from './startAnvil.ts'
-import { defineDevChain } from '../viem/defineDevChain.ts'
-import { waitForReceipt } from '../viem/waitForReceipt.ts'
+} from '../../src/chain/generated/contracts.ts'
+import { startAnvil, type StartedAnvil } from '../../src/chain/anvil/startAnvil.ts'
+import { defineDevChain } from '../../src/chain/viem/defineDevChain.ts'
+import { waitForReceipt } from '../../src/chain/viem/waitForReceipt.ts'
 
 // The batch and penalty shapes are core's (Settlement.EpochBatch / Settlement.Penalty).
-export type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
+export type { EpochBatch, Penalty } from '../../src/core/epochBatch.ts'
 
 // The batch's EIP-712 types and penalties hash are core's: these tests check them against the contract.
-export { epochBatchTypes, hashPenalties } from '../../core/epochBatch.ts'
+export { epochBatchTypes, hashPenalties } from '../../src/core/epochBatch.ts'
 
 const allErrorsAbi = [
   ...SettlementAbi,
