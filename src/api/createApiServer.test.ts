@@ -185,6 +185,7 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
     assert.equal(value('veritask_abstentions_total'), 0)
     assert.equal(value('veritask_messages_rejected_total{code="MESSAGE_MALFORMED"}'), 1)
     assert.equal(value('veritask_open_tasks'), stats.openTasks)
+    assert.equal(value('veritask_held_messages'), stats.heldMessages)
     assert.equal(value('veritask_fees_reserved_base_units'), Number(stats.feesReserved))
     assert.equal(value('veritask_verify_latency_seconds_count{outcome="verified"}'), stats.verdicts.verified)
     assert.equal(value('veritask_verify_latency_seconds_bucket{outcome="verified",le="+Inf"}'), stats.verdicts.verified)

@@ -12,6 +12,7 @@ import type { EpochSettler } from '../node/createEpochSettler.ts'
 import { createNode } from '../node/createNode.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import type { NodeEventSink } from '../node/events.ts'
+import type { HeldLimits } from '../node/gossipIntake.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import type { MessageReader } from '../node/messageReader.ts'
@@ -46,6 +47,8 @@ export interface StartNodeHostParameters {
   /** Decodes gossip; nodes in one process may share one (see `createMessageReader`). */
   read?: MessageReader
   batchWindowMs?: number
+  /** Bounds on gossip held for tasks whose spec has not arrived; `defaultHeldLimits` when omitted. */
+  heldLimits?: HeldLimits
   /** How long specs of an ended epoch are still taken, and how long its settlement waits for them. Default: the commit window. */
   epochGraceMs?: number
   /** The settler's timers (tests and the in-process devnet shorten them). */
@@ -100,6 +103,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     epochGraceMs,
     ...(parameters.read === undefined ? {} : { read: parameters.read }),
     ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
+    ...(parameters.heldLimits === undefined ? {} : { heldLimits: parameters.heldLimits }),
   })
   // Tasks stored without a verdict mean a restart in the middle of things (see the settler).
   const restarted = store.openTasks().length > 0

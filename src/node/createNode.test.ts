@@ -162,10 +162,42 @@ describe('node: bad input', () => {
       const commit = await signCommitBatch(stranger, [{ taskId, commitment: taskId }], devnetDomain)
       const attacker = net.hub.connect('stranger')
       await attacker.publish(topics.commits, encodeMessage({ type: 'commits', ...commit }))
-      // A node still verifying the spec holds the commit back and rejects it once the task opens.
-      await waitUntil(() => net.nodes.every((n) => n.stats().rejected.COMMIT_NOT_ASSIGNED === 1))
+      // A node with the task open rejects it; one still verifying the spec does not even hold it,
+      // as the stranger is not staked. Either way exactly once per node, and nothing is held.
+      const refusals = (n: (typeof net.nodes)[number]) => (n.stats().rejected.COMMIT_NOT_ASSIGNED ?? 0) + (n.stats().rejected.HELD_NOT_STAKED ?? 0)
+      await waitUntil(() => net.nodes.every((n) => refusals(n) === 1))
       assert.ok(net.hub.rejectionsBy('stranger') >= 1)
+      assert.ok(net.nodes.every((n) => n.stats().heldMessages === 0))
       assert.deepEqual(net.nodes[1]!.getTask(taskId)?.committed, [])
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('holds at most its share of a staked key’s flood of commits for unknown tasks, and keeps verifying', async () => {
+    // The reproduced attack: 86 batches of 48 bogus commits, more than the whole held buffer,
+    // from one key. That key is staked here (a node's own), so the stake check does not stop it.
+    const heldLimits = { ttlMs: 60_000, perSigner: 256, perTask: 64, total: 4_096 }
+    const net = await createNetwork({ runtimes: () => honest, heldLimits })
+    try {
+      const flooder = net.accounts[0]!
+      const attacker = net.hub.connect('flooder')
+      const bogus = (b: number, i: number) => keccak256(stringToBytes(`bogus ${b}/${i}`))
+      for (let b = 0; b < 86; b++) {
+        const commits = Array.from({ length: 48 }, (_, i) => ({ taskId: bogus(b, i), commitment: bogus(b, i) }))
+        await attacker.publish(topics.commits, encodeMessage({ type: 'commits', ...(await signCommitBatch(flooder, commits, devnetDomain)) }))
+      }
+      const sent = 86 * 48
+      await waitUntil(() => net.nodes.every((n) => n.stats().heldMessages + (n.stats().rejected.HELD_SIGNER_LIMIT ?? 0) === sent))
+      for (const node of net.nodes) {
+        assert.equal(node.stats().heldMessages, heldLimits.perSigner)
+        assert.equal(node.stats().rejected.HELD_SIGNER_LIMIT, sent - heldLimits.perSigner)
+      }
+      // Held messages are not relayed, and a message is refused only by being ignored: no peer is penalised for it.
+      assert.equal(net.hub.rejectionsBy('flooder'), 0)
+      // The other keys' room is untouched: an honest task verifies, its commits and reveals go through.
+      const { verdicts } = await submitAndDecide(net, 1, await signedSpec(30))
+      assert.equal(verdicts[0]!.outcome, 'verified')
     } finally {
       await net.stop()
     }

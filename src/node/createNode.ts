@@ -40,8 +40,8 @@ import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
 import { silentLogger } from './logger.ts'
 import { createEpochBook, observeReveal } from './epochBook.ts'
-import { createGossipIntake, rejectionCode } from './gossipIntake.ts'
-import type { GossipOutcome, TaskMessage } from './gossipIntake.ts'
+import { createGossipIntake, defaultHeldLimits, rejectionCode } from './gossipIntake.ts'
+import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
 import { createOutbox } from './outbox.ts'
 import { storeTaskBlobs } from './storeTaskBlobs.ts'
@@ -82,6 +82,8 @@ export interface CreateNodeParameters {
    * see the boundary at slightly different times, and a spec crossing it must not split them.
    */
   epochGraceMs?: number
+  /** Bounds on gossip held for tasks whose spec has not arrived (docs/operations.md). */
+  heldLimits?: HeldLimits
 }
 
 /**
@@ -104,6 +106,7 @@ export function createNode({
   read = createMessageReader({ domain, maxBytes: params.maxMessageBytes }),
   batchWindowMs = 2,
   epochGraceMs = 2_000,
+  heldLimits = defaultHeldLimits,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
@@ -125,6 +128,7 @@ export function createNode({
     verdicts: { verified: 0, failed: 0, unresolved: 0 },
     rejected: {},
     feesReserved: 0n,
+    heldMessages: 0,
   }
 
   function countRejection(code: string): void {
@@ -468,6 +472,10 @@ export function createNode({
     deliver,
     isDecided: (taskId) => store.getVerdict(taskId) !== undefined,
     observeLate: (signed) => epochs.observeLate(signed),
+    // A task may be of the current epoch or the previous one (in grace).
+    mayHoldSeat: (signer) => [chain.epoch(), chain.epoch() - 1n].some((epoch) => chain.snapshot(epoch)?.isEligible(signer) === true),
+    now: () => clock.now(),
+    heldLimits,
   })
 
   return {
@@ -540,6 +548,7 @@ export function createNode({
       verdicts: { ...stats.verdicts },
       rejected: { ...stats.rejected },
       feesReserved: epochs.feesReserved(),
+      heldMessages: intake.heldCount(),
     }),
   }
 }

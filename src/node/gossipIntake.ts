@@ -1,15 +1,15 @@
 import { VeritaskError } from '../core/errors.ts'
 import type { SignatureVerifier } from '../core/signing.ts'
-import type { Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
+import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
 import type { GossipMessage, ValidationResult } from '../ports/network.ts'
 import type { Logger } from './logger.ts'
 import type { MessageReader, ReadMessage } from './messageReader.ts'
 
 /**
  * What the node makes of one gossip item, as data. `hold`: kept until its task's spec or state
- * catches up, and relayed like `accept`. `ignore` and `reject` name the code they were counted
- * under (`NodeStats.rejected`); an `ignore` without a code was not counted (a message for a task
- * already decided, or no room to hold it).
+ * catches up, and not relayed (nobody can check it yet). `ignore` and `reject` name the code they
+ * were counted under (`NodeStats.rejected`); an `ignore` without a code was not counted (a message
+ * for a task already decided).
  */
 export type GossipOutcome = { kind: 'accept' } | { kind: 'hold' } | { kind: 'ignore'; code?: string } | { kind: 'reject'; code: string }
 
@@ -18,6 +18,23 @@ export type TaskMessage =
   | { type: 'commit'; item: Attested<Commit> }
   | { type: 'reveal'; item: Attested<Reveal> }
   | { type: 'challenge'; item: Signed<Challenge> }
+
+/**
+ * How messages held for a task whose spec has not arrived are bounded: by time, by signer, by task
+ * and in all (docs/operations.md). Only a signer staked in the snapshot can hold any.
+ */
+export interface HeldLimits {
+  /** Held messages are dropped this long after the first one for their task arrived (ms). */
+  ttlMs: number
+  /** Held messages per signer: one key cannot take the room of the others. */
+  perSigner: number
+  /** Held messages per task: a task has a few dozen seats at most. */
+  perTask: number
+  /** Held messages in all. */
+  total: number
+}
+
+export const defaultHeldLimits: Readonly<HeldLimits> = Object.freeze({ ttlMs: 60_000, perSigner: 256, perTask: 64, total: 4_096 })
 
 export interface CreateGossipIntakeParameters {
   read: MessageReader
@@ -33,6 +50,11 @@ export interface CreateGossipIntakeParameters {
   isDecided(taskId: Hex): boolean
   /** A reveal for a task that is no longer open: kept as evidence if the task awaits settlement. */
   observeLate(signed: Attested<Reveal>): void
+  /** Whether `signer` is staked and unjailed in a snapshot a task can still be open in: only it can hold a seat. */
+  mayHoldSeat(signer: Address): boolean
+  /** Local time (ms), for expiring held messages. */
+  now(): number
+  heldLimits?: HeldLimits
 }
 
 export interface GossipIntake {
@@ -44,36 +66,74 @@ export interface GossipIntake {
   route(message: TaskMessage): GossipOutcome
   /** Hands over (and forgets) the messages held for a task whose spec has now arrived, in arrival order. */
   takeOrphans(taskId: Hex): TaskMessage[]
+  /** Messages held now, in all. */
+  heldCount(): number
 }
-
-/** Messages for tasks this node has not seen yet (gossip may reorder), kept briefly and bounded. */
-const MAX_ORPHANS = 4_096
 
 /** The code a refusal is counted under: a `VeritaskError`'s own code, `UNEXPECTED` for anything else. */
 export function rejectionCode(error: unknown): string {
   return error instanceof VeritaskError ? error.code : 'UNEXPECTED'
 }
 
-/** What the transport is told: a held message is relayed. */
+/**
+ * What the transport is told. A held message is not relayed: until its spec arrives nobody can
+ * tell a commit from noise, and relaying it would carry a flood network-wide. Peers that have the
+ * spec relay it.
+ */
 export function validationResultOf(outcome: GossipOutcome): ValidationResult {
-  return outcome.kind === 'hold' ? 'accept' : outcome.kind
+  return outcome.kind === 'hold' ? 'ignore' : outcome.kind
 }
 
-/** What a batch's items, each judged on its own, make of the whole message. */
+/** What a batch's items, each judged on its own, make of the whole message: relayed if any item is accepted. */
 function batchOutcome(outcomes: readonly GossipOutcome[]): GossipOutcome {
   const rejected = outcomes.find((o) => o.kind === 'reject')
   if (rejected !== undefined) return rejected
-  return outcomes.some((o) => o.kind === 'accept' || o.kind === 'hold') ? { kind: 'accept' } : { kind: 'ignore' }
+  if (outcomes.some((o) => o.kind === 'accept')) return { kind: 'accept' }
+  return outcomes.some((o) => o.kind === 'hold') ? { kind: 'hold' } : { kind: 'ignore' }
 }
+
+const signerOf = (message: TaskMessage): Address => message.item.signer
 
 /**
  * Decodes and checks gossip on the task topics and turns each message into an outcome: specs open
  * tasks, signed commits, reveals and challenges go to their task, and those for a task whose spec
- * has not arrived yet are held (bounded).
+ * has not arrived yet are held, bounded by `heldLimits`.
  */
-export function createGossipIntake({ read, verify, log, countRejection, acceptSpec, deliver, isDecided, observeLate }: CreateGossipIntakeParameters): GossipIntake {
-  const orphans = new Map<Hex, TaskMessage[]>()
-  let orphanCount = 0
+export function createGossipIntake({
+  read,
+  verify,
+  log,
+  countRejection,
+  acceptSpec,
+  deliver,
+  isDecided,
+  observeLate,
+  mayHoldSeat,
+  now,
+  heldLimits = defaultHeldLimits,
+}: CreateGossipIntakeParameters): GossipIntake {
+  /** Held messages by task, in the order each task's first one arrived (so the oldest expire first). */
+  const held = new Map<Hex, { since: number; items: TaskMessage[] }>()
+  const heldBySigner = new Map<Address, number>()
+  let heldCount = 0
+
+  const release = (items: readonly TaskMessage[]): void => {
+    for (const item of items) {
+      const signer = signerOf(item)
+      const left = (heldBySigner.get(signer) ?? 1) - 1
+      if (left > 0) heldBySigner.set(signer, left)
+      else heldBySigner.delete(signer)
+    }
+    heldCount -= items.length
+  }
+
+  const expire = (at: number): void => {
+    for (const [taskId, task] of held) {
+      if (task.since + heldLimits.ttlMs > at) break
+      held.delete(taskId)
+      release(task.items)
+    }
+  }
 
   const refuse = (kind: 'ignore' | 'reject', code: string): GossipOutcome => {
     countRejection(code)
@@ -86,13 +146,21 @@ export function createGossipIntake({ read, verify, log, countRejection, acceptSp
     return refuse(isRejected(code) ? 'reject' : 'ignore', code)
   }
 
-  function holdOrphan(message: TaskMessage): GossipOutcome {
-    if (orphanCount >= MAX_ORPHANS) return { kind: 'ignore' }
+  /** Holds a checked message until its task's spec arrives, within `heldLimits`; beyond them it is ignored and counted. */
+  function hold(message: TaskMessage): GossipOutcome {
+    const at = now()
+    expire(at)
+    const signer = signerOf(message)
+    if (!mayHoldSeat(signer)) return refuse('ignore', 'HELD_NOT_STAKED')
+    if (heldCount >= heldLimits.total) return refuse('ignore', 'HELD_FULL')
+    if ((heldBySigner.get(signer) ?? 0) >= heldLimits.perSigner) return refuse('ignore', 'HELD_SIGNER_LIMIT')
     const taskId = message.item.message.taskId
-    const list = orphans.get(taskId) ?? []
-    list.push(message)
-    orphans.set(taskId, list)
-    orphanCount++
+    const task = held.get(taskId) ?? { since: at, items: [] }
+    if (task.items.length >= heldLimits.perTask) return refuse('ignore', 'HELD_TASK_LIMIT')
+    task.items.push(message)
+    held.set(taskId, task)
+    heldBySigner.set(signer, (heldBySigner.get(signer) ?? 0) + 1)
+    heldCount++
     return { kind: 'hold' }
   }
 
@@ -100,10 +168,10 @@ export function createGossipIntake({ read, verify, log, countRejection, acceptSp
     const outcome = deliver(message)
     if (outcome !== undefined) return outcome
     // A challenge is held even for a task decided here (commits and reveals are not).
-    if (message.type === 'challenge') return holdOrphan(message)
+    if (message.type === 'challenge') return hold(message)
     if (message.type === 'reveal') observeLate(message.item)
     if (isDecided(message.item.message.taskId)) return { kind: 'ignore' }
-    return holdOrphan(message)
+    return hold(message)
   }
 
   async function judge({ data, from }: GossipMessage): Promise<GossipOutcome> {
@@ -149,11 +217,12 @@ export function createGossipIntake({ read, verify, log, countRejection, acceptSp
     judge,
     route,
     takeOrphans(taskId) {
-      const waiting = orphans.get(taskId)
-      if (waiting === undefined) return []
-      orphans.delete(taskId)
-      orphanCount -= waiting.length
-      return waiting
+      const task = held.get(taskId)
+      if (task === undefined) return []
+      held.delete(taskId)
+      release(task.items)
+      return task.items
     },
+    heldCount: () => heldCount,
   }
 }

@@ -19,6 +19,8 @@ export interface NodeStats {
   rejected: Record<string, number>
   /** Fees reserved from requesters' escrow by tasks this node accepted. */
   feesReserved: bigint
+  /** Gossip held for tasks whose spec has not arrived yet (bounded by `heldLimits`). */
+  heldMessages: number
 }
 
 export interface TaskStatus {

@@ -9,6 +9,8 @@ export interface EpochView {
   seed: Hex
   /** Staked, unjailed nodes that run `runtime`, weighted for sortition. */
   eligibleNodes(runtime: string): readonly Candidate[]
+  /** Whether `node` is staked and unjailed in this snapshot, whatever it runs: only such a node can hold a seat. */
+  isEligible(node: Address): boolean
   /** The epoch's governed parameters; the node's configured parameters apply when absent. */
   params?: ProtocolParams
 }

@@ -8,6 +8,7 @@ import { startNodeHost } from '../../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
 import type { Clock } from '../../src/node/clock.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
+import type { HeldLimits } from '../../src/node/gossipIntake.ts'
 import type { Runtime } from '../../src/ports/runtime.ts'
 import { requester, testAccount } from './fixtures.ts'
 
@@ -18,12 +19,13 @@ export interface NetOptions {
   runtimes: (i: number) => Runtime
   escrow?: bigint
   clock?: Clock
+  heldLimits?: HeldLimits
 }
 
 export type TestNetwork = Awaited<ReturnType<typeof createNetwork>>
 
 /** Starts `count` nodes through the node host (no settlement: there is no chain here). */
-export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock }: NetOptions) {
+export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock, heldLimits }: NetOptions) {
   const accounts = Array.from({ length: count }, (_, i) => testAccount(`node-${i}`))
   const chain = createStaticChainView({
     seed: keccak256(stringToBytes('epoch')),
@@ -40,6 +42,7 @@ export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, 
         domain: devnetDomain,
         runtimes: { wasm: runtimes(i) },
         ...(clock ? { clock } : {}),
+        ...(heldLimits ? { heldLimits } : {}),
       }),
     ),
   )

@@ -29,6 +29,7 @@ export const KEPT_EPOCHS = 4
 /** Indexes a snapshot by runtime, once: sortition reads the candidate list for every task. */
 export function toEpochView(snapshot: EpochSnapshot): EpochView {
   const byRuntime = new Map<string, Candidate[]>()
+  const eligible = new Set(snapshot.nodes.map((node) => node.address.toLowerCase()))
   for (const node of snapshot.nodes) {
     for (const runtime of node.runtimes) {
       const list = byRuntime.get(runtime) ?? []
@@ -40,6 +41,7 @@ export function toEpochView(snapshot: EpochSnapshot): EpochView {
     epoch: snapshot.epoch ?? 0n,
     seed: snapshot.seed,
     eligibleNodes: (runtime) => byRuntime.get(runtime) ?? [],
+    isEligible: (node) => eligible.has(node.toLowerCase()),
     ...(snapshot.params === undefined ? {} : { params: snapshot.params }),
   }
 }

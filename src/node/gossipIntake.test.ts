@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { keccak256, stringToBytes, zeroHash } from 'viem'
+import type { ProtocolMessage } from '../core/messages.ts'
+import type { Address, Hex } from '../core/types.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { createGossipIntake, validationResultOf } from './gossipIntake.ts'
+import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
+import { silentLogger } from './logger.ts'
+
+const staked = [testAccount('held-0').address, testAccount('held-1').address]
+const stranger = testAccount('held-stranger').address
+const task = (label: string): Hex => keccak256(stringToBytes(label))
+
+/**
+ * An intake with no open tasks, over a reader that hands back the message it is given: every
+ * commit is for a task whose spec has not arrived, so it is held or refused.
+ */
+function intakeWith(limits: HeldLimits) {
+  let now = 0
+  const rejected: Record<string, number> = {}
+  const intake = createGossipIntake({
+    read: (bytes) => ({ message: JSON.parse(new TextDecoder().decode(bytes)) as ProtocolMessage, digest: zeroHash }),
+    verify: async () => true,
+    log: silentLogger,
+    countRejection: (code) => void (rejected[code] = (rejected[code] ?? 0) + 1),
+    acceptSpec: async () => undefined,
+    deliver: () => undefined,
+    isDecided: () => false,
+    observeLate: () => {},
+    mayHoldSeat: (signer) => staked.includes(signer),
+    now: () => now,
+    heldLimits: limits,
+  })
+  const commits = (signer: Address, taskIds: readonly Hex[]): Promise<GossipOutcome> => {
+    const message = { type: 'commits', signer, signature: '0x', message: { commits: taskIds.map((taskId) => ({ taskId, commitment: taskId })) } }
+    return intake.judge({ topic: 'commits', data: stringToBytes(JSON.stringify(message)), from: 'peer' })
+  }
+  return { intake, rejected, commits, advance: (ms: number) => void (now += ms) }
+}
+
+const limits: HeldLimits = { ttlMs: 1_000, perSigner: 4, perTask: 3, total: 6 }
+
+describe('gossip intake: messages held for a task whose spec has not arrived', () => {
+  it('holds them without relaying, and hands them over in arrival order once the spec comes', async () => {
+    const { intake, commits } = intakeWith(limits)
+    const outcome = await commits(staked[0]!, [task('a'), task('a')])
+    assert.deepEqual(outcome, { kind: 'hold' })
+    assert.equal(validationResultOf(outcome), 'ignore', 'a held message is not relayed')
+    await commits(staked[1]!, [task('a')])
+    assert.equal(intake.heldCount(), 3)
+    const handed = intake.takeOrphans(task('a'))
+    assert.deepEqual(handed.map((m: TaskMessage) => m.item.signer), [staked[0], staked[0], staked[1]])
+    assert.equal(intake.heldCount(), 0)
+    assert.deepEqual(intake.takeOrphans(task('a')), [])
+  })
+
+  it('holds nothing from a key that is not staked', async () => {
+    const { intake, rejected, commits } = intakeWith(limits)
+    assert.deepEqual(await commits(stranger, [task('a'), task('b')]), { kind: 'ignore' })
+    assert.equal(rejected.HELD_NOT_STAKED, 2)
+    assert.equal(intake.heldCount(), 0)
+  })
+
+  it('bounds them per signer, per task and in all', async () => {
+    const { intake, rejected, commits } = intakeWith({ ...limits, total: 7 })
+    await commits(staked[0]!, [task('a'), task('b'), task('c'), task('d'), task('e')])
+    assert.equal(rejected.HELD_SIGNER_LIMIT, 1, 'the fifth of one signer')
+    await commits(staked[1]!, [task('a'), task('a'), task('a')])
+    assert.equal(rejected.HELD_TASK_LIMIT, 1, 'the fourth for one task')
+    await commits(staked[1]!, [task('f'), task('g')])
+    assert.equal(rejected.HELD_FULL, 1, 'the eighth in all')
+    assert.equal(intake.heldCount(), 7)
+    // Handing a task's messages over frees their room, for their signers too.
+    assert.equal(intake.takeOrphans(task('a')).length, 3)
+    assert.deepEqual(await commits(staked[0]!, [task('h')]), { kind: 'hold' })
+    assert.equal(intake.heldCount(), 5)
+  })
+
+  it('drops them once their task waited `ttlMs`, freeing the room for good', async () => {
+    const { intake, rejected, commits, advance } = intakeWith(limits)
+    await commits(staked[0]!, [task('a'), task('b'), task('c'), task('d')])
+    advance(600)
+    await commits(staked[1]!, [task('e')])
+    assert.deepEqual(await commits(staked[0]!, [task('f')]), { kind: 'ignore' })
+    assert.equal(rejected.HELD_SIGNER_LIMIT, 1)
+    advance(400)
+    // a–d waited 1,000 ms: gone; e (600 ms in) stays.
+    assert.deepEqual(await commits(staked[0]!, [task('f')]), { kind: 'hold' })
+    assert.equal(intake.heldCount(), 2)
+    assert.deepEqual(intake.takeOrphans(task('a')), [])
+    assert.equal(intake.takeOrphans(task('e')).length, 1)
+  })
+})
