@@ -241,6 +241,22 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
     await expectError(await post(submission(firstTask!.signed, firstTask!.blobs)), 409, 'SPEC_DUPLICATE')
   })
 
+  it('keeps no blob of a spec it refuses: the spec is checked before anything is stored', async () => {
+    // Each refused for a different reason, each with its own input bytes, uploaded in full.
+    const forged = await signedSpec(8, {}, { input: stringToBytes('forged input '.repeat(1_000)) })
+    const broke = await signedSpec(9, { fee: 10n ** 30n }, { input: stringToBytes('unfunded input') })
+    const expired = await signedSpec(10, { deadline: 1n }, { input: stringToBytes('expired input') })
+    await expectError(await post(submission(forged.signed, forged.blobs, { fee: '1' })), 400, 'SPEC_BAD_SIGNATURE')
+    await expectError(await post(submission(broke.signed, broke.blobs)), 402, 'SPEC_INSUFFICIENT_ESCROW')
+    await expectError(await post(submission(expired.signed, expired.blobs)), 422, 'SPEC_EXPIRED')
+    for (const { input } of [forged, broke, expired]) {
+      const cid = contentId(input)
+      assert.equal(net.nodes[0]!.getBlob(cid), undefined, 'the gateway stored nothing')
+      assert.equal((await fetch(`${api.url}/v1/blobs/${cid}`)).status, 404)
+    }
+    // (An accepted spec's blobs are stored and served: 'accepts a signed task … by content id' above.)
+  })
+
   it('refuses an oversized body with 413 without reading it all', async () => {
     const task = await signedSpec(7, {}, { input: new Uint8Array(maxBodyBytes) })
     await expectError(await post(submission(task.signed, task.blobs)), 413, 'API_BODY_TOO_LARGE')
@@ -315,6 +331,31 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
     await expectError(await fetch(`${api.url}/v1/admin/secret`, { headers: { authorization } }), 404, 'API_NOT_FOUND')
     // A server started without a token has its admin routes turned off.
     await expectError(await fetch(`${apis[1]!.url}/v1/admin/peers`, { headers: { authorization } }), 403, 'API_ADMIN_DISABLED')
+  })
+
+  it('answers a client over its submission rate 429 with retry-after, and submits nothing for it', async () => {
+    let t = 0
+    const limited = await createApiServer({ node: net.nodes[3]!, now: () => t, submissionLimits: { concurrent: 4, perSecond: 1, burst: 2 } })
+    try {
+      const postTo = async (i: number) => {
+        const task = await signedSpec(40 + i)
+        return fetch(`${limited.url}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submission(task.signed, task.blobs)) })
+      }
+      assert.equal((await postTo(0)).status, 202)
+      assert.equal((await postTo(1)).status, 202)
+      const accepted = net.nodes[3]!.stats().specsAccepted
+      const refused = await postTo(2)
+      assert.equal(refused.headers.get('retry-after'), '1')
+      const error = await expectError(refused, 429, 'API_RATE_LIMITED')
+      assert.match(error.hint ?? '', /Retry after 1 s/)
+      assert.equal(net.nodes[3]!.stats().specsAccepted, accepted, 'the refused submission reached nobody')
+      // A second later the bucket holds one more.
+      t += 1_000
+      assert.equal((await postTo(2)).status, 202)
+      assert.equal((await postTo(3)).status, 429)
+    } finally {
+      await limited.close()
+    }
   })
 
   it('turns a handler exception into a generic 500 and keeps serving', async () => {

@@ -18,6 +18,8 @@ import { ApiError, replyForError } from './errors.ts'
 import { createHistogram, metricsContentType, renderMetrics } from './metrics.ts'
 import type { Metric } from './metrics.ts'
 import { parseSubmission } from './parseSubmission.ts'
+import { createSubmissionLimiter, defaultSubmissionLimits } from './submissionLimiter.ts'
+import type { SubmissionLimits } from './submissionLimiter.ts'
 
 /** Where gossip traffic and peers are read from: the node's `Network`, or anything shaped like it. */
 export interface ApiNetworkSource {
@@ -56,8 +58,10 @@ export interface CreateApiServerParameters {
   version?: string
   /** Largest request body in bytes; by default room for the largest program and input in base64. */
   maxBodyBytes?: number
-  /** Monotonic milliseconds, for the verification latency histogram. */
+  /** Monotonic milliseconds, for the verification latency histogram and the submission limits. */
   now?: () => number
+  /** What one client (remote address) may submit; `defaultSubmissionLimits` when omitted. */
+  submissionLimits?: SubmissionLimits
 }
 
 export interface ApiServer {
@@ -171,12 +175,14 @@ export async function createApiServer({
   version = packageVersion(),
   maxBodyBytes,
   now = () => performance.now(),
+  submissionLimits = defaultSubmissionLimits,
 }: CreateApiServerParameters): Promise<ApiServer> {
   const log = logger.child({ component: 'api' })
   // base64 takes 4 bytes per 3; the slack is the JSON around the blobs and the spec.
   const bodyLimit =
     maxBodyBytes ?? Math.ceil((params.maxProgramBytes + params.maxInputBytes) / 3) * 4 + 8 + params.maxMessageBytes + 4096
   const adminDigest = adminToken === undefined || adminToken === '' ? undefined : digest(adminToken)
+  const limiter = createSubmissionLimiter(submissionLimits, now)
 
   // ── verification latency: from acceptance here to this node's verdict ────────────────────────
   const latency = createHistogram(latencyBuckets)
@@ -209,11 +215,13 @@ export async function createApiServer({
         details: { contentType: req.headers['content-type'] ?? null },
       })
     }
-    const { signed, blobs } = parseSubmission(await readBody(req, bodyLimit), params)
-    const start = now()
+    // Admitted before the body is read: a client over its limits costs one small reply.
+    const release = limiter.admit(req.socket.remoteAddress ?? 'unknown')
     let taskId: Hex
     inFlight++
     try {
+      const { signed, blobs } = parseSubmission(await readBody(req, bodyLimit), params)
+      const start = now()
       taskId = await node.submitTask(signed, blobs)
       const early = earlyVerdicts.get(taskId)
       if (early !== undefined) latency.observe((early.at - start) / 1000, { outcome: early.outcome })
@@ -222,6 +230,7 @@ export async function createApiServer({
         submittedAt.set(taskId, start)
       }
     } finally {
+      release()
       if (--inFlight === 0) earlyVerdicts.clear()
     }
     sendJson(res, 202, { taskId }, { location: `/v1/tasks/${taskId}` })
@@ -465,7 +474,10 @@ export async function createApiServer({
         if (res.headersSent) return void res.destroy()
         // A body left unread is not read at all: the connection closes after the reply.
         if (!req.complete) res.setHeader('connection', 'close')
-        sendJson(res, reply.status, reply.body, reply.status === 401 ? { 'www-authenticate': 'Bearer' } : {})
+        const retryAfterMs = reply.body.error.details?.retryAfterMs
+        const headers: Record<string, string> =
+          reply.status === 401 ? { 'www-authenticate': 'Bearer' } : typeof retryAfterMs === 'number' ? { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } : {}
+        sendJson(res, reply.status, reply.body, headers)
       }
     })()
   })

@@ -1,4 +1,5 @@
 import { createApiServer } from '../api/createApiServer.ts'
+import type { SubmissionLimits } from '../api/submissionLimiter.ts'
 import type { ApiServer } from '../api/createApiServer.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
@@ -54,7 +55,7 @@ export interface StartNodeHostParameters {
   /** The settler's timers (tests and the in-process devnet shorten them). */
   settlerTimers?: { takeoverMs?: number; pollMs?: number }
   /** Serve the HTTP API here; no API when omitted. */
-  api?: { host?: string; port?: number; adminToken?: string }
+  api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits }
   /** Where the node and its settler report what they do (the API's event stream). */
   events?: NodeEventSink
 }

@@ -44,7 +44,7 @@ import { createGossipIntake, defaultHeldLimits, rejectionCode } from './gossipIn
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
 import { createOutbox } from './outbox.ts'
-import { storeTaskBlobs } from './storeTaskBlobs.ts'
+import { checkTaskBlobs } from './checkTaskBlobs.ts'
 import { createTaskEntry } from './taskEntry.ts'
 import type { TaskEntry } from './taskEntry.ts'
 import type { NodeStats, VerdictListener, VeritaskNode } from './veritaskNode.ts'
@@ -84,6 +84,12 @@ export interface CreateNodeParameters {
   epochGraceMs?: number
   /** Bounds on gossip held for tasks whose spec has not arrived (docs/operations.md). */
   heldLimits?: HeldLimits
+}
+
+interface AcceptSpecOptions {
+  resuming?: boolean
+  digest?: Hex
+  beforeOpen?: () => void
 }
 
 /**
@@ -414,8 +420,12 @@ export function createNode({
 
   // ── specs: admission, then the task opens ────────────────────────────────────────────────────
 
-  /** Opens a task from a signed spec; `digest` is its hash when the gossip reader computed it. */
-  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, resuming = false, digest?: Hex): Promise<Hex> {
+  /**
+   * Opens a task from a signed spec. `digest`: its hash when the gossip reader computed it;
+   * `beforeOpen`: runs once every check has passed, just before the task opens (a submission
+   * stores its uploaded blobs there, so a refused spec leaves nothing behind).
+   */
+  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, { resuming = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
     const spec = signed.message
     // Only the very next epoch is worth waiting for; anything further ahead is refused at once.
     if (spec.epoch === chain.epoch() + 1n && chain.awaitEpoch !== undefined) await chain.awaitEpoch(spec.epoch, epochGraceMs)
@@ -447,6 +457,7 @@ export function createNode({
     })
     const timing = taskTiming(epochParams)
     const state = openTask({ taskId, spec, ranking, timing, now })
+    beforeOpen?.()
     const epoch = spec.epoch
     epochs.reserve(epoch, spec.requester, spec.fee)
     stats.specsAccepted++
@@ -468,7 +479,7 @@ export function createNode({
     verify,
     log,
     countRejection,
-    acceptSpec: (signed, from, digest) => acceptSpec(signed, from, false, digest),
+    acceptSpec: (signed, from, digest) => acceptSpec(signed, from, { digest }),
     deliver,
     isDecided: (taskId) => store.getVerdict(taskId) !== undefined,
     observeLate: (signed) => epochs.observeLate(signed),
@@ -497,7 +508,7 @@ export function createNode({
         if (tasks.has(taskId)) continue
         try {
           // The peer that relayed the spec is unknown after a restart: blobs are asked of anyone.
-          await acceptSpec(signed, '', true)
+          await acceptSpec(signed, '', { resuming: true })
           resumed++
         } catch (error) {
           log.info('stored task not resumed', { taskId, error })
@@ -511,8 +522,8 @@ export function createNode({
       await network.close()
     },
     async submitTask(signed, taskBlobs) {
-      storeTaskBlobs({ spec: signed.message, uploaded: taskBlobs, blobs, params })
-      const taskId = await acceptSpec(signed, network.peerId)
+      const storeBlobs = checkTaskBlobs({ spec: signed.message, uploaded: taskBlobs, blobs, params })
+      const taskId = await acceptSpec(signed, network.peerId, { beforeOpen: storeBlobs })
       await publish({ type: 'spec', ...signed })
       return taskId
     },

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, zeroHash } from 'viem'
 import type { ProtocolMessage } from '../core/messages.ts'
 import type { Address, Hex } from '../core/types.ts'
+import { topics } from '../ports/network.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { createGossipIntake, validationResultOf } from './gossipIntake.ts'
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
@@ -34,7 +35,7 @@ function intakeWith(limits: HeldLimits) {
   })
   const commits = (signer: Address, taskIds: readonly Hex[]): Promise<GossipOutcome> => {
     const message = { type: 'commits', signer, signature: '0x', message: { commits: taskIds.map((taskId) => ({ taskId, commitment: taskId })) } }
-    return intake.judge({ topic: 'commits', data: stringToBytes(JSON.stringify(message)), from: 'peer' })
+    return intake.judge({ topic: topics.commits, data: stringToBytes(JSON.stringify(message)), from: 'peer' })
   }
   return { intake, rejected, commits, advance: (ms: number) => void (now += ms) }
 }

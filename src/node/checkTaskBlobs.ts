@@ -14,10 +14,12 @@ export interface StoreTaskBlobsParameters {
 
 /**
  * Checks that a submitted spec's program and input are at hand (uploaded, or stored already) and
- * within the limits, then stores the uploaded ones: before the task opens, so an executor on this
- * node reads them at once. Throws a `SpecRejectedError` (`SPEC_MISSING_BLOB`, `SPEC_LIMITS_EXCEEDED`).
+ * within the limits, storing nothing: it returns what stores the uploaded ones, for the caller to
+ * run only once the spec itself has passed its checks (signature, terms, escrow) and just before
+ * the task opens, so that a forged spec leaves no bytes behind and an executor on this node reads
+ * them at once. Throws a `SpecRejectedError` (`SPEC_MISSING_BLOB`, `SPEC_LIMITS_EXCEEDED`).
  */
-export function storeTaskBlobs({ spec, uploaded, blobs, params }: StoreTaskBlobsParameters): void {
+export function checkTaskBlobs({ spec, uploaded, blobs, params }: StoreTaskBlobsParameters): () => void {
   const byId = new Map(uploaded.map((bytes) => [contentId(bytes), bytes]))
   const needed = [
     { cid: spec.program, maxBytes: params.maxProgramBytes },
@@ -37,8 +39,10 @@ export function storeTaskBlobs({ spec, uploaded, blobs, params }: StoreTaskBlobs
       })
     }
   }
-  for (const { cid } of needed) {
-    const bytes = byId.get(cid.toLowerCase() as Hex)
-    if (bytes !== undefined) blobs.put(bytes)
+  return () => {
+    for (const { cid } of needed) {
+      const bytes = byId.get(cid.toLowerCase() as Hex)
+      if (bytes !== undefined) blobs.put(bytes)
+    }
   }
 }
