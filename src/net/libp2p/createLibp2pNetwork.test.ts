@@ -312,6 +312,33 @@ describe('libp2p network: blobs', () => {
     await Promise.all([a!.close(), b!.close()])
   })
 
+  it('does not wait on a peer that stalls a blob request: the next peer is asked meanwhile', within, async () => {
+    // The default per-request timeout (30 s) is far beyond this test's: asking one peer after
+    // another would fail it. The stalling peer is asked first (as the spec's gossip author is).
+    const [a, staller, server] = await startMesh(3)
+    const blob = stringToBytes('the input an executor needs')
+    const cid = contentId(blob)
+    let stalled: Stream | undefined
+    const asked = new Promise<void>((resolve) => {
+      void staller!.libp2p.handle(
+        blobProtocol,
+        (stream) => {
+          stalled = stream
+          resolve()
+        },
+        { force: true },
+      )
+    })
+    server!.provideBlobs((id) => (id === cid ? blob : undefined))
+    assert.deepEqual(await a!.fetchBlob(cid, { peers: [staller!.peerId], maxBytes: 1024 }), blob)
+    await asked
+    // The stalled request was made first, and the fetch did not wait for it: it is cancelled now.
+    await new Promise<void>((resolve) => (stalled!.status === 'open' ? stalled!.addEventListener('close', () => resolve()) : resolve()))
+    assert.notEqual(stalled!.status, 'open')
+    assert.equal(server!.stats().blobsServed, 1)
+    await Promise.all([a!.close(), staller!.close(), server!.close()])
+  })
+
   it('serves blobs and counts them', within, async () => {
     const [a, b] = await startMesh(2)
     const blob = new Uint8Array(300 * 1024).map((_, i) => i % 251)

@@ -67,6 +67,13 @@ export interface CreateLibp2pNetworkOptions {
   identityTimeoutMs?: number
   /** How long one blob request to one peer may take, in ms. Default 30000. */
   blobTimeoutMs?: number
+  /**
+   * Blob requests to different peers in flight at once, and how long one goes unanswered before
+   * the next peer is asked too (ms): a peer that stalls costs `blobHedgeMs`, not `blobTimeoutMs`.
+   * Defaults 3 and 250.
+   */
+  blobFanout?: number
+  blobHedgeMs?: number
   /** How long a rejected peer is refused reconnection, in ms. Default 60000. */
   banMs?: number
   /** Period of re-dialling bootstrap peers that are not connected, in ms; 0 turns it off. Default 5000. */
@@ -171,6 +178,10 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
   const verify = options.verifySignature ?? isSignedBy
   const identityTimeoutMs = options.identityTimeoutMs ?? 5_000
   const blobTimeoutMs = options.blobTimeoutMs ?? 30_000
+  const blobFanout = Math.max(1, options.blobFanout ?? 3)
+  const blobHedgeMs = options.blobHedgeMs ?? 250
+  /** Peers that served a blob, most recent last: asked first next time (bounded). */
+  const servedBlobs = new Set<string>()
   const banMs = options.banMs ?? 60_000
   const bootstrapRetryMs = options.bootstrapRetryMs ?? 5_000
 
@@ -435,6 +446,54 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     }
   }
 
+  /**
+   * Asks `order`'s peers for `cid`, at most `blobFanout` at once: the next peer is asked as soon
+   * as one answers without the blob, or after `blobHedgeMs` without an answer. The first bytes that
+   * are the blob win and the other requests are cancelled.
+   */
+  function askPeers(order: readonly string[], cid: Hex, limit: number, outer?: AbortSignal): Promise<{ bytes?: Uint8Array; tooLarge: boolean }> {
+    return new Promise((resolve) => {
+      const cancel = new AbortController()
+      const signal = outer === undefined ? cancel.signal : AbortSignal.any([outer, cancel.signal])
+      let next = 0
+      let pending = 0
+      let tooLarge = false
+      let done = false
+      let hedge: NodeJS.Timeout | undefined
+      const finish = (bytes?: Uint8Array): void => {
+        if (done) return
+        done = true
+        clearTimeout(hedge)
+        cancel.abort()
+        resolve(bytes === undefined ? { tooLarge } : { bytes, tooLarge })
+      }
+      const launch = (): void => {
+        clearTimeout(hedge)
+        if (done) return
+        if (next >= order.length || signal.aborted) {
+          if (pending === 0) finish()
+          return
+        }
+        const id = order[next++]!
+        pending++
+        void askPeer(id, cid, limit, signal).then((answer) => {
+          pending--
+          if (answer?.kind === 'too-large') tooLarge = true
+          // Bytes that are not the blob count as none: the peer is wrong or lying.
+          else if (answer?.kind === 'found' && isContentOf(cid, answer.bytes)) {
+            servedBlobs.delete(id)
+            servedBlobs.add(id)
+            if (servedBlobs.size > 256) servedBlobs.delete(servedBlobs.values().next().value!)
+            return finish(answer.bytes)
+          }
+          launch()
+        })
+        if (pending < blobFanout) hedge = setTimeout(launch, blobHedgeMs)
+      }
+      launch()
+    })
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------
 
   await libp2p.start()
@@ -517,16 +576,13 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     async fetchBlob(cid, { peers: preferred = [], maxBytes, signal }: FetchBlobOptions) {
       const limit = Math.min(maxBytes, maxBlobBytes)
       // Preferred peers first, whether trusted or not (the bytes are checked against the id), then
-      // the trusted peers this node is connected to.
-      const order = [...new Set([...preferred, ...trustedPeers()])].filter((id) => id !== selfId)
-      let tooLarge = false
-      for (const id of order) {
-        signal?.throwIfAborted()
-        const answer = await askPeer(id, cid, limit, signal)
-        if (answer?.kind === 'too-large') tooLarge = true
-        // Bytes that are not the blob count as none: the peer is wrong or lying.
-        else if (answer?.kind === 'found' && isContentOf(cid, answer.bytes)) return answer.bytes
-      }
+      // the trusted peers this node is connected to, those that served blobs lately first.
+      const trusted = trustedPeers()
+      const recent = [...servedBlobs].reverse().filter((id) => trusted.includes(id))
+      const order = [...new Set([...preferred, ...recent, ...trusted])].filter((id) => id !== selfId)
+      signal?.throwIfAborted()
+      const { bytes, tooLarge } = await askPeers(order, cid, limit, signal)
+      if (bytes !== undefined) return bytes
       signal?.throwIfAborted()
       if (tooLarge) {
         throw new MessageRejectedError('BLOB_TOO_LARGE', `Blob ${cid} is larger than the ${limit}-byte limit.`, {
