@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keccak256, stringToBytes } from 'viem'
+import type { Signer } from '../../src/core/signing.ts'
 import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
 import type { EpochSnapshot } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
@@ -57,6 +58,11 @@ export interface RunClusterOptions {
    * on its own machine.
    */
   sharedSignatureCache?: boolean
+  /**
+   * Started with the first submission and stopped after the last verdict: e.g. an attacker on the
+   * same hub. It gets the hub, the nodes and their staked accounts.
+   */
+  during?: (cluster: { hub: ReturnType<typeof createMemoryHub>; nodes: readonly VeritaskNode[]; accounts: readonly Signer[] }) => () => Promise<void>
 }
 
 export interface ClusterResult {
@@ -139,6 +145,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
 
   const cpu0 = process.cpuUsage()
   const started = performance.now()
+  const stopDuring = options.during?.({ hub, nodes, accounts })
   try {
     let epoch = 0n
     for (let i = 0; i < options.tasks; i++) {
@@ -171,6 +178,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
     }
     while (decided < options.tasks) await new Promise<void>((resolve) => (wake = resolve))
   } finally {
+    await stopDuring?.()
     await Promise.all(hosts.map((host) => host.stop()))
     for (const store of stores) store.close()
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
