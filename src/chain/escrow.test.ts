@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { concat, encodeAbiParameters, getContract, keccak256, parseEther, zeroHash, type Address, type Hex, type LocalAccount } from 'viem'
 import { createTestChain, expectRevert, type EpochBatch, type TestChain } from '../../test/helpers/contractChain.ts'
+import { createMerkleTree, type MerkleTree } from '../core/merkleTree.ts'
 import { EscrowAbi, SettlementAbi, TestTokenAbi } from './generated/contracts.ts'
 
 const DELAY = 10n
@@ -28,8 +28,8 @@ describe('Escrow', () => {
     c.publicClient.readContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'balanceOf', args: [who] })
 
   /** Settles the next epoch with a balances tree over `balances`; returns the tree. */
-  async function settleBalances(balances: Balance[]): Promise<StandardMerkleTree<Balance>> {
-    const tree = StandardMerkleTree.of(balances, BALANCE_TYPES)
+  async function settleBalances(balances: Balance[]): Promise<MerkleTree<Balance>> {
+    const tree = createMerkleTree(balances, BALANCE_TYPES)
     const epoch = nextEpoch++
     await c.openEpoch(epoch)
     const batch: EpochBatch = {
@@ -45,7 +45,7 @@ describe('Escrow', () => {
     await c.submitBatch(batch, [await c.signBatch(node, batch)])
     return tree
   }
-  const proofOf = (tree: StandardMerkleTree<Balance>, account: Address): Hex[] => {
+  const proofOf = (tree: MerkleTree<Balance>, account: Address): Hex[] => {
     for (const [i, [who]] of tree.entries()) if (who === account) return tree.getProof(i) as Hex[]
     throw new Error(`no leaf for ${account}`)
   }
@@ -63,9 +63,9 @@ describe('Escrow', () => {
     nextEpoch = 0n
   })
 
-  it('hashes balance leaves like StandardMerkleTree and viem', async () => {
+  it('hashes balance leaves like the off-chain tree and viem', async () => {
     const leaf: Balance = [alice.address, 3n, 4n]
-    const tree = StandardMerkleTree.of([leaf], BALANCE_TYPES)
+    const tree = createMerkleTree([leaf], BALANCE_TYPES)
     const viemHash = keccak256(concat([keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }], leaf))]))
     assert.equal(tree.leafHash(leaf), viemHash)
     assert.equal(await escrow().read.balanceLeaf(leaf), viemHash)

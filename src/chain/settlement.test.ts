@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import {
   concat,
   encodeAbiParameters,
@@ -24,6 +23,7 @@ import {
   type TestChain,
   type TestDeployment,
 } from '../../test/helpers/contractChain.ts'
+import { createMerkleTree, type MerkleTree } from '../core/merkleTree.ts'
 import { SettlementAbi, StakeManagerAbi, TestTokenAbi } from './generated/contracts.ts'
 
 const MIN_STAKE = parseEther('100')
@@ -78,7 +78,7 @@ describe('Settlement', () => {
     [keccak256(toHex('task-2')), keccak256(toHex('result-2')), 1, []],
     [keccak256(toHex('task-3')), zeroHash, 2, []],
   ]
-  let outcomeTree: StandardMerkleTree<Outcome>
+  let outcomeTree: MerkleTree<Outcome>
 
   const batchOf = (epoch: bigint, overrides: Partial<EpochBatch> = {}): EpochBatch => ({
     epoch,
@@ -109,7 +109,7 @@ describe('Settlement', () => {
     await c.stake(poor[1]!, parseEther('90'))
     const executors = members.slice(0, 3).map((m) => m.address)
     for (const outcome of outcomes) outcome[3] = executors
-    outcomeTree = StandardMerkleTree.of(outcomes, OUTCOME_TYPES)
+    outcomeTree = createMerkleTree(outcomes, OUTCOME_TYPES)
     reset = (await c.snapshot()).revert
   })
   after(() => c?.stop())

@@ -1,6 +1,7 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { encodeAbiParameters, hashTypedData, keccak256, zeroHash } from 'viem'
 import { eip712Domain, outcomeCode } from './eip712.ts'
+import { createMerkleTree } from './merkleTree.ts'
+import type { MerkleTree } from './merkleTree.ts'
 import type { Address, Hex, ProtocolDomain, ResultStatus, Verdict } from './types.ts'
 
 /**
@@ -97,9 +98,9 @@ export interface BuildEpochBatchParameters {
 export interface EpochBatchResult {
   batch: EpochBatch
   /** Null for an epoch without tasks (its root is zero). */
-  outcomes: StandardMerkleTree<OutcomeLeaf> | null
+  outcomes: MerkleTree<OutcomeLeaf> | null
   /** Null while no account has a balance (its root is zero). */
-  balances: StandardMerkleTree<BalanceLeaf> | null
+  balances: MerkleTree<BalanceLeaf> | null
   /** Cumulative balances after this epoch: the `previous` of the next one. */
   cumulative: Map<Address, Balance>
 }
@@ -168,13 +169,13 @@ export function buildEpochBatch({
   const balanceLeaves: BalanceLeaf[] = [...cumulative]
     .sort(([a], [b]) => byAddress(a, b))
     .map(([account, { earned, charged }]) => [account, earned, charged])
-  const balances = balanceLeaves.length === 0 ? null : StandardMerkleTree.of<BalanceLeaf>(balanceLeaves, [...balanceLeafEncoding])
+  const balances = balanceLeaves.length === 0 ? null : createMerkleTree(balanceLeaves, balanceLeafEncoding)
 
   return {
     batch: {
       epoch,
-      outcomesRoot: (outcomes?.root as Hex | undefined) ?? zeroHash,
-      balancesRoot: (balances?.root as Hex | undefined) ?? zeroHash,
+      outcomesRoot: outcomes?.root ?? zeroHash,
+      balancesRoot: balances?.root ?? zeroHash,
       taskCount: sorted.length,
       totalFees,
       totalRewards,
@@ -254,10 +255,10 @@ export function hashEpochBatch(batch: EpochBatch, domain: ProtocolDomain): Hex {
 
 /** The outcome leaf of a verdict, in the order `verifyReceipt` takes it. */
 /** The outcomes tree of an epoch's tasks (null when there are none): what receipts prove against. */
-export function buildOutcomesTree(tasks: readonly SettledTask[]): StandardMerkleTree<OutcomeLeaf> | null {
+export function buildOutcomesTree(tasks: readonly SettledTask[]): MerkleTree<OutcomeLeaf> | null {
   if (tasks.length === 0) return null
   const sorted = [...tasks].sort((a, b) => byAddress(a.verdict.taskId, b.verdict.taskId))
-  return StandardMerkleTree.of<OutcomeLeaf>(sorted.map((t) => outcomeLeafOf(t.verdict)), [...outcomeLeafEncoding])
+  return createMerkleTree(sorted.map((t) => outcomeLeafOf(t.verdict)), outcomeLeafEncoding)
 }
 
 export function outcomeLeafOf(verdict: Verdict): OutcomeLeaf {

@@ -1,10 +1,10 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { zeroHash } from 'viem'
 import { z } from 'zod'
 import { buildEpochBatch, balanceLeafEncoding } from './epochBatch.ts'
 import type { Balance, BalanceLeaf, EpochBatchResult, RewardSplit, SettledTask } from './epochBatch.ts'
 import { MessageRejectedError } from './errors.ts'
 import { chargeableOf } from './escrow.ts'
+import { createMerkleTree } from './merkleTree.ts'
 import { address, hex32, smallUint, uint } from './messages.ts'
 import type { Address, Hex } from './types.ts'
 
@@ -65,7 +65,7 @@ export function balancesRootOf(balances: ReadonlyMap<Address, Balance>): Hex {
   const leaves: BalanceLeaf[] = [...balances]
     .sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
     .map(([account, { earned, charged }]) => [account, earned, charged])
-  return StandardMerkleTree.of<BalanceLeaf>(leaves, [...balanceLeafEncoding]).root as Hex
+  return createMerkleTree(leaves, balanceLeafEncoding).root
 }
 
 const observedReveal = z.strictObject({ executor: address, status: z.enum(['ok', 'failed']), resultHash: hex32 })

@@ -1,9 +1,10 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { getAddress } from 'viem'
 import { z } from 'zod'
 import { outcomeLeafEncoding, outcomeLeafOf } from './epochBatch.ts'
 import type { OutcomeLeaf } from './epochBatch.ts'
 import { outcomeCode } from './eip712.ts'
+import { verifyMerkleProof } from './merkleTree.ts'
+import type { MerkleTree } from './merkleTree.ts'
 import type { Address, Hex, Verdict } from './types.ts'
 
 /**
@@ -26,7 +27,7 @@ export interface Receipt {
 export function buildReceipt(parameters: {
   verdict: Verdict
   epoch: bigint
-  tree: StandardMerkleTree<OutcomeLeaf>
+  tree: MerkleTree<OutcomeLeaf>
   chainId: number
   settlement: Address
 }): Receipt {
@@ -37,8 +38,8 @@ export function buildReceipt(parameters: {
     outcome: verdict.outcome,
     resultHash: verdict.resultHash,
     executors: verdict.executors,
-    proof: tree.getProof(outcomeLeafOf(verdict)) as Hex[],
-    outcomesRoot: tree.root as Hex,
+    proof: tree.getProof(outcomeLeafOf(verdict)),
+    outcomesRoot: tree.root,
     chainId,
     settlement,
   }
@@ -52,7 +53,7 @@ export function receiptLeaf(receipt: Receipt): OutcomeLeaf {
 /** Checks a receipt's proof against the outcomes root it names (off-chain). */
 export function isValidReceipt(receipt: Receipt, root: Hex = receipt.outcomesRoot): boolean {
   try {
-    return StandardMerkleTree.verify(root, [...outcomeLeafEncoding], receiptLeaf(receipt), receipt.proof)
+    return verifyMerkleProof(root, outcomeLeafEncoding, receiptLeaf(receipt), receipt.proof)
   } catch {
     return false
   }

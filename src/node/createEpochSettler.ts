@@ -1,4 +1,3 @@
-import type { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { keccak256, stringToBytes, zeroHash } from 'viem'
 import { findBatchObjection } from '../core/batchCheck.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
@@ -7,6 +6,7 @@ import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf, SettledTask } from '..
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
 import type { EpochProposal } from '../core/epochProposal.ts'
 import { SettlementError, VeritaskError } from '../core/errors.ts'
+import type { MerkleTree } from '../core/merkleTree.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { buildReceipt } from '../core/receipt.ts'
@@ -143,8 +143,8 @@ export function createEpochSettler({
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
-  let balances: StandardMerkleTree<BalanceLeaf> | null = null
-  let receiptCache: { epoch: bigint; tree: StandardMerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
+  let balances: MerkleTree<BalanceLeaf> | null = null
+  let receiptCache: { epoch: bigint; tree: MerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
   const listeners = new Set<(info: SettledEpochInfo) => void>()
   const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
   /**
@@ -459,7 +459,7 @@ export function createEpochSettler({
       if (balances === null) return undefined
       for (const [i, leaf] of balances.entries()) {
         if (leaf[0].toLowerCase() !== account.toLowerCase()) continue
-        return { account: leaf[0], earned: leaf[1], charged: leaf[2], proof: balances.getProof(i) as Hex[] }
+        return { account: leaf[0], earned: leaf[1], charged: leaf[2], proof: balances.getProof(i) }
       }
       return undefined
     },

@@ -1,4 +1,5 @@
-import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
+import { createMerkleTree, verifyMerkleProof } from '../core/merkleTree.ts'
+import type { MerkleTree } from '../core/merkleTree.ts'
 import type { Hex } from '../core/types.ts'
 
 /**
@@ -25,15 +26,15 @@ export function chunkOutputLeaf({ index, input, resultHash }: ChunkOutput): Chun
 }
 
 /** The tree over every chunk's output; throws on an empty list (a job has at least one chunk). */
-export function buildChunkOutputTree(outputs: readonly ChunkOutput[]): StandardMerkleTree<ChunkOutputLeaf> {
+export function buildChunkOutputTree(outputs: readonly ChunkOutput[]): MerkleTree<ChunkOutputLeaf> {
   if (outputs.length === 0) throw new RangeError('a chunk output tree needs at least one chunk')
-  return StandardMerkleTree.of(outputs.map(chunkOutputLeaf), [...chunkOutputLeafEncoding])
+  return createMerkleTree(outputs.map(chunkOutputLeaf), chunkOutputLeafEncoding)
 }
 
 /** Whether `output` is a leaf of the tree with root `root`, by its proof. */
 export function isChunkOutputInRoot(root: Hex, output: ChunkOutput, proof: readonly Hex[]): boolean {
   try {
-    return StandardMerkleTree.verify(root, [...chunkOutputLeafEncoding], chunkOutputLeaf(output), [...proof])
+    return verifyMerkleProof(root, chunkOutputLeafEncoding, chunkOutputLeaf(output), proof)
   } catch {
     return false
   }
