@@ -180,12 +180,15 @@ contract NetworkParameters is Ownable {
         if (parameter == Parameter.MinStake) return (1, 1e27); // 1e9 tokens of 18 decimals; fits Settlement's uint96
         if (parameter == Parameter.UnbondingBlocks) return (2, 10_000_000);
         if (parameter == Parameter.EpochLength) return (1, 1_000_000);
-        if (parameter == Parameter.CommitteeSize) return (1, 10_000);
+        // A third of the stake reaches the 2/3 threshold alone with probability < 4e-9 per epoch at
+        // C = 128 (Poisson tail; docs/governance.md), against 2 % at C = 16.
+        if (parameter == Parameter.CommitteeSize) return (128, 10_000);
         if (parameter == Parameter.ReplicationK) return (1, 16);
         if (parameter == Parameter.ReplicationQuorum) return (1, 16);
         if (parameter == Parameter.SampleRatePpm) return (1, _PPM);
-        if (parameter == Parameter.DissentSlashBps) return (0, _BPS);
-        if (parameter == Parameter.EquivocationSlashBps) return (0, _BPS);
+        // Slashes stay below 100 %: at most half the stake per offence.
+        if (parameter == Parameter.DissentSlashBps) return (0, _BPS / 2);
+        if (parameter == Parameter.EquivocationSlashBps) return (0, _BPS / 2);
         if (parameter == Parameter.ExecutorsBps) return (0, _BPS);
         if (parameter == Parameter.JailBlocks) return (0, 10_000_000);
         if (parameter == Parameter.MaxFuel) return (1_000, 1e15);

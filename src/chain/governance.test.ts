@@ -233,7 +233,7 @@ describe('governance', () => {
   it('applies a new epoch length, minimum stake and committee size from the epoch that opens with them', async () => {
     await c.openEpoch(0n)
     const start1 = await settlement().read.epochStart([1n])
-    const change = { epochLength: 30n, minStake: parseEther('1500'), committeeSize: 3, unbondingBlocks: 200n }
+    const change = { epochLength: 30n, minStake: parseEther('1500'), committeeSize: 200, unbondingBlocks: 200n }
     const id = await proposeAndQueue(change, 'longer epochs')
     await passTimelock()
     await gov.execute(wallet(nodes[0]!), id)
@@ -250,7 +250,7 @@ describe('governance', () => {
     assert.equal(await sm.read.unbondingBlocks(), 200n)
     assert.equal(await settlement().read.epochStart([0n]), (await settlement().read.genesisBlock()))
     assert.equal(await settlement().read.minStakeOf([1n]), parseEther('1500'))
-    assert.equal(await settlement().read.committeeSizeOf([1n]), 3)
+    assert.equal(await settlement().read.committeeSizeOf([1n]), 200)
     assert.equal(await settlement().read.minStakeOf([0n]), defaultChainParams.minStake)
     // Below the new minimum stake: out of the committee from epoch 1 on.
     assert.equal(await settlement().read.committeeWeight([1n, nodes[0]!.address]), 0n)

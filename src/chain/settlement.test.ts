@@ -96,7 +96,7 @@ describe('Settlement', () => {
     c = await createTestChain({
       minStake: MIN_STAKE,
       epochLength: EPOCH_LENGTH,
-      committeeSize: 16,
+      committeeSize: 128,
       equivocationSlashBps: SLASH_BPS,
       jailBlocks: JAIL_BLOCKS,
       unbondingBlocks: 100n,
@@ -130,17 +130,18 @@ describe('Settlement', () => {
 
   it('weighs committee members by stake and excludes the ineligible', async () => {
     await c.openEpoch(0n)
-    // C·s = 1600 ≥ S = 750: every node at or above minStake is a member with weight = stake.
+    // C·s = 12,800 ≥ S = 750: every node at or above minStake is a member with weight = stake.
     for (const node of members) assert.equal(await settlement().read.committeeWeight([0n, node.address]), parseEther('100'))
     for (const node of [...poor, outsider]) assert.equal(await settlement().read.committeeWeight([0n, node.address]), 0n)
     assert.equal(await settlement().read.committeeWeight([1n, members[0]!.address]), 0n) // epoch not opened
     assert.equal(await settlement().read.requiredWeight([0n]), parseEther('500'))
   })
 
-  it('matches an off-chain recomputation of the sortition with a small committee', async () => {
-    const small = await c.deployMore({ minStake: MIN_STAKE, epochLength: EPOCH_LENGTH, committeeSize: 3 })
+  it('matches an off-chain recomputation of the sortition with a sparse committee', async () => {
+    const small = await c.deployMore({ minStake: MIN_STAKE, epochLength: EPOCH_LENGTH, committeeSize: 128 })
     const nodes = await c.createAccounts('sortition', 10)
-    const stakes = nodes.map((_, i) => parseEther(String(100 + 37 * i)))
+    // One large staker makes the others' C·s far smaller than S: they are drawn by lot.
+    const stakes = nodes.map((_, i) => parseEther(i === 0 ? '1000000' : String(100 + 37 * i)))
     for (const [i, node] of nodes.entries()) await small.stake(node, stakes[i]!)
     await small.openEpoch(0n)
     const seed = await settlement(undefined, small.contracts.settlement).read.seedOf([0n])
@@ -153,17 +154,17 @@ describe('Settlement', () => {
         node: node.address,
         stake: stakes[i]!,
         totalStake,
-        committeeSize: 3,
+        committeeSize: 128,
         minStake: MIN_STAKE,
       })
       const onChain = await settlement(undefined, small.contracts.settlement).read.committeeWeight([0n, node.address])
       assert.equal(onChain, expected, `node ${i}`)
       if (expected > 0n) {
         membersDrawn++
-        assert.equal(expected, totalStake / 3n > stakes[i]! ? totalStake / 3n : stakes[i])
+        assert.equal(expected, totalStake / 128n > stakes[i]! ? totalStake / 128n : stakes[i])
       }
     }
-    assert.ok(membersDrawn < nodes.length, 'a committee of 3 out of 10 should leave someone out')
+    assert.ok(membersDrawn < nodes.length, 'small stakers drawn with probability ≤ 6 % should leave someone out')
   })
 
   it('rejects a batch below 2/3 of the stake and accepts one exactly at it', async () => {
@@ -360,7 +361,7 @@ describe('Settlement', () => {
 
   it('costs O(signatures) gas to settle', async (t) => {
     const measure = async (signerCount: number, penaltyCount: number): Promise<bigint> => {
-      const deployment: TestDeployment = await c.deployMore({ minStake: MIN_STAKE, committeeSize: 16, epochLength: EPOCH_LENGTH })
+      const deployment: TestDeployment = await c.deployMore({ minStake: MIN_STAKE, committeeSize: 128, epochLength: EPOCH_LENGTH })
       const nodes = sortByAddress(await c.createAccounts(`gas-${signerCount}-${penaltyCount}`, signerCount))
       for (const node of nodes) await deployment.stake(node, parseEther('200')) // stays above minStake after slashes
       const penalties = nodes.slice(0, penaltyCount).map((n) => ({ node: n.address, slashAmount: parseEther('1'), jailUntilBlock: 0n }))

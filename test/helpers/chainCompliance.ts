@@ -66,7 +66,7 @@ const outsider = testAccount('chain-outsider')
 const requester = testAccount('chain-requester-1')
 const otherRequester = testAccount('chain-requester-2')
 
-const base = { minStake: 100n, committeeSize: 16, executorsBps: 7_000, dissentSlashBps: 1_000, jailBlocks: 1_000n }
+const base = { minStake: 100n, committeeSize: 128, executorsBps: 7_000, dissentSlashBps: 1_000, jailBlocks: 1_000n }
 
 /** Options for nodes staked `stakes` (advertising `capabilities[i]`), on top of the defaults. */
 function optionsFor(stakes: readonly bigint[], overrides: Partial<ChainFixtureOptions> = {}, capabilities: readonly (readonly string[] | undefined)[] = []) {
@@ -297,23 +297,23 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.committeeWeight(1n, d.address), 0n, 'jailed past the snapshot of epoch 1')
       }))
 
-    it('draws a small committee by threshold sortition from the epoch seed the view shows', () =>
-      withChain(optionsFor([1_000n, 100n, 100n, 100n, 100n, 100n, 100n, 100n], { committeeSize: 2 }), async (f) => {
+    it('draws a sparse committee by threshold sortition from the epoch seed the view shows', () =>
+      withChain(optionsFor([1_000_000n, 100n, 100n, 100n, 100n, 100n, 100n, 100n]), async (f) => {
         await f.openEpoch()
         const seed = f.chain.snapshot(0n)!.seed
-        const totalStake = 1_700n
+        const totalStake = 1_000_700n
         const weights: bigint[] = []
         for (const [i, account] of nodeAccounts.entries()) {
-          const stake = i === 0 ? 1_000n : 100n
-          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 2n, minStake: 100n, jailed: false })
+          const stake = i === 0 ? 1_000_000n : 100n
+          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 128n, minStake: 100n, jailed: false })
           const weight = await f.settlement(0).committeeWeight(0n, account.address)
           assert.equal(weight, expected, `node ${i}`)
           weights.push(weight)
         }
-        assert.equal(weights[0], 1_000n, 'C·s ≥ S: always a member, weighed by its stake')
-        for (const weight of weights.slice(1)) assert.ok(weight === 0n || weight === 850n, 'a drawn member weighs S / C')
-        assert.ok(weights.includes(0n), 'a committee of 2 leaves small stakers out')
-        assert.equal(await f.settlement(0).requiredWeight(0n), 1_134n)
+        assert.equal(weights[0], 1_000_000n, 'C·s ≥ S: always a member, weighed by its stake')
+        for (const weight of weights.slice(1)) assert.ok(weight === 0n || weight === 7_817n, 'a drawn member weighs ⌊S / C⌋')
+        assert.ok(weights.includes(0n), 'C·s = 12,800 ≪ S: small stakers are drawn with probability 1.3 %')
+        assert.equal(await f.settlement(0).requiredWeight(0n), 667_134n, '⌈2/3 · 1,000,700⌉')
       }))
 
     it('settles a batch signed with exactly the required weight and records its digest and balances root', () =>

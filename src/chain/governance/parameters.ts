@@ -73,7 +73,7 @@ export const defaultNetworkParameters: Readonly<NetworkParameterValues> = Object
   minStake: 100n * 10n ** 18n,
   unbondingBlocks: 120n,
   epochLength: 20n,
-  committeeSize: 16,
+  committeeSize: 128,
   replicationK: defaultParams.defaultPolicy.k,
   replicationQuorum: defaultParams.defaultPolicy.quorum,
   sampleRatePpm: 50_000,
