@@ -482,6 +482,7 @@ export function createNode({
     acceptSpec: (signed, from, digest) => acceptSpec(signed, from, { digest }),
     deliver,
     isDecided: (taskId) => store.getVerdict(taskId) !== undefined,
+    isOpen: (taskId) => tasks.has(taskId),
     observeLate: (signed) => epochs.observeLate(signed),
     // A task may be of the current epoch or the previous one (in grace).
     mayHoldSeat: (signer) => [chain.epoch(), chain.epoch() - 1n].some((epoch) => chain.snapshot(epoch)?.isEligible(signer) === true),

@@ -17,17 +17,19 @@ const task = (label: string): Hex => keccak256(stringToBytes(label))
  * An intake with no open tasks, over a reader that hands back the message it is given: every
  * commit is for a task whose spec has not arrived, so it is held or refused.
  */
-function intakeWith(limits: HeldLimits) {
+function intakeWith(limits: HeldLimits, open: ReadonlySet<Hex> = new Set()) {
   let now = 0
+  let verified = 0
   const rejected: Record<string, number> = {}
   const intake = createGossipIntake({
     read: (bytes) => ({ message: JSON.parse(new TextDecoder().decode(bytes)) as ProtocolMessage, digest: zeroHash }),
-    verify: async () => true,
+    verify: async () => (verified++, true),
     log: silentLogger,
     countRejection: (code) => void (rejected[code] = (rejected[code] ?? 0) + 1),
     acceptSpec: async () => undefined,
-    deliver: () => undefined,
+    deliver: (message) => (open.has(message.item.message.taskId) ? { kind: 'accept' } : undefined),
     isDecided: () => false,
+    isOpen: (taskId) => open.has(taskId),
     observeLate: () => {},
     mayHoldSeat: (signer) => staked.includes(signer),
     now: () => now,
@@ -37,7 +39,7 @@ function intakeWith(limits: HeldLimits) {
     const message = { type: 'commits', signer, signature: '0x', message: { commits: taskIds.map((taskId) => ({ taskId, commitment: taskId })) } }
     return intake.judge({ topic: topics.commits, data: stringToBytes(JSON.stringify(message)), from: 'peer' })
   }
-  return { intake, rejected, commits, advance: (ms: number) => void (now += ms) }
+  return { intake, rejected, commits, advance: (ms: number) => void (now += ms), verified: () => verified }
 }
 
 const limits: HeldLimits = { ttlMs: 1_000, perSigner: 4, perTask: 3, total: 6 }
@@ -78,12 +80,30 @@ describe('gossip intake: messages held for a task whose spec has not arrived', (
     assert.equal(intake.heldCount(), 5)
   })
 
+  it('refuses, unhashed and unverified, a batch only held messages could come of from a staked signer that may hold no more', async () => {
+    const { intake, rejected, commits, verified } = intakeWith(limits, new Set([task('open')]))
+    await commits(staked[0]!, [task('a'), task('b'), task('c'), task('d')])
+    assert.equal(verified(), 1)
+    // Its room is full: a flood of such batches costs their decoding only, and is counted per item.
+    assert.deepEqual(await commits(staked[0]!, [task('e'), task('f')]), { kind: 'ignore', code: 'HELD_SIGNER_LIMIT' })
+    assert.equal(verified(), 1)
+    assert.equal(rejected.HELD_SIGNER_LIMIT, 2)
+    // A key that is not staked is still checked (a forged signature is rejected, against its relay).
+    assert.deepEqual(await commits(stranger, [task('g')]), { kind: 'ignore' })
+    assert.equal(verified(), 2)
+    assert.equal(rejected.HELD_NOT_STAKED, 1)
+    // A batch that names an open task is checked as ever: its commit goes to the task.
+    assert.deepEqual(await commits(staked[0]!, [task('open'), task('h')]), { kind: 'accept' })
+    assert.equal(verified(), 3)
+    assert.equal(intake.heldCount(), 4)
+  })
+
   it('drops them once their task waited `ttlMs`, freeing the room for good', async () => {
     const { intake, rejected, commits, advance } = intakeWith(limits)
     await commits(staked[0]!, [task('a'), task('b'), task('c'), task('d')])
     advance(600)
     await commits(staked[1]!, [task('e')])
-    assert.deepEqual(await commits(staked[0]!, [task('f')]), { kind: 'ignore' })
+    assert.deepEqual(await commits(staked[0]!, [task('f')]), { kind: 'ignore', code: 'HELD_SIGNER_LIMIT' })
     assert.equal(rejected.HELD_SIGNER_LIMIT, 1)
     advance(400)
     // a–d waited 1,000 ms: gone; e (600 ms in) stays.

@@ -48,6 +48,8 @@ export interface CreateGossipIntakeParameters {
   deliver(message: TaskMessage): GossipOutcome | undefined
   /** Whether the task was decided on this node. */
   isDecided(taskId: Hex): boolean
+  /** Whether the task is open on this node. */
+  isOpen(taskId: Hex): boolean
   /** A reveal for a task that is no longer open: kept as evidence if the task awaits settlement. */
   observeLate(signed: Attested<Reveal>): void
   /** Whether `signer` is staked and unjailed in a snapshot a task can still be open in: only it can hold a seat. */
@@ -107,6 +109,7 @@ export function createGossipIntake({
   acceptSpec,
   deliver,
   isDecided,
+  isOpen,
   observeLate,
   mayHoldSeat,
   now,
@@ -146,14 +149,21 @@ export function createGossipIntake({
     return refuse(isRejected(code) ? 'reject' : 'ignore', code)
   }
 
+  /** Why `signer` cannot hold one more message now, or undefined if it can. */
+  const holdRefusal = (signer: Address): string | undefined => {
+    if (!mayHoldSeat(signer)) return 'HELD_NOT_STAKED'
+    if (heldCount >= heldLimits.total) return 'HELD_FULL'
+    if ((heldBySigner.get(signer) ?? 0) >= heldLimits.perSigner) return 'HELD_SIGNER_LIMIT'
+    return undefined
+  }
+
   /** Holds a checked message until its task's spec arrives, within `heldLimits`; beyond them it is ignored and counted. */
   function hold(message: TaskMessage): GossipOutcome {
     const at = now()
     expire(at)
     const signer = signerOf(message)
-    if (!mayHoldSeat(signer)) return refuse('ignore', 'HELD_NOT_STAKED')
-    if (heldCount >= heldLimits.total) return refuse('ignore', 'HELD_FULL')
-    if ((heldBySigner.get(signer) ?? 0) >= heldLimits.perSigner) return refuse('ignore', 'HELD_SIGNER_LIMIT')
+    const refusal = holdRefusal(signer)
+    if (refusal !== undefined) return refuse('ignore', refusal)
     const taskId = message.item.message.taskId
     const task = held.get(taskId) ?? { since: at, items: [] }
     if (task.items.length >= heldLimits.perTask) return refuse('ignore', 'HELD_TASK_LIMIT')
@@ -183,27 +193,38 @@ export function createGossipIntake({
       log.debug('malformed message', { from, error })
       return outcome
     }
-    const { message, digest } = result
+    const { message } = result
     switch (message.type) {
       case 'spec':
         try {
-          await acceptSpec(message, from, digest)
+          await acceptSpec(message, from, result.digest)
           return { kind: 'accept' }
         } catch (error) {
           return refusedBy(error, (code) => code === 'SPEC_BAD_SIGNATURE')
         }
       case 'commits': {
-        if (!(await verify(digest, message.signature, message.signer))) return refuse('reject', 'COMMIT_BAD_SIGNATURE')
+        // Commits for tasks not open here could only be held: if the named staked signer may hold
+        // no more, they are refused unhashed and unverified (a flood costs its decoding only). This
+        // is safe for honest signers: only verified messages fill a signer's room. A key that is
+        // not staked is still checked, so that a forged message counts against its relay.
+        const commits = message.message.commits
+        expire(now())
+        const refusal = holdRefusal(message.signer)
+        if ((refusal === 'HELD_SIGNER_LIMIT' || refusal === 'HELD_FULL') && !commits.some((commit) => isOpen(commit.taskId))) {
+          for (const commit of commits) if (!isDecided(commit.taskId)) countRejection(refusal)
+          return { kind: 'ignore', code: refusal }
+        }
+        if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'COMMIT_BAD_SIGNATURE')
         const signer = message.signer
         return batchOutcome(message.message.commits.map((commit) => route({ type: 'commit', item: { message: commit, signer } })))
       }
       case 'reveals': {
-        if (!(await verify(digest, message.signature, message.signer))) return refuse('reject', 'REVEAL_BAD_SIGNATURE')
+        if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'REVEAL_BAD_SIGNATURE')
         const signer = message.signer
         return batchOutcome(message.message.reveals.map((reveal) => route({ type: 'reveal', item: { message: reveal, signer } })))
       }
       case 'challenge':
-        if (!(await verify(digest, message.signature, message.signer))) return refuse('reject', 'CHALLENGE_BAD_SIGNATURE')
+        if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'CHALLENGE_BAD_SIGNATURE')
         return route({ type: 'challenge', item: message })
       case 'proposal':
       case 'batch-signature':

@@ -3,10 +3,14 @@ import { decodeMessage, signedDigestOf } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import type { Hex, ProtocolDomain } from '../core/types.ts'
 
-/** A gossip message, decoded and schema-checked, with the digest its signature must cover. */
+/**
+ * A gossip message, decoded and schema-checked, with the digest its signature must cover. The
+ * digest is computed when first read: a message refused before its signature is checked costs no
+ * hashing.
+ */
 export interface ReadMessage {
   message: ProtocolMessage
-  digest: Hex
+  readonly digest: Hex
 }
 
 /** Reads gossip bytes; throws a `MessageRejectedError` for anything malformed. Checks no signature. */
@@ -27,7 +31,13 @@ export interface CreateMessageReaderParameters {
 export function createMessageReader({ domain, maxBytes, shared = false }: CreateMessageReaderParameters): MessageReader {
   const read = (bytes: Uint8Array): ReadMessage => {
     const message = decodeMessage(bytes, maxBytes)
-    return { message, digest: signedDigestOf(message, domain) }
+    let digest: Hex | undefined
+    return {
+      message,
+      get digest() {
+        return (digest ??= signedDigestOf(message, domain))
+      },
+    }
   }
   if (!shared) return read
   // Weak keys: an entry lives as long as some node still holds the bytes.
