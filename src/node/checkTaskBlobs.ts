@@ -4,7 +4,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import type { Hex, TaskSpec } from '../core/types.ts'
 import type { BlobStore } from '../ports/node.ts'
 
-export interface StoreTaskBlobsParameters {
+export interface CheckTaskBlobsParameters {
   spec: TaskSpec
   /** The bytes the requester uploaded with the spec. */
   uploaded: readonly Uint8Array[]
@@ -19,7 +19,7 @@ export interface StoreTaskBlobsParameters {
  * the task opens, so that a forged spec leaves no bytes behind and an executor on this node reads
  * them at once. Throws a `SpecRejectedError` (`SPEC_MISSING_BLOB`, `SPEC_LIMITS_EXCEEDED`).
  */
-export function checkTaskBlobs({ spec, uploaded, blobs, params }: StoreTaskBlobsParameters): () => void {
+export function checkTaskBlobs({ spec, uploaded, blobs, params }: CheckTaskBlobsParameters): () => void {
   const byId = new Map(uploaded.map((bytes) => [contentId(bytes), bytes]))
   const needed = [
     { cid: spec.program, maxBytes: params.maxProgramBytes },
