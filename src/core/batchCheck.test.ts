@@ -1,53 +1,56 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { keccak256, stringToBytes, zeroHash } from 'viem'
+import { badResult, certify, goodResult, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
-import { findBatchObjection } from './batchCheck.ts'
-import type { ObservedReveal, SettledTask } from './epochBatch.ts'
-import type { Address } from './types.ts'
+import { certifyTasks, findBatchObjection } from './batchCheck.ts'
+import type { DecidedTask } from './batchCheck.ts'
+import { devnetDomain } from './eip712.ts'
+import type { EpochProposal } from './epochProposal.ts'
+import { isSignedBy } from './signing.ts'
 
-const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(l).address) as [Address, Address, Address, Address]
-const requester = testAccount('requester').address
-const good = keccak256(stringToBytes('good'))
-const bad = keccak256(stringToBytes('bad'))
-const taskId = keccak256(stringToBytes('task'))
+const [a, b, c] = ['a', 'b', 'c'].map((l) => testAccount(`batch-${l}`))
+const ranking = [a!, b!, c!].map((x) => x.address)
+const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking) }
 
-const seen = (executor: Address, resultHash = good): ObservedReveal => ({ executor, status: 'ok', resultHash })
-
-function settled(executors: Address[], dissenters: Address[], reveals: ObservedReveal[], outcome: 'verified' | 'unresolved' = 'verified'): SettledTask {
-  return {
-    requester,
-    fee: 100n,
-    quorum: 2,
-    reveals,
-    verdict: { taskId, outcome, resultHash: outcome === 'verified' ? good : zeroHash, executors, dissenters },
-  }
+async function scenario() {
+  const { certificate } = await certify([
+    { executor: a!, resultHash: goodResult },
+    { executor: b!, resultHash: goodResult },
+    { executor: c!, resultHash: badResult },
+  ])
+  const { tasks } = await certifyTasks([certificate], certifying)
+  const task = tasks[0]!
+  const own: DecidedTask[] = [{ certificate, verdict: task.verdict }]
+  const proposal = (overrides: Partial<EpochProposal> = {}): EpochProposal => ({ epoch: 0n, previous: new Map(), tasks: [{ certificate, verdict: task.verdict }], ...overrides })
+  return { certificate, task, own, proposal }
 }
 
+const reasonOf = (result: Awaited<ReturnType<typeof findBatchObjection>>) => ('objection' in result ? result.objection.reason : null)
+
 describe('findBatchObjection', () => {
-  const mine = [settled([a, b], [], [seen(a), seen(b), seen(c, bad)])]
-
-  it('accepts the aggregator’s outcome when signed reveals back every executor and dissenter', () => {
-    assert.equal(findBatchObjection([settled([a, b], [c], [])], mine), null)
-    // Even if the member's own state machine decided otherwise (a commit it saw too late).
-    assert.equal(findBatchObjection([settled([a, b], [], [])], [settled([], [], [seen(a), seen(b)], 'unresolved')]), null)
-    assert.equal(findBatchObjection([settled([], [], [], 'unresolved')], mine), null)
+  it('signs a proposal whose certificates prove its verdicts, even for tasks this member never saw', async () => {
+    const { task, own, proposal } = await scenario()
+    const result = await findBatchObjection({ proposal: proposal(), own, ...certifying })
+    assert.ok('tasks' in result)
+    assert.deepEqual(result.tasks[0]!.verdict.dissenters, [c!.address])
+    assert.equal(result.tasks[0]!.fee, task.fee)
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal(), own: [], ...certifying })), null)
   })
 
-  it('objects to executors or dissenters it has no signed reveal for, and to a winner below quorum', () => {
-    assert.deepEqual(findBatchObjection([settled([a, d], [], [])], mine), { taskId, reason: 'no-evidence' })
-    assert.deepEqual(findBatchObjection([settled([a, b], [d], [])], mine), { taskId, reason: 'dissent-without-evidence' })
-    // Claiming an honest executor dissented, when it revealed the winning result.
-    assert.deepEqual(findBatchObjection([settled([a], [b], [])], mine), { taskId, reason: 'below-quorum' })
-    assert.deepEqual(findBatchObjection([settled([a, c], [], [])], mine), { taskId, reason: 'no-evidence' })
-  })
-
-  it('objects to unknown, missing and altered tasks, but not to omitting one that crossed the epoch boundary', () => {
-    const other = { ...settled([a, b], [], []), verdict: { ...mine[0]!.verdict, taskId: keccak256(stringToBytes('x')) } }
-    assert.equal(findBatchObjection([other], mine)?.reason, 'unknown-task')
-    assert.equal(findBatchObjection([], mine)?.reason, 'missing-task')
-    // A task accepted after the epoch ended may be left unsettled rather than stall the epoch.
-    assert.equal(findBatchObjection([], mine, (id) => id === taskId), null)
-    assert.equal(findBatchObjection([{ ...settled([a, b], [], []), fee: 1_000n }], mine)?.reason, 'terms-differ')
+  it('objects to framed executors, duplicate tasks, omitted evidence and missing tasks', async () => {
+    const { certificate, task, own, proposal } = await scenario()
+    const framed = { ...task.verdict, resultHash: badResult, executors: [c!.address], dissenters: [a!.address, b!.address] }
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate, verdict: framed }] }), own, ...certifying })), 'CERT_VERDICT_MISMATCH')
+    const twice = proposal({ tasks: [...proposal().tasks, ...proposal().tasks] })
+    assert.equal(reasonOf(await findBatchObjection({ proposal: twice, own, ...certifying })), 'duplicate-task')
+    // Leaving out c's reveal would penalise c as a withholder; leaving out its commit would unseat it.
+    const noReveal = { ...certificate, reveals: certificate.reveals.slice(0, 2) }
+    const withheldVerdict = { ...task.verdict, dissenters: [] }
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noReveal, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-reveal')
+    const noCommit = { ...certificate, commits: certificate.commits.slice(0, 2), reveals: certificate.reveals.slice(0, 2) }
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noCommit, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-commit')
+    // A task this member holds is left out: an objection, unless it crossed the epoch boundary.
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own, ...certifying })), 'missing-task')
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own: [{ ...own[0]!, mayOmit: true }], ...certifying })), null)
   })
 })

@@ -1,67 +1,147 @@
+import { checkTaskCertificate } from './certificate.ts'
+import type { CertificateRejectionCode, TaskCertificate } from './certificate.ts'
+import { resultsToCompare } from './comparison.ts'
+import { hashTaskSpec } from './eip712.ts'
 import type { SettledTask } from './epochBatch.ts'
-import type { Hex } from './types.ts'
+import type { EpochProposal, ProposedTask } from './epochProposal.ts'
+import type { BatchSeal } from './seal.ts'
+import type { SignatureVerifier } from './signing.ts'
+import type { Address, Hex, ProtocolDomain, TaskSpec, Verdict } from './types.ts'
 
 export type BatchObjectionReason =
-  /** The proposal settles a task this node never accepted: it cannot vouch for its spec. */
-  | 'unknown-task'
-  /** The proposal leaves out a task this node decided (one that did not cross the epoch boundary). */
+  /** A certificate that proves nothing, or not the verdict claimed for it (its code says why). */
+  | CertificateRejectionCode
+  /** The proposal settles one task twice. */
+  | 'duplicate-task'
+  /** A task this node holds a certificate for is left out (and did not cross the epoch boundary). */
   | 'missing-task'
-  /** Requester, fee or quorum differ from the spec this node accepted. */
-  | 'terms-differ'
-  /** A verified or failed outcome with fewer agreeing executors than the quorum. */
-  | 'below-quorum'
-  /** An agreeing executor whose signed reveal of that result this node never saw. */
-  | 'no-evidence'
-  /** A dissenter whose signed, different reveal this node never saw. */
-  | 'dissent-without-evidence'
+  /** A certificate leaves out a commit this node counted: it would unseat that executor. */
+  | 'omits-commit'
+  /** A certificate leaves out a reveal this node accepted in time: it would penalise that executor as a withholder. */
+  | 'omits-reveal'
 
 export interface BatchObjection {
   taskId: Hex
   reason: BatchObjectionReason
 }
 
+/** A task this node decided itself: its own certificate and the verdict it reached. */
+export interface DecidedTask {
+  certificate: TaskCertificate
+  verdict: Verdict
+  /**
+   * Whether the epoch's batch may leave it out: its spec crossed the epoch boundary (accepted in
+   * the grace period) or the node resumed it after a restart, so an aggregator may never have seen it.
+   */
+  mayOmit?: boolean
+}
+
+export interface CertifyParameters {
+  domain: ProtocolDomain
+  verify: SignatureVerifier
+  /** The epoch whose batch settles the tasks. */
+  epoch: bigint
+  /** A task's ranking in the epoch's snapshot (`rankTask`). */
+  rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
+  /** Result bytes for tolerance comparisons, by content id (see `outputsToFetch`). */
+  outputs?: ReadonlyMap<Hex, Uint8Array>
+}
+
+/** A checked task: what the batch settles, and the certificate and verdict the proposal carries. */
+export type CertifiedTask = SettledTask & ProposedTask
+
+/** Result hashes a certificate's verdict needs the bytes of: differing results under a tolerance comparison. */
+export function outputsToFetch(certificate: TaskCertificate): Hex[] {
+  const reveals = certificate.reveals.map((r) => ({ executor: r.signer, ...r.message }))
+  return resultsToCompare(certificate.spec.message.comparison, reveals)
+}
+
 /**
- * What a committee member checks before signing: the aggregator's settled tasks against what the
- * member saw itself. Views of a task can differ at the edges of deadlines (who committed in time),
- * so the member does not demand its own verdicts; it demands evidence. Every agreeing executor and
- * every dissenter must be backed by a signed reveal the member saw, a winning group must reach the
- * quorum, and the task set and its terms must be the member's. A task the member decided but the
- * proposal leaves out is an objection, unless `mayOmit` says the member accepted it across the
- * epoch boundary (after the epoch ended, within the grace period): an aggregator that had passed
- * the boundary never saw it, and leaving it unsettled (unpaid, uncharged) costs less than stalling
- * the epoch. An `unresolved` outcome needs no evidence: it charges and pays nobody. Returns the
- * first objection, or null to sign.
+ * Checks one certificate and turns it into a settled task, or says why it proves nothing. With
+ * `claimed`, the certificate must prove exactly that verdict.
  */
-export function findBatchObjection(
-  proposed: readonly SettledTask[],
-  own: readonly SettledTask[],
-  mayOmit: (taskId: Hex) => boolean = () => false,
-): BatchObjection | null {
+export async function certifyTask(
+  certificate: TaskCertificate,
+  { domain, verify, epoch, rankingOf, outputs }: CertifyParameters,
+  claimed?: Verdict,
+  verified?: Map<BatchSeal, boolean>,
+): Promise<CertifiedTask | { reason: CertificateRejectionCode; message: string }> {
+  const check = await checkTaskCertificate({
+    certificate,
+    domain,
+    verify,
+    epoch,
+    rankingOf,
+    ...(claimed === undefined ? {} : { claimed }),
+    ...(outputs === undefined ? {} : { outputs }),
+    ...(verified === undefined ? {} : { verified }),
+  })
+  if (check.kind === 'reject') return { reason: check.code, message: check.message }
+  const spec = certificate.spec.message
+  return { certificate, verdict: check.verdict, requester: spec.requester, fee: spec.fee, quorum: check.quorum, withheld: check.withheld }
+}
+
+/**
+ * As aggregator: turns this node's certificates into the tasks of its proposal. A certificate
+ * that proves nothing (none should: the node built it from messages it checked) is left out and
+ * reported.
+ */
+export async function certifyTasks(
+  certificates: readonly TaskCertificate[],
+  parameters: CertifyParameters,
+): Promise<{ tasks: CertifiedTask[]; refused: Array<{ taskId: Hex; reason: CertificateRejectionCode }> }> {
+  const verified = new Map<BatchSeal, boolean>()
+  const tasks: CertifiedTask[] = []
+  const refused: Array<{ taskId: Hex; reason: CertificateRejectionCode }> = []
+  for (const certificate of certificates) {
+    const task = await certifyTask(certificate, parameters, undefined, verified)
+    if ('reason' in task) refused.push({ taskId: hashTaskSpec(certificate.spec.message, parameters.domain), reason: task.reason })
+    else tasks.push(task)
+  }
+  return { tasks, refused }
+}
+
+export interface FindBatchObjectionParameters extends CertifyParameters {
+  proposal: EpochProposal
+  /** The tasks this member decided itself, with its own certificates. */
+  own: readonly DecidedTask[]
+}
+
+/**
+ * What a committee member checks before it signs an epoch's batch. It signs on certificates, not on
+ * what it saw: every task's certificate must prove the verdict claimed for it (`certifyTask`), so
+ * no unseated or duplicate signer, no framed executor and no short quorum gets through, and the
+ * terms (requester, fee, quorum) are the signed spec's. A task the member never saw is fine: its
+ * certificate speaks for it. What the member holds itself matters only for what the proposal
+ * leaves out, since absence cannot be proven: a task it holds a certificate for, a commit it
+ * counted, a reveal it accepted in time. Returns the first objection, or the settled tasks to
+ * build the batch from.
+ */
+export async function findBatchObjection({
+  proposal,
+  own,
+  ...parameters
+}: FindBatchObjectionParameters): Promise<{ objection: BatchObjection } | { tasks: CertifiedTask[] }> {
+  const verified = new Map<BatchSeal, boolean>()
   const mine = new Map(own.map((t) => [t.verdict.taskId, t]))
   const seen = new Set<Hex>()
-  for (const task of proposed) {
-    const taskId = task.verdict.taskId
+  const tasks: CertifiedTask[] = []
+  for (const { certificate, verdict } of proposal.tasks) {
+    const taskId = verdict.taskId
+    if (seen.has(taskId)) return { objection: { taskId, reason: 'duplicate-task' } }
     seen.add(taskId)
-    const local = mine.get(taskId)
-    if (local === undefined) return { taskId, reason: 'unknown-task' }
-    if (local.requester !== task.requester || local.fee !== task.fee || local.quorum !== task.quorum) {
-      return { taskId, reason: 'terms-differ' }
+    const task = await certifyTask(certificate, parameters, verdict, verified)
+    if ('reason' in task) return { objection: { taskId, reason: task.reason } }
+    const held = mine.get(taskId)?.certificate
+    if (held !== undefined) {
+      const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
+      const commits = signers(certificate.commits)
+      const reveals = signers(certificate.reveals)
+      if (held.commits.some((c) => !commits.has(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
+      if (held.reveals.some((r) => !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
     }
-    const { outcome, resultHash, executors, dissenters } = task.verdict
-    if (outcome === 'unresolved') continue
-    if (executors.length < task.quorum) return { taskId, reason: 'below-quorum' }
-    const status = outcome === 'verified' ? 'ok' : 'failed'
-    const reveals = local.reveals ?? []
-    // Under a tolerance comparison agreeing executors reveal different hashes: the member vouches
-    // for those its own comparison of the bytes put in the same cluster (docs/inference.md).
-    const localVerdict = local.verdict
-    const agreesLocally = (executor: string) =>
-      localVerdict.outcome === outcome && localVerdict.resultHash === resultHash && localVerdict.executors.some((e) => e === executor)
-    const matches = (r: (typeof reveals)[number]) => r.status === status && (r.resultHash === resultHash || agreesLocally(r.executor))
-    const revealed = (executor: string, agrees: boolean) => reveals.some((r) => r.executor === executor && matches(r) === agrees)
-    if (!executors.every((e) => revealed(e, true))) return { taskId, reason: 'no-evidence' }
-    if (!dissenters.every((d) => revealed(d, false))) return { taskId, reason: 'dissent-without-evidence' }
+    tasks.push(task)
   }
-  for (const taskId of mine.keys()) if (!seen.has(taskId) && !mayOmit(taskId)) return { taskId, reason: 'missing-task' }
-  return null
+  for (const [taskId, task] of mine) if (!seen.has(taskId) && task.mayOmit !== true) return { objection: { taskId, reason: 'missing-task' } }
+  return { tasks }
 }

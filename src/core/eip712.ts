@@ -1,7 +1,7 @@
 import { zeroAddress } from 'viem'
 import { createTypedDataHasher } from './typedDataHash.ts'
 import type { TypedDataDomain } from './typedDataHash.ts'
-import type { BatchProposal, Challenge, CommitBatch, Hex, Policy, ProtocolDomain, RevealBatch, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { BatchProposal, Challenge, Commit, CommitBatch, Reveal, Hex, Policy, ProtocolDomain, RevealBatch, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 import type { Comparison } from './types.ts'
 
 /**
@@ -130,6 +130,24 @@ export function hashRevealBatch(batch: RevealBatch, domain: ProtocolDomain): Hex
   })
 }
 
+/** hashStruct of one commit: what a commit batch's signature covers of it. */
+export function hashCommitItem(commit: Commit): Hex {
+  return typedDataHasher().hashStruct('Commit', commit)
+}
+
+/** hashStruct of one reveal. */
+export function hashRevealItem(reveal: Reveal): Hex {
+  return typedDataHasher().hashStruct('Reveal', { ...reveal, status: resultStatusCode[reveal.status] })
+}
+
+/**
+ * The digest of a commit or reveal batch from its items' own hashes (`hashCommitItem`,
+ * `hashRevealItem`), equal to `hashCommitBatch` / `hashRevealBatch` of the whole batch.
+ */
+export function hashBatchOfItems(kind: 'commits' | 'reveals', itemHashes: readonly Hex[], domain: ProtocolDomain): Hex {
+  return typedDataHasher().hashArrayStruct(eip712Domain(domain), kind === 'commits' ? 'CommitBatch' : 'RevealBatch', itemHashes)
+}
+
 export function hashVerdict(verdict: Verdict, domain: ProtocolDomain): Hex {
   return hashTypedData({
     domain: eip712Domain(domain),
@@ -146,11 +164,14 @@ export function hashVerdict(verdict: Verdict, domain: ProtocolDomain): Hex {
 
 let hasher: ReturnType<typeof createTypedDataHasher> | undefined
 
+function typedDataHasher(): ReturnType<typeof createTypedDataHasher> {
+  return (hasher ??= createTypedDataHasher(eip712Types))
+}
+
 /**
  * viem's `hashTypedData`, for veritask's own types, served by a hasher compiled once
  * (typedDataHash.ts): same digest, a fraction of the keccak work.
  */
 function hashTypedData(typed: { domain: TypedDataDomain; types: typeof eip712Types; primaryType: keyof typeof eip712Types; message: unknown }): Hex {
-  hasher ??= createTypedDataHasher(eip712Types)
-  return hasher.hash(typed.domain, typed.primaryType, typed.message)
+  return typedDataHasher().hash(typed.domain, typed.primaryType, typed.message)
 }

@@ -2,7 +2,7 @@ import { encodeAbiParameters, hashTypedData, keccak256, zeroHash } from 'viem'
 import { eip712Domain, outcomeCode } from './eip712.ts'
 import { createMerkleTree } from './merkleTree.ts'
 import type { MerkleTree } from './merkleTree.ts'
-import type { Address, Hex, ProtocolDomain, ResultStatus, Verdict } from './types.ts'
+import type { Address, Hex, ProtocolDomain, Verdict } from './types.ts'
 
 /**
  * Epoch settlement, the pure part: from the verdicts of one epoch and the balances before it,
@@ -43,31 +43,22 @@ export interface Balance {
   charged: bigint
 }
 
-/** A validly signed reveal a node saw for a task, whether or not its own task state used it. */
-export interface ObservedReveal {
-  executor: Address
-  status: ResultStatus
-  resultHash: Hex
-}
-
-/** A decided task as settlement sees it: its verdict, who pays what, and who let a deadline pass. */
+/** A decided task as settlement sees it: its verdict, who pays what, and who withheld. */
 export interface SettledTask {
   verdict: Verdict
   requester: Address
   fee: bigint
-  /** Matching reveals the verdict needed (the spec's quorum). */
+  /** Matching reveals the verdict needed. */
   quorum: number
-  /** Seat holders that missed their commit or reveal deadline. */
-  missed?: readonly Address[]
-  /** The signed reveals this node saw: the evidence it checks a proposed batch against. */
-  reveals?: readonly ObservedReveal[]
+  /** Committers that did not reveal in time: penalised as dissenters are. */
+  withheld?: readonly Address[]
 }
 
 /** How faults turn into penalties in the batch. */
 export interface PenaltyRules {
   /** Stake of each node at the epoch's snapshot. */
   stakes: ReadonlyMap<Address, bigint>
-  /** Share of its stake a node loses per dissenting reveal, in basis points. */
+  /** Share of its stake a node loses per dissenting reveal, and per commit it did not reveal, in basis points. */
   dissentSlashBps: number
   /** Every penalised node is jailed until this block. */
   jailUntilBlock: bigint
@@ -189,15 +180,16 @@ export function buildEpochBatch({
 }
 
 /**
- * Dissenters lose `dissentSlashBps` of their snapshot stake per dissent (at most all of it) and are
- * jailed. Sorted by address, one entry per dissenter.
+ * Dissenters and withholders lose `dissentSlashBps` of their snapshot stake per fault (at most all
+ * of it) and are jailed. Withholding costs what a caught lie costs, so a lie that would be caught
+ * cannot be saved by not revealing it (docs/economics.md). Sorted by address, one entry per node.
  */
 function penaltiesOf(tasks: readonly SettledTask[], rules: PenaltyRules): Penalty[] {
-  const dissents = new Map<Address, number>()
-  for (const t of tasks) for (const node of t.verdict.dissenters) dissents.set(node, (dissents.get(node) ?? 0) + 1)
-  return [...dissents.keys()].sort(byAddress).map((node) => {
+  const faults = new Map<Address, number>()
+  for (const t of tasks) for (const node of [...t.verdict.dissenters, ...(t.withheld ?? [])]) faults.set(node, (faults.get(node) ?? 0) + 1)
+  return [...faults.keys()].sort(byAddress).map((node) => {
     const stake = rules.stakes.get(node) ?? 0n
-    const slash = (stake * BigInt(rules.dissentSlashBps) * BigInt(dissents.get(node) ?? 0)) / BPS
+    const slash = (stake * BigInt(rules.dissentSlashBps) * BigInt(faults.get(node) ?? 0)) / BPS
     return { node, slashAmount: slash < stake ? slash : stake, jailUntilBlock: rules.jailUntilBlock }
   })
 }
@@ -253,14 +245,14 @@ export function hashEpochBatch(batch: EpochBatch, domain: ProtocolDomain): Hex {
   })
 }
 
-/** The outcome leaf of a verdict, in the order `verifyReceipt` takes it. */
 /** The outcomes tree of an epoch's tasks (null when there are none): what receipts prove against. */
-export function buildOutcomesTree(tasks: readonly SettledTask[]): MerkleTree<OutcomeLeaf> | null {
+export function buildOutcomesTree(tasks: readonly Pick<SettledTask, 'verdict'>[]): MerkleTree<OutcomeLeaf> | null {
   if (tasks.length === 0) return null
   const sorted = [...tasks].sort((a, b) => byAddress(a.verdict.taskId, b.verdict.taskId))
   return createMerkleTree(sorted.map((t) => outcomeLeafOf(t.verdict)), outcomeLeafEncoding)
 }
 
+/** The outcome leaf of a verdict, in the order `verifyReceipt` takes it. */
 export function outcomeLeafOf(verdict: Verdict): OutcomeLeaf {
   return [verdict.taskId, verdict.resultHash, outcomeCode[verdict.outcome], verdict.executors]
 }

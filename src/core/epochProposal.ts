@@ -5,16 +5,31 @@ import type { Balance, BalanceLeaf, EpochBatchResult, RewardSplit, SettledTask }
 import { MessageRejectedError } from './errors.ts'
 import { chargeableOf } from './escrow.ts'
 import { createMerkleTree } from './merkleTree.ts'
-import { address, hex32, smallUint, uint } from './messages.ts'
-import type { Address, Hex } from './types.ts'
+import { address, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, smallUint, taskSpecSchema, uint } from './messages.ts'
+import type { BatchSeal, Sealed } from './seal.ts'
+import type { TaskCertificate } from './certificate.ts'
+import type { Address, Hex, Signed, TaskSpec, Verdict } from './types.ts'
 
 /**
- * What an aggregator hands the committee for one epoch, as a content-addressed blob: the tasks it
- * settles (with the reveals it saw, the evidence members check) and the cumulative balances the
- * batch builds on. Members need no memory of earlier epochs: `previous` is checked against the
- * balances root the chain holds.
+ * What an aggregator hands the committee for one epoch, as a content-addressed blob: the
+ * certificate of every task it settles, with the verdict it claims for it (members derive their
+ * own from the certificate and refuse any other), and the cumulative balances the batch builds
+ * on. Members need no memory of earlier epochs: `previous` is checked against the balances root
+ * the chain holds.
  */
 export interface EpochProposal {
+  epoch: bigint
+  previous: ReadonlyMap<Address, Balance>
+  tasks: readonly ProposedTask[]
+}
+
+export interface ProposedTask {
+  certificate: TaskCertificate
+  verdict: Verdict
+}
+
+/** What a batch is built from: checked tasks on top of the balances before the epoch. */
+export interface EpochSettlement {
   epoch: bigint
   previous: ReadonlyMap<Address, Balance>
   tasks: readonly SettledTask[]
@@ -40,8 +55,8 @@ export interface EpochFacts {
   dissentSlashBps: number
 }
 
-/** Builds the epoch's batch from a proposal and the chain's facts: what every member signs. */
-export function settleProposal(proposal: EpochProposal, facts: EpochFacts): EpochBatchResult {
+/** Builds the epoch's batch from its checked tasks and the chain's facts: what every member signs. */
+export function settleProposal(proposal: EpochSettlement, facts: EpochFacts): EpochBatchResult {
   // The spending rule: what it funded at the snapshot less what earlier epochs already charged.
   const chargeable = new Map<Address, bigint>()
   for (const [requester, funded] of facts.funded) {
@@ -68,8 +83,12 @@ export function balancesRootOf(balances: ReadonlyMap<Address, Balance>): Hex {
   return createMerkleTree(leaves, balanceLeafEncoding).root
 }
 
-const observedReveal = z.strictObject({ executor: address, status: z.enum(['ok', 'failed']), resultHash: hex32 })
-const settledTask = z.strictObject({
+const sealRef = <T extends z.ZodType>(message: T) => z.strictObject({ message, seal: smallUint(0xffffffff), index: smallUint(MAX_BATCH_ITEMS - 1) })
+const proposedTask = z.strictObject({
+  spec: z.strictObject({ message: taskSpecSchema, signer: address, signature }),
+  commits: z.array(sealRef(commitSchema)).max(256),
+  reveals: z.array(sealRef(revealSchema)).max(256),
+  challenge: z.strictObject({ message: challengeSchema, signer: address, signature }).optional(),
   verdict: z.strictObject({
     taskId: hex32,
     outcome: z.enum(['verified', 'failed', 'unresolved']),
@@ -77,31 +96,51 @@ const settledTask = z.strictObject({
     executors: z.array(address).max(256),
     dissenters: z.array(address).max(256),
   }),
-  requester: address,
-  fee: uint(256),
-  quorum: smallUint(0xffff),
-  missed: z.array(address).max(256),
-  reveals: z.array(observedReveal).max(256),
+})
+const seal = z.strictObject({
+  kind: z.enum(['commits', 'reveals']),
+  signer: address,
+  signature,
+  itemHashes: z.array(hex32).min(1).max(MAX_BATCH_ITEMS),
 })
 const epochProposal = z.strictObject({
   epoch: uint(64),
   previous: z.array(z.tuple([address, uint(256), uint(256)])),
-  tasks: z.array(settledTask),
+  /** Every batch seal the certificates use, once: items name theirs by index. */
+  seals: z.array(seal),
+  tasks: z.array(proposedTask),
 })
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * The proposal blob: JSON, with each batch seal written once (a batch's items are spread over many
+ * certificates) and items naming theirs by index.
+ */
 export function encodeEpochProposal(proposal: EpochProposal): Uint8Array {
+  const seals = new Map<BatchSeal, number>()
+  const ref = <T>({ message, seal, index }: Sealed<T>) => {
+    if (!seals.has(seal)) seals.set(seal, seals.size)
+    return { message, seal: seals.get(seal)!, index }
+  }
+  const tasks = proposal.tasks.map(({ certificate: { spec, commits, reveals, challenge }, verdict }) => ({
+    spec,
+    commits: commits.map(ref),
+    reveals: reveals.map(ref),
+    ...(challenge === undefined ? {} : { challenge }),
+    verdict,
+  }))
   const wire = {
     epoch: proposal.epoch,
     previous: [...proposal.previous].map(([account, { earned, charged }]) => [account, earned, charged]),
-    tasks: proposal.tasks.map((t) => ({ ...t, missed: t.missed ?? [], reveals: t.reveals ?? [] })),
+    seals: [...seals.keys()],
+    tasks,
   }
   return encoder.encode(JSON.stringify(wire, (_key, value) => (typeof value === 'bigint' ? value.toString() : value)))
 }
 
-/** Decodes and schema-checks a proposal blob fetched from a peer. */
+/** Decodes and schema-checks a proposal blob fetched from a peer. Signatures are checked with the certificates. */
 export function decodeEpochProposal(bytes: Uint8Array): EpochProposal {
   let json: unknown
   try {
@@ -114,10 +153,25 @@ export function decodeEpochProposal(bytes: Uint8Array): EpochProposal {
     const issue = parsed.error.issues[0]
     throw new MessageRejectedError('MESSAGE_MALFORMED', `The epoch proposal does not match its schema: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}.`)
   }
-  const { epoch, previous, tasks } = parsed.data
+  const { epoch, previous, seals, tasks } = parsed.data
+  const sealed = <T>(kind: BatchSeal['kind'], { message, seal: i, index }: { message: T; seal: number; index: number }): Sealed<T> => {
+    const seal = seals[i]
+    if (seal === undefined || seal.kind !== kind) {
+      throw new MessageRejectedError('MESSAGE_MALFORMED', `The epoch proposal names seal ${i}, which it does not hold as ${kind}.`)
+    }
+    return { message, signer: seal.signer, seal, index }
+  }
   return {
     epoch,
     previous: new Map(previous.map(([account, earned, charged]) => [account, { earned, charged }])),
-    tasks,
+    tasks: tasks.map(({ spec, commits, reveals, challenge, verdict }) => ({
+      certificate: {
+        spec: spec as Signed<TaskSpec>,
+        commits: commits.map((c) => sealed('commits', c)),
+        reveals: reveals.map((r) => sealed('reveals', r)),
+        ...(challenge === undefined ? {} : { challenge }),
+      },
+      verdict,
+    })),
   }
 }

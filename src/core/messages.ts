@@ -57,7 +57,7 @@ const comparison = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('topK'), k: z.number().int().min(1).max(0xffff) }),
 ])
 
-const taskSpec = z.strictObject({
+export const taskSpecSchema = z.strictObject({
   requester: address,
   nonce: uint(64),
   runtime: z.string().min(1).max(32),
@@ -71,20 +71,24 @@ const taskSpec = z.strictObject({
   deadline: uint(64),
 })
 
+export const commitSchema = z.strictObject({ taskId: hex32, commitment: hex32 })
+export const revealSchema = z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 })
+export const challengeSchema = z.strictObject({ taskId: hex32, commitment: hex32 })
+
 const envelope = <T extends z.ZodType>(type: string, message: T) =>
   z.strictObject({ type: z.literal(type), message, signer: address, signature })
 
 const protocolMessage = z.discriminatedUnion('type', [
-  envelope('spec', taskSpec),
-  envelope('commits', z.strictObject({ commits: z.array(z.strictObject({ taskId: hex32, commitment: hex32 })).min(1).max(MAX_BATCH_ITEMS) })),
-  envelope('challenge', z.strictObject({ taskId: hex32, commitment: hex32 })),
+  envelope('spec', taskSpecSchema),
+  envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
+  envelope('challenge', challengeSchema),
   envelope('proposal', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
   envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32 })),
   envelope(
     'reveals',
     z.strictObject({
       reveals: z
-        .array(z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 }))
+        .array(revealSchema)
         .min(1)
         .max(MAX_BATCH_ITEMS),
     }),

@@ -5,6 +5,9 @@ import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecR
 import type { ChallengeRejectionCode, CommitRejectionCode, RevealRejectionCode } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
+import { rankCandidates } from './sortition.ts'
+import type { Candidate } from './sortition.ts'
+import { requiredCapability } from './taskSpec.ts'
 import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
@@ -27,6 +30,25 @@ export interface SampleState {
 
 /** Arbiters seated when an audit disagrees with the executor. */
 export const ARBITERS = 3
+
+export interface RankTaskParameters {
+  /** The epoch's seed and its eligible nodes by runtime (an `EpochView`). */
+  view: { seed: Hex; eligibleNodes(runtime: string): readonly Candidate[] }
+  taskId: Hex
+  spec: TaskSpec
+  /** Backups ranked after the seats. */
+  backups: number
+}
+
+/**
+ * A task's ranking in its epoch's snapshot: its seats (k executors; a sampled task's executor,
+ * verifier and arbiters), then `backups` more, best first. Rankings are prefixes of one order, so
+ * nodes with different `backups` agree on every place both rank.
+ */
+export function rankTask({ view, taskId, spec, backups }: RankTaskParameters): Address[] {
+  const seats = spec.policy.kind === 'replicate' ? spec.policy.k : 2 + ARBITERS
+  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seats + backups })
+}
 
 export interface CommitRecord {
   executor: Address

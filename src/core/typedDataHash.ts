@@ -202,5 +202,21 @@ export function createTypedDataHasher(types: TypedFields) {
     },
     /** hashStruct(message): the struct's own hash, without the domain. */
     hashStruct: (primaryType: string, message: unknown): Hex => toHex(hashStructBytes(primaryType, message)),
+    /**
+     * The digest of a struct whose one field is an array of structs, from the elements' own
+     * hashes (`hashStruct` of each): a signed batch checked from one item and its siblings' hashes.
+     */
+    hashArrayStruct(domain: TypedDataDomain, primaryType: string, elementHashes: readonly Hex[]): Hex {
+      const fields = types[primaryType]
+      if (fields?.length !== 1 || !/\[\]$/.test(fields[0]!.type)) throw new TypeError(`EIP-712: ${primaryType} is not a one-array struct`)
+      const packed = new Uint8Array(elementHashes.length * WORD)
+      elementHashes.forEach((hash, i) => writeHex(packed, i * WORD, hash, WORD, 'an element hash'))
+      const struct = new Uint8Array(2 * WORD)
+      struct.set(typeHashOf(primaryType), 0)
+      struct.set(keccak256Bytes(packed), WORD)
+      digestInput.set(domainSeparator(domain), 2)
+      digestInput.set(keccak256Bytes(struct), 2 + WORD)
+      return toHex(keccak256Bytes(digestInput))
+    },
   }
 }

@@ -125,6 +125,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
           logger,
           graceMs: epochGraceMs,
           restarted,
+          params,
           ...parameters.settlerTimers,
         })
   node.start()

@@ -1,10 +1,12 @@
 import { keccak256, stringToBytes, zeroHash } from 'viem'
-import { findBatchObjection } from '../core/batchCheck.ts'
+import { certifyTasks, findBatchObjection, outputsToFetch } from '../core/batchCheck.ts'
+import type { CertifyParameters } from '../core/batchCheck.ts'
+import type { TaskCertificate } from '../core/certificate.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
-import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf, SettledTask } from '../core/epochBatch.ts'
+import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
-import type { EpochProposal } from '../core/epochProposal.ts'
+import type { EpochProposal, EpochSettlement, ProposedTask } from '../core/epochProposal.ts'
 import { SettlementError, VeritaskError } from '../core/errors.ts'
 import type { MerkleTree } from '../core/merkleTree.ts'
 import { decodeMessage, encodeMessage } from '../core/messages.ts'
@@ -13,7 +15,10 @@ import { buildReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
+import { defaultParams } from '../core/params.ts'
+import type { ProtocolParams } from '../core/params.ts'
 import { rankCandidates } from '../core/sortition.ts'
+import { rankTask } from '../core/task.ts'
 import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -45,6 +50,8 @@ export interface CreateEpochSettlerParameters {
   maxProposalBytes?: number
   /** The node restarted with tasks in flight: it missed part of the current epoch. */
   restarted?: boolean
+  /** The node's own settings where an epoch's snapshot carries no parameters (`backups` ranks tasks). */
+  params?: ProtocolParams
 }
 
 export interface BalanceProof {
@@ -79,7 +86,15 @@ export interface EpochSettler {
    */
   balanceProof(account: Address): BalanceProof | undefined
   onSettled(listener: (info: SettledEpochInfo) => void): () => void
-  stats(): { epochsSettled: number; batchesSubmitted: number; signaturesSent: number; lastGasUsed: bigint | null; rejected: Record<string, number> }
+  /** `rejected` counts refusals by code; `objections` the proposals this node would not sign, by reason (core/batchCheck.ts). */
+  stats(): {
+    epochsSettled: number
+    batchesSubmitted: number
+    signaturesSent: number
+    lastGasUsed: bigint | null
+    rejected: Record<string, number>
+    objections: Record<string, number>
+  }
 }
 
 /** Aggregators ranked per epoch: the first proposes, the next take over one after another if it does not. */
@@ -116,6 +131,7 @@ export function createEpochSettler({
   pollMs = 200,
   maxProposalBytes = 64 * 1024 * 1024,
   restarted = false,
+  params = defaultParams,
 }: CreateEpochSettlerParameters): EpochSettler {
   const log = logger.child({ node: account.address, role: 'settler' })
   /** The next epoch this node expects to see settled. Null until read from the chain. */
@@ -144,9 +160,16 @@ export function createEpochSettler({
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
   let balances: MerkleTree<BalanceLeaf> | null = null
-  let receiptCache: { epoch: bigint; tree: MerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, SettledTask> } | undefined
+  let receiptCache: { epoch: bigint; tree: MerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, ProposedTask> } | undefined
   const listeners = new Set<(info: SettledEpochInfo) => void>()
-  const stats = { epochsSettled: 0, batchesSubmitted: 0, signaturesSent: 0, lastGasUsed: null as bigint | null, rejected: {} as Record<string, number> }
+  const stats = {
+    epochsSettled: 0,
+    batchesSubmitted: 0,
+    signaturesSent: 0,
+    lastGasUsed: null as bigint | null,
+    rejected: {} as Record<string, number>,
+    objections: {} as Record<string, number>,
+  }
   /**
    * The first epoch this node saw whole. A node that restarted with tasks in flight missed part of
    * the epoch it restarted in: for that epoch and earlier ones it proposes only after every
@@ -161,6 +184,8 @@ export function createEpochSettler({
   function reject(error: unknown): void {
     const code = error instanceof VeritaskError ? error.code : 'UNEXPECTED'
     stats.rejected[code] = (stats.rejected[code] ?? 0) + 1
+    const reason = error instanceof SettlementError && code === 'BATCH_OBJECTION' ? error.details['reason'] : undefined
+    if (typeof reason === 'string') stats.objections[reason] = (stats.objections[reason] ?? 0) + 1
   }
 
   async function aggregatorsOf(epoch: bigint): Promise<Address[]> {
@@ -178,10 +203,34 @@ export function createEpochSettler({
     await network.publish(topics.batches, encodeMessage(message))
   }
 
-  async function build(proposal: EpochProposal): Promise<EpochBatchResult> {
-    const requesters = [...new Set(proposal.tasks.map((t) => t.requester))]
-    const nodes = [...new Set(proposal.tasks.flatMap((t) => t.verdict.dissenters))]
-    return settleProposal(proposal, await settlement.epochFacts(proposal.epoch, requesters, nodes))
+  async function build(batchInput: EpochSettlement): Promise<EpochBatchResult> {
+    const requesters = [...new Set(batchInput.tasks.map((t) => t.requester))]
+    const nodes = [...new Set(batchInput.tasks.flatMap((t) => [...t.verdict.dissenters, ...(t.withheld ?? [])]))]
+    return settleProposal(batchInput, await settlement.epochFacts(batchInput.epoch, requesters, nodes))
+  }
+
+  /**
+   * What checking the epoch's certificates needs: each task's ranking in the epoch's snapshot, and
+   * the result bytes tolerance comparisons of differing results need (fetched by content id).
+   */
+  async function certifying(epoch: bigint, certificates: readonly TaskCertificate[]): Promise<CertifyParameters> {
+    const view = chain.snapshot(epoch) ?? (await chain.loadSnapshot?.(epoch))
+    if (view === undefined) throw new SettlementError('BATCH_UNKNOWN_EPOCH', `The snapshot of epoch ${epoch} is not known here.`, { details: { epoch } })
+    const backups = (view.params ?? params).backups
+    const outputs = new Map<Hex, Uint8Array>()
+    for (const certificate of certificates) {
+      for (const cid of outputsToFetch(certificate)) {
+        if (outputs.has(cid)) continue
+        const bytes =
+          blobs.get(cid) ??
+          (await network.fetchBlob(cid, { peers: [], maxBytes: certificate.spec.message.limits.outputBytes }).catch((error: unknown) => {
+            log.debug('result for a certificate not fetched', { epoch, cid, error })
+            return undefined
+          }))
+        if (bytes !== undefined) outputs.set(cid, bytes)
+      }
+    }
+    return { domain, verify, epoch, outputs, rankingOf: (spec, taskId) => rankTask({ view, taskId, spec, backups }) }
   }
 
   /** As aggregator: proposes this node's own settled tasks on top of the balances the chain holds. */
@@ -194,10 +243,13 @@ export function createEpochSettler({
       log.warn('cannot propose: balances after the previous epoch unknown', { epoch })
       return
     }
-    const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: node.decidedTasks(epoch) }
+    const certificates = node.decidedTasks(epoch).map((t) => t.certificate)
+    const { tasks, refused } = await certifyTasks(certificates, await certifying(epoch, certificates))
+    for (const { taskId, reason } of refused) log.warn('own certificate left out of the proposal', { epoch, taskId, reason })
+    const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }
     const bytes = encodeEpochProposal(proposal)
     const cid = blobs.put(bytes)
-    const result = await build(proposal)
+    const result = await build({ epoch, previous: proposal.previous, tasks })
     const digest = hashEpochBatch(result.batch, domain)
     const message: BatchProposal = { epoch, digest, tasks: cid }
     const signed = await signDigest(account, message, hashBatchProposal(message, domain))
@@ -228,14 +280,15 @@ export function createEpochSettler({
         if (balancesRootOf(proposal.previous) !== (await settlement.balancesRoot())) {
           throw new SettlementError('BATCH_PREVIOUS_MISMATCH', 'The proposal builds on balances the chain does not hold.', { details: { epoch } })
         }
-        // Views of a live network differ at epoch boundaries: a task the aggregator left out is no
-        // reason to stall the epoch (it stays unsettled, uncharged). Aggregators with a partial view
-        // of the epoch do not propose (see \`witnessedFrom\`).
-        const objection = findBatchObjection(proposal.tasks, node.decidedTasks(epoch), () => true)
-        if (objection !== null) {
-          throw new SettlementError('BATCH_OBJECTION', `The proposal contradicts what this node saw (${objection.reason}).`, { details: { epoch, ...objection } })
+        // Signed on certificates: each must prove the verdict claimed for it. What this node holds
+        // itself counts only for what the proposal leaves out (core/batchCheck.ts).
+        const certificates = proposal.tasks.map((t) => t.certificate)
+        const checked = await findBatchObjection({ proposal, own: node.decidedTasks(epoch), ...(await certifying(epoch, certificates)) })
+        if ('objection' in checked) {
+          const { objection } = checked
+          throw new SettlementError('BATCH_OBJECTION', `The proposal does not stand on its evidence (${objection.reason}).`, { details: { epoch, ...objection } })
         }
-        const result = await build(proposal)
+        const result = await build({ epoch, previous: proposal.previous, tasks: checked.tasks })
         if (hashEpochBatch(result.batch, domain) !== digest) {
           throw new SettlementError('BATCH_DIGEST_MISMATCH', 'The proposal does not build the batch its digest names.', { details: { epoch } })
         }
@@ -467,7 +520,7 @@ export function createEpochSettler({
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    stats: () => ({ ...stats, rejected: { ...stats.rejected }, objections: { ...stats.objections } }),
   }
 }
 

@@ -221,7 +221,7 @@ describe('node: bad input', () => {
       // Epoch 0 settles: the chain now holds the charge, so the node drops its reservation and
       // reads the smaller balance from the next snapshot.
       assert.deepEqual(
-        net.nodes[0]!.decidedTasks(0n).map((t) => [t.requester, t.fee, t.verdict.outcome]),
+        net.nodes[0]!.decidedTasks(0n).map((t) => [t.certificate.spec.message.requester, t.certificate.spec.message.fee, t.verdict.outcome]),
         [[first.signed.message.requester, 1_000n, 'verified']],
       )
       const epoch0 = net.chain.snapshot(0n)!

@@ -9,9 +9,8 @@ import { encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import { rankCandidates } from '../core/sortition.ts'
+import type { Sealed } from '../core/seal.ts'
 import {
-  ARBITERS,
   advanceTask,
   applyCommit,
   applyOutputs,
@@ -24,13 +23,14 @@ import {
   missingOutputs,
   nextTaskDeadline,
   openTask,
+  rankTask,
   taskTiming,
 } from '../core/task.ts'
 import type { TaskMessageOutcome, TaskState, TaskTiming } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
-import { checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
-import type { Attested, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import { checkTaskSpec } from '../core/taskSpec.ts'
+import type { Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { Network } from '../ports/network.ts'
@@ -39,13 +39,13 @@ import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/cr
 import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
 import { silentLogger } from './logger.ts'
-import { createEpochBook, observeReveal } from './epochBook.ts'
+import { createEpochBook } from './epochBook.ts'
 import { createGossipIntake, defaultHeldLimits, rejectionCode } from './gossipIntake.ts'
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
 import { createOutbox } from './outbox.ts'
 import { checkTaskBlobs } from './checkTaskBlobs.ts'
-import { createTaskEntry } from './taskEntry.ts'
+import { certificateOf, createTaskEntry } from './taskEntry.ts'
 import type { TaskEntry } from './taskEntry.ts'
 import type { NodeStats, VerdictListener, VeritaskNode } from './veritaskNode.ts'
 import type { MessageReader } from './messageReader.ts'
@@ -206,14 +206,7 @@ export function createNode({
     const verdict = entry.state.verdict as Verdict
     const spec = entry.state.spec
     // An unresolved task is not charged: the book releases its reservation.
-    epochs.recordDecided(entry.epoch, {
-      verdict,
-      requester: spec.requester,
-      fee: spec.fee,
-      quorum: entry.state.quorum,
-      missed: [...entry.state.missedCommit, ...entry.state.missedReveal],
-      reveals: entry.observed,
-    })
+    epochs.recordDecided(entry.epoch, { certificate: certificateOf(entry), verdict, mayOmit: entry.mayOmit })
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
     } else if (entry.state.outputs.has(verdict.resultHash)) {
@@ -288,27 +281,29 @@ export function createNode({
     },
     onCommitsSent(commits) {
       for (const commit of commits) {
-        const entry = tasks.get(commit.taskId)
+        const taskId = commit.message.taskId
+        const entry = tasks.get(taskId)
         if (entry === undefined) continue
         try {
-          update(commit.taskId, entry, applyCommit(entry.state, { message: commit, signer: address }, clock.now(), entry.timing))
+          const state = applyCommit(entry.state, commit, clock.now(), entry.timing)
+          entry.evidence.commits.set(address, commit)
+          update(taskId, entry, state)
         } catch (error) {
-          log.debug('own commit not applicable', { taskId: commit.taskId, error })
+          log.debug('own commit not applicable', { taskId, error })
         }
       }
     },
     onRevealsSigned(reveals) {
       for (const reveal of reveals) {
-        const entry = tasks.get(reveal.taskId)
+        const entry = tasks.get(reveal.message.taskId)
         // A result is served from the moment it is revealed.
         if (entry?.pendingOutput !== undefined) blobs.put(entry.pendingOutput)
-        if (entry !== undefined) observeReveal({ message: reveal, signer: address }, entry.observed)
       }
     },
     onRevealsSent(reveals) {
       for (const reveal of reveals) {
-        const entry = tasks.get(reveal.taskId)
-        if (entry !== undefined) tryReveal(reveal.taskId, entry, { message: reveal, signer: address })
+        const entry = tasks.get(reveal.message.taskId)
+        if (entry !== undefined) tryReveal(reveal.message.taskId, entry, reveal)
       }
     },
   })
@@ -367,10 +362,19 @@ export function createNode({
    * refusal is counted under its code. An unexpected error (a failing store or listener, a bug)
    * is counted as `UNEXPECTED` and the message ignored.
    */
-  function judged(taskId: Hex, entry: TaskEntry, judge: (state: TaskState, now: number, timing: TaskTiming) => TaskMessageOutcome): TaskMessageOutcome {
+  function judged(
+    taskId: Hex,
+    entry: TaskEntry,
+    judge: (state: TaskState, now: number, timing: TaskTiming) => TaskMessageOutcome,
+    onAccept: () => void,
+  ): TaskMessageOutcome {
     try {
       const outcome = judge(entry.state, clock.now(), entry.timing)
-      if (outcome.kind === 'accept') update(taskId, entry, outcome.state)
+      if (outcome.kind === 'accept') {
+        // Evidence first: the new state may decide the task, and its certificate needs this message.
+        onAccept()
+        update(taskId, entry, outcome.state)
+      }
       else if (outcome.kind !== 'hold') countRejection(outcome.code)
       return outcome
     } catch (error) {
@@ -381,21 +385,27 @@ export function createNode({
   }
 
   function onChallenge(taskId: Hex, entry: TaskEntry, signed: Signed<Challenge>): TaskMessageOutcome {
-    const outcome = judged(taskId, entry, (state, now, timing) => judgeChallenge(state, signed, now, timing))
+    const outcome = judged(taskId, entry, (state, now, timing) => judgeChallenge(state, signed, now, timing), () => {
+      entry.evidence.challenge = signed
+    })
     if (outcome.kind === 'hold') entry.earlyChallenge = signed
     return outcome
   }
 
-  function tryCommit(taskId: Hex, entry: TaskEntry, signed: Attested<Commit>): TaskMessageOutcome {
-    const outcome = judged(taskId, entry, (state, now, timing) => judgeCommit(state, signed, now, timing))
+  function tryCommit(taskId: Hex, entry: TaskEntry, signed: Sealed<Commit>): TaskMessageOutcome {
+    const outcome = judged(taskId, entry, (state, now, timing) => judgeCommit(state, signed, now, timing), () => {
+      entry.evidence.commits.set(signed.signer, signed)
+    })
     // Kept until the seats here change; one per backup, so the list stays small.
     if (outcome.kind === 'hold' && !entry.earlyCommits.some((c) => c.signer === signed.signer)) entry.earlyCommits.push(signed)
     return outcome
   }
 
   /** Applies a reveal; returns false if the task was decided by it. */
-  function tryReveal(taskId: Hex, entry: TaskEntry, signed: Attested<Reveal>): boolean {
-    const outcome = judged(taskId, entry, (state, now, timing) => judgeReveal(state, signed, now, timing))
+  function tryReveal(taskId: Hex, entry: TaskEntry, signed: Sealed<Reveal>): boolean {
+    const outcome = judged(taskId, entry, (state, now, timing) => judgeReveal(state, signed, now, timing), () => {
+      entry.evidence.reveals.set(signed.signer, signed)
+    })
     if (outcome.kind === 'hold') entry.earlyReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
@@ -411,9 +421,8 @@ export function createNode({
       case 'challenge':
         return onChallenge(taskId, entry, message.item)
       case 'reveal':
-        observeReveal(message.item, entry.observed)
         tryReveal(taskId, entry, message.item)
-        // Relayed whatever it opens: a signed reveal is evidence every node records.
+        // Relayed whatever it opens: other nodes may still be in the task's reveal phase.
         return { kind: 'accept' }
     }
   }
@@ -446,22 +455,16 @@ export function createNode({
       reserved: epochs.reservedBy(spec.requester),
     })
     if (tasks.has(taskId)) throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
-    const policy = spec.policy
-    // Sampled tasks rank an executor, a verifier and arbiters, then backups.
-    const seats = policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
-    const ranking = rankCandidates({
-      seed: view.seed,
-      taskId,
-      candidates: view.eligibleNodes(requiredCapability(spec)),
-      count: seats + epochParams.backups,
-    })
+    const ranking = rankTask({ view, taskId, spec, backups: epochParams.backups })
     const timing = taskTiming(epochParams)
     const state = openTask({ taskId, spec, ranking, timing, now })
     beforeOpen?.()
     const epoch = spec.epoch
     epochs.reserve(epoch, spec.requester, spec.fee)
     stats.specsAccepted++
-    const entry = createTaskEntry({ state, epoch, timing, origin })
+    // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
+    const mayOmit = resuming || epoch !== chain.epoch()
+    const entry = createTaskEntry({ state, signed, mayOmit, epoch, timing, origin })
     tasks.set(taskId, entry)
     store.putSpec(taskId, signed)
     log.debug('task accepted', { taskId, seats: state.seats })
@@ -483,7 +486,6 @@ export function createNode({
     deliver,
     isDecided: (taskId) => store.getVerdict(taskId) !== undefined,
     isOpen: (taskId) => tasks.has(taskId),
-    observeLate: (signed) => epochs.observeLate(signed),
     // A task may be of the current epoch or the previous one (in grace).
     mayHoldSeat: (signer) => [chain.epoch(), chain.epoch() - 1n].some((epoch) => chain.snapshot(epoch)?.isEligible(signer) === true),
     now: () => clock.now(),

@@ -1,6 +1,6 @@
 import { SpecRejectedError } from '../core/errors.ts'
-import type { ObservedReveal, SettledTask } from '../core/epochBatch.ts'
-import type { Address, Attested, Hex, Reveal, TaskSpec } from '../core/types.ts'
+import type { DecidedTask } from '../core/batchCheck.ts'
+import type { Address, TaskSpec } from '../core/types.ts'
 import type { ChainView, EpochView } from '../ports/node.ts'
 import type { Clock } from './clock.ts'
 
@@ -28,26 +28,18 @@ export interface EpochBook {
   /** Reserves an accepted task's fee from its requester's escrow, in the task's epoch. */
   reserve(epoch: bigint, requester: Address, fee: bigint): void
   /**
-   * Records a decided task for its epoch's batch; an unresolved task is not charged, so its fee is
-   * released. Reveals that arrive later are added to `task.reveals` (`observeLate`).
+   * Records a decided task, with its certificate, for its epoch's batch; an unresolved task is not
+   * charged, so its fee is released.
    */
-  recordDecided(epoch: bigint, task: SettledTask & { reveals: ObservedReveal[] }): void
-  /** Adds a reveal that arrived after its task was decided to that task's record (evidence for the batch). */
-  observeLate(signed: Attested<Reveal>): void
+  recordDecided(epoch: bigint, task: DecidedTask): void
   /** Tasks accepted in `epoch` and decided so far. */
-  decidedTasks(epoch: bigint): readonly SettledTask[]
+  decidedTasks(epoch: bigint): readonly DecidedTask[]
   /** Refuses new specs for `epoch` from now on. */
   closeEpoch(epoch: bigint): void
   /** Drops what was kept for `epoch` once its batch is settled on-chain. */
   forgetEpoch(epoch: bigint): void
   /** Fees reserved in all, over every epoch not settled yet. */
   feesReserved(): bigint
-}
-
-/** Adds a validly signed reveal to a task's evidence, once per executor. */
-export function observeReveal(signed: Attested<Reveal>, into: ObservedReveal[]): void {
-  if (into.some((r) => r.executor === signed.signer)) return
-  into.push({ executor: signed.signer, status: signed.message.status, resultHash: signed.message.resultHash })
 }
 
 export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookParameters): EpochBook {
@@ -58,9 +50,7 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
   /** Fees reserved per requester, by epoch: released when that epoch is settled or a task is unresolved. */
   const reserved = new Map<bigint, Map<Address, bigint>>()
   let feesReserved = 0n
-  const settled = new Map<bigint, SettledTask[]>()
-  /** Settled records' reveals by task id, so reveals that arrive after the decision are still recorded. */
-  const settledById = new Map<Hex, ObservedReveal[]>()
+  const settled = new Map<bigint, DecidedTask[]>()
 
   const reserve = (epoch: bigint, requester: Address, amount: bigint): void => {
     const byRequester = reserved.get(epoch) ?? new Map<Address, bigint>()
@@ -91,15 +81,11 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
     },
     reserve,
     recordDecided(epoch, task) {
-      if (task.verdict.outcome === 'unresolved') reserve(epoch, task.requester, -task.fee)
+      const { requester, fee } = task.certificate.spec.message
+      if (task.verdict.outcome === 'unresolved') reserve(epoch, requester, -fee)
       const list = settled.get(epoch) ?? []
       list.push(task)
-      settledById.set(task.verdict.taskId, task.reveals)
       settled.set(epoch, list)
-    },
-    observeLate(signed) {
-      const reveals = settledById.get(signed.message.taskId)
-      if (reveals !== undefined) observeReveal(signed, reveals)
     },
     decidedTasks: (epoch) => settled.get(epoch) ?? [],
     closeEpoch(epoch) {
@@ -110,7 +96,6 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
       for (const old of closedEpochs) if (old + 2n < epoch) closedEpochs.delete(old)
       for (const amount of reserved.get(epoch)?.values() ?? []) feesReserved -= amount
       reserved.delete(epoch)
-      for (const task of settled.get(epoch) ?? []) settledById.delete(task.verdict.taskId)
       settled.delete(epoch)
     },
     feesReserved: () => feesReserved,

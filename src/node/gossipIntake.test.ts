@@ -22,7 +22,11 @@ function intakeWith(limits: HeldLimits, open: ReadonlySet<Hex> = new Set()) {
   let verified = 0
   const rejected: Record<string, number> = {}
   const intake = createGossipIntake({
-    read: (bytes) => ({ message: JSON.parse(new TextDecoder().decode(bytes)) as ProtocolMessage, digest: zeroHash }),
+    read: (bytes) => {
+      const message = JSON.parse(new TextDecoder().decode(bytes)) as ProtocolMessage
+      const items = message.type === 'commits' ? message.message.commits : message.type === 'reveals' ? message.message.reveals : []
+      return { message, digest: zeroHash, itemHashes: items.map(() => zeroHash) }
+    },
     verify: async () => (verified++, true),
     log: silentLogger,
     countRejection: (code) => void (rejected[code] = (rejected[code] ?? 0) + 1),
@@ -30,7 +34,6 @@ function intakeWith(limits: HeldLimits, open: ReadonlySet<Hex> = new Set()) {
     deliver: (message) => (open.has(message.item.message.taskId) ? { kind: 'accept' } : undefined),
     isDecided: () => false,
     isOpen: (taskId) => open.has(taskId),
-    observeLate: () => {},
     mayHoldSeat: (signer) => staked.includes(signer),
     now: () => now,
     heldLimits: limits,

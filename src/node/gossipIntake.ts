@@ -1,6 +1,8 @@
 import { VeritaskError } from '../core/errors.ts'
+import { sealCommits, sealReveals } from '../core/seal.ts'
+import type { Sealed } from '../core/seal.ts'
 import type { SignatureVerifier } from '../core/signing.ts'
-import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
+import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
 import type { GossipMessage, ValidationResult } from '../ports/network.ts'
 import type { Logger } from './logger.ts'
 import type { MessageReader, ReadMessage } from './messageReader.ts'
@@ -15,8 +17,8 @@ export type GossipOutcome = { kind: 'accept' } | { kind: 'hold' } | { kind: 'ign
 
 /** A commit, reveal or challenge whose signature is checked, on its way to the task it names. */
 export type TaskMessage =
-  | { type: 'commit'; item: Attested<Commit> }
-  | { type: 'reveal'; item: Attested<Reveal> }
+  | { type: 'commit'; item: Sealed<Commit> }
+  | { type: 'reveal'; item: Sealed<Reveal> }
   | { type: 'challenge'; item: Signed<Challenge> }
 
 /**
@@ -50,8 +52,6 @@ export interface CreateGossipIntakeParameters {
   isDecided(taskId: Hex): boolean
   /** Whether the task is open on this node. */
   isOpen(taskId: Hex): boolean
-  /** A reveal for a task that is no longer open: kept as evidence if the task awaits settlement. */
-  observeLate(signed: Attested<Reveal>): void
   /** Whether `signer` is staked and unjailed in a snapshot a task can still be open in: only it can hold a seat. */
   mayHoldSeat(signer: Address): boolean
   /** Local time (ms), for expiring held messages. */
@@ -110,7 +110,6 @@ export function createGossipIntake({
   deliver,
   isDecided,
   isOpen,
-  observeLate,
   mayHoldSeat,
   now,
   heldLimits = defaultHeldLimits,
@@ -179,7 +178,6 @@ export function createGossipIntake({
     if (outcome !== undefined) return outcome
     // A challenge is held even for a task decided here (commits and reveals are not).
     if (message.type === 'challenge') return hold(message)
-    if (message.type === 'reveal') observeLate(message.item)
     if (isDecided(message.item.message.taskId)) return { kind: 'ignore' }
     return hold(message)
   }
@@ -215,13 +213,11 @@ export function createGossipIntake({
           return { kind: 'ignore', code: refusal }
         }
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'COMMIT_BAD_SIGNATURE')
-        const signer = message.signer
-        return batchOutcome(message.message.commits.map((commit) => route({ type: 'commit', item: { message: commit, signer } })))
+        return batchOutcome(sealCommits(message, result.itemHashes).map((item) => route({ type: 'commit', item })))
       }
       case 'reveals': {
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'REVEAL_BAD_SIGNATURE')
-        const signer = message.signer
-        return batchOutcome(message.message.reveals.map((reveal) => route({ type: 'reveal', item: { message: reveal, signer } })))
+        return batchOutcome(sealReveals(message, result.itemHashes).map((item) => route({ type: 'reveal', item })))
       }
       case 'challenge':
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'CHALLENGE_BAD_SIGNATURE')

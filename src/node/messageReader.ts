@@ -1,5 +1,7 @@
 import { MessageRejectedError } from '../core/errors.ts'
+import { hashBatchOfItems } from '../core/eip712.ts'
 import { decodeMessage, signedDigestOf } from '../core/messages.ts'
+import { itemHashesOf } from '../core/seal.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import type { Hex, ProtocolDomain } from '../core/types.ts'
 
@@ -11,6 +13,8 @@ import type { Hex, ProtocolDomain } from '../core/types.ts'
 export interface ReadMessage {
   message: ProtocolMessage
   readonly digest: Hex
+  /** A commit or reveal batch's item hashes (its seal's, core/seal.ts), from which the digest is computed; empty for other messages. */
+  readonly itemHashes: readonly Hex[]
 }
 
 /** Reads gossip bytes; throws a `MessageRejectedError` for anything malformed. Checks no signature. */
@@ -32,10 +36,22 @@ export function createMessageReader({ domain, maxBytes, shared = false }: Create
   const read = (bytes: Uint8Array): ReadMessage => {
     const message = decodeMessage(bytes, maxBytes)
     let digest: Hex | undefined
+    let itemHashes: Hex[] | undefined
+    const hashesOf = (): Hex[] =>
+      (itemHashes ??=
+        message.type === 'commits'
+          ? itemHashesOf('commits', message.message.commits)
+          : message.type === 'reveals'
+            ? itemHashesOf('reveals', message.message.reveals)
+            : [])
     return {
       message,
       get digest() {
-        return (digest ??= signedDigestOf(message, domain))
+        return (digest ??=
+          message.type === 'commits' || message.type === 'reveals' ? hashBatchOfItems(message.type, hashesOf(), domain) : signedDigestOf(message, domain))
+      },
+      get itemHashes() {
+        return hashesOf()
       },
     }
   }

@@ -2,6 +2,8 @@ import { signCommitBatch } from '../core/commit.ts'
 import { MAX_BATCH_ITEMS } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { signRevealBatch } from '../core/reveal.ts'
+import { sealCommits, sealReveals } from '../core/seal.ts'
+import type { Sealed } from '../core/seal.ts'
 import type { Signer } from '../core/signing.ts'
 import type { Commit, Hex, ProtocolDomain, Reveal } from '../core/types.ts'
 import type { NodeStore, OwnCommit } from '../ports/node.ts'
@@ -20,11 +22,11 @@ export interface CreateOutboxParameters {
   /** Whether this node still holds the task's seat and has not committed: a seat lost while the batch waited is not claimed. */
   isAwaitingCommit(taskId: Hex): boolean
   /** A batch of own commits went out (persisted first). */
-  onCommitsSent(commits: readonly Commit[]): void
+  onCommitsSent(commits: readonly Sealed<Commit>[]): void
   /** A batch of own reveals is signed and about to go out: its results are served from now on. */
-  onRevealsSigned(reveals: readonly Reveal[]): void
+  onRevealsSigned(reveals: readonly Sealed<Reveal>[]): void
   /** A batch of own reveals went out. */
-  onRevealsSent(reveals: readonly Reveal[]): void
+  onRevealsSent(reveals: readonly Sealed<Reveal>[]): void
 }
 
 /** The node's own commits and reveals, sealed in batches. */
@@ -83,15 +85,16 @@ export function createOutbox({
     const signed = await signCommitBatch(account, commits, domain)
     sent.commits += commits.length
     await publish({ type: 'commits', ...signed })
-    onCommitsSent(commits)
+    onCommitsSent(sealCommits(signed))
   }
 
   async function sendReveals(reveals: readonly Reveal[]): Promise<void> {
     const signed = await signRevealBatch(account, reveals, domain)
-    onRevealsSigned(reveals)
+    const sealed = sealReveals(signed)
+    onRevealsSigned(sealed)
     sent.reveals += reveals.length
     await publish({ type: 'reveals', ...signed })
-    onRevealsSent(reveals)
+    onRevealsSent(sealed)
   }
 
   return {

@@ -1,10 +1,18 @@
-import type { ObservedReveal } from '../core/epochBatch.ts'
+import type { TaskCertificate } from '../core/certificate.ts'
+import type { Sealed } from '../core/seal.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
-import type { Attested, Challenge, Commit, Reveal, Signed } from '../core/types.ts'
+import type { Address, Challenge, Commit, Reveal, Signed, TaskSpec } from '../core/types.ts'
 
 /** What a node keeps of one open task besides its core state: its own progress and messages that came early. */
 export interface TaskEntry {
   state: TaskState
+  /** The requester's signed spec: the head of the task's certificate. */
+  signed: Signed<TaskSpec>
+  /**
+   * Whether the epoch's batch may leave the task out: its spec crossed the epoch boundary (or the
+   * node resumed it after a restart), so an aggregator may never have seen it.
+   */
+  mayOmit: boolean
   /** The task's epoch (from its spec), whose batch settles it. */
   epoch: bigint
   /** Deadlines from the parameters of the task's epoch. */
@@ -21,29 +29,33 @@ export interface TaskEntry {
   /** A valid challenge that arrived before this node saw the executor's commit. */
   earlyChallenge: Signed<Challenge> | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
-  earlyReveals: Attested<Reveal>[]
+  earlyReveals: Sealed<Reveal>[]
   /**
    * Commits from ranked backups that hold no seat in this node's view yet: on another node's clock
    * the commit deadline passed a little earlier and the backup stepped in. Tried again whenever
    * the seats change, so both views end up with the same commits.
    */
-  earlyCommits: Attested<Commit>[]
-  /** Every validly signed reveal seen for the task: evidence when checking a settlement batch. */
-  observed: ObservedReveal[]
+  earlyCommits: Sealed<Commit>[]
+  /** The sealed commits and reveals the task's state accepted, and the challenge it took: the certificate's evidence. */
+  evidence: { commits: Map<Address, Sealed<Commit>>; reveals: Map<Address, Sealed<Reveal>>; challenge: Signed<Challenge> | undefined }
   cancelTimer: (() => void) | undefined
 }
 
 export interface CreateTaskEntryParameters {
   state: TaskState
+  signed: Signed<TaskSpec>
+  mayOmit: boolean
   epoch: bigint
   timing: TaskTiming
   origin: string
 }
 
 /** A task just accepted: nothing executed, sent or held yet. */
-export function createTaskEntry({ state, epoch, timing, origin }: CreateTaskEntryParameters): TaskEntry {
+export function createTaskEntry({ state, signed, mayOmit, epoch, timing, origin }: CreateTaskEntryParameters): TaskEntry {
   return {
     state,
+    signed,
+    mayOmit,
     epoch,
     timing,
     origin,
@@ -55,7 +67,23 @@ export function createTaskEntry({ state, epoch, timing, origin }: CreateTaskEntr
     earlyChallenge: undefined,
     earlyReveals: [],
     earlyCommits: [],
-    observed: [],
+    evidence: { commits: new Map(), reveals: new Map(), challenge: undefined },
     cancelTimer: undefined,
+  }
+}
+
+/**
+ * The certificate of a decided task, from what its state accepted: the commits it counted, the
+ * reveals it accepted in time, and the challenge it took (core/certificate.ts).
+ */
+export function certificateOf(entry: TaskEntry): TaskCertificate {
+  const { commits, reveals, challenge } = entry.evidence
+  // Signed messages as gossip carried them may hold their envelope's `type`: keep the signed parts only.
+  const signedPart = <T>({ message, signer, signature }: Signed<T>): Signed<T> => ({ message, signer, signature })
+  return {
+    spec: signedPart(entry.signed),
+    commits: entry.state.commits.flatMap((c) => commits.get(c.executor) ?? []),
+    reveals: entry.state.reveals.flatMap((r) => reveals.get(r.executor) ?? []),
+    ...(challenge === undefined ? {} : { challenge: signedPart(challenge) }),
   }
 }

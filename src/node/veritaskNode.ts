@@ -1,4 +1,4 @@
-import type { SettledTask } from '../core/epochBatch.ts'
+import type { DecidedTask } from '../core/batchCheck.ts'
 import type { TaskState } from '../core/task.ts'
 import type { Address, Hex, Signed, TaskSpec, Verdict } from '../core/types.ts'
 
@@ -57,7 +57,7 @@ export interface VeritaskNode {
   getBlob(cid: Hex): Uint8Array | undefined
   onVerdict(listener: VerdictListener): () => void
   /** Tasks accepted in `epoch` and decided so far: what this node expects that epoch's batch to settle. */
-  decidedTasks(epoch: bigint): readonly SettledTask[]
+  decidedTasks(epoch: bigint): readonly DecidedTask[]
   /** Refuses new specs for `epoch` from now on: its batch is being built. */
   closeEpoch(epoch: bigint): void
   /** Tasks of `epoch` this node accepted and has not decided yet. */

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { zeroHash } from 'viem'
+import { badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { isAudited, signChallenge } from './challenge.ts'
+import { checkTaskCertificate } from './certificate.ts'
+import type { CheckTaskCertificateParameters, TaskCertificate } from './certificate.ts'
+import { devnetDomain } from './eip712.ts'
+import { isSignedBy } from './signing.ts'
+
+const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(`cert-${l}`))
+const outsider = testAccount('cert-unstaked')
+const ranking = [a!, b!, c!, d!].map((x) => x.address)
+
+const check = (certificate: TaskCertificate, extra: Partial<CheckTaskCertificateParameters> = {}) =>
+  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), verify: isSignedBy, ...extra })
+
+describe('task certificates', () => {
+  it('prove the verdict of a replicated task, and who dissented and withheld', async () => {
+    const { certificate, taskId } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: badResult },
+      { executor: c!, resultHash: goodResult },
+    ])
+    const result = await check(certificate)
+    assert.equal(result.kind, 'valid')
+    assert.ok(result.kind === 'valid')
+    assert.deepEqual(result.verdict, { taskId, outcome: 'verified', resultHash: goodResult, executors: [a!.address, c!.address], dissenters: [b!.address] })
+    assert.deepEqual(result.withheld, [])
+
+    const withheld = await check((await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }, { executor: c!, resultHash: badResult, withhold: true }])).certificate)
+    assert.ok(withheld.kind === 'valid')
+    assert.equal(withheld.verdict.outcome, 'verified')
+    assert.deepEqual(withheld.withheld, [c!.address])
+  })
+
+  it('refuse an unstaked or unranked signer, a duplicate executor, and a reveal that opens nothing', async () => {
+    const unseated = await certify([{ executor: a!, resultHash: goodResult }, { executor: outsider, resultHash: goodResult }])
+    const codeOf = async (certificate: TaskCertificate, extra?: Partial<CheckTaskCertificateParameters>) => {
+      const r = await check(certificate, extra)
+      return r.kind === 'reject' ? r.code : 'valid'
+    }
+    assert.equal(await codeOf(unseated.certificate), 'CERT_UNSEATED')
+
+    // One key counted twice as an agreeing executor (seen on the old protocol: 80 % of the fee).
+    const twice = await certify([{ executor: a!, resultHash: badResult }, { executor: b!, resultHash: goodResult }])
+    const duplicated: TaskCertificate = { ...twice.certificate, commits: [twice.certificate.commits[0]!, twice.certificate.commits[0]!] }
+    assert.equal(await codeOf(duplicated), 'CERT_DUPLICATE_SIGNER')
+    const revealedTwice: TaskCertificate = { ...twice.certificate, reveals: [twice.certificate.reveals[0]!, twice.certificate.reveals[0]!] }
+    assert.equal(await codeOf(revealedTwice), 'CERT_DUPLICATE_SIGNER')
+
+    // A reveal from a key with no counted commit, and a reveal that opens another result.
+    const { reveal: stray } = await sealedPlay(twice.taskId, { executor: c!, resultHash: goodResult }, `0x${'11'.repeat(32)}`)
+    assert.equal(await codeOf({ ...twice.certificate, reveals: [...twice.certificate.reveals, stray] }), 'CERT_REVEAL_WITHOUT_COMMIT')
+    const { commit: otherCommit } = await sealedPlay(twice.taskId, { executor: c!, resultHash: badResult }, `0x${'22'.repeat(32)}`)
+    assert.equal(await codeOf({ ...twice.certificate, commits: [...twice.certificate.commits, otherCommit], reveals: [...twice.certificate.reveals, stray] }), 'CERT_REVEAL_MISMATCH')
+
+    // An item whose bytes are not the signed ones; a spec not signed by its requester; a fourth seat.
+    const altered = { ...twice.certificate.reveals[1]!, message: { ...twice.certificate.reveals[1]!.message, salt: zeroHash } }
+    const tampered = await codeOf({ ...twice.certificate, reveals: [twice.certificate.reveals[0]!, altered] })
+    assert.equal(tampered, 'CERT_REVEAL_MISMATCH', 'a changed salt no longer opens the commit')
+    assert.equal(await codeOf({ ...twice.certificate, spec: { ...twice.certificate.spec, signer: a!.address } }), 'CERT_BAD_SPEC_SIGNATURE')
+    const four = await certify([a!, b!, c!, d!].map((executor) => ({ executor, resultHash: goodResult })))
+    assert.equal(await codeOf(four.certificate), 'CERT_TOO_MANY_SEATS')
+    assert.equal(await codeOf(twice.certificate, { epoch: 7n }), 'CERT_WRONG_EPOCH')
+  })
+
+  it('refuse a claimed verdict the evidence does not give: framed executors, a short quorum', async () => {
+    const { certificate, taskId } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: badResult },
+    ])
+    const framed = { taskId, outcome: 'verified' as const, resultHash: badResult, executors: [c!.address], dissenters: [a!.address, b!.address] }
+    const r1 = await check(certificate, { claimed: framed })
+    assert.equal(r1.kind === 'reject' ? r1.code : 'valid', 'CERT_VERDICT_MISMATCH')
+    // Two of three disagree with each other and the third withheld: nothing reaches the quorum of 2.
+    const split = await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: badResult }, { executor: c!, resultHash: goodResult, withhold: true }])
+    const claimed = { taskId: split.taskId, outcome: 'verified' as const, resultHash: goodResult, executors: [a!.address], dissenters: [b!.address] }
+    const r2 = await check(split.certificate, { claimed })
+    assert.equal(r2.kind === 'reject' ? r2.code : 'valid', 'CERT_BELOW_QUORUM')
+    const honest = await check(split.certificate)
+    assert.ok(honest.kind === 'valid' && honest.verdict.outcome === 'unresolved')
+  })
+
+  it('verify a lone sampled executor only with its designated verifier’s unaudited challenge', async () => {
+    // Nonces until the designated verifier's (deterministic) challenge does not call an audit at 50 %.
+    for (let nonce = 1n; ; nonce++) {
+      const sampled = await certify([{ executor: a!, resultHash: goodResult }], { policy: { kind: 'sample', ratePpm: 500_000 }, nonce })
+      const commitment = sampled.certificate.commits[0]!.message.commitment
+      const challenge = await signChallenge(b!, { taskId: sampled.taskId, commitment }, devnetDomain)
+      if (isAudited(challenge.signature, 500_000)) continue
+      const spared = await check({ ...sampled.certificate, challenge })
+      assert.ok(spared.kind === 'valid' && spared.verdict.outcome === 'verified')
+      // Without a challenge the lone commit awaited an audit: no verdict.
+      const alone = await check(sampled.certificate)
+      assert.ok(alone.kind === 'valid' && alone.verdict.outcome === 'unresolved')
+      // A challenge from a node that was not the designated verifier proves nothing.
+      const wrong = await signChallenge(c!, { taskId: sampled.taskId, commitment }, devnetDomain)
+      if (isAudited(wrong.signature, 500_000)) break
+      const r = await check({ ...sampled.certificate, challenge: wrong })
+      assert.equal(r.kind === 'reject' ? r.code : 'valid', 'CERT_BAD_CHALLENGE')
+      break
+    }
+  })
+})

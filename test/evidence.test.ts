@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { keccak256, stringToBytes, toBytes } from 'viem'
+import { createMemoryChain } from '../src/chain/memory/createMemoryChain.ts'
+import type { MemoryChain } from '../src/chain/memory/createMemoryChain.ts'
+import type { TaskCertificate } from '../src/core/certificate.ts'
+import { contentId } from '../src/core/contentId.ts'
+import { devnetDomain, hashBatchProposal, hashTaskSpec } from '../src/core/eip712.ts'
+import { hashEpochBatch } from '../src/core/epochBatch.ts'
+import { encodeEpochProposal, settleProposal } from '../src/core/epochProposal.ts'
+import { encodeMessage } from '../src/core/messages.ts'
+import { defaultParams } from '../src/core/params.ts'
+import { signDigest } from '../src/core/signing.ts'
+import { rankCandidates } from '../src/core/sortition.ts'
+import type { Address, BatchProposal, Hex, Reveal, Verdict } from '../src/core/types.ts'
+import { startNodeHost } from '../src/host/startNodeHost.ts'
+import type { NodeHost } from '../src/host/startNodeHost.ts'
+import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
+import type { MemoryHub } from '../src/net/memory/createMemoryHub.ts'
+import { topics } from '../src/ports/network.ts'
+import type { Network } from '../src/ports/network.ts'
+import type { BlobStore } from '../src/ports/node.ts'
+import type { ExecutionResult, Runtime } from '../src/ports/runtime.ts'
+import { createMemoryBlobStore } from '../src/store/memory/createMemoryStores.ts'
+import type { Sealed } from '../src/core/seal.ts'
+import { sealedPlay } from './helpers/certificates.ts'
+import { eventually } from './helpers/eventually.ts'
+import { signedSpec } from './helpers/network.ts'
+import { requester, testAccount } from './helpers/fixtures.ts'
+
+// Verdicts and batches proven by signed evidence (issue "Verdicts and epoch batches proven by
+// signed evidence"), through the real nodes and settlers on the in-memory chain: each attack the
+// old protocol fell to, and what now becomes of it.
+
+const STAKE = 1_000n * 10n ** 18n
+const DISSENT_SLASH_BPS = 1_000n
+const params = { ...defaultParams, commitWindowMs: 400, revealWindowMs: 400 }
+
+const runtime = (lie = false): Runtime => ({
+  name: 'wasm',
+  execute: async ({ input }): Promise<ExecutionResult> => ({ status: 'ok', output: lie ? stringToBytes('a lie') : toBytes(keccak256(input)), fuelUsed: 1n }),
+  close: async () => {},
+})
+
+/** A transport that never sends this node's reveals: it commits, then withholds. */
+function withholding(network: Network): Network {
+  return { ...network, publish: (topic, data) => (topic === topics.reveals ? Promise.resolve() : network.publish(topic, data)) }
+}
+
+interface Cluster {
+  chain: MemoryChain
+  hub: MemoryHub
+  hosts: NodeHost[]
+  /** The first-ranked aggregator of epoch 0: it runs a node but no settler, and proposes by hand. */
+  attacker: ReturnType<typeof testAccount>
+  attackerBlobs: BlobStore
+  accounts: ReturnType<typeof testAccount>[]
+  withholder: number | undefined
+}
+
+const clusters: Cluster[] = []
+
+/** Five equal stakers on the in-memory chain; with `forger`, the epoch's first aggregator settles nothing itself. */
+async function startCluster(
+  label: string,
+  { forger = false, withholder, liar }: { forger?: boolean; withholder?: number | 'not-aggregator'; liar?: number } = {},
+): Promise<Cluster> {
+  const accounts = Array.from({ length: 5 }, (_, i) => testAccount(`${label}-${i}`))
+  const chain = createMemoryChain({
+    treasury: testAccount(`${label}-treasury`).address,
+    domain: devnetDomain,
+    parameters: { commitWindowMs: params.commitWindowMs, revealWindowMs: params.revealWindowMs, dissentSlashBps: Number(DISSENT_SLASH_BPS) },
+    baseParams: params,
+  })
+  for (const account of accounts) chain.stake(account.address, STAKE)
+  chain.deposit(requester.address, 10n ** 18n)
+  const epoch = chain.openEpoch()
+  const view = chain.snapshot(epoch)!
+  const [first] = rankCandidates({ seed: view.seed, taskId: keccak256(stringToBytes(`aggregator/${epoch}`)), candidates: view.eligibleNodes('wasm'), count: 3 })
+  const attacker = accounts.find((a) => a.address === first)!
+  // A withholder that is not the first aggregator: that one's proposal would carry the withholder's
+  // own reveal, which its node holds (a late reveal is still evidence; see docs/protocol.md).
+  const withholderIndex = withholder === 'not-aggregator' ? accounts.findIndex((a) => a !== attacker) : withholder
+  const hub = createMemoryHub()
+  const attackerBlobs = createMemoryBlobStore()
+  const hosts = await Promise.all(
+    accounts.map((account, i) => {
+      const network = hub.connect(`${label}-peer-${i}`)
+      const forging = forger && account === attacker
+      return startNodeHost({
+        account,
+        network: i === withholderIndex ? withholding(network) : network,
+        chain,
+        ...(forging ? { blobs: attackerBlobs } : { settlement: chain }),
+        domain: devnetDomain,
+        params,
+        runtimes: { wasm: runtime(i === liar) },
+        epochGraceMs: 0,
+        settlerTimers: { takeoverMs: 300, pollMs: 10 },
+      })
+    }),
+  )
+  const cluster = { chain, hub, hosts, attacker, attackerBlobs, accounts, withholder: withholderIndex }
+  clusters.push(cluster)
+  return cluster
+}
+
+/** Submits a task at the first node and waits until every node decided it; returns the honest certificate. */
+async function runTask(cluster: Cluster, i: number, policy?: { kind: 'sample'; ratePpm: number }): Promise<{ taskId: Hex; certificate: TaskCertificate; verdict: Verdict }> {
+  const { signed, blobs } = await signedSpec(i, { epoch: cluster.chain.epoch(), ...(policy === undefined ? {} : { policy }), limits: { fuel: 1_000n, memoryPages: 1, outputBytes: 64 } })
+  const taskId = hashTaskSpec(signed.message, devnetDomain)
+  await cluster.hosts[0]!.node.submitTask(signed, blobs)
+  const decided = () => cluster.hosts.map((h) => h.node.decidedTasks(signed.message.epoch).find((t) => t.verdict.taskId === taskId))
+  await eventually(() => (decided().every((t) => t !== undefined) ? true : undefined))
+  const own = decided()[0]!
+  return { taskId, certificate: own.certificate, verdict: own.verdict }
+}
+
+/** Stake of each node after the epoch's penalties: the snapshot of an epoch opened after settlement. */
+async function stakesNow(cluster: Cluster): Promise<Map<Address, bigint>> {
+  const epoch = cluster.chain.openEpoch()
+  const facts = await cluster.chain.epochFacts(epoch, [], cluster.accounts.map((a) => a.address))
+  return new Map(cluster.accounts.map((a) => [a.address, facts.stakes.get(a.address) ?? 0n]))
+}
+
+/**
+ * As epoch 0's first aggregator: publishes a proposal that settles `task` with the `claimed`
+ * verdict, with a digest the batch of that verdict really has, and serves its blob. Returns the digest.
+ */
+async function forgeProposal(cluster: Cluster, task: { certificate: TaskCertificate; verdict: Verdict }): Promise<Hex> {
+  const { chain, attacker } = cluster
+  const epoch = 0n
+  const spec = task.certificate.spec.message
+  const withheld = task.certificate.commits.map((c) => c.signer).filter((s) => !task.certificate.reveals.some((r) => r.signer === s))
+  const settled = { verdict: task.verdict, requester: spec.requester, fee: spec.fee, quorum: 2, withheld }
+  const facts = await chain.epochFacts(epoch, [spec.requester], [...task.verdict.dissenters, ...withheld])
+  const { batch } = settleProposal({ epoch, previous: new Map(), tasks: [settled] }, facts)
+  const digest = hashEpochBatch(batch, devnetDomain)
+  const cid = cluster.attackerBlobs.put(encodeEpochProposal({ epoch, previous: new Map(), tasks: [task] }))
+  const message: BatchProposal = { epoch, digest, tasks: cid }
+  const signed = await signDigest(attacker, message, hashBatchProposal(message, devnetDomain))
+  await cluster.hub.connect(`forger-${cid}`).publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
+  return digest
+}
+
+/** Gossips sealed reveals (batches of one) as their signers would: the old protocol took any validly signed reveal as evidence. */
+async function gossipReveals(cluster: Cluster, reveals: readonly Sealed<Reveal>[]): Promise<void> {
+  const net = cluster.hub.connect(`gossip-${reveals[0]!.seal.signature}`)
+  for (const r of reveals) {
+    await net.publish(topics.reveals, encodeMessage({ type: 'reveals', message: { reveals: [r.message] }, signer: r.signer, signature: r.seal.signature }))
+  }
+}
+
+/** Ends epoch 0 with a forged proposal out first, and checks that the honest batch settles instead, signed by no one for the forgery. */
+async function assertForgeryFails(cluster: Cluster, forged: { certificate: TaskCertificate; verdict: Verdict }, reason: string, honest: Verdict) {
+  cluster.chain.openEpoch()
+  const digest = await forgeProposal(cluster, forged)
+  await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+  assert.notEqual(await cluster.chain.settledDigest(0n), digest, 'the forged batch did not settle')
+  const settlers = cluster.hosts.flatMap((h) => (h.settler === undefined ? [] : [h.settler]))
+  await eventually(() => (settlers.every((s) => s.stats().epochsSettled === 1) ? true : undefined))
+  for (const settler of settlers) {
+    assert.equal(settler.stats().objections[reason], 1, `every honest member objected: ${reason}`)
+    // The receipt every node serves is the honest verdict's.
+    assert.deepEqual(settler.receipt(honest.taskId)?.executors, honest.executors)
+  }
+  // Nobody honest lost stake.
+  for (const [node, stake] of await stakesNow(cluster)) assert.equal(stake, STAKE, `${node} kept its stake`)
+}
+
+describe('verdicts and batches proven by signed evidence', () => {
+  after(async () => {
+    for (const cluster of clusters.splice(0)) for (const host of cluster.hosts) await host.stop()
+  })
+
+  it('a reveal from an unstaked key proves nothing: the forged verdict is refused, the honest one settles', async () => {
+    const cluster = await startCluster('unstaked', { forger: true })
+    const honest = await runTask(cluster, 1)
+    assert.equal(honest.verdict.outcome, 'verified')
+    // Two throwaway keys commit to a lie and reveal it; the proposal counts them as the executors.
+    const throwaway = [testAccount('throwaway-1'), testAccount('throwaway-2')]
+    const lie = contentId(stringToBytes('a lie'))
+    const plays = await Promise.all(throwaway.map((executor, i) => sealedPlay(honest.taskId, { executor, resultHash: lie }, keccak256(stringToBytes(`salt ${i}`)))))
+    await gossipReveals(cluster, plays.map((p) => p.reveal))
+    const certificate: TaskCertificate = { spec: honest.certificate.spec, commits: plays.map((p) => p.commit), reveals: plays.map((p) => p.reveal) }
+    const verdict: Verdict = { taskId: honest.taskId, outcome: 'verified', resultHash: lie, executors: throwaway.map((t) => t.address), dissenters: [] }
+    await assertForgeryFails(cluster, { certificate, verdict }, 'CERT_UNSEATED', honest.verdict)
+  })
+
+  it('a key counted twice as the agreeing executors, with the honest executors framed as dissenters, is refused', async () => {
+    const cluster = await startCluster('duplicate', { forger: true })
+    const honest = await runTask(cluster, 2)
+    // The aggregator reveals a lie with its own key (ranked: with backups every node is), counts
+    // itself twice, and the honest executors, whose signed reveals differ, as dissenters: the old
+    // protocol's members saw a signed reveal behind every name and signed (80 % of the fee to the
+    // liar, 10 % of each honest executor's stake slashed).
+    const lie = contentId(stringToBytes('a lie'))
+    const play = await sealedPlay(honest.taskId, { executor: cluster.attacker, resultHash: lie }, keccak256(stringToBytes('salt')))
+    await gossipReveals(cluster, [play.reveal])
+    const honestOnes = honest.certificate.commits.map((c) => c.signer).filter((s) => s !== cluster.attacker.address)
+    const certificate: TaskCertificate = {
+      spec: honest.certificate.spec,
+      commits: [play.commit, play.commit, ...honest.certificate.commits.filter((c) => c.signer !== cluster.attacker.address)],
+      reveals: [play.reveal, play.reveal, ...honest.certificate.reveals.filter((r) => r.signer !== cluster.attacker.address)],
+    }
+    const verdict: Verdict = { taskId: honest.taskId, outcome: 'verified', resultHash: lie, executors: [cluster.attacker.address, cluster.attacker.address], dissenters: honestOnes }
+    await assertForgeryFails(cluster, { certificate, verdict }, 'CERT_DUPLICATE_SIGNER', honest.verdict)
+  })
+
+  it('a verdict its certificate does not give is refused: an aggregator framing an honest executor', async () => {
+    const cluster = await startCluster('framing', { forger: true })
+    const honest = await runTask(cluster, 3)
+    const [winner, ...framed] = honest.verdict.executors
+    const verdict: Verdict = { ...honest.verdict, executors: [winner!], dissenters: framed }
+    await assertForgeryFails(cluster, { certificate: honest.certificate, verdict }, 'CERT_VERDICT_MISMATCH', honest.verdict)
+  })
+
+  it('a seat holder that commits and never reveals is slashed and jailed; the task is still verified', async () => {
+    const cluster = await startCluster('withhold', { withholder: 'not-aggregator' })
+    const address = cluster.accounts[cluster.withholder!]!.address
+    // Enough tasks that the withholder holds seats in some (3 of 5 seats each).
+    const tasks = []
+    for (let i = 0; i < 4; i++) tasks.push(await runTask(cluster, 10 + i))
+    const seated = tasks.filter((t) => t.certificate.commits.some((c) => c.signer === address))
+    assert.ok(seated.length > 0, 'the withholder held a seat')
+    for (const task of tasks) assert.equal(task.verdict.outcome, 'verified', 'two honest reveals reach the quorum')
+    cluster.chain.openEpoch()
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    const stakes = await stakesNow(cluster)
+    const slash = (STAKE * DISSENT_SLASH_BPS * BigInt(seated.length)) / 10_000n
+    assert.equal(stakes.get(address), STAKE - slash)
+    for (const [node, stake] of stakes) if (node !== address) assert.equal(stake, STAKE, 'no honest node is penalised')
+    assert.equal(cluster.chain.snapshot(cluster.chain.epoch())!.isEligible(address), false, 'the withholder is jailed')
+  })
+
+  it('an executor that lies, is audited and then withholds loses stake as a caught liar would', async () => {
+    const liar = 0
+    const cluster = await startCluster('audit', { withholder: liar, liar })
+    const address = cluster.accounts[liar]!.address
+    // Every sampled task is audited (rate 100 %); find one the liar executes.
+    let task
+    for (let i = 0; task === undefined; i++) {
+      const t = await runTask(cluster, 20 + i, { kind: 'sample', ratePpm: 1_000_000 })
+      if (t.certificate.commits[0]?.signer === address) task = t
+      assert.ok(i < 20, 'the liar executed a sampled task')
+    }
+    assert.equal(task.verdict.outcome, 'unresolved', 'one honest reveal cannot verify an audited task')
+    cluster.chain.openEpoch()
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    const stakes = await stakesNow(cluster)
+    assert.ok(stakes.get(address)! < STAKE, 'withholding after the audit cost stake')
+    for (const [node, stake] of stakes) if (node !== address) assert.equal(stake, STAKE, 'the auditor and everyone else keep theirs')
+  })
+})

@@ -1,0 +1,50 @@
+import { keccak256, numberToHex, stringToBytes } from 'viem'
+import type { TaskCertificate } from '../../src/core/certificate.ts'
+import { computeCommitment, signCommitBatch } from '../../src/core/commit.ts'
+import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
+import { signRevealBatch } from '../../src/core/reveal.ts'
+import { sealCommits, sealReveals } from '../../src/core/seal.ts'
+import type { Sealed } from '../../src/core/seal.ts'
+import type { Signer } from '../../src/core/signing.ts'
+import { signTaskSpec } from '../../src/core/taskSpec.ts'
+import type { Address, Commit, Hex, Reveal, TaskSpec } from '../../src/core/types.ts'
+import { makeSpec, requester } from './fixtures.ts'
+
+/** What one executor does in a test certificate: reveal a result, or commit to it and withhold. */
+export interface Play {
+  executor: Signer
+  resultHash: Hex
+  withhold?: boolean
+}
+
+export const goodResult = keccak256(stringToBytes('good result'))
+export const badResult = keccak256(stringToBytes('bad result'))
+
+/** A sealed commit and the sealed reveal that opens it, each in a batch of its own. */
+export async function sealedPlay(taskId: Hex, { executor, resultHash }: Play, salt: Hex): Promise<{ commit: Sealed<Commit>; reveal: Sealed<Reveal> }> {
+  const commitment = computeCommitment({ taskId, status: 'ok', resultHash, salt, executor: executor.address })
+  const [commit] = sealCommits(await signCommitBatch(executor, [{ taskId, commitment }], devnetDomain))
+  const [reveal] = sealReveals(await signRevealBatch(executor, [{ taskId, status: 'ok', resultHash, salt }], devnetDomain))
+  return { commit: commit!, reveal: reveal! }
+}
+
+/**
+ * A real certificate: a spec signed by the fixtures' requester, and each play's commit and reveal
+ * signed by its executor (a withholder's reveal is left out).
+ */
+export async function certify(plays: readonly Play[], spec: Partial<TaskSpec> = {}): Promise<{ certificate: TaskCertificate; taskId: Hex }> {
+  const signed = await signTaskSpec(requester, makeSpec(spec), devnetDomain)
+  const taskId = hashTaskSpec(signed.message, devnetDomain)
+  const sealed = await Promise.all(plays.map((play, i) => sealedPlay(taskId, play, numberToHex(i + 1, { size: 32 }))))
+  return {
+    taskId,
+    certificate: {
+      spec: signed,
+      commits: sealed.map((s) => s.commit),
+      reveals: sealed.filter((_, i) => plays[i]!.withhold !== true).map((s) => s.reveal),
+    },
+  }
+}
+
+/** A ranking function that ranks these nodes, in this order, for every task. */
+export const rankedAs = (nodes: readonly Address[]) => () => nodes
