@@ -267,7 +267,8 @@ contract Settlement is EIP712 {
     }
 
     /// @notice The committee weight of `node` in `epoch`: 0 when it is not a member (epoch not opened, no stake S,
-    /// snapshot stake below the minimum, jailed past the snapshot block, or not drawn), else `max(s, S / C)`.
+    /// snapshot stake below the minimum, jailed at the snapshot block, or not drawn), else `max(s, S / C)`. Fixed
+    /// once the epoch opens: it depends on the snapshot only.
     /// @param epoch The epoch (must be opened for a non-zero weight).
     /// @param node The node.
     function committeeWeight(uint64 epoch, address node) external view returns (uint256 weight) {
@@ -480,7 +481,9 @@ contract Settlement is EIP712 {
         uint256 snapshotBlock = info.snapshotBlock;
         uint256 stake = _stakeManager.stakeAt(node, snapshotBlock);
         if (stake < info.minStake || stake == 0) return 0;
-        if (checkJail && _stakeManager.jailedUntil(node) > snapshotBlock) return 0;
+        // Jailed as things stood at the snapshot: a jail imposed later (even one a member brings on itself to void a
+        // batch it signed) does not change the epoch's committee.
+        if (checkJail && _stakeManager.jailedUntilAt(node, snapshotBlock) > snapshotBlock) return 0;
         // stake <= totalStake < 2^208 (checkpointed as uint208) and C < 2^32, so C * stake cannot overflow.
         uint256 committeeSize_ = info.committeeSize;
         uint256 scaled = committeeSize_ * stake;

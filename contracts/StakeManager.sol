@@ -40,6 +40,8 @@ contract StakeManager is IERC5805 {
     Checkpoints.Trace208 private _totalStake;
     mapping(address node => Unbonding) private _unbondings;
     mapping(address node => uint64) private _jailedUntil;
+    /// @dev `_jailedUntil` as it stood at each block it changed: committees are judged at their snapshot block.
+    mapping(address node => Checkpoints.Trace208) private _jailHistory;
 
     /// @notice `node` added `amount` to its active stake, which is now `newStake`.
     event Staked(address indexed node, uint256 amount, uint256 newStake);
@@ -205,6 +207,7 @@ contract StakeManager is IERC5805 {
     function jail(address node, uint64 untilBlock) external onlySettlement {
         if (untilBlock <= _jailedUntil[node]) return;
         _jailedUntil[node] = untilBlock;
+        _jailHistory[node].push(SafeCast.toUint48(block.number), untilBlock);
         emit Jailed(node, untilBlock);
     }
 
@@ -267,6 +270,14 @@ contract StakeManager is IERC5805 {
     /// @notice The first block at which `node` is no longer jailed (0 if it never was).
     function jailedUntil(address node) external view returns (uint64) {
         return _jailedUntil[node];
+    }
+
+    /// @notice What `jailedUntil(node)` returned at the end of block `blockNumber`: a jail imposed later does not
+    /// change it, so nothing done after an epoch's snapshot changes who sits on its committee.
+    /// @param node The node.
+    /// @param blockNumber A block number, at most the current one.
+    function jailedUntilAt(address node, uint256 blockNumber) external view returns (uint64) {
+        return uint64(_jailHistory[node].upperLookupRecent(SafeCast.toUint48(blockNumber)));
     }
 
     /// @notice Whether `node` is jailed now.

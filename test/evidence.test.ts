@@ -128,19 +128,23 @@ async function stakesNow(cluster: Cluster): Promise<Map<Address, bigint>> {
  * verdict, with a digest the batch of that verdict really has, and serves its blob. Returns the digest.
  */
 async function forgeProposal(cluster: Cluster, task: { certificate: TaskCertificate; verdict: Verdict }): Promise<Hex> {
-  const { chain, attacker } = cluster
+  const { digest, cid } = await proposalBlob(cluster, task)
+  const message: BatchProposal = { epoch: 0n, digest, tasks: cid }
+  const signed = await signDigest(cluster.attacker, message, hashBatchProposal(message, devnetDomain))
+  await cluster.hub.connect(`forger-${cid}`).publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
+  return digest
+}
+
+/** A proposal blob for epoch 0 settling `task` as claimed, served by the attacker's node, with the digest of its batch. */
+async function proposalBlob(cluster: Cluster, task: { certificate: TaskCertificate; verdict: Verdict }): Promise<{ digest: Hex; cid: Hex }> {
   const epoch = 0n
   const spec = task.certificate.spec.message
   const withheld = task.certificate.commits.map((c) => c.signer).filter((s) => !task.certificate.reveals.some((r) => r.signer === s))
   const settled = { verdict: task.verdict, requester: spec.requester, fee: spec.fee, quorum: 2, withheld }
-  const facts = await chain.epochFacts(epoch, [spec.requester], [...task.verdict.dissenters, ...withheld])
+  const facts = await cluster.chain.epochFacts(epoch, [spec.requester], [...task.verdict.dissenters, ...withheld])
   const { batch } = settleProposal({ epoch, previous: new Map(), tasks: [settled] }, facts)
-  const digest = hashEpochBatch(batch, devnetDomain)
   const cid = cluster.attackerBlobs.put(encodeEpochProposal({ epoch, previous: new Map(), tasks: [task] }))
-  const message: BatchProposal = { epoch, digest, tasks: cid }
-  const signed = await signDigest(attacker, message, hashBatchProposal(message, devnetDomain))
-  await cluster.hub.connect(`forger-${cid}`).publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
-  return digest
+  return { digest: hashEpochBatch(batch, devnetDomain), cid }
 }
 
 /** Gossips sealed reveals (batches of one) as their signers would: the old protocol took any validly signed reveal as evidence. */
@@ -213,6 +217,29 @@ describe('verdicts and batches proven by signed evidence', () => {
     const [winner, ...framed] = honest.verdict.executors
     const verdict: Verdict = { ...honest.verdict, executors: [winner!], dissenters: framed }
     await assertForgeryFails(cluster, { certificate: honest.certificate, verdict }, 'CERT_VERDICT_MISMATCH', honest.verdict)
+  })
+
+  it('a committee member that signs two batches of one epoch is proven to have equivocated, by the nodes that saw it', async () => {
+    const cluster = await startCluster('equivocate', { forger: true })
+    const honest = await runTask(cluster, 4)
+    cluster.chain.openEpoch()
+    // Two batches of epoch 0 that differ in one verdict, both signed by the same member, gossiped
+    // as every member gossips its signature. Before, a signature carried only the digest: nobody
+    // could rebuild the batches, and settlers dropped the second signature silently.
+    const one = await proposalBlob(cluster, honest)
+    const two = await proposalBlob(cluster, { ...honest, verdict: { ...honest.verdict, dissenters: honest.verdict.executors.slice(0, 1), executors: honest.verdict.executors.slice(1) } })
+    const net = cluster.hub.connect('equivocator')
+    for (const { digest, cid } of [one, two]) {
+      const signature = await cluster.attacker.sign({ hash: digest })
+      await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, digest, tasks: cid }, signer: cluster.attacker.address, signature }))
+    }
+    await eventually(async () => ((await cluster.chain.isEquivocationPunished(0n, cluster.attacker.address)) ? true : undefined))
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    const proofs = cluster.hosts.reduce((sum, h) => sum + (h.settler?.stats().equivocationsProven ?? 0), 0)
+    assert.equal(proofs, 1, 'one proof landed; the other watchers found it punished or were refused')
+    const stakes = await stakesNow(cluster)
+    assert.equal(stakes.get(cluster.attacker.address), STAKE - STAKE / 10n, 'the governed 10 % of its stake')
+    for (const [node, stake] of stakes) if (node !== cluster.attacker.address) assert.equal(stake, STAKE)
   })
 
   it('a seat holder that commits and never reveals is slashed and jailed; the task is still verified', async () => {

@@ -83,7 +83,7 @@ const protocolMessage = z.discriminatedUnion('type', [
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
   envelope('challenge', challengeSchema),
   envelope('proposal', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
-  envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32 })),
+  envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
   envelope(
     'reveals',
     z.strictObject({

@@ -146,6 +146,12 @@ export interface BatchProposal {
 export interface BatchSignature {
   epoch: bigint
   digest: Hex
+  /**
+   * The content id of the proposal the digest was built from. Not signed (the signature covers the
+   * digest, as the contract checks it): it lets anyone who sees two signatures of one member for
+   * one epoch rebuild both batches and prove the equivocation on-chain.
+   */
+  tasks: Hex
 }
 
 /** The EIP-712 domain every veritask message is signed under. */

@@ -53,7 +53,7 @@ export interface StartNodeHostParameters {
   /** How long specs of an ended epoch are still taken, and how long its settlement waits for them. Default: the commit window. */
   epochGraceMs?: number
   /** The settler's timers (tests and the in-process devnet shorten them). */
-  settlerTimers?: { takeoverMs?: number; pollMs?: number }
+  settlerTimers?: { takeoverMs?: number; pollMs?: number; retryMs?: number }
   /** Serve the HTTP API here; no API when omitted. */
   api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits }
   /** Where the node and its settler report what they do (the API's event stream). */

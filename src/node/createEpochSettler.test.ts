@@ -83,4 +83,46 @@ describe('epoch settler on the in-memory chain', () => {
     // A member signs one digest per epoch, the settled one (it may re-send that signature for each aggregator proposing it).
     for (const store of stores.values()) assert.equal(store.getBatchSignature(epoch)?.digest, digest)
   })
+
+  it('retries a failed submission until the epoch settles', async () => {
+    const accounts = Array.from({ length: 3 }, (_, i) => testAccount(`retry-${i}`))
+    const chain = createMemoryChain({ treasury: testAccount('retry-treasury').address, domain: devnetDomain })
+    for (const account of accounts) chain.stake(account.address, STAKE)
+    const epoch = chain.openEpoch()
+    // The chain refuses the first two submissions (a dropped transaction, an RPC error): before,
+    // the aggregator gave up after one and the epoch never settled.
+    let failures = 2
+    const flaky: typeof chain = {
+      ...chain,
+      submitBatch: async (batch, signatures) => {
+        if (failures > 0) {
+          failures--
+          throw new Error('the RPC endpoint went away')
+        }
+        return chain.submitBatch(batch, signatures)
+      },
+    }
+    const hub = createMemoryHub()
+    for (const [i, account] of accounts.entries()) {
+      hosts.push(
+        await startNodeHost({
+          account,
+          network: hub.connect(`retry-${i}`),
+          chain,
+          settlement: flaky,
+          domain: devnetDomain,
+          runtimes: {},
+          epochGraceMs: 0,
+          settlerTimers: { takeoverMs: 10_000, pollMs: 10, retryMs: 20 },
+        }),
+      )
+    }
+    chain.openEpoch()
+    await eventually(async () => ((await chain.lastSettledEpoch()) === epoch ? true : undefined))
+    const retryHosts = hosts.slice(-3)
+    const failed = retryHosts.reduce((sum, h) => sum + h.settler!.stats().submissionsFailed, 0)
+    const submitted = retryHosts.reduce((sum, h) => sum + h.settler!.stats().batchesSubmitted, 0)
+    assert.equal(failed, 2, 'both failures were the first aggregator’s, retried before anyone took over')
+    assert.equal(submitted, 1)
+  })
 })

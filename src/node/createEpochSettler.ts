@@ -4,7 +4,7 @@ import type { CertifyParameters } from '../core/batchCheck.ts'
 import type { TaskCertificate } from '../core/certificate.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
-import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
+import type { BalanceLeaf, EpochBatch, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
 import type { EpochProposal, EpochSettlement, ProposedTask } from '../core/epochProposal.ts'
 import { SettlementError, VeritaskError } from '../core/errors.ts'
@@ -25,6 +25,7 @@ import type { GossipMessage, Network, ValidationResult } from '../ports/network.
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
 import type { SettlementPort } from '../ports/settlement.ts'
 import type { Clock } from './clock.ts'
+import { createEquivocationWatch } from './equivocationWatch.ts'
 import type { VeritaskNode } from './createNode.ts'
 import type { Logger } from './logger.ts'
 
@@ -46,6 +47,8 @@ export interface CreateEpochSettlerParameters {
   graceMs?: number
   /** How often the settler looks at the chain and the node's open tasks. */
   pollMs?: number
+  /** How long after a failed submission the aggregator submits again. */
+  retryMs?: number
   /** Largest proposal blob fetched from a peer. */
   maxProposalBytes?: number
   /** The node restarted with tasks in flight: it missed part of the current epoch. */
@@ -91,9 +94,13 @@ export interface EpochSettler {
     epochsSettled: number
     batchesSubmitted: number
     signaturesSent: number
+    /** Submissions of this node's batch that failed (each is retried while the epoch is not settled). */
+    submissionsFailed: number
     lastGasUsed: bigint | null
     rejected: Record<string, number>
     objections: Record<string, number>
+    /** Equivocations this node proved on-chain (core: a member's signatures of two batches of one epoch). */
+    equivocationsProven: number
   }
 }
 
@@ -129,6 +136,7 @@ export function createEpochSettler({
   takeoverMs = 10_000,
   graceMs = 2_000,
   pollMs = 200,
+  retryMs = 1_000,
   maxProposalBytes = 64 * 1024 * 1024,
   restarted = false,
   params = defaultParams,
@@ -155,6 +163,8 @@ export function createEpochSettler({
   const proposed = new Set<bigint>()
   /** Epochs whose batch this node is submitting: their settlement is finished by the submission, with its gas. */
   const submitting = new Set<bigint>()
+  /** When to submit again an epoch whose submission failed. */
+  const retryAt = new Map<bigint, number>()
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
@@ -166,6 +176,7 @@ export function createEpochSettler({
     epochsSettled: 0,
     batchesSubmitted: 0,
     signaturesSent: 0,
+    submissionsFailed: 0,
     lastGasUsed: null as bigint | null,
     rejected: {} as Record<string, number>,
     objections: {} as Record<string, number>,
@@ -232,6 +243,35 @@ export function createEpochSettler({
     }
     return { domain, verify, epoch, outputs, rankingOf: (spec, taskId) => rankTask({ view, taskId, spec, backups }) }
   }
+
+  /**
+   * The batch a proposal blob builds, as its digest names it, for an equivocation proof: from the
+   * proposals this node checked, or rebuilt from the blob as the aggregator claims it (verdicts as
+   * claimed, withholders as its certificates show), since a member may have signed a forgery.
+   */
+  async function rebuild(epoch: bigint, cid: Hex, digest: Hex): Promise<EpochBatch | undefined> {
+    const known = candidates.get(epoch)?.get(digest)
+    if (known !== undefined) return known.result.batch
+    try {
+      const bytes = blobs.get(cid) ?? (await network.fetchBlob(cid, { peers: [], maxBytes: maxProposalBytes }))
+      const proposal = decodeEpochProposal(bytes)
+      if (proposal.epoch !== epoch) return undefined
+      const tasks = proposal.tasks.map(({ certificate, verdict }) => ({
+        verdict,
+        requester: certificate.spec.message.requester,
+        fee: certificate.spec.message.fee,
+        quorum: 0,
+        withheld: certificate.commits.map((c) => c.signer).filter((s) => !certificate.reveals.some((r) => r.signer === s)),
+      }))
+      const { batch } = await build({ epoch, previous: proposal.previous, tasks })
+      return hashEpochBatch(batch, domain) === digest ? batch : undefined
+    } catch (error) {
+      log.debug('proposal for an equivocation proof not rebuilt', { epoch, cid, error })
+      return undefined
+    }
+  }
+
+  const watch = createEquivocationWatch({ settlement, rebuild, log })
 
   /** As aggregator: proposes this node's own settled tasks on top of the balances the chain holds. */
   async function propose(epoch: bigint): Promise<void> {
@@ -304,7 +344,7 @@ export function createEpochSettler({
       const signature = own?.signature ?? (await account.sign({ hash: digest }))
       // Persist before sending: after a crash the node re-sends this signature, never another.
       store.putBatchSignature(epoch, digest, signature)
-      const message: Signed<BatchSignature> = { message: { epoch, digest }, signer: account.address, signature }
+      const message: Signed<BatchSignature> = { message: { epoch, digest, tasks: candidate.cid }, signer: account.address, signature }
       stats.signaturesSent++
       await publish({ type: 'batch-signature', ...message })
       await collect(message)
@@ -322,6 +362,19 @@ export function createEpochSettler({
     if (mine === undefined || candidate === undefined || ownDigest.get(epoch) !== digest) return
     if ((await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
     mine.set(signed.signer, signed.signature)
+    await submit(epoch)
+  }
+
+  /**
+   * Submits this node's batch for `epoch` once its signatures carry the required weight. A failed
+   * submission (a full mempool, a node restart, a reverted race) is retried from the epoch's next
+   * step, `retryMs` later, for as long as the epoch is not settled.
+   */
+  async function submit(epoch: bigint): Promise<void> {
+    const mine = collected.get(epoch)
+    const digest = ownDigest.get(epoch)
+    const candidate = digest === undefined ? undefined : candidates.get(epoch)?.get(digest)
+    if (mine === undefined || candidate === undefined) return
     let weight = 0n
     for (const signer of mine.keys()) weight += await settlement.committeeWeight(epoch, signer)
     if (weight < (await settlement.requiredWeight(epoch)) || (await settlement.settledDigest(epoch)) !== null) return
@@ -335,10 +388,13 @@ export function createEpochSettler({
       stats.batchesSubmitted++
       stats.lastGasUsed = gasUsed
       log.info('batch submitted', { epoch, digest, signers: signatures.length, gasUsed })
-      await finish(epoch, digest, gasUsed)
+      await finish(epoch, digest!, gasUsed)
     } catch (error) {
-      // Another aggregator may have settled the epoch first; the next tick finds out.
-      log.warn('batch submission failed', { epoch, error })
+      // Another aggregator may have settled the epoch first (the next step finds out); if not, try again.
+      stats.submissionsFailed++
+      log.warn('batch submission failed; will retry', { epoch, error })
+      if (!collected.has(epoch)) collected.set(epoch, mine)
+      retryAt.set(epoch, clock.now() + retryMs)
     } finally {
       submitting.delete(epoch)
     }
@@ -370,6 +426,7 @@ export function createEpochSettler({
     candidates.delete(epoch - 1n)
     ownDigest.delete(epoch)
     collected.delete(epoch)
+    retryAt.delete(epoch)
     proposals.delete(epoch)
     proposers.delete(epoch)
     node.forgetEpoch(epoch)
@@ -412,6 +469,11 @@ export function createEpochSettler({
     // Specs of the epoch may still cross the boundary for a moment; then its tasks must finish.
     if (clock.now() - (endedAt.get(epoch) ?? clock.now()) < graceMs || node.pendingTasks(epoch) > 0) return false
     readyAt ??= clock.now()
+    const retry = retryAt.get(epoch)
+    if (retry !== undefined && clock.now() >= retry) {
+      retryAt.delete(epoch)
+      await submit(epoch)
+    }
     node.closeEpoch(epoch)
     for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
     const rank = (await aggregatorsOf(epoch)).indexOf(account.address)
@@ -472,7 +534,9 @@ export function createEpochSettler({
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad batch signature'))
         return 'reject'
       }
-      void collect(message)
+      const signed: Signed<BatchSignature> = { message: message.message, signer: message.signer, signature: message.signature }
+      void watch.observe(signed)
+      void collect(signed)
       return 'accept'
     }
     reject(new VeritaskError('MESSAGE_WRONG_TOPIC', 'task message on the batch topic'))
@@ -520,7 +584,7 @@ export function createEpochSettler({
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    stats: () => ({ ...stats, rejected: { ...stats.rejected }, objections: { ...stats.objections } }),
+    stats: () => ({ ...stats, rejected: { ...stats.rejected }, objections: { ...stats.objections }, equivocationsProven: watch.stats().proven }),
   }
 }
 

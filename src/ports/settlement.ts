@@ -19,4 +19,11 @@ export interface SettlementPort {
   committeeWeight(epoch: bigint, node: Address): Promise<bigint>
   requiredWeight(epoch: bigint): Promise<bigint>
   submitBatch(batch: EpochBatch, signatures: readonly Hex[]): Promise<{ gasUsed: bigint }>
+  /**
+   * `Settlement.proveEquivocation`: one committee member's signatures of two different batches of
+   * one epoch. Slashes and jails the signer; reverts if the two do not prove it or it was punished.
+   */
+  proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex): Promise<void>
+  /** Whether `node`'s equivocation in `epoch` was proven already. */
+  isEquivocationPunished(epoch: bigint, node: Address): Promise<boolean>
 }

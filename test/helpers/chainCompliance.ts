@@ -282,7 +282,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await f.settlement(0).requiredWeight(1n), 0n)
       }))
 
-    it('answers committee weights from the chain as it is: once the epoch opens, and after a jail', () =>
+    it('fixes committee weights at the snapshot: a jail after it changes the next epoch, not the open one', () =>
       withChain(optionsFor([100n, 100n, 100n, 100n]), async (f) => {
         const [a, b, c, d] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
         const port = f.settlement(0)
@@ -294,7 +294,11 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.committeeWeight(1n, d.address), 100n)
         const { batch } = await buildBatch(port, 0n, [{ label: 'jail', requester: requester.address, fee: 100n, executors: [a.address], dissenters: [d.address] }])
         await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
-        assert.equal(await port.committeeWeight(1n, d.address), 0n, 'jailed past the snapshot of epoch 1')
+        // d is jailed now, after epoch 1's snapshot: it still sits on epoch 1's committee (so a member
+        // cannot void a batch it signed by getting itself jailed before the batch lands), not on epoch 2's.
+        assert.equal(await port.committeeWeight(1n, d.address), 100n, 'epoch 1 keeps the committee of its snapshot')
+        await f.openEpoch()
+        assert.equal(await port.committeeWeight(2n, d.address), 0n, 'jailed at the snapshot of epoch 2')
       }))
 
     it('draws a sparse committee by threshold sortition from the epoch seed the view shows', () =>
@@ -458,7 +462,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
           [{ node: d.address, slashAmount: 10n }],
         )
         await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
-        assert.equal(await port.committeeWeight(1n, d.address), 0n, 'jailed past the snapshot of the open epoch')
+        assert.equal(await port.committeeWeight(1n, d.address), 100n, 'the open epoch keeps the committee of its snapshot')
         assert.equal(await port.committeeWeight(1n, a.address), 100n)
         assert.equal(await port.requiredWeight(1n), 267n, 'the open epoch keeps its snapshot')
         await f.openEpoch()
@@ -469,6 +473,28 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.deepEqual((await port.epochFacts(2n, [], [d.address])).stakes, new Map([[d.address, 90n]]))
         assert.equal(await port.requiredWeight(2n), 260n, '⌈2/3 · 390⌉')
         assert.equal(await port.committeeWeight(2n, d.address), 0n)
+      }))
+
+    it('proves an equivocation once: the signer of two batches of one epoch is slashed and jailed from the next snapshot', () =>
+      withChain(optionsFor([100n, 100n, 100n, 100n]), async (f) => {
+        const [a, b] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount]
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        const port = f.settlement(1)
+        const { batch: one } = await buildBatch(port, 0n, [{ label: 'one', requester: requester.address, fee: 100n, executors: [a.address] }])
+        const { batch: two } = await buildBatch(port, 0n, [{ label: 'two', requester: requester.address, fee: 100n, executors: [a.address] }])
+        const [sigOne] = await signBatch([a], one, f.domain)
+        const [sigTwo] = await signBatch([a], two, f.domain)
+        const [otherTwo] = await signBatch([b], two, f.domain)
+        await assertRejected(port.proveEquivocation(one, sigOne!, one, sigOne!), 'SETTLEMENT_NOT_EQUIVOCATION')
+        await assertRejected(port.proveEquivocation(one, sigOne!, two, otherTwo!), 'SETTLEMENT_NOT_EQUIVOCATION')
+        assert.equal(await port.isEquivocationPunished(0n, a.address), false)
+        await port.proveEquivocation(one, sigOne!, two, sigTwo!)
+        assert.equal(await port.isEquivocationPunished(0n, a.address), true)
+        await assertRejected(port.proveEquivocation(two, sigTwo!, one, sigOne!), 'SETTLEMENT_ALREADY_PUNISHED')
+        await f.openEpoch()
+        assert.deepEqual((await port.epochFacts(1n, [], [a.address, b.address])).stakes, new Map([[a.address, 90n], [b.address, 100n]]))
+        assert.equal(await port.committeeWeight(1n, a.address), 0n, 'jailed at the next snapshot')
       }))
 
     it('rejects a batch for the epoch still running, and takes it once the epoch has ended', () =>

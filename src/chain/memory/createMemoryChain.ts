@@ -31,6 +31,8 @@ export type ChainRevertCode =
   | 'ECDSA_INVALID_SIGNATURE_LENGTH'
   | 'ECDSA_INVALID_SIGNATURE_S'
   | 'CHAIN_EPOCH_NOT_OPENED'
+  | 'SETTLEMENT_NOT_EQUIVOCATION'
+  | 'SETTLEMENT_ALREADY_PUNISHED'
 
 export class ChainRevertedError extends VeritaskError<ChainRevertCode> {
   override name = 'ChainRevertedError'
@@ -61,6 +63,8 @@ interface EpochRecord {
   totalStake: bigint
   funded: ReadonlyMap<Address, bigint>
   depositors: readonly Address[]
+  /** Nodes jailed at the snapshot block (StakeManager.jailedUntilAt): the committee is fixed then. */
+  jailed: ReadonlySet<Address>
 }
 
 /**
@@ -164,10 +168,11 @@ export function createMemoryChain({
       params: toProtocolParams(values, baseParams),
     }
     const totalStake = [...stakes.values()].reduce((sum, stake) => sum + stake, 0n)
-    return { snapshot, snapshotBlock, stakes: new Map(stakes), totalStake, funded, depositors: [...depositors] }
+    const jailed = new Set([...jailedUntil.keys()].filter((node) => isJailedAt(node, snapshotBlock)))
+    return { snapshot, snapshotBlock, stakes: new Map(stakes), totalStake, funded, depositors: [...depositors], jailed }
   }
 
-  function weightOf(epoch: bigint, node: Address): bigint {
+  function weightOf(epoch: bigint, node: Address, checkJail = true): bigint {
     const info = record(epoch)
     if (info === undefined) return 0n
     return committeeWeight({
@@ -178,8 +183,8 @@ export function createMemoryChain({
       totalStake: info.totalStake,
       committeeSize,
       minStake: values.minStake,
-      // As Settlement: jailed now past the snapshot block, even by a penalty applied after it.
-      jailed: isJailedAt(node, info.snapshotBlock),
+      // As Settlement: jailed as things stood at the snapshot; a later jail does not change the committee.
+      jailed: checkJail && info.jailed.has(getAddress(node)),
     })
   }
 
@@ -232,6 +237,24 @@ export function createMemoryChain({
     return { gasUsed: 0n }
   }
 
+  const punished = new Set<string>()
+
+  /** Settlement.proveEquivocation: two different batches of one epoch signed by one committee member. */
+  async function proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex): Promise<void> {
+    const [digestA, digestB] = [hashEpochBatch(a, domain), hashEpochBatch(b, domain)]
+    if (a.epoch !== b.epoch || digestA === digestB) revert('SETTLEMENT_NOT_EQUIVOCATION')
+    const [x, y] = await Promise.all([recoverSigner(digestA, sigA), recoverSigner(digestB, sigB)])
+    if ('error' in x) revert(x.error, x.details)
+    if ('error' in y || y.signer !== x.signer) revert('SETTLEMENT_NOT_EQUIVOCATION')
+    const key = `${a.epoch}/${x.signer}`
+    if (punished.has(key)) revert('SETTLEMENT_ALREADY_PUNISHED', { epoch: a.epoch, signer: x.signer })
+    if (weightOf(a.epoch, x.signer, false) === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: x.signer })
+    punished.add(key)
+    const stake = stakes.get(x.signer) ?? 0n
+    mine()
+    applyPenalties([{ node: x.signer, slashAmount: (stake * BigInt(values.equivocationSlashBps)) / 10_000n, jailUntilBlock: block + values.jailBlocks }])
+  }
+
   async function epochFacts(epoch: bigint, requesters: readonly Address[], nodes: readonly Address[]): Promise<EpochFacts> {
     const info = record(epoch)
     if (info === undefined) revert('CHAIN_EPOCH_NOT_OPENED', { epoch })
@@ -281,6 +304,8 @@ export function createMemoryChain({
       return info === undefined ? 0n : requiredCommitteeWeight(info.totalStake)
     },
     submitBatch,
+    proveEquivocation,
+    isEquivocationPunished: async (epoch, node) => punished.has(`${epoch}/${getAddress(node)}`),
     stake(node, amount) {
       if (amount <= 0n) throw new RangeError('stake: amount must be positive')
       const key = getAddress(node)

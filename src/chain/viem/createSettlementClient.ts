@@ -97,6 +97,19 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
         'submitBatch',
       )
     },
+    async proveEquivocation(wallet: Wallet, a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex) {
+      const tuple = (batch: EpochBatch) => ({ ...batch, penalties: [...batch.penalties] })
+      return mined(
+        await wallet.writeContract({
+          ...settlement,
+          functionName: 'proveEquivocation',
+          args: [tuple(a), sigA, tuple(b), sigB],
+          chain: wallet.chain,
+          account: wallet.account,
+        }),
+        'proveEquivocation',
+      )
+    },
     async claim(wallet: Wallet, account: Address, earned: bigint, charged: bigint, proof: readonly Hex[]) {
       return mined(
         await wallet.writeContract({

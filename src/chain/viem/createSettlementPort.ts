@@ -90,5 +90,9 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
     },
     requiredWeight: (epoch) => publicClient.readContract({ ...settlement, functionName: 'requiredWeight', args: [epoch] }),
     submitBatch: (batch, signatures) => client.submitBatch(wallet, batch, signatures),
+    async proveEquivocation(a, sigA, b, sigB) {
+      await client.proveEquivocation(wallet, a, sigA, b, sigB)
+    },
+    isEquivocationPunished: (epoch, node) => publicClient.readContract({ ...settlement, functionName: 'isEquivocationPunished', args: [epoch, node] }),
   }
 }
