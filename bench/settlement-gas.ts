@@ -276,6 +276,10 @@ async function run(anvil: StartedAnvil) {
       deployerWallet.writeContract({ address: contracts.settlement, abi: SettlementAbi, functionName: 'openEpoch', args: [epoch] }),
       `openEpoch(${epoch})`,
     )
+    // A batch settles only once its epoch has ended: mine to the next epoch's first block.
+    const end = await publicClient.readContract({ address: contracts.settlement, abi: SettlementAbi, functionName: 'epochStart', args: [epoch + 1n] })
+    const now = (await publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+    if (now < end) await testClient.mine({ blocks: Number(end - now) })
     const submitted = await send(
       deployerWallet.writeContract({
         address: contracts.settlement,
