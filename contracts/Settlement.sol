@@ -41,9 +41,12 @@ contract Settlement is EIP712 {
     }
 
     /// @notice What the committee signs for an epoch. `totalRewards + treasuryAmount == totalFees`. The treasury's
-    /// share is paid like any other earning: through the treasury's leaf in the balances tree.
+    /// share is paid like any other earning: through the treasury's leaf in the balances tree. `round` numbers the
+    /// attempts to settle the epoch: a member signs at most one batch per round, and may sign a later round's batch
+    /// when an earlier round did not gather the committee (any round's batch may settle the epoch, once).
     struct EpochBatch {
         uint64 epoch;
+        uint32 round;
         bytes32 outcomesRoot;
         bytes32 balancesRoot;
         uint32 taskCount;
@@ -74,7 +77,7 @@ contract Settlement is EIP712 {
 
     /// @notice The EIP-712 type hash of `EpochBatch`; penalties enter as `penaltiesHash = keccak256(abi.encode(penalties))`.
     bytes32 public constant EPOCH_BATCH_TYPEHASH = keccak256(
-        "EpochBatch(uint64 epoch,bytes32 outcomesRoot,bytes32 balancesRoot,uint32 taskCount,uint256 totalFees,"
+        "EpochBatch(uint64 epoch,uint32 round,bytes32 outcomesRoot,bytes32 balancesRoot,uint32 taskCount,uint256 totalFees,"
         "uint256 totalRewards,uint256 treasuryAmount,bytes32 penaltiesHash)"
     );
 
@@ -227,7 +230,7 @@ contract Settlement is EIP712 {
         _applyPenalties(epoch, batch.penalties);
     }
 
-    /// @notice Punishes a committee member that signed two different batches for one epoch: the epoch's governed
+    /// @notice Punishes a committee member that signed two different batches for one round of one epoch: the epoch's governed
     /// `EquivocationSlashBps` of its bonded stake (active + unbonding) goes to the treasury and it is jailed for the
     /// epoch's `JailBlocks`. Anyone may
     /// prove it; the prover gets nothing, so a node cannot soften its own slash by reporting itself. A node jailed
@@ -246,7 +249,7 @@ contract Settlement is EIP712 {
         uint64 epoch = a.epoch;
         bytes32 digestA = _batchDigest(a);
         bytes32 digestB = _batchDigest(b);
-        if (b.epoch != epoch || digestA == digestB) revert SettlementNotEquivocation();
+        if (b.epoch != epoch || b.round != a.round || digestA == digestB) revert SettlementNotEquivocation();
         address signer = ECDSA.recoverCalldata(digestA, sigA);
         if (ECDSA.recoverCalldata(digestB, sigB) != signer) revert SettlementNotEquivocation();
         if (_equivocationPunished[epoch][signer]) revert SettlementAlreadyPunished(epoch, signer);
@@ -504,7 +507,9 @@ contract Settlement is EIP712 {
         // Two abi.encode calls of static values concatenate to exactly one abi.encode of all of them.
         bytes32 structHash = keccak256(
             bytes.concat(
-                abi.encode(EPOCH_BATCH_TYPEHASH, batch.epoch, batch.outcomesRoot, batch.balancesRoot, batch.taskCount),
+                abi.encode(
+                    EPOCH_BATCH_TYPEHASH, batch.epoch, batch.round, batch.outcomesRoot, batch.balancesRoot, batch.taskCount
+                ),
                 abi.encode(batch.totalFees, batch.totalRewards, batch.treasuryAmount, _penaltiesHash(batch.penalties))
             )
         );

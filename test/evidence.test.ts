@@ -11,7 +11,7 @@ import { encodeEpochProposal, settleProposal } from '../src/core/epochProposal.t
 import { encodeMessage } from '../src/core/messages.ts'
 import { defaultParams } from '../src/core/params.ts'
 import { signDigest } from '../src/core/signing.ts'
-import { rankCandidates } from '../src/core/sortition.ts'
+import { roundAggregator } from '../src/core/rounds.ts'
 import type { Address, BatchProposal, Hex, Reveal, Verdict } from '../src/core/types.ts'
 import { startNodeHost } from '../src/host/startNodeHost.ts'
 import type { NodeHost } from '../src/host/startNodeHost.ts'
@@ -76,7 +76,7 @@ async function startCluster(
   chain.deposit(requester.address, 10n ** 18n)
   const epoch = chain.openEpoch()
   const view = chain.snapshot(epoch)!
-  const [first] = rankCandidates({ seed: view.seed, taskId: keccak256(stringToBytes(`aggregator/${epoch}`)), candidates: view.eligibleNodes('wasm'), count: 3 })
+  const first = roundAggregator({ seed: view.seed, epoch, round: 0, candidates: view.eligibleNodes('wasm') })
   const attacker = accounts.find((a) => a.address === first)!
   // A withholder that is not the first aggregator: that one's proposal would carry the withholder's
   // own reveal, which its node holds (a late reveal is still evidence; see docs/protocol.md).
@@ -129,7 +129,7 @@ async function stakesNow(cluster: Cluster): Promise<Map<Address, bigint>> {
  */
 async function forgeProposal(cluster: Cluster, task: { certificate: TaskCertificate; verdict: Verdict }): Promise<Hex> {
   const { digest, cid } = await proposalBlob(cluster, task)
-  const message: BatchProposal = { epoch: 0n, digest, tasks: cid }
+  const message: BatchProposal = { epoch: 0n, round: 0, digest, tasks: cid }
   const signed = await signDigest(cluster.attacker, message, hashBatchProposal(message, devnetDomain))
   await cluster.hub.connect(`forger-${cid}`).publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
   return digest
@@ -231,7 +231,7 @@ describe('verdicts and batches proven by signed evidence', () => {
     const net = cluster.hub.connect('equivocator')
     for (const { digest, cid } of [one, two]) {
       const signature = await cluster.attacker.sign({ hash: digest })
-      await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, digest, tasks: cid }, signer: cluster.attacker.address, signature }))
+      await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, round: 0, digest, tasks: cid }, signer: cluster.attacker.address, signature }))
     }
     await eventually(async () => ((await cluster.chain.isEquivocationPunished(0n, cluster.attacker.address)) ? true : undefined))
     await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))

@@ -24,8 +24,8 @@ function signedState(dataDir: string) {
   const db = new Database(join(dataDir, 'state.db'), { readonly: true })
   try {
     const commits = db.prepare('SELECT task_id, result_hash, salt, commitment FROM own_commits ORDER BY task_id').all()
-    const batches = db.prepare('SELECT epoch, digest, signature FROM batch_signatures ORDER BY epoch').all()
-    return { commits: commits as Array<{ task_id: string }>, batches: batches as Array<{ epoch: number }> }
+    const batches = db.prepare('SELECT epoch, round, digest, signature FROM batch_signatures ORDER BY epoch, round').all()
+    return { commits: commits as Array<{ task_id: string }>, batches: batches as Array<{ epoch: number; round: number }> }
   } finally {
     db.close()
   }
@@ -158,7 +158,7 @@ describe('node processes over libp2p, with a crash', () => {
       assert.deepEqual(afterRun.commits.find((c) => c.task_id === commit.task_id), commit)
     }
     for (const batch of beforeRestart.batches) {
-      assert.deepEqual(afterRun.batches.find((b) => b.epoch === batch.epoch), batch)
+      assert.deepEqual(afterRun.batches.find((b) => b.epoch === batch.epoch && b.round === batch.round), batch)
     }
   }
 })

@@ -34,6 +34,7 @@ describe('Escrow', () => {
     await c.openEpoch(epoch)
     const batch: EpochBatch = {
       epoch,
+      round: 0,
       outcomesRoot: zeroHash,
       balancesRoot: tree.root as Hex,
       taskCount: 0,

@@ -82,6 +82,7 @@ describe('Settlement', () => {
 
   const batchOf = (epoch: bigint, overrides: Partial<EpochBatch> = {}): EpochBatch => ({
     epoch,
+    round: 0,
     outcomesRoot: outcomeTree.root as Hex,
     balancesRoot: keccak256(toHex(`balances-${epoch}`)),
     taskCount: outcomes.length,
@@ -284,7 +285,7 @@ describe('Settlement', () => {
     assert.equal(await settlement().read.committeeWeight([1n, members[2]!.address]), parseEther('100'))
   })
 
-  it('slashes and jails a member that signed two different batches for one epoch, once', async () => {
+  it('slashes and jails a member that signed two different batches for one round of an epoch, once', async () => {
     await c.openEpoch(0n)
     const [cheater] = members
     const a = batchOf(0n)
@@ -294,6 +295,9 @@ describe('Settlement', () => {
     const before = await balanceOf(treasury)
 
     await expectRevert(settlement(outsider).write.proveEquivocation([a, sigA, a, sigA]), 'SettlementNotEquivocation')
+    // Signing another batch in a later round is what rounds are for: not an equivocation.
+    const later = batchOf(0n, { round: 1, outcomesRoot: keccak256(toHex('another root')) })
+    await expectRevert(settlement(outsider).write.proveEquivocation([a, sigA, later, await c.signBatch(cheater!, later)]), 'SettlementNotEquivocation')
     await expectRevert(
       settlement(outsider).write.proveEquivocation([a, sigA, b, await c.signBatch(members[1]!, b)]),
       'SettlementNotEquivocation',

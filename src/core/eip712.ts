@@ -47,6 +47,7 @@ export const eip712Types = {
   RevealBatch: [{ name: 'reveals', type: 'Reveal[]' }],
   BatchProposal: [
     { name: 'epoch', type: 'uint64' },
+    { name: 'round', type: 'uint32' },
     { name: 'digest', type: 'bytes32' },
     { name: 'tasks', type: 'bytes32' },
   ],

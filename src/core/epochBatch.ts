@@ -29,6 +29,8 @@ export interface Penalty {
 
 export interface EpochBatch {
   epoch: bigint
+  /** The settlement round: a member signs one batch per round of an epoch (docs/protocol.md). */
+  round: number
   outcomesRoot: Hex
   balancesRoot: Hex
   taskCount: number
@@ -71,6 +73,8 @@ export interface RewardSplit {
 
 export interface BuildEpochBatchParameters {
   epoch: bigint
+  /** The settlement round; 0 when absent. */
+  round?: number
   tasks: readonly SettledTask[]
   /** Cumulative balances after the previous epoch (empty at genesis). */
   previous: ReadonlyMap<Address, Balance>
@@ -116,6 +120,7 @@ function byAddress(a: string, b: string): number {
  */
 export function buildEpochBatch({
   epoch,
+  round = 0,
   tasks,
   previous,
   chargeable,
@@ -165,6 +170,7 @@ export function buildEpochBatch({
   return {
     batch: {
       epoch,
+      round,
       outcomesRoot: outcomes?.root ?? zeroHash,
       balancesRoot: balances?.root ?? zeroHash,
       taskCount: sorted.length,
@@ -216,6 +222,7 @@ export function hashPenalties(penalties: readonly Penalty[]): Hex {
 export const epochBatchTypes = {
   EpochBatch: [
     { name: 'epoch', type: 'uint64' },
+    { name: 'round', type: 'uint32' },
     { name: 'outcomesRoot', type: 'bytes32' },
     { name: 'balancesRoot', type: 'bytes32' },
     { name: 'taskCount', type: 'uint32' },
@@ -234,6 +241,7 @@ export function hashEpochBatch(batch: EpochBatch, domain: ProtocolDomain): Hex {
     primaryType: 'EpochBatch',
     message: {
       epoch: batch.epoch,
+      round: batch.round,
       outcomesRoot: batch.outcomesRoot,
       balancesRoot: batch.balancesRoot,
       taskCount: batch.taskCount,

@@ -31,6 +31,8 @@ export interface ProposedTask {
 /** What a batch is built from: checked tasks on top of the balances before the epoch. */
 export interface EpochSettlement {
   epoch: bigint
+  /** The settlement round the batch is built for; 0 when absent. */
+  round?: number
   previous: ReadonlyMap<Address, Balance>
   tasks: readonly SettledTask[]
 }
@@ -64,6 +66,7 @@ export function settleProposal(proposal: EpochSettlement, facts: EpochFacts): Ep
   }
   return buildEpochBatch({
     epoch: proposal.epoch,
+    round: proposal.round ?? 0,
     tasks: proposal.tasks,
     previous: proposal.previous,
     chargeable,

@@ -26,6 +26,9 @@ export type ProtocolMessageType = ProtocolMessage['type']
  */
 export const MAX_BATCH_ITEMS = 48
 
+/** The highest settlement round a message may name: far beyond any epoch's need (a round lasts seconds). */
+export const MAX_ROUND = 100_000
+
 export const hex32 = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex')
@@ -82,8 +85,8 @@ const protocolMessage = z.discriminatedUnion('type', [
   envelope('spec', taskSpecSchema),
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
   envelope('challenge', challengeSchema),
-  envelope('proposal', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
-  envelope('batch-signature', z.strictObject({ epoch: uint(64), digest: hex32, tasks: hex32 })),
+  envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
+  envelope('batch-signature', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
   envelope(
     'reveals',
     z.strictObject({

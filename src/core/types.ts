@@ -138,6 +138,8 @@ export interface Verdict {
  */
 export interface BatchProposal {
   epoch: bigint
+  /** The settlement round it is proposed in: its signer must be the round's aggregator (`roundAggregator`). */
+  round: number
   digest: Hex
   tasks: Hex
 }
@@ -145,6 +147,8 @@ export interface BatchProposal {
 /** A committee member's signature of a batch digest, exactly as `Settlement.submitBatch` takes it. */
 export interface BatchSignature {
   epoch: bigint
+  /** The round of the batch signed (also inside the digest): a member signs one batch per round. */
+  round: number
   digest: Hex
   /**
    * The content id of the proposal the digest was built from. Not signed (the signature covers the

@@ -7,7 +7,7 @@ import { createMemoryChain } from '../chain/memory/createMemoryChain.ts'
 import { devnetDomain, hashBatchProposal } from '../core/eip712.ts'
 import { encodeMessage } from '../core/messages.ts'
 import { signDigest } from '../core/signing.ts'
-import { rankCandidates } from '../core/sortition.ts'
+import { roundAggregator } from '../core/rounds.ts'
 import type { BatchProposal } from '../core/types.ts'
 import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost } from '../host/startNodeHost.ts'
@@ -34,9 +34,9 @@ describe('epoch settler on the in-memory chain', () => {
     for (const account of accounts) chain.stake(account.address, STAKE)
     const epoch = chain.openEpoch()
     const view = chain.snapshot(epoch)!
-    const aggregators = rankCandidates({ seed: view.seed, taskId: keccak256(stringToBytes(`aggregator/${epoch}`)), candidates: view.eligibleNodes('wasm'), count: 3 })
-    // The first-ranked aggregator is the attacker: it runs no settler, it floods. The other three are honest.
-    const attacker = accounts.find((a) => a.address === aggregators[0])!
+    const first = roundAggregator({ seed: view.seed, epoch, round: 0, candidates: view.eligibleNodes('wasm') })
+    // Round 0's aggregator is the attacker: it runs no settler, it floods. The other three are honest.
+    const attacker = accounts.find((a) => a.address === first)!
     const hub = createMemoryHub()
     const stores = new Map<number, NodeStore>()
     for (const [i, account] of accounts.entries()) {
@@ -65,7 +65,7 @@ describe('epoch settler on the in-memory chain', () => {
     let settled = false
     const flooding = (async () => {
       for (let i = 0; i < 20_000 && !settled; i++) {
-        const proposal: BatchProposal = { epoch, digest: keccak256(stringToBytes(`bogus ${i}`)), tasks: keccak256(stringToBytes(`no blob ${i}`)) }
+        const proposal: BatchProposal = { epoch, round: 0, digest: keccak256(stringToBytes(`bogus ${i}`)), tasks: keccak256(stringToBytes(`no blob ${i}`)) }
         bogus.add(proposal.digest)
         const signed = await signDigest(attacker, proposal, hashBatchProposal(proposal, devnetDomain))
         await flood.publish(topics.batches, encodeMessage({ type: 'proposal', ...signed }))
@@ -80,8 +80,12 @@ describe('epoch settler on the in-memory chain', () => {
     assert.ok(digest !== null && !bogus.has(digest), 'an honest aggregator took over')
     // Every honest node saw the same batch settle, and none signed a bogus proposal.
     await eventually(() => (hosts.every((h) => h.settler!.stats().epochsSettled === 1) ? true : undefined))
-    // A member signs one digest per epoch, the settled one (it may re-send that signature for each aggregator proposing it).
-    for (const store of stores.values()) assert.equal(store.getBatchSignature(epoch)?.digest, digest)
+    // A member signs one digest per round; here it signed the settled one and never a bogus one.
+    for (const store of stores.values()) {
+      const signed = Array.from({ length: 8 }, (_, round) => store.getBatchSignature(epoch, round)?.digest).filter((d) => d !== undefined)
+      assert.ok(signed.includes(digest), 'it signed the settled batch')
+      assert.ok(signed.every((d) => !bogus.has(d)), 'and no bogus proposal')
+    }
   })
 
   it('retries a failed submission until the epoch settles', async () => {
@@ -124,5 +128,45 @@ describe('epoch settler on the in-memory chain', () => {
     const submitted = retryHosts.reduce((sum, h) => sum + h.settler!.stats().batchesSubmitted, 0)
     assert.equal(failed, 2, 'both failures were the first aggregator’s, retried before anyone took over')
     assert.equal(submitted, 1)
+  })
+
+  it('settles in a later round when the first one split the committee', async () => {
+    const accounts = Array.from({ length: 4 }, (_, i) => testAccount(`split-${i}`))
+    const chain = createMemoryChain({ treasury: testAccount('split-treasury').address, domain: devnetDomain })
+    for (const account of accounts) chain.stake(account.address, STAKE)
+    const epoch = chain.openEpoch()
+    // Two members already signed another round-0 batch (an aggregator sent them a different valid
+    // proposal, or their view of the epoch differed): round 0 can gather at most two of four
+    // signatures, below two thirds. Before rounds, a member signed one digest per epoch, forever,
+    // and the epoch never settled.
+    const split = keccak256(stringToBytes('the other round-0 batch'))
+    const stores = accounts.map(() => createMemoryNodeStore())
+    for (const i of [0, 1]) stores[i]!.putBatchSignature(epoch, 0, split, await accounts[i]!.sign({ hash: split }))
+    const hub = createMemoryHub()
+    const started: NodeHost[] = []
+    for (const [i, account] of accounts.entries()) {
+      started.push(
+        await startNodeHost({
+          store: stores[i]!,
+          account,
+          network: hub.connect(`split-${i}`),
+          chain,
+          settlement: chain,
+          domain: devnetDomain,
+          runtimes: {},
+          epochGraceMs: 0,
+          settlerTimers: { takeoverMs: 150, pollMs: 10 },
+        }),
+      )
+    }
+    hosts.push(...started)
+    chain.openEpoch()
+    await eventually(async () => ((await chain.lastSettledEpoch()) === epoch ? true : undefined))
+    const digest = await chain.settledDigest(epoch)
+    assert.notEqual(digest, split)
+    // The split members never signed a second round-0 batch; the batch that settled is a later round's.
+    for (const i of [0, 1]) assert.equal(stores[i]!.getBatchSignature(epoch, 0)?.digest, split)
+    const rounds = stores.flatMap((store) => Array.from({ length: 16 }, (_, round) => (store.getBatchSignature(epoch, round)?.digest === digest ? [round] : [])).flat())
+    assert.ok(rounds.length >= 3 && rounds.every((round) => round >= 1), `settled in round ${rounds.join(', ')}`)
   })
 })

@@ -1,4 +1,4 @@
-import { keccak256, stringToBytes, zeroHash } from 'viem'
+import { zeroHash } from 'viem'
 import { certifyTasks, findBatchObjection, outputsToFetch } from '../core/batchCheck.ts'
 import type { CertifyParameters } from '../core/batchCheck.ts'
 import type { TaskCertificate } from '../core/certificate.ts'
@@ -17,7 +17,7 @@ import { signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import { rankCandidates } from '../core/sortition.ts'
+import { roundAggregator } from '../core/rounds.ts'
 import { rankTask } from '../core/task.ts'
 import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
@@ -104,22 +104,29 @@ export interface EpochSettler {
   }
 }
 
-/** Aggregators ranked per epoch: the first proposes, the next take over one after another if it does not. */
-const AGGREGATORS = 3
+/**
+ * Rounds a node that restarted with tasks in flight lets pass before it aggregates an epoch it saw
+ * only in part: aggregators that saw it whole have their turn first.
+ */
+const RESTART_ROUNDS = 3
 
 interface Candidate {
   proposal: EpochProposal
+  round: number
   result: EpochBatchResult
   cid: Hex
 }
 
 /**
  * The node's settlement roles, driven by the chain: once an epoch is over and this node has
- * decided all its tasks, the epoch's aggregator publishes a proposal (the settled tasks as a
- * blob, the batch digest on the batch topic); every committee member checks it against the
- * reveals it saw and the balances root the chain holds, persists its signature, then sends it;
- * the aggregator submits the batch once the signatures carry the required committee weight.
- * A member signs at most one digest per epoch, across restarts (`NodeStore.putBatchSignature`).
+ * decided all its tasks, the aggregator of the epoch's current round publishes a proposal (the
+ * tasks' certificates as a blob, the batch digest on the batch topic); every committee member
+ * checks the certificates and the balances root the chain holds, persists its signature, then
+ * sends it; the aggregator submits the batch once the signatures carry the required committee
+ * weight. Rounds are numbered from when the epoch's tasks were done, one per `takeoverMs`, each
+ * with its own aggregator (`roundAggregator`). A member signs at most one digest per round,
+ * across restarts (`NodeStore.putBatchSignature`), and may sign another in a later round: a
+ * round that split the committee or whose aggregator stayed silent does not stall the epoch.
  */
 export function createEpochSettler({
   node,
@@ -153,18 +160,21 @@ export function createEpochSettler({
   let seenEpoch: bigint | null = null
   let readyAt: number | null = null
   const proposals = new Map<bigint, Signed<BatchProposal>[]>()
-  /** The aggregators whose proposal for the epoch this node took (at most AGGREGATORS: only they pass). */
-  const proposers = new Map<bigint, Set<Address>>()
+  /** The rounds of each epoch whose proposal this node took: one per round (its aggregator's first). */
+  const proposedRounds = new Map<bigint, Set<number>>()
   /** Proposals this node checked and built, by epoch and digest. */
   const candidates = new Map<bigint, Map<Hex, Candidate>>()
-  /** This node's own proposal per epoch, and the signatures collected for it, by signer. */
-  const ownDigest = new Map<bigint, Hex>()
-  const collected = new Map<bigint, Map<Address, Hex>>()
-  const proposed = new Set<bigint>()
+  /** This node's own proposals by digest, and the signatures collected for each, by signer. */
+  const own = new Map<Hex, { epoch: bigint; round: number }>()
+  const collected = new Map<Hex, Map<Address, Hex>>()
+  /** The rounds this node proposed in, as `${epoch}/${round}`. */
+  const proposed = new Set<string>()
   /** Epochs whose batch this node is submitting: their settlement is finished by the submission, with its gas. */
   const submitting = new Set<bigint>()
-  /** When to submit again an epoch whose submission failed. */
-  const retryAt = new Map<bigint, number>()
+  /** When to submit again an own batch (by digest) whose submission failed. */
+  const retryAt = new Map<Hex, number>()
+  /** Round aggregators drawn so far, by `${epoch}/${round}`. */
+  const aggregators = new Map<string, Address | undefined>()
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
@@ -199,16 +209,18 @@ export function createEpochSettler({
     if (typeof reason === 'string') stats.objections[reason] = (stats.objections[reason] ?? 0) + 1
   }
 
-  async function aggregatorsOf(epoch: bigint): Promise<Address[]> {
+  async function aggregatorOf(epoch: bigint, round: number): Promise<Address | undefined> {
+    const key = `${epoch}/${round}`
+    if (aggregators.has(key)) return aggregators.get(key)
     const view = chain.snapshot(epoch) ?? (await chain.loadSnapshot?.(epoch))
-    if (view === undefined) return []
-    return rankCandidates({
-      seed: view.seed,
-      taskId: keccak256(stringToBytes(`aggregator/${epoch}`)),
-      candidates: view.eligibleNodes('wasm'),
-      count: AGGREGATORS,
-    })
+    if (view === undefined) return undefined
+    const aggregator = roundAggregator({ seed: view.seed, epoch, round, candidates: view.eligibleNodes('wasm') })
+    aggregators.set(key, aggregator)
+    return aggregator
   }
+
+  /** The round `epoch` is in here: one per `takeoverMs` since `from`. */
+  const roundSince = (from: number): number => Math.max(0, Math.floor((clock.now() - from) / takeoverMs))
 
   async function publish(message: ProtocolMessage): Promise<void> {
     await network.publish(topics.batches, encodeMessage(message))
@@ -249,7 +261,7 @@ export function createEpochSettler({
    * proposals this node checked, or rebuilt from the blob as the aggregator claims it (verdicts as
    * claimed, withholders as its certificates show), since a member may have signed a forgery.
    */
-  async function rebuild(epoch: bigint, cid: Hex, digest: Hex): Promise<EpochBatch | undefined> {
+  async function rebuild(epoch: bigint, round: number, cid: Hex, digest: Hex): Promise<EpochBatch | undefined> {
     const known = candidates.get(epoch)?.get(digest)
     if (known !== undefined) return known.result.batch
     try {
@@ -263,7 +275,7 @@ export function createEpochSettler({
         quorum: 0,
         withheld: certificate.commits.map((c) => c.signer).filter((s) => !certificate.reveals.some((r) => r.signer === s)),
       }))
-      const { batch } = await build({ epoch, previous: proposal.previous, tasks })
+      const { batch } = await build({ epoch, round, previous: proposal.previous, tasks })
       return hashEpochBatch(batch, domain) === digest ? batch : undefined
     } catch (error) {
       log.debug('proposal for an equivocation proof not rebuilt', { epoch, cid, error })
@@ -273,9 +285,9 @@ export function createEpochSettler({
 
   const watch = createEquivocationWatch({ settlement, rebuild, log })
 
-  /** As aggregator: proposes this node's own settled tasks on top of the balances the chain holds. */
-  async function propose(epoch: bigint): Promise<void> {
-    proposed.add(epoch)
+  /** As the round's aggregator: proposes this node's certificates on top of the balances the chain holds. */
+  async function propose(epoch: bigint, round: number): Promise<void> {
+    proposed.add(`${epoch}/${round}`)
     const previous = candidates.get(epoch - 1n)
     const settledDigest = epoch === 0n ? null : await settlement.settledDigest(epoch - 1n)
     const before = settledDigest === null ? undefined : previous?.get(settledDigest)?.result.cumulative
@@ -289,14 +301,14 @@ export function createEpochSettler({
     const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }
     const bytes = encodeEpochProposal(proposal)
     const cid = blobs.put(bytes)
-    const result = await build({ epoch, previous: proposal.previous, tasks })
+    const result = await build({ epoch, round, previous: proposal.previous, tasks })
     const digest = hashEpochBatch(result.batch, domain)
-    const message: BatchProposal = { epoch, digest, tasks: cid }
+    const message: BatchProposal = { epoch, round, digest, tasks: cid }
     const signed = await signDigest(account, message, hashBatchProposal(message, domain))
-    remember(epoch, digest, { proposal, result, cid })
-    ownDigest.set(epoch, digest)
-    collected.set(epoch, new Map())
-    log.info('batch proposed', { epoch, digest, tasks: proposal.tasks.length })
+    remember(epoch, digest, { proposal, round, result, cid })
+    own.set(digest, { epoch, round })
+    collected.set(digest, new Map())
+    log.info('batch proposed', { epoch, round, digest, tasks: proposal.tasks.length })
     await publish({ type: 'proposal', ...signed })
     await consider(signed)
   }
@@ -307,9 +319,9 @@ export function createEpochSettler({
     candidates.set(epoch, byDigest)
   }
 
-  /** As committee member: checks a proposal and signs its digest, once per epoch. */
+  /** As committee member: checks a proposal and signs its digest, once per round. */
   async function consider(signed: Signed<BatchProposal>): Promise<void> {
-    const { epoch, digest, tasks: cid } = signed.message
+    const { epoch, round, digest, tasks: cid } = signed.message
     try {
       let candidate = candidates.get(epoch)?.get(digest)
       if (candidate === undefined) {
@@ -328,23 +340,23 @@ export function createEpochSettler({
           const { objection } = checked
           throw new SettlementError('BATCH_OBJECTION', `The proposal does not stand on its evidence (${objection.reason}).`, { details: { epoch, ...objection } })
         }
-        const result = await build({ epoch, previous: proposal.previous, tasks: checked.tasks })
+        const result = await build({ epoch, round, previous: proposal.previous, tasks: checked.tasks })
         if (hashEpochBatch(result.batch, domain) !== digest) {
           throw new SettlementError('BATCH_DIGEST_MISMATCH', 'The proposal does not build the batch its digest names.', { details: { epoch } })
         }
-        candidate = { proposal, result, cid }
+        candidate = { proposal, round, result, cid }
         remember(epoch, digest, candidate)
       }
       if ((await settlement.committeeWeight(epoch, account.address)) === 0n) return
-      const own = store.getBatchSignature(epoch)
-      if (own !== undefined && own.digest !== digest) {
-        log.info('not signing a second batch for the epoch', { epoch, signed: own.digest, proposed: digest })
+      const stored = store.getBatchSignature(epoch, round)
+      if (stored !== undefined && stored.digest !== digest) {
+        log.info('not signing a second batch for the round', { epoch, round, signed: stored.digest, proposed: digest })
         return
       }
-      const signature = own?.signature ?? (await account.sign({ hash: digest }))
+      const signature = stored?.signature ?? (await account.sign({ hash: digest }))
       // Persist before sending: after a crash the node re-sends this signature, never another.
-      store.putBatchSignature(epoch, digest, signature)
-      const message: Signed<BatchSignature> = { message: { epoch, digest, tasks: candidate.cid }, signer: account.address, signature }
+      store.putBatchSignature(epoch, round, digest, signature)
+      const message: Signed<BatchSignature> = { message: { epoch, round, digest, tasks: candidate.cid }, signer: account.address, signature }
       stats.signaturesSent++
       await publish({ type: 'batch-signature', ...message })
       await collect(message)
@@ -357,12 +369,11 @@ export function createEpochSettler({
   /** As aggregator: adds a member's signature and submits once the committee weight suffices. */
   async function collect(signed: Signed<BatchSignature>): Promise<void> {
     const { epoch, digest } = signed.message
-    const mine = collected.get(epoch)
-    const candidate = candidates.get(epoch)?.get(digest)
-    if (mine === undefined || candidate === undefined || ownDigest.get(epoch) !== digest) return
+    const mine = collected.get(digest)
+    if (mine === undefined || own.get(digest)?.epoch !== epoch) return
     if ((await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
     mine.set(signed.signer, signed.signature)
-    await submit(epoch)
+    await submit(epoch, digest)
   }
 
   /**
@@ -370,17 +381,16 @@ export function createEpochSettler({
    * submission (a full mempool, a node restart, a reverted race) is retried from the epoch's next
    * step, `retryMs` later, for as long as the epoch is not settled.
    */
-  async function submit(epoch: bigint): Promise<void> {
-    const mine = collected.get(epoch)
-    const digest = ownDigest.get(epoch)
-    const candidate = digest === undefined ? undefined : candidates.get(epoch)?.get(digest)
-    if (mine === undefined || candidate === undefined) return
+  async function submit(epoch: bigint, digest: Hex): Promise<void> {
+    const mine = collected.get(digest)
+    const candidate = candidates.get(epoch)?.get(digest)
+    if (mine === undefined || candidate === undefined || submitting.has(epoch)) return
     let weight = 0n
     for (const signer of mine.keys()) weight += await settlement.committeeWeight(epoch, signer)
     if (weight < (await settlement.requiredWeight(epoch)) || (await settlement.settledDigest(epoch)) !== null) return
     // Signatures arrive concurrently: only the first collector past the threshold submits.
-    if (collected.get(epoch) !== mine) return
-    collected.delete(epoch)
+    if (collected.get(digest) !== mine || submitting.has(epoch)) return
+    collected.delete(digest)
     const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
     submitting.add(epoch)
     try {
@@ -388,13 +398,13 @@ export function createEpochSettler({
       stats.batchesSubmitted++
       stats.lastGasUsed = gasUsed
       log.info('batch submitted', { epoch, digest, signers: signatures.length, gasUsed })
-      await finish(epoch, digest!, gasUsed)
+      await finish(epoch, digest, gasUsed)
     } catch (error) {
       // Another aggregator may have settled the epoch first (the next step finds out); if not, try again.
       stats.submissionsFailed++
       log.warn('batch submission failed; will retry', { epoch, error })
-      if (!collected.has(epoch)) collected.set(epoch, mine)
-      retryAt.set(epoch, clock.now() + retryMs)
+      if (!collected.has(digest)) collected.set(digest, mine)
+      retryAt.set(digest, clock.now() + retryMs)
     } finally {
       submitting.delete(epoch)
     }
@@ -424,11 +434,15 @@ export function createEpochSettler({
     }
     proposalBlobs.delete(epoch)
     candidates.delete(epoch - 1n)
-    ownDigest.delete(epoch)
-    collected.delete(epoch)
-    retryAt.delete(epoch)
+    for (const [ownDigest, at] of own) {
+      if (at.epoch !== epoch) continue
+      own.delete(ownDigest)
+      collected.delete(ownDigest)
+      retryAt.delete(ownDigest)
+    }
+    for (const key of aggregators.keys()) if (key.startsWith(`${epoch}/`)) aggregators.delete(key)
     proposals.delete(epoch)
-    proposers.delete(epoch)
+    proposedRounds.delete(epoch)
     node.forgetEpoch(epoch)
     next = epoch + 1n
     endedAt.delete(epoch)
@@ -469,18 +483,18 @@ export function createEpochSettler({
     // Specs of the epoch may still cross the boundary for a moment; then its tasks must finish.
     if (clock.now() - (endedAt.get(epoch) ?? clock.now()) < graceMs || node.pendingTasks(epoch) > 0) return false
     readyAt ??= clock.now()
-    const retry = retryAt.get(epoch)
-    if (retry !== undefined && clock.now() >= retry) {
-      retryAt.delete(epoch)
-      await submit(epoch)
+    for (const [digest, at] of retryAt) {
+      if (own.get(digest)?.epoch !== epoch || clock.now() < at) continue
+      retryAt.delete(digest)
+      await submit(epoch, digest)
     }
     node.closeEpoch(epoch)
     for (const signed of proposals.get(epoch)?.splice(0) ?? []) await consider(signed)
-    const rank = (await aggregatorsOf(epoch)).indexOf(account.address)
+    const round = roundSince(readyAt)
     // An aggregator that missed part of the epoch waits until those that saw it all had their turn.
     const witnessed = witnessedFrom !== null && epoch >= witnessedFrom
-    const turn = witnessed ? rank : rank + AGGREGATORS
-    if (rank >= 0 && !proposed.has(epoch) && clock.now() - readyAt >= turn * takeoverMs) await propose(epoch)
+    const mayPropose = witnessed || round >= RESTART_ROUNDS
+    if (mayPropose && !proposed.has(`${epoch}/${round}`) && (await aggregatorOf(epoch, round)) === account.address) await propose(epoch, round)
     return false
   }
 
@@ -507,21 +521,25 @@ export function createEpochSettler({
       return 'reject'
     }
     if (message.type === 'proposal') {
-      const { epoch } = message.message
+      const { epoch, round } = message.message
       if (epoch > chain.epoch()) return 'ignore'
-      if (!(await aggregatorsOf(epoch)).includes(message.signer)) {
-        reject(new SettlementError('BATCH_NOT_AGGREGATOR', 'proposal from a node that is not an aggregator of the epoch'))
+      // Rounds start one takeover apart once an epoch ends: a proposal for a round far ahead of this
+      // node's count is not taken (else naming any round would cost this node a draw to check).
+      const ended = endedAt.get(epoch)
+      if (round > (ended === undefined ? 0 : roundSince(ended)) + 1) return 'ignore'
+      if ((await aggregatorOf(epoch, round)) !== message.signer) {
+        reject(new SettlementError('BATCH_NOT_AGGREGATOR', 'proposal from a node that is not the aggregator of its round'))
         return 'reject'
       }
       if (!(await verify(hashBatchProposal(message.message, domain), message.signature, message.signer))) {
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad proposal signature'))
         return 'reject'
       }
-      // One proposal per aggregator and epoch: an aggregator that proposes again (another digest, or
-      // a flood) cannot crowd out the proposals of those that take over from it.
+      // One proposal per round: an aggregator that proposes again (another digest, or a flood)
+      // cannot crowd out the proposals of later rounds.
       const list = proposals.get(epoch) ?? []
-      if (proposers.get(epoch)?.has(message.signer) === true) return 'ignore'
-      proposers.set(epoch, (proposers.get(epoch) ?? new Set<Address>()).add(message.signer))
+      if (proposedRounds.get(epoch)?.has(round) === true) return 'ignore'
+      proposedRounds.set(epoch, (proposedRounds.get(epoch) ?? new Set<number>()).add(round))
       const byDigest = proposalBlobs.get(epoch) ?? new Map<Hex, Hex>()
       byDigest.set(message.message.digest, message.message.tasks)
       proposalBlobs.set(epoch, byDigest)
@@ -535,6 +553,8 @@ export function createEpochSettler({
         return 'reject'
       }
       const signed: Signed<BatchSignature> = { message: message.message, signer: message.signer, signature: message.signature }
+      // Only a committee member can equivocate (or count): anyone else's signature is noise.
+      if ((await settlement.committeeWeight(message.message.epoch, message.signer)) === 0n) return 'ignore'
       void watch.observe(signed)
       void collect(signed)
       return 'accept'

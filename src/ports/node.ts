@@ -79,7 +79,7 @@ export interface OwnBatchSignature {
  * What the node signed is write-once: `putOwnCommits` and `putBatchSignature` accept the same value
  * again (a no-op) but throw a `StoreError` with code `STORE_CONFLICT` (src/store/errors.ts) for a
  * different one, so that not even a bug makes the node sign two answers for one task or two
- * batches for one epoch. When a put returns, the value survives a crash of the process (and, in
+ * batches for one round of an epoch. When a put returns, the value survives a crash of the process (and, in
  * the SQLite adapter, of the machine): persist first, then send.
  */
 export interface NodeStore {
@@ -96,6 +96,7 @@ export interface NodeStore {
   getVerdict(taskId: Hex): Verdict | undefined
   /** Stored specs without a verdict, in the order they were first stored. */
   openTasks(): OpenTask[]
-  putBatchSignature(epoch: bigint, digest: Hex, signature: Hex): void
-  getBatchSignature(epoch: bigint): OwnBatchSignature | undefined
+  /** This node's signature of the batch of `round` of `epoch`: write-once per round (one round may not have two digests). */
+  putBatchSignature(epoch: bigint, round: number, digest: Hex, signature: Hex): void
+  getBatchSignature(epoch: bigint, round: number): OwnBatchSignature | undefined
 }

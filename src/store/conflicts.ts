@@ -22,13 +22,13 @@ export function assertSameOwnCommit(stored: OwnCommit, next: OwnCommit): void {
 }
 
 /**
- * Throws `STORE_CONFLICT` unless `digest` is the digest already signed for `epoch`. The same digest
- * with another signature is not a conflict (both sign the same batch); the stored one is kept.
+ * Throws `STORE_CONFLICT` unless `digest` is the digest already signed for `epoch` in `round`. The
+ * same digest with another signature is not a conflict (both sign the same batch); the stored one is kept.
  */
-export function assertSameBatchDigest(epoch: bigint, stored: OwnBatchSignature, digest: Hex): void {
+export function assertSameBatchDigest(epoch: bigint, round: number, stored: OwnBatchSignature, digest: Hex): void {
   if (stored.digest === digest) return
-  throw new StoreError('STORE_CONFLICT', `A batch signature for a different digest is already stored for epoch ${epoch}.`, {
-    details: { epoch: epoch.toString(), stored: stored.digest, attempted: digest },
-    hint: 'Signing two batches for one epoch is equivocation and is slashed; re-send the stored signature.',
+  throw new StoreError('STORE_CONFLICT', `A batch signature for a different digest is already stored for epoch ${epoch}, round ${round}.`, {
+    details: { epoch: epoch.toString(), round, stored: stored.digest, attempted: digest },
+    hint: 'Signing two batches in one round of an epoch is equivocation and is slashed; re-send the stored signature.',
   })
 }

@@ -475,7 +475,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.committeeWeight(2n, d.address), 0n)
       }))
 
-    it('proves an equivocation once: the signer of two batches of one epoch is slashed and jailed from the next snapshot', () =>
+    it('proves an equivocation once: the signer of two batches of one round is slashed and jailed from the next snapshot', () =>
       withChain(optionsFor([100n, 100n, 100n, 100n]), async (f) => {
         const [a, b] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount]
         await f.deposit(requester, 1_000n)
@@ -487,6 +487,9 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const [sigTwo] = await signBatch([a], two, f.domain)
         const [otherTwo] = await signBatch([b], two, f.domain)
         await assertRejected(port.proveEquivocation(one, sigOne!, one, sigOne!), 'SETTLEMENT_NOT_EQUIVOCATION')
+        const nextRound = { ...two, round: 1 }
+        const [sigNextRound] = await signBatch([a], nextRound, f.domain)
+        await assertRejected(port.proveEquivocation(one, sigOne!, nextRound, sigNextRound!), 'SETTLEMENT_NOT_EQUIVOCATION')
         await assertRejected(port.proveEquivocation(one, sigOne!, two, otherTwo!), 'SETTLEMENT_NOT_EQUIVOCATION')
         assert.equal(await port.isEquivocationPunished(0n, a.address), false)
         await port.proveEquivocation(one, sigOne!, two, sigTwo!)

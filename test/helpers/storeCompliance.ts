@@ -77,7 +77,7 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         assert.equal(store.getSpec(zeroHash), undefined)
         assert.equal(store.getOwnCommit(zeroHash), undefined)
         assert.equal(store.getVerdict(zeroHash), undefined)
-        assert.equal(store.getBatchSignature(0n), undefined)
+        assert.equal(store.getBatchSignature(0n, 0), undefined)
         assert.deepEqual(store.openTasks(), [])
       }))
 
@@ -136,18 +136,24 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         assert.deepEqual(store.openTasks(), [a, c])
       }))
 
-    it('keeps one batch signature per epoch: the same digest again is a no-op, another is STORE_CONFLICT', () =>
+    it('keeps one batch signature per round of an epoch: the same digest again is a no-op, another is STORE_CONFLICT', () =>
       withFixture(factory, ({ store }) => {
         const digest = keccak256(stringToBytes('batch 7'))
         const signature = toHex(new Uint8Array(65).fill(7))
-        store.putBatchSignature(7n, digest, signature)
-        store.putBatchSignature(7n, digest, toHex(new Uint8Array(65).fill(8)))
-        assert.deepEqual(store.getBatchSignature(7n), { digest, signature })
-        assert.throws(() => store.putBatchSignature(7n, keccak256(stringToBytes('batch 7b')), signature), isStoreError('STORE_CONFLICT'))
-        assert.deepEqual(store.getBatchSignature(7n), { digest, signature })
-        assert.equal(store.getBatchSignature(8n), undefined)
-        store.putBatchSignature(8n, zeroHash, signature)
-        assert.deepEqual(store.getBatchSignature(8n), { digest: zeroHash, signature })
+        store.putBatchSignature(7n, 0, digest, signature)
+        store.putBatchSignature(7n, 0, digest, toHex(new Uint8Array(65).fill(8)))
+        assert.deepEqual(store.getBatchSignature(7n, 0), { digest, signature })
+        assert.throws(() => store.putBatchSignature(7n, 0, keccak256(stringToBytes('batch 7b')), signature), isStoreError('STORE_CONFLICT'))
+        assert.deepEqual(store.getBatchSignature(7n, 0), { digest, signature })
+        assert.equal(store.getBatchSignature(8n, 0), undefined)
+        store.putBatchSignature(8n, 0, zeroHash, signature)
+        assert.deepEqual(store.getBatchSignature(8n, 0), { digest: zeroHash, signature })
+        // A later round of the same epoch may sign another batch; each round keeps its own.
+        const later = keccak256(stringToBytes('batch 7, round 1'))
+        store.putBatchSignature(7n, 1, later, signature)
+        assert.deepEqual(store.getBatchSignature(7n, 1), { digest: later, signature })
+        assert.deepEqual(store.getBatchSignature(7n, 0), { digest, signature })
+        assert.throws(() => store.putBatchSignature(7n, 1, digest, signature), isStoreError('STORE_CONFLICT'))
       }))
 
     // Registered only for durable adapters: a test that cannot apply is not run, rather than skipped.
@@ -162,12 +168,12 @@ export function describeNodeStoreCompliance(name: string, factory: StoreFactory<
         fixture.store.putSpec(b.taskId, b.signed)
         fixture.store.putOwnCommits([commit])
         fixture.store.putVerdict(makeVerdict(b.taskId))
-        fixture.store.putBatchSignature(1n, digest, signature)
+        fixture.store.putBatchSignature(1n, 0, digest, signature)
         const store = (fixture.reopen as () => NodeStore)()
         assert.deepEqual(store.getSpec(a.taskId), a.signed)
         assert.deepEqual(store.getOwnCommit(a.taskId), commit)
         assert.deepEqual(store.getVerdict(b.taskId), makeVerdict(b.taskId))
-        assert.deepEqual(store.getBatchSignature(1n), { digest, signature })
+        assert.deepEqual(store.getBatchSignature(1n, 0), { digest, signature })
         assert.deepEqual(store.openTasks(), [a])
         assert.throws(() => store.putOwnCommits([{ ...commit, salt: zeroHash }]), isStoreError('STORE_CONFLICT'))
       }))

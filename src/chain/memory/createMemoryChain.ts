@@ -239,10 +239,10 @@ export function createMemoryChain({
 
   const punished = new Set<string>()
 
-  /** Settlement.proveEquivocation: two different batches of one epoch signed by one committee member. */
+  /** Settlement.proveEquivocation: two different batches of one round of an epoch signed by one committee member. */
   async function proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex): Promise<void> {
     const [digestA, digestB] = [hashEpochBatch(a, domain), hashEpochBatch(b, domain)]
-    if (a.epoch !== b.epoch || digestA === digestB) revert('SETTLEMENT_NOT_EQUIVOCATION')
+    if (a.epoch !== b.epoch || a.round !== b.round || digestA === digestB) revert('SETTLEMENT_NOT_EQUIVOCATION')
     const [x, y] = await Promise.all([recoverSigner(digestA, sigA), recoverSigner(digestB, sigB)])
     if ('error' in x) revert(x.error, x.details)
     if ('error' in y || y.signer !== x.signer) revert('SETTLEMENT_NOT_EQUIVOCATION')

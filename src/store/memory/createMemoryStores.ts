@@ -29,7 +29,8 @@ export function createMemoryNodeStore(): NodeStore {
   const specs = new Map<Hex, Signed<TaskSpec>>()
   const commits = new Map<Hex, OwnCommit>()
   const verdicts = new Map<Hex, Verdict>()
-  const batchSignatures = new Map<bigint, OwnBatchSignature>()
+  /** By `${epoch}/${round}`. */
+  const batchSignatures = new Map<string, OwnBatchSignature>()
   return {
     putSpec: (taskId, signed) => void specs.set(taskId, signed),
     getSpec: (taskId) => specs.get(taskId),
@@ -48,11 +49,11 @@ export function createMemoryNodeStore(): NodeStore {
     getVerdict: (taskId) => verdicts.get(taskId),
     openTasks: () =>
       [...specs].filter(([taskId]) => !verdicts.has(taskId)).map(([taskId, signed]) => ({ taskId, signed })),
-    putBatchSignature(epoch, digest, signature) {
-      const stored = batchSignatures.get(epoch)
-      if (stored !== undefined) return assertSameBatchDigest(epoch, stored, digest)
-      batchSignatures.set(epoch, { digest, signature })
+    putBatchSignature(epoch, round, digest, signature) {
+      const stored = batchSignatures.get(`${epoch}/${round}`)
+      if (stored !== undefined) return assertSameBatchDigest(epoch, round, stored, digest)
+      batchSignatures.set(`${epoch}/${round}`, { digest, signature })
     },
-    getBatchSignature: (epoch) => batchSignatures.get(epoch),
+    getBatchSignature: (epoch, round) => batchSignatures.get(`${epoch}/${round}`),
   }
 }

@@ -53,7 +53,7 @@ async function storeThenKill(path: string, commit: OwnCommit, batch: { digest: s
     const store = createSqliteNodeStore({ path: process.env.STORE_PATH })
     const batch = JSON.parse(process.env.STORE_BATCH)
     store.putOwnCommits([JSON.parse(process.env.STORE_COMMIT)])
-    store.putBatchSignature(3n, batch.digest, batch.signature)
+    store.putBatchSignature(3n, 0, batch.digest, batch.signature)
     process.stdout.write('ready\\n')
     setInterval(() => {}, 60_000)
   `
@@ -92,7 +92,7 @@ describe('createSqliteNodeStore', () => {
       const store = createSqliteNodeStore({ path })
       try {
         assert.deepEqual(store.getOwnCommit(taskId), commit)
-        assert.deepEqual(store.getBatchSignature(3n), batch)
+        assert.deepEqual(store.getBatchSignature(3n, 0), batch)
         store.putOwnCommits([commit])
         assert.throws(() => store.putOwnCommits([{ ...commit, salt: keccak256(stringToBytes('new salt')) }]), isStoreError('STORE_CONFLICT'))
       } finally {
@@ -193,6 +193,28 @@ describe('createSqliteNodeStore', () => {
       try {
         assert.deepEqual(store.getOwnCommit(task.taskId), commit)
         assert.throws(() => store.putOwnCommits([{ ...commit, commitment: zeroHash }]), isStoreError('STORE_CONFLICT'))
+      } finally {
+        store.close()
+      }
+    }))
+
+  it('migrates a version-2 store, whose batch signatures had no round, to round 0 of each epoch', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'node.sqlite')
+      const raw = new Database(path)
+      raw.pragma(`application_id = ${storeApplicationId}`)
+      raw.exec(migrations[0]!)
+      raw.exec(migrations[1]!)
+      raw.pragma('user_version = 2')
+      const digest = keccak256(stringToBytes('epoch 4'))
+      const signature = `0x${'22'.repeat(65)}` as const
+      raw.prepare('INSERT INTO batch_signatures (epoch, digest, signature) VALUES (?, ?, ?)').run(4n, digest, signature)
+      raw.close()
+      const store = createSqliteNodeStore({ path })
+      try {
+        assert.deepEqual(store.getBatchSignature(4n, 0), { digest, signature })
+        assert.equal(store.getBatchSignature(4n, 1), undefined)
+        assert.throws(() => store.putBatchSignature(4n, 0, zeroHash, signature), isStoreError('STORE_CONFLICT'))
       } finally {
         store.close()
       }

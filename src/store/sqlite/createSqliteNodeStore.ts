@@ -85,7 +85,7 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
     const row = statements.getOwnCommit.get(taskId)
     return row === undefined ? undefined : decodeOwnCommit(row, file)
   }
-  const getBatchSignature = (epoch: bigint) => statements.getBatchSignature.get(epoch) as { digest: Hex; signature: Hex } | undefined
+  const getBatchSignature = (epoch: bigint, round: number) => statements.getBatchSignature.get(epoch, round) as { digest: Hex; signature: Hex } | undefined
 
   const putOwnCommits = db.transaction((commits: readonly OwnCommit[]) => {
     for (const commit of commits) {
@@ -94,10 +94,10 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
       else statements.putOwnCommit.run(commit.taskId, commit.status, commit.resultHash, commit.salt, commit.commitment)
     }
   })
-  const putBatchSignature = db.transaction((epoch: bigint, digest: Hex, signature: Hex) => {
-    const stored = getBatchSignature(epoch)
-    if (stored !== undefined) return assertSameBatchDigest(epoch, stored, digest)
-    statements.putBatchSignature.run(epoch, digest, signature)
+  const putBatchSignature = db.transaction((epoch: bigint, round: number, digest: Hex, signature: Hex) => {
+    const stored = getBatchSignature(epoch, round)
+    if (stored !== undefined) return assertSameBatchDigest(epoch, round, stored, digest)
+    statements.putBatchSignature.run(epoch, round, digest, signature)
   })
 
   let closed = false
@@ -135,9 +135,9 @@ export function createSqliteNodeStore({ path, lockTimeoutMs = 2000 }: CreateSqli
           signed: decodeSpec(row.spec, row.task_id, file),
         })),
       ),
-    putBatchSignature: (epoch, digest, signature) =>
-      use(() => durably(db, () => putBatchSignature.immediate(epoch, digest, signature))),
-    getBatchSignature: (epoch) => use(() => getBatchSignature(epoch)),
+    putBatchSignature: (epoch, round, digest, signature) =>
+      use(() => durably(db, () => putBatchSignature.immediate(epoch, round, digest, signature))),
+    getBatchSignature: (epoch, round) => use(() => getBatchSignature(epoch, round)),
     close() {
       if (closed) return
       closed = true
@@ -173,11 +173,11 @@ function prepareStatements(db: Database.Database) {
     openTasks: db.prepare<[], { task_id: string; spec: string }>(
       'SELECT s.task_id, s.spec FROM specs s WHERE NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.task_id = s.task_id) ORDER BY s.rowid',
     ),
-    putBatchSignature: db.prepare<[bigint, string, string]>(
-      'INSERT INTO batch_signatures (epoch, digest, signature) VALUES (?, ?, ?)',
+    putBatchSignature: db.prepare<[bigint, number, string, string]>(
+      'INSERT INTO batch_signatures (epoch, round, digest, signature) VALUES (?, ?, ?, ?)',
     ),
-    getBatchSignature: db.prepare<[bigint], { digest: string; signature: string }>(
-      'SELECT digest, signature FROM batch_signatures WHERE epoch = ?',
+    getBatchSignature: db.prepare<[bigint, number], { digest: string; signature: string }>(
+      'SELECT digest, signature FROM batch_signatures WHERE epoch = ? AND round = ?',
     ),
   }
 }

@@ -31,6 +31,19 @@ export const migrations: readonly string[] = [
   UPDATE own_commits SET commitment = json_extract(signed, '$.message.commitment');
   ALTER TABLE own_commits DROP COLUMN signed;
   `,
+  // A member signs one batch per settlement round of an epoch (docs/protocol.md): keyed by both.
+  `
+  CREATE TABLE batch_signatures_by_round (
+    epoch INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (epoch, round)
+  );
+  INSERT INTO batch_signatures_by_round (epoch, round, digest, signature) SELECT epoch, 0, digest, signature FROM batch_signatures;
+  DROP TABLE batch_signatures;
+  ALTER TABLE batch_signatures_by_round RENAME TO batch_signatures;
+  `,
 ]
 
 /** `PRAGMA application_id` of a veritask node store: "vrtk". */
