@@ -49,6 +49,27 @@ describe('findBatchObjection', () => {
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noReveal, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-reveal')
     const noCommit = { ...certificate, commits: certificate.commits.slice(0, 2), reveals: certificate.reveals.slice(0, 2) }
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noCommit, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-commit')
+    // A commit that could not have held a seat (all k filled by better-ranked ones) is no reason to object.
+    const { certificate: wider } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: goodResult },
+    ])
+    const backup = testAccount('batch-backup')
+    const withBackup = { ...certifying, rankingOf: rankedAs([...ranking, backup.address]) }
+    // The same spec (the fixtures' defaults): the backup's commit is for the same task.
+    const { certificate: late } = await certify([{ executor: backup, resultHash: goodResult }])
+    const fullProposal = proposal({ tasks: [{ certificate: wider, verdict: { ...task.verdict, executors: [a!.address, b!.address, c!.address], dissenters: [] } }] })
+    const ownWithWorseCommit: DecidedTask[] = [{ certificate: { ...wider, commits: [...wider.commits, ...late.commits] }, verdict: task.verdict }]
+    assert.equal(reasonOf(await findBatchObjection({ proposal: fullProposal, own: ownWithWorseCommit, ...withBackup })), null)
+    // A member that never accepted the spec vouches for first seats only: a backup's commit could
+    // have been chosen over a better-ranked one it never saw.
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal(), own: [], knows: () => false, ...certifying })), null)
+    const backupSeated = { ...wider, commits: [...wider.commits.slice(0, 2), ...late.commits], reveals: [...wider.reveals.slice(0, 2), ...late.reveals] }
+    const backupVerdict = { ...task.verdict, executors: [a!.address, b!.address, backup.address], dissenters: [] }
+    const unseen = proposal({ tasks: [{ certificate: backupSeated, verdict: backupVerdict }] })
+    assert.equal(reasonOf(await findBatchObjection({ proposal: unseen, own: [], knows: () => false, ...withBackup })), 'unknown-task')
+    assert.equal(reasonOf(await findBatchObjection({ proposal: unseen, own: [], ...withBackup })), null)
     // A task this member holds is left out: an objection, unless it crossed the epoch boundary.
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own, ...certifying })), 'missing-task')
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own: [{ ...own[0]!, mayOmit: true }], ...certifying })), null)

@@ -6,6 +6,7 @@ import type { SettledTask } from './epochBatch.ts'
 import type { EpochProposal, ProposedTask } from './epochProposal.ts'
 import type { BatchSeal } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
+import { seatsOf } from './task.ts'
 import type { Address, Hex, ProtocolDomain, TaskSpec, Verdict } from './types.ts'
 
 export type BatchObjectionReason =
@@ -13,6 +14,11 @@ export type BatchObjectionReason =
   | CertificateRejectionCode
   /** The proposal settles one task twice. */
   | 'duplicate-task'
+  /**
+   * A task whose spec this member never accepted, whose certificate counts a backup: only members
+   * that saw the spec could tell whether a better-ranked commit was left out.
+   */
+  | 'unknown-task'
   /** A task this node holds a certificate for is left out (and did not cross the epoch boundary). */
   | 'missing-task'
   /** A certificate leaves out a commit this node counted: it would unseat that executor. */
@@ -54,6 +60,12 @@ export type CertifiedTask = SettledTask & ProposedTask
 export function outputsToFetch(certificate: TaskCertificate): Hex[] {
   const reveals = certificate.reveals.map((r) => ({ executor: r.signer, ...r.message }))
   return resultsToCompare(certificate.spec.message.comparison, reveals)
+}
+
+/** Whether every committer holds one of the task's first seats (the first k ranked; no backup stepped in). */
+function inFirstSeats(certificate: TaskCertificate, ranking: readonly Address[]): boolean {
+  const first = new Set(ranking.slice(0, seatsOf(certificate.spec.message.policy)))
+  return certificate.commits.every((c) => first.has(c.signer))
 }
 
 /**
@@ -105,21 +117,29 @@ export interface FindBatchObjectionParameters extends CertifyParameters {
   proposal: EpochProposal
   /** The tasks this member decided itself, with its own certificates. */
   own: readonly DecidedTask[]
+  /**
+   * Whether this member accepted the task's spec. A certificate proves who committed, not that the
+   * better-ranked seats had their chance: only members that saw the spec hold the commits an
+   * aggregator might leave out, so for a task it never saw a member accepts only a certificate
+   * whose committers all hold first seats (no backup). Every task is known when absent.
+   */
+  knows?(taskId: Hex): boolean
 }
 
 /**
  * What a committee member checks before it signs an epoch's batch. It signs on certificates, not on
  * what it saw: every task's certificate must prove the verdict claimed for it (`certifyTask`), so
  * no unseated or duplicate signer, no framed executor and no short quorum gets through, and the
- * terms (requester, fee, quorum) are the signed spec's. A task the member never saw is fine: its
- * certificate speaks for it. What the member holds itself matters only for what the proposal
- * leaves out, since absence cannot be proven: a task it holds a certificate for, a commit it
- * counted, a reveal it accepted in time. Returns the first objection, or the settled tasks to
+ * terms (requester, fee, quorum) are the signed spec's. A task whose spec the member never
+ * accepted (`knows`) passes only with its first seats (no backup). What the member holds itself matters only for what the proposal leaves out, since
+ * absence cannot be proven: a task it holds a certificate for, a commit it counted that would
+ * have held a seat, a reveal it accepted in time. Returns the first objection, or the settled tasks to
  * build the batch from.
  */
 export async function findBatchObjection({
   proposal,
   own,
+  knows = () => true,
   ...parameters
 }: FindBatchObjectionParameters): Promise<{ objection: BatchObjection } | { tasks: CertifiedTask[] }> {
   const verified = new Map<BatchSeal, boolean>()
@@ -132,13 +152,24 @@ export async function findBatchObjection({
     seen.add(taskId)
     const task = await certifyTask(certificate, parameters, verdict, verified)
     if ('reason' in task) return { objection: { taskId, reason: task.reason } }
+    if (!knows(taskId) && !inFirstSeats(certificate, parameters.rankingOf(certificate.spec.message, taskId))) {
+      return { objection: { taskId, reason: 'unknown-task' } }
+    }
     const held = mine.get(taskId)?.certificate
     if (held !== undefined) {
       const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
       const commits = signers(certificate.commits)
       const reveals = signers(certificate.reveals)
-      if (held.commits.some((c) => !commits.has(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
-      if (held.reveals.some((r) => !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
+      // A left-out commit matters only if it would have held a seat: a free seat, or a better rank
+      // than a counted one. Views split at a deadline (one node seated a backup, another the late
+      // primary) then agree on the proposal that counts the better-ranked commits.
+      const ranking = parameters.rankingOf(certificate.spec.message, taskId)
+      const rank = (node: Address) => ranking.indexOf(node)
+      const worst = Math.max(...certificate.commits.map((c) => rank(c.signer)))
+      const full = certificate.commits.length >= seatsOf(certificate.spec.message.policy)
+      const outranks = (node: Address) => !full || rank(node) < worst
+      if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
+      if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
     }
     tasks.push(task)
   }

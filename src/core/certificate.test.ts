@@ -35,6 +35,20 @@ describe('task certificates', () => {
     assert.deepEqual(withheld.withheld, [c!.address])
   })
 
+  it('penalise nobody as a withholder when no one revealed: the task ended in its commit phase', async () => {
+    // A requester picks a deadline that ends the task before the reveal phase: honest committers
+    // never had the chance to reveal, so they did not withhold.
+    const ended = await check((await certify([a!, b!].map((executor) => ({ executor, resultHash: goodResult, withhold: true })))).certificate)
+    assert.ok(ended.kind === 'valid' && ended.verdict.outcome === 'unresolved')
+    assert.deepEqual(ended.withheld, [])
+  })
+
+  it('refuse a policy no node accepts: a quorum that is not a majority', async () => {
+    const { certificate } = await certify([{ executor: a!, resultHash: badResult }], { policy: { kind: 'replicate', k: 3, quorum: 1 } })
+    const result = await check(certificate)
+    assert.equal(result.kind === 'reject' ? result.code : 'valid', 'CERT_BAD_POLICY')
+  })
+
   it('refuse an unstaked or unranked signer, a duplicate executor, and a reveal that opens nothing', async () => {
     const unseated = await certify([{ executor: a!, resultHash: goodResult }, { executor: outsider, resultHash: goodResult }])
     const codeOf = async (certificate: TaskCertificate, extra?: Partial<CheckTaskCertificateParameters>) => {

@@ -4,7 +4,7 @@ import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
-import { ARBITERS } from './task.ts'
+import { ARBITRATION_QUORUM, seatsOf } from './task.ts'
 import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
@@ -36,6 +36,8 @@ export type CertificateRejectionCode =
   | 'CERT_DUPLICATE_SIGNER'
   /** More commits than the policy has seats. */
   | 'CERT_TOO_MANY_SEATS'
+  /** A replicate policy whose quorum is not a majority of k: no node accepts such a spec. */
+  | 'CERT_BAD_POLICY'
   | 'CERT_REVEAL_WITHOUT_COMMIT'
   | 'CERT_REVEAL_MISMATCH'
   | 'CERT_BAD_CHALLENGE'
@@ -93,7 +95,7 @@ const reject = (code: CertificateRejectionCode, message: string, details: Record
  *   need a majority of those seats.
  *
  * Reveals must open their signer's commit. The verdict is `decideVerdict` over the reveals in rank
- * order; committers without a reveal withheld.
+ * order; once some committer revealed, committers without a reveal withheld.
  */
 export async function checkTaskCertificate({
   certificate,
@@ -125,7 +127,10 @@ export async function checkTaskCertificate({
     commitments.set(commit.signer, commit.message.commitment)
   }
   const policy = spec.message.policy
-  const seats = policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
+  if (policy.kind === 'replicate' && !(policy.k >= 1 && policy.quorum <= policy.k && 2 * policy.quorum > policy.k)) {
+    return reject('CERT_BAD_POLICY', `A quorum of ${policy.quorum} of ${policy.k} is not a majority: no node would have accepted the spec.`, { taskId })
+  }
+  const seats = seatsOf(policy)
   if (commits.length > seats) return reject('CERT_TOO_MANY_SEATS', `${commits.length} commits for ${seats} seats.`, { taskId })
 
   const revealed = new Map<Address, Reveal>()
@@ -162,7 +167,7 @@ export async function checkTaskCertificate({
     // Without a challenge that spares it, a lone commit awaited an audit that never came.
     quorum = unaudited ? 1 : 2
   } else {
-    quorum = commits.length === 2 ? 2 : Math.floor((2 + ARBITERS) / 2) + 1
+    quorum = commits.length === 2 ? 2 : ARBITRATION_QUORUM
   }
 
   const byRank = [...revealed].sort(([a], [b]) => rank.get(a)! - rank.get(b)!)
@@ -173,7 +178,10 @@ export async function checkTaskCertificate({
     ...(spec.message.comparison === undefined ? {} : { comparison: spec.message.comparison }),
     ...(outputs === undefined ? {} : { outputs }),
   })
-  const withheld = commits.map((c) => c.signer).filter((signer) => !revealed.has(signer))
+  // Withholding is provable only once the reveal phase opened, and a reveal shows it did: a task
+  // that ended in its commit phase (its deadline came first, or too few could commit) penalises
+  // nobody, so a requester cannot set a deadline that makes honest committers "withhold".
+  const withheld = revealed.size === 0 ? [] : commits.map((c) => c.signer).filter((signer) => !revealed.has(signer))
   if (claimed !== undefined && !sameVerdict(claimed, verdict)) {
     if (claimed.outcome !== 'unresolved' && verdict.outcome === 'unresolved') {
       return reject('CERT_BELOW_QUORUM', `The claimed ${claimed.outcome} verdict has fewer than ${quorum} agreeing reveals.`, { taskId })

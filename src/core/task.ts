@@ -46,9 +46,19 @@ export interface RankTaskParameters {
  * nodes with different `backups` agree on every place both rank.
  */
 export function rankTask({ view, taskId, spec, backups }: RankTaskParameters): Address[] {
-  const seats = spec.policy.kind === 'replicate' ? spec.policy.k : 2 + ARBITERS
-  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seats + backups })
+  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups })
 }
+
+/** The most seats a task can fill: k executors; a sampled task's executor, verifier and arbiters. */
+export function seatsOf(policy: TaskSpec['policy']): number {
+  return policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
+}
+
+/**
+ * The agreeing reveals an arbitration needs: a majority of its full `2 + ARBITERS` seats, however
+ * many arbiters could be seated (the certificate, which cannot tell, asks the same).
+ */
+export const ARBITRATION_QUORUM = Math.floor((2 + ARBITERS) / 2) + 1
 
 export interface CommitRecord {
   executor: Address
@@ -183,7 +193,7 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
         sample: { ...state.sample, stage: 'arbitrate' },
         seats,
         k: seats.length,
-        quorum: Math.floor(seats.length / 2) + 1,
+        quorum: ARBITRATION_QUORUM,
         nextBackup: state.nextBackup + arbiters.length,
         phase: 'commit',
         commitDeadline: now + timing.commitWindowMs,

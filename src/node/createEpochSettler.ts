@@ -13,7 +13,7 @@ import { decodeMessage, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { buildReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
-import { signDigest } from '../core/signing.ts'
+import { isCanonicalSignature, signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
@@ -109,6 +109,9 @@ export interface EpochSettler {
  * only in part: aggregators that saw it whole have their turn first.
  */
 const RESTART_ROUNDS = 3
+
+/** Result blobs a member fetches at most to check one proposal's tolerance comparisons. */
+const MAX_OUTPUT_FETCHES = 1_024
 
 interface Candidate {
   proposal: EpochProposal
@@ -240,19 +243,24 @@ export function createEpochSettler({
     const view = chain.snapshot(epoch) ?? (await chain.loadSnapshot?.(epoch))
     if (view === undefined) throw new SettlementError('BATCH_UNKNOWN_EPOCH', `The snapshot of epoch ${epoch} is not known here.`, { details: { epoch } })
     const backups = (view.params ?? params).backups
-    const outputs = new Map<Hex, Uint8Array>()
+    // Results for tolerance comparisons, fetched in parallel and at most MAX_OUTPUT_FETCHES per
+    // proposal: an aggregator naming thousands of missing results must not stall the settler.
+    const wanted = new Map<Hex, number>()
     for (const certificate of certificates) {
-      for (const cid of outputsToFetch(certificate)) {
-        if (outputs.has(cid)) continue
+      for (const cid of outputsToFetch(certificate)) if (wanted.size < MAX_OUTPUT_FETCHES) wanted.set(cid, certificate.spec.message.limits.outputBytes)
+    }
+    const outputs = new Map<Hex, Uint8Array>()
+    await Promise.all(
+      [...wanted].map(async ([cid, maxBytes]) => {
         const bytes =
           blobs.get(cid) ??
-          (await network.fetchBlob(cid, { peers: [], maxBytes: certificate.spec.message.limits.outputBytes }).catch((error: unknown) => {
+          (await network.fetchBlob(cid, { peers: [], maxBytes }).catch((error: unknown) => {
             log.debug('result for a certificate not fetched', { epoch, cid, error })
             return undefined
           }))
         if (bytes !== undefined) outputs.set(cid, bytes)
-      }
-    }
+      }),
+    )
     return { domain, verify, epoch, outputs, rankingOf: (spec, taskId) => rankTask({ view, taskId, spec, backups }) }
   }
 
@@ -335,7 +343,12 @@ export function createEpochSettler({
         // Signed on certificates: each must prove the verdict claimed for it. What this node holds
         // itself counts only for what the proposal leaves out (core/batchCheck.ts).
         const certificates = proposal.tasks.map((t) => t.certificate)
-        const checked = await findBatchObjection({ proposal, own: node.decidedTasks(epoch), ...(await certifying(epoch, certificates)) })
+        const checked = await findBatchObjection({
+          proposal,
+          own: node.decidedTasks(epoch),
+          knows: (taskId) => store.getSpec(taskId) !== undefined,
+          ...(await certifying(epoch, certificates)),
+        })
         if ('objection' in checked) {
           const { objection } = checked
           throw new SettlementError('BATCH_OBJECTION', `The proposal does not stand on its evidence (${objection.reason}).`, { details: { epoch, ...objection } })
@@ -371,7 +384,7 @@ export function createEpochSettler({
     const { epoch, digest } = signed.message
     const mine = collected.get(digest)
     if (mine === undefined || own.get(digest)?.epoch !== epoch) return
-    if ((await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
+    if (mine.has(signed.signer) || (await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
     mine.set(signed.signer, signed.signature)
     await submit(epoch, digest)
   }
@@ -522,7 +535,7 @@ export function createEpochSettler({
     }
     if (message.type === 'proposal') {
       const { epoch, round } = message.message
-      if (epoch > chain.epoch()) return 'ignore'
+      if (epoch > chain.epoch() || (next !== null && epoch < next)) return 'ignore'
       // Rounds start one takeover apart once an epoch ends: a proposal for a round far ahead of this
       // node's count is not taken (else naming any round would cost this node a draw to check).
       const ended = endedAt.get(epoch)
@@ -548,7 +561,9 @@ export function createEpochSettler({
       return 'accept'
     }
     if (message.type === 'batch-signature') {
-      if (!(await verify(message.message.digest, message.signature, message.signer))) {
+      // The contract takes only canonical signatures: a mirror-form copy of a member's real one
+      // would pass recovery here and make the batch revert on-chain.
+      if (!isCanonicalSignature(message.signature) || !(await verify(message.message.digest, message.signature, message.signer))) {
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad batch signature'))
         return 'reject'
       }

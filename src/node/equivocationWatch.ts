@@ -10,7 +10,7 @@ export interface CreateEquivocationWatchParameters {
   log: Logger
   /** Epochs kept, newest first: a signature of an older epoch is not looked at. */
   keepEpochs?: number
-  /** First signatures kept per epoch (members × rounds). */
+  /** Signatures kept per epoch (members × distinct digests). */
   maxPerEpoch?: number
 }
 
@@ -21,57 +21,73 @@ export interface EquivocationWatch {
 }
 
 /**
- * Watches batch signatures for a committee member that signs two different batches in one round of an epoch,
- * and proves it on-chain (`Settlement.proveEquivocation`). A signature names the proposal its digest
- * was built from, so the watcher can rebuild both batches; a digest no blob builds cannot be proven
- * (and no aggregator can submit it either). Every node that sees the pair tries: the first proof
- * lands, the others revert harmlessly as already punished.
+ * Watches batch signatures for a committee member that signs two different batches in one round of
+ * an epoch, and proves it on-chain (`Settlement.proveEquivocation`). A signature names the proposal
+ * its digest was built from, so the watcher can rebuild both batches; a digest no blob builds cannot
+ * be proven (and no aggregator can submit it either). Every node that sees the pair tries: the first
+ * proof lands, the others find the member punished.
  */
 export function createEquivocationWatch({ settlement, rebuild, log, keepEpochs = 4, maxPerEpoch = 10_000 }: CreateEquivocationWatchParameters): EquivocationWatch {
-  /** The first signature of each member per epoch, by `${round}/${signer}`. */
-  const first = new Map<bigint, Map<string, Signed<BatchSignature>>>()
+  /**
+   * Each member's distinct signed digests per epoch (at most DIGESTS_PER_SIGNER). Only the digest is
+   * signed: the round and blob a message names are claims, so a new digest is compared with every
+   * earlier one, and a proof is tried only when the rebuilt batches are of one round.
+   */
+  const seen = new Map<bigint, Map<string, Signed<BatchSignature>[]>>()
+  let kept = 0
   const stats = { proven: 0, unprovable: 0 }
+  /** Proof attempts run one at a time: each may fetch two proposals and read the chain. */
+  let queue: Promise<void> = Promise.resolve()
 
-  async function prove(a: Signed<BatchSignature>, b: Signed<BatchSignature>): Promise<void> {
-    const { epoch, round } = a.message
-    if (await settlement.isEquivocationPunished(epoch, a.signer)) return
+  async function prove(a: Signed<BatchSignature>, b: Signed<BatchSignature>): Promise<boolean> {
+    const { epoch } = a.message
+    if (await settlement.isEquivocationPunished(epoch, a.signer)) return true
     const [batchA, batchB] = await Promise.all([
-      rebuild(epoch, round, a.message.tasks, a.message.digest),
-      rebuild(epoch, round, b.message.tasks, b.message.digest),
+      rebuild(epoch, a.message.round, a.message.tasks, a.message.digest),
+      rebuild(epoch, b.message.round, b.message.tasks, b.message.digest),
     ])
-    if (batchA === undefined || batchB === undefined) {
-      stats.unprovable++
-      log.info('equivocation seen but not provable: a proposal is missing', { epoch, signer: a.signer })
-      return
-    }
+    if (batchA === undefined || batchB === undefined || batchA.epoch !== batchB.epoch || batchA.round !== batchB.round) return false
     await settlement.proveEquivocation(batchA, a.signature, batchB, b.signature)
     stats.proven++
-    log.info('equivocation proven', { epoch, signer: a.signer })
+    log.info('equivocation proven', { epoch, round: batchA.round, signer: a.signer })
+    return true
   }
 
   return {
     async observe(signed) {
-      const { epoch, round, digest } = signed.message
-      const newest = [...first.keys()].reduce((max, e) => (e > max ? e : max), epoch)
+      const { epoch, digest } = signed.message
+      const newest = [...seen.keys()].reduce((max, e) => (e > max ? e : max), epoch)
       if (epoch + BigInt(keepEpochs) <= newest) return
-      const bySigner = first.get(epoch) ?? new Map<string, Signed<BatchSignature>>()
-      first.set(epoch, bySigner)
-      for (const old of first.keys()) if (old + BigInt(keepEpochs) <= newest) first.delete(old)
-      const key = `${round}/${signed.signer}`
-      const earlier = bySigner.get(key)
-      if (earlier === undefined) {
-        // The caller passes committee members' signatures only; a member signing in many rounds is capped.
-        if (bySigner.size < maxPerEpoch) bySigner.set(key, signed)
-        return
+      for (const [old, bySigner] of seen) {
+        if (old + BigInt(keepEpochs) > newest) continue
+        for (const list of bySigner.values()) kept -= list.length
+        seen.delete(old)
       }
-      if (earlier.message.digest === digest) return
-      try {
-        await prove(earlier, signed)
-      } catch (error) {
-        // Another watcher's proof landed first, or the chain refused: nothing to retry.
-        log.debug('equivocation proof not submitted', { epoch, signer: signed.signer, error })
+      const bySigner = seen.get(epoch) ?? new Map<string, Signed<BatchSignature>[]>()
+      seen.set(epoch, bySigner)
+      const earlier = bySigner.get(signed.signer) ?? []
+      if (earlier.some((e) => e.message.digest === digest)) return
+      if (earlier.length < DIGESTS_PER_SIGNER && kept < maxPerEpoch * keepEpochs) {
+        bySigner.set(signed.signer, [...earlier, signed])
+        kept++
       }
+      if (earlier.length === 0) return
+      const attempt = queue.then(async () => {
+        try {
+          for (const other of earlier) if (await prove(other, signed)) return
+          stats.unprovable++
+          log.info('second digest from a member, not provable as one round', { epoch, signer: signed.signer })
+        } catch (error) {
+          // Another watcher's proof landed first, or the chain refused: nothing to retry.
+          log.debug('equivocation proof not submitted', { epoch, signer: signed.signer, error })
+        }
+      })
+      queue = attempt
+      await attempt
     },
     stats: () => ({ ...stats }),
   }
 }
+
+/** Distinct digests kept per member and epoch: a member signs one per round, and a few rounds suffice. */
+const DIGESTS_PER_SIGNER = 8

@@ -7,6 +7,7 @@ import type { EpochFacts } from '../../core/epochProposal.ts'
 import { VeritaskError } from '../../core/errors.ts'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
+import { SECP256K1_HALF_ORDER } from '../../core/signing.ts'
 import type { Address, Hex, ProtocolDomain } from '../../core/types.ts'
 import type { ChainView, EpochView } from '../../ports/node.ts'
 import type { SettlementPort } from '../../ports/settlement.ts'
@@ -87,8 +88,6 @@ export interface MemoryChain extends ChainView, SettlementPort {
   blockNumber(): bigint
 }
 
-/** Half the secp256k1 group order: OpenZeppelin's ECDSA rejects larger `s` (malleable signatures). */
-const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
 
 type Recovered = { signer: Address } | { error: ChainRevertCode; details: Record<string, unknown> }
 
@@ -96,7 +95,7 @@ type Recovered = { signer: Address } | { error: ChainRevertCode; details: Record
 async function recoverSigner(digest: Hex, signature: Hex): Promise<Recovered> {
   if (size(signature) !== 65) return { error: 'ECDSA_INVALID_SIGNATURE_LENGTH', details: { length: BigInt(size(signature)) } }
   const s = slice(signature, 32, 64)
-  if (hexToBigInt(s) > HALF_ORDER) return { error: 'ECDSA_INVALID_SIGNATURE_S', details: { s } }
+  if (hexToBigInt(s) > SECP256K1_HALF_ORDER) return { error: 'ECDSA_INVALID_SIGNATURE_S', details: { s } }
   const v = Number(hexToBigInt(slice(signature, 64)))
   if (v !== 27 && v !== 28) return { error: 'ECDSA_INVALID_SIGNATURE', details: {} }
   try {
