@@ -23,16 +23,9 @@ import { createNativeVerifier } from '../src/crypto/secp256k1.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { Address } from '../src/core/types.ts'
 import { makeSpec, requester, testAccount } from '../test/helpers/fixtures.ts'
-import { machine, median, today, writeResults } from './lib/report.ts'
+import { machine, median, quickFlag, today, writeResults } from './lib/report.ts'
 
-const args = process.argv.slice(2)
-for (const arg of args) {
-  if (arg !== '--quick') {
-    console.error(`unknown argument '${arg}'\nusage: npm run bench:certificate [-- --quick]`)
-    process.exit(2)
-  }
-}
-const quick = args.includes('--quick')
+const quick = quickFlag('npm run bench:certificate [-- --quick]')
 const REPEATS = quick ? 5 : 25
 const KS = [3, 5, 9] as const
 

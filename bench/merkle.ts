@@ -18,16 +18,9 @@ import type { OutcomeLeaf } from '../src/core/epochBatch.ts'
 import { keccak256Hex } from '../src/core/keccak.ts'
 import { createMerkleTree } from '../src/core/merkleTree.ts'
 import type { Address } from '../src/core/types.ts'
-import { machine, median, today, writeResults } from './lib/report.ts'
+import { machine, median, quickFlag, today, writeResults } from './lib/report.ts'
 
-const args = process.argv.slice(2)
-for (const arg of args) {
-  if (arg !== '--quick') {
-    console.error(`unknown argument '${arg}'\nusage: npm run bench:merkle [-- --quick]`)
-    process.exit(2)
-  }
-}
-const quick = args.includes('--quick')
+const quick = quickFlag('npm run bench:merkle [-- --quick]')
 /** Leaves per tree, with how many builds to take the median of. */
 const SIZES: ReadonlyArray<{ leaves: number; builds: number }> = quick
   ? [

@@ -53,6 +53,7 @@ import { outcomeCode } from '../src/core/eip712.ts'
 import { buildEpochBatch, hashEpochBatch, type Balance, type SettledTask } from '../src/core/epochBatch.ts'
 import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../src/chain/viem/waitForReceipt.ts'
+import { quickFlag } from './lib/report.ts'
 
 // --- configuration ---------------------------------------------------------------------------------------------
 
@@ -80,14 +81,8 @@ const ANVIL_MNEMONIC = 'test test test test test test test test test test test j
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 // --quick results go to bench/results/quick/ (not committed), so they never replace a full run's.
-const resultsDir = join(root, 'bench', 'results', ...(process.argv.includes('--quick') ? ['quick'] : []))
-const quick = process.argv.slice(2).includes('--quick')
-for (const arg of process.argv.slice(2)) {
-  if (arg !== '--quick') {
-    console.error(`unknown argument '${arg}'\nusage: npx tsx bench/settlement-gas.ts [--quick]`)
-    process.exit(2)
-  }
-}
+const quick = quickFlag('npx tsx bench/settlement-gas.ts [--quick]')
+const resultsDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []))
 
 // --- result shapes ---------------------------------------------------------------------------------------------
 
@@ -157,7 +152,6 @@ function syntheticTasks(label: string, count: number, nodes: readonly Address[],
   return Array.from({ length: count }, (_, i) => ({
     requester,
     fee: FEE,
-    quorum: 2,
     verdict: {
       taskId: keccak256(stringToHex(`veritask-bench:${label}:task-${i}`)),
       outcome: 'verified' as const,

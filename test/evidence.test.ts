@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
 import { createMemoryChain } from '../src/chain/memory/createMemoryChain.ts'
 import type { MemoryChain } from '../src/chain/memory/createMemoryChain.ts'
+import { withheldOf } from '../src/core/certificate.ts'
 import type { TaskCertificate } from '../src/core/certificate.ts'
 import { contentId } from '../src/core/contentId.ts'
 import { devnetDomain, hashBatchProposal, hashTaskSpec } from '../src/core/eip712.ts'
@@ -139,8 +140,8 @@ async function forgeProposal(cluster: Cluster, task: { certificate: TaskCertific
 async function proposalBlob(cluster: Cluster, task: { certificate: TaskCertificate; verdict: Verdict }): Promise<{ digest: Hex; cid: Hex }> {
   const epoch = 0n
   const spec = task.certificate.spec.message
-  const withheld = task.certificate.commits.map((c) => c.signer).filter((s) => !task.certificate.reveals.some((r) => r.signer === s))
-  const settled = { verdict: task.verdict, requester: spec.requester, fee: spec.fee, quorum: 2, withheld }
+  const withheld = withheldOf(task.certificate)
+  const settled = { verdict: task.verdict, requester: spec.requester, fee: spec.fee, withheld }
   const facts = await cluster.chain.epochFacts(epoch, [spec.requester], [...task.verdict.dissenters, ...withheld])
   const { batch } = settleProposal({ epoch, previous: new Map(), tasks: [settled] }, facts)
   const cid = cluster.attackerBlobs.put(encodeEpochProposal({ epoch, previous: new Map(), tasks: [task] }))

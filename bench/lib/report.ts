@@ -1,4 +1,4 @@
-// Shared helpers of the benchmark scripts: the machine line, quantiles, and writing results.
+// Shared helpers of the benchmark scripts: the machine line, quantiles, the --quick flag, and writing results.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, totalmem } from 'node:os'
 
@@ -33,4 +33,19 @@ export async function writeResults(name: string, { quick, json, markdown }: { qu
   await writeFile(`${dir}/${name}.json`, `${JSON.stringify(json, replacer, 2)}\n`)
   await writeFile(`${dir}/${name}.md`, markdown.endsWith('\n') ? markdown : `${markdown}\n`)
   console.error(`wrote ${dir}/${name}.md and .json`)
+}
+
+/**
+ * The `--quick` flag of a benchmark that takes no other argument: exits with a usage line (code 2)
+ * on anything else.
+ */
+export function quickFlag(usage: string): boolean {
+  const args = process.argv.slice(2)
+  for (const arg of args) {
+    if (arg !== '--quick') {
+      console.error(`unknown argument '${arg}'\nusage: ${usage}`)
+      process.exit(2)
+    }
+  }
+  return args.includes('--quick')
 }

@@ -90,7 +90,7 @@ export async function certifyTask(
   })
   if (check.kind === 'reject') return { reason: check.code, message: check.message }
   const spec = certificate.spec.message
-  return { certificate, verdict: check.verdict, requester: spec.requester, fee: spec.fee, quorum: check.quorum, withheld: check.withheld }
+  return { certificate, verdict: check.verdict, requester: spec.requester, fee: spec.fee, withheld: check.withheld }
 }
 
 /**

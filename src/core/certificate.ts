@@ -5,6 +5,7 @@ import { isValidSealedItem } from './seal.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
 import { ARBITRATION_QUORUM, seatsOf } from './task.ts'
+import { isStrictMajority } from './taskSpec.ts'
 import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict } from './verdict.ts'
 
@@ -127,7 +128,7 @@ export async function checkTaskCertificate({
     commitments.set(commit.signer, commit.message.commitment)
   }
   const policy = spec.message.policy
-  if (policy.kind === 'replicate' && !(policy.k >= 1 && policy.quorum <= policy.k && 2 * policy.quorum > policy.k)) {
+  if (policy.kind === 'replicate' && !(policy.k >= 1 && isStrictMajority(policy.k, policy.quorum))) {
     return reject('CERT_BAD_POLICY', `A quorum of ${policy.quorum} of ${policy.k} is not a majority: no node would have accepted the spec.`, { taskId })
   }
   const seats = seatsOf(policy)
@@ -178,10 +179,7 @@ export async function checkTaskCertificate({
     ...(spec.message.comparison === undefined ? {} : { comparison: spec.message.comparison }),
     ...(outputs === undefined ? {} : { outputs }),
   })
-  // Withholding is provable only once the reveal phase opened, and a reveal shows it did: a task
-  // that ended in its commit phase (its deadline came first, or too few could commit) penalises
-  // nobody, so a requester cannot set a deadline that makes honest committers "withhold".
-  const withheld = revealed.size === 0 ? [] : commits.map((c) => c.signer).filter((signer) => !revealed.has(signer))
+  const withheld = withheldOf(certificate)
   if (claimed !== undefined && !sameVerdict(claimed, verdict)) {
     if (claimed.outcome !== 'unresolved' && verdict.outcome === 'unresolved') {
       return reject('CERT_BELOW_QUORUM', `The claimed ${claimed.outcome} verdict has fewer than ${quorum} agreeing reveals.`, { taskId })
@@ -189,6 +187,18 @@ export async function checkTaskCertificate({
     return reject('CERT_VERDICT_MISMATCH', 'The claimed verdict is not the one the evidence gives.', { taskId, claimed: claimed.outcome, proven: verdict.outcome })
   }
   return { kind: 'valid', taskId, verdict, quorum, withheld }
+}
+
+/**
+ * The committers of a certificate that withheld: those without a reveal, once some committer
+ * revealed. Withholding is provable only once the reveal phase opened, and a reveal shows it did: a
+ * task that ended in its commit phase (its deadline came first, or too few could commit) penalises
+ * nobody, so a requester cannot set a deadline that makes honest committers "withhold".
+ */
+export function withheldOf({ commits, reveals }: Pick<TaskCertificate, 'commits' | 'reveals'>): Address[] {
+  if (reveals.length === 0) return []
+  const revealed = new Set(reveals.map((r) => r.signer))
+  return commits.map((c) => c.signer).filter((signer) => !revealed.has(signer))
 }
 
 export function sameVerdict(a: Verdict, b: Verdict): boolean {

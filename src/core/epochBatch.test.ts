@@ -19,7 +19,6 @@ function task(i: number, outcome: Verdict['outcome'], requester = alice, fee = 1
   return {
     requester,
     fee,
-    quorum: 2,
     verdict: {
       taskId,
       outcome,

@@ -50,8 +50,6 @@ export interface SettledTask {
   verdict: Verdict
   requester: Address
   fee: bigint
-  /** Matching reveals the verdict needed. */
-  quorum: number
   /** Committers that did not reveal in time: penalised as dissenters are. */
   withheld?: readonly Address[]
 }

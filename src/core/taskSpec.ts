@@ -28,6 +28,11 @@ export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: Proto
   return signDigest(signer, spec, hashTaskSpec(spec, domain))
 }
 
+/** Whether `quorum` is a strict majority of k, and at most k: two different winning results are then impossible. */
+export function isStrictMajority(k: number, quorum: number): boolean {
+  return Number.isInteger(quorum) && quorum * 2 > k && quorum <= k
+}
+
 /** Throws `SPEC_INVALID_POLICY` unless the policy is well formed and within the parameters. */
 export function assertValidPolicy(policy: Policy, params: ProtocolParams): void {
   if (policy.kind === 'sample') {
@@ -44,8 +49,7 @@ export function assertValidPolicy(policy: Policy, params: ProtocolParams): void 
       details: { k },
     })
   }
-  // A strict majority makes two different winning results impossible.
-  if (!Number.isInteger(quorum) || quorum * 2 <= k || quorum > k) {
+  if (!isStrictMajority(k, quorum)) {
     throw new SpecRejectedError('SPEC_INVALID_POLICY', 'Quorum must be a strict majority of k and at most k.', {
       details: { k, quorum },
       hint: `For k = ${k} use quorum ${Math.floor(k / 2) + 1}.`,

@@ -1,6 +1,7 @@
 import { zeroHash } from 'viem'
 import { certifyTasks, findBatchObjection, outputsToFetch } from '../core/batchCheck.ts'
 import type { CertifyParameters } from '../core/batchCheck.ts'
+import { withheldOf } from '../core/certificate.ts'
 import type { TaskCertificate } from '../core/certificate.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
@@ -19,7 +20,7 @@ import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { roundAggregator } from '../core/rounds.ts'
 import { rankTask } from '../core/task.ts'
-import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed } from '../core/types.ts'
+import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
@@ -261,7 +262,14 @@ export function createEpochSettler({
         if (bytes !== undefined) outputs.set(cid, bytes)
       }),
     )
-    return { domain, verify, epoch, outputs, rankingOf: (spec, taskId) => rankTask({ view, taskId, spec, backups }) }
+    // A proposal's check ranks each task more than once (its seats, then what the member holds): rank it once.
+    const rankings = new Map<Hex, Address[]>()
+    const rankingOf = (spec: TaskSpec, taskId: Hex): Address[] => {
+      let ranking = rankings.get(taskId)
+      if (ranking === undefined) rankings.set(taskId, (ranking = rankTask({ view, taskId, spec, backups })))
+      return ranking
+    }
+    return { domain, verify, epoch, outputs, rankingOf }
   }
 
   /**
@@ -280,8 +288,7 @@ export function createEpochSettler({
         verdict,
         requester: certificate.spec.message.requester,
         fee: certificate.spec.message.fee,
-        quorum: 0,
-        withheld: certificate.commits.map((c) => c.signer).filter((s) => !certificate.reveals.some((r) => r.signer === s)),
+        withheld: withheldOf(certificate),
       }))
       const { batch } = await build({ epoch, round, previous: proposal.previous, tasks })
       return hashEpochBatch(batch, domain) === digest ? batch : undefined

@@ -104,7 +104,6 @@ async function buildBatch(port: SettlementPort, epoch: bigint, tasks: readonly T
     },
     requester: t.requester,
     fee: t.fee,
-    quorum: t.executors.length,
   }))
   const requesters = [...new Set(tasks.map((t) => t.requester))]
   const dissenters = [...new Set(tasks.flatMap((t) => t.dissenters ?? []))]
