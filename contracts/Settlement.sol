@@ -14,9 +14,12 @@ import {StakeManager} from "./StakeManager.sol";
 /// @notice Settles one batch per epoch, in order, with O(signatures + penalties) work: the batch commits to a Merkle
 /// root of the epoch's task outcomes (for receipts) and a Merkle root of cumulative balances (for Escrow's pull
 /// payments), and carries the few penalties (slash, jail) to apply. A batch is accepted when committee members
-/// holding at least 2/3 of the snapshot stake (estimated by Horvitz–Thompson weights) signed its EIP-712 digest.
+/// holding at least 2/3 of the eligible stake at the snapshot (estimated by Horvitz–Thompson weights) signed its
+/// EIP-712 digest. Eligible stake (StakeManager) is the stake that can sign: jailed nodes and nodes below the minimum
+/// stake count neither towards the signers nor towards the total, so jails and slashes never put the threshold out
+/// of the honest members' reach.
 ///
-/// Committee membership is threshold sortition, checkable in O(1) per signer: a node with snapshot stake `s`
+/// Committee membership is threshold sortition, checkable in O(1) per signer: a node with eligible snapshot stake `s`
 /// (of total `S`, committee size `C`) is a member iff `C*s >= S` or `keccak256(seed, epoch, node) <=
 /// type(uint256).max * C*s / S`, so it is selected with probability `min(1, C*s/S)`; a member's weight is
 /// `max(s, S/C)`, i.e. `s` divided by that probability, which makes the sum of signers' weights an unbiased
@@ -29,8 +32,7 @@ import {StakeManager} from "./StakeManager.sol";
 /// docs/economics.md for what that buys an attacker.
 ///
 /// The governed parameters (NetworkParameters) change only at epoch boundaries: `openEpoch` puts the latest version
-/// into effect and records it for the epoch, together with the minimum stake and committee size this contract uses
-/// for that epoch. Epochs are opened in order, so a new epoch length starts at the epoch that first uses it.
+/// into effect and records it for the epoch, together with the committee size this contract uses for that epoch. Epochs are opened in order, so a new epoch length starts at the epoch that first uses it.
 contract Settlement is EIP712 {
     /// @notice A penalty applied with a batch: up to `slashAmount` of `node`'s stake goes to the treasury, and the
     /// node is jailed until `jailUntilBlock` (no jail when 0).
@@ -57,14 +59,13 @@ contract Settlement is EIP712 {
     }
 
     /// @dev A per-epoch record, fixed by `openEpoch`: the sortition seed, the stake snapshot block, the version of
-    /// the governed parameters, and the two of them the committee check needs (one storage slot besides the seed).
+    /// the governed parameters, and the one of them the committee check needs (one storage slot besides the seed).
     struct EpochInfo {
         bytes32 seed;
         uint64 snapshotBlock;
         bool opened;
         uint32 parametersVersion;
         uint32 committeeSize;
-        uint96 minStake;
     }
 
     /// @dev Epoch `firstEpoch` starts at `startBlock`, and the epochs after it follow every `length` blocks (until
@@ -140,7 +141,7 @@ contract Settlement is EIP712 {
     error SettlementSignersNotSorted();
     /// @notice `signer` is not a member of the epoch's committee.
     error SettlementNotCommitteeMember(address signer);
-    /// @notice The signers' weight `signed` is below the `required` 2/3 of the snapshot stake.
+    /// @notice The signers' weight `signed` is below the `required` 2/3 of the eligible snapshot stake.
     error SettlementInsufficientSignatures(uint256 signed, uint256 required);
     /// @notice The two batches are not two different batches of one epoch signed by one signer.
     error SettlementNotEquivocation();
@@ -187,9 +188,8 @@ contract Settlement is EIP712 {
         info.snapshotBlock = SafeCast.toUint64(snapshotBlock);
         info.opened = true;
         info.parametersVersion = version;
-        // Both are bounded by NetworkParameters (committee size <= 10,000; min stake <= 1e27 < 2^96).
+        // Bounded by NetworkParameters (committee size <= 10,000).
         info.committeeSize = uint32(_parameters.valueAt(NetworkParameters.Parameter.CommitteeSize, version));
-        info.minStake = uint96(_parameters.valueAt(NetworkParameters.Parameter.MinStake, version));
         // A new epoch length applies from this epoch on: its start is fixed, its end moves.
         uint256 length = _parameters.valueAt(NetworkParameters.Parameter.EpochLength, version);
         EpochClock storage last = _clocks[_clocks.length - 1];
@@ -200,7 +200,7 @@ contract Settlement is EIP712 {
     }
 
     /// @notice Settles the batch of the next epoch once it has ended, signed by committee members holding at least 2/3
-    /// of the snapshot stake, and applies its penalties. Anyone may submit it.
+    /// of the eligible snapshot stake, and applies its penalties. Anyone may submit it.
     /// @param batch The epoch batch.
     /// @param signatures 65-byte signatures of `batchDigest(batch)`, ordered by strictly increasing signer address.
     function submitBatch(EpochBatch calldata batch, bytes[] calldata signatures) external {
@@ -232,9 +232,8 @@ contract Settlement is EIP712 {
 
     /// @notice Punishes a committee member that signed two different batches for one round of one epoch: the epoch's governed
     /// `EquivocationSlashBps` of its bonded stake (active + unbonding) goes to the treasury and it is jailed for the
-    /// epoch's `JailBlocks`. Anyone may
-    /// prove it; the prover gets nothing, so a node cannot soften its own slash by reporting itself. A node jailed
-    /// at the time of the proof is judged by its sortition ticket alone: signing while jailed is no excuse.
+    /// epoch's `JailBlocks`. Anyone may prove it; the prover gets nothing, so a node cannot soften its own slash by
+    /// reporting itself. Membership is judged at the epoch's snapshot, as for batches: a jail since then is no excuse.
     /// @param a One batch.
     /// @param sigA The signature of `a`.
     /// @param b Another batch of the same epoch.
@@ -255,7 +254,7 @@ contract Settlement is EIP712 {
         if (_equivocationPunished[epoch][signer]) revert SettlementAlreadyPunished(epoch, signer);
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) revert SettlementNotCommitteeMember(signer);
-        uint256 weight = _weight(epoch, info, signer, _stakeManager.totalStakeAt(info.snapshotBlock), false);
+        uint256 weight = _weight(epoch, info, signer, _stakeManager.totalEligibleStakeAt(info.snapshotBlock));
         if (weight == 0) revert SettlementNotCommitteeMember(signer);
 
         _equivocationPunished[epoch][signer] = true;
@@ -269,22 +268,23 @@ contract Settlement is EIP712 {
         emit EquivocationProven(epoch, signer, slashed);
     }
 
-    /// @notice The committee weight of `node` in `epoch`: 0 when it is not a member (epoch not opened, no stake S,
-    /// snapshot stake below the minimum, jailed at the snapshot block, or not drawn), else `max(s, S / C)`. Fixed
-    /// once the epoch opens: it depends on the snapshot only.
+    /// @notice The committee weight of `node` in `epoch`: 0 when it is not a member (epoch not opened, no eligible
+    /// stake at the snapshot block, or not drawn), else `max(s, S / C)`. Fixed once the epoch opens: it depends on
+    /// the snapshot only.
     /// @param epoch The epoch (must be opened for a non-zero weight).
     /// @param node The node.
     function committeeWeight(uint64 epoch, address node) external view returns (uint256 weight) {
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) return 0;
-        return _weight(epoch, info, node, _stakeManager.totalStakeAt(info.snapshotBlock), true);
+        return _weight(epoch, info, node, _stakeManager.totalEligibleStakeAt(info.snapshotBlock));
     }
 
-    /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × total snapshot stake) (0 if not opened).
+    /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × total eligible snapshot stake) (0 if not
+    /// opened).
     function requiredWeight(uint64 epoch) external view returns (uint256) {
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) return 0;
-        return _requiredWeight(_stakeManager.totalStakeAt(info.snapshotBlock));
+        return _requiredWeight(_stakeManager.totalEligibleStakeAt(info.snapshotBlock));
     }
 
     /// @notice Whether an outcome leaf `(taskId, resultHash, status, executors)` is in the settled outcomes root of
@@ -435,28 +435,23 @@ contract Settlement is EIP712 {
         return _epochs[epoch].committeeSize;
     }
 
-    /// @notice The minimum snapshot stake of a committee member in `epoch` (0 until opened).
-    function minStakeOf(uint64 epoch) external view returns (uint256) {
-        return _epochs[epoch].minStake;
-    }
-
     /// @notice The block this contract was deployed in; epoch 0 starts there.
     function genesisBlock() external view returns (uint64) {
         return _clocks[0].startBlock;
     }
 
     /// @dev Reverts unless the signers of `digest` are sorted committee members of `epoch` with at least 2/3 of the
-    /// snapshot stake.
+    /// eligible snapshot stake.
     function _checkSignatures(uint64 epoch, bytes32 digest, bytes[] calldata signatures) private view {
         EpochInfo storage info = _epochs[epoch];
-        uint256 totalStake = _stakeManager.totalStakeAt(info.snapshotBlock);
+        uint256 totalStake = _stakeManager.totalEligibleStakeAt(info.snapshotBlock);
         uint256 signed;
         address previous;
         for (uint256 i = 0; i < signatures.length; ++i) {
             address signer = ECDSA.recoverCalldata(digest, signatures[i]);
             if (signer <= previous) revert SettlementSignersNotSorted();
             previous = signer;
-            uint256 weight = _weight(epoch, info, signer, totalStake, true);
+            uint256 weight = _weight(epoch, info, signer, totalStake);
             if (weight == 0) revert SettlementNotCommitteeMember(signer);
             signed += weight;
         }
@@ -475,18 +470,16 @@ contract Settlement is EIP712 {
         }
     }
 
-    function _weight(uint64 epoch, EpochInfo storage info, address node, uint256 totalStake, bool checkJail)
+    /// @dev `totalStake` is the eligible stake at the snapshot. Eligibility as things stood at the snapshot: a jail
+    /// imposed later (even one a member brings on itself to void a batch it signed) does not change the committee.
+    function _weight(uint64 epoch, EpochInfo storage info, address node, uint256 totalStake)
         private
         view
         returns (uint256)
     {
         if (totalStake == 0) return 0;
-        uint256 snapshotBlock = info.snapshotBlock;
-        uint256 stake = _stakeManager.stakeAt(node, snapshotBlock);
-        if (stake < info.minStake || stake == 0) return 0;
-        // Jailed as things stood at the snapshot: a jail imposed later (even one a member brings on itself to void a
-        // batch it signed) does not change the epoch's committee.
-        if (checkJail && _stakeManager.jailedUntilAt(node, snapshotBlock) > snapshotBlock) return 0;
+        uint256 stake = _stakeManager.eligibleStakeAt(node, info.snapshotBlock);
+        if (stake == 0) return 0;
         // stake <= totalStake < 2^208 (checkpointed as uint208) and C < 2^32, so C * stake cannot overflow.
         uint256 committeeSize_ = info.committeeSize;
         uint256 scaled = committeeSize_ * stake;

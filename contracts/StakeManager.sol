@@ -15,6 +15,13 @@ import {NetworkParameters} from "./NetworkParameters.sol";
 /// `unbondingBlocks`. Until it is withdrawn, unbonding stake stays slashable, so a node cannot
 /// escape a slash by unbonding.
 ///
+/// Eligible stake is the stake that can sign: a node's active stake while it is at or above the minimum stake and
+/// not jailed, else 0. It is checkpointed too, per node and in total, so Settlement can ask for 2/3 of the stake that
+/// can actually sign at a snapshot, and judge each signer by the same record. It is recomputed whenever a node's
+/// stake or jail changes; what changes with no transaction (a jail running out, a governed minimum stake taking
+/// effect) counts from the next `refreshEligibility(node)`, which anyone may call: a freed node calls it for
+/// itself, and nodes left below a raised minimum lose their eligibility to whoever refreshes them.
+///
 /// It is also the votes source of governance (IERC5805, block-number clock): a node's voting power is its active
 /// stake, always its own. There is no delegation: `delegates(node)` is `node`, and `delegate` accepts only the caller
 /// itself (a no-op). Unbonding stake does not vote. The minimum stake and the unbonding delay are governed: read from
@@ -40,8 +47,8 @@ contract StakeManager is IERC5805 {
     Checkpoints.Trace208 private _totalStake;
     mapping(address node => Unbonding) private _unbondings;
     mapping(address node => uint64) private _jailedUntil;
-    /// @dev `_jailedUntil` as it stood at each block it changed: committees are judged at their snapshot block.
-    mapping(address node => Checkpoints.Trace208) private _jailHistory;
+    mapping(address node => Checkpoints.Trace208) private _eligibleStakes;
+    Checkpoints.Trace208 private _totalEligibleStake;
 
     /// @notice `node` added `amount` to its active stake, which is now `newStake`.
     event Staked(address indexed node, uint256 amount, uint256 newStake);
@@ -54,6 +61,9 @@ contract StakeManager is IERC5805 {
     event Slashed(address indexed node, uint256 amount, uint256 fromActive, uint256 fromUnbonding, address recipient);
     /// @notice `node` is jailed until block `untilBlock` (exclusive).
     event Jailed(address indexed node, uint64 untilBlock);
+    /// @notice `node`'s eligible stake (what it can sign with) is now `eligibleStake`: 0 while it is jailed or below
+    /// the minimum stake.
+    event EligibilityChanged(address indexed node, uint256 eligibleStake);
     /// @notice The settlement contract, the only one that may slash and jail, was set.
     event SettlementSet(address settlement);
     /// @notice `node` advertised what its runtimes hold (`wasm`, `onnx`, `onnx:<model id>`): sortition draws it
@@ -134,6 +144,7 @@ contract StakeManager is IERC5805 {
         _writeStake(msg.sender, newStake);
         _totalStake.push(_now(), SafeCast.toUint208(_totalStake.latest() + amount));
         emit Staked(msg.sender, amount, newStake);
+        _refreshEligibility(msg.sender);
         _token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -155,6 +166,7 @@ contract StakeManager is IERC5805 {
         unbonding.amount = unbondingAmount;
         unbonding.withdrawableAtBlock = withdrawableAtBlock;
         emit UnbondRequested(msg.sender, amount, unbondingAmount, withdrawableAtBlock);
+        _refreshEligibility(msg.sender);
     }
 
     /// @notice Pays the caller's unbonding stake out to the caller once it has matured.
@@ -197,18 +209,27 @@ contract StakeManager is IERC5805 {
         }
         if (slashed == 0) return 0;
         emit Slashed(node, slashed, fromActive, fromUnbonding, recipient);
+        if (fromActive > 0) _refreshEligibility(node);
         _token.safeTransfer(recipient, slashed);
     }
 
-    /// @notice Excludes `node` from committees until block `untilBlock`. A jail is never shortened: the later of the
-    /// current and the new end wins. Only the settlement contract may jail.
+    /// @notice Excludes `node` from committees until block `untilBlock`: its eligible stake is 0 from this block on,
+    /// and comes back with the first `refreshEligibility(node)` from `untilBlock` on. A jail is never shortened: the
+    /// later of the current and the new end wins. Only the settlement contract may jail.
     /// @param node The node to jail.
     /// @param untilBlock The first block at which the node is free again.
     function jail(address node, uint64 untilBlock) external onlySettlement {
         if (untilBlock <= _jailedUntil[node]) return;
         _jailedUntil[node] = untilBlock;
-        _jailHistory[node].push(SafeCast.toUint48(block.number), untilBlock);
         emit Jailed(node, untilBlock);
+        _refreshEligibility(node);
+    }
+
+    /// @notice Brings `node`'s eligible stake up to date with its stake, its jail and the minimum stake in effect now.
+    /// Anyone may call it: it only makes the record true (see `isEligibilityStale`).
+    /// @param node The node.
+    function refreshEligibility(address node) external {
+        _refreshEligibility(node);
     }
 
     /// @notice The stake token.
@@ -221,9 +242,8 @@ contract StakeManager is IERC5805 {
         return _parameters;
     }
 
-    /// @notice The smallest active stake that makes a node eligible for committees, as in effect now (Settlement
-    /// uses each epoch's own value).
-    function minStake() external view returns (uint256) {
+    /// @notice The smallest active stake that makes a node eligible for committees and tasks, as in effect now.
+    function minStake() public view returns (uint256) {
         return _parameters.activeValue(NetworkParameters.Parameter.MinStake);
     }
 
@@ -272,12 +292,34 @@ contract StakeManager is IERC5805 {
         return _jailedUntil[node];
     }
 
-    /// @notice What `jailedUntil(node)` returned at the end of block `blockNumber`: a jail imposed later does not
-    /// change it, so nothing done after an epoch's snapshot changes who sits on its committee.
+    /// @notice The stake `node` can sign with now: its active stake if it is eligible, else 0.
+    function eligibleStakeOf(address node) external view returns (uint256) {
+        return _eligibleStakes[node].latest();
+    }
+
+    /// @notice `node`'s eligible stake at the end of block `blockNumber`, which must be in the past: a jail or a
+    /// slash after an epoch's snapshot does not change who sits on its committee.
     /// @param node The node.
-    /// @param blockNumber A block number, at most the current one.
-    function jailedUntilAt(address node, uint256 blockNumber) external view returns (uint64) {
-        return uint64(_jailHistory[node].upperLookupRecent(SafeCast.toUint48(blockNumber)));
+    /// @param blockNumber A block number smaller than the current one.
+    function eligibleStakeAt(address node, uint256 blockNumber) external view returns (uint256) {
+        return _eligibleStakes[node].upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice The sum of all nodes' eligible stake now.
+    function totalEligibleStake() external view returns (uint256) {
+        return _totalEligibleStake.latest();
+    }
+
+    /// @notice The total eligible stake at the end of block `blockNumber`, which must be in the past.
+    /// @param blockNumber A block number smaller than the current one.
+    function totalEligibleStakeAt(uint256 blockNumber) external view returns (uint256) {
+        return _totalEligibleStake.upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice Whether `refreshEligibility(node)` would change `node`'s eligible stake: its jail ran out, or the
+    /// minimum stake in effect changed across its stake.
+    function isEligibilityStale(address node) external view returns (bool) {
+        return _eligibleNow(node) != _eligibleStakes[node].latest();
     }
 
     /// @notice Whether `node` is jailed now.
@@ -326,6 +368,22 @@ contract StakeManager is IERC5805 {
     /// @notice Always reverts: stake cannot be delegated.
     function delegateBySig(address, uint256, uint256, uint8, bytes32, bytes32) external pure {
         revert StakeManagerDelegationUnsupported();
+    }
+
+    function _refreshEligibility(address node) private {
+        uint256 eligible = _eligibleNow(node);
+        uint256 previous = _eligibleStakes[node].latest();
+        if (eligible == previous) return;
+        _eligibleStakes[node].push(_now(), SafeCast.toUint208(eligible));
+        // The total is the sum of the nodes' latest eligible stakes, `previous` among them: no underflow.
+        _totalEligibleStake.push(_now(), SafeCast.toUint208(_totalEligibleStake.latest() - previous + eligible));
+        emit EligibilityChanged(node, eligible);
+    }
+
+    function _eligibleNow(address node) private view returns (uint256) {
+        uint256 active = _stakes[node].latest();
+        if (active == 0 || active < minStake() || block.number < _jailedUntil[node]) return 0;
+        return active;
     }
 
     function _writeStake(address node, uint256 newStake) private {

@@ -243,12 +243,43 @@ describe('verdicts and batches proven by signed evidence', () => {
     for (const [node, stake] of stakes) if (node !== cluster.attacker.address) assert.equal(stake, STAKE)
   })
 
+  it('jailed stake does not hold the threshold hostage: with two of five members jailed, the other three settle', async () => {
+    const cluster = await startCluster('jailed', { forger: true })
+    const honest = await runTask(cluster, 5)
+    cluster.chain.openEpoch()
+    // Two members equivocate over epoch 0 and are proven to (slashed 10 %, jailed), as above.
+    const cheaters = [cluster.attacker, cluster.accounts.find((a) => a !== cluster.attacker)!]
+    const one = await proposalBlob(cluster, honest)
+    const two = await proposalBlob(cluster, { ...honest, verdict: { ...honest.verdict, dissenters: honest.verdict.executors.slice(0, 1), executors: honest.verdict.executors.slice(1) } })
+    const net = cluster.hub.connect('equivocators')
+    for (const cheater of cheaters) {
+      for (const { digest, cid } of [one, two]) {
+        const signature = await cheater.sign({ hash: digest })
+        await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, round: 0, digest, tasks: cid }, signer: cheater.address, signature }))
+      }
+    }
+    for (const cheater of cheaters) await eventually(async () => ((await cluster.chain.isEquivocationPunished(0n, cheater.address)) ? true : undefined))
+    // Epochs 0 and 1 keep the committees of their snapshots, taken before the jails.
+    cluster.chain.openEpoch()
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 1n ? true : undefined))
+    // Epoch 2's snapshot has the three honest nodes' stake only. Before, the jailed 1.8 stakes still
+    // counted: ⌈2/3 · 4.8⌉ = 3.2 stakes needed of the 3 that could sign, and settlement stopped here.
+    const task = await runTask(cluster, 6)
+    assert.equal(task.verdict.outcome, 'verified')
+    for (const cheater of cheaters) assert.equal(await cluster.chain.committeeWeight(2n, cheater.address), 0n)
+    assert.equal(await cluster.chain.requiredWeight(2n), 2n * STAKE, '⌈2/3 · 3 stakes⌉')
+    cluster.chain.openEpoch()
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 2n ? true : undefined))
+    const stakes = await stakesNow(cluster)
+    for (const [node, stake] of stakes) assert.equal(stake, cheaters.some((c) => c.address === node) ? STAKE - STAKE / 10n : STAKE)
+  })
+
   it('a seat holder that commits and never reveals is slashed and jailed; the task is still verified', async () => {
     const cluster = await startCluster('withhold', { withholder: 'not-aggregator' })
     const address = cluster.accounts[cluster.withholder!]!.address
     // Tasks until the withholder has held a seat (3 of 5 seats each; the draw's seed is a block).
-    const tasks = []
-    const holdsSeat = (t: (typeof tasks)[number]) => t.certificate.commits.some((c) => c.signer === address)
+    const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
+    const holdsSeat = (t: (typeof tasks)[number]): boolean => t.certificate.commits.some((c) => c.signer === address)
     for (let i = 0; !tasks.some(holdsSeat); i++) {
       assert.ok(i < 20, 'the withholder held a seat in one of 20 tasks')
       tasks.push(await runTask(cluster, 10 + i))

@@ -59,7 +59,7 @@ function committeeWeight(input: {
 describe('Settlement', () => {
   let c: TestChain
   let members: LocalAccount[] // 6 × 100, sorted by address
-  let poor: LocalAccount[] // 60 and 90: below minStake, but part of the total stake
+  let poor: LocalAccount[] // 60 and 90: below minStake, so neither members nor part of the eligible stake
   let outsider: LocalAccount // no stake at all
   let reset: () => Promise<void>
 
@@ -131,11 +131,14 @@ describe('Settlement', () => {
 
   it('weighs committee members by stake and excludes the ineligible', async () => {
     await c.openEpoch(0n)
-    // C·s = 12,800 ≥ S = 750: every node at or above minStake is a member with weight = stake.
+    // C·s = 12,800 ≥ S = 600 (the poor's 150 is not eligible): every node at or above minStake is a
+    // member with weight = stake, and a batch needs 2/3 of the 600.
     for (const node of members) assert.equal(await settlement().read.committeeWeight([0n, node.address]), parseEther('100'))
     for (const node of [...poor, outsider]) assert.equal(await settlement().read.committeeWeight([0n, node.address]), 0n)
     assert.equal(await settlement().read.committeeWeight([1n, members[0]!.address]), 0n) // epoch not opened
-    assert.equal(await settlement().read.requiredWeight([0n]), parseEther('500'))
+    assert.equal(await settlement().read.requiredWeight([0n]), parseEther('400'))
+    assert.equal(await stakeManager().read.totalStake(), parseEther('750'))
+    assert.equal(await stakeManager().read.totalEligibleStake(), parseEther('600'))
   })
 
   it('matches an off-chain recomputation of the sortition with a sparse committee', async () => {
@@ -172,13 +175,13 @@ describe('Settlement', () => {
     await c.openEpoch(0n)
     const batch = batchOf(0n)
     const [signed, required] = await expectRevert(
-      c.submitBatch(batch, await c.signBatchBy(members.slice(0, 4), batch)),
+      c.submitBatch(batch, await c.signBatchBy(members.slice(0, 3), batch)),
       'SettlementInsufficientSignatures',
     )
-    assert.deepEqual([signed, required], [parseEther('400'), parseEther('500')])
+    assert.deepEqual([signed, required], [parseEther('300'), parseEther('400')])
     await expectRevert(c.submitBatch(batch, []), 'SettlementInsufficientSignatures')
 
-    const receipt = await c.submitBatch(batch, await c.signBatchBy(members.slice(0, 5), batch), outsider)
+    const receipt = await c.submitBatch(batch, await c.signBatchBy(members.slice(0, 4), batch), outsider)
     assert.equal(await settlement().read.outcomesRootOf([0n]), batch.outcomesRoot)
     assert.equal(await settlement().read.balancesRoot(), batch.balancesRoot)
     assert.equal(await settlement().read.lastSettledEpoch(), 0n)
@@ -191,7 +194,7 @@ describe('Settlement', () => {
       balancesRoot: batch.balancesRoot,
       taskCount: batch.taskCount,
       totalFees: batch.totalFees,
-      signerCount: 5n,
+      signerCount: 4n,
     })
   })
 

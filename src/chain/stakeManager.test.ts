@@ -147,6 +147,50 @@ describe('StakeManager', () => {
     assert.equal(await sm(undefined, isolated).read.isJailed([alice.address]), false)
   })
 
+  it('checkpoints eligible stake: none while jailed or below the minimum, back by a refresh once free', async () => {
+    const manager = sm(undefined, isolated)
+    const stake = (node: LocalAccount, amount: bigint) =>
+      c.send(c.wallet(node).writeContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [isolated, amount] }))
+        .then(() => c.send(sm(node, isolated).write.stake([amount])))
+    await c.mint(alice.address, parseEther('300'))
+    await c.mint(bob.address, parseEther('300'))
+    await stake(alice, parseEther('150'))
+    await stake(bob, parseEther('60')) // below the minimum: staked, not eligible
+    const staked = await c.blockNumber()
+    assert.equal(await manager.read.eligibleStakeOf([bob.address]), 0n)
+    assert.equal(await manager.read.totalEligibleStake(), parseEther('150'))
+    await stake(bob, parseEther('40')) // at the minimum now
+    assert.equal(await manager.read.totalEligibleStake(), parseEther('250'))
+
+    // A jail takes the whole stake out at once; a slash while jailed changes nothing eligible.
+    const now = await c.blockNumber()
+    await c.send(sm(settler, isolated).write.jail([alice.address, now + 5n]))
+    const jailed = await c.blockNumber()
+    await c.send(sm(settler, isolated).write.slash([alice.address, parseEther('10'), settler.address]))
+    assert.equal(await manager.read.eligibleStakeOf([alice.address]), 0n)
+    assert.equal(await manager.read.totalEligibleStake(), parseEther('100'))
+    assert.equal(await manager.read.isEligibilityStale([alice.address]), false)
+
+    // Unbonding below the minimum leaves; the jail running out needs a refresh, from anyone.
+    await c.send(sm(bob, isolated).write.requestUnbond([parseEther('1')]))
+    assert.equal(await manager.read.totalEligibleStake(), 0n)
+    await c.mine(5)
+    assert.equal(await manager.read.isEligibilityStale([alice.address]), true)
+    assert.equal(await manager.read.isEligibilityStale([bob.address]), false)
+    await c.send(sm(bob, isolated).write.refreshEligibility([alice.address]))
+    assert.equal(await manager.read.eligibleStakeOf([alice.address]), parseEther('140'))
+    assert.equal(await manager.read.isEligibilityStale([alice.address]), false)
+
+    // The history, per block, as Settlement reads it at a snapshot.
+    await c.mine(1)
+    assert.equal(await manager.read.eligibleStakeAt([alice.address, staked]), parseEther('150'))
+    assert.equal(await manager.read.eligibleStakeAt([alice.address, jailed]), 0n)
+    assert.equal(await manager.read.totalEligibleStakeAt([staked]), parseEther('150'))
+    assert.equal(await manager.read.totalEligibleStakeAt([jailed]), parseEther('100'))
+    assert.equal(await manager.read.totalEligibleStake(), parseEther('140'))
+    await expectRevert(manager.read.eligibleStakeAt([alice.address, (await c.blockNumber()) + 1n]), 'StakeManagerFutureLookup')
+  })
+
   it('rejects zero amounts', async () => {
     await expectRevert(sm(alice).write.stake([0n]), 'StakeManagerZeroAmount')
     await expectRevert(sm(alice).write.requestUnbond([0n]), 'StakeManagerZeroAmount')

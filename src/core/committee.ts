@@ -5,14 +5,12 @@ export interface CommitteeWeightParameters {
   seed: Hex
   epoch: bigint
   node: Address
-  /** The node's stake at the epoch's snapshot block. */
+  /** The node's eligible stake at the epoch's snapshot block: 0 if it was jailed or below the minimum stake then. */
   stake: bigint
-  /** All stake at the snapshot block. */
+  /** All eligible stake at the snapshot block (`StakeManager.totalEligibleStakeAt`). */
   totalStake: bigint
   /** Expected committee size C. */
   committeeSize: bigint
-  minStake: bigint
-  jailed: boolean
 }
 
 /**
@@ -21,7 +19,8 @@ export interface CommitteeWeightParameters {
  * keccak256(abi.encode(seed, epoch, node)) ≤ ⌊(2^256 − 1) · C·s / S⌋, so anyone can check one
  * member in O(1). A member's weight is max(s, S / C): the Horvitz–Thompson weight, which makes
  * the summed weight of signers an unbiased estimate of the stake behind them — and exactly their
- * stake when everyone is on the committee. Returns 0 for a non-member.
+ * stake when everyone is on the committee. Returns 0 for a non-member. Only eligible stake counts,
+ * on both sides: a jailed node neither signs nor raises the threshold.
  */
 export function committeeWeight({
   seed,
@@ -30,10 +29,8 @@ export function committeeWeight({
   stake,
   totalStake,
   committeeSize,
-  minStake,
-  jailed,
 }: CommitteeWeightParameters): bigint {
-  if (jailed || stake < minStake || stake === 0n || totalStake === 0n) return 0n
+  if (stake === 0n || totalStake === 0n) return 0n
   const scaled = committeeSize * stake
   if (scaled < totalStake) {
     const h = hexToBigInt(keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint64' }, { type: 'address' }], [seed, epoch, node])))
@@ -43,7 +40,7 @@ export function committeeWeight({
   return stake > floor ? stake : floor
 }
 
-/** The weight a batch needs: ⌈2/3 · S⌉. */
+/** The weight a batch needs: ⌈2/3 · S⌉ of the eligible stake S. */
 export function requiredCommitteeWeight(totalStake: bigint): bigint {
   return (2n * totalStake + 2n) / 3n
 }

@@ -138,7 +138,7 @@ describe('buildEpochBatch penalties', () => {
 
 describe('committeeWeight', () => {
   const seed = keccak256(stringToBytes('seed'))
-  const base = { seed, epoch: 4n, totalStake: 1_000n, committeeSize: 10n, minStake: 1n, jailed: false }
+  const base = { seed, epoch: 4n, totalStake: 1_000n, committeeSize: 10n }
 
   it('puts everyone on the committee with their own stake when C·s ≥ S', () => {
     assert.equal(committeeWeight({ ...base, node: e1, stake: 100n }), 100n)
@@ -146,9 +146,9 @@ describe('committeeWeight', () => {
     assert.equal(requiredCommitteeWeight(1_000n), 667n)
   })
 
-  it('excludes jailed nodes and nodes below the minimum stake', () => {
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 100n, jailed: true }), 0n)
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 100n, minStake: 101n }), 0n)
+  it('excludes nodes without eligible stake (jailed or below the minimum at the snapshot)', () => {
+    assert.equal(committeeWeight({ ...base, node: e1, stake: 0n }), 0n)
+    assert.equal(committeeWeight({ ...base, node: e1, stake: 100n, totalStake: 0n }), 0n)
   })
 
   it('selects small nodes with probability C·s / S and weighs them S / C', () => {

@@ -10,6 +10,8 @@ import { systemClock } from '../node/clock.ts'
 import type { Clock } from '../node/clock.ts'
 import { createEpochSettler } from '../node/createEpochSettler.ts'
 import type { EpochSettler } from '../node/createEpochSettler.ts'
+import { createEligibilityKeeper } from '../node/eligibilityKeeper.ts'
+import type { EligibilityKeeper } from '../node/eligibilityKeeper.ts'
 import { createNode } from '../node/createNode.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import type { NodeEventSink } from '../node/events.ts'
@@ -54,6 +56,8 @@ export interface StartNodeHostParameters {
   epochGraceMs?: number
   /** The settler's timers (tests and the in-process devnet shorten them). */
   settlerTimers?: { takeoverMs?: number; pollMs?: number; retryMs?: number }
+  /** How often the node checks whether its jail ran out, to count again (see `createEligibilityKeeper`). */
+  eligibilityPollMs?: number
   /** Serve the HTTP API here; no API when omitted. */
   api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits }
   /** Where the node and its settler report what they do (the API's event stream). */
@@ -64,11 +68,13 @@ export interface NodeHost {
   node: VeritaskNode
   /** The node's settlement roles; undefined without a settlement port. */
   settler: EpochSettler | undefined
+  /** Refreshes the node's eligibility once its jail is over; undefined without a settlement port. */
+  eligibility: EligibilityKeeper | undefined
   api: ApiServer | undefined
   domain: ProtocolDomain
   /** Tasks the node resumed from its store as it started (open before a restart). */
   resumed: number
-  /** Stops the API, the settler and the node (and its network), in that order. */
+  /** Stops the API, the eligibility keeper, the settler and the node (and its network), in that order. */
   stop(): Promise<void>
 }
 
@@ -128,8 +134,19 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
           params,
           ...parameters.settlerTimers,
         })
+  const eligibility =
+    settlement === undefined
+      ? undefined
+      : createEligibilityKeeper({
+          node: account.address,
+          settlement,
+          clock,
+          logger: logger.child({ node: account.address }),
+          ...(parameters.eligibilityPollMs === undefined ? {} : { pollMs: parameters.eligibilityPollMs }),
+        })
   node.start()
   settler?.start()
+  eligibility?.start()
   const resumed = await node.resume()
   if (resumed > 0) logger.info('resumed stored tasks', { resumed })
   let api: ApiServer | undefined
@@ -148,6 +165,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
             ...parameters.api,
           })
   } catch (error) {
+    await eligibility?.stop()
     await settler?.stop()
     await node.stop()
     throw error
@@ -155,11 +173,13 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
   return {
     node,
     settler,
+    eligibility,
     api,
     resumed,
     domain,
     async stop() {
       await api?.close()
+      await eligibility?.stop()
       await settler?.stop()
       await node.stop()
     },

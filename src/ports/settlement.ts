@@ -2,6 +2,12 @@ import type { EpochBatch } from '../core/epochBatch.ts'
 import type { EpochFacts } from '../core/epochProposal.ts'
 import type { Address, Hex } from '../core/types.ts'
 
+/** A node's eligible stake now, and whether a refresh would change it. */
+export interface Eligibility {
+  eligibleStake: bigint
+  stale: boolean
+}
+
 /**
  * What the epoch settler needs of the settlement contract. Reads are the same for every node
  * (epoch facts are read at the epoch's snapshot block); `submitBatch` sends a transaction from
@@ -26,4 +32,12 @@ export interface SettlementPort {
   proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex): Promise<void>
   /** Whether `node`'s equivocation in `epoch` was proven already. */
   isEquivocationPunished(epoch: bigint, node: Address): Promise<boolean>
+  /**
+   * `node`'s eligible stake now (the stake it can sign with: 0 while jailed or below the minimum),
+   * and whether that record is stale: its jail ran out, or the minimum stake changed across its
+   * stake, so that `refreshEligibility` would change it.
+   */
+  eligibilityOf(node: Address): Promise<Eligibility>
+  /** `StakeManager.refreshEligibility(node)`, which anyone may send: brings the record up to date. */
+  refreshEligibility(node: Address): Promise<void>
 }

@@ -28,17 +28,22 @@ contract MockSettlement is ISettlementBalances {
     }
 }
 
+/// @dev A tenth of the largest stake the handler adds at once: stakes below it, and unbonds and slashes down to it,
+/// are common.
+uint256 constant MIN_STAKE = 1e23;
+
 /// @notice The governed values StakeManager reads, fixed for the fuzz run.
 contract FixedParameters {
     function activeValue(NetworkParameters.Parameter parameter) external pure returns (uint256) {
         if (parameter == NetworkParameters.Parameter.UnbondingBlocks) return 20;
-        if (parameter == NetworkParameters.Parameter.MinStake) return 1;
+        if (parameter == NetworkParameters.Parameter.MinStake) return MIN_STAKE;
         return 0;
     }
 }
 
 /// @notice Drives Escrow and StakeManager through random sequences of deposit, request withdrawal, withdraw, spend
-/// (a task fee in the open epoch), open epoch, settle, claim, roll, stake, unbond, withdraw stake and slash. It plays
+/// (a task fee in the open epoch), open epoch, settle, claim, roll, stake, unbond, withdraw stake, slash, jail and
+/// refresh eligibility. It plays
 /// the committee honestly by the spending rule (docs/economics.md): an epoch's charges to a requester are capped at
 /// what it funded at the epoch's snapshot (deposits − withdrawals − pending withdrawal) less earlier charges, fees
 /// above that scaled down. Requesters over-commit freely: no node acceptance check stands in front of the batch.
@@ -227,6 +232,19 @@ contract EscrowHandler {
         uint256 slashed = stakeManager.slash(accounts[i], _bound(amount, 0, 2 * _MAX_AMOUNT), accounts[TREASURY]);
         ghostSlashed[i] += slashed;
         calls["slash"]++;
+    }
+
+    /// @notice Jails for 1 to 30 blocks, as a settled penalty or a proven equivocation does.
+    function jail(uint256 who, uint256 blocks) external {
+        uint256 i = EXECUTOR_A + who % 2;
+        stakeManager.jail(accounts[i], uint64(block.number + _bound(blocks, 1, 30)));
+        calls["jail"]++;
+    }
+
+    /// @notice Anyone's refresh of a node's eligible stake.
+    function refreshEligibility(uint256 who) external {
+        stakeManager.refreshEligibility(accounts[EXECUTOR_A + who % 2]);
+        calls["refreshEligibility"]++;
     }
 
     // ---- the end of a run: everybody leaves ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {EscrowHandler} from "./EscrowHandler.sol";
 import {InvariantTargets} from "./Vm.sol";
+import {StakeManager} from "../../contracts/StakeManager.sol";
 
 /// @title Escrow and stake invariants
 /// @notice Forge calls the handler's actions in random sequences (runs and depth: src/chain/forge.test.ts) and checks
@@ -12,7 +13,7 @@ contract EscrowInvariantsTest is InvariantTargets {
 
     function setUp() public {
         _handler = new EscrowHandler();
-        bytes4[] memory actions = new bytes4[](13);
+        bytes4[] memory actions = new bytes4[](15);
         actions[0] = EscrowHandler.deposit.selector;
         actions[1] = EscrowHandler.requestWithdrawal.selector;
         actions[2] = EscrowHandler.withdraw.selector;
@@ -26,6 +27,8 @@ contract EscrowInvariantsTest is InvariantTargets {
         actions[10] = EscrowHandler.withdrawStake.selector;
         actions[11] = EscrowHandler.slash.selector;
         actions[12] = EscrowHandler.spend.selector; // twice: spending is what attacks need most
+        actions[13] = EscrowHandler.jail.selector;
+        actions[14] = EscrowHandler.refreshEligibility.selector;
         _target(address(_handler), actions);
     }
 
@@ -36,6 +39,7 @@ contract EscrowInvariantsTest is InvariantTargets {
         noRequesterPaysFromAnothersDeposit();
         escrowCoversWhatItOwes();
         slashedStakeIsNeverWithdrawn();
+        eligibleStakeCanSign();
     }
 
     /// @notice Total claimed + withdrawn never exceeds total deposited, and the escrow holds exactly the difference.
@@ -103,6 +107,30 @@ contract EscrowInvariantsTest is InvariantTargets {
             held += bonded;
         }
         require(_handler.token().balanceOf(address(_handler.stakeManager())) == held, "stake manager balance differs");
+    }
+
+    /// @notice Eligible stake is stake that can sign, and its total is their sum, now and in the last block (as
+    /// Settlement reads it at a snapshot): a node's eligible stake is 0 or all its active stake, never while it is
+    /// jailed or below the minimum; and a node that could sign but has none is one refresh away from it.
+    function eligibleStakeCanSign() public view {
+        StakeManager stakes = _handler.stakeManager();
+        uint256 total;
+        uint256 totalBefore;
+        for (uint256 i = _handler.EXECUTOR_A(); i <= _handler.EXECUTOR_B(); ++i) {
+            address node = _handler.accounts(i);
+            uint256 eligible = stakes.eligibleStakeOf(node);
+            uint256 active = stakes.stakeOf(node);
+            bool free = !stakes.isJailed(node) && active >= stakes.minStake() && active > 0;
+            require(eligible == 0 || eligible == active, "eligible stake is neither 0 nor the active stake");
+            require(eligible == 0 || free, "a jailed or under-staked node has eligible stake");
+            require(eligible != 0 || !free || stakes.isEligibilityStale(node), "a free node cannot refresh its way back");
+            total += eligible;
+            if (block.number > 1) totalBefore += stakes.eligibleStakeAt(node, block.number - 1);
+        }
+        require(stakes.totalEligibleStake() == total, "total eligible stake differs from the nodes' sum");
+        if (block.number > 1) {
+            require(stakes.totalEligibleStakeAt(block.number - 1) == totalBefore, "past total differs from the past sum");
+        }
     }
 
     /// @notice At the end of each run, everybody leaves: each requester gets back exactly its deposits less its

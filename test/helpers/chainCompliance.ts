@@ -308,7 +308,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const weights: bigint[] = []
         for (const [i, account] of nodeAccounts.entries()) {
           const stake = i === 0 ? 1_000_000n : 100n
-          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 128n, minStake: 100n, jailed: false })
+          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 128n })
           const weight = await f.settlement(0).committeeWeight(0n, account.address)
           assert.equal(weight, expected, `node ${i}`)
           weights.push(weight)
@@ -470,7 +470,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
           [a.address, b.address, c.address].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1)),
         )
         assert.deepEqual((await port.epochFacts(2n, [], [d.address])).stakes, new Map([[d.address, 90n]]))
-        assert.equal(await port.requiredWeight(2n), 260n, '⌈2/3 · 390⌉')
+        assert.equal(await port.requiredWeight(2n), 200n, '⌈2/3 · 300⌉: the jailed stake is not waited for')
         assert.equal(await port.committeeWeight(2n, d.address), 0n)
       }))
 
@@ -497,6 +497,43 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         await f.openEpoch()
         assert.deepEqual((await port.epochFacts(1n, [], [a.address, b.address])).stakes, new Map([[a.address, 90n], [b.address, 100n]]))
         assert.equal(await port.committeeWeight(1n, a.address), 0n, 'jailed at the next snapshot')
+      }))
+
+    it('waits only for eligible stake: members jailed after two equivocations leave the threshold, and come back by a refresh after their jail', () =>
+      withChain(optionsFor([200n, 200n, 200n, 200n], { jailBlocks: 3n }), async (f) => {
+        const [a, b, c, d] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+        await f.deposit(requester, 1_000n)
+        await f.openEpoch()
+        const port = f.settlement(2)
+        for (const cheater of [a, b]) {
+          const { batch: one } = await buildBatch(port, 0n, [{ label: `one-${cheater.address}`, requester: requester.address, fee: 100n, executors: [c.address] }])
+          const { batch: two } = await buildBatch(port, 0n, [{ label: `two-${cheater.address}`, requester: requester.address, fee: 100n, executors: [c.address] }])
+          await port.proveEquivocation(one, (await signBatch([cheater], one, f.domain))[0]!, two, (await signBatch([cheater], two, f.domain))[0]!)
+        }
+        await f.openEpoch()
+        // Epoch 0 keeps its snapshot's committee; epoch 1's waits for c and d alone. Before, the
+        // jailed 360 still counted: ⌈2/3 · 760⌉ = 507 of the 400 that could sign, for good.
+        assert.equal(await port.requiredWeight(0n), 534n)
+        assert.equal(await port.requiredWeight(1n), 267n, '⌈2/3 · 400⌉')
+        assert.equal(await port.committeeWeight(1n, a.address), 0n)
+        const { batch: zero } = await buildBatch(port, 0n, [])
+        await port.submitBatch(zero, await signBatch([a, b, c], zero, f.domain))
+        await f.openEpoch()
+        const { batch: first } = await buildBatch(port, 1n, [{ label: 'after the jail', requester: requester.address, fee: 100n, executors: [c.address, d.address] }])
+        await port.submitBatch(first, await signBatch([c, d], first, f.domain))
+        assert.equal(await port.lastSettledEpoch(), 1n)
+        // The jails run out with no transaction: a node counts again once anyone refreshes it.
+        for (let i = 0; !(await port.eligibilityOf(a.address)).stale; i++) {
+          assert.ok(i < 10, 'the jail of 3 blocks runs out')
+          await f.deposit(requester, 1n)
+        }
+        assert.deepEqual(await port.eligibilityOf(b.address), { eligibleStake: 0n, stale: true })
+        await port.refreshEligibility(a.address)
+        assert.deepEqual(await port.eligibilityOf(a.address), { eligibleStake: 180n, stale: false })
+        await f.openEpoch()
+        assert.equal(await port.committeeWeight(3n, a.address), 180n, 'a, refreshed, signs again with its slashed stake')
+        assert.equal(await port.committeeWeight(3n, b.address), 0n, 'b, not refreshed, does not')
+        assert.equal(await port.requiredWeight(3n), 387n, '⌈2/3 · 580⌉')
       }))
 
     it('rejects a batch for the epoch still running, and takes it once the epoch has ended', () =>

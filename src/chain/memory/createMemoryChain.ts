@@ -61,11 +61,11 @@ interface EpochRecord {
   snapshot: EpochSnapshot
   snapshotBlock: bigint
   stakes: ReadonlyMap<Address, bigint>
-  totalStake: bigint
+  /** StakeManager.eligibleStakeAt the snapshot block: the committee is fixed then. */
+  eligibleStakes: ReadonlyMap<Address, bigint>
+  totalEligibleStake: bigint
   funded: ReadonlyMap<Address, bigint>
   depositors: readonly Address[]
-  /** Nodes jailed at the snapshot block (StakeManager.jailedUntilAt): the committee is fixed then. */
-  jailed: ReadonlySet<Address>
 }
 
 /**
@@ -137,12 +137,25 @@ export function createMemoryChain({
 
   const mine = (): void => void block++
   const record = (epoch: bigint): EpochRecord | undefined => (epoch >= 0n && epoch < BigInt(epochs.length) ? epochs[Number(epoch)] : undefined)
-  const isJailedAt = (node: Address, at: bigint): boolean => (jailedUntil.get(getAddress(node)) ?? 0n) > at
+  /** StakeManager's eligible stake: a node's stake while it is at or above the minimum and not jailed, else 0. */
+  const eligibleStakes = new Map<Address, bigint>()
 
-  /** Staked, unjailed nodes at or above the minimum stake, weighted by stake, as the chain follower lists them. */
-  function eligibleNodes(at: bigint): StaticNode[] {
-    return [...stakes]
-      .filter(([node, stake]) => stake >= values.minStake && !isJailedAt(node, at))
+  /** StakeManager._refreshEligibility, after every change of a node's stake or jail. */
+  function refreshEligibility(node: Address): void {
+    eligibleStakes.set(getAddress(node), eligibleNow(node))
+  }
+
+  function eligibleNow(node: Address): bigint {
+    const key = getAddress(node)
+    const stake = stakes.get(key) ?? 0n
+    const free = block >= (jailedUntil.get(key) ?? 0n)
+    return stake > 0n && stake >= values.minStake && free ? stake : 0n
+  }
+
+  /** Nodes with eligible stake, weighted by it, as the chain follower lists them. */
+  function eligibleNodes(): StaticNode[] {
+    return [...eligibleStakes]
+      .filter(([, stake]) => stake > 0n)
       .sort(([a], [b]) => byAddress(a, b))
       .map(([address, weight]) => ({ address, weight, runtimes: capabilities.get(address) ?? defaultCapabilities }))
   }
@@ -162,28 +175,25 @@ export function createMemoryChain({
     const snapshot: EpochSnapshot = {
       epoch,
       seed: epochSeed,
-      nodes: eligibleNodes(snapshotBlock),
+      nodes: eligibleNodes(),
       escrow: funded,
       params: toProtocolParams(values, baseParams),
     }
-    const totalStake = [...stakes.values()].reduce((sum, stake) => sum + stake, 0n)
-    const jailed = new Set([...jailedUntil.keys()].filter((node) => isJailedAt(node, snapshotBlock)))
-    return { snapshot, snapshotBlock, stakes: new Map(stakes), totalStake, funded, depositors: [...depositors], jailed }
+    const totalEligibleStake = [...eligibleStakes.values()].reduce((sum, stake) => sum + stake, 0n)
+    return { snapshot, snapshotBlock, stakes: new Map(stakes), eligibleStakes: new Map(eligibleStakes), totalEligibleStake, funded, depositors: [...depositors] }
   }
 
-  function weightOf(epoch: bigint, node: Address, checkJail = true): bigint {
+  /** As Settlement: eligibility as things stood at the snapshot; a later jail does not change the committee. */
+  function weightOf(epoch: bigint, node: Address): bigint {
     const info = record(epoch)
     if (info === undefined) return 0n
     return committeeWeight({
       seed: info.snapshot.seed,
       epoch,
       node,
-      stake: info.stakes.get(getAddress(node)) ?? 0n,
-      totalStake: info.totalStake,
+      stake: info.eligibleStakes.get(getAddress(node)) ?? 0n,
+      totalStake: info.totalEligibleStake,
       committeeSize,
-      minStake: values.minStake,
-      // As Settlement: jailed as things stood at the snapshot; a later jail does not change the committee.
-      jailed: checkJail && info.jailed.has(getAddress(node)),
     })
   }
 
@@ -200,7 +210,7 @@ export function createMemoryChain({
       if (weight === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: result.signer })
       signed += weight
     }
-    const required = requiredCommitteeWeight(info.totalStake)
+    const required = requiredCommitteeWeight(info.totalEligibleStake)
     if (signed < required || signed === 0n) revert('SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed, required })
   }
 
@@ -211,6 +221,7 @@ export function createMemoryChain({
       const stake = stakes.get(key) ?? 0n
       if (slashAmount > 0n && stake > 0n) stakes.set(key, stake - (slashAmount < stake ? slashAmount : stake))
       if (jailUntilBlock > (jailedUntil.get(key) ?? 0n)) jailedUntil.set(key, jailUntilBlock)
+      refreshEligibility(key)
     }
   }
 
@@ -247,7 +258,7 @@ export function createMemoryChain({
     if ('error' in y || y.signer !== x.signer) revert('SETTLEMENT_NOT_EQUIVOCATION')
     const key = `${a.epoch}/${x.signer}`
     if (punished.has(key)) revert('SETTLEMENT_ALREADY_PUNISHED', { epoch: a.epoch, signer: x.signer })
-    if (weightOf(a.epoch, x.signer, false) === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: x.signer })
+    if (weightOf(a.epoch, x.signer) === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: x.signer })
     punished.add(key)
     const stake = stakes.get(x.signer) ?? 0n
     mine()
@@ -300,15 +311,24 @@ export function createMemoryChain({
     committeeWeight: async (epoch, node) => weightOf(epoch, node),
     requiredWeight: async (epoch) => {
       const info = record(epoch)
-      return info === undefined ? 0n : requiredCommitteeWeight(info.totalStake)
+      return info === undefined ? 0n : requiredCommitteeWeight(info.totalEligibleStake)
     },
     submitBatch,
     proveEquivocation,
     isEquivocationPunished: async (epoch, node) => punished.has(`${epoch}/${getAddress(node)}`),
+    async eligibilityOf(node) {
+      const eligibleStake = eligibleStakes.get(getAddress(node)) ?? 0n
+      return { eligibleStake, stale: eligibleNow(node) !== eligibleStake }
+    },
     stake(node, amount) {
       if (amount <= 0n) throw new RangeError('stake: amount must be positive')
       const key = getAddress(node)
       stakes.set(key, (stakes.get(key) ?? 0n) + amount)
+      refreshEligibility(key)
+      mine()
+    },
+    async refreshEligibility(node) {
+      refreshEligibility(node)
       mine()
     },
     advertiseCapabilities(node, list) {

@@ -162,16 +162,12 @@ export function createChainFollower({
       publicClient.readContract({ ...settlement, functionName: 'seedOf', args: [epoch] }),
       publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }).then(BigInt),
     ])
-    const blockNumber = snapshotBlock
-    const minStake = await publicClient.readContract({ ...settlement, functionName: 'minStakeOf', args: [epoch] })
     const nodes: StaticNode[] = []
     for (const [address, since] of [...nodesSince].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))) {
       if (since > snapshotBlock) continue
-      const [stake, jailedUntil] = await Promise.all([
-        publicClient.readContract({ ...stakeManager, functionName: 'stakeAt', args: [address, snapshotBlock] }),
-        publicClient.readContract({ ...stakeManager, functionName: 'jailedUntil', args: [address], blockNumber }),
-      ])
-      if (stake >= minStake && BigInt(jailedUntil) <= snapshotBlock) nodes.push({ address, weight: stake, runtimes: capabilitiesAt(address, snapshotBlock) })
+      // Eligible stake: 0 for a node jailed or below the minimum at the snapshot (StakeManager).
+      const stake = await publicClient.readContract({ ...stakeManager, functionName: 'eligibleStakeAt', args: [address, snapshotBlock] })
+      if (stake > 0n) nodes.push({ address, weight: stake, runtimes: capabilitiesAt(address, snapshotBlock) })
     }
     const params = await readParameters(publicClient, { settlement: contracts.settlement, epoch, ...(baseParams === undefined ? {} : { base: baseParams }) })
     return { epoch, seed, nodes, params, snapshotBlock }

@@ -110,6 +110,13 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
         'proveEquivocation',
       )
     },
+    /** `StakeManager.refreshEligibility(node)`: anyone may bring a node's eligible stake up to date. */
+    async refreshEligibility(wallet: Wallet, node: Address) {
+      return mined(
+        await wallet.writeContract({ ...stakeManager, functionName: 'refreshEligibility', args: [node], chain: wallet.chain, account: wallet.account }),
+        'refreshEligibility',
+      )
+    },
     async claim(wallet: Wallet, account: Address, earned: bigint, charged: bigint, proof: readonly Hex[]) {
       return mined(
         await wallet.writeContract({

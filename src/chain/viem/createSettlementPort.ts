@@ -94,5 +94,15 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
       await client.proveEquivocation(wallet, a, sigA, b, sigB)
     },
     isEquivocationPunished: (epoch, node) => publicClient.readContract({ ...settlement, functionName: 'isEquivocationPunished', args: [epoch, node] }),
+    async eligibilityOf(node) {
+      const [eligibleStake, stale] = await Promise.all([
+        publicClient.readContract({ ...stakeManager, functionName: 'eligibleStakeOf', args: [node] }),
+        publicClient.readContract({ ...stakeManager, functionName: 'isEligibilityStale', args: [node] }),
+      ])
+      return { eligibleStake, stale }
+    },
+    async refreshEligibility(node) {
+      await client.refreshEligibility(wallet, node)
+    },
   }
 }
