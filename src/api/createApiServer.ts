@@ -330,6 +330,7 @@ export async function createApiServer({
       },
       gauge('veritask_open_tasks', 'Accepted tasks without a verdict yet.', stats.openTasks),
       gauge('veritask_held_messages', 'Gossip held for tasks whose spec has not arrived yet (bounded by heldLimits).', stats.heldMessages),
+      gauge('veritask_muted_peers', 'Peers whose task gossip is dropped unread for flooding messages their signers may not hold.', stats.mutedPeers),
       gauge('veritask_fees_reserved_base_units', "Fees reserved from requesters' escrow by tasks of epochs not settled yet, in token base units.", stats.feesReserved),
       {
         name: 'veritask_verify_latency_seconds',

@@ -13,6 +13,8 @@ import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtim
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { createNetwork, signedSpec, submitAndDecide, verdictsOf, waitUntil } from '../../test/helpers/network.ts'
 import { createManualClock } from './clock.ts'
+import { defaultHeldLimits } from './gossipIntake.ts'
+import type { NodeStats } from './veritaskNode.ts'
 
 // Node-level tests with stub runtimes passed through the constructor: the protocol, not WebAssembly.
 
@@ -174,10 +176,10 @@ describe('node: bad input', () => {
     }
   })
 
-  it('holds at most its share of a staked key’s flood of commits for unknown tasks, and keeps verifying', async () => {
+  it('holds at most its share of a staked key’s flood of commits for unknown tasks, mutes the flooding peer, and keeps verifying', async () => {
     // The reproduced attack: 86 batches of 48 bogus commits, more than the whole held buffer,
     // from one key. That key is staked here (a node's own), so the stake check does not stop it.
-    const heldLimits = { ttlMs: 60_000, perSigner: 256, perTask: 64, total: 4_096 }
+    const heldLimits = { ...defaultHeldLimits, muteAfter: 1_024 }
     const net = await createNetwork({ runtimes: () => honest, heldLimits })
     try {
       const flooder = net.accounts[0]!
@@ -188,14 +190,22 @@ describe('node: bad input', () => {
         await attacker.publish(topics.commits, encodeMessage({ type: 'commits', ...(await signCommitBatch(flooder, commits, devnetDomain)) }))
       }
       const sent = 86 * 48
-      await waitUntil(() => net.nodes.every((n) => n.stats().heldMessages + (n.stats().rejected.HELD_SIGNER_LIMIT ?? 0) === sent))
+      // Each commit is held, refused for its signer's full room, or dropped unread with its muted batch.
+      const accounted = (stats: NodeStats) => stats.heldMessages + (stats.rejected.HELD_SIGNER_LIMIT ?? 0) + 48 * (stats.rejected.PEER_MUTED ?? 0)
+      await waitUntil(() => net.nodes.every((n) => accounted(n.stats()) === sent))
       for (const node of net.nodes) {
-        assert.equal(node.stats().heldMessages, heldLimits.perSigner)
-        assert.equal(node.stats().rejected.HELD_SIGNER_LIMIT, sent - heldLimits.perSigner)
+        const stats = node.stats()
+        assert.equal(stats.heldMessages, heldLimits.perSigner)
+        // Muted once its refusals reached muteAfter: the rest of the flood is dropped before decoding.
+        const refused = stats.rejected.HELD_SIGNER_LIMIT!
+        assert.ok(refused >= heldLimits.muteAfter && refused < heldLimits.muteAfter + 48, `${refused} refused before the mute`)
+        assert.ok((stats.rejected.PEER_MUTED ?? 0) > 0)
+        assert.equal(stats.mutedPeers, 1)
       }
       // Held messages are not relayed, and a message is refused only by being ignored: no peer is penalised for it.
       assert.equal(net.hub.rejectionsBy('flooder'), 0)
-      // The other keys' room is untouched: an honest task verifies, its commits and reveals go through.
+      // The other keys' room is untouched, and the flooding key's own node is not muted (only the
+      // peer that sent the flood is): an honest task verifies, its commits and reveals go through.
       const { verdicts } = await submitAndDecide(net, 1, await signedSpec(30))
       assert.equal(verdicts[0]!.outcome, 'verified')
     } finally {

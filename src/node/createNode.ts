@@ -135,6 +135,7 @@ export function createNode({
     rejected: {},
     feesReserved: 0n,
     heldMessages: 0,
+    mutedPeers: 0,
   }
 
   function countRejection(code: string): void {
@@ -563,6 +564,7 @@ export function createNode({
       rejected: { ...stats.rejected },
       feesReserved: epochs.feesReserved(),
       heldMessages: intake.heldCount(),
+      mutedPeers: intake.mutedCount(),
     }),
   }
 }

@@ -9,7 +9,7 @@ import { createGossipIntake, validationResultOf } from './gossipIntake.ts'
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { silentLogger } from './logger.ts'
 
-const staked = [testAccount('held-0').address, testAccount('held-1').address]
+const staked = [testAccount('held-0').address, testAccount('held-1').address, testAccount('held-2').address]
 const stranger = testAccount('held-stranger').address
 const task = (label: string): Hex => keccak256(stringToBytes(label))
 
@@ -38,14 +38,14 @@ function intakeWith(limits: HeldLimits, open: ReadonlySet<Hex> = new Set()) {
     now: () => now,
     heldLimits: limits,
   })
-  const commits = (signer: Address, taskIds: readonly Hex[]): Promise<GossipOutcome> => {
+  const commits = (signer: Address, taskIds: readonly Hex[], from = 'peer'): Promise<GossipOutcome> => {
     const message = { type: 'commits', signer, signature: '0x', message: { commits: taskIds.map((taskId) => ({ taskId, commitment: taskId })) } }
-    return intake.judge({ topic: topics.commits, data: stringToBytes(JSON.stringify(message)), from: 'peer' })
+    return intake.judge({ topic: topics.commits, data: stringToBytes(JSON.stringify(message)), from })
   }
   return { intake, rejected, commits, advance: (ms: number) => void (now += ms), verified: () => verified }
 }
 
-const limits: HeldLimits = { ttlMs: 1_000, perSigner: 4, perTask: 3, total: 6 }
+const limits: HeldLimits = { ttlMs: 1_000, perSigner: 4, perTask: 3, total: 6, muteAfter: 1_000, muteMs: 500 }
 
 describe('gossip intake: messages held for a task whose spec has not arrived', () => {
   it('holds them without relaying, and hands them over in arrival order once the spec comes', async () => {
@@ -114,5 +114,28 @@ describe('gossip intake: messages held for a task whose spec has not arrived', (
     assert.equal(intake.heldCount(), 2)
     assert.deepEqual(intake.takeOrphans(task('a')), [])
     assert.equal(intake.takeOrphans(task('e')).length, 1)
+  })
+
+  it('mutes a peer that keeps sending what its signers may not hold, for a while, and never for the node’s own lack of room', async () => {
+    const { intake, rejected, commits, advance, verified } = intakeWith({ ...limits, muteAfter: 6 })
+    // An unstaked key's commits, from one peer: each is refused for its signer and charged to the peer.
+    await commits(stranger, [task('x1'), task('x2'), task('x3')], 'flooder')
+    await commits(stranger, [task('x4'), task('x5'), task('x6')], 'flooder')
+    assert.equal(intake.mutedCount(), 1)
+    const before = verified()
+    assert.deepEqual(await commits(staked[0]!, [task('a')], 'flooder'), { kind: 'ignore', code: 'PEER_MUTED' })
+    assert.equal(verified(), before, 'dropped unread')
+    assert.deepEqual(await commits(staked[0]!, [task('a')], 'honest'), { kind: 'hold' }, 'other peers are heard')
+    advance(500)
+    assert.equal(intake.mutedCount(), 0)
+    assert.deepEqual(await commits(staked[0]!, [task('b')], 'flooder'), { kind: 'hold' }, 'heard again once the mute is over')
+
+    // The node's buffer full of others' messages is not the sender's fault: HELD_FULL is not charged.
+    await commits(staked[0]!, [task('c'), task('d')], 'honest')
+    await commits(staked[1]!, [task('e'), task('f')], 'honest')
+    assert.equal(intake.heldCount(), limits.total)
+    for (let i = 0; i < 4; i++) await commits(staked[2]!, [task(`g${i}`), task(`h${i}`)], 'late')
+    assert.equal(rejected.HELD_FULL, 8)
+    assert.equal(intake.mutedCount(), 0)
   })
 })

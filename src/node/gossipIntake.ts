@@ -3,6 +3,7 @@ import { sealCommits, sealReveals } from '../core/seal.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { SignatureVerifier } from '../core/signing.ts'
 import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
+import { topics } from '../ports/network.ts'
 import type { GossipMessage, ValidationResult } from '../ports/network.ts'
 import type { Logger } from './logger.ts'
 import type { MessageReader, ReadMessage } from './messageReader.ts'
@@ -23,7 +24,8 @@ export type TaskMessage =
 
 /**
  * How messages held for a task whose spec has not arrived are bounded: by time, by signer, by task
- * and in all (docs/operations.md). Only a signer staked in the snapshot can hold any.
+ * and in all (docs/operations.md). Only a signer staked in the snapshot can hold any. A peer that
+ * keeps sending what a signer may not hold is muted for a while.
  */
 export interface HeldLimits {
   /** Held messages are dropped this long after the first one for their task arrived (ms). */
@@ -34,9 +36,23 @@ export interface HeldLimits {
   perTask: number
   /** Held messages in all. */
   total: number
+  /**
+   * Items a peer may send within `ttlMs` that were refused for their signer (unstaked, or past its
+   * `perSigner` room) before the node mutes it: four rooms' worth by default, far more than an
+   * honest executor's commits for tasks whose specs are late.
+   */
+  muteAfter: number
+  /** How long a muted peer's task gossip is dropped unread (ms). */
+  muteMs: number
 }
 
-export const defaultHeldLimits: Readonly<HeldLimits> = Object.freeze({ ttlMs: 60_000, perSigner: 256, perTask: 64, total: 4_096 })
+export const defaultHeldLimits: Readonly<HeldLimits> = Object.freeze({ ttlMs: 60_000, perSigner: 256, perTask: 64, total: 4_096, muteAfter: 1_024, muteMs: 60_000 })
+
+/** Codes a refusal is charged to the sending peer under: the signer's own lack of room or stake, not the node's. */
+const chargedToSender: ReadonlySet<string> = new Set(['HELD_NOT_STAKED', 'HELD_SIGNER_LIMIT'])
+
+/** Most peers whose refusals are tracked at once; the oldest record goes first. */
+const MAX_TRACKED_PEERS = 4_096
 
 export interface CreateGossipIntakeParameters {
   read: MessageReader
@@ -64,12 +80,14 @@ export interface GossipIntake {
   onGossip(gossip: GossipMessage): Promise<ValidationResult>
   /** What `onGossip` makes of a message, before it is reported to the transport. */
   judge(gossip: GossipMessage): Promise<GossipOutcome>
-  /** Delivers a checked message to its task, or holds it until the task's spec arrives. */
-  route(message: TaskMessage): GossipOutcome
+  /** Delivers a checked message to its task, or holds it until the task's spec arrives; `from` is the peer it came from, if any. */
+  route(message: TaskMessage, from?: string): GossipOutcome
   /** Hands over (and forgets) the messages held for a task whose spec has now arrived, in arrival order. */
   takeOrphans(taskId: Hex): TaskMessage[]
   /** Messages held now, in all. */
   heldCount(): number
+  /** Peers muted now for flooding. */
+  mutedCount(): number
 }
 
 /** The code a refusal is counted under: a `VeritaskError`'s own code, `UNEXPECTED` for anything else. */
@@ -137,8 +155,32 @@ export function createGossipIntake({
     }
   }
 
-  const refuse = (kind: 'ignore' | 'reject', code: string): GossipOutcome => {
+  /** Per peer: items refused for their signer since `since`, and until when the peer is muted. */
+  const senders = new Map<string, { since: number; refused: number; mutedUntil: number }>()
+
+  /** Charges `items` refusals to the peer `from`; past `muteAfter` within `ttlMs` it is muted for `muteMs`. */
+  const charge = (from: string | undefined, items: number): void => {
+    if (from === undefined) return
+    const at = now()
+    let record = senders.get(from)
+    if (record === undefined || record.since + heldLimits.ttlMs <= at) {
+      senders.delete(from)
+      if (senders.size >= MAX_TRACKED_PEERS) senders.delete(senders.keys().next().value!)
+      record = { since: at, refused: 0, mutedUntil: record?.mutedUntil ?? 0 }
+      senders.set(from, record)
+    }
+    record.refused += items
+    if (record.refused >= heldLimits.muteAfter && record.mutedUntil <= at) {
+      record.mutedUntil = at + heldLimits.muteMs
+      log.info('muted a peer flooding messages its signers may not hold', { from, refused: record.refused, ms: heldLimits.muteMs })
+    }
+  }
+
+  const isMuted = (from: string): boolean => (senders.get(from)?.mutedUntil ?? 0) > now()
+
+  const refuse = (kind: 'ignore' | 'reject', code: string, from?: string): GossipOutcome => {
     countRejection(code)
+    if (chargedToSender.has(code)) charge(from, 1)
     return { kind, code }
   }
 
@@ -157,12 +199,12 @@ export function createGossipIntake({
   }
 
   /** Holds a checked message until its task's spec arrives, within `heldLimits`; beyond them it is ignored and counted. */
-  function hold(message: TaskMessage): GossipOutcome {
+  function hold(message: TaskMessage, from: string | undefined): GossipOutcome {
     const at = now()
     expire(at)
     const signer = signerOf(message)
     const refusal = holdRefusal(signer)
-    if (refusal !== undefined) return refuse('ignore', refusal)
+    if (refusal !== undefined) return refuse('ignore', refusal, from)
     const taskId = message.item.message.taskId
     const task = held.get(taskId) ?? { since: at, items: [] }
     if (task.items.length >= heldLimits.perTask) return refuse('ignore', 'HELD_TASK_LIMIT')
@@ -173,16 +215,18 @@ export function createGossipIntake({
     return { kind: 'hold' }
   }
 
-  function route(message: TaskMessage): GossipOutcome {
+  function route(message: TaskMessage, from?: string): GossipOutcome {
     const outcome = deliver(message)
     if (outcome !== undefined) return outcome
     // A challenge is held even for a task decided here (commits and reveals are not).
-    if (message.type === 'challenge') return hold(message)
+    if (message.type === 'challenge') return hold(message, from)
     if (isDecided(message.item.message.taskId)) return { kind: 'ignore' }
-    return hold(message)
+    return hold(message, from)
   }
 
-  async function judge({ data, from }: GossipMessage): Promise<GossipOutcome> {
+  async function judge({ topic, data, from }: GossipMessage): Promise<GossipOutcome> {
+    // A muted peer's task messages are dropped unread; specs still go through (they open tasks).
+    if (topic !== topics.specs && isMuted(from)) return refuse('ignore', 'PEER_MUTED')
     let result: ReadMessage
     try {
       result = read(data)
@@ -209,19 +253,21 @@ export function createGossipIntake({
         expire(now())
         const refusal = holdRefusal(message.signer)
         if ((refusal === 'HELD_SIGNER_LIMIT' || refusal === 'HELD_FULL') && !commits.some((commit) => isOpen(commit.taskId))) {
-          for (const commit of commits) if (!isDecided(commit.taskId)) countRejection(refusal)
+          const refused = commits.filter((commit) => !isDecided(commit.taskId)).length
+          for (let i = 0; i < refused; i++) countRejection(refusal)
+          if (chargedToSender.has(refusal)) charge(from, refused)
           return { kind: 'ignore', code: refusal }
         }
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'COMMIT_BAD_SIGNATURE')
-        return batchOutcome(sealCommits(message, result.itemHashes).map((item) => route({ type: 'commit', item })))
+        return batchOutcome(sealCommits(message, result.itemHashes).map((item) => route({ type: 'commit', item }, from)))
       }
       case 'reveals': {
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'REVEAL_BAD_SIGNATURE')
-        return batchOutcome(sealReveals(message, result.itemHashes).map((item) => route({ type: 'reveal', item })))
+        return batchOutcome(sealReveals(message, result.itemHashes).map((item) => route({ type: 'reveal', item }, from)))
       }
       case 'challenge':
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'CHALLENGE_BAD_SIGNATURE')
-        return route({ type: 'challenge', item: message })
+        return route({ type: 'challenge', item: message }, from)
       case 'proposal':
       case 'batch-signature':
         // Settlement messages belong on the batch topic, which the epoch settler handles.
@@ -241,5 +287,6 @@ export function createGossipIntake({
       return task.items
     },
     heldCount: () => heldCount,
+    mutedCount: () => [...senders.values()].filter((record) => record.mutedUntil > now()).length,
   }
 }

@@ -21,6 +21,8 @@ export interface NodeStats {
   feesReserved: bigint
   /** Gossip held for tasks whose spec has not arrived yet (bounded by `heldLimits`). */
   heldMessages: number
+  /** Peers whose task gossip is dropped unread for now: they flooded messages their signers may not hold. */
+  mutedPeers: number
 }
 
 export interface TaskStatus {
