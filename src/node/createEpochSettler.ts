@@ -246,16 +246,21 @@ export function createEpochSettler({
     const backups = (view.params ?? params).backups
     // Results for tolerance comparisons, fetched in parallel and at most MAX_OUTPUT_FETCHES per
     // proposal: an aggregator naming thousands of missing results must not stall the settler.
-    const wanted = new Map<Hex, number>()
+    // Each from the executors that revealed it first: they serve it since their reveal.
+    const wanted = new Map<Hex, { maxBytes: number; sources: Address[] }>()
     for (const certificate of certificates) {
-      for (const cid of outputsToFetch(certificate)) if (wanted.size < MAX_OUTPUT_FETCHES) wanted.set(cid, certificate.spec.message.limits.outputBytes)
+      for (const cid of outputsToFetch(certificate)) {
+        if (wanted.size >= MAX_OUTPUT_FETCHES) break
+        const sources = certificate.reveals.filter((r) => r.message.resultHash === cid).map((r) => r.signer)
+        wanted.set(cid, { maxBytes: certificate.spec.message.limits.outputBytes, sources })
+      }
     }
     const outputs = new Map<Hex, Uint8Array>()
     await Promise.all(
-      [...wanted].map(async ([cid, maxBytes]) => {
+      [...wanted].map(async ([cid, { maxBytes, sources }]) => {
         const bytes =
           blobs.get(cid) ??
-          (await network.fetchBlob(cid, { peers: [], maxBytes }).catch((error: unknown) => {
+          (await network.fetchBlob(cid, { peers: [], sources, maxBytes }).catch((error: unknown) => {
             log.debug('result for a certificate not fetched', { epoch, cid, error })
             return undefined
           }))

@@ -216,7 +216,7 @@ export function createNode({
     } else if (verdict.outcome === 'verified' && entry.origin === network.peerId && !blobs.has(verdict.resultHash)) {
       // The gateway serves the results of the tasks it was given, whoever computed them.
       network
-        .fetchBlob(verdict.resultHash, { peers: [], maxBytes: spec.limits.outputBytes })
+        .fetchBlob(verdict.resultHash, { peers: [], sources: verdict.executors, maxBytes: spec.limits.outputBytes })
         .then((bytes) => blobs.put(bytes))
         .catch((error: unknown) => log.debug('result not fetched', { taskId, error }))
     }
@@ -342,8 +342,10 @@ export function createNode({
       missingOutputs(entry.state).map(async (cid) => {
         const local = blobs.get(cid)
         if (local !== undefined) return local
+        // Its executors serve it since their reveal: ask them first.
+        const sources = entry.state.reveals.filter((r) => r.reveal.resultHash === cid).map((r) => r.executor)
         try {
-          return await network.fetchBlob(cid, { peers: [], maxBytes })
+          return await network.fetchBlob(cid, { peers: [], sources, maxBytes })
         } catch (error) {
           stats.comparisonFetchFailures++
           log.debug('result for comparison not fetched', { taskId, cid, error })

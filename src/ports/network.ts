@@ -1,4 +1,4 @@
-import type { Hex } from '../core/types.ts'
+import type { Address, Hex } from '../core/types.ts'
 
 /** Gossip topics; a topic's version changes with its messages' wire form (commits and reveals are batches since /2). */
 export const topics = {
@@ -33,6 +33,12 @@ export type BlobProvider = (cid: Hex) => Uint8Array | undefined | Promise<Uint8A
 export interface FetchBlobOptions {
   /** Peers to ask first (e.g. the one that relayed the spec); others are asked after them. */
   peers?: readonly string[]
+  /**
+   * Accounts whose nodes should hold the blob (a result's executors serve it since their reveal):
+   * a transport that knows which peer is bound to which account asks those next. Only an order:
+   * the bytes are checked against the id whoever serves them.
+   */
+  sources?: readonly Address[]
   /** Largest blob accepted, in bytes. */
   maxBytes: number
   signal?: AbortSignal

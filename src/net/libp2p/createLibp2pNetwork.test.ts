@@ -339,6 +339,23 @@ describe('libp2p network: blobs', () => {
     await Promise.all([a!.close(), staller!.close(), server!.close()])
   })
 
+  it('asks the peers bound to a blob’s source accounts first: a result from its executor', within, async () => {
+    const [a, other, executor] = await startMesh(3)
+    const earlier = stringToBytes('an earlier blob')
+    other!.provideBlobs((id) => (id === contentId(earlier) ? earlier : undefined))
+    await a!.fetchBlob(contentId(earlier), { maxBytes: 1024 })
+    // `other` served lately, so without sources it would be asked first, and it has this one too.
+    const result = stringToBytes('a result its executor revealed')
+    const cid = contentId(result)
+    other!.provideBlobs((id) => (id === cid ? result : undefined))
+    executor!.provideBlobs((id) => (id === cid ? result : undefined))
+    const account = a!.accountOf(executor!.peerId)!
+    assert.deepEqual(await a!.fetchBlob(cid, { sources: [account], maxBytes: 1024 }), result)
+    assert.equal(executor!.stats().blobsServed, 1)
+    assert.equal(other!.stats().blobsServed, 1, 'only the earlier blob')
+    await Promise.all([a!.close(), other!.close(), executor!.close()])
+  })
+
   it('serves blobs and counts them', within, async () => {
     const [a, b] = await startMesh(2)
     const blob = new Uint8Array(300 * 1024).map((_, i) => i % 251)

@@ -547,6 +547,12 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     return ids.filter(isTrusted)
   }
 
+  /** The staked account a trusted peer is bound to. */
+  function accountOf(peerId: string): Address | undefined {
+    const judgement = trust.get(peerId)?.judgement
+    return judgement?.trusted === true ? judgement.account : undefined
+  }
+
   return {
     peerId: selfId,
     libp2p,
@@ -573,13 +579,16 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
       provider = next
     },
 
-    async fetchBlob(cid, { peers: preferred = [], maxBytes, signal }: FetchBlobOptions) {
+    async fetchBlob(cid, { peers: preferred = [], sources = [], maxBytes, signal }: FetchBlobOptions) {
       const limit = Math.min(maxBytes, maxBlobBytes)
       // Preferred peers first, whether trusted or not (the bytes are checked against the id), then
-      // the trusted peers this node is connected to, those that served blobs lately first.
+      // the peers bound to the source accounts (by their signed peer bindings), then the trusted
+      // peers this node is connected to, those that served blobs lately first.
       const trusted = trustedPeers()
+      const wanted = new Set(sources.map((account) => account.toLowerCase()))
+      const bound = wanted.size === 0 ? [] : trusted.filter((id) => wanted.has(accountOf(id)?.toLowerCase() ?? ''))
       const recent = [...servedBlobs].reverse().filter((id) => trusted.includes(id))
-      const order = [...new Set([...preferred, ...recent, ...trusted])].filter((id) => id !== selfId)
+      const order = [...new Set([...preferred, ...bound, ...recent, ...trusted])].filter((id) => id !== selfId)
       signal?.throwIfAborted()
       const { bytes, tooLarge } = await askPeers(order, cid, limit, signal)
       if (bytes !== undefined) return bytes
@@ -601,10 +610,7 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
 
     connect,
 
-    accountOf(peerId) {
-      const judgement = trust.get(peerId)?.judgement
-      return judgement?.trusted === true ? judgement.account : undefined
-    },
+    accountOf,
 
     peers: trustedPeers,
 
