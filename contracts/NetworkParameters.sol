@@ -13,6 +13,17 @@ import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol
 ///
 /// Each parameter's history is a checkpoint trace keyed by version, so a change writes only the values it changes
 /// and any version can be read back. See docs/governance.md for what each parameter does.
+/// @dev What NetworkParameters reads of the stake, through the settlement contract it is wired to.
+interface IStakeSource {
+    function stakeManager() external view returns (IEligibleStake);
+}
+
+/// @dev StakeManager's eligible stake, as NetworkParameters bounds the minimum stake by it.
+interface IEligibleStake {
+    function totalEligibleStake() external view returns (uint256);
+    function eligibleStakeAtLeast(uint256 amount) external view returns (uint256);
+}
+
 contract NetworkParameters is Ownable {
     using Checkpoints for Checkpoints.Trace224;
 
@@ -78,6 +89,8 @@ contract NetworkParameters is Ownable {
     error NetworkParametersZeroAddress();
     /// @notice Version `version` does not exist yet (the latest is `latest`).
     error NetworkParametersUnknownVersion(uint32 version, uint32 latest);
+    /// @notice A minimum stake of `minStake` would keep only `kept` of the `eligible` stake (at most a tenth may go).
+    error NetworkParametersMinStakeExcludesStake(uint256 minStake, uint256 kept, uint256 eligible);
 
     /// @param owner_ Who may change parameters: the governance timelock.
     /// @param initial The value of every parameter, in id order; version 0, active until the first change.
@@ -118,6 +131,8 @@ contract NetworkParameters is Ownable {
             next[id] = values[i];
         }
         _check(next);
+        uint256 minStake = next[uint256(Parameter.MinStake)];
+        if (minStake > _values[uint256(Parameter.MinStake)].latest()) _checkMinStakeRaise(minStake);
         version = previous + 1;
         _latestVersion = version;
         for (uint256 i = 0; i < ids.length; ++i) {
@@ -177,7 +192,7 @@ contract NetworkParameters is Ownable {
     /// @notice The smallest and largest value `parameter` may take. Some are further bound by others: the quorum
     /// must be a strict majority of k, unbonding must last at least two epochs.
     function boundsOf(Parameter parameter) public pure returns (uint256 min, uint256 max) {
-        if (parameter == Parameter.MinStake) return (1, 1e27); // 1e9 tokens of 18 decimals; fits Settlement's uint96
+        if (parameter == Parameter.MinStake) return (1, 1e27); // 1e9 tokens of 18 decimals; a raise is also bounded by the stake it leaves out (_checkMinStakeRaise)
         if (parameter == Parameter.UnbondingBlocks) return (2, 10_000_000);
         if (parameter == Parameter.EpochLength) return (1, 1_000_000);
         // A third of the stake reaches the 2/3 threshold alone with probability < 4e-9 per epoch at
@@ -201,6 +216,18 @@ contract NetworkParameters is Ownable {
     }
 
     /// @dev Reverts unless every value is within its bounds and the set is consistent.
+    /// @dev A raise of the minimum stake may leave out at most a tenth of the eligible stake as it is now (counted
+    /// conservatively: `eligibleStakeAtLeast`), so no vote can take every node, or most of the honest stake, out of
+    /// the committees. Unchecked before the settlement contract is wired, and on a network without eligible stake.
+    function _checkMinStakeRaise(uint256 minStake) private view {
+        if (_settlement == address(0)) return;
+        IEligibleStake stakes = IStakeSource(_settlement).stakeManager();
+        uint256 eligible = stakes.totalEligibleStake();
+        if (eligible == 0) return;
+        uint256 kept = stakes.eligibleStakeAtLeast(minStake);
+        if (kept * 10 < eligible * 9) revert NetworkParametersMinStakeExcludesStake(minStake, kept, eligible);
+    }
+
     function _check(uint256[] memory values) private pure {
         for (uint256 i = 0; i < PARAMETER_COUNT; ++i) {
             (uint256 min, uint256 max) = boundsOf(Parameter(i));

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
@@ -49,6 +50,11 @@ contract StakeManager is IERC5805 {
     mapping(address node => uint64) private _jailedUntil;
     mapping(address node => Checkpoints.Trace208) private _eligibleStakes;
     Checkpoints.Trace208 private _totalEligibleStake;
+    /// @dev Eligible stake by bit length: bucket `b` sums the eligible stakes in [2^(b-1), 2^b). A histogram kept in
+    /// O(1) per change, so governance can bound a raise of the minimum stake by the stake it would leave out.
+    mapping(uint256 bitLength => uint256) private _eligibleByLength;
+    /// @dev The longest bit length any eligible stake ever had: where `eligibleStakeAtLeast` stops.
+    uint256 private _longestEligible;
 
     /// @notice `node` added `amount` to its active stake, which is now `newStake`.
     event Staked(address indexed node, uint256 amount, uint256 newStake);
@@ -316,6 +322,16 @@ contract StakeManager is IERC5805 {
         return _totalEligibleStake.upperLookupRecent(_pastKey(blockNumber));
     }
 
+    /// @notice A lower bound on the eligible stake of nodes holding at least `amount`: the eligible stake in every
+    /// bucket whose stakes are all at least `amount` (so at most one bucket, stakes within a factor of 2 of `amount`,
+    /// is left uncounted). O(number of non-empty bit lengths above `amount`).
+    /// @param amount A stake, e.g. a proposed minimum.
+    function eligibleStakeAtLeast(uint256 amount) external view returns (uint256 total) {
+        // Bucket b holds stakes >= 2^(b-1): all of them are >= amount iff 2^(b-1) >= amount.
+        uint256 first = amount <= 1 ? 1 : Math.log2(amount - 1) + 2;
+        for (uint256 b = first; b <= _longestEligible; ++b) total += _eligibleByLength[b];
+    }
+
     /// @notice Whether `refreshEligibility(node)` would change `node`'s eligible stake: its jail ran out, or the
     /// minimum stake in effect changed across its stake.
     function isEligibilityStale(address node) external view returns (bool) {
@@ -375,6 +391,12 @@ contract StakeManager is IERC5805 {
         uint256 previous = _eligibleStakes[node].latest();
         if (eligible == previous) return;
         _eligibleStakes[node].push(_now(), SafeCast.toUint208(eligible));
+        if (previous > 0) _eligibleByLength[Math.log2(previous) + 1] -= previous;
+        if (eligible > 0) {
+            uint256 length = Math.log2(eligible) + 1;
+            _eligibleByLength[length] += eligible;
+            if (length > _longestEligible) _longestEligible = length;
+        }
         // The total is the sum of the nodes' latest eligible stakes, `previous` among them: no underflow.
         _totalEligibleStake.push(_now(), SafeCast.toUint208(_totalEligibleStake.latest() - previous + eligible));
         emit EligibilityChanged(node, eligible);

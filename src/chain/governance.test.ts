@@ -197,6 +197,23 @@ describe('governance', () => {
     )
   })
 
+  it('refuses a minimum stake that would leave out more than a tenth of the eligible stake', async () => {
+    // Five nodes of 1,000: a minimum of 1,500 would leave nobody to sign or execute.
+    const id = await proposeAndQueue({ minStake: parseEther('1500') }, 'everyone out')
+    await passTimelock()
+    await assert.rejects(gov.execute(wallet(nodes[0]!), id), (e: unknown) =>
+      e instanceof GovernanceError && e.details.error === 'NetworkParametersMinStakeExcludesStake',
+    )
+    assert.equal(await gov.state(id), 'queued')
+    assert.deepEqual(await gov.versions(), { active: 0, latest: 0 })
+    // Half their stake is fine: nobody is left out. (The count is conservative: stakes within a
+    // factor 2 above the new minimum may count as left out, so a raise to exactly 1,000 is refused.)
+    const fine = await proposeAndQueue({ minStake: STAKE / 2n }, 'nobody out')
+    await passTimelock()
+    await gov.execute(wallet(nodes[0]!), fine)
+    assert.deepEqual(await gov.versions(), { active: 0, latest: 1 })
+  })
+
   it('enforces every bound and the consistency rules on-chain', async () => {
     // A registry of its own, owned by a test account, to try each bound directly.
     const [owner] = await c.createAccounts('owner', 1)
@@ -233,7 +250,9 @@ describe('governance', () => {
   it('applies a new epoch length, minimum stake and committee size from the epoch that opens with them', async () => {
     await c.openEpoch(0n)
     const start1 = await settlement().read.epochStart([1n])
-    const change = { epochLength: 30n, minStake: parseEther('1500'), committeeSize: 200, unbondingBlocks: 200n }
+    // poor tops up to 120, just above today's minimum: the raise to 150 leaves out its 2 % of the eligible stake.
+    await c.stake(poor, parseEther('70'))
+    const change = { epochLength: 30n, minStake: parseEther('150'), committeeSize: 200, unbondingBlocks: 200n }
     const id = await proposeAndQueue(change, 'longer epochs')
     await passTimelock()
     await gov.execute(wallet(nodes[0]!), id)
@@ -250,15 +269,17 @@ describe('governance', () => {
     assert.equal(await sm.read.unbondingBlocks(), 200n)
     assert.equal(await settlement().read.epochStart([0n]), (await settlement().read.genesisBlock()))
     assert.equal(await settlement().read.committeeSizeOf([1n]), 200)
-    assert.equal(await sm.read.minStake(), parseEther('1500'))
+    assert.equal(await sm.read.minStake(), parseEther('150'))
     // Below the new minimum stake: epoch 1's snapshot came before it took effect; whoever refreshes
     // the node's eligibility (anyone may) takes it out of the committee from the next snapshot on.
-    assert.equal(await settlement().read.committeeWeight([1n, nodes[0]!.address]), STAKE)
-    assert.equal(await sm.read.isEligibilityStale([nodes[0]!.address]), true)
-    await c.send(getContract({ address: c.contracts.stakeManager, abi: StakeManagerAbi, client: wallet(nodes[1]!) }).write.refreshEligibility([nodes[0]!.address]))
-    assert.equal(await sm.read.eligibleStakeOf([nodes[0]!.address]), 0n)
+    assert.equal(await settlement().read.committeeWeight([1n, poor.address]), parseEther('120'))
+    assert.equal(await sm.read.isEligibilityStale([poor.address]), true)
+    assert.equal(await sm.read.isEligibilityStale([nodes[0]!.address]), false)
+    await c.send(getContract({ address: c.contracts.stakeManager, abi: StakeManagerAbi, client: wallet(nodes[1]!) }).write.refreshEligibility([poor.address]))
+    assert.equal(await sm.read.eligibleStakeOf([poor.address]), 0n)
     await c.openEpoch(2n)
-    assert.equal(await settlement().read.committeeWeight([2n, nodes[0]!.address]), 0n)
+    assert.equal(await settlement().read.committeeWeight([2n, poor.address]), 0n)
+    assert.equal(await settlement().read.committeeWeight([2n, nodes[0]!.address]), STAKE)
     await expectRevert(
       c.wallet(nodes[0]!).writeContract({ address: c.contracts.settlement, abi: SettlementAbi, functionName: 'openEpoch', args: [3n] }),
       'SettlementEpochNotStarted',

@@ -128,8 +128,28 @@ contract EscrowInvariantsTest is InvariantTargets {
             if (block.number > 1) totalBefore += stakes.eligibleStakeAt(node, block.number - 1);
         }
         require(stakes.totalEligibleStake() == total, "total eligible stake differs from the nodes' sum");
+        require(stakes.eligibleStakeAtLeast(1) == total, "the histogram by bit length differs from the total");
+        // The bound governance uses: never more than the eligible stake at or above an amount, never
+        // less than the eligible stake at or above twice it.
+        for (uint256 i = _handler.EXECUTOR_A(); i <= _handler.EXECUTOR_B(); ++i) {
+            uint256 own = stakes.eligibleStakeOf(_handler.accounts(i));
+            if (own == 0) continue;
+            for (uint256 amount = own; amount <= own + 1; ++amount) {
+                uint256 bound = stakes.eligibleStakeAtLeast(amount);
+                require(bound <= _eligibleAtLeast(stakes, amount), "the bound counts stake below the amount");
+                require(bound >= _eligibleAtLeast(stakes, 2 * amount), "the bound misses stake of twice the amount");
+            }
+        }
         if (block.number > 1) {
             require(stakes.totalEligibleStakeAt(block.number - 1) == totalBefore, "past total differs from the past sum");
+        }
+    }
+
+    /// @dev The eligible stake of nodes holding at least `amount`, counted exactly.
+    function _eligibleAtLeast(StakeManager stakes, uint256 amount) private view returns (uint256 total) {
+        for (uint256 i = _handler.EXECUTOR_A(); i <= _handler.EXECUTOR_B(); ++i) {
+            uint256 own = stakes.eligibleStakeOf(_handler.accounts(i));
+            if (own >= amount) total += own;
         }
     }
 
