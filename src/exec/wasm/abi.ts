@@ -27,6 +27,12 @@ export const ABORT_TYPE: FuncType = {
 export const RESERVED_EXPORT_PREFIX = '__veritask_'
 /** The mutable i64 global holding the remaining fuel. */
 export const FUEL_EXPORT = `${RESERVED_EXPORT_PREFIX}fuel`
+/**
+ * The mutable i32 global holding the remaining stack budget (see meterFunction.ts). Exported so
+ * the host can check it or, when it calls one instance more than once (the conformance tests),
+ * restore it after a trap, which unwinds frames without giving their weight back.
+ */
+export const STACK_EXPORT = `${RESERVED_EXPORT_PREFIX}stack`
 /** The module's start function, exported instead of run at instantiation (see instrument.ts). */
 export const START_EXPORT = `${RESERVED_EXPORT_PREFIX}start`
 /**

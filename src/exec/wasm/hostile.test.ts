@@ -96,21 +96,43 @@ describe('hostile modules: one outcome in-thread and in the worker pool', () => 
           (br $l)))
         ${EMPTY}`)
 
-    it('memory.grow pays 1,024 fuel per page, whether it grows one page at a time or all at once', async () => {
+    /** The charge of growing one page at a time from 1 page to 1 + pages: 1,024 × each new size. */
+    const stepwise = (pages: number) => 1_024n * BigInt(((pages + 1) * (pages + 2)) / 2 - 1)
+
+    it('memory.grow pays 1,024 fuel per page of the memory it leaves, so growing a page at a time costs the sum of the sizes', async () => {
       const none = await outcome(grower(0))
-      const many = await outcome(grower(200))
+      const many = await outcome(grower(200), { fuel: 100_000_000n })
       assert.equal(reason(many), 'ok')
-      // 200 grows of one page: 200 × 1,024 for the pages, plus the loop's own instructions.
-      const loop = many.fuelUsed - none.fuelUsed - 200n * 1_024n
+      // 200 grows of one page, from 1 page to 201: 1,024 × (2 + 3 + … + 201), plus the loop's own instructions.
+      const loop = many.fuelUsed - none.fuelUsed - stepwise(200)
       assert.ok(loop > 0n && loop < 200n * 20n, `loop overhead ${loop}`)
-      // One grow of 200 pages: the same 200 × 1,024, plus its three instructions (const, grow, drop).
+      // One grow of 200 pages, from 1 to 201: 1,024 × 201, plus its three instructions (const, grow, drop).
       const bare = await outcome(abiProgram(EMPTY))
       const once = await outcome(abiProgram(`(drop (memory.grow (i32.const 200))) ${EMPTY}`))
-      assert.equal(once.fuelUsed - bare.fuelUsed - 200n * 1_024n, 3n)
+      assert.equal(once.fuelUsed - bare.fuelUsed - 201n * 1_024n, 3n)
+    })
+
+    it('a grow past the cap returns -1 and costs only its instruction', async () => {
+      const bare = await outcome(abiProgram(EMPTY))
+      const refused = await outcome(abiProgram(`(if (i32.ne (memory.grow (i32.const -1)) (i32.const -1)) (then unreachable)) ${EMPTY}`))
+      assert.equal(reason(refused), 'ok')
+      // i32.const, memory.grow, i32.const, i32.ne, if — and nothing for the pages.
+      assert.equal(refused.fuelUsed - bare.fuelUsed, 5n)
     })
 
     it('a program that cannot pay for its pages runs out of fuel at the same point everywhere', async () => {
       assert.deepEqual(await outcome(grower(200), { fuel: 100_000n }), { status: 'failed', reason: 'out-of-fuel', fuelUsed: 100_000n })
+    })
+
+    it('growing a page at a time to 4,096 pages (25 s in a worker at 1,024 per page) costs more than 8.5e9 fuel', async () => {
+      // The issue's case at a raised cap: with the fuel the run would need it is out of reach of
+      // any sane task; with a sane fuel limit it stops early, at the same point in both paths.
+      assert.ok(stepwise(4_095) > 8_500_000_000n)
+      assert.deepEqual(await outcome(grower(4_095), { fuel: 50_000_000n, memoryPages: 4_096 }), {
+        status: 'failed',
+        reason: 'out-of-fuel',
+        fuelUsed: 50_000_000n,
+      })
     })
 
     it('its initial pages are paid before the first instruction', async () => {

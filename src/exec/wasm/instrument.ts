@@ -18,6 +18,7 @@ import {
   MEMORY_IMPORT,
   RESERVED_EXPORT_PREFIX,
   RUN_TYPE,
+  STACK_EXPORT,
   START_EXPORT,
 } from './abi.ts'
 import { ByteReader, ByteWriter, MalformedBinaryError } from './binary.ts'
@@ -100,6 +101,21 @@ const OUTPUT_ORDER = [
 const ExternKind = { func: 0, table: 1, memory: 2, global: 3 } as const
 
 export function instrumentModule(bytes: Uint8Array, limits: InstrumentLimits): InstrumentResult {
+  const result = instrumentAnyModule(bytes, limits, { abi: true })
+  // With the ABI checked, the module has a memory.
+  return result.ok ? { ...result, memory: result.memory as MemoryLimits } : result
+}
+
+export type InstrumentAnyResult =
+  | { ok: true; bytes: Uint8Array; memory: MemoryLimits | undefined; instantiationFuel: bigint }
+  | { ok: false; reason: FailureReason; message: string }
+
+/**
+ * The instrumenter itself. With `abi: false` it skips the program ABI's export checks, so that
+ * modules without `alloc`, `run` or a memory (the conformance corpus) are metered exactly as
+ * programs are; the import rule and every limit still apply. Programs go through `instrumentModule`.
+ */
+export function instrumentAnyModule(bytes: Uint8Array, limits: InstrumentLimits, options: { abi: boolean }): InstrumentAnyResult {
   if (bytes.length > limits.maxModuleBytes) {
     return {
       ok: false,
@@ -111,7 +127,7 @@ export function instrumentModule(bytes: Uint8Array, limits: InstrumentLimits): I
     return { ok: false, reason: 'invalid-module', message: 'not a valid WebAssembly module' }
   }
   try {
-    return { ok: true, ...rewrite(bytes, limits.memoryPages) }
+    return { ok: true, ...rewrite(bytes, limits.memoryPages, options.abi) }
   } catch (error) {
     if (error instanceof ModuleRejectedError) return { ok: false, reason: error.reason, message: error.message }
     if (error instanceof MalformedBinaryError) return { ok: false, reason: 'invalid-module', message: error.message }
@@ -146,16 +162,20 @@ interface ParsedModule {
  * each element taking at least one), and its data segments (1 per 64 bytes, like \`memory.init\`;
  * bounded by the data section's bytes). A function of the module's bytes alone.
  */
-function instantiationFuel(module: ParsedModule, memory: MemoryLimits): bigint {
+function instantiationFuel(module: ParsedModule, memory: MemoryLimits | undefined): bigint {
   const elementBytes = module.sections.get(SectionId.element)?.length ?? 0
   const dataBytes = module.sections.get(SectionId.data)?.length ?? 0
-  return BigInt(memory.initial) * 1_024n + BigInt(module.tableElements) + BigInt(elementBytes) + (BigInt(dataBytes) >> 6n)
+  return BigInt(memory?.initial ?? 0) * 1_024n + BigInt(module.tableElements) + BigInt(elementBytes) + (BigInt(dataBytes) >> 6n)
 }
 
-function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; memory: MemoryLimits; instantiationFuel: bigint } {
+function rewrite(
+  bytes: Uint8Array,
+  memoryPages: number,
+  abi: boolean,
+): { bytes: Uint8Array; memory: MemoryLimits | undefined; instantiationFuel: bigint } {
   const module = parseModule(bytes, memoryPages)
-  checkAbi(module)
-  const memory = module.memory as MemoryLimits // checkAbi requires the memory export
+  if (abi) checkAbi(module)
+  const memory = module.memory
 
   const fuelGlobal = module.globalCount // no imported globals: imports are restricted to one function
   const stackGlobal = fuelGlobal + 1
@@ -165,16 +185,19 @@ function rewrite(bytes: Uint8Array, memoryPages: number): { bytes: Uint8Array; m
     types,
     funcType: (index) => funcTypeAt(types, allFuncTypes, index),
     blockTypeFor: (results) => encodeBlockType(types, results),
+    memoryMaximum: memory?.maximum ?? 0,
   }
   const snippets = createSnippets(fuelGlobal, stackGlobal)
 
   const out = new Map(module.sections)
   const code = module.sections.get(SectionId.code)
   if (code !== undefined) out.set(SectionId.code, rewriteCode(code, module, ctx, snippets))
-  out.set(SectionId.import, appendMemoryImport(module.sections.get(SectionId.import), memory))
-  out.delete(SectionId.memory)
+  if (memory !== undefined) {
+    out.set(SectionId.import, appendMemoryImport(module.sections.get(SectionId.import), memory))
+    out.delete(SectionId.memory)
+  }
   out.set(SectionId.global, appendGlobals(module.sections.get(SectionId.global)))
-  out.set(SectionId.export, appendExports(module, fuelGlobal))
+  out.set(SectionId.export, appendExports(module, fuelGlobal, stackGlobal))
   // Appended types (wrapper block types) must be written after the code was rewritten.
   if (types.length > module.types.length) out.set(SectionId.type, encodeTypes(types))
 
@@ -471,8 +494,12 @@ function appendGlobals(section: Uint8Array | undefined): Uint8Array {
     .finish()
 }
 
-function appendExports(module: ParsedModule, fuelGlobal: number): Uint8Array {
-  const exports: Export[] = [...module.exports, { name: FUEL_EXPORT, kind: ExternKind.global, index: fuelGlobal }]
+function appendExports(module: ParsedModule, fuelGlobal: number, stackGlobal: number): Uint8Array {
+  const exports: Export[] = [
+    ...module.exports,
+    { name: FUEL_EXPORT, kind: ExternKind.global, index: fuelGlobal },
+    { name: STACK_EXPORT, kind: ExternKind.global, index: stackGlobal },
+  ]
   if (module.startFunc !== undefined) exports.push({ name: START_EXPORT, kind: ExternKind.func, index: module.startFunc })
   const w = new ByteWriter(64).u32(exports.length)
   for (const e of exports) w.name(e.name).u8(e.kind).u32(e.index)

@@ -30,8 +30,8 @@ import { isValType, ModuleRejectedError, unsupported, ValType as V } from './mod
 
 /** Fixed part of a frame's weight, in 8-byte slots (V8 uses about 8; this leaves margin). */
 export const FRAME_BASE_SLOTS = 16
-/** Extra operand slots the inserted metering code itself may use. */
-const INSTRUMENTATION_SLOTS = 4
+/** Extra operand slots the inserted metering code itself may use (6, by `chargeMemoryGrow`). */
+const INSTRUMENTATION_SLOTS = 6
 /** Engines (V8) refuse functions with more locals than this, parameters included. */
 const ENGINE_MAX_LOCALS = 50_000
 /** Scratch locals the instrumenter may add to a function (one each of i32, f32, f64). */
@@ -43,12 +43,22 @@ const SCRATCH_LOCALS = 3
 export const MAX_LOCALS = ENGINE_MAX_LOCALS - SCRATCH_LOCALS
 /** Bytes of memory per unit of fuel charged by bulk memory operations (as a shift: 64). */
 const MEMORY_BULK_SHIFT = 6
-/** Fuel per page `memory.grow` asks for, as a left shift (1,024: a page's 64 KiB at the bulk rate of 1 per 64 bytes). */
-const MEMORY_GROW_SHIFT = -10
+/**
+ * Fuel per page of the memory a successful `memory.grow` leaves, as a left shift (1,024: a page's
+ * 64 KiB at the bulk rate of 1 per 64 bytes). The whole new size is charged, not only the pages
+ * added, because what the host does for a grow grows with the memory: an engine without a large
+ * reservation copies it, and V8 counts it as external memory, which triggers a full garbage
+ * collection every few grows once it is large (growing one page at a time to 4,096 pages took 4 s
+ * in-thread and 25 s in a worker when each page cost 1,024). A grow past the cap does nothing and
+ * costs only its instruction.
+ */
+const MEMORY_GROW_SHIFT = 10
 
 export interface MeteringContext extends DecodeContext {
   /** The encoded block type of a block with no parameters and these results. */
   blockTypeFor(results: readonly ValType[]): Uint8Array
+  /** The memory's (capped) maximum in pages, which decides whether a `memory.grow` succeeds. */
+  memoryMaximum: number
 }
 
 interface ControlFrame {
@@ -88,14 +98,12 @@ function nanProducingType(op: number): 'f32' | 'f64' | undefined {
 }
 
 /**
- * Shift applied to the size operand of an operation the host does work for, to get its fuel
- * charge: right by a positive shift (bytes of bulk memory per fuel), left by a negative one
- * (fuel per page of `memory.grow`).
+ * Right shift applied to the length operand of a bulk operation the host does work for, to get
+ * its fuel charge (bytes of memory per fuel; 0 for table elements). `memory.grow` is charged by
+ * `chargeMemoryGrow` instead.
  */
 function bulkShift(op: number): number | undefined {
   switch (op) {
-    case Op.memoryGrow:
-      return MEMORY_GROW_SHIFT
     case OpFC.memoryInit:
     case OpFC.memoryCopy:
     case OpFC.memoryFill:
@@ -223,6 +231,22 @@ export function createSnippets(fuelGlobal: number, stackGlobal: number): Snippet
   }
 }
 
+/**
+ * Before a `memory.grow` whose page delta is on top of the stack (left in place):
+ * `fuel -= (delta <= maximum - memory.size) ? (memory.size + delta) << 10 : 0`, then the check.
+ * Uses at most INSTRUMENTATION_SLOTS operand slots above the delta.
+ */
+function chargeMemoryGrow(w: ByteWriter, scratch: number, maximum: number, snippets: Snippets): void {
+  const newSize = (out: ByteWriter) =>
+    out.u8(Op.localGet).u32(scratch).u8(Op.i64ExtendI32U).u8(Op.memorySize).u8(0).u8(Op.i64ExtendI32U).u8(Op.i64Add)
+  w.u8(Op.localTee).u32(scratch).bytes(snippets.fuelGet)
+  newSize(w).u8(Op.i64Const).u8(MEMORY_GROW_SHIFT).u8(Op.i64Shl) // fuel, cost
+  w.u8(Op.i64Const).u8(0) // fuel, cost, 0
+  // fuel, cost, 0, delta, maximum - size: the grow succeeds iff delta <= maximum - size (unsigned)
+  w.u8(Op.localGet).u32(scratch).u8(Op.i32Const).sleb(maximum).u8(Op.memorySize).u8(0).u8(Op.i32Sub).u8(Op.i32LeU)
+  w.u8(Op.select).u8(Op.i64Sub).bytes(snippets.fuelSet).bytes(snippets.check)
+}
+
 const CANONICAL_NAN_F32 = new Uint8Array([0x00, 0x00, 0xc0, 0x7f])
 const CANONICAL_NAN_F64 = new Uint8Array([0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f])
 
@@ -244,7 +268,7 @@ export function meterFunction(
     scratch.push(valType)
     return next++
   }
-  const scratchI32 = scratchLocal(V.i32, ops.some((op) => bulkShift(op) !== undefined))
+  const scratchI32 = scratchLocal(V.i32, ops.some((op) => op === Op.memoryGrow || bulkShift(op) !== undefined))
   const scratchF32 = scratchLocal(V.f32, ops.some((op) => nanProducingType(op) === 'f32'))
   const scratchF64 = scratchLocal(V.f64, ops.some((op) => nanProducingType(op) === 'f64'))
 
@@ -287,13 +311,17 @@ export function meterFunction(
       w.bytes(exit).bytes(original)
       continue
     }
+    if (op === Op.memoryGrow) {
+      chargeMemoryGrow(w, scratchI32, ctx.memoryMaximum, snippets)
+      w.bytes(original)
+      continue
+    }
     const shift = bulkShift(op)
     if (shift !== undefined) {
       // The length operand is on top of the stack: copy it, charge for it, leave it in place.
       w.u8(Op.localTee).u32(scratchI32)
       w.bytes(snippets.fuelGet).u8(Op.localGet).u32(scratchI32).u8(Op.i64ExtendI32U)
       if (shift > 0) w.u8(Op.i64Const).u8(shift).u8(Op.i64ShrU)
-      if (shift < 0) w.u8(Op.i64Const).u8(-shift).u8(Op.i64Shl)
       w.u8(Op.i64Sub).bytes(snippets.fuelSet).bytes(snippets.check)
       w.bytes(original)
       continue
