@@ -2,26 +2,12 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { encodePacked, getAddress, hexToBigInt, keccak256, numberToHex, stringToBytes } from 'viem'
 import { seed, testAccount } from '../../test/helpers/fixtures.ts'
-import { log2Fixed, LOG2_FRACTION_BITS } from './log2.ts'
 import { rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 
 const nodes = ['a', 'b', 'c', 'd', 'e', 'f'].map((l) => testAccount(`node-${l}`).address)
 const equal: Candidate[] = nodes.map((address) => ({ address, weight: 100n }))
 const taskId = (i: number) => keccak256(numberToHex(i, { size: 32 }))
-
-describe('log2Fixed', () => {
-  it('matches Math.log2 to within 2^-40 and is exact on powers of two', () => {
-    const scale = 2 ** Number(LOG2_FRACTION_BITS)
-    for (const x of [1n, 2n, 3n, 5n, 1000n, 123456789n, (1n << 200n) + 12345n, (1n << 256n) - 1n]) {
-      const got = Number(log2Fixed(x)) / scale
-      const want = Math.log2(Number(x))
-      assert.ok(Math.abs(got - want) < 2 ** -40 * Math.max(1, want), `log2(${x}): ${got} vs ${want}`)
-    }
-    assert.equal(log2Fixed(1n << 77n), 77n << LOG2_FRACTION_BITS)
-    assert.throws(() => log2Fixed(0n), RangeError)
-  })
-})
 
 describe('rankCandidates', () => {
   it('gives every node the same order for the same inputs, whatever order the candidates come in', () => {
@@ -67,40 +53,52 @@ describe('rankCandidates', () => {
     assert.ok(Math.abs(heavy / tasks - 0.5) < 0.03, `heavy share ${heavy / tasks}`)
   })
 
-  it('gives exactly the order of the all-integer ranking, which it now computes only for near-ties', () => {
-    // The ranking as first written: every key computed exactly, compared by cross-multiplication.
-    const MAX_LOG2 = 256n << LOG2_FRACTION_BITS
-    const reference = (seedHex: `0x${string}`, id: `0x${string}`, candidates: Candidate[]) =>
-      candidates
-        .filter((c) => c.weight > 0n)
-        .map((c) => {
-          const h = hexToBigInt(keccak256(encodePacked(['bytes32', 'bytes32', 'address'], [seedHex, id, c.address])))
-          return { address: c.address, weight: c.weight, exponent: MAX_LOG2 - log2Fixed(h + 1n) }
-        })
-        .sort((a, b) => {
-          const lhs = a.exponent * b.weight
-          const rhs = b.exponent * a.weight
-          if (lhs !== rhs) return lhs < rhs ? -1 : 1
-          return a.address.toLowerCase() < b.address.toLowerCase() ? -1 : a.address.toLowerCase() > b.address.toLowerCase() ? 1 : 0
-        })
-        .map((k) => k.address)
+  it('draws exactly as successive sampling without replacement over the stake line, for any weights', () => {
+    // The rule written out plainly: sum the weights left, take keccak(seed ‖ taskId ‖ j) modulo it,
+    // walk the candidates in address order to the one whose stretch holds the point, remove it.
+    const reference = (seedHex: `0x${string}`, id: `0x${string}`, candidates: Candidate[]) => {
+      const merged = new Map<string, { address: string; weight: bigint }>()
+      for (const c of candidates.filter((c) => c.weight > 0n)) {
+        const m = merged.get(c.address.toLowerCase())
+        if (m === undefined) merged.set(c.address.toLowerCase(), { ...c })
+        else m.weight += c.weight
+      }
+      const line = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, c]) => c)
+      const out: string[] = []
+      for (let j = 0; line.length > 0; j++) {
+        const total = line.reduce((sum, c) => sum + c.weight, 0n)
+        let point = hexToBigInt(keccak256(encodePacked(['bytes32', 'bytes32', 'uint32'], [seedHex, id, j]))) % total
+        const at = line.findIndex((c) => (point < c.weight ? true : ((point -= c.weight), false)))
+        out.push(line[at]!.address)
+        line.splice(at, 1)
+      }
+      return out
+    }
     const many = Array.from({ length: 40 }, (_, i) => getAddress(keccak256(numberToHex(i + 100)).slice(0, 42)))
     const weightSets: Array<(i: number) => bigint> = [
       () => 10n ** 21n, // equal stakes
       (i) => BigInt(i + 1) * 10n ** 18n, // unequal
-      (i) => (i % 3 === 0 ? 1n : 10n ** 24n), // tiny next to huge: wide error bounds, long exact runs
+      (i) => (i % 3 === 0 ? 1n : 10n ** 24n), // tiny next to huge
       (i) => 2n ** 1100n + BigInt(i), // beyond floating point's range
     ]
     for (const [w, weightOf] of weightSets.entries()) {
       const candidates = many.map((address, i) => ({ address, weight: weightOf(i) }))
-      // A duplicated candidate ties exactly with itself.
+      // An address listed twice counts once, with both weights.
       candidates.push({ ...candidates[5]! })
       for (let t = 0; t < 25; t++) {
         const id = taskId(1000 + t)
         const want = reference(seed, id, candidates)
+        assert.equal(want.length, many.length)
         assert.deepEqual(rankCandidates({ seed, taskId: id, candidates }), want, `weights ${w}, task ${t}`)
         assert.deepEqual(rankCandidates({ seed, taskId: id, candidates, count: 4 }), want.slice(0, 4))
       }
     }
+  })
+
+  it('ranks one list for many tasks without one ranking disturbing the next', () => {
+    const candidates = Array.from({ length: 300 }, (_, i) => ({ address: getAddress(keccak256(numberToHex(i + 7)).slice(0, 42)), weight: BigInt(1 + (i % 7)) }))
+    const fresh = (i: number) => rankCandidates({ seed, taskId: taskId(i), candidates: [...candidates], count: 9 })
+    for (let i = 0; i < 50; i++) assert.deepEqual(rankCandidates({ seed, taskId: taskId(i), candidates, count: 9 }), fresh(i))
+    assert.deepEqual(rankCandidates({ seed, taskId: taskId(3), candidates }).slice(0, 9), fresh(3))
   })
 })

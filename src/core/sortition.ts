@@ -1,6 +1,5 @@
 import { writeHex } from './hexBytes.ts'
 import { keccak256Hex } from './keccak.ts'
-import { log2Fixed, LOG2_FRACTION_BITS } from './log2.ts'
 import type { Address, Hex } from './types.ts'
 
 /** A node that may be assigned work, with its sortition weight (its stake at the epoch snapshot). */
@@ -13,88 +12,124 @@ export interface RankCandidatesParameters {
   /** Public randomness of the epoch (from the chain at the epoch boundary). */
   seed: Hex
   taskId: Hex
+  /**
+   * The eligible nodes with their weights, in any order. The list is indexed on its first use and
+   * the index reused while the list lives, so a list must not change once ranked against.
+   */
   candidates: readonly Candidate[]
   /** How many to return; all when omitted. */
   count?: number
 }
 
-const MAX_LOG2 = 256n << LOG2_FRACTION_BITS
+/**
+ * The cumulative-stake table of one candidate list: candidates in address order with their
+ * weights in a Fenwick tree, so that "the candidate under point x of the stake line" and "take a
+ * candidate's stake off the line" each cost O(log N). Built once per list (per epoch snapshot and
+ * capability) and shared by every task ranked against it.
+ */
+interface StakeTable {
+  readonly addresses: readonly Address[]
+  readonly weights: readonly bigint[]
+  /** Fenwick tree over `weights`, 1-based: tree[i] sums weights (i − lowbit(i), i]. */
+  readonly tree: bigint[]
+  readonly total: bigint
+  /** The largest power of two not above the number of candidates: where a descent starts. */
+  readonly top: number
+}
 
 /**
- * Stake-weighted sortition without a scheduler (Efraimidis–Spirakis): each candidate draws
- * u = (h + 1) / 2^256 from h = keccak256(seed ‖ taskId ‖ address) and gets the key −ln(u) / weight;
- * candidates are ranked by ascending key. The first is picked with probability weight / Σ weight,
- * and so on without replacement. Keys are compared exactly as rationals in integer arithmetic
- * (−ln u ∝ 256 − log2(h + 1)), so every node computes the same order. Ties go to the lower address.
+ * Tables by candidate list. An epoch view hands out the same list for every task of a runtime, so
+ * each list is indexed once; the cache is a memo of a pure function, keyed by identity, and goes
+ * away with the list.
  */
-export function rankCandidates({ seed, taskId, candidates, count }: RankCandidatesParameters): Address[] {
-  // encodePacked(bytes32 seed, bytes32 taskId, address): the first 64 bytes are the same for all.
-  const packed = new Uint8Array(84)
-  writeHex(packed, 0, seed, 32, 'seed')
-  writeHex(packed, 32, taskId, 32, 'taskId')
-  const keyed: Keyed[] = []
-  let tolerance = 0
+const tables = new WeakMap<readonly Candidate[], StakeTable>()
+
+function stakeTableOf(candidates: readonly Candidate[]): StakeTable {
+  let table = tables.get(candidates)
+  if (table === undefined) {
+    table = createStakeTable(candidates)
+    tables.set(candidates, table)
+  }
+  return table
+}
+
+function createStakeTable(candidates: readonly Candidate[]): StakeTable {
+  // One entry per address, in address order, so the table does not depend on the list's order; an
+  // address listed twice counts once, with the sum of its weights.
+  const byAddress = new Map<string, { address: Address; weight: bigint }>()
   for (const c of candidates) {
     if (c.weight <= 0n) continue
-    writeHex(packed, 64, c.address, 20, 'address')
-    const h = BigInt(keccak256Hex(packed))
-    // The key in floating point: exact enough to order all but near-ties (see below).
-    const exponent = 256 - Math.log2(Number(h + 1n))
-    const weight = Number(c.weight)
-    const approx = exponent / weight
-    tolerance = Math.max(tolerance, (APPROX_ERROR * (1 + exponent)) / weight)
-    keyed.push({ address: c.address, weight: c.weight, h, approx, exponent: undefined })
+    const key = c.address.toLowerCase()
+    const seen = byAddress.get(key)
+    if (seen === undefined) byAddress.set(key, { address: c.address, weight: c.weight })
+    else seen.weight += c.weight
   }
-  const wanted = count === undefined ? keyed.length : Math.min(count, keyed.length)
-  if (!Number.isFinite(tolerance)) {
-    // Weights beyond floating point's range: rank everyone exactly.
-    keyed.sort(compareExactly)
-    return keyed.slice(0, wanted).map((k) => k.address)
+  const keys = [...byAddress.keys()].sort()
+  const addresses = keys.map((k) => byAddress.get(k)!.address)
+  const weights = keys.map((k) => byAddress.get(k)!.weight)
+  const tree = new Array<bigint>(weights.length + 1).fill(0n)
+  for (let i = 1; i <= weights.length; i++) {
+    tree[i] = tree[i]! + weights[i - 1]!
+    const parent = i + (i & -i)
+    if (parent <= weights.length) tree[parent] = tree[parent]! + tree[i]!
   }
-  // Keys further apart than twice the largest error bound are ordered correctly by their floating
-  // point values. Runs of keys closer than that are ordered exactly, with the fixed-point log2 and
-  // cross-multiplied weights; in practice that is almost never needed, so log2Fixed (64 bigint
-  // squarings) runs for near-ties only instead of for every candidate.
-  keyed.sort((a, b) => a.approx - b.approx)
-  for (let start = 0; start < wanted; ) {
-    let end = start + 1
-    while (end < keyed.length && (keyed[end] as Keyed).approx - (keyed[end - 1] as Keyed).approx <= 2 * tolerance) end++
-    if (end - start > 1) {
-      const run = keyed.slice(start, end).sort(compareExactly)
-      for (let i = 0; i < run.length; i++) keyed[start + i] = run[i] as Keyed
-    }
-    start = end
-  }
-  return keyed.slice(0, wanted).map((k) => k.address)
+  let top = 1
+  while (top * 2 <= weights.length) top *= 2
+  return { addresses, weights, tree, total: weights.reduce((a, b) => a + b, 0n), top }
 }
 
-interface Keyed {
-  address: Address
-  weight: bigint
-  h: bigint
-  approx: number
-  /** 2^64 · (256 − log2(h + 1)), computed when needed. */
-  exponent: bigint | undefined
+function addWeight(table: StakeTable, index: number, delta: bigint): void {
+  for (let i = index + 1; i < table.tree.length; i += i & -i) table.tree[i] = table.tree[i]! + delta
+}
+
+/** The index whose stretch of the stake line holds `point` (0 ≤ point < the weight left). */
+function findPoint(table: StakeTable, point: bigint): number {
+  let index = 0
+  let rest = point
+  for (let step = table.top; step > 0; step >>= 1) {
+    const next = index + step
+    if (next < table.tree.length && table.tree[next]! <= rest) {
+      index = next
+      rest -= table.tree[next]!
+    }
+  }
+  return index // 0-based: `index` candidates lie wholly below the point
 }
 
 /**
- * Bound on the absolute error of `256 − Math.log2(Number(h + 1n))` relative to the exact value, with
- * a wide margin: converting h rounds by 2^-53 relatively (2^-53 / ln 2 in the log), Math.log2 of a
- * value below 256 is within an ulp or two (2^-45 each), and log2Fixed is within 2^-60 of the truth.
+ * Stake-weighted sortition without a scheduler, in O(k log N) for the first k places. The
+ * candidates lie on a stake line in address order; draw j takes the point
+ * keccak256(seed ‖ taskId ‖ uint32 j) mod (stake not yet drawn) and picks the candidate whose
+ * stretch holds it, then takes that stretch off the line. The first place goes to a node with
+ * probability weight / Σ weight, and each later one likewise among the nodes not yet drawn
+ * (successive sampling without replacement, the same law as the Efraimidis–Spirakis ranking this
+ * replaced). Integer arithmetic only, so every node computes the same order. The modulo's bias is
+ * below Σ weight / 2^256.
  */
-const APPROX_ERROR = 1e-12
-
-function exactExponent(k: Keyed): bigint {
-  k.exponent ??= MAX_LOG2 - log2Fixed(k.h + 1n)
-  return k.exponent
-}
-
-/** exponent_a / weight_a vs exponent_b / weight_b, cross-multiplied; ties to the lower address. */
-function compareExactly(a: Keyed, b: Keyed): number {
-  const lhs = exactExponent(a) * b.weight
-  const rhs = exactExponent(b) * a.weight
-  if (lhs !== rhs) return lhs < rhs ? -1 : 1
-  const x = a.address.toLowerCase()
-  const y = b.address.toLowerCase()
-  return x < y ? -1 : x > y ? 1 : 0
+export function rankCandidates({ seed, taskId, candidates, count }: RankCandidatesParameters): Address[] {
+  const table = stakeTableOf(candidates)
+  const wanted = count === undefined ? table.addresses.length : Math.min(count, table.addresses.length)
+  // encodePacked(bytes32 seed, bytes32 taskId, uint32 draw): the first 64 bytes are the same for all.
+  const packed = new Uint8Array(68)
+  writeHex(packed, 0, seed, 32, 'seed')
+  writeHex(packed, 32, taskId, 32, 'taskId')
+  const picked: number[] = []
+  let left = table.total
+  try {
+    for (let draw = 0; draw < wanted; draw++) {
+      packed[64] = draw >>> 24
+      packed[65] = (draw >>> 16) & 0xff
+      packed[66] = (draw >>> 8) & 0xff
+      packed[67] = draw & 0xff
+      const index = findPoint(table, BigInt(keccak256Hex(packed)) % left)
+      picked.push(index)
+      const weight = table.weights[index]!
+      addWeight(table, index, -weight)
+      left -= weight
+    }
+  } finally {
+    // The table is shared: put back what this ranking took off it.
+    for (const index of picked) addWeight(table, index, table.weights[index]!)
+  }
+  return picked.map((index) => table.addresses[index]!)
 }
