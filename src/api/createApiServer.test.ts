@@ -292,7 +292,11 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
 
   it('answers unknown routes, wrong methods and bad ids', async () => {
     await expectError(await fetch(`${api.url}/v1/nothing`), 404, 'API_NOT_FOUND')
-    await expectError(await fetch(`${api.url}/`), 404, 'API_NOT_FOUND')
+    // `/` is the explorer's page (docs/explorer.md).
+    const root = await fetch(`${api.url}/`)
+    assert.equal(root.status, 200)
+    assert.match(root.headers.get('content-type') ?? '', /^text\/html/)
+    assert.match(root.headers.get('content-security-policy') ?? '', /default-src 'none'/)
 
     const wrongMethod = await fetch(`${api.url}/v1/tasks`)
     assert.equal(wrongMethod.headers.get('allow'), 'POST')

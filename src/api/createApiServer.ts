@@ -8,13 +8,23 @@ import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { receiptToJson } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
-import type { Hex, Outcome } from '../core/types.ts'
+import type { Address, Hex, Outcome } from '../core/types.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import type { BalanceProof } from '../node/createEpochSettler.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
 import type { NetworkStats } from '../ports/network.ts'
 import { ApiError, replyForError } from './errors.ts'
+import { createEventHub } from './events/createEventHub.ts'
+import type { EventHub } from './events/createEventHub.ts'
+import { createEventStreams } from './events/streamEvents.ts'
+import type { ExplorerChainReads } from './explorer/chainReads.ts'
+import { createExplorerIndex } from './explorer/createExplorerIndex.ts'
+import { defaultExplorerAssets, explorerRoutes } from './explorer/explorerRoutes.ts'
+import { sendJson } from './http.ts'
+import type { RequestContext, Route } from './http.ts'
+import { MAX_TRACKED_TASKS, defaultEventStreamLimits } from './limits.ts'
+import type { EventStreamLimits } from './limits.ts'
 import { createHistogram, metricsContentType, renderMetrics } from './metrics.ts'
 import type { Metric } from './metrics.ts'
 import { parseSubmission } from './parseSubmission.ts'
@@ -62,6 +72,19 @@ export interface CreateApiServerParameters {
   now?: () => number
   /** What one client (remote address) may submit; `defaultSubmissionLimits` when omitted. */
   submissionLimits?: SubmissionLimits
+  /**
+   * The node's events (what its node and settler emit), streamed at `GET /v1/events` and indexed
+   * for the explorer. Without one the API makes its own and fills it with the node's verdicts only.
+   */
+  events?: EventHub
+  /** Bounds of the event stream; `defaultEventStreamLimits` for what is left out. */
+  eventLimits?: Partial<EventStreamLimits>
+  /** The chain as the explorer reads it (stakes, jails, outcomes roots); those fields are null without it. */
+  chainReads?: ExplorerChainReads
+  /** The staked, unjailed nodes of the current epoch with their sortition weights, for the explorer. */
+  eligibleNodes?: () => readonly { address: Address; weight: bigint }[]
+  /** Where the explorer's built web app is; `dist/explorer/` of this package by default. */
+  explorerAssets?: string
 }
 
 export interface ApiServer {
@@ -76,8 +99,6 @@ export type CreateApiServerReturnType = ApiServer
 
 /** Upper bounds of the latency histogram, in seconds: a task takes one commit and one reveal round. */
 const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
-/** Submissions whose verdict is awaited for the latency histogram; the oldest are dropped beyond it. */
-const maxTrackedTasks = 10_000
 const hex32 = /^0x[0-9a-fA-F]{64}$/
 const address = /^0x[0-9a-fA-F]{40}$/
 
@@ -92,16 +113,6 @@ function packageVersion(): string {
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
-
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v))
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = toJson(value)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers })
-  res.end(body)
-}
 
 /** Reads the body up to `maxBytes`; beyond it, throws a 413 without reading the rest. */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -142,21 +153,6 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   })
 }
 
-interface RequestContext {
-  req: IncomingMessage
-  res: ServerResponse
-  /** Path parameter captured by the route pattern, if any. */
-  param: string
-}
-
-interface Route {
-  method: 'GET' | 'POST'
-  /** How the route appears in logs and metrics. */
-  name: string
-  pattern: RegExp
-  handle(ctx: RequestContext): void | Promise<void>
-}
-
 /**
  * Starts the node's HTTP API (see docs/api.md). Resolves once it listens. Handlers never throw
  * into the server: a protocol rejection becomes a 4xx with its code, anything else a 500.
@@ -176,6 +172,11 @@ export async function createApiServer({
   maxBodyBytes,
   now = () => performance.now(),
   submissionLimits = defaultSubmissionLimits,
+  events,
+  eventLimits = {},
+  chainReads,
+  eligibleNodes,
+  explorerAssets = defaultExplorerAssets,
 }: CreateApiServerParameters): Promise<ApiServer> {
   const log = logger.child({ component: 'api' })
   // base64 takes 4 bytes per 3; the slack is the JSON around the blobs and the spec.
@@ -183,6 +184,15 @@ export async function createApiServer({
     maxBodyBytes ?? Math.ceil((params.maxProgramBytes + params.maxInputBytes) / 3) * 4 + 8 + params.maxMessageBytes + 4096
   const adminDigest = adminToken === undefined || adminToken === '' ? undefined : digest(adminToken)
   const limiter = createSubmissionLimiter(submissionLimits, now)
+  const streamLimits: EventStreamLimits = { ...defaultEventStreamLimits, ...eventLimits }
+  const hub = events ?? createEventHub({ bufferSize: streamLimits.bufferSize })
+  // Without the node's own sink, the stream carries its verdicts at least.
+  const stopOwnEvents =
+    events === undefined
+      ? node.onVerdict((verdict, state) => hub.emit({ type: 'task.decided', taskId: verdict.taskId, requester: state.spec.requester, verdict }))
+      : () => {}
+  const streams = createEventStreams({ hub, limits: streamLimits, log })
+  const index = createExplorerIndex(hub)
 
   // ── verification latency: from acceptance here to this node's verdict ────────────────────────
   const latency = createHistogram(latencyBuckets)
@@ -226,7 +236,7 @@ export async function createApiServer({
       const early = earlyVerdicts.get(taskId)
       if (early !== undefined) latency.observe((early.at - start) / 1000, { outcome: early.outcome })
       else {
-        if (submittedAt.size >= maxTrackedTasks) submittedAt.delete(submittedAt.keys().next().value as Hex)
+        if (submittedAt.size >= MAX_TRACKED_TASKS) submittedAt.delete(submittedAt.keys().next().value as Hex)
         submittedAt.set(taskId, start)
       }
     } finally {
@@ -427,10 +437,13 @@ export async function createApiServer({
       pattern: /^\/v1\/admin\/peers$/,
       handle: ({ res }) => sendJson(res, 200, { peerCount: network?.peers?.().length ?? null }),
     },
+    { method: 'GET', name: '/v1/events', pattern: /^\/v1\/events$/, handle: ({ req, res, query }) => streams.handle(req, res, query) },
+    ...explorerRoutes({ node, index, chainReads, eligibleNodes, balanceProofs, assetsDir: explorerAssets }),
   ]
 
   /** Routes a request; `matched` learns the route's name before its handler runs. */
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string, matched: (name: string) => void): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, matched: (name: string) => void): Promise<void> {
+    const path = url.pathname
     // Admin routes authenticate before anything else, so that their names leak nothing.
     if (path === '/v1/admin' || path.startsWith('/v1/admin/')) {
       matched('/v1/admin/*')
@@ -448,7 +461,7 @@ export async function createApiServer({
     }
     matched(route.name)
     // Not percent-decoded: ids and content ids are plain hex.
-    await route.handle({ req, res, param: route.pattern.exec(path)?.[1] ?? '' })
+    await route.handle({ req, res, param: route.pattern.exec(path)?.[1] ?? '', query: url.searchParams })
   }
 
   const server = createServer((req, res) => {
@@ -467,8 +480,9 @@ export async function createApiServer({
     })
     void (async () => {
       try {
-        path = new URL(req.url ?? '/', 'http://localhost').pathname
-        await handle(req, res, path, (name) => (routeName = name))
+        const url = new URL(req.url ?? '/', 'http://localhost')
+        path = url.pathname
+        await handle(req, res, url, (name) => (routeName = name))
       } catch (error) {
         const reply = replyForError(error)
         if (reply.status === 500) log.error('api handler failed', { method: req.method, path, error })
@@ -505,6 +519,9 @@ export async function createApiServer({
     close() {
       closing ??= new Promise<void>((resolve) => {
         stopObserving()
+        stopOwnEvents()
+        streams.close()
+        index.stop()
         server.close(() => resolve())
         server.closeAllConnections()
       })

@@ -19,6 +19,11 @@ export type ApiErrorCode =
   | 'BALANCE_NOT_FOUND'
   | 'API_UNAUTHORIZED'
   | 'API_ADMIN_DISABLED'
+  | 'API_TOO_MANY_STREAMS'
+  | 'API_BAD_EVENT_FILTER'
+  | 'API_BAD_EPOCH'
+  | 'API_EXPLORER_NOT_BUILT'
+  | 'API_CHAIN_UNAVAILABLE'
   | 'API_INTERNAL'
 
 export class ApiError extends VeritaskError<ApiErrorCode> {

@@ -1,24 +1,9 @@
 import { ApiError } from './errors.ts'
+import { MAX_SUBMISSION_CLIENTS as MAX_CLIENTS, defaultSubmissionLimits } from './limits.ts'
+import type { SubmissionLimits } from './limits.ts'
 
-/**
- * How much submission work one client (a remote address) may cause: submissions in flight at once
- * (each holds up to a whole body in memory while its spec is checked), and a token bucket of
- * submissions per second. Beyond either the API answers 429 with `retry-after`, before reading the
- * body (docs/operations.md).
- */
-export interface SubmissionLimits {
-  /** Submissions of one client whose body is being read or whose spec is being checked. */
-  concurrent: number
-  /** Submissions per second one client may sustain. */
-  perSecond: number
-  /** Submissions one client may make at once after being idle (the bucket's size). */
-  burst: number
-}
-
-export const defaultSubmissionLimits: Readonly<SubmissionLimits> = Object.freeze({ concurrent: 16, perSecond: 100, burst: 200 })
-
-/** Clients whose bucket is kept; beyond it the longest idle are forgotten (a forgotten client starts with a full bucket). */
-const MAX_CLIENTS = 10_000
+export { defaultSubmissionLimits }
+export type { SubmissionLimits }
 
 export interface SubmissionLimiter {
   /** Admits one submission of `client` and returns its release, or throws a 429 `ApiError`. */

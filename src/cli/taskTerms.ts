@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { Command} from 'commander';
 import { InvalidArgumentError, Option } from 'commander'
-import { formatUnits, parseUnits } from 'viem'
+import { parseUnits } from 'viem'
 import { InputNotFoundError } from '../sdk/errors.ts'
+import { formatTokens } from '../sdk/formatTokens.ts'
 import type { TaskTerms } from '../sdk/actions/submitTask.ts'
 import { defaultTaskTerms } from '../sdk/actions/submitTask.ts'
 import { integerOption } from './options.ts'
@@ -13,7 +14,7 @@ export function tokenAmountOption(raw: string): bigint {
   return parseUnits(raw.trim(), 18)
 }
 
-export const formatTokens = (amount: bigint) => formatUnits(amount, 18)
+export { formatTokens }
 
 export interface TermsFlags {
   fee: bigint

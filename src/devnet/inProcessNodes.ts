@@ -1,3 +1,4 @@
+import { createChainReads } from '../api/explorer/chainReads.ts'
 import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
 import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
@@ -77,7 +78,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         store: createMemoryNodeStore(),
         params,
         logger: logger.child({ node: i }),
-        ...(options.api === true ? { api: {} } : {}),
+        ...(options.api === true ? { api: { chainReads: createChainReads({ publicClient: dev.publicClient, contracts: dev.contracts }) } } : {}),
         ...(options.epochGraceMs === undefined ? {} : { epochGraceMs: options.epochGraceMs }),
         ...(options.settlerTimers === undefined ? {} : { settlerTimers: options.settlerTimers }),
         ...(options.read === undefined ? {} : { read: options.read }),

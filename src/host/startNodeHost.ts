@@ -1,4 +1,6 @@
 import { createApiServer } from '../api/createApiServer.ts'
+import { createEventHub, fanOut } from '../api/events/createEventHub.ts'
+import type { ExplorerChainReads } from '../api/explorer/chainReads.ts'
 import type { SubmissionLimits } from '../api/submissionLimiter.ts'
 import type { ApiServer } from '../api/createApiServer.ts'
 import { defaultParams } from '../core/params.ts'
@@ -59,7 +61,7 @@ export interface StartNodeHostParameters {
   /** How often the node checks whether its jail ran out, to count again (see `createEligibilityKeeper`). */
   eligibilityPollMs?: number
   /** Serve the HTTP API here; no API when omitted. */
-  api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits }
+  api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits; chainReads?: ExplorerChainReads }
   /** Where the node and its settler report what they do (the API's event stream). */
   events?: NodeEventSink
 }
@@ -95,6 +97,9 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
   const verify = parameters.verify ?? verifyNative
   // Nodes see an epoch boundary at different moments: specs may cross it for one commit window.
   const epochGraceMs = parameters.epochGraceMs ?? params.commitWindowMs
+  // The API streams what the node and its settler report (GET /v1/events, the explorer).
+  const hub = parameters.api === undefined ? undefined : createEventHub()
+  const events = fanOut(parameters.events, hub)
   const node = createNode({
     account,
     network,
@@ -108,6 +113,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     clock,
     verify,
     epochGraceMs,
+    events,
     ...(parameters.read === undefined ? {} : { read: parameters.read }),
     ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
     ...(parameters.heldLimits === undefined ? {} : { heldLimits: parameters.heldLimits }),
@@ -132,6 +138,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
           graceMs: epochGraceMs,
           restarted,
           params,
+          events,
           ...parameters.settlerTimers,
         })
   const eligibility =
@@ -162,6 +169,8 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
             receipts: (taskId) => settler?.receipt(taskId),
             balanceProofs: (account) => settler?.balanceProof(account),
             settlementGas: () => settler?.stats().lastGasUsed ?? undefined,
+            events: hub,
+            eligibleNodes: () => Object.keys(runtimes).flatMap((runtime) => chain.snapshot(chain.epoch())?.eligibleNodes(runtime) ?? []),
             ...parameters.api,
           })
   } catch (error) {

@@ -26,6 +26,8 @@ import type { GossipMessage, Network, ValidationResult } from '../ports/network.
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
 import type { SettlementPort } from '../ports/settlement.ts'
 import type { Clock } from './clock.ts'
+import { silentEvents } from './events.ts'
+import type { NodeEventSink } from './events.ts'
 import { createEquivocationWatch } from './equivocationWatch.ts'
 import type { VeritaskNode } from './createNode.ts'
 import type { Logger } from './logger.ts'
@@ -56,6 +58,8 @@ export interface CreateEpochSettlerParameters {
   restarted?: boolean
   /** The node's own settings where an epoch's snapshot carries no parameters (`backups` ranks tasks). */
   params?: ProtocolParams
+  /** Where the settler reports proposals, signatures, settlements and penalties (the API's event stream). */
+  events?: NodeEventSink
 }
 
 export interface BalanceProof {
@@ -151,6 +155,7 @@ export function createEpochSettler({
   maxProposalBytes = 64 * 1024 * 1024,
   restarted = false,
   params = defaultParams,
+  events = silentEvents,
 }: CreateEpochSettlerParameters): EpochSettler {
   const log = logger.child({ node: account.address, role: 'settler' })
   /** The next epoch this node expects to see settled. Null until read from the chain. */
@@ -329,6 +334,7 @@ export function createEpochSettler({
     own.set(digest, { epoch, round })
     collected.set(digest, new Map())
     log.info('batch proposed', { epoch, round, digest, tasks: proposal.tasks.length })
+    events.emit({ type: 'epoch.proposed', epoch, digest, aggregator: account.address, tasks: proposal.tasks.length })
     await publish({ type: 'proposal', ...signed })
     await consider(signed)
   }
@@ -383,6 +389,7 @@ export function createEpochSettler({
       store.putBatchSignature(epoch, round, digest, signature)
       const message: Signed<BatchSignature> = { message: { epoch, round, digest, tasks: candidate.cid }, signer: account.address, signature }
       stats.signaturesSent++
+      events.emit({ type: 'epoch.signed', epoch, digest, signer: account.address })
       await publish({ type: 'batch-signature', ...message })
       await collect(message)
     } catch (error) {
@@ -475,6 +482,11 @@ export function createEpochSettler({
     stats.epochsSettled++
     const info = { epoch, digest, taskCount: candidate?.proposal.tasks.length ?? 0, gasUsed }
     log.info('epoch settled', { epoch, digest })
+    events.emit({ type: 'epoch.settled', epoch, digest, tasks: info.taskCount, gasUsed })
+    for (const p of candidate?.result.batch.penalties ?? []) {
+      if (p.slashAmount > 0n) events.emit({ type: 'node.slashed', epoch, node: p.node, amount: p.slashAmount })
+      events.emit({ type: 'node.jailed', epoch, node: p.node, untilBlock: p.jailUntilBlock })
+    }
     for (const listener of listeners) listener(info)
   }
 
@@ -582,6 +594,7 @@ export function createEpochSettler({
       const signed: Signed<BatchSignature> = { message: message.message, signer: message.signer, signature: message.signature }
       // Only a committee member can equivocate (or count): anyone else's signature is noise.
       if ((await settlement.committeeWeight(message.message.epoch, message.signer)) === 0n) return 'ignore'
+      events.emit({ type: 'epoch.signed', epoch: signed.message.epoch, digest: signed.message.digest, signer: signed.signer })
       void watch.observe(signed)
       void collect(signed)
       return 'accept'

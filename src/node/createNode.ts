@@ -40,6 +40,8 @@ import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
 import { silentLogger } from './logger.ts'
 import { createEpochBook } from './epochBook.ts'
+import { silentEvents } from './events.ts'
+import type { NodeEventSink } from './events.ts'
 import { createGossipIntake, defaultHeldLimits, rejectionCode } from './gossipIntake.ts'
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
@@ -84,6 +86,8 @@ export interface CreateNodeParameters {
   epochGraceMs?: number
   /** Bounds on gossip held for tasks whose spec has not arrived (docs/operations.md). */
   heldLimits?: HeldLimits
+  /** Where the node reports its task lifecycle (the API's event stream); nowhere by default. */
+  events?: NodeEventSink
 }
 
 interface AcceptSpecOptions {
@@ -113,6 +117,7 @@ export function createNode({
   batchWindowMs = 2,
   epochGraceMs = 2_000,
   heldLimits = defaultHeldLimits,
+  events = silentEvents,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
@@ -223,6 +228,7 @@ export function createNode({
     store.putVerdict(verdict)
     stats.verdicts[verdict.outcome]++
     log.debug('task decided', { taskId, outcome: verdict.outcome, executors: verdict.executors.length })
+    events.emit({ type: 'task.decided', taskId, requester: spec.requester, verdict })
     for (const listener of listeners) listener(verdict, entry.state)
   }
 
@@ -288,6 +294,7 @@ export function createNode({
         try {
           const state = applyCommit(entry.state, commit, clock.now(), entry.timing)
           entry.evidence.commits.set(address, commit)
+          events.emit({ type: 'task.committed', taskId, executor: address })
           update(taskId, entry, state)
         } catch (error) {
           log.debug('own commit not applicable', { taskId, error })
@@ -398,6 +405,7 @@ export function createNode({
   function tryCommit(taskId: Hex, entry: TaskEntry, signed: Sealed<Commit>): TaskMessageOutcome {
     const outcome = judged(taskId, entry, (state, now, timing) => judgeCommit(state, signed, now, timing), () => {
       entry.evidence.commits.set(signed.signer, signed)
+      events.emit({ type: 'task.committed', taskId, executor: signed.signer })
     })
     // Kept until the seats here change; one per backup, so the list stays small.
     if (outcome.kind === 'hold' && !entry.earlyCommits.some((c) => c.signer === signed.signer)) entry.earlyCommits.push(signed)
@@ -408,6 +416,7 @@ export function createNode({
   function tryReveal(taskId: Hex, entry: TaskEntry, signed: Sealed<Reveal>): boolean {
     const outcome = judged(taskId, entry, (state, now, timing) => judgeReveal(state, signed, now, timing), () => {
       entry.evidence.reveals.set(signed.signer, signed)
+      events.emit({ type: 'task.revealed', taskId, executor: signed.signer, status: signed.message.status, resultHash: signed.message.resultHash })
     })
     if (outcome.kind === 'hold') entry.earlyReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
@@ -471,6 +480,7 @@ export function createNode({
     tasks.set(taskId, entry)
     store.putSpec(taskId, signed)
     log.debug('task accepted', { taskId, seats: state.seats })
+    events.emit({ type: 'task.accepted', taskId, requester: spec.requester, epoch, seats: state.seats })
     update(taskId, entry, state)
     // A held challenge goes to this entry; commits and reveals are routed again (the task may be decided by now).
     for (const orphan of intake.takeOrphans(taskId)) {

@@ -7,6 +7,8 @@ import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 import { EscrowAbi, SettlementAbi } from '../chain/generated/contracts.ts'
 import type { ProtocolDomain } from '../core/types.ts'
 import { ChainUnreachableError } from './errors.ts'
+import { createEventStream } from './eventStream.ts'
+import type { EventStream } from './eventStream.ts'
 import { createNodeApi } from './nodeApi.ts'
 import type { Fetch, NodeApi } from './nodeApi.ts'
 import type { RetryPolicy } from './retry.ts'
@@ -42,6 +44,11 @@ export interface CreateVeritaskClientParameters {
   pollIntervalMs?: number
   /** `fetch` for the node API, e.g. to add headers; the global one by default. */
   fetch?: Fetch
+  /**
+   * Listen to the node's event stream (`GET /v1/events`, this requester's tasks) instead of
+   * polling task status while waiting for results (default true). Polling remains the fallback.
+   */
+  eventStream?: boolean
 }
 
 /** What the client learned from the chain once: ids and addresses every action needs. */
@@ -63,6 +70,8 @@ export interface VeritaskClientBase {
   readonly rpcUrl: string
   readonly publicClient: PublicClient
   readonly pollIntervalMs: number
+  /** The node's events for this requester's tasks, shared by every wait; undefined when turned off. */
+  readonly events?: EventStream
   /** Chain id, contract addresses and signing domain, read once. */
   chain(): Promise<ChainInfo>
   /** A wallet client for the requester's own transactions (deposits). */
@@ -157,6 +166,9 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
     rpcUrl,
     publicClient,
     pollIntervalMs,
+    ...(parameters.eventStream === false
+      ? {}
+      : { events: createEventStream({ url: () => api.preferredUrl, requester: account.address, ...(parameters.fetch ? { fetch: parameters.fetch } : {}) }) }),
     chain,
     wallet,
     nextNonce: () => randomBytes(8).readBigUInt64BE() >> 1n,

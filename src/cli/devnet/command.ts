@@ -2,12 +2,12 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
-import { formatUnits } from 'viem'
 import { UsageError } from '../../core/errors.ts'
 import { behaviours, parseAdversaries } from '../../devnet/adversaries.ts'
 import { runDevnet } from '../../devnet/runDevnet.ts'
 import type { DevnetReport } from '../../devnet/runDevnet.ts'
 import { createLogger } from '../../node/logger.ts'
+import { formatTokens } from '../../sdk/formatTokens.ts'
 import { exitCodes, fractionOption, integerOption } from '../options.ts'
 import { createProgressBar } from '../progress.ts'
 import { formatProcessesReport, runProcessDevnet } from './processes.ts'
@@ -183,8 +183,9 @@ function formatReport(r: DevnetReport): string {
   return lines.join('\n')
 }
 
+/** An exact amount with at least 4 fraction digits: never rounded (a float would print 0.0400000000000004). */
 function vtt(wei: string): string {
-  return Number(formatUnits(BigInt(wei), 18)).toFixed(4)
+  return formatTokens(BigInt(wei), { minFractionDigits: 4 })
 }
 
 function formatSettlement(s: DevnetReport['settlement']): string[] {
@@ -195,8 +196,8 @@ function formatSettlement(s: DevnetReport['settlement']): string[] {
       : `${s.receiptCheck.valid ? 'valid' : 'INVALID'} for task ${s.receiptCheck.taskId.slice(0, 10)}… (epoch ${s.receiptCheck.epoch}); tampered copy ${s.receiptCheck.tamperedRejected ? 'rejected' : 'ACCEPTED'}`
   return [
     `  settlement   ${s.epochs} epochs settled on chain ${s.chainId}, ${s.gasPerEpoch} gas per epoch, ${s.gasPerVerifiedTask} gas per verified task`,
-    `  requester    deposited ${formatUnits(BigInt(s.requester.deposited), 18)} VTT, charged ${formatUnits(BigInt(s.requester.charged), 18)}, remaining ${formatUnits(BigInt(s.requester.remaining), 18)}`,
-    `  treasury     earned ${formatUnits(BigInt(s.treasury.earned), 18)} VTT`,
+    `  requester    deposited ${formatTokens(BigInt(s.requester.deposited))} VTT, charged ${formatTokens(BigInt(s.requester.charged))}, remaining ${formatTokens(BigInt(s.requester.remaining))}`,
+    `  treasury     earned ${formatTokens(BigInt(s.treasury.earned))} VTT`,
     `  receipt      ${receipt}`,
   ]
 }

@@ -31,7 +31,9 @@ export function describeNetwork(net: LocalNetwork) {
       timelock: net.contracts.timelock,
       deployBlock: net.contracts.deployBlock.toString(),
     },
-    nodes: net.nodeAddresses.map((address, i) => ({ address, api: net.nodeApiUrls[i]! })),
+    /** The web explorer every node serves at `/` on its API port; node 0's. */
+    explorer: `${net.nodeApiUrls[0]!}/`,
+    nodes: net.nodeAddresses.map((address, i) => ({ address, api: net.nodeApiUrls[i]!, explorer: `${net.nodeApiUrls[i]!}/` })),
     requester: { address: net.requester, privateKey: net.requesterKey },
   }
 }
@@ -52,6 +54,7 @@ export async function serveDevnet(context: CommandContext, options: ServeOptions
         [
           `veritask devnet: ${info.nodes.length} nodes serving; Ctrl-C stops them.`,
           '',
+          `  explorer       ${info.explorer}  (open it in a browser: live tasks, nodes, epochs, receipts)`,
           `  rpc url        ${info.rpcUrl}  (chain id ${info.chainId})`,
           `  settlement     ${info.contracts.settlement}`,
           `  escrow         ${info.contracts.escrow}`,

@@ -10,6 +10,7 @@ import { UsageError, VeritaskError } from '../../core/errors.ts'
 import { defaultParams } from '../../core/params.ts'
 import { createChainFollower } from '../../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../../chain/viem/createChainFollower.ts'
+import { createChainReads } from '../../api/explorer/chainReads.ts'
 import { createSettlementPort } from '../../chain/viem/createSettlementPort.ts'
 import { createOnnxRuntime } from '../../exec/onnx/createOnnxRuntime.ts'
 import { createWasmRuntime } from '../../exec/wasm/createWasmRuntime.ts'
@@ -152,7 +153,12 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
       store,
       params: defaultParams,
       logger,
-      api: { host: options.apiHost, port: options.apiPort, ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }) },
+      api: {
+        host: options.apiHost,
+        port: options.apiPort,
+        chainReads: createChainReads({ publicClient, contracts }),
+        ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
+      },
     })
   } catch (error) {
     follower.stop()

@@ -2,7 +2,6 @@ import type { Hex, Outcome, Verdict } from '../../core/types.ts'
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
 import { NodeApiError, TimeoutError } from '../errors.ts'
 import type { NodeUnreachableError, ResultMismatchError } from '../errors.ts'
-import { sleep } from '../sleep.ts'
 import { getResult } from './getResult.ts'
 import { getTask } from './getTask.ts'
 
@@ -27,8 +26,10 @@ export interface WaitForResultReturnType {
 export type WaitForResultErrorType = TimeoutError | NodeApiError | NodeUnreachableError | ResultMismatchError
 
 /**
- * Polls the node until the task has a verdict (with a wait that grows from the client's poll
- * interval to 2 s), then fetches the verified output.
+ * Waits until the task has a verdict, then fetches the verified output. With the client's event
+ * stream open (`GET /v1/events`), it reads the task's status once after the stream opens (a verdict
+ * may predate it) and then only listens; where no stream is available, or while it reconnects, it
+ * polls the node with a wait that grows from the client's poll interval to 2 s.
  *
  * @example
  * ```ts
@@ -41,28 +42,85 @@ export async function waitForResult(
   { taskId, output = true, timeoutMs = 300_000, signal }: WaitForResultParameters,
 ): Promise<WaitForResultReturnType> {
   const started = Date.now()
+  const id = taskId.toLowerCase()
   let wait = client.pollIntervalMs
-  for (;;) {
-    try {
-      const { verdict } = await getTask(client, { taskId, ...(signal ? { signal } : {}) })
-      if (verdict !== null) {
-        const result: WaitForResultReturnType = { taskId, outcome: verdict.outcome, verdict }
-        if (output && verdict.outcome === 'verified') {
-          result.output = await getResult(client, { resultHash: verdict.resultHash, ...(signal ? { signal } : {}) })
-        }
-        return result
+  let decided: Verdict | undefined
+  /** A status read is due: at the start, once the stream (re)opens, after it lost events. */
+  let recheck = true
+  let wake: (() => void) | undefined
+  const stream = client.events
+  const unsubscribe = stream?.subscribe(
+    (event) => {
+      if (event.type === 'task.decided' && event.taskId.toLowerCase() === id) decided = event.verdict as Verdict
+      else if (event.type === 'stream.gap') recheck = true
+      else return
+      wake?.()
+    },
+    (state) => {
+      if (state === 'open') recheck = true
+      wake?.()
+    },
+  )
+  const isOpen = () => stream?.state === 'open'
+
+  async function finish(verdict: Verdict): Promise<WaitForResultReturnType> {
+    const result: WaitForResultReturnType = { taskId, outcome: verdict.outcome, verdict }
+    if (output && verdict.outcome === 'verified') {
+      result.output = await getResult(client, { resultHash: verdict.resultHash, ...(signal ? { signal } : {}) })
+    }
+    return result
+  }
+
+  /** Resolves after `ms`, or as soon as the stream reports something. */
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason)
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        wake = undefined
+        resolve()
       }
-    } catch (error) {
-      // A fallback node may learn of the task a moment later, by gossip.
-      if (!(error instanceof NodeApiError && error.code === 'API_TASK_NOT_FOUND')) throw error
+      const onAbort = () => {
+        done()
+        reject(signal?.reason)
+      }
+      const timer = setTimeout(done, ms)
+      wake = done
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  try {
+    for (;;) {
+      if (decided !== undefined) return await finish(decided)
+      if (recheck || !isOpen()) {
+        if (isOpen()) recheck = false
+        try {
+          const { verdict } = await getTask(client, { taskId, ...(signal ? { signal } : {}) })
+          if (verdict !== null) return await finish(verdict)
+        } catch (error) {
+          // A fallback node may learn of the task a moment later, by gossip.
+          if (!(error instanceof NodeApiError && error.code === 'API_TASK_NOT_FOUND')) throw error
+        }
+        if (decided !== undefined) continue
+      }
+      const left = timeoutMs - (Date.now() - started)
+      if (left < 0) {
+        throw new TimeoutError('SDK_TIMEOUT', `Task ${taskId} got no verdict within ${timeoutMs} ms.`, {
+          details: { taskId },
+          hint: 'A task decides within its commit and reveal windows; check the node (veritask status) and the task deadline.',
+        })
+      }
+      if (isOpen() && !recheck) {
+        // Listening: woken by the verdict, a gap, or a change of the stream; the timer is only the deadline.
+        await pause(left + 1)
+      } else {
+        await pause(Math.min(wait, left + 1))
+        wait = Math.min(2_000, Math.round(wait * 1.5))
+      }
     }
-    if (Date.now() - started > timeoutMs) {
-      throw new TimeoutError('SDK_TIMEOUT', `Task ${taskId} got no verdict within ${timeoutMs} ms.`, {
-        details: { taskId },
-        hint: 'A task decides within its commit and reveal windows; check the node (veritask status) and the task deadline.',
-      })
-    }
-    await sleep(wait, signal)
-    wait = Math.min(2_000, Math.round(wait * 1.5))
+  } finally {
+    unsubscribe?.()
   }
 }
