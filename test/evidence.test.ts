@@ -64,7 +64,7 @@ const clusters: Cluster[] = []
 /** Five equal stakers on the in-memory chain; with `forger`, the epoch's first aggregator settles nothing itself. */
 async function startCluster(
   label: string,
-  { forger = false, withholder, liar }: { forger?: boolean; withholder?: number | 'not-aggregator'; liar?: number } = {},
+  { forger = false, withholder, liars = [] }: { forger?: boolean; withholder?: number | 'not-aggregator'; liars?: readonly number[] } = {},
 ): Promise<Cluster> {
   const accounts = Array.from({ length: 5 }, (_, i) => testAccount(`${label}-${i}`))
   const chain = createMemoryChain({
@@ -95,7 +95,7 @@ async function startCluster(
         ...(forging ? { blobs: attackerBlobs } : { settlement: chain }),
         domain: devnetDomain,
         params,
-        runtimes: { wasm: runtime(i === liar) },
+        runtimes: { wasm: runtime(liars.includes(i)) },
         epochGraceMs: 0,
         settlerTimers: { takeoverMs: 300, pollMs: 10 },
       })
@@ -295,9 +295,49 @@ describe('verdicts and batches proven by signed evidence', () => {
     assert.equal(cluster.chain.snapshot(cluster.chain.epoch())!.isEligible(address), false, 'the withholder is jailed')
   })
 
+  it('a 2–1 split goes to arbitration: only the side arbitration proves wrong is slashed, never the outvoted honest seat', async () => {
+    // Two colluders with the same wrong answer (their nodes follow the protocol; only their runtime lies).
+    const colluders = [3, 4]
+    const split = await startCluster('split', { liars: colluders })
+    const colluding = new Set(colluders.map((i) => split.accounts[i]!.address))
+    const held = (t: Awaited<ReturnType<typeof runTask>>) => t.certificate.commits.filter((c) => colluding.has(c.signer)).length
+    // Tasks until the coalition held two of a task's three seats (a majority of them) and one.
+    const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
+    for (let i = 0; !(tasks.some((t) => held(t) === 2) && tasks.some((t) => held(t) === 1)); i++) {
+      assert.ok(i < 40, 'the coalition held two seats of one task and one of another within 40 tasks')
+      tasks.push(await runTask(split, 40 + i))
+    }
+    const penalised = new Map<Address, number>()
+    for (const task of tasks) {
+      assert.equal(task.verdict.outcome, 'verified', 'the honest result wins every task')
+      if (held(task) === 0) {
+        assert.equal(task.certificate.arbitration, undefined, 'agreeing seats need no arbitration')
+        assert.deepEqual(task.verdict.dissenters, [])
+        continue
+      }
+      // The disagreement was arbitrated: every node that did not commit was seated as an arbiter,
+      // a colluder among them lied again, and every liar, seat or arbiter, and only they, dissent.
+      assert.equal(task.certificate.arbitration?.commits.length, split.accounts.length - 3)
+      const signers = [...task.certificate.commits, ...task.certificate.arbitration!.commits].map((c) => c.signer)
+      const lied = signers.filter((signer) => colluding.has(signer))
+      assert.deepEqual(new Set(task.verdict.dissenters), new Set(lied), 'the liars, and only they, dissent')
+      for (const liar of lied) penalised.set(liar, (penalised.get(liar) ?? 0) + 1)
+    }
+    split.chain.openEpoch()
+    await eventually(async () => ((await split.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    const stakes = await stakesNow(split)
+    for (const [node, stake] of stakes) {
+      const times = penalised.get(node) ?? 0
+      assert.equal(stake, STAKE - (STAKE * DISSENT_SLASH_BPS * BigInt(times)) / 10_000n, `${node} lost ${times} dissent slashes`)
+    }
+    // In the 2–1 task the honest seat was the minority; it kept its stake all the same.
+    const minority = tasks.find((t) => held(t) === 2)!.certificate.commits.find((c) => !colluding.has(c.signer))!.signer
+    assert.equal(stakes.get(minority), STAKE)
+  })
+
   it('an executor that lies, is audited and then withholds loses stake as a caught liar would', async () => {
     const liar = 0
-    const cluster = await startCluster('audit', { withholder: liar, liar })
+    const cluster = await startCluster('audit', { withholder: liar, liars: [liar] })
     const address = cluster.accounts[liar]!.address
     // Every sampled task is audited (rate 100 %); find one the liar executes.
     let task

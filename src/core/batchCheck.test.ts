@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { badResult, certify, goodResult, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, goodResult, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
@@ -8,16 +8,21 @@ import { devnetDomain } from './eip712.ts'
 import type { EpochProposal } from './epochProposal.ts'
 import { isSignedBy } from './signing.ts'
 
-const [a, b, c] = ['a', 'b', 'c'].map((l) => testAccount(`batch-${l}`))
-const ranking = [a!, b!, c!].map((x) => x.address)
-const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking) }
+const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(`batch-${l}`))
+const ranking = [a!, b!, c!, d!].map((x) => x.address)
+const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), arbitersOf: arbitratedAs(ranking) }
 
 async function scenario() {
-  const { certificate } = await certify([
-    { executor: a!, resultHash: goodResult },
-    { executor: b!, resultHash: goodResult },
-    { executor: c!, resultHash: badResult },
-  ])
+  // A 2–1 split, ruled by its arbiter d.
+  const { certificate } = await certify(
+    [
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: badResult },
+    ],
+    {},
+    [{ executor: d!, resultHash: goodResult }],
+  )
   const { tasks } = await certifyTasks([certificate], certifying)
   const task = tasks[0]!
   const own: DecidedTask[] = [{ certificate, verdict: task.verdict }]
@@ -43,11 +48,15 @@ describe('findBatchObjection', () => {
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate, verdict: framed }] }), own, ...certifying })), 'CERT_VERDICT_MISMATCH')
     const twice = proposal({ tasks: [...proposal().tasks, ...proposal().tasks] })
     assert.equal(reasonOf(await findBatchObjection({ proposal: twice, own, ...certifying })), 'duplicate-task')
-    // Leaving out c's reveal would penalise c as a withholder; leaving out its commit would unseat it.
-    const noReveal = { ...certificate, reveals: certificate.reveals.slice(0, 2) }
-    const withheldVerdict = { ...task.verdict, dissenters: [] }
+    // Leaving out c's reveal (and the arbitration it caused) would penalise c as a withholder;
+    // leaving out its commit would unseat it; leaving out the arbitration would spare c the slash.
+    const { arbitration: _arbitration, ...unarbitrated } = certificate
+    const noReveal = { ...unarbitrated, reveals: certificate.reveals.slice(0, 2) }
+    const withheldVerdict = { ...task.verdict, executors: [a!.address, b!.address], dissenters: [] }
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noReveal, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-reveal')
-    const noCommit = { ...certificate, commits: certificate.commits.slice(0, 2), reveals: certificate.reveals.slice(0, 2) }
+    const spared = { ...task.verdict, outcome: 'unresolved' as const, resultHash: `0x${'0'.repeat(64)}` as const, executors: [], dissenters: [] }
+    assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: unarbitrated, verdict: spared }] }), own, ...certifying })), 'omits-commit')
+    const noCommit = { ...unarbitrated, commits: certificate.commits.slice(0, 2), reveals: certificate.reveals.slice(0, 2) }
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [{ certificate: noCommit, verdict: withheldVerdict }] }), own, ...certifying })), 'omits-commit')
     // A commit that could not have held a seat (all k filled by better-ranked ones) is no reason to object.
     const { certificate: wider } = await certify([

@@ -49,6 +49,8 @@ export interface CertifyParameters {
   epoch: bigint
   /** A task's ranking in the epoch's snapshot (`rankTask`). */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
+  /** A dispute's arbiters (`CheckTaskCertificateParameters.arbitersOf`). */
+  arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   /** Result bytes for tolerance comparisons, by content id (see `outputsToFetch`). */
   outputs?: ReadonlyMap<Hex, Uint8Array>
 }
@@ -58,7 +60,7 @@ export type CertifiedTask = SettledTask & ProposedTask
 
 /** Result hashes a certificate's verdict needs the bytes of: differing results under a tolerance comparison. */
 export function outputsToFetch(certificate: TaskCertificate): Hex[] {
-  const reveals = certificate.reveals.map((r) => ({ executor: r.signer, ...r.message }))
+  const reveals = [...certificate.reveals, ...(certificate.arbitration?.reveals ?? [])].map((r) => ({ executor: r.signer, ...r.message }))
   return resultsToCompare(certificate.spec.message.comparison, reveals)
 }
 
@@ -74,7 +76,7 @@ function inFirstSeats(certificate: TaskCertificate, ranking: readonly Address[])
  */
 export async function certifyTask(
   certificate: TaskCertificate,
-  { domain, verify, epoch, rankingOf, outputs }: CertifyParameters,
+  { domain, verify, epoch, rankingOf, arbitersOf, outputs }: CertifyParameters,
   claimed?: Verdict,
   verified?: Map<BatchSeal, boolean>,
 ): Promise<CertifiedTask | { reason: CertificateRejectionCode; message: string }> {
@@ -84,6 +86,7 @@ export async function certifyTask(
     verify,
     epoch,
     rankingOf,
+    ...(arbitersOf === undefined ? {} : { arbitersOf }),
     ...(claimed === undefined ? {} : { claimed }),
     ...(outputs === undefined ? {} : { outputs }),
     ...(verified === undefined ? {} : { verified }),
@@ -170,6 +173,14 @@ export async function findBatchObjection({
       const outranks = (node: Address) => !full || rank(node) < worst
       if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
       if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
+      // An arbitration this member holds must not be left out or cut short: every arbiter holds a
+      // seat, so each of its commits and reveals counts.
+      if (held.arbitration !== undefined) {
+        const arbiterCommits = signers(certificate.arbitration?.commits ?? [])
+        const arbiterReveals = signers(certificate.arbitration?.reveals ?? [])
+        if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
+        if (held.arbitration.reveals.some((r) => !arbiterReveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
+      }
     }
     tasks.push(task)
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
-import { badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { isAudited, signChallenge } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
@@ -14,19 +14,25 @@ const outsider = testAccount('cert-unstaked')
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
 
 const check = (certificate: TaskCertificate, extra: Partial<CheckTaskCertificateParameters> = {}) =>
-  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), verify: isSignedBy, ...extra })
+  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), arbitersOf: arbitratedAs(ranking), verify: isSignedBy, ...extra })
 
 describe('task certificates', () => {
   it('prove the verdict of a replicated task, and who dissented and withheld', async () => {
-    const { certificate, taskId } = await certify([
+    const split = [
       { executor: a!, resultHash: goodResult },
       { executor: b!, resultHash: badResult },
       { executor: c!, resultHash: goodResult },
-    ])
+    ]
+    // Seats that disagree prove nothing by themselves: unresolved, and nobody is a dissenter.
+    const alone = await certify(split)
+    const unarbitrated = await check(alone.certificate)
+    assert.ok(unarbitrated.kind === 'valid')
+    assert.deepEqual(unarbitrated.verdict, { taskId: alone.taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] })
+    // With their arbitration, the arbiters rule and every reveal is judged against the ruling.
+    const { certificate, taskId } = await certify(split, {}, [{ executor: d!, resultHash: goodResult }])
     const result = await check(certificate)
-    assert.equal(result.kind, 'valid')
     assert.ok(result.kind === 'valid')
-    assert.deepEqual(result.verdict, { taskId, outcome: 'verified', resultHash: goodResult, executors: [a!.address, c!.address], dissenters: [b!.address] })
+    assert.deepEqual(result.verdict, { taskId, outcome: 'verified', resultHash: goodResult, executors: [a!.address, c!.address, d!.address], dissenters: [b!.address] })
     assert.deepEqual(result.withheld, [])
 
     const withheld = await check((await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }, { executor: c!, resultHash: badResult, withhold: true }])).certificate)
@@ -88,7 +94,14 @@ describe('task certificates', () => {
     ])
     const framed = { taskId, outcome: 'verified' as const, resultHash: badResult, executors: [c!.address], dissenters: [a!.address, b!.address] }
     const r1 = await check(certificate, { claimed: framed })
-    assert.equal(r1.kind === 'reject' ? r1.code : 'valid', 'CERT_VERDICT_MISMATCH')
+    assert.equal(r1.kind === 'reject' ? r1.code : 'valid', 'CERT_BELOW_QUORUM', 'a split without its arbitration rules nothing')
+    const ruled = await certify(
+      [{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }, { executor: c!, resultHash: badResult }],
+      {},
+      [{ executor: d!, resultHash: goodResult }],
+    )
+    const r1a = await check(ruled.certificate, { claimed: { ...framed, taskId: ruled.taskId } })
+    assert.equal(r1a.kind === 'reject' ? r1a.code : 'valid', 'CERT_VERDICT_MISMATCH')
     // Two of three disagree with each other and the third withheld: nothing reaches the quorum of 2.
     const split = await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: badResult }, { executor: c!, resultHash: goodResult, withhold: true }])
     const claimed = { taskId: split.taskId, outcome: 'verified' as const, resultHash: goodResult, executors: [a!.address], dissenters: [b!.address] }
@@ -96,6 +109,31 @@ describe('task certificates', () => {
     assert.equal(r2.kind === 'reject' ? r2.code : 'valid', 'CERT_BELOW_QUORUM')
     const honest = await check(split.certificate)
     assert.ok(honest.kind === 'valid' && honest.verdict.outcome === 'unresolved')
+  })
+
+  it('take an arbitration only from the dispute’s arbiters, only for a dispute, and penalise arbiters that withhold', async () => {
+    const split = [{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: badResult }]
+    const codeOf = async (certificate: TaskCertificate, extra?: Partial<CheckTaskCertificateParameters>) => {
+      const r = await check(certificate, extra)
+      return r.kind === 'reject' ? r.code : 'valid'
+    }
+    // A disputed committer cannot arbitrate its own dispute, nor can a node outside the ranking.
+    assert.equal(await codeOf((await certify(split, {}, [{ executor: b!, resultHash: badResult }])).certificate), 'CERT_NOT_ARBITER')
+    assert.equal(await codeOf((await certify(split, {}, [{ executor: outsider, resultHash: badResult }])).certificate), 'CERT_NOT_ARBITER')
+    // Without a way to rank the arbiters, no arbitration proves anything.
+    const arbitrated = await certify(split, {}, [{ executor: c!, resultHash: goodResult }, { executor: d!, resultHash: goodResult }])
+    assert.equal(await codeOf(arbitrated.certificate, { arbitersOf: undefined }), 'CERT_NOT_ARBITER')
+    // Reveals that agree need no arbitration: an aggregator cannot add one to pay more executors.
+    const agreed = await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }], {}, [{ executor: c!, resultHash: goodResult }])
+    assert.equal(await codeOf(agreed.certificate), 'CERT_NEEDLESS_ARBITRATION')
+    // An arbiter that committed and withheld once another arbiter revealed is a withholder; with one of
+    // two arbiters revealing, the ruling (a majority of 2) is not reached.
+    const short = await certify(split, {}, [{ executor: c!, resultHash: goodResult }, { executor: d!, resultHash: goodResult, withhold: true }])
+    const result = await check(short.certificate)
+    assert.ok(result.kind === 'valid')
+    assert.equal(result.verdict.outcome, 'unresolved')
+    assert.deepEqual(result.verdict.dissenters, [])
+    assert.deepEqual(result.withheld, [d!.address])
   })
 
   it('verify a lone sampled executor only with its designated verifier’s unaudited challenge', async () => {

@@ -4,10 +4,11 @@ import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
-import { ARBITRATION_QUORUM, seatsOf } from './task.ts'
+import { arbitrationQuorum, seatsOf } from './task.ts'
 import { isStrictMajority } from './taskSpec.ts'
 import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
-import { decideVerdict } from './verdict.ts'
+import { decideVerdict, isDisputed } from './verdict.ts'
+import { zeroHash } from 'viem'
 
 /**
  * The evidence of one task's verdict, checkable by anyone from it and the chain alone (the epoch's
@@ -24,6 +25,11 @@ export interface TaskCertificate {
   reveals: readonly Sealed<Reveal>[]
   /** A sampled task's challenge from its designated verifier, when one was signed. */
   challenge?: Signed<Challenge>
+  /**
+   * A dispute's arbitration: the arbiters' sealed commits and the reveals that open them. Present
+   * only when the reveals above disagree (`isDisputed`); the arbiters' majority then rules.
+   */
+  arbitration?: { commits: readonly Sealed<Commit>[]; reveals: readonly Sealed<Reveal>[] }
 }
 
 export type CertificateRejectionCode =
@@ -42,6 +48,10 @@ export type CertificateRejectionCode =
   | 'CERT_REVEAL_WITHOUT_COMMIT'
   | 'CERT_REVEAL_MISMATCH'
   | 'CERT_BAD_CHALLENGE'
+  /** An arbitration commit from a node that is not one of the dispute's arbiters (`arbitersOf`). */
+  | 'CERT_NOT_ARBITER'
+  /** An arbitration of reveals that agree: there was nothing to arbitrate. */
+  | 'CERT_NEEDLESS_ARBITRATION'
   /** A claimed verified or failed verdict with fewer agreeing executors than the quorum. */
   | 'CERT_BELOW_QUORUM'
   /** A claimed verdict that is not the one the evidence gives. */
@@ -58,13 +68,26 @@ export type CertificateCheck =
       /** Committers without a reveal: they withheld. */
       withheld: Address[]
     }
-  | { kind: 'reject'; code: CertificateRejectionCode; message: string; details: Record<string, unknown> }
+  | CertificateRejection
+
+export interface CertificateRejection {
+  kind: 'reject'
+  code: CertificateRejectionCode
+  message: string
+  details: Record<string, unknown>
+}
 
 export interface CheckTaskCertificateParameters {
   certificate: TaskCertificate
   domain: ProtocolDomain
   /** The task's ranking under its epoch's snapshot (`rankTask`): executors, then backups, best first. */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
+  /**
+   * A dispute's arbiters: the first nodes of the task's ranking, extended by the arbitration's
+   * places, that are not among the disputed committers (`arbitersOf`, `rankTask`). Needed only for
+   * certificates with an arbitration; without it those are refused (`CERT_NOT_ARBITER`).
+   */
+  arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   verify: SignatureVerifier
   /** The epoch of the batch that settles the task; unchecked when absent. */
   epoch?: bigint
@@ -76,7 +99,7 @@ export interface CheckTaskCertificateParameters {
   verified?: Map<BatchSeal, boolean>
 }
 
-const reject = (code: CertificateRejectionCode, message: string, details: Record<string, unknown> = {}): CertificateCheck => ({
+const reject = (code: CertificateRejectionCode, message: string, details: Record<string, unknown> = {}): CertificateRejection => ({
   kind: 'reject',
   code,
   message,
@@ -90,25 +113,29 @@ const reject = (code: CertificateRejectionCode, message: string, details: Record
  *   are the k best-ranked committers, so a backup counts only where a better-ranked node did not
  *   commit; a certificate that leaves out such a commit is for the members who hold it to object to
  *   (batchCheck.ts).
- * - `sample`: the executor and up to `1 + ARBITERS` more. One committer is verified alone only with
- *   a challenge from its designated verifier, the node ranked right after it, that does not call an
- *   audit (`isAudited`); two (an audit) must agree; more (an arbitration of `2 + ARBITERS` seats)
- *   need a majority of those seats.
+ * - `sample`: the executor and at most its auditor. One committer is verified alone only with a
+ *   challenge from its designated verifier, the node ranked right after it, that does not call an
+ *   audit (`isAudited`); two (an audit) must agree.
  *
- * Reveals must open their signer's commit. The verdict is `decideVerdict` over the reveals in rank
- * order; once some committer revealed, committers without a reveal withheld.
+ * Reveals must open their signer's commit. Reveals that disagree (`isDisputed`) decide nothing by
+ * themselves: with an arbitration, a strict majority of the disputed seats and the arbiters
+ * (`arbitersOf`) together rules, and every reveal outside it dissents; without one the task is
+ * unresolved. Otherwise the
+ * verdict is `decideVerdict` over the reveals in rank order. Once some committer (or arbiter)
+ * revealed, committers (or arbiters) without a reveal withheld.
  */
 export async function checkTaskCertificate({
   certificate,
   domain,
   rankingOf,
+  arbitersOf,
   verify,
   epoch,
   claimed,
   outputs,
   verified = new Map(),
 }: CheckTaskCertificateParameters): Promise<CertificateCheck> {
-  const { spec, commits, reveals, challenge } = certificate
+  const { spec, commits, reveals, challenge, arbitration } = certificate
   const taskId = hashTaskSpec(spec.message, domain)
   if (spec.signer !== spec.message.requester || !(await verify(taskId, spec.signature, spec.signer))) {
     return reject('CERT_BAD_SPEC_SIGNATURE', 'The spec is not signed by its requester.', { taskId })
@@ -118,35 +145,14 @@ export async function checkTaskCertificate({
   }
   const ranking = rankingOf(spec.message, taskId)
   const rank = new Map(ranking.map((node, i) => [node, i]))
-  const commitments = new Map<Address, Hex>()
-  for (const commit of commits) {
-    const details = { taskId, signer: commit.signer }
-    if (commit.message.taskId !== taskId) return reject('CERT_WRONG_TASK', 'A commit is for another task.', details)
-    if (!rank.has(commit.signer)) return reject('CERT_UNSEATED', 'A committer holds no place in the task’s ranking.', details)
-    if (commitments.has(commit.signer)) return reject('CERT_DUPLICATE_SIGNER', 'An executor is counted twice.', details)
-    if (!(await isValidSealedItem(commit, 'commits', domain, verify, verified))) return reject('CERT_BAD_SEAL', 'A commit’s seal does not check.', details)
-    commitments.set(commit.signer, commit.message.commitment)
-  }
+  const opened = await openCommits({ taskId, domain, verify, verified, commits, reveals, seated: (node) => rank.has(node), unseated: 'CERT_UNSEATED' })
+  if ('kind' in opened) return opened
   const policy = spec.message.policy
   if (policy.kind === 'replicate' && !(policy.k >= 1 && isStrictMajority(policy.k, policy.quorum))) {
     return reject('CERT_BAD_POLICY', `A quorum of ${policy.quorum} of ${policy.k} is not a majority: no node would have accepted the spec.`, { taskId })
   }
   const seats = seatsOf(policy)
   if (commits.length > seats) return reject('CERT_TOO_MANY_SEATS', `${commits.length} commits for ${seats} seats.`, { taskId })
-
-  const revealed = new Map<Address, Reveal>()
-  for (const reveal of reveals) {
-    const details = { taskId, signer: reveal.signer }
-    if (reveal.message.taskId !== taskId) return reject('CERT_WRONG_TASK', 'A reveal is for another task.', details)
-    const commitment = commitments.get(reveal.signer)
-    if (commitment === undefined) return reject('CERT_REVEAL_WITHOUT_COMMIT', 'A reveal has no counted commit.', details)
-    if (revealed.has(reveal.signer)) return reject('CERT_DUPLICATE_SIGNER', 'An executor revealed twice.', details)
-    if (computeCommitment({ ...reveal.message, executor: reveal.signer }) !== commitment) {
-      return reject('CERT_REVEAL_MISMATCH', 'A reveal does not open its commit.', details)
-    }
-    if (!(await isValidSealedItem(reveal, 'reveals', domain, verify, verified))) return reject('CERT_BAD_SEAL', 'A reveal’s seal does not check.', details)
-    revealed.set(reveal.signer, reveal.message)
-  }
 
   let quorum: number
   if (policy.kind === 'replicate') {
@@ -168,17 +174,39 @@ export async function checkTaskCertificate({
     // Without a challenge that spares it, a lone commit awaited an audit that never came.
     quorum = unaudited ? 1 : 2
   } else {
-    quorum = commits.length === 2 ? 2 : ARBITRATION_QUORUM
+    quorum = 2
   }
 
-  const byRank = [...revealed].sort(([a], [b]) => rank.get(a)! - rank.get(b)!)
-  const verdict = decideVerdict({
-    taskId,
-    quorum,
-    reveals: byRank.map(([executor, reveal]) => ({ executor, reveal })),
-    ...(spec.message.comparison === undefined ? {} : { comparison: spec.message.comparison }),
-    ...(outputs === undefined ? {} : { outputs }),
-  })
+  const comparison = spec.message.comparison === undefined ? {} : { comparison: spec.message.comparison }
+  const inRankOrder = (revealed: ReadonlyMap<Address, Reveal>, order: ReadonlyMap<Address, number>) =>
+    [...revealed].sort(([a], [b]) => order.get(a)! - order.get(b)!).map(([executor, reveal]) => ({ executor, reveal }))
+  const seated = inRankOrder(opened.revealed, rank)
+  const disputed = isDisputed({ reveals: seated, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
+  let verdict: Verdict
+  if (arbitration !== undefined) {
+    if (!disputed) return reject('CERT_NEEDLESS_ARBITRATION', 'The certificate arbitrates reveals that agree.', { taskId })
+    const arbiters = arbitersOf?.(spec.message, taskId, [...opened.committed]) ?? []
+    const order = new Map(arbiters.map((node, i) => [node, i]))
+    const ruling = await openCommits({
+      taskId,
+      domain,
+      verify,
+      verified,
+      commits: arbitration.commits,
+      reveals: arbitration.reveals,
+      seated: (node) => order.has(node),
+      unseated: 'CERT_NOT_ARBITER',
+    })
+    if ('kind' in ruling) return ruling
+    quorum = arbitrationQuorum(opened.committed.size + arbiters.length)
+    const reveals = [...seated, ...inRankOrder(ruling.revealed, order)]
+    verdict = decideVerdict({ taskId, quorum, reveals, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
+  } else if (disputed) {
+    // Disagreeing seats without their arbitration rule nothing, and penalise no one for it.
+    verdict = { taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
+  } else {
+    verdict = decideVerdict({ taskId, quorum, reveals: seated, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
+  }
   const withheld = withheldOf(certificate)
   if (claimed !== undefined && !sameVerdict(claimed, verdict)) {
     if (claimed.outcome !== 'unresolved' && verdict.outcome === 'unresolved') {
@@ -189,16 +217,70 @@ export async function checkTaskCertificate({
   return { kind: 'valid', taskId, verdict, quorum, withheld }
 }
 
+interface OpenCommitsParameters {
+  taskId: Hex
+  domain: ProtocolDomain
+  verify: SignatureVerifier
+  verified: Map<BatchSeal, boolean>
+  commits: readonly Sealed<Commit>[]
+  reveals: readonly Sealed<Reveal>[]
+  /** Whether a signer may commit here: it holds a place in the ranking, or is an arbiter. */
+  seated(node: Address): boolean
+  unseated: 'CERT_UNSEATED' | 'CERT_NOT_ARBITER'
+}
+
+/** Checks one stage's commits (seated, distinct, sealed) and the reveals that open them. */
+async function openCommits({
+  taskId,
+  domain,
+  verify,
+  verified,
+  commits,
+  reveals,
+  seated,
+  unseated,
+}: OpenCommitsParameters): Promise<{ committed: Set<Address>; revealed: Map<Address, Reveal> } | CertificateRejection> {
+  const commitments = new Map<Address, Hex>()
+  for (const commit of commits) {
+    const details = { taskId, signer: commit.signer }
+    if (commit.message.taskId !== taskId) return reject('CERT_WRONG_TASK', 'A commit is for another task.', details)
+    if (!seated(commit.signer)) {
+      const message = unseated === 'CERT_UNSEATED' ? 'A committer holds no place in the task’s ranking.' : 'An arbitration commit is not from one of the dispute’s arbiters.'
+      return reject(unseated, message, details)
+    }
+    if (commitments.has(commit.signer)) return reject('CERT_DUPLICATE_SIGNER', 'An executor is counted twice.', details)
+    if (!(await isValidSealedItem(commit, 'commits', domain, verify, verified))) return reject('CERT_BAD_SEAL', 'A commit’s seal does not check.', details)
+    commitments.set(commit.signer, commit.message.commitment)
+  }
+  const revealed = new Map<Address, Reveal>()
+  for (const reveal of reveals) {
+    const details = { taskId, signer: reveal.signer }
+    if (reveal.message.taskId !== taskId) return reject('CERT_WRONG_TASK', 'A reveal is for another task.', details)
+    const commitment = commitments.get(reveal.signer)
+    if (commitment === undefined) return reject('CERT_REVEAL_WITHOUT_COMMIT', 'A reveal has no counted commit.', details)
+    if (revealed.has(reveal.signer)) return reject('CERT_DUPLICATE_SIGNER', 'An executor revealed twice.', details)
+    if (computeCommitment({ ...reveal.message, executor: reveal.signer }) !== commitment) {
+      return reject('CERT_REVEAL_MISMATCH', 'A reveal does not open its commit.', details)
+    }
+    if (!(await isValidSealedItem(reveal, 'reveals', domain, verify, verified))) return reject('CERT_BAD_SEAL', 'A reveal’s seal does not check.', details)
+    revealed.set(reveal.signer, reveal.message)
+  }
+  return { committed: new Set(commitments.keys()), revealed }
+}
+
 /**
  * The committers of a certificate that withheld: those without a reveal, once some committer
  * revealed. Withholding is provable only once the reveal phase opened, and a reveal shows it did: a
  * task that ended in its commit phase (its deadline came first, or too few could commit) penalises
  * nobody, so a requester cannot set a deadline that makes honest committers "withhold".
  */
-export function withheldOf({ commits, reveals }: Pick<TaskCertificate, 'commits' | 'reveals'>): Address[] {
-  if (reveals.length === 0) return []
-  const revealed = new Set(reveals.map((r) => r.signer))
-  return commits.map((c) => c.signer).filter((signer) => !revealed.has(signer))
+export function withheldOf({ commits, reveals, arbitration }: Pick<TaskCertificate, 'commits' | 'reveals' | 'arbitration'>): Address[] {
+  const stage = (c: readonly { signer: Address }[], r: readonly { signer: Address }[]) => {
+    if (r.length === 0) return []
+    const revealed = new Set(r.map((x) => x.signer))
+    return c.map((x) => x.signer).filter((signer) => !revealed.has(signer))
+  }
+  return [...stage(commits, reveals), ...(arbitration === undefined ? [] : stage(arbitration.commits, arbitration.reveals))]
 }
 
 export function sameVerdict(a: Verdict, b: Verdict): boolean {

@@ -8,6 +8,7 @@ import { createMerkleTree } from './merkleTree.ts'
 import { address, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, smallUint, taskSpecSchema, uint } from './messages.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { TaskCertificate } from './certificate.ts'
+import { MAX_ARBITRATION_SEATS } from './params.ts'
 import type { Address, Hex, Signed, TaskSpec, Verdict } from './types.ts'
 
 /**
@@ -92,12 +93,13 @@ const proposedTask = z.strictObject({
   commits: z.array(sealRef(commitSchema)).max(256),
   reveals: z.array(sealRef(revealSchema)).max(256),
   challenge: z.strictObject({ message: challengeSchema, signer: address, signature }).optional(),
+  arbitration: z.strictObject({ commits: z.array(sealRef(commitSchema)).max(MAX_ARBITRATION_SEATS), reveals: z.array(sealRef(revealSchema)).max(MAX_ARBITRATION_SEATS) }).optional(),
   verdict: z.strictObject({
     taskId: hex32,
     outcome: z.enum(['verified', 'failed', 'unresolved']),
     resultHash: hex32,
-    executors: z.array(address).max(256),
-    dissenters: z.array(address).max(256),
+    executors: z.array(address).max(256 + MAX_ARBITRATION_SEATS),
+    dissenters: z.array(address).max(256 + MAX_ARBITRATION_SEATS),
   }),
 })
 const seal = z.strictObject({
@@ -127,11 +129,12 @@ export function encodeEpochProposal(proposal: EpochProposal): Uint8Array {
     if (!seals.has(seal)) seals.set(seal, seals.size)
     return { message, seal: seals.get(seal)!, index }
   }
-  const tasks = proposal.tasks.map(({ certificate: { spec, commits, reveals, challenge }, verdict }) => ({
+  const tasks = proposal.tasks.map(({ certificate: { spec, commits, reveals, challenge, arbitration }, verdict }) => ({
     spec,
     commits: commits.map(ref),
     reveals: reveals.map(ref),
     ...(challenge === undefined ? {} : { challenge }),
+    ...(arbitration === undefined ? {} : { arbitration: { commits: arbitration.commits.map(ref), reveals: arbitration.reveals.map(ref) } }),
     verdict,
   }))
   const wire = {
@@ -167,12 +170,15 @@ export function decodeEpochProposal(bytes: Uint8Array): EpochProposal {
   return {
     epoch,
     previous: new Map(previous.map(([account, earned, charged]) => [account, { earned, charged }])),
-    tasks: tasks.map(({ spec, commits, reveals, challenge, verdict }) => ({
+    tasks: tasks.map(({ spec, commits, reveals, challenge, arbitration, verdict }) => ({
       certificate: {
         spec: spec as Signed<TaskSpec>,
         commits: commits.map((c) => sealed('commits', c)),
         reveals: reveals.map((r) => sealed('reveals', r)),
         ...(challenge === undefined ? {} : { challenge }),
+        ...(arbitration === undefined
+          ? {}
+          : { arbitration: { commits: arbitration.commits.map((c) => sealed('commits', c)), reveals: arbitration.reveals.map((r) => sealed('reveals', r)) } }),
       },
       verdict,
     })),

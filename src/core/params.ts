@@ -9,6 +9,12 @@ export interface ProtocolParams {
   defaultPolicy: ReplicatePolicy
   /** Ordered backups ranked after the executors of each task. */
   backups: number
+  /**
+   * Arbiters seated for a dispute (the seats' reveals disagree), ranked after the backups. Enough
+   * that a coalition below a third of the stake wins an arbitration with probability ≤ 10⁻⁶
+   * (docs/economics.md); a network with fewer nodes seats every node that did not commit.
+   */
+  arbiters: number
   /** Time an executor has, from the spec's arrival, to commit. */
   commitWindowMs: number
   /** Time executors have to reveal once the commit phase closed. */
@@ -28,6 +34,7 @@ export interface ProtocolParams {
 export const defaultParams: ProtocolParams = {
   defaultPolicy: { kind: 'replicate', k: 3, quorum: 2 },
   backups: 3,
+  arbiters: 193,
   commitWindowMs: 5_000,
   revealWindowMs: 2_000,
   maxFuel: 50_000_000_000n,
@@ -38,3 +45,6 @@ export const defaultParams: ProtocolParams = {
   maxK: 16,
   maxMessageBytes: 16 * 1024,
 }
+
+/** The most arbiters a certificate may carry (the `arbiters` parameter's upper bound). */
+export const MAX_ARBITRATION_SEATS = 256

@@ -7,7 +7,7 @@ import { isAudited, signChallenge } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
 import { devnetDomain } from './eip712.ts'
 import { ChallengeRejectedError } from './errors.ts'
-import { advanceTask, applyChallenge, applyCommit, applyReveal, openTask } from './task.ts'
+import { advanceTask, applyChallenge, applyCommit, applyReveal, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Challenge, Commit, Hex, Reveal, Signed } from './types.ts'
 
@@ -71,16 +71,18 @@ describe('sample policy', () => {
     assert.equal(s.verdict?.outcome, 'verified')
   })
 
-  it('a mismatch goes to arbitration; the majority wins and the loser is a dissenter', () => {
+  it('a mismatch goes to arbitration; the arbiters’ majority wins and the loser is a dissenter', () => {
     let s = open(1_000_000)
     s = applyCommit(s, commit(x, bad), 10, timing)
     s = applyChallenge(s, challenge(s), 20, timing)
     s = applyCommit(s, commit(v), 30, timing)
     s = applyReveal(applyReveal(s, reveal(x, bad), 40, timing), reveal(v), 41, timing)
-    assert.equal(s.sample?.stage, 'arbitrate')
+    assert.equal(s.phase, 'dispute')
+    // Three arbiters: the first ranked nodes that did not commit; a majority of all five seats rules.
+    s = openArbitration(s, ranking, 3, 45, timing)
     assert.equal(s.phase, 'commit')
     assert.deepEqual(s.seats, [x, v, a1, a2, a3])
-    assert.equal(s.quorum, 3)
+    assert.deepEqual(s.arbitration, { disputed: [x, v], arbiters: [a1, a2, a3], quorum: 3 })
     for (const e of [a1, a2, a3]) s = applyCommit(s, commit(e), 50, timing)
     for (const e of [a1, a2, a3]) s = applyReveal(s, reveal(e), 60, timing)
     assert.equal(s.verdict?.outcome, 'verified')
@@ -150,6 +152,7 @@ describe('sample policy: a lazy executor over many tasks', () => {
       if (s.sample?.stage === 'audit') {
         s = applyCommit(s, c(verifier.address, good), 3, timing)
         s = applyReveal(applyReveal(s, r(lazy, bad), 4, timing), r(verifier.address, good), 4, timing)
+        s = openArbitration(s, order, 3, 4, timing)
         for (const e of [a1, a2, a3]) s = applyCommit(s, c(e, good), 5, timing)
         for (const e of [a1, a2, a3]) s = applyReveal(s, r(e, good), 6, timing)
       } else {

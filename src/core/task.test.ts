@@ -5,7 +5,7 @@ import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { failureResultHash } from './contentId.ts'
 import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
-import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, nextTaskDeadline, openTask } from './task.ts'
+import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, nextTaskDeadline, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Hex, ResultStatus, Signed, Commit, Reveal } from './types.ts'
 
@@ -44,21 +44,65 @@ const rejectsWith = (fn: () => unknown, type: typeof CommitRejectedError | typeo
   assert.throws(fn, (error: unknown) => error instanceof type && (error as { code: string }).code === code)
 
 describe('task state machine: replicate with commit-reveal', () => {
-  it('seats the first k of the ranking and verifies when a quorum reveals the same result', () => {
+  it('seats the first k of the ranking and verifies when every seat reveals the same result', () => {
     let s = open()
     assert.deepEqual(s.seats, [e1, e2, e3])
     assert.ok(isAwaitingCommit(s, e1) && !isAwaitingCommit(s, b1))
     s = commitAll(s, [e1, e2])
     assert.equal(s.phase, 'commit')
-    s = applyCommit(s, commit(e3, bad), 20, timing)
+    s = applyCommit(s, commit(e3), 20, timing)
     assert.equal(s.phase, 'reveal')
     assert.equal(s.revealDeadline, 20 + timing.revealWindowMs)
     assert.ok(isAwaitingReveal(s, e1))
     s = applyReveal(s, reveal(e1), 30, timing)
-    s = applyReveal(s, reveal(e3, bad), 31, timing)
+    s = applyReveal(s, reveal(e3), 31, timing)
     s = applyReveal(s, reveal(e2), 32, timing)
     assert.equal(s.phase, 'decided')
-    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e1, e2], dissenters: [e3] })
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e1, e2, e3], dissenters: [] })
+  })
+
+  it('sends a 2–1 split to arbitration instead of slashing the minority; a majority of all the seats rules and only its losers dissent', () => {
+    let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    s = applyReveal(s, reveal(e1, bad), 30, timing)
+    s = applyReveal(s, reveal(e2, bad), 31, timing)
+    s = applyReveal(s, reveal(e3), 32, timing)
+    // Two seats against one prove nothing: a coalition that knows its seats lies where it holds two.
+    assert.equal(s.phase, 'dispute')
+    assert.equal(s.verdict, null)
+    assert.equal(advanceTask(s, 5_000, timing).phase, 'dispute', 'a dispute waits for its arbiters, not for a deadline')
+    // The arbiters: the first ranked nodes that did not commit, up to the arbitration's size.
+    s = openArbitration(s, accounts, 193, 40, timing)
+    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], quorum: 3 })
+    assert.equal(s.phase, 'commit')
+    assert.ok(isAwaitingCommit(s, b1) && isAwaitingCommit(s, b2) && !isAwaitingCommit(s, e1))
+    rejectsWith(() => applyReveal(s, reveal(e1, bad), 41, timing), RevealRejectedError, 'REVEAL_BEFORE_COMMIT_CLOSE')
+    s = applyCommit(s, commit(b1), 50, timing)
+    s = applyCommit(s, commit(b2), 51, timing)
+    assert.equal(s.phase, 'reveal')
+    s = applyReveal(s, reveal(b2), 60, timing)
+    s = applyReveal(s, reveal(b1), 61, timing)
+    assert.equal(s.phase, 'decided')
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e3, b1, b2], dissenters: [e1, e2] })
+  })
+
+  it('leaves a dispute unresolved, with nobody penalised, when no majority of its seats agrees', () => {
+    let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) s = applyReveal(s, reveal(e, h), 30, timing)
+    s = openArbitration(s, accounts, 193, 40, timing)
+    // One arbiter of two commits; the other's commit window passes, and no backup stands in.
+    s = applyCommit(s, commit(b1), 50, timing)
+    s = advanceTask(s, 40 + timing.commitWindowMs, timing)
+    assert.equal(s.phase, 'reveal')
+    s = applyReveal(s, reveal(b1), 60, timing)
+    // Two against two of five seats: no strict majority.
+    assert.equal(s.phase, 'decided')
+    assert.deepEqual(s.verdict, { taskId, outcome: 'unresolved', resultHash: `0x${'0'.repeat(64)}`, executors: [], dissenters: [] })
+    // A dispute that cannot be arbitrated before the spec's deadline ends the same way.
+    let late = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) late = applyReveal(late, reveal(e, h), 30, timing)
+    late = advanceTask(late, Number(spec.deadline), timing)
+    assert.deepEqual(late.verdict?.dissenters, [])
+    assert.equal(late.verdict?.outcome, 'unresolved')
   })
 
   it('rejects a commit from a node that holds no seat', () => {
@@ -148,12 +192,17 @@ describe('task state machine: replicate with commit-reveal', () => {
     assert.equal(nextTaskDeadline(s), null)
   })
 
-  it('is unresolved when reveals disagree and none reaches quorum by the reveal deadline', () => {
+  it('is disputed when the reveals at the reveal deadline disagree, and the committer that withheld stays a withholder', () => {
     let s = commitAll(open(), [e1, e2, e3], 10, [good, bad, keccak256(stringToBytes('third'))])
     s = applyReveal(s, reveal(e1), 11, timing)
     s = applyReveal(s, reveal(e2, bad), 12, timing)
     s = advanceTask(s, 10 + timing.revealWindowMs, timing)
-    assert.equal(s.verdict?.outcome, 'unresolved')
+    assert.equal(s.phase, 'dispute')
+    s = openArbitration(s, accounts, 193, 20, timing)
+    for (const b of [b1, b2]) s = applyCommit(s, commit(b), 30, timing)
+    for (const b of [b1, b2]) s = applyReveal(s, reveal(b), 40, timing)
+    s = advanceTask(s, 30 + timing.revealWindowMs, timing)
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e1, b1, b2], dissenters: [e2] })
     assert.deepEqual(s.missedReveal, [e3])
   })
 

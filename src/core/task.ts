@@ -1,5 +1,5 @@
 import { isAudited } from './challenge.ts'
-import { outputsAgree, resultsToCompare } from './comparison.ts'
+import { resultsToCompare } from './comparison.ts'
 import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
 import type { ChallengeRejectionCode, CommitRejectionCode, RevealRejectionCode } from './errors.ts'
@@ -8,19 +8,24 @@ import type { ProtocolParams } from './params.ts'
 import { rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 import { requiredCapability } from './taskSpec.ts'
+import { zeroHash } from 'viem'
 import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
-import { decideVerdict } from './verdict.ts'
+import { decideVerdict, isDisputed } from './verdict.ts'
 
-export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'decided'
+/**
+ * `dispute`: the seats' reveals disagree and the task waits for its arbiters to be seated
+ * (`openArbitration`, with the task's ranking extended by the arbitration's places).
+ */
+export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'dispute' | 'decided'
 
 /**
  * Where a `sample` task stands: one executor; after its commit the verifier's challenge decides
- * whether it is audited (the verifier re-executes); a mismatch goes to arbitration by three more
- * nodes, and the side that loses is a dissenter.
+ * whether it is audited (the verifier re-executes). An audit that disagrees with the executor is a
+ * dispute, which goes to arbitration like any other (`TaskState.arbitration`).
  */
 export interface SampleState {
   ratePpm: number
-  stage: 'execute' | 'audit' | 'arbitrate'
+  stage: 'execute' | 'audit'
   /** The node whose challenge is awaited, then the auditor. */
   verifier: Address | null
   challengeDeadline: number | null
@@ -28,8 +33,20 @@ export interface SampleState {
   audited: boolean | null
 }
 
-/** Arbiters seated when an audit disagrees with the executor. */
-export const ARBITERS = 3
+/**
+ * A dispute's arbitration: the committers whose reveals disagreed, frozen, and the arbiters, the
+ * first `arbiters` nodes of the task's ranking that were not among them (`arbitersOf`). The
+ * arbiters commit blind among themselves and reveal; then a majority of all the seats, disputed
+ * and arbiters alike, rules, and every reveal outside it dissents. The arbitration is large
+ * (`ProtocolParams.arbiters`), so a coalition below a third of the stake cannot win it, however
+ * many of the disputed seats it held.
+ */
+export interface Arbitration {
+  readonly disputed: readonly Address[]
+  readonly arbiters: readonly Address[]
+  /** Agreeing reveals the ruling needs: a strict majority of the disputed seats and arbiters together. */
+  readonly quorum: number
+}
 
 export interface RankTaskParameters {
   /** The epoch's seed and its eligible nodes by runtime (an `EpochView`). */
@@ -38,27 +55,39 @@ export interface RankTaskParameters {
   spec: TaskSpec
   /** Backups ranked after the seats. */
   backups: number
+  /** Places ranked after the backups for a dispute's arbiters (`arbitersOf`); none by default. */
+  arbiters?: number
 }
 
 /**
- * A task's ranking in its epoch's snapshot: its seats (k executors; a sampled task's executor,
- * verifier and arbiters), then `backups` more, best first. Rankings are prefixes of one order, so
- * nodes with different `backups` agree on every place both rank.
+ * A task's ranking in its epoch's snapshot: its seats (k executors; a sampled task's executor and
+ * verifier), then `backups` more, then `arbiters` more, best first. Rankings are prefixes of one
+ * order, so nodes with different lengths agree on every place both rank; a node ranks the
+ * arbitration's places only for a task that is disputed.
  */
-export function rankTask({ view, taskId, spec, backups }: RankTaskParameters): Address[] {
-  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups })
+export function rankTask({ view, taskId, spec, backups, arbiters = 0 }: RankTaskParameters): Address[] {
+  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups + arbiters })
 }
 
-/** The most seats a task can fill: k executors; a sampled task's executor, verifier and arbiters. */
+/** The seats a task's first stage can fill: k executors; a sampled task's executor and verifier. */
 export function seatsOf(policy: TaskSpec['policy']): number {
-  return policy.kind === 'replicate' ? policy.k : 2 + ARBITERS
+  return policy.kind === 'replicate' ? policy.k : 2
 }
 
 /**
- * The agreeing reveals an arbitration needs: a majority of its full `2 + ARBITERS` seats, however
- * many arbiters could be seated (the certificate, which cannot tell, asks the same).
+ * A dispute's arbiters: the first `count` nodes of the task's ranking (extended by the
+ * arbitration's places, `rankTask`) that are not among the disputed committers. On a network
+ * smaller than that, every other ranked node arbitrates.
  */
-export const ARBITRATION_QUORUM = Math.floor((2 + ARBITERS) / 2) + 1
+export function arbitersOf(ranking: readonly Address[], disputed: readonly Address[], count: number): Address[] {
+  const excluded = new Set(disputed)
+  return ranking.filter((node) => !excluded.has(node)).slice(0, count)
+}
+
+/** Agreeing reveals an arbitration of `seats` (disputed seats and arbiters) needs to rule: a strict majority. */
+export function arbitrationQuorum(seats: number): number {
+  return Math.floor(seats / 2) + 1
+}
 
 export interface CommitRecord {
   executor: Address
@@ -108,6 +137,8 @@ export interface TaskState {
   readonly compareDeadline: number | null
   /** The sample policy's progress; null for replicate. */
   readonly sample: SampleState | null
+  /** The arbitration of a dispute; null unless the seats' reveals disagreed. */
+  readonly arbitration: Arbitration | null
 }
 
 export interface TaskTiming {
@@ -157,6 +188,7 @@ export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParamet
       spec.policy.kind === 'sample'
         ? { ratePpm: spec.policy.ratePpm, stage: 'execute', verifier: null, challengeDeadline: null, audited: null }
         : null,
+    arbitration: null,
   }
 }
 
@@ -175,7 +207,9 @@ function hasRevealed(state: TaskState, executor: Address): boolean {
 
 /**
  * Decides the task, or first opens the `compare` phase when a tolerance comparison needs result
- * bytes nobody has handed in yet. `final` decides with what is there (the spec deadline).
+ * bytes nobody has handed in yet, or the `dispute` phase when the seats' reveals disagree. `final`
+ * decides with what is there (the spec deadline): a dispute that can no longer be arbitrated ends
+ * unresolved, with nobody penalised for it.
  */
 function decide(state: TaskState, now: number, timing: TaskTiming, final = false): TaskState {
   if (!final && state.phase !== 'compare' && missingOutputs(state).length > 0) {
@@ -183,37 +217,50 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
   }
   const rank = (a: Address) => state.ranking.indexOf(a)
   const reveals = [...state.reveals].sort((a, b) => rank(a.executor) - rank(b.executor))
-  // An audit that disagrees with the executor goes to arbitration instead of ending unresolved.
-  if (state.sample?.stage === 'audit' && reveals.length === 2 && !sameResult(state, reveals[0]!.reveal, reveals[1]!.reveal)) {
-    const arbiters = state.ranking.slice(state.nextBackup, state.nextBackup + ARBITERS)
-    if (arbiters.length > 0 && BigInt(now) < state.spec.deadline) {
-      const seats = [...state.seats, ...arbiters]
-      return {
-        ...state,
-        sample: { ...state.sample, stage: 'arbitrate' },
-        seats,
-        k: seats.length,
-        quorum: ARBITRATION_QUORUM,
-        nextBackup: state.nextBackup + arbiters.length,
-        phase: 'commit',
-        commitDeadline: now + timing.commitWindowMs,
-        revealDeadline: null,
-        compareDeadline: null,
-      }
-    }
-  }
-  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals, comparison: state.spec.comparison, outputs: state.outputs })
+  const comparison = state.spec.comparison === undefined ? {} : { comparison: state.spec.comparison }
   const missedReveal = state.commits.map((c) => c.executor).filter((e) => !hasRevealed(state, e))
+  const { arbitration } = state
+  if (arbitration === null && isDisputed({ reveals, outputs: state.outputs, ...comparison })) {
+    if (!final && BigInt(now) < state.spec.deadline) return { ...state, phase: 'dispute', compareDeadline: null }
+    const verdict: Verdict = { taskId: state.taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
+    return { ...state, phase: 'decided', verdict, missedReveal }
+  }
+  // In an arbitration, the disputed seats' reveals in rank order, then the arbiters' in theirs (the
+  // certificate lists them the same way).
+  const ordered =
+    arbitration === null
+      ? reveals
+      : [...reveals.filter((r) => arbitration.disputed.includes(r.executor)), ...arbitration.arbiters.flatMap((a) => reveals.filter((r) => r.executor === a))]
+  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals: ordered, outputs: state.outputs, ...comparison })
   return { ...state, phase: 'decided', verdict, missedReveal }
 }
 
-/** Whether two reveals agree under the spec's comparison, with the result bytes at hand. */
-function sameResult(state: TaskState, a: Reveal, b: Reveal): boolean {
-  if (a.status !== b.status) return false
-  if (a.resultHash === b.resultHash) return true
-  const x = state.outputs.get(a.resultHash)
-  const y = state.outputs.get(b.resultHash)
-  return a.status === 'ok' && state.spec.comparison !== undefined && x !== undefined && y !== undefined && outputsAgree(state.spec.comparison, x, y)
+/**
+ * Seats a disputed task's arbiters (phase `dispute`): the first `count` nodes of `ranking`, the
+ * task's ranking extended by the arbitration's places (`rankTask` with `arbiters`), that are not
+ * among its committers. They commit blind, then reveal; no backups stand in for them. A strict
+ * majority of all the seats, disputed and arbiters, rules; without it the task ends unresolved.
+ */
+export function openArbitration(state: TaskState, ranking: readonly Address[], count: number, now: number, timing: TaskTiming): TaskState {
+  if (state.phase !== 'dispute') return state
+  const rank = (a: Address) => ranking.indexOf(a)
+  const disputed = state.commits.map((c) => c.executor).sort((a, b) => rank(a) - rank(b))
+  const arbiters = arbitersOf(ranking, disputed, count)
+  const seats = [...disputed, ...arbiters]
+  const quorum = arbitrationQuorum(seats.length)
+  return {
+    ...state,
+    ranking,
+    arbitration: { disputed, arbiters, quorum },
+    seats,
+    k: seats.length,
+    quorum,
+    nextBackup: ranking.length,
+    phase: 'commit',
+    commitDeadline: now + timing.commitWindowMs,
+    revealDeadline: null,
+    compareDeadline: null,
+  }
 }
 
 /** Result hashes whose bytes the `compare` phase still waits for (none for `exact`). */
@@ -277,6 +324,8 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
   for (;;) {
     if (s.phase === 'decided') return s
     if (BigInt(now) >= s.spec.deadline) return decide(s, now, timing, true)
+    // A dispute waits for its arbiters to be seated, or for the spec's deadline.
+    if (s.phase === 'dispute') return s
     if (s.phase === 'compare') {
       if (s.compareDeadline === null || now < s.compareDeadline) return s
       s = decide(s, s.compareDeadline, timing)
@@ -377,6 +426,10 @@ export function judgeCommit(state: TaskState, signed: Attested<Commit>, now: num
   const s = advanceTask(state, now, timing)
   const refusal = refuseCommit(s, signed)
   if (refusal === undefined) return { kind: 'accept', state: withCommit(s, signed, now, timing) }
+  // Past its first commit phase, a task may go to arbitration, and an arbiter's commit can come
+  // before this node has seen the dispute: held until the arbitration's commit phase opens here.
+  const mayArbitrate = s.arbitration === null && (s.phase === 'reveal' || s.phase === 'compare' || s.phase === 'dispute')
+  if (refusal.code === 'COMMIT_PHASE_CLOSED' && mayArbitrate && !hasCommitted(s, signed.signer)) return { kind: 'hold' }
   if (refusal.code !== 'COMMIT_NOT_ASSIGNED') return { kind: 'ignore', code: refusal.code }
   // `state`, not `s`: the phase before this node applied the deadlines that passed.
   return state.ranking.includes(signed.signer) && state.phase === 'commit' ? { kind: 'hold' } : { kind: 'reject', code: refusal.code }
@@ -498,7 +551,9 @@ export function nextTaskDeadline(state: TaskState): number | null {
         ? (state.sample?.challengeDeadline ?? state.commitDeadline)
         : state.phase === 'compare'
           ? (state.compareDeadline ?? state.commitDeadline)
-          : (state.revealDeadline ?? state.commitDeadline)
+          : state.phase === 'dispute'
+            ? Number(state.spec.deadline)
+            : (state.revealDeadline ?? state.commitDeadline)
   return Math.min(phaseDeadline, Number(state.spec.deadline))
 }
 

@@ -9,14 +9,14 @@ import { RevealRejectedError, SpecRejectedError } from './errors.ts'
 import { defaultParams } from './params.ts'
 import { encodeTensor } from './tensor.ts'
 import { checkTaskSpec, requiredCapability, signTaskSpec } from './taskSpec.ts'
-import { advanceTask, applyChallenge, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openTask } from './task.ts'
+import { advanceTask, applyChallenge, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Challenge, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
 
 // The compare phase of tolerance comparisons: reveals first, then the bytes, then the verdict.
 const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
 const accounts = ['e1', 'e2', 'e3', 'b1'].map((l) => testAccount(l).address)
-const [e1, e2, e3] = accounts as [Address, Address, Address]
+const [e1, e2, e3, b1] = accounts as [Address, Address, Address, Address]
 const taskId = keccak256(stringToBytes('inference-task'))
 const sig = `0x${'11'.repeat(65)}` as Hex
 const probs = (row: number[]) => encodeTensor({ dims: [1, row.length], data: Float32Array.from(row) })
@@ -51,7 +51,7 @@ describe('task state machine: tolerance comparisons', () => {
     assert.deepEqual(s.verdict?.executors, [e1, e2, e3])
   })
 
-  it('waits in compare for the differing results, then clusters them and slashes the noisy one', () => {
+  it('waits in compare for the differing results, clusters them, and sends the noisy one to arbitration', () => {
     let s = revealed(tolerance, [jitter, noisy, honest])
     assert.equal(s.phase, 'compare')
     assert.deepEqual(new Set(missingOutputs(s)), new Set([honest, jitter, noisy].map((b) => contentId(b))))
@@ -61,16 +61,21 @@ describe('task state machine: tolerance comparisons', () => {
     s = applyOutputs(s, [honest, probs([1, 2, 3])], 24, timing)
     assert.equal(s.phase, 'compare')
     s = applyOutputs(s, [jitter, noisy], 25, timing)
+    // The jittered and the honest result agree; the noisy one does not: a dispute, for arbiters to rule.
+    assert.equal(s.phase, 'dispute')
+    s = openArbitration(s, accounts, 1, 26, timing)
+    s = applyCommit(s, commit(b1, honest), 30, timing)
+    s = applyReveal(s, reveal(b1, honest), 31, timing)
     assert.equal(s.phase, 'decided')
     assert.equal(s.verdict?.outcome, 'verified')
-    assert.deepEqual(s.verdict?.executors, [e1, e3])
+    assert.deepEqual(s.verdict?.executors, [e1, e3, b1])
     assert.deepEqual(s.verdict?.dissenters, [e2])
   })
 
-  it('under exact, the same reveals need no bytes and the jittered result dissents', () => {
+  it('under exact, the same reveals need no bytes, and three different results are a dispute', () => {
     const s = revealed(undefined, [jitter, noisy, honest])
-    assert.equal(s.phase, 'decided')
-    assert.equal(s.verdict?.outcome, 'unresolved')
+    assert.equal(s.phase, 'dispute')
+    assert.deepEqual(missingOutputs(s), [])
   })
 
   it('decides with what it has when the compare deadline passes', () => {
@@ -78,12 +83,11 @@ describe('task state machine: tolerance comparisons', () => {
     s = applyOutputs(s, [honest, noisy], 30, timing)
     assert.equal(s.phase, 'compare')
     s = advanceTask(s, 22 + timing.revealWindowMs, timing)
-    assert.equal(s.phase, 'decided')
-    // The jittered result could not be compared: no cluster reaches 2 of 3.
-    assert.equal(s.verdict?.outcome, 'unresolved')
-    // A node that has fetched all it could decides right away with `final`.
+    // The jittered result could not be compared: the three do not agree, so the task is disputed.
+    assert.equal(s.phase, 'dispute')
+    // A node that has fetched all it could goes on right away with `final`.
     const early = applyOutputs(revealed(tolerance, [honest, jitter, noisy]), [honest, jitter], 30, timing, true)
-    assert.deepEqual(early.verdict?.executors, [e1, e2])
+    assert.equal(early.phase, 'dispute')
   })
 })
 
@@ -108,8 +112,8 @@ describe('task state machine: a sampled inference task', () => {
     assert.equal(agreed.verdict?.executors.length, 2)
     assert.equal(agreed.verdict?.resultHash, contentId(honest), 'the executor’s result, revealed first, is canonical')
     const disputed = audited(noisy)
-    assert.equal(disputed.sample?.stage, 'arbitrate')
-    assert.equal(disputed.phase, 'commit')
+    assert.equal(disputed.phase, 'dispute')
+    assert.equal(disputed.verdict, null)
   })
 })
 

@@ -41,6 +41,22 @@ export function decideVerdict({ taskId, quorum, reveals, comparison, outputs }: 
   }
 }
 
+/**
+ * Whether the reveals of a task's seats disagree: at least two, not all in one agreeing cluster.
+ * Such a task is not decided by its seats' majority but goes to arbitration (`TaskState.arbitration`),
+ * since a coalition that knows its seats lies exactly where it holds the majority.
+ */
+export function isDisputed({ reveals, comparison, outputs }: Omit<DecideVerdictParameters, 'taskId' | 'quorum'>): boolean {
+  if (reveals.length < 2) return false
+  const all = findAgreement({
+    comparison,
+    quorum: reveals.length,
+    reveals: reveals.map(({ executor, reveal }) => ({ executor, status: reveal.status, resultHash: reveal.resultHash })),
+    ...(outputs === undefined ? {} : { outputs }),
+  })
+  return all === null
+}
+
 /** A node's signed statement of a verdict, handed to requesters as an attestation. */
 export function signVerdict(signer: Signer, verdict: Verdict, domain: ProtocolDomain): Promise<Signed<Verdict>> {
   return signDigest(signer, verdict, hashVerdict(verdict, domain))

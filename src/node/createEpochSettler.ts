@@ -19,7 +19,7 @@ import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { roundAggregator } from '../core/rounds.ts'
-import { rankTask } from '../core/task.ts'
+import { arbitersOf, rankTask } from '../core/task.ts'
 import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -248,7 +248,7 @@ export function createEpochSettler({
   async function certifying(epoch: bigint, certificates: readonly TaskCertificate[]): Promise<CertifyParameters> {
     const view = chain.snapshot(epoch) ?? (await chain.loadSnapshot?.(epoch))
     if (view === undefined) throw new SettlementError('BATCH_UNKNOWN_EPOCH', `The snapshot of epoch ${epoch} is not known here.`, { details: { epoch } })
-    const backups = (view.params ?? params).backups
+    const { backups, arbiters } = view.params ?? params
     // Results for tolerance comparisons, fetched in parallel and at most MAX_OUTPUT_FETCHES per
     // proposal: an aggregator naming thousands of missing results must not stall the settler.
     // Each from the executors that revealed it first: they serve it since their reveal.
@@ -256,7 +256,7 @@ export function createEpochSettler({
     for (const certificate of certificates) {
       for (const cid of outputsToFetch(certificate)) {
         if (wanted.size >= MAX_OUTPUT_FETCHES) break
-        const sources = certificate.reveals.filter((r) => r.message.resultHash === cid).map((r) => r.signer)
+        const sources = [...certificate.reveals, ...(certificate.arbitration?.reveals ?? [])].filter((r) => r.message.resultHash === cid).map((r) => r.signer)
         wanted.set(cid, { maxBytes: certificate.spec.message.limits.outputBytes, sources })
       }
     }
@@ -279,7 +279,10 @@ export function createEpochSettler({
       if (ranking === undefined) rankings.set(taskId, (ranking = rankTask({ view, taskId, spec, backups })))
       return ranking
     }
-    return { domain, verify, epoch, outputs, rankingOf }
+    // A disputed task's arbitration places are ranked only for its certificate.
+    const arbitersOfTask = (spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): Address[] =>
+      arbitersOf(rankTask({ view, taskId, spec, backups, arbiters }), disputed, arbiters)
+    return { domain, verify, epoch, outputs, rankingOf, arbitersOf: arbitersOfTask }
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   judgeReveal,
   missingOutputs,
   nextTaskDeadline,
+  openArbitration,
   openTask,
   rankTask,
   taskTiming,
@@ -165,6 +166,7 @@ export function createNode({
   function update(taskId: Hex, entry: TaskEntry, state: TaskState): void {
     entry.state = state
     if (state.phase === 'decided') return finish(taskId, entry)
+    if (state.phase === 'dispute') return arbitrate(taskId, entry)
     if (state.phase === 'challenge' && entry.earlyChallenge !== undefined) {
       const early = entry.earlyChallenge
       entry.earlyChallenge = undefined
@@ -188,6 +190,24 @@ export function createNode({
     if (isAwaitingChallenge(entry.state, address) && !entry.challengeSent) void challenge(taskId, entry)
     if (entry.state.phase === 'compare' && !entry.comparing) void compare(taskId, entry)
     schedule(taskId, entry)
+  }
+
+  /**
+   * The seats' reveals disagree: rank the task's arbitration places (only now, since only a
+   * disputed task needs them) and seat its arbiters. They execute and commit like any executor.
+   */
+  function arbitrate(taskId: Hex, entry: TaskEntry): void {
+    const view = chain.snapshot(entry.epoch)
+    if (view === undefined) {
+      // Without the epoch's snapshot no arbiter can be ranked: the task ends unresolved at its deadline.
+      log.warn('dispute not arbitrated: the epoch snapshot is not known here', { taskId, epoch: entry.epoch })
+      return schedule(taskId, entry)
+    }
+    const { backups, arbiters } = view.params ?? params
+    const ranking = rankTask({ view, taskId, spec: entry.state.spec, backups, arbiters })
+    const state = openArbitration(entry.state, ranking, arbiters, clock.now(), entry.timing)
+    log.debug('task disputed', { taskId, arbiters: state.arbitration?.arbiters.length ?? 0 })
+    update(taskId, entry, state)
   }
 
   function schedule(taskId: Hex, entry: TaskEntry): void {
@@ -255,7 +275,7 @@ export function createNode({
         loadBlob(spec.input, entry.origin, params.maxInputBytes),
       ])
       stats.executions++
-      const result = await runtime.execute({ programId: spec.program, program, input, limits: spec.limits })
+      const result = await runtime.execute({ programId: spec.program, program, input, limits: spec.limits, taskId })
       const current = tasks.get(taskId)
       if (current === undefined || !isAwaitingCommit(current.state, address)) {
         log.debug('execution finished after losing the seat', { taskId })

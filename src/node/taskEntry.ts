@@ -78,12 +78,20 @@ export function createTaskEntry({ state, signed, mayOmit, epoch, timing, origin 
  */
 export function certificateOf(entry: TaskEntry): TaskCertificate {
   const { commits, reveals, challenge } = entry.evidence
+  const { arbitration } = entry.state
   // Signed messages as gossip carried them may hold their envelope's `type`: keep the signed parts only.
   const signedPart = <T>({ message, signer, signature }: Signed<T>): Signed<T> => ({ message, signer, signature })
+  const stage = (arbiters: boolean) => {
+    const inStage = (node: Address) => (arbitration?.arbiters.includes(node) ?? false) === arbiters
+    return {
+      commits: entry.state.commits.filter((c) => inStage(c.executor)).flatMap((c) => commits.get(c.executor) ?? []),
+      reveals: entry.state.reveals.filter((r) => inStage(r.executor)).flatMap((r) => reveals.get(r.executor) ?? []),
+    }
+  }
   return {
     spec: signedPart(entry.signed),
-    commits: entry.state.commits.flatMap((c) => commits.get(c.executor) ?? []),
-    reveals: entry.state.reveals.flatMap((r) => reveals.get(r.executor) ?? []),
+    ...stage(false),
     ...(challenge === undefined ? {} : { challenge: signedPart(challenge) }),
+    ...(arbitration === null ? {} : { arbitration: stage(true) }),
   }
 }

@@ -34,6 +34,8 @@ export interface ExecutionRequest {
   program: Uint8Array
   input: Uint8Array
   limits: ExecutionLimits
+  /** The task being run, when a node runs one: runtimes compute without it (the devnet's adversaries read it). */
+  taskId?: Hex
 }
 
 /**

@@ -6,6 +6,7 @@ import { signRevealBatch } from '../../src/core/reveal.ts'
 import { sealCommits, sealReveals } from '../../src/core/seal.ts'
 import type { Sealed } from '../../src/core/seal.ts'
 import type { Signer } from '../../src/core/signing.ts'
+import { arbitersOf } from '../../src/core/task.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Address, Commit, Hex, Reveal, TaskSpec } from '../../src/core/types.ts'
 import { makeSpec, requester } from './fixtures.ts'
@@ -32,19 +33,32 @@ export async function sealedPlay(taskId: Hex, { executor, resultHash }: Play, sa
  * A real certificate: a spec signed by the fixtures' requester, and each play's commit and reveal
  * signed by its executor (a withholder's reveal is left out).
  */
-export async function certify(plays: readonly Play[], spec: Partial<TaskSpec> = {}): Promise<{ certificate: TaskCertificate; taskId: Hex }> {
+export async function certify(
+  plays: readonly Play[],
+  spec: Partial<TaskSpec> = {},
+  arbitration?: readonly Play[],
+): Promise<{ certificate: TaskCertificate; taskId: Hex }> {
   const signed = await signTaskSpec(requester, makeSpec(spec), devnetDomain)
   const taskId = hashTaskSpec(signed.message, devnetDomain)
-  const sealed = await Promise.all(plays.map((play, i) => sealedPlay(taskId, play, numberToHex(i + 1, { size: 32 }))))
+  const stage = async (stagePlays: readonly Play[], offset: number) => {
+    const sealed = await Promise.all(stagePlays.map((play, i) => sealedPlay(taskId, play, numberToHex(offset + i + 1, { size: 32 }))))
+    return { commits: sealed.map((s) => s.commit), reveals: sealed.filter((_, i) => stagePlays[i]!.withhold !== true).map((s) => s.reveal) }
+  }
   return {
     taskId,
     certificate: {
       spec: signed,
-      commits: sealed.map((s) => s.commit),
-      reveals: sealed.filter((_, i) => plays[i]!.withhold !== true).map((s) => s.reveal),
+      ...(await stage(plays, 0)),
+      ...(arbitration === undefined ? {} : { arbitration: await stage(arbitration, plays.length) }),
     },
   }
 }
 
 /** A ranking function that ranks these nodes, in this order, for every task. */
 export const rankedAs = (nodes: readonly Address[]) => () => nodes
+
+/** A dispute's arbiters over a fixed ranking: every ranked node that did not commit (`arbitersOf`). */
+export const arbitratedAs =
+  (nodes: readonly Address[]) =>
+  (_spec: TaskSpec, _taskId: Hex, disputed: readonly Address[]): Address[] =>
+    arbitersOf(nodes, disputed, nodes.length)
