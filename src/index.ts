@@ -4,6 +4,7 @@
 // Protocol core
 export type {
   Address,
+  AuditDraw,
   Challenge,
   Attested,
   Commit,
@@ -18,6 +19,7 @@ export type {
   RevealBatch,
   SamplePolicy,
   Signed,
+  SignedChallenge,
   TaskLimits,
   TaskSpec,
   Verdict,
@@ -26,12 +28,15 @@ export { contentId, failureResultHash, isContentOf } from './core/contentId.ts'
 export { devnetDomain, eip712Types, hashCommitBatch, hashRevealBatch, hashTaskSpec, hashVerdict } from './core/eip712.ts'
 export { computeCommitment, isValidCommitBatchSignature, signCommitBatch } from './core/commit.ts'
 export { isValidRevealBatchSignature, signRevealBatch } from './core/reveal.ts'
-export { isAudited, isValidChallengeSignature, signChallenge } from './core/challenge.ts'
+export { auditDrawOf, createVrfKey, isAudited, isValidChallengeSignature, signChallenge } from './core/challenge.ts'
+export type { VrfKey } from './core/challenge.ts'
+export { proveVrf, verifyVrf, vrfPublicKeyToAddress } from './core/vrf.ts'
+export type { VrfProof } from './core/vrf.ts'
 export { decideVerdict, isValidVerdictSignature, signVerdict } from './core/verdict.ts'
 export { checkTaskSpec, signTaskSpec, supportedRuntimes } from './core/taskSpec.ts'
 export { rankCandidates } from './core/sortition.ts'
 export type { Candidate } from './core/sortition.ts'
-export { advanceTask, applyChallenge, applyCommit, applyReveal, nextTaskDeadline, openTask } from './core/task.ts'
+export { advanceTask, applyChallenge, applyCommit, applyReveal, nextTaskDeadline, openArbitration, openTask } from './core/task.ts'
 export type { TaskPhase, TaskState } from './core/task.ts'
 export { decodeMessage, encodeMessage } from './core/messages.ts'
 export { decodeTensor, encodeTensor } from './core/tensor.ts'

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
 import { arbitratedAs, badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
-import { testAccount } from '../../test/helpers/fixtures.ts'
-import { isAudited, signChallenge } from './challenge.ts'
+import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
+import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
 import type { CheckTaskCertificateParameters, TaskCertificate } from './certificate.ts'
 import { devnetDomain } from './eip712.ts'
@@ -137,22 +137,25 @@ describe('task certificates', () => {
   })
 
   it('verify a lone sampled executor only with its designated verifier’s unaudited challenge', async () => {
-    // Nonces until the designated verifier's (deterministic) challenge does not call an audit at 50 %.
+    // Nonces until the designated verifier's (unique) audit draw does not call an audit at 50 %.
     for (let nonce = 1n; ; nonce++) {
       const sampled = await certify([{ executor: a!, resultHash: goodResult }], { policy: { kind: 'sample', ratePpm: 500_000 }, nonce })
       const commitment = sampled.certificate.commits[0]!.message.commitment
-      const challenge = await signChallenge(b!, { taskId: sampled.taskId, commitment }, devnetDomain)
-      if (isAudited(challenge.signature, 500_000)) continue
+      const challenge = await signChallenge(b!, testVrfKey('cert-b'), { taskId: sampled.taskId, commitment }, devnetDomain)
+      if (isAudited(auditDrawOf(challenge)!, 500_000)) continue
       const spared = await check({ ...sampled.certificate, challenge })
       assert.ok(spared.kind === 'valid' && spared.verdict.outcome === 'verified')
       // Without a challenge the lone commit awaited an audit: no verdict.
       const alone = await check(sampled.certificate)
       assert.ok(alone.kind === 'valid' && alone.verdict.outcome === 'unresolved')
-      // A challenge from a node that was not the designated verifier proves nothing.
-      const wrong = await signChallenge(c!, { taskId: sampled.taskId, commitment }, devnetDomain)
-      if (isAudited(wrong.signature, 500_000)) break
-      const r = await check({ ...sampled.certificate, challenge: wrong })
-      assert.equal(r.kind === 'reject' ? r.code : 'valid', 'CERT_BAD_CHALLENGE')
+      // A challenge from a node that was not the designated verifier, or with another key's draw, proves nothing.
+      const codeOf = async (c: typeof challenge) => {
+        const r = await check({ ...sampled.certificate, challenge: c })
+        return r.kind === 'reject' ? r.code : 'valid'
+      }
+      assert.equal(await codeOf(await signChallenge(c!, testVrfKey('cert-c'), { taskId: sampled.taskId, commitment }, devnetDomain)), 'CERT_BAD_CHALLENGE')
+      const foreignDraw = await signChallenge(b!, testVrfKey('cert-c'), { taskId: sampled.taskId, commitment }, devnetDomain)
+      assert.equal(await codeOf(foreignDraw), 'CERT_BAD_CHALLENGE')
       break
     }
   })

@@ -1,4 +1,4 @@
-import { isAudited } from './challenge.ts'
+import { auditDrawOf, isAudited } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
 import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
@@ -6,7 +6,7 @@ import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
 import { arbitrationQuorum, seatsOf } from './task.ts'
 import { isStrictMajority } from './taskSpec.ts'
-import type { Address, Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
+import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
 import { zeroHash } from 'viem'
 
@@ -24,7 +24,7 @@ export interface TaskCertificate {
   /** Reveals that open counted commits, at most one per executor. A committer without one withheld. */
   reveals: readonly Sealed<Reveal>[]
   /** A sampled task's challenge from its designated verifier, when one was signed. */
-  challenge?: Signed<Challenge>
+  challenge?: SignedChallenge
   /**
    * A dispute's arbitration: the arbiters' sealed commits and the reveals that open them. Present
    * only when the reveals above disagree (`isDisputed`); the arbiters' majority then rules.
@@ -114,7 +114,7 @@ const reject = (code: CertificateRejectionCode, message: string, details: Record
  *   commit; a certificate that leaves out such a commit is for the members who hold it to object to
  *   (batchCheck.ts).
  * - `sample`: the executor and at most its auditor. One committer is verified alone only with a
- *   challenge from its designated verifier, the node ranked right after it, that does not call an
+ *   challenge from its designated verifier, the node ranked right after it, whose audit draw does not call an
  *   audit (`isAudited`); two (an audit) must agree.
  *
  * Reveals must open their signer's commit. Reveals that disagree (`isDisputed`) decide nothing by
@@ -160,17 +160,19 @@ export async function checkTaskCertificate({
   } else if (commits.length <= 1) {
     const executor = commits[0]
     const designated = executor === undefined ? undefined : ranking[rank.get(executor.signer)! + 1]
-    const unaudited =
+    const draw = challenge === undefined ? undefined : auditDrawOf(challenge)
+    const valid =
       challenge !== undefined &&
       executor !== undefined &&
+      draw !== undefined &&
       challenge.signer === designated &&
       challenge.message.taskId === taskId &&
       challenge.message.commitment === executor.message.commitment &&
-      !isAudited(challenge.signature, policy.ratePpm) &&
       (await verify(hashChallenge(challenge.message, domain), challenge.signature, challenge.signer))
-    if (challenge !== undefined && !unaudited && !isAudited(challenge.signature, policy.ratePpm)) {
-      return reject('CERT_BAD_CHALLENGE', 'The challenge is not the designated verifier’s, of the executor’s commit.', { taskId })
+    if (challenge !== undefined && !valid) {
+      return reject('CERT_BAD_CHALLENGE', 'The challenge is not the designated verifier’s, of the executor’s commit, with its audit draw.', { taskId })
     }
+    const unaudited = valid && !isAudited(draw!, policy.ratePpm)
     // Without a challenge that spares it, a lone commit awaited an audit that never came.
     quorum = unaudited ? 1 : 2
   } else {

@@ -1,16 +1,45 @@
-import { hexToBytes } from 'viem'
-import { keccak256Hex } from './keccak.ts'
+import { secp256k1 } from '@noble/curves/secp256k1'
+import { bytesToHex, hexToBytes } from 'viem'
 import { hashChallenge } from './eip712.ts'
+import { writeHex } from './hexBytes.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
-import type { Challenge, Hex, ProtocolDomain, Signed } from './types.ts'
+import type { AuditDraw, Challenge, Hex, ProtocolDomain, SignedChallenge } from './types.ts'
+import { proveVrf, verifyVrf, vrfPublicKeyToAddress } from './vrf.ts'
+import type { VrfProof } from './vrf.ts'
 
-export function signChallenge(signer: Signer, challenge: Challenge, domain: ProtocolDomain): Promise<Signed<Challenge>> {
-  return signDigest(signer, challenge, hashChallenge(challenge, domain))
+/** A node's VRF key: its public key, and proofs made with its private key (the node's own secp256k1 key). */
+export interface VrfKey {
+  /** Compressed secp256k1 public key: its address is the node's account. */
+  readonly publicKey: Hex
+  prove(alpha: Uint8Array): VrfProof
+}
+
+/** The VRF key of a node's account key. Proofs are deterministic, so a restarted node draws the same. */
+export function createVrfKey(privateKey: Hex): VrfKey {
+  const publicKey = bytesToHex(secp256k1.getPublicKey(hexToBytes(privateKey), true))
+  return { publicKey, prove: (alpha) => proveVrf(privateKey, alpha) }
+}
+
+const AUDIT_TAG = new TextEncoder().encode('veritask/audit')
+
+/** What an audit draw proves: 'veritask/audit' ‖ taskId ‖ commitment (the task id binds the network's domain). */
+export function auditAlpha({ taskId, commitment }: Challenge): Uint8Array {
+  const alpha = new Uint8Array(AUDIT_TAG.length + 64)
+  alpha.set(AUDIT_TAG)
+  writeHex(alpha, AUDIT_TAG.length, taskId, 32, 'taskId')
+  writeHex(alpha, AUDIT_TAG.length + 32, commitment, 32, 'commitment')
+  return alpha
+}
+
+/** Signs a challenge of an executor's commitment and draws its audit with the verifier's VRF key. */
+export async function signChallenge(signer: Signer, vrf: VrfKey, challenge: Challenge, domain: ProtocolDomain): Promise<SignedChallenge> {
+  const signed = await signDigest(signer, challenge, hashChallenge(challenge, domain))
+  return { ...signed, draw: { publicKey: vrf.publicKey, ...vrf.prove(auditAlpha(challenge)) } }
 }
 
 export async function isValidChallengeSignature(
-  signed: Signed<Challenge>,
+  signed: SignedChallenge,
   domain: ProtocolDomain,
   verify: SignatureVerifier = isSignedBy,
 ): Promise<boolean> {
@@ -18,11 +47,22 @@ export async function isValidChallengeSignature(
 }
 
 /**
- * Whether a challenge calls for an audit: keccak256(signature) mod 10^6 < ratePpm. The executor
- * cannot predict the verifier's signature over its own commitment, so it cannot know in advance
- * which tasks will be re-executed. (ECDSA signatures are not unique, so a verifier could grind for
- * "no audit"; a verifiable random function would close that, see docs/economics.md.)
+ * The audit draw's output, or undefined when the draw is not the signer's VRF output on this
+ * challenge (another key, a proof that does not verify). The output is unique for the key and
+ * the challenge: re-encoding the challenge's signature, signing it again with another nonce, or
+ * proving again gives the same output, so the audit decision cannot be ground or flipped.
  */
-export function isAudited(signature: Hex, ratePpm: number): boolean {
-  return BigInt(keccak256Hex(hexToBytes(signature))) % 1_000_000n < BigInt(ratePpm)
+export function auditDrawOf(signed: { message: Challenge; signer: Hex; draw: AuditDraw }): Hex | undefined {
+  const { publicKey, gamma, c, s } = signed.draw
+  const result = verifyVrf(publicKey, auditAlpha(signed.message), { gamma, c, s })
+  if (!result.valid) return undefined
+  return vrfPublicKeyToAddress(publicKey).toLowerCase() === signed.signer.toLowerCase() ? result.beta : undefined
+}
+
+/**
+ * Whether an audit draw calls for an audit: its output mod 10^6 < ratePpm. The executor cannot
+ * foresee the verifier's VRF output on its commitment, and the verifier cannot choose it.
+ */
+export function isAudited(draw: Hex, ratePpm: number): boolean {
+  return BigInt(draw) % 1_000_000n < BigInt(ratePpm)
 }

@@ -5,7 +5,7 @@ import type { Balance, BalanceLeaf, EpochBatchResult, RewardSplit, SettledTask }
 import { MessageRejectedError } from './errors.ts'
 import { chargeableOf } from './escrow.ts'
 import { createMerkleTree } from './merkleTree.ts'
-import { address, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, smallUint, taskSpecSchema, uint } from './messages.ts'
+import { address, auditDrawSchema, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, smallUint, taskSpecSchema, uint } from './messages.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { TaskCertificate } from './certificate.ts'
 import { MAX_ARBITRATION_SEATS } from './params.ts'
@@ -92,7 +92,7 @@ const proposedTask = z.strictObject({
   spec: z.strictObject({ message: taskSpecSchema, signer: address, signature }),
   commits: z.array(sealRef(commitSchema)).max(256),
   reveals: z.array(sealRef(revealSchema)).max(256),
-  challenge: z.strictObject({ message: challengeSchema, signer: address, signature }).optional(),
+  challenge: z.strictObject({ message: challengeSchema, signer: address, signature, draw: auditDrawSchema }).optional(),
   arbitration: z.strictObject({ commits: z.array(sealRef(commitSchema)).max(MAX_ARBITRATION_SEATS), reveals: z.array(sealRef(revealSchema)).max(MAX_ARBITRATION_SEATS) }).optional(),
   verdict: z.strictObject({
     taskId: hex32,

@@ -72,7 +72,7 @@ export class RevealRejectedError extends VeritaskError<RevealRejectionCode> {
 }
 
 /** A sample-policy `Challenge` that does not fit the task. */
-export type ChallengeRejectionCode = 'CHALLENGE_BAD_SIGNATURE' | 'CHALLENGE_UNEXPECTED' | 'CHALLENGE_NOT_VERIFIER' | 'CHALLENGE_MISMATCH'
+export type ChallengeRejectionCode = 'CHALLENGE_BAD_SIGNATURE' | 'CHALLENGE_UNEXPECTED' | 'CHALLENGE_NOT_VERIFIER' | 'CHALLENGE_MISMATCH' | 'CHALLENGE_BAD_DRAW'
 
 export class ChallengeRejectedError extends VeritaskError<ChallengeRejectionCode> {
   override name = 'ChallengeRejectedError'

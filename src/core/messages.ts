@@ -2,7 +2,7 @@ import { getAddress } from 'viem'
 import { z } from 'zod'
 import { hashBatchProposal, hashChallenge, hashCommitBatch, hashRevealBatch, hashTaskSpec } from './eip712.ts'
 import { MessageRejectedError } from './errors.ts'
-import type { BatchProposal, BatchSignature, Challenge, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, TaskSpec } from './types.ts'
+import type { BatchProposal, BatchSignature, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, SignedChallenge, TaskSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -13,7 +13,7 @@ export type ProtocolMessage =
   | ({ type: 'spec' } & Signed<TaskSpec>)
   | ({ type: 'commits' } & Signed<CommitBatch>)
   | ({ type: 'reveals' } & Signed<RevealBatch>)
-  | ({ type: 'challenge' } & Signed<Challenge>)
+  | ({ type: 'challenge' } & SignedChallenge)
   | ({ type: 'proposal' } & Signed<BatchProposal>)
   /** Signed over the batch digest itself (an EIP-712 hash already), as the contract checks it. */
   | ({ type: 'batch-signature' } & Signed<BatchSignature>)
@@ -77,6 +77,9 @@ export const taskSpecSchema = z.strictObject({
 export const commitSchema = z.strictObject({ taskId: hex32, commitment: hex32 })
 export const revealSchema = z.strictObject({ taskId: hex32, status: z.enum(['ok', 'failed']), resultHash: hex32, salt: hex32 })
 export const challengeSchema = z.strictObject({ taskId: hex32, commitment: hex32 })
+const lowerHex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-f]{${bytes * 2}}$`)).transform((v) => v as Hex)
+/** A challenge's audit draw (`AuditDraw`): the verifier's compressed key and its VRF proof, in canonical lowercase hex. */
+export const auditDrawSchema = z.strictObject({ publicKey: lowerHex(33), gamma: lowerHex(33), c: lowerHex(16), s: lowerHex(32) })
 
 const envelope = <T extends z.ZodType>(type: string, message: T) =>
   z.strictObject({ type: z.literal(type), message, signer: address, signature })
@@ -84,7 +87,7 @@ const envelope = <T extends z.ZodType>(type: string, message: T) =>
 const protocolMessage = z.discriminatedUnion('type', [
   envelope('spec', taskSpecSchema),
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
-  envelope('challenge', challengeSchema),
+  z.strictObject({ type: z.literal('challenge'), message: challengeSchema, signer: address, signature, draw: auditDrawSchema }),
   envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
   envelope('batch-signature', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
   envelope(

@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, numberToHex, stringToBytes } from 'viem'
-import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { privateKeyToAddress } from 'viem/accounts'
+import { drawnChallenge, makeSpec, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { createNativeSigner } from '../crypto/secp256k1.ts'
-import { isAudited, signChallenge } from './challenge.ts'
+import { auditDrawOf, createVrfKey, isAudited, signChallenge } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
 import { devnetDomain } from './eip712.ts'
 import { ChallengeRejectedError } from './errors.ts'
 import { advanceTask, applyChallenge, applyCommit, applyReveal, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
-import type { Address, Challenge, Commit, Hex, Reveal, Signed } from './types.ts'
+import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge } from './types.ts'
 
 const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
 const [x, v, a1, a2, a3, b1] = ['x', 'v', 'a1', 'a2', 'a3', 'b1'].map((l) => testAccount(`sample-${l}`).address) as [
   Address, Address, Address, Address, Address, Address,
 ]
+const vrfOf = new Map([v, a1].map((node, i) => [node, testVrfKey(`sample-${['v', 'a1'][i]}`)]))
 const ranking = [x, v, a1, a2, a3, b1]
 const taskId = keccak256(stringToBytes('sampled task'))
 const good = keccak256(stringToBytes('good'))
@@ -32,15 +34,12 @@ const reveal = (e: Address, resultHash = good): Signed<Reveal> => ({
   signer: e,
   signature: sig,
 })
-const challenge = (s: TaskState, signer: Address = v): Signed<Challenge> => ({
-  message: { taskId, commitment: s.commits[0]!.commitment },
-  signer,
-  signature: sig,
-})
+/** A challenge by `signer`, with the audit draw of `drawer`'s VRF key (the signer's own by default). */
+const challenge = (s: TaskState, signer: Address = v, drawer: Address = signer): SignedChallenge =>
+  drawnChallenge(vrfOf.get(drawer)!, signer, { taskId, commitment: s.commits[0]!.commitment }, sig)
 
-/** ratePpm 1,000,000 audits every task; ratePpm 1 audits (almost) none, and not this signature. */
+/** ratePpm 1,000,000 audits every task; ratePpm 1 audits (almost) none, and not this draw. */
 function open(ratePpm: number): TaskState {
-  assert.equal(isAudited(sig, 1), false)
   return openTask({ taskId, spec: makeSpec({ policy: { kind: 'sample', ratePpm } }), ranking, timing, now: 0 })
 }
 
@@ -93,10 +92,14 @@ describe('sample policy', () => {
 
   it('only the designated verifier may challenge, and only the executor’s commitment', () => {
     const s = applyCommit(open(1_000_000), commit(x), 10, timing)
-    const rejects = (c: Signed<Challenge>, code: string) =>
+    const rejects = (c: SignedChallenge, code: string) =>
       assert.throws(() => applyChallenge(s, c, 20, timing), (e: unknown) => e instanceof ChallengeRejectedError && e.code === code)
     rejects(challenge(s, a1), 'CHALLENGE_NOT_VERIFIER')
     rejects({ ...challenge(s), message: { taskId, commitment: taskId } }, 'CHALLENGE_MISMATCH')
+    // The verifier's signature with another key's draw, or its draw on another commitment, decides nothing.
+    rejects(challenge(s, v, a1), 'CHALLENGE_BAD_DRAW')
+    const other = drawnChallenge(vrfOf.get(v)!, v, { taskId, commitment: taskId }, sig)
+    rejects({ ...challenge(s), draw: other.draw }, 'CHALLENGE_BAD_DRAW')
   })
 
   it('a silent verifier cannot spare the executor: the next node audits', () => {
@@ -107,16 +110,17 @@ describe('sample policy', () => {
     assert.ok(s.missedCommit.includes(v))
   })
 
-  it('audits at the rate p: 8,000 real challenges at p = 5% land within 4 standard deviations', async () => {
-    // The challenge is the verifier's signature over the executor's commitment: uniform to anyone
-    // who does not hold the verifier's key.
-    const verifier = createNativeSigner(keccak256(stringToBytes('rate-verifier')))
-    const n = 8_000
-    const ratePpm = 50_000
+  it('audits at the rate p: 300 real audit draws at p = 30% land within 4 standard deviations', () => {
+    // The draw is the verifier's VRF output on the task and the executor's commitment: uniform to
+    // anyone who does not hold the verifier's key, and unique for it.
+    const key = keccak256(stringToBytes('rate-verifier'))
+    const verifier = createVrfKey(key)
+    const n = 300
+    const ratePpm = 300_000
     let audits = 0
     for (let i = 0; i < n; i++) {
-      const signed = await signChallenge(verifier, { taskId: keccak256(numberToHex(i)), commitment: good }, devnetDomain)
-      if (isAudited(signed.signature, ratePpm)) audits++
+      const drawn = drawnChallenge(verifier, privateKeyToAddress(key), { taskId: keccak256(numberToHex(i)), commitment: good })
+      if (isAudited(auditDrawOf(drawn)!, ratePpm)) audits++
     }
     const p = ratePpm / 1_000_000
     const sd = Math.sqrt(n * p * (1 - p))
@@ -125,12 +129,14 @@ describe('sample policy', () => {
 })
 
 describe('sample policy: a lazy executor over many tasks', () => {
-  it('is caught (outvoted in arbitration) at the audit rate p, within 4 standard deviations over 2,000 tasks', async () => {
-    const verifier = createNativeSigner(keccak256(stringToBytes('lazy-rate-verifier')))
+  it('is caught (outvoted in arbitration) at the audit rate p, within 4 standard deviations over 150 tasks', async () => {
+    const key = keccak256(stringToBytes('lazy-rate-verifier'))
+    const verifier = createNativeSigner(key)
+    const vrf = createVrfKey(key)
     const lazy = x
     const order = [lazy, verifier.address, a1, a2, a3]
-    const ratePpm = 100_000
-    const n = 2_000
+    const ratePpm = 400_000
+    const n = 150
     let caught = 0
     for (let i = 0; i < n; i++) {
       const id = keccak256(numberToHex(i, { size: 32 }))
@@ -148,7 +154,7 @@ describe('sample policy: a lazy executor over many tasks', () => {
       let s = openTask({ taskId: id, spec, ranking: order, timing, now: 0 })
       // The lazy executor commits a guess without running the task.
       s = applyCommit(s, c(lazy, bad), 1, timing)
-      s = applyChallenge(s, await signChallenge(verifier, { taskId: id, commitment: s.commits[0]!.commitment }, devnetDomain), 2, timing)
+      s = applyChallenge(s, await signChallenge(verifier, vrf, { taskId: id, commitment: s.commits[0]!.commitment }, devnetDomain), 2, timing)
       if (s.sample?.stage === 'audit') {
         s = applyCommit(s, c(verifier.address, good), 3, timing)
         s = applyReveal(applyReveal(s, r(lazy, bad), 4, timing), r(verifier.address, good), 4, timing)

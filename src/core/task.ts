@@ -1,4 +1,4 @@
-import { isAudited } from './challenge.ts'
+import { auditDrawOf, isAudited } from './challenge.ts'
 import { resultsToCompare } from './comparison.ts'
 import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
@@ -9,7 +9,7 @@ import { rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 import { requiredCapability } from './taskSpec.ts'
 import { zeroHash } from 'viem'
-import type { Address, Attested, Challenge, Commit, Hex, Reveal, Signed, TaskSpec, Verdict } from './types.ts'
+import type { Address, Attested, Commit, Hex, Reveal, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
 
 /**
@@ -490,55 +490,61 @@ export function judgeReveal(state: TaskState, signed: Attested<Reveal>, now: num
   return refusal.code === 'REVEAL_BEFORE_COMMIT_CLOSE' ? { kind: 'hold' } : { kind: 'ignore', code: refusal.code }
 }
 
-/** Why a challenge does not fit the task (already advanced to now), or undefined if it does. */
-function refuseChallenge(s: TaskState, signed: Signed<Challenge>): ChallengeRejectedError | undefined {
+/** The challenge's audit draw if it fits the task (already advanced to now), or why it does not. */
+function checkChallenge(s: TaskState, signed: SignedChallenge): { draw: Hex } | { refusal: ChallengeRejectedError } {
   const details = { taskId: s.taskId, verifier: signed.signer }
   if (s.phase !== 'challenge' || s.sample === null) {
-    return new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details })
+    return { refusal: new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details }) }
   }
   if (signed.signer !== s.sample.verifier) {
-    return new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details })
+    return { refusal: new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details }) }
   }
   if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
-    return new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details })
+    return { refusal: new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details }) }
   }
-  return undefined
+  const draw = auditDrawOf(signed)
+  if (draw === undefined) {
+    return { refusal: new ChallengeRejectedError('CHALLENGE_BAD_DRAW', 'The audit draw is not the verifier’s VRF output on this challenge.', { details }) }
+  }
+  return { draw }
 }
 
-function withChallenge(s: TaskState, signed: Signed<Challenge>, now: number, timing: TaskTiming): TaskState {
+function withChallenge(s: TaskState, signed: SignedChallenge, draw: Hex, now: number, timing: TaskTiming): TaskState {
   const sample = s.sample!
-  if (isAudited(signed.signature, sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
+  if (isAudited(draw, sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
   return { ...s, sample: { ...sample, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
 }
 
 /**
  * Applies the verifier's challenge of a sampled task (signature checked by the caller): it must
- * come from the designated verifier and name the executor's commitment. Whether the task is
- * audited follows from the signature alone (`isAudited`).
+ * come from the designated verifier, name the executor's commitment and carry the verifier's audit
+ * draw on it, whose VRF output alone decides whether the task is audited (`isAudited`).
  */
-export function applyChallenge(state: TaskState, signed: Signed<Challenge>, now: number, timing: TaskTiming): TaskState {
+export function applyChallenge(state: TaskState, signed: SignedChallenge, now: number, timing: TaskTiming): TaskState {
   const s = advanceTask(state, now, timing)
-  const refusal = refuseChallenge(s, signed)
-  if (refusal !== undefined) throw refusal
-  return withChallenge(s, signed, now, timing)
+  const checked = checkChallenge(s, signed)
+  if ('refusal' in checked) throw checked.refusal
+  return withChallenge(s, signed, checked.draw, now, timing)
 }
 
 /**
  * Judges a challenge (signature checked by the caller): one that arrives while `state` is still in
  * its commit phase (this node has not seen the executor's commit yet) is held; one from a node
- * other than the designated verifier is rejected; any other refusal is ignored.
+ * other than the designated verifier, or whose audit draw does not check, is rejected; any other
+ * refusal is ignored.
  */
 export function judgeChallenge(
   state: TaskState,
-  signed: Signed<Challenge>,
+  signed: SignedChallenge,
   now: number,
   timing: TaskTiming,
 ): TaskMessageOutcome<ChallengeRejectionCode> {
   const s = advanceTask(state, now, timing)
-  const refusal = refuseChallenge(s, signed)
-  if (refusal === undefined) return { kind: 'accept', state: withChallenge(s, signed, now, timing) }
-  if (refusal.code === 'CHALLENGE_UNEXPECTED' && state.phase === 'commit') return { kind: 'hold' }
-  return refusal.code === 'CHALLENGE_NOT_VERIFIER' ? { kind: 'reject', code: refusal.code } : { kind: 'ignore', code: refusal.code }
+  const checked = checkChallenge(s, signed)
+  if ('draw' in checked) return { kind: 'accept', state: withChallenge(s, signed, checked.draw, now, timing) }
+  const { code } = checked.refusal
+  if (code === 'CHALLENGE_UNEXPECTED' && state.phase === 'commit') return { kind: 'hold' }
+  return code === 'CHALLENGE_NOT_VERIFIER' || code === 'CHALLENGE_BAD_DRAW' ? { kind: 'reject', code } : { kind: 'ignore', code }
 }
 
 /** The next time at which `advanceTask` would change the state, or null once decided. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
-import { makeSpec, requester, testAccount } from '../../test/helpers/fixtures.ts'
+import { drawnChallenge, makeSpec, requester, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { contentId } from './contentId.ts'
 import { devnetDomain, hashTaskSpec } from './eip712.ts'
@@ -11,7 +11,7 @@ import { encodeTensor } from './tensor.ts'
 import { checkTaskSpec, requiredCapability, signTaskSpec } from './taskSpec.ts'
 import { advanceTask, applyChallenge, applyCommit, applyOutputs, applyReveal, missingOutputs, nextTaskDeadline, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
-import type { Address, Challenge, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
+import type { Address, Comparison, Hex, Signed, Commit, Reveal } from './types.ts'
 
 // The compare phase of tolerance comparisons: reveals first, then the bytes, then the verdict.
 const timing = { commitWindowMs: 1_000, revealWindowMs: 500 }
@@ -99,7 +99,8 @@ describe('task state machine: a sampled inference task', () => {
       let s = openTask({ taskId, spec, ranking, timing, now: 0 })
       s = applyCommit(s, commit(e1, honest), 10, timing)
       const verifier = s.sample!.verifier!
-      const challenge: Signed<Challenge> = { message: { taskId, commitment: s.commits[0]!.commitment }, signer: verifier, signature: sig }
+      assert.equal(verifier, accounts[1])
+      const challenge = drawnChallenge(testVrfKey('e2'), verifier, { taskId, commitment: s.commits[0]!.commitment }, sig)
       s = applyChallenge(s, challenge, 20, timing)
       s = applyCommit(s, commit(verifier, auditorResult), 30, timing)
       s = applyReveal(s, reveal(e1, honest), 40, timing)

@@ -86,14 +86,31 @@ export interface Reveal {
 }
 
 /**
- * In the `sample` policy, the verifier's signed statement about an executor's commit. Its signature,
- * which the executor cannot foresee, decides whether the task is audited (see `isAudited`).
+ * In the `sample` policy, the verifier's signed statement about an executor's commit. Whether the
+ * task is audited follows from the verifier's audit draw on it (`AuditDraw`), never from the
+ * signature's bytes.
  */
 export interface Challenge {
   taskId: Hex
   /** The executor's commitment being challenged. */
   commitment: Hex
 }
+
+/**
+ * A verifier's VRF proof (ECVRF on secp256k1, `src/core/vrf.ts`) over a challenge: its output is
+ * unique for the verifier's key and the challenge, so nobody, the verifier included, can choose
+ * or re-encode it into another audit decision (`src/core/challenge.ts`). `publicKey` is the
+ * verifier's compressed secp256k1 key, bound to its address.
+ */
+export interface AuditDraw {
+  publicKey: Hex
+  gamma: Hex
+  c: Hex
+  s: Hex
+}
+
+/** A signed challenge with the audit draw that decides it. */
+export type SignedChallenge = Signed<Challenge> & { draw: AuditDraw }
 
 /**
  * Commits and reveals travel in batches, one signature for all of them: an executor seals every

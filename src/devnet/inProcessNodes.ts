@@ -3,6 +3,7 @@ import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
 import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
 import type { ProtocolParams } from '../core/params.ts'
+import { createVrfKey } from '../core/challenge.ts'
 import { createNativeSigner } from '../crypto/secp256k1.ts'
 import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost, StartNodeHostParameters } from '../host/startNodeHost.ts'
@@ -69,6 +70,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
     for (const [i, key] of dev.nodeKeys.entries()) {
       const host = await startNodeHost({
         account: createNativeSigner(key),
+        vrf: createVrfKey(key),
         network: hub.connect(`node-${i}`),
         chain: follower,
         settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]! }),

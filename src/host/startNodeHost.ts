@@ -3,6 +3,7 @@ import { createEventHub, fanOut } from '../api/events/createEventHub.ts'
 import type { ExplorerChainReads } from '../api/explorer/chainReads.ts'
 import type { SubmissionLimits } from '../api/submissionLimiter.ts'
 import type { ApiServer } from '../api/createApiServer.ts'
+import type { VrfKey } from '../core/challenge.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
@@ -30,6 +31,8 @@ import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/cr
 export interface StartNodeHostParameters {
   /** The node's staked account: it signs commits, reveals and batches. Never logged. */
   account: Signer
+  /** The VRF key of the account's key, for audit draws as a sampled task's verifier (`createNode`). */
+  vrf?: VrfKey
   network: Network
   /** The chain as this node reads it: epochs, their snapshots, escrow. */
   chain: ChainView
@@ -102,6 +105,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
   const events = fanOut(parameters.events, hub)
   const node = createNode({
     account,
+    ...(parameters.vrf === undefined ? {} : { vrf: parameters.vrf }),
     network,
     chain,
     runtimes,

@@ -3,6 +3,7 @@ import { computeCommitment } from '../core/commit.ts'
 import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { signChallenge } from '../core/challenge.ts'
+import type { VrfKey } from '../core/challenge.ts'
 import { ExecutionAbortedError, SpecRejectedError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import { encodeMessage } from '../core/messages.ts'
@@ -31,7 +32,7 @@ import type { TaskMessageOutcome, TaskState, TaskTiming } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { checkTaskSpec } from '../core/taskSpec.ts'
-import type { Challenge, Commit, Hex, ProtocolDomain, Reveal, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { Network } from '../ports/network.ts'
@@ -59,6 +60,11 @@ export type { NodeStats, TaskStatus, VerdictListener, VeritaskNode } from './ver
 export interface CreateNodeParameters {
   /** The node's staked account. Its key signs commits and reveals and is never logged. */
   account: Signer
+  /**
+   * The VRF key of the same account key (`createVrfKey`): as a sampled task's verifier the node
+   * draws the audit with it. Without it the node never challenges, and the next node audits.
+   */
+  vrf?: VrfKey
   network: Network
   chain: ChainView
   /** Runtimes by name (`wasm`, …); the node executes only tasks for these. */
@@ -103,6 +109,7 @@ interface AcceptSpecOptions {
  */
 export function createNode({
   account,
+  vrf,
   network,
   chain,
   runtimes,
@@ -349,8 +356,13 @@ export function createNode({
     const commitment = entry.state.commits[0]?.commitment
     if (commitment === undefined) return
     entry.challengeSent = true
-    // ECDSA here is deterministic (RFC 6979): after a restart the same challenge comes out.
-    const signed = await signChallenge(account, { taskId, commitment }, domain)
+    if (vrf === undefined) {
+      // Without its VRF key a node cannot draw the audit: it stays silent, and the next node audits.
+      log.warn('no VRF key: cannot challenge as a sampled task’s verifier', { taskId })
+      return
+    }
+    // The signature (RFC 6979) and the VRF proof are deterministic: after a restart the same challenge comes out.
+    const signed = await signChallenge(account, vrf, { taskId, commitment }, domain)
     await publish({ type: 'challenge', ...signed })
     const current = tasks.get(taskId)
     if (current !== undefined) onChallenge(taskId, current, signed)
@@ -414,7 +426,7 @@ export function createNode({
     }
   }
 
-  function onChallenge(taskId: Hex, entry: TaskEntry, signed: Signed<Challenge>): TaskMessageOutcome {
+  function onChallenge(taskId: Hex, entry: TaskEntry, signed: SignedChallenge): TaskMessageOutcome {
     const outcome = judged(taskId, entry, (state, now, timing) => judgeChallenge(state, signed, now, timing), () => {
       entry.evidence.challenge = signed
     })

@@ -2,7 +2,7 @@ import { VeritaskError } from '../core/errors.ts'
 import { sealCommits, sealReveals } from '../core/seal.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { SignatureVerifier } from '../core/signing.ts'
-import type { Address, Challenge, Commit, Hex, Reveal, Signed, TaskSpec } from '../core/types.ts'
+import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, ValidationResult } from '../ports/network.ts'
 import type { Logger } from './logger.ts'
@@ -20,7 +20,7 @@ export type GossipOutcome = { kind: 'accept' } | { kind: 'hold' } | { kind: 'ign
 export type TaskMessage =
   | { type: 'commit'; item: Sealed<Commit> }
   | { type: 'reveal'; item: Sealed<Reveal> }
-  | { type: 'challenge'; item: Signed<Challenge> }
+  | { type: 'challenge'; item: SignedChallenge }
 
 /**
  * How messages held for a task whose spec has not arrived are bounded: by time, by signer, by task

@@ -1,7 +1,7 @@
 import type { TaskCertificate } from '../core/certificate.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
-import type { Address, Challenge, Commit, Reveal, Signed, TaskSpec } from '../core/types.ts'
+import type { Address, Commit, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
 
 /** What a node keeps of one open task besides its core state: its own progress and messages that came early. */
 export interface TaskEntry {
@@ -27,7 +27,7 @@ export interface TaskEntry {
   /** Result bytes for a tolerance comparison are being fetched (phase `compare`). */
   comparing: boolean
   /** A valid challenge that arrived before this node saw the executor's commit. */
-  earlyChallenge: Signed<Challenge> | undefined
+  earlyChallenge: SignedChallenge | undefined
   /** Valid reveals that arrived before this node saw the commit phase close. */
   earlyReveals: Sealed<Reveal>[]
   /**
@@ -37,7 +37,7 @@ export interface TaskEntry {
    */
   earlyCommits: Sealed<Commit>[]
   /** The sealed commits and reveals the task's state accepted, and the challenge it took: the certificate's evidence. */
-  evidence: { commits: Map<Address, Sealed<Commit>>; reveals: Map<Address, Sealed<Reveal>>; challenge: Signed<Challenge> | undefined }
+  evidence: { commits: Map<Address, Sealed<Commit>>; reveals: Map<Address, Sealed<Reveal>>; challenge: SignedChallenge | undefined }
   cancelTimer: (() => void) | undefined
 }
 
@@ -91,7 +91,7 @@ export function certificateOf(entry: TaskEntry): TaskCertificate {
   return {
     spec: signedPart(entry.signed),
     ...stage(false),
-    ...(challenge === undefined ? {} : { challenge: signedPart(challenge) }),
+    ...(challenge === undefined ? {} : { challenge: { ...signedPart(challenge), draw: challenge.draw } }),
     ...(arbitration === null ? {} : { arbitration: stage(true) }),
   }
 }

@@ -2,11 +2,23 @@ import { keccak256, stringToBytes, zeroHash } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { PrivateKeyAccount } from 'viem/accounts'
 import { contentId } from '../../src/core/contentId.ts'
-import type { TaskSpec } from '../../src/core/types.ts'
+import { auditAlpha, createVrfKey } from '../../src/core/challenge.ts'
+import type { VrfKey } from '../../src/core/challenge.ts'
+import type { Address, Challenge, Hex, SignedChallenge, TaskSpec } from '../../src/core/types.ts'
 
 /** A fixed, test-only account: the key is derived from `label`. */
 export function testAccount(label: string): PrivateKeyAccount {
   return privateKeyToAccount(keccak256(stringToBytes(`veritask-test:${label}`)))
+}
+
+/** The VRF key of `testAccount(label)`'s key: its audit draws verify for that account. */
+export function testVrfKey(label: string): VrfKey {
+  return createVrfKey(keccak256(stringToBytes(`veritask-test:${label}`)))
+}
+
+/** A challenge with the audit draw of `vrf` and a placeholder signature (core's state machine leaves signatures to the caller). */
+export function drawnChallenge(vrf: VrfKey, signer: Address, message: Challenge, signature: Hex = `0x${'11'.repeat(65)}`): SignedChallenge {
+  return { message, signer, signature, draw: { publicKey: vrf.publicKey, ...vrf.prove(auditAlpha(message)) } }
 }
 
 export const requester = testAccount('requester')
