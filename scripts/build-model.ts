@@ -16,8 +16,8 @@ import {
   CLASSIFIER_HIDDEN,
   classifierModelPath,
   classifierSamples,
-  createRandom,
 } from '../src/programs/classifier.ts'
+import { createSeededRandom } from '../src/core/seededRandom.ts'
 import type { LabelledSample } from '../src/programs/classifier.ts'
 
 const TRAIN_SAMPLES = 2_000
@@ -43,7 +43,7 @@ function forward(weights: ClassifierWeights, x: readonly number[]) {
 }
 
 export function trainClassifier(samples: readonly LabelledSample[]): ClassifierWeights {
-  const random = createRandom(42)
+  const random = createSeededRandom(42)
   const uniform = (scale: number) => (random() * 2 - 1) * scale
   const weights: ClassifierWeights = {
     w1: Array.from({ length: CLASSIFIER_FEATURES }, () => Array.from({ length: CLASSIFIER_HIDDEN }, () => uniform(0.5))),

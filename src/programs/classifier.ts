@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { encodeTensor } from '../core/tensor.ts'
+import { createSeededRandom } from '../core/seededRandom.ts'
 
 export const CLASSIFIER_FEATURES = 8
 export const CLASSIFIER_HIDDEN = 16
@@ -21,21 +22,10 @@ export interface LabelledSample {
   label: number
 }
 
-/** mulberry32: a small integer PRNG, identical everywhere. Yields floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The class prototypes: fixed by the data set, not by the split. */
 function prototypes(): number[][][] {
-  const random = createRandom(0x5eed)
+  const random = createSeededRandom(0x5eed)
   return Array.from({ length: CLASSIFIER_CLASSES }, () =>
     Array.from({ length: PROTOTYPES }, () => Array.from({ length: CLASSIFIER_FEATURES }, () => (random() * 2 - 1) * 1.5)),
   )
@@ -49,7 +39,7 @@ const SPLIT_SEEDS = { train: 1, test: 2 } as const
  */
 export function classifierSamples(split: keyof typeof SPLIT_SEEDS, count: number): LabelledSample[] {
   const centres = prototypes()
-  const random = createRandom(SPLIT_SEEDS[split] * 7919)
+  const random = createSeededRandom(SPLIT_SEEDS[split] * 7919)
   return Array.from({ length: count }, (_, i) => {
     const label = i % CLASSIFIER_CLASSES
     const centre = centres[label]![Math.floor(random() * PROTOTYPES)]!

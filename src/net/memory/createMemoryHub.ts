@@ -3,6 +3,7 @@ import { MessageRejectedError } from '../../core/errors.ts'
 import type { Hex } from '../../core/types.ts'
 import { emptyNetworkStats } from '../../ports/network.ts'
 import type { BlobProvider, FetchBlobOptions, GossipHandler, Network, NetworkStats, Topic } from '../../ports/network.ts'
+import { createSeededRandom } from '../../core/seededRandom.ts'
 
 export interface MemoryHubOptions {
   /** One-way delay of every message and blob response, in ms: fixed, or uniform in [min, max]. */
@@ -31,17 +32,6 @@ interface Peer {
   closed: boolean
 }
 
-/** mulberry32: small, fast, seedable; network simulation needs no cryptographic randomness. */
-function createPrng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * An in-memory transport for single-process networks (the devnet, tests, the simulator): every
@@ -51,7 +41,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const peers = new Map<string, Peer>()
   const rejections = new Map<string, number>()
   const allStats = new Map<string, NetworkStats>()
-  const random = createPrng(options.seed ?? 1)
+  const random = createSeededRandom(options.seed ?? 1)
   const dropRate = options.dropRate ?? 0
   if (!(dropRate >= 0 && dropRate < 1)) throw new RangeError('dropRate must be in [0, 1)')
 

@@ -6,18 +6,7 @@
  * (out of fuel) and recursion that may go too deep (stack budget). `run` stores what it computed
  * as its output. The same seed gives the same program.
  */
-
-/** mulberry32: a small deterministic PRNG. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { createSeededRandom } from '../../../core/seededRandom.ts'
 
 type T = 'i32' | 'i64' | 'f32' | 'f64'
 const TYPES: readonly T[] = ['i32', 'i64', 'f32', 'f64']
@@ -75,7 +64,7 @@ export interface GeneratedProgram {
 }
 
 export function generateProgram(seed: number): GeneratedProgram {
-  const random = createRandom(seed)
+  const random = createSeededRandom(seed)
   const int = (n: number) => Math.floor(random() * n)
   const pick = <X>(items: readonly X[]): X => items[int(items.length)] as X
   const chance = (p: number) => random() < p
