@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { VeritaskError } from '../core/errors.ts'
 import type { CommandContext } from './context.ts'
@@ -11,6 +12,12 @@ import { jobCommand } from './job/command.ts'
 import { resultCommand } from './result/command.ts'
 import { statusCommand } from './status/command.ts'
 import { submitCommand } from './submit/command.ts'
+
+/** The package's version, read from package.json (two levels up from src/cli/ and from dist/cli/). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+}
 
 export interface MainOptions {
   stdout?: (text: string) => void
@@ -39,8 +46,12 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     env: options.env ?? process.env,
   }
 
+  // Every command's definition is light (flags, help text); what a command runs (libp2p, viem,
+  // SQLite, the runtimes, anvil) is imported inside its action, so that `--version` and `--help`
+  // return at once. `lazyImports.test.ts` pins which modules load.
   const program = new Command('veritask')
     .description('veritask: verified off-chain computation on a staked peer-to-peer network.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => stdout(s.trimEnd()), writeErr: (s) => stderr(s.trimEnd()) })
     .showHelpAfterError('(run with --help for usage)')

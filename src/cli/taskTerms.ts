@@ -1,18 +1,28 @@
 import { readFile } from 'node:fs/promises'
-import type { Command} from 'commander';
+import type { Command } from 'commander'
 import { InvalidArgumentError, Option } from 'commander'
-import { parseUnits } from 'viem'
 import { InputNotFoundError } from '../sdk/errors.ts'
 import { formatTokens } from '../sdk/formatTokens.ts'
 import type { TaskTerms } from '../sdk/actions/submitTask.ts'
-import { defaultTaskTerms } from '../sdk/actions/submitTask.ts'
 import { integerOption } from './options.ts'
 
-/** Fee token amounts are written in tokens (18 decimals), as `0.001`. */
+/** Fee token amounts are written in tokens (18 decimals), as `0.001`; parsed exactly, without floats. */
 export function tokenAmountOption(raw: string): bigint {
-  if (!/^\d+(\.\d{1,18})?$/.test(raw.trim())) throw new InvalidArgumentError(`expected an amount of tokens such as 0.5, got "${raw}".`)
-  return parseUnits(raw.trim(), 18)
+  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(raw.trim())
+  if (match === null) throw new InvalidArgumentError(`expected an amount of tokens such as 0.5, got "${raw}".`)
+  return BigInt(match[1]!) * 10n ** 18n + BigInt((match[2] ?? '').padEnd(18, '0'))
 }
+
+/**
+ * The SDK's `defaultTaskTerms`, copied here so that `--help` does not load the SDK's signing code
+ * (and viem) to print them; `taskTerms.test.ts` pins the copy to the SDK's values.
+ */
+export const cliDefaultTaskTerms = {
+  fee: 10n ** 15n,
+  limits: { fuel: 2_000_000_000n, memoryPages: 64, outputBytes: 1 << 20 },
+  policy: { kind: 'replicate', k: 3, quorum: 2 },
+  deadlineMs: 120_000,
+} as const
 
 export { formatTokens }
 
@@ -28,15 +38,15 @@ export interface TermsFlags {
 
 /** Adds the flags of a task's terms: fee, replication, limits, deadline. */
 export function withTermsOptions(command: Command): Command {
-  const { limits } = defaultTaskTerms
+  const { limits } = cliDefaultTaskTerms
   return command
-    .addOption(new Option('--fee <tokens>', 'fee per task, in tokens').default(defaultTaskTerms.fee, formatTokens(defaultTaskTerms.fee)).argParser(tokenAmountOption))
-    .addOption(new Option('--k <n>', 'executors per task').default(3).argParser(integerOption(1, 16)))
+    .addOption(new Option('--fee <tokens>', 'fee per task, in tokens').default(cliDefaultTaskTerms.fee, formatTokens(cliDefaultTaskTerms.fee)).argParser(tokenAmountOption))
+    .addOption(new Option('--k <n>', 'executors per task').default(cliDefaultTaskTerms.policy.k).argParser(integerOption(1, 16)))
     .addOption(new Option('--quorum <n>', 'matching results to verify (default: majority of k)').argParser(integerOption(1, 16)))
     .addOption(new Option('--fuel <n>', 'fuel limit per task').default(Number(limits.fuel)).argParser(integerOption(1, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--memory-pages <n>', 'memory limit per task, in 64 KiB pages').default(limits.memoryPages).argParser(integerOption(1, 65_536)))
     .addOption(new Option('--output-bytes <n>', 'largest output per task').default(limits.outputBytes).argParser(integerOption(0, 2 ** 32 - 1)))
-    .addOption(new Option('--deadline <seconds>', 'time each task may take').default(defaultTaskTerms.deadlineMs / 1000).argParser(integerOption(8, 86_400)))
+    .addOption(new Option('--deadline <seconds>', 'time each task may take').default(cliDefaultTaskTerms.deadlineMs / 1000).argParser(integerOption(8, 86_400)))
 }
 
 export function termsOf(flags: TermsFlags): TaskTerms {

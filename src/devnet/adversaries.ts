@@ -1,19 +1,25 @@
 import { keccak256, concat, toBytes, stringToBytes } from 'viem'
 import { UsageError } from '../core/errors.ts'
 import { decodeTensor, encodeTensor } from '../core/tensor.ts'
+import type { Address, Hex } from '../core/types.ts'
 import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
+import { behaviours } from './behaviours.ts'
+import type { Behaviour } from './behaviours.ts'
+import type { TaskSeats } from './publicSeats.ts'
+
+export { behaviours }
+export type { Behaviour }
 
 /**
  * Node behaviours for the devnet, each a wrapper around the honest runtime: what a dishonest or
  * unreliable operator could run. They exercise the protocol's defences; they are not part of it.
  */
-export const behaviours = ['honest', 'liar', 'colluder', 'lazy', 'slow', 'offline', 'copier', 'guesser', 'noisy', 'jitter'] as const
-export type Behaviour = (typeof behaviours)[number]
-
 export const behaviourDescriptions: Record<Behaviour, string> = {
   honest: 'runs every task',
   liar: 'returns random bytes instead of the result',
   colluder: 'returns a wrong result shared with the other colluders',
+  'strategic-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition only where the coalition holds every seat; honest elsewhere',
+  'quorum-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition wherever the coalition holds a quorum of them; honest elsewhere',
   lazy: 'skips the work and returns a cheap guess (an empty output)',
   slow: 'finishes one task in three after the commit deadline',
   offline: 'drops out after its first few tasks and never commits again',
@@ -83,6 +89,20 @@ export interface BehaviourOptions {
   offlineAfter: number
   /** Where a copier looks for results to copy. */
   publicResults: PublicResults
+  /** The nodes cast in the same strategic behaviour as this one (its own address included). */
+  coalition?: ReadonlySet<Address>
+  /** A task's first-stage seats from public data (`createPublicSeats`); a strategic node without it is honest. */
+  seatsOf?: (taskId: Hex) => TaskSeats | undefined
+}
+
+export interface CastBehavioursParameters {
+  behaviours: readonly Behaviour[]
+  seed: string
+  commitWindowMs: number
+  /** Node i's address: who is in which coalition. The strategic behaviours are honest without it. */
+  addresses?: readonly Address[]
+  /** A task's first-stage seats, computed from public data as nodes do (`createPublicSeats`). */
+  seatsOf?: (taskId: Hex) => TaskSeats | undefined
 }
 
 /**
@@ -91,15 +111,25 @@ export interface BehaviourOptions {
  * and the live local network both cast their adversaries here, so one `--adversary` means the same
  * on both.
  */
-export function castBehaviours({ behaviours, seed, commitWindowMs }: { behaviours: readonly Behaviour[]; seed: string; commitWindowMs: number }) {
+export function castBehaviours({ behaviours, seed, commitWindowMs, addresses = [], seatsOf }: CastBehavioursParameters) {
   const publicResults = createPublicResults()
-  const options: BehaviourOptions = { seed, slowDelayMs: commitWindowMs + 250, offlineAfter: 3, publicResults }
+  const options: BehaviourOptions = { seed, slowDelayMs: commitWindowMs + 250, offlineAfter: 3, publicResults, ...(seatsOf === undefined ? {} : { seatsOf }) }
+  const behaviourOf = (i: number): Behaviour => behaviours[i] ?? 'honest'
+  /** The addresses of every node cast as `behaviour`: one coalition per strategic behaviour. */
+  const coalitionOf = (behaviour: Behaviour) => new Set(addresses.filter((_, j) => behaviourOf(j) === behaviour))
   return {
     /** Verified results, published as they are decided: the copier's only source. */
     publicResults,
-    behaviourOf: (i: number): Behaviour => behaviours[i] ?? 'honest',
-    wrap: (i: number, runtime: Runtime): Runtime => withBehaviour(runtime, behaviours[i] ?? 'honest', options),
+    behaviourOf,
+    wrap: (i: number, runtime: Runtime): Runtime => withBehaviour(runtime, behaviourOf(i), { ...options, coalition: coalitionOf(behaviourOf(i)) }),
   }
+}
+
+/** How many of a task's first-stage seats `coalition` holds, and how many it needs to win them unanimously or by quorum. */
+function coalitionSeats(options: BehaviourOptions, taskId: Hex | undefined): { held: number; seats: number; quorum: number } | undefined {
+  const known = taskId === undefined ? undefined : options.seatsOf?.(taskId)
+  if (known === undefined || options.coalition === undefined) return undefined
+  return { held: known.seats.filter((a) => options.coalition!.has(a)).length, seats: known.seats.length, quorum: known.quorum }
 }
 
 /** Wraps the honest runtime in a behaviour. */
@@ -107,14 +137,26 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
   if (behaviour === 'honest') return runtime
   let calls = 0
   const ok = (output: Uint8Array): ExecutionResult => ({ status: 'ok', output, fuelUsed: 0n })
+  // The same wrong answer for the same task on every colluder: they agree with each other.
+  const sharedLie = (input: Uint8Array) => ok(toBytes(keccak256(concat([stringToBytes(`${options.seed}/collude`), input]))))
   const execute: Runtime['execute'] = async (request, opts) => {
     calls++
     switch (behaviour) {
       case 'liar':
         return ok(toBytes(keccak256(stringToBytes(`${options.seed}/lie/${calls}/${Math.random()}`))))
       case 'colluder':
-        // The same wrong answer for the same task on every colluder: they agree with each other.
-        return ok(toBytes(keccak256(concat([stringToBytes(`${options.seed}/collude`), request.input]))))
+        return sharedLie(request.input)
+      case 'strategic-colluder': {
+        // Lies only where nobody outside the coalition holds a seat: no dispute, nobody to outvote it.
+        const held = coalitionSeats(options, request.taskId)
+        return held !== undefined && held.held === held.seats ? sharedLie(request.input) : runtime.execute(request, opts)
+      }
+      case 'quorum-colluder': {
+        // The first protocol's attack: a quorum of the seats outvoted the rest. The coalition keeps
+        // its story as arbiters too (the same task, the same seats), and loses the arbitration.
+        const held = coalitionSeats(options, request.taskId)
+        return held !== undefined && held.held >= held.quorum ? sharedLie(request.input) : runtime.execute(request, opts)
+      }
       case 'lazy':
         return ok(new Uint8Array(0))
       case 'slow': {

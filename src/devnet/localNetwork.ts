@@ -1,3 +1,4 @@
+import { privateKeyToAddress } from 'viem/accounts'
 import type { Address, Hex, PublicClient } from 'viem'
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
 import { defaultParams } from '../core/params.ts'
@@ -10,7 +11,8 @@ import { castBehaviours } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 import { startDevChain } from './startDevChain.ts'
 import { startInProcessNodes } from './inProcessNodes.ts'
-import type { SettlingNode } from './inProcessNodes.ts'
+import type { InProcessNodes, SettlingNode } from './inProcessNodes.ts'
+import { createPublicSeats } from './publicSeats.ts'
 export interface LocalNetworkOptions {
   /** Nodes, all with equal stake. Default 5. */
   nodes?: number
@@ -82,8 +84,19 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
   try {
     const wasm = createWasmRuntime({ maxModuleBytes: params.maxProgramBytes })
     stops.push(() => wasm.close())
-    const cast = castBehaviours({ behaviours: options.behaviours ?? [], seed, commitWindowMs: params.commitWindowMs })
-    const network = await startInProcessNodes({
+    let network: InProcessNodes | undefined
+    const cast = castBehaviours({
+      behaviours: options.behaviours ?? [],
+      seed,
+      commitWindowMs: params.commitWindowMs,
+      addresses: dev.nodeKeys.map((key) => privateKeyToAddress(key)),
+      // What every node sees: the specs the nodes hold and the epoch's snapshot.
+      seatsOf: createPublicSeats({
+        specOf: (taskId) => network?.nodes.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
+        snapshot: (epoch) => network?.follower.snapshot(epoch),
+      }),
+    })
+    const started = await startInProcessNodes({
       dev,
       hub: createMemoryHub({ seed: 7 }),
       params,
@@ -93,8 +106,9 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       openEpochs: true,
       epochGraceMs: options.epochGraceMs ?? 1_000,
     })
-    stops.push(() => network.stop())
-    const { nodes } = network
+    network = started
+    stops.push(() => started.stop())
+    const { nodes } = started
     return {
       rpcUrl: dev.rpcUrl,
       chainId: dev.chainId,

@@ -27,13 +27,14 @@ import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { silentLogger } from '../node/logger.ts'
 import type { Logger } from '../node/logger.ts'
-import type { ChainView } from '../ports/node.ts'
+import type { ChainView, EpochView } from '../ports/node.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { devnetAccount } from './accounts.ts'
 import { castBehaviours } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 import { startInProcessNodes } from './inProcessNodes.ts'
 import type { InProcessNodes } from './inProcessNodes.ts'
+import { createPublicSeats } from './publicSeats.ts'
 import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
 import type { DevChain } from './startDevChain.ts'
 import { quantile } from './stats.ts'
@@ -88,6 +89,11 @@ export interface DevnetOptions {
    * governance proposal; a parameter change made here applies from the next epoch.
    */
   onEpoch?: (epoch: bigint, chain: DevChain) => Promise<void> | void
+  /**
+   * Called for each task its gateway accepted, with the spec and its epoch's snapshot (public
+   * data): tests and benchmarks rank the task's seats from it as the nodes do.
+   */
+  onSubmitted?: (task: { taskId: Hex; spec: TaskSpec; snapshot: EpochView | undefined }) => void
   signal?: AbortSignal
 }
 
@@ -153,7 +159,7 @@ export interface DevnetReport {
   rejected: Record<string, number>
   /** Verified results whose bytes equal a plain local computation of the same program. */
   correct: number
-  /** Tasks that some node verified with a result that is not the true one (0 under replicate). */
+  /** Tasks that some node verified with a result that is not the true one (under replicate, only where a coalition held every seat). */
   wrongVerdicts: number
   /**
    * Inference tasks: how many input rows there were, and how many verified predictions (each output
@@ -230,7 +236,21 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   })
   const onnx = createOnnxRuntime(options.threads === undefined ? {} : { concurrency: options.threads })
-  const cast = castBehaviours({ behaviours: options.behaviours ?? [], seed, commitWindowMs: params.commitWindowMs })
+  let dev: DevChain | undefined
+  let network: InProcessNodes | undefined
+  let hosts: NodeHost[] = []
+  let view: ChainView | undefined
+  const cast = castBehaviours({
+    behaviours: options.behaviours ?? [],
+    seed,
+    commitWindowMs: params.commitWindowMs,
+    addresses: accounts.map((a) => a.address),
+    // The strategic adversaries see what every node sees: the specs the nodes hold and the epoch's snapshot.
+    seatsOf: createPublicSeats({
+      specOf: (taskId) => hosts.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
+      snapshot: (epoch) => view?.snapshot(epoch),
+    }),
+  })
   /** Node i's runtimes: the shared pools, wrapped in its behaviour; the first `holders` hold the models. */
   const runtimesOf = (i: number): Record<string, Runtime> => ({
     wasm: cast.wrap(i, wasm),
@@ -239,10 +259,6 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   /** What node i advertises: its runtimes and the models it holds (`onnx:<model id>`). */
   const capabilitiesOfNode = (i: number): string[] => capabilitiesOf(runtimesOf(i), models)
 
-  let dev: DevChain | undefined
-  let network: InProcessNodes | undefined
-  let hosts: NodeHost[] = []
-  let view: ChainView | undefined
   const closeAll = async () => {
     await (network?.stop() ?? Promise.all(hosts.map((h) => h.stop())))
     await wasm.close()
@@ -429,6 +445,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         }
         item.taskId = taskId
         item.epoch = spec.epoch
+        options.onSubmitted?.({ taskId, spec, snapshot: chain.snapshot(spec.epoch) })
         submitted++
         options.onProgress?.({ submitted, decided, total: taskCount })
       }

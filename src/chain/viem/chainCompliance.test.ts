@@ -53,7 +53,7 @@ async function create({ nodes, minStake, committeeSize, executorsBps, dissentSla
       )
     }
   }
-  const follower = createChainFollower({ publicClient: c.publicClient, contracts, pollMs: 10 })
+  const follower = createChainFollower({ publicClient: c.publicClient, contracts, pollMs: 10, maxPollMs: 50 })
   const ports = new Map<number, SettlementPort>()
   let next = 0n
   return {

@@ -16,7 +16,7 @@ describe('createChainFollower', () => {
   after(() => c.stop())
 
   it('awaitEpoch resolves once the next epoch opens, and false when it does not in time', async () => {
-    const follower = createChainFollower({ publicClient: c.publicClient, contracts: c.contracts, pollMs: 20 })
+    const follower = createChainFollower({ publicClient: c.publicClient, contracts: c.contracts, pollMs: 20, maxPollMs: 100 })
     await follower.start()
     try {
       assert.equal(follower.epoch(), 0n)

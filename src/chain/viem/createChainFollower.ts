@@ -8,6 +8,7 @@ import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contract
 import { KEPT_EPOCHS, createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
 import type { EpochSnapshot, StaticNode } from '../memory/createStaticChainView.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
+import { createPollInterval } from './pollInterval.ts'
 import { readParameters } from './readParameters.ts'
 import type { Wallet } from './createSettlementClient.ts'
 
@@ -22,7 +23,13 @@ export interface CreateChainFollowerParameters {
   charged?: (requester: Address) => bigint
   /** The node's own settings for what governance does not set (backups, message limits). */
   baseParams?: ProtocolParams
+  /**
+   * Polling adapts to the chain (`pollInterval.ts`): half its observed block interval while blocks
+   * come, backing off while none do. `pollMs` is the shortest delay between polls (default 100 ms),
+   * `maxPollMs` the longest, i.e. how late a block on an idle chain may be seen (default 1000 ms).
+   */
   pollMs?: number
+  maxPollMs?: number
   /** Where polling troubles are reported (the node's logger); silent by default. */
   logger?: FollowerLogger
 }
@@ -65,7 +72,8 @@ export function createChainFollower({
   defaultCapabilities = ['wasm'],
   charged = () => 0n,
   baseParams,
-  pollMs = 250,
+  pollMs = 100,
+  maxPollMs = 1_000,
   logger = silent,
 }: CreateChainFollowerParameters): ChainFollower {
   const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
@@ -95,6 +103,9 @@ export function createChainFollower({
   const listeners = new Set<() => void>()
   let timer: NodeJS.Timeout | undefined
   let stopped = false
+  const interval = createPollInterval({ minMs: pollMs, maxMs: Math.max(pollMs, maxPollMs) })
+  /** The head the last complete poll read the chain at; a poll that failed part-way leaves it unset. */
+  let polledHead: bigint | undefined
 
   /** A requester's funding as the chain held it at `blockNumber`. */
   async function fundedAt(requester: Address, blockNumber: bigint): Promise<bigint> {
@@ -133,8 +144,11 @@ export function createChainFollower({
     return 0n
   }
 
+  /** Reads the stake, capability and escrow events up to the head: when a snapshot needs them, not every block. */
   async function scanEvents(): Promise<void> {
-    const head = await publicClient.getBlockNumber()
+    // Uncached: viem keeps a block number for the client's polling interval (4 s by default), and
+    // a stale head would leave out events up to the snapshot block.
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 })
     if (head <= scanned) return
     const range = { fromBlock: scanned + 1n, toBlock: head }
     const [stakes, adverts, escrowLogs] = await Promise.all([
@@ -162,6 +176,7 @@ export function createChainFollower({
       publicClient.readContract({ ...settlement, functionName: 'seedOf', args: [epoch] }),
       publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }).then(BigInt),
     ])
+    if (snapshotBlock > scanned) await scanEvents()
     const nodes: StaticNode[] = []
     for (const [address, since] of [...nodesSince].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))) {
       if (since > snapshotBlock) continue
@@ -173,15 +188,25 @@ export function createChainFollower({
     return { epoch, seed, nodes, params, snapshotBlock }
   }
 
-  async function poll(): Promise<void> {
-    await scanEvents()
+  /** Reads what changed on the chain; returns the head block it saw. */
+  async function poll(): Promise<bigint> {
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 })
+    // Nothing on the chain changes without a block: at the head the last complete poll read, no
+    // more reads are needed. (A poll that failed, or an epoch left unopened by a failed
+    // transaction, clears `polledHead`, so the next poll reads everything again.)
+    if (head === polledHead) return head
+    polledHead = undefined
+    let complete = true
     if (opener !== undefined) {
       // Epochs open in order, each once its first block has come. Openers wait 0–3 blocks more,
       // staggered by account, so that one transaction usually opens the epoch instead of many.
       const next = BigInt(await publicClient.readContract({ ...settlement, functionName: 'nextEpochToOpen' }))
       const stagger = hexToBigInt(keccak256(encodePacked(['address', 'uint64'], [opener.account.address, next]))) % 4n
-      if ((await client.epochStart(next)) + stagger <= (await publicClient.getBlockNumber())) {
-        await client.openEpoch(opener, next).catch((error: unknown) => logger.debug('epoch not opened here', { epoch: next, error }))
+      if ((await client.epochStart(next)) + stagger <= head) {
+        await client.openEpoch(opener, next).catch((error: unknown) => {
+          complete = false
+          logger.debug('epoch not opened here', { epoch: next, error })
+        })
       }
     }
     for (;;) {
@@ -195,15 +220,26 @@ export function createChainFollower({
       logger.debug('epoch opened', { epoch, nodes: snapshot.nodes.length })
       for (const listener of listeners) listener()
     }
+    if (complete) polledHead = head
+    return head
   }
 
-  function schedule(): void {
+  /** Polls that failed in a row: each doubles the delay before the next try, up to `maxPollMs`. */
+  let failures = 0
+
+  function schedule(delayMs: number): void {
     if (stopped) return
     timer = setTimeout(() => {
       poll()
-        .catch((error: unknown) => logger.warn('chain poll failed', { error }))
-        .finally(schedule)
-    }, pollMs)
+        .then((head) => {
+          failures = 0
+          schedule(interval.next(head, performance.now()))
+        })
+        .catch((error: unknown) => {
+          logger.warn('chain poll failed', { error })
+          schedule(Math.min(Math.max(pollMs, maxPollMs), pollMs * 2 ** ++failures))
+        })
+    }, delayMs)
   }
 
   return {
@@ -211,13 +247,13 @@ export function createChainFollower({
       // Jump to the newest opened epoch: older ones are settled or settling without us.
       const next = BigInt(await publicClient.readContract({ ...settlement, functionName: 'nextEpochToOpen' }))
       known = next - 2n < -1n ? -1n : next - 2n
-      await poll()
+      let delay = interval.next(await poll(), performance.now())
       // Until an epoch is open there is nothing to follow: wait for the first one.
       while (known < 0n && !stopped) {
-        await new Promise((resolve) => setTimeout(resolve, pollMs))
-        await poll()
+        await new Promise((resolve) => setTimeout(resolve, delay))
+        delay = interval.next(await poll(), performance.now())
       }
-      schedule()
+      schedule(delay)
     },
     stop() {
       stopped = true

@@ -13,16 +13,17 @@ import type { DeployedContracts } from '../deploy.ts'
 import { NetworkParametersAbi, StakeManagerAbi, VeritaskGovernorAbi, VeritaskTimelockAbi } from '../generated/contracts.ts'
 import { findNetworkParameter, fromChainValues, networkParameters } from '../governance/parameters.ts'
 import type { NetworkParameterName, NetworkParameterValues } from '../governance/parameters.ts'
+import { voteSupport } from '../governance/voteSupport.ts'
+import type { VoteSupport } from '../governance/voteSupport.ts'
 import type { Wallet } from './createSettlementClient.ts'
 import { waitForReceipt } from './waitForReceipt.ts'
+
+export { voteSupport }
+export type { VoteSupport }
 
 /** A proposal's state, as OpenZeppelin's Governor reports it (in its enum's order). */
 export const proposalStates = ['pending', 'active', 'canceled', 'defeated', 'succeeded', 'queued', 'expired', 'executed'] as const
 export type ProposalState = (typeof proposalStates)[number]
-
-/** How a vote counts (GovernorCountingSimple's `support` values). */
-export const voteSupport = { against: 0, for: 1, abstain: 2 } as const
-export type VoteSupport = keyof typeof voteSupport
 
 /** A proposed change of some governed parameters. */
 export type ParameterChange = Partial<NetworkParameterValues>

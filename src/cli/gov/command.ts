@@ -1,13 +1,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { findNetworkParameter, networkParameters } from '../../chain/governance/parameters.ts'
 import type { NetworkParameterName } from '../../chain/governance/parameters.ts'
-import { readNetworkParameters } from '../../chain/viem/readParameters.ts'
-import type { ParameterChange, ProposalInfo, VoteSupport } from '../../chain/viem/createGovernanceClient.ts'
-import { voteSupport } from '../../chain/viem/createGovernanceClient.ts'
+import type { ParameterChange, ProposalInfo } from '../../chain/viem/createGovernanceClient.ts'
+import { voteSupport } from '../../chain/governance/voteSupport.ts'
+import type { VoteSupport } from '../../chain/governance/voteSupport.ts'
 import { UsageError } from '../../core/errors.ts'
 import type { CommandContext } from '../context.ts'
-import { connect } from './connect.ts'
-import type { ChainFlags } from './connect.ts'
+import type { ChainFlags, GovConnection } from './connect.ts'
+
+/** Connects to the chain; viem loads here, when a command runs, not for --help. */
+async function connect(flags: ChainFlags, context: CommandContext): Promise<GovConnection> {
+  return (await import('./connect.ts')).connect(flags, context)
+}
 
 /** `veritask gov`: read the governed parameters, and propose, vote, queue and execute changes. */
 export function govCommand(context: CommandContext): Command {
@@ -40,6 +44,7 @@ export function govCommand(context: CommandContext): Command {
       .action(async (flags: ChainFlags & { epoch?: bigint }) => {
         const { gov: client, publicClient, addresses } = await connect(flags, context)
         const versions = await client.versions()
+        const { readNetworkParameters } = await import('../../chain/viem/readParameters.ts')
         const epoch = flags.epoch === undefined ? undefined : await readNetworkParameters(publicClient, { settlement: addresses.settlement, epoch: flags.epoch })
         const values = epoch?.values ?? (await client.valuesAt(versions.active))
         const scheduled = versions.latest === versions.active ? values : await client.valuesAt(versions.latest)

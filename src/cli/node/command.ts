@@ -4,7 +4,6 @@ import { UsageError } from '../../core/errors.ts'
 import { createLogger } from '../../node/logger.ts'
 import type { CommandContext } from '../context.ts'
 import { integerOption } from '../options.ts'
-import { startNodeDaemon } from './runNode.ts'
 
 interface NodeFlags {
   dataDir: string
@@ -53,6 +52,8 @@ export function nodeCommand(context: CommandContext): Command {
       '\nThe admin token for /v1/admin/* comes from $VERITASK_ADMIN_TOKEN.\n\nExample:\n  $ veritask node --rpc-url http://127.0.0.1:8545 --addresses addresses.json \\\n      --bootstrap /ip4/10.0.0.2/tcp/4001/p2p/12D3KooW…\n',
     )
     .action(async (flags: NodeFlags) => {
+      // libp2p, viem, SQLite and the runtimes load only when a node starts, not for --help.
+      const { startNodeDaemon } = await import('./runNode.ts')
       const logger = createLogger({ level: flags.verbose ? 'debug' : 'info' })
       const adminToken = context.env.VERITASK_ADMIN_TOKEN
       const node = await startNodeDaemon({

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { VeritaskError } from '../../core/errors.ts'
-import { receiptToJson } from '../../core/receipt.ts'
 import type { CommandContext } from '../context.ts'
 import { connectClient, parseTaskId, toJson, withConnectionOptions } from '../connection.ts'
 import type { ConnectionFlags } from '../connection.ts'
@@ -42,6 +41,7 @@ export function resultCommand(context: CommandContext): Command {
       const receipt = flags.receipt ? await client.getReceipt({ taskId, wait: true, signal: context.signal }) : undefined
       const check = receipt === undefined ? undefined : await client.verifyReceipt({ receipt, taskId, resultHash: result.verdict.resultHash })
       if (flags.json) {
+        const { receiptToJson } = await import('../../core/receipt.ts')
         context.stdout(
           toJson({
             taskId,

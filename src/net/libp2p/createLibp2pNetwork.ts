@@ -1,9 +1,10 @@
 // The polyfill must be evaluated before any libp2p module: keep this import first.
 import './polyfill.ts'
+import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { gossipsub, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
+import { gossipsub, StrictNoSign, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Message } from '@libp2p/gossipsub'
 import { createTopicScoreParams } from '@libp2p/gossipsub/score'
@@ -159,6 +160,19 @@ const topicScoreParams = createTopicScoreParams({
   invalidMessageDeliveriesDecay: 0.9,
 })
 
+/**
+ * A gossip message's id: SHA-256 over its topic (length-prefixed) and data. Messages carry no
+ * libp2p signature, author or sequence number (`StrictNoSign`): every payload is already signed by
+ * a staked account, so the same bytes on the same topic are the same message, whoever relays or
+ * re-publishes them, and are delivered once.
+ */
+export function gossipMessageId(topic: string, data: Uint8Array): Uint8Array {
+  const name = Buffer.from(topic, 'utf8')
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(name.byteLength)
+  return createHash('sha256').update(length).update(name).update(data).digest()
+}
+
 /** Score of a peer whose binding failed: far below every threshold. */
 const untrustedScore = -1_000
 
@@ -168,8 +182,9 @@ const untrustedScore = -1_000
  * Trust: when two peers connect, each opens `/veritask/identity/1.0.0`, sends its peer binding
  * (its staked account's EIP-712 signature over its peer id) and reads the other's. A peer whose
  * binding is missing, invalid or names an unstaked account is disconnected and refused for
- * `banMs`; gossip is accepted only from trusted peers (as the relaying peer, and as the author
- * when this node knows the author).
+ * `banMs`; gossip is accepted only from trusted peers. Gossip is unsigned at the libp2p layer
+ * (the protocol's payloads carry staked accounts' signatures): a message names no author, each hop
+ * checks the peer it came from, so a message travels only along links between trusted peers.
  */
 export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): Promise<Libp2pNetwork> {
   const domain = options.domain ?? devnetDomain
@@ -220,7 +235,13 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     services: {
       identify: identify(),
       pubsub: gossipsub({
-        globalSignaturePolicy: StrictSign,
+        // No second signature per message: the payloads are signed by staked accounts, and an
+        // Ed25519 signature per message (plus its check at every hop) only costs time and bytes.
+        globalSignaturePolicy: StrictNoSign,
+        msgIdFn: (message) => gossipMessageId(message.topic, message.data),
+        // Publishing bytes this node already saw (a re-sent commit or signature, a spec submitted
+        // to two nodes) is a no-op, not an error: peers dedupe by content anyway.
+        ignoreDuplicatePublishError: true,
         allowedTopics: Object.values(topics),
         emitSelf: false,
         // Own messages go to every subscribed peer, not only the mesh: in the small networks this
@@ -372,13 +393,9 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     if (closed) return 'ignore'
     const relay = trustOf(source)
     if (!(relay.judgement ?? (await relay.settled)).trusted) return 'reject'
-    if (message.type !== 'signed') return 'reject'
-    // The author may be a peer this node is not connected to; then the relay vouches for it, and
-    // the protocol's own signatures authenticate the content.
-    const origin = message.from.toString()
-    if (banOf(origin) !== undefined) return 'reject'
-    const author = trust.get(origin)
-    if (author !== undefined && !(author.judgement ?? (await author.settled)).trusted) return 'reject'
+    // Unsigned gossip names no author: the trusted relay vouches for the message (it accepted it
+    // itself before forwarding), and the protocol's own signatures authenticate the content.
+    const origin = source.toString()
     if (message.data.byteLength > maxMessageBytes) return 'reject'
     const list = handlers.get(topic)
     if (list === undefined || list.length === 0) return 'ignore'

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { keccak256, stringToBytes } from 'viem'
+import { toEpochView } from '../chain/memory/createStaticChainView.ts'
+import { rankTask } from '../core/task.ts'
+import { makeSpec, seed, testAccount } from '../../test/helpers/fixtures.ts'
+import { createPublicSeats } from './publicSeats.ts'
+
+const nodes = Array.from({ length: 9 }, (_, i) => ({ address: testAccount(`node-${i}`).address, weight: 1000n, runtimes: ['wasm'] }))
+const view = toEpochView({ epoch: 0n, seed, nodes })
+const taskId = keccak256(stringToBytes('task'))
+
+describe('createPublicSeats', () => {
+  it('gives the first k places of the ranking every node computes, and the policy quorum', () => {
+    const spec = makeSpec({ policy: { kind: 'replicate', k: 5, quorum: 3 } })
+    const seatsOf = createPublicSeats({ specOf: (id) => (id === taskId ? spec : undefined), snapshot: (epoch) => (epoch === 0n ? view : undefined) })
+    const ranking = rankTask({ view, taskId, spec, backups: 3, arbiters: 193 })
+    assert.deepEqual(seatsOf(taskId), { seats: ranking.slice(0, 5), quorum: 3 })
+  })
+
+  it('knows nothing of a task whose spec or epoch snapshot it has not seen', () => {
+    const spec = makeSpec({ epoch: 1n })
+    assert.equal(createPublicSeats({ specOf: () => undefined, snapshot: () => view })(taskId), undefined)
+    assert.equal(createPublicSeats({ specOf: () => spec, snapshot: (epoch) => (epoch === 0n ? view : undefined) })(taskId), undefined)
+  })
+})
