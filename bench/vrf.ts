@@ -7,7 +7,8 @@ import { p256 } from '@noble/curves/nist'
 import { secp256k1 } from '@noble/curves/secp256k1'
 import { bytesToHex, keccak256, stringToBytes } from 'viem'
 import { p256Sha256Tai, proveVrf, secp256k1Sha256Tai, verifyVrf } from '../src/core/vrf.ts'
-import type { VrfProof, VrfSuite } from '../src/core/vrf.ts'
+import type { VrfProof } from '../src/core/vrf.ts'
+import { proveVrfNative, verifyVrfNative } from '../src/crypto/vrf.ts'
 import type { Hex } from '../src/core/types.ts'
 import { machine, median, quickFlag } from './lib/report.ts'
 
@@ -22,7 +23,14 @@ interface Case {
   proof?: VrfProof
 }
 
-function measure(suite: VrfSuite, publicKeyOf: (key: Hex) => Hex): { prove: number; verify: number } {
+interface Backend {
+  name: string
+  prove(key: Hex, alpha: Uint8Array): VrfProof
+  verify(publicKey: Hex, alpha: Uint8Array, proof: VrfProof): ReturnType<typeof verifyVrf>
+  publicKeyOf(key: Hex): Hex
+}
+
+function measure({ prove: proveWith, verify: verifyWith, publicKeyOf }: Backend): { prove: number; verify: number } {
   const cases: Case[] = Array.from({ length: CALLS + WARMUP }, (_, i) => {
     const key = keccak256(stringToBytes(`bench vrf key ${i}`))
     return { key, publicKey: publicKeyOf(key), alpha: stringToBytes(`epoch 1 / task ${i}`) }
@@ -31,12 +39,12 @@ function measure(suite: VrfSuite, publicKeyOf: (key: Hex) => Hex): { prove: numb
   const verify: number[] = []
   for (const [i, c] of cases.entries()) {
     const start = performance.now()
-    c.proof = proveVrf(c.key, c.alpha, suite)
+    c.proof = proveWith(c.key, c.alpha)
     if (i >= WARMUP) prove.push((performance.now() - start) * 1000)
   }
   for (const [i, c] of cases.entries()) {
     const start = performance.now()
-    const result = verifyVrf(c.publicKey, c.alpha, c.proof!, suite)
+    const result = verifyWith(c.publicKey, c.alpha, c.proof!)
     if (i >= WARMUP) verify.push((performance.now() - start) * 1000)
     if (!result.valid) throw new Error(`case ${i} did not verify: ${result.reason}`)
   }
@@ -44,11 +52,19 @@ function measure(suite: VrfSuite, publicKeyOf: (key: Hex) => Hex): { prove: numb
 }
 
 console.log(`VRF micro-benchmark, median of ${CALLS} calls (${WARMUP} warm-up), ${machine()}`)
-console.log('suite                          prove µs   verify µs')
-for (const [suite, publicKeyOf] of [
-  [secp256k1Sha256Tai, (key: Hex) => bytesToHex(secp256k1.getPublicKey(key.slice(2), true))],
-  [p256Sha256Tai, (key: Hex) => bytesToHex(p256.getPublicKey(key.slice(2), true))],
-] as const) {
-  const { prove, verify } = measure(suite, publicKeyOf)
-  console.log(`${suite.name.padEnd(30)} ${prove.toFixed(0).padStart(8)}   ${verify.toFixed(0).padStart(9)}`)
+console.log('backend                                        prove µs   verify µs')
+const secpKey = (key: Hex) => bytesToHex(secp256k1.getPublicKey(key.slice(2), true))
+const backends: Backend[] = [
+  { name: `${secp256k1Sha256Tai.name} (pure JS)`, prove: (k, a) => proveVrf(k, a, secp256k1Sha256Tai), verify: (p, a, pr) => verifyVrf(p, a, pr, secp256k1Sha256Tai), publicKeyOf: secpKey },
+  { name: `${secp256k1Sha256Tai.name} (libsecp256k1)`, prove: proveVrfNative, verify: verifyVrfNative, publicKeyOf: secpKey },
+  {
+    name: `${p256Sha256Tai.name} (pure JS)`,
+    prove: (k, a) => proveVrf(k, a, p256Sha256Tai),
+    verify: (p, a, pr) => verifyVrf(p, a, pr, p256Sha256Tai),
+    publicKeyOf: (key) => bytesToHex(p256.getPublicKey(key.slice(2), true)),
+  },
+]
+for (const backend of backends) {
+  const { prove, verify } = measure(backend)
+  console.log(`${backend.name.padEnd(46)} ${prove.toFixed(0).padStart(8)}   ${verify.toFixed(0).padStart(9)}`)
 }

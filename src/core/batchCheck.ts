@@ -1,3 +1,4 @@
+import type { VrfVerifier } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
 import type { CertificateRejectionCode, TaskCertificate } from './certificate.ts'
 import { resultsToCompare } from './comparison.ts'
@@ -51,6 +52,8 @@ export interface CertifyParameters {
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
   /** A dispute's arbiters (`CheckTaskCertificateParameters.arbitersOf`). */
   arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
+  /** Checks sampled tasks' audit draws; the pure `verifyVrf` by default. */
+  verifyVrf?: VrfVerifier
   /** Result bytes for tolerance comparisons, by content id (see `outputsToFetch`). */
   outputs?: ReadonlyMap<Hex, Uint8Array>
 }
@@ -76,7 +79,7 @@ function inFirstSeats(certificate: TaskCertificate, ranking: readonly Address[])
  */
 export async function certifyTask(
   certificate: TaskCertificate,
-  { domain, verify, epoch, rankingOf, arbitersOf, outputs }: CertifyParameters,
+  { domain, verify, verifyVrf, epoch, rankingOf, arbitersOf, outputs }: CertifyParameters,
   claimed?: Verdict,
   verified?: Map<BatchSeal, boolean>,
 ): Promise<CertifiedTask | { reason: CertificateRejectionCode; message: string }> {
@@ -87,6 +90,7 @@ export async function certifyTask(
     epoch,
     rankingOf,
     ...(arbitersOf === undefined ? {} : { arbitersOf }),
+    ...(verifyVrf === undefined ? {} : { verifyVrf }),
     ...(claimed === undefined ? {} : { claimed }),
     ...(outputs === undefined ? {} : { outputs }),
     ...(verified === undefined ? {} : { verified }),

@@ -1,4 +1,5 @@
 import { auditDrawOf, isAudited } from './challenge.ts'
+import type { VrfVerifier } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
 import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
@@ -89,6 +90,8 @@ export interface CheckTaskCertificateParameters {
    */
   arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   verify: SignatureVerifier
+  /** Checks a sampled task's audit draw; the pure `verifyVrf` by default. */
+  verifyVrf?: VrfVerifier
   /** The epoch of the batch that settles the task; unchecked when absent. */
   epoch?: bigint
   /** A verdict someone claims for the task (an aggregator's): it must be the certificate's. */
@@ -130,6 +133,7 @@ export async function checkTaskCertificate({
   rankingOf,
   arbitersOf,
   verify,
+  verifyVrf,
   epoch,
   claimed,
   outputs,
@@ -160,7 +164,7 @@ export async function checkTaskCertificate({
   } else if (commits.length <= 1) {
     const executor = commits[0]
     const designated = executor === undefined ? undefined : ranking[rank.get(executor.signer)! + 1]
-    const draw = challenge === undefined ? undefined : auditDrawOf(challenge)
+    const draw = challenge === undefined ? undefined : auditDrawOf(challenge, verifyVrf)
     const valid =
       challenge !== undefined &&
       executor !== undefined &&

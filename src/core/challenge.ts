@@ -6,7 +6,13 @@ import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
 import type { AuditDraw, Challenge, Hex, ProtocolDomain, SignedChallenge } from './types.ts'
 import { proveVrf, verifyVrf, vrfPublicKeyToAddress } from './vrf.ts'
-import type { VrfProof } from './vrf.ts'
+import type { VerifyVrfReturnType, VrfProof } from './vrf.ts'
+
+/**
+ * Checks a VRF proof: `verifyVrf` (pure JavaScript) by default; nodes pass a native one
+ * (src/crypto/vrf.ts) with the same outcomes, as they do for signatures.
+ */
+export type VrfVerifier = (publicKey: Hex, alpha: Uint8Array, proof: VrfProof) => VerifyVrfReturnType
 
 /** A node's VRF key: its public key, and proofs made with its private key (the node's own secp256k1 key). */
 export interface VrfKey {
@@ -52,9 +58,9 @@ export async function isValidChallengeSignature(
  * the challenge: re-encoding the challenge's signature, signing it again with another nonce, or
  * proving again gives the same output, so the audit decision cannot be ground or flipped.
  */
-export function auditDrawOf(signed: { message: Challenge; signer: Hex; draw: AuditDraw }): Hex | undefined {
+export function auditDrawOf(signed: { message: Challenge; signer: Hex; draw: AuditDraw }, verify: VrfVerifier = verifyVrf): Hex | undefined {
   const { publicKey, gamma, c, s } = signed.draw
-  const result = verifyVrf(publicKey, auditAlpha(signed.message), { gamma, c, s })
+  const result = verify(publicKey, auditAlpha(signed.message), { gamma, c, s })
   if (!result.valid) return undefined
   return vrfPublicKeyToAddress(publicKey).toLowerCase() === signed.signer.toLowerCase() ? result.beta : undefined
 }

@@ -1,4 +1,5 @@
 import { auditDrawOf, isAudited } from './challenge.ts'
+import type { VrfVerifier } from './challenge.ts'
 import { resultsToCompare } from './comparison.ts'
 import { contentId } from './contentId.ts'
 import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
@@ -491,7 +492,7 @@ export function judgeReveal(state: TaskState, signed: Attested<Reveal>, now: num
 }
 
 /** The challenge's audit draw if it fits the task (already advanced to now), or why it does not. */
-function checkChallenge(s: TaskState, signed: SignedChallenge): { draw: Hex } | { refusal: ChallengeRejectedError } {
+function checkChallenge(s: TaskState, signed: SignedChallenge, verifyVrf?: VrfVerifier): { draw: Hex } | { refusal: ChallengeRejectedError } {
   const details = { taskId: s.taskId, verifier: signed.signer }
   if (s.phase !== 'challenge' || s.sample === null) {
     return { refusal: new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details }) }
@@ -502,7 +503,7 @@ function checkChallenge(s: TaskState, signed: SignedChallenge): { draw: Hex } | 
   if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
     return { refusal: new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details }) }
   }
-  const draw = auditDrawOf(signed)
+  const draw = auditDrawOf(signed, verifyVrf)
   if (draw === undefined) {
     return { refusal: new ChallengeRejectedError('CHALLENGE_BAD_DRAW', 'The audit draw is not the verifier’s VRF output on this challenge.', { details }) }
   }
@@ -520,9 +521,9 @@ function withChallenge(s: TaskState, signed: SignedChallenge, draw: Hex, now: nu
  * come from the designated verifier, name the executor's commitment and carry the verifier's audit
  * draw on it, whose VRF output alone decides whether the task is audited (`isAudited`).
  */
-export function applyChallenge(state: TaskState, signed: SignedChallenge, now: number, timing: TaskTiming): TaskState {
+export function applyChallenge(state: TaskState, signed: SignedChallenge, now: number, timing: TaskTiming, verifyVrf?: VrfVerifier): TaskState {
   const s = advanceTask(state, now, timing)
-  const checked = checkChallenge(s, signed)
+  const checked = checkChallenge(s, signed, verifyVrf)
   if ('refusal' in checked) throw checked.refusal
   return withChallenge(s, signed, checked.draw, now, timing)
 }
@@ -538,9 +539,10 @@ export function judgeChallenge(
   signed: SignedChallenge,
   now: number,
   timing: TaskTiming,
+  verifyVrf?: VrfVerifier,
 ): TaskMessageOutcome<ChallengeRejectionCode> {
   const s = advanceTask(state, now, timing)
-  const checked = checkChallenge(s, signed)
+  const checked = checkChallenge(s, signed, verifyVrf)
   if ('draw' in checked) return { kind: 'accept', state: withChallenge(s, signed, checked.draw, now, timing) }
   const { code } = checked.refusal
   if (code === 'CHALLENGE_UNEXPECTED' && state.phase === 'commit') return { kind: 'hold' }

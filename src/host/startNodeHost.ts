@@ -3,12 +3,13 @@ import { createEventHub, fanOut } from '../api/events/createEventHub.ts'
 import type { ExplorerChainReads } from '../api/explorer/chainReads.ts'
 import type { SubmissionLimits } from '../api/submissionLimiter.ts'
 import type { ApiServer } from '../api/createApiServer.ts'
-import type { VrfKey } from '../core/challenge.ts'
+import type { VrfKey, VrfVerifier } from '../core/challenge.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import type { ProtocolDomain } from '../core/types.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
+import { verifyVrfNative } from '../crypto/vrf.ts'
 import { systemClock } from '../node/clock.ts'
 import type { Clock } from '../node/clock.ts'
 import { createEpochSettler } from '../node/createEpochSettler.ts'
@@ -52,6 +53,8 @@ export interface StartNodeHostParameters {
   logger?: Logger
   clock?: Clock
   verify?: SignatureVerifier
+  /** Audit draw (VRF) check; libsecp256k1's by default, like `verify`. */
+  verifyVrf?: VrfVerifier
   /** Decodes gossip; nodes in one process may share one (see `createMessageReader`). */
   read?: MessageReader
   batchWindowMs?: number
@@ -98,6 +101,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
   const store = parameters.store ?? createMemoryNodeStore()
   const clock = parameters.clock ?? systemClock
   const verify = parameters.verify ?? verifyNative
+  const verifyVrf = parameters.verifyVrf ?? verifyVrfNative
   // Nodes see an epoch boundary at different moments: specs may cross it for one commit window.
   const epochGraceMs = parameters.epochGraceMs ?? params.commitWindowMs
   // The API streams what the node and its settler report (GET /v1/events, the explorer).
@@ -116,6 +120,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     logger,
     clock,
     verify,
+    verifyVrf,
     epochGraceMs,
     events,
     ...(parameters.read === undefined ? {} : { read: parameters.read }),
@@ -137,6 +142,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
           store,
           domain,
           verify,
+          verifyVrf,
           clock,
           logger,
           graceMs: epochGraceMs,

@@ -1,3 +1,4 @@
+import type { VrfVerifier } from '../core/challenge.ts'
 import { zeroHash } from 'viem'
 import { certifyTasks, findBatchObjection, outputsToFetch } from '../core/batchCheck.ts'
 import type { CertifyParameters } from '../core/batchCheck.ts'
@@ -42,6 +43,8 @@ export interface CreateEpochSettlerParameters {
   store: NodeStore
   domain: ProtocolDomain
   verify: SignatureVerifier
+  /** Checks sampled tasks' audit draws in certificates; the pure `verifyVrf` by default. */
+  verifyVrf?: VrfVerifier
   clock: Clock
   logger: Logger
   /** How long each next-ranked aggregator waits, after the epoch's tasks are done, before it proposes instead. */
@@ -146,6 +149,7 @@ export function createEpochSettler({
   store,
   domain,
   verify,
+  verifyVrf,
   clock,
   logger,
   takeoverMs = 10_000,
@@ -282,7 +286,7 @@ export function createEpochSettler({
     // A disputed task's arbitration places are ranked only for its certificate.
     const arbitersOfTask = (spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): Address[] =>
       arbitersOf(rankTask({ view, taskId, spec, backups, arbiters }), disputed, arbiters)
-    return { domain, verify, epoch, outputs, rankingOf, arbitersOf: arbitersOfTask }
+    return { domain, verify, epoch, outputs, rankingOf, arbitersOf: arbitersOfTask, ...(verifyVrf === undefined ? {} : { verifyVrf }) }
   }
 
   /**

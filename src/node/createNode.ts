@@ -3,7 +3,7 @@ import { computeCommitment } from '../core/commit.ts'
 import { contentId, failureResultHash } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { signChallenge } from '../core/challenge.ts'
-import type { VrfKey } from '../core/challenge.ts'
+import type { VrfKey, VrfVerifier } from '../core/challenge.ts'
 import { ExecutionAbortedError, SpecRejectedError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import { encodeMessage } from '../core/messages.ts'
@@ -79,6 +79,8 @@ export interface CreateNodeParameters {
   randomBytes?: (length: number) => Uint8Array
   /** Signature check for gossip; viem's pure-JS recovery by default. */
   verify?: SignatureVerifier
+  /** Audit draw check (VRF proofs); the pure-JS `verifyVrf` by default. */
+  verifyVrf?: VrfVerifier
   /** Decodes gossip; `createMessageReader` by default (nodes in one process can share one). */
   read?: MessageReader
   /**
@@ -121,6 +123,7 @@ export function createNode({
   logger = silentLogger,
   randomBytes = (length) => crypto.getRandomValues(new Uint8Array(length)),
   verify = isSignedBy,
+  verifyVrf,
   read = createMessageReader({ domain, maxBytes: params.maxMessageBytes }),
   batchWindowMs = 2,
   epochGraceMs = 2_000,
@@ -427,7 +430,7 @@ export function createNode({
   }
 
   function onChallenge(taskId: Hex, entry: TaskEntry, signed: SignedChallenge): TaskMessageOutcome {
-    const outcome = judged(taskId, entry, (state, now, timing) => judgeChallenge(state, signed, now, timing), () => {
+    const outcome = judged(taskId, entry, (state, now, timing) => judgeChallenge(state, signed, now, timing, verifyVrf), () => {
       entry.evidence.challenge = signed
     })
     if (outcome.kind === 'hold') entry.earlyChallenge = signed

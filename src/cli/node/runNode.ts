@@ -8,7 +8,7 @@ import { createSettlementClient } from '../../chain/viem/createSettlementClient.
 import { defineDevChain } from '../../chain/viem/defineDevChain.ts'
 import { UsageError, VeritaskError } from '../../core/errors.ts'
 import { defaultParams } from '../../core/params.ts'
-import { createVrfKey } from '../../core/challenge.ts'
+import { createNativeVrfKey } from '../../crypto/vrf.ts'
 import { createChainFollower } from '../../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../../chain/viem/createChainFollower.ts'
 import { createChainReads } from '../../api/explorer/chainReads.ts'
@@ -145,7 +145,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
     await follower.start()
     host = await startNodeHost({
       account,
-      vrf: createVrfKey(keyHex as Hex),
+      vrf: createNativeVrfKey(keyHex as Hex),
       network,
       chain: follower,
       settlement: createSettlementPort({ publicClient, contracts, wallet }),

@@ -37,9 +37,9 @@ export interface DecodedVrfProof {
 }
 
 // Domain separators (RFC 9381 sections 5.2, 5.4.1.1 and 5.4.3).
-const ENCODE_TO_CURVE_FRONT = 0x01
-const CHALLENGE_FRONT = 0x02
-const PROOF_TO_HASH_FRONT = 0x03
+export const ENCODE_TO_CURVE_FRONT = 0x01
+export const CHALLENGE_FRONT = 0x02
+export const PROOF_TO_HASH_FRONT = 0x03
 const BACK = 0x00
 
 /** ptLen: a SEC1 compressed point, a tag octet and the x coordinate. */
@@ -70,7 +70,8 @@ export function bytesToPoint(suite: VrfSuite, bytes: Uint8Array): VrfPoint | und
   return again.every((byte, i) => byte === bytes[i]) ? point : undefined
 }
 
-function hashParts(suite: VrfSuite, front: number, parts: Uint8Array[]): Uint8Array {
+/** Hash(suite_string || front || parts… || 0x00): every hash the suite takes (RFC 9381 section 5). */
+export function hashParts(suite: VrfSuite, front: number, parts: Uint8Array[]): Uint8Array {
   const h = suite.hash.create()
   h.update(Uint8Array.of(suite.suiteString, front))
   for (const part of parts) h.update(part)
