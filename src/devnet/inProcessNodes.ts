@@ -3,8 +3,8 @@ import { createChainFollower } from '../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
 import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import { createVrfKey } from '../core/challenge.ts'
 import { createNativeSigner } from '../crypto/secp256k1.ts'
+import { createNativeVrfKey } from '../crypto/vrf.ts'
 import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost, StartNodeHostParameters } from '../host/startNodeHost.ts'
 import type { MemoryHub } from '../net/memory/createMemoryHub.ts'
@@ -46,7 +46,7 @@ export interface InProcessNodes {
 /**
  * N nodes of the dev chain's staked accounts in this process, each started at the composition
  * root with its own settler, over the memory transport and one shared chain follower (they read
- * the same chain; its escrow charges come from node 0's settler). The in-process devnet and the
+ * the same chain; each counts escrow charges as its own settler does). The in-process devnet and the
  * live local network differ only in the options.
  */
 export async function startInProcessNodes(options: StartInProcessNodesOptions): Promise<InProcessNodes> {
@@ -68,11 +68,15 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
   try {
     await follower.start()
     for (const [i, key] of dev.nodeKeys.entries()) {
+      // Each node counts escrow charges as its own settler does: a charge and the release of the
+      // fee it reserved for it then happen in one step (a node reading another's charges counted
+      // an epoch's fees twice until its own settler caught up, refusing specs a requester could pay).
+      let own: NodeHost | undefined
       const host = await startNodeHost({
         account: createNativeSigner(key),
-        vrf: createVrfKey(key),
+        vrf: createNativeVrfKey(key),
         network: hub.connect(`node-${i}`),
-        chain: follower,
+        chain: follower.withCharged((requester) => own?.settler?.charged(requester) ?? 0n),
         settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]! }),
         domain: dev.domain,
         runtimes: options.runtimes(i),
@@ -86,6 +90,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         ...(options.read === undefined ? {} : { read: options.read }),
         ...(options.verify === undefined ? {} : { verify: options.verify }),
       })
+      own = host
       nodes.push(host as SettlingNode)
     }
     return { follower, nodes, stop }

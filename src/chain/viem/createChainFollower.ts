@@ -47,6 +47,11 @@ export interface ChainFollower extends ChainView {
   stop(): void
   /** Resolves true once `epoch` is open in this view, or false after `timeoutMs`. */
   awaitEpoch(epoch: bigint, timeoutMs: number): Promise<boolean>
+  /**
+   * The same follower, with escrow charged as `chargedOf` counts it: nodes sharing one follower
+   * each count their own settled charges, in step with the reservations their settler releases.
+   */
+  withCharged(chargedOf: (requester: Address) => bigint): ChainFollower
 }
 
 const staked = parseAbiItem('event Staked(address indexed node, uint256 amount, uint256 newStake)')
@@ -137,10 +142,10 @@ export function createChainFollower({
   }
 
   /** What `requester` can still be charged in `epoch` (0 for an epoch not read, or no longer kept). */
-  function escrowBalance(requester: Address, epoch: bigint): bigint {
+  function escrowBalance(requester: Address, epoch: bigint, chargedOf = charged): bigint {
     if (epoch > known) return 0n
     const history = fundedByEpoch.get(requester) ?? []
-    for (let i = history.length - 1; i >= 0; i--) if (history[i]!.epoch <= epoch) return chargeableOf(history[i]!.funded, charged(requester))
+    for (let i = history.length - 1; i >= 0; i--) if (history[i]!.epoch <= epoch) return chargeableOf(history[i]!.funded, chargedOf(requester))
     return 0n
   }
 
@@ -266,7 +271,10 @@ export function createChainFollower({
       if (kept !== undefined || epoch > known) return kept
       return toEpochView(await snapshotOf(epoch))
     },
-    escrowBalance,
+    escrowBalance: (requester, epoch) => escrowBalance(requester, epoch),
+    withCharged(chargedOf) {
+      return { ...this, escrowBalance: (requester, epoch) => escrowBalance(requester, epoch, chargedOf) }
+    },
     awaitEpoch(epoch, timeoutMs) {
       if (known >= epoch) return Promise.resolve(true)
       return new Promise<boolean>((resolve) => {
