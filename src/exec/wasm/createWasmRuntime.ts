@@ -7,6 +7,7 @@
  * local backstops that make a node abstain (`ExecutionAbortedError`) instead of answering: a
  * wall-clock timeout, a crashed worker, `resourceLimits` on each worker's JS heap, and `close()`.
  */
+import { once } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ExecutionAbortedError } from '../../core/errors.ts'
@@ -277,16 +278,24 @@ export function createWasmRuntime(options: CreateWasmRuntimeOptions = {}): Creat
       settle(task)
       task.reject(error())
     }
-    const stopping: Promise<number>[] = []
+    const stopping: Promise<unknown>[] = []
     for (const pw of [...workers]) {
       const task = pw.task
       retire(pw)
       task?.reject(error())
-      // An idle worker is unref'd: ref it again, or nothing keeps the process alive until it exits.
-      pw.worker.ref()
-      stopping.push(pw.worker.terminate())
+      // Whichever comes first: terminate() settles once the exit is handled, and a worker whose
+      // thread was already ending may report its exit only through the event.
+      stopping.push(Promise.race([pw.worker.terminate(), once(pw.worker, 'exit')]))
     }
-    await Promise.all(stopping)
+    // An idle worker is unref'd, and one that is exiting may hold no handle: without a timer of its
+    // own nothing keeps the event loop alive until every worker has gone, and a caller awaiting
+    // close() would be dropped (seen: a test suite cancelled with "the event loop has already resolved").
+    const keepAlive = setInterval(() => {}, 60_000)
+    try {
+      await Promise.all(stopping)
+    } finally {
+      clearInterval(keepAlive)
+    }
   }
 
   return { name: 'wasm', execute, start, close }
