@@ -5,7 +5,7 @@ import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { failureResultHash } from './contentId.ts'
 import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
-import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, nextTaskDeadline, openArbitration, openTask } from './task.ts'
+import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, judgeCommit, judgeReveal, nextTaskDeadline, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Hex, ResultStatus, Signed, Commit, Reveal } from './types.ts'
 
@@ -83,6 +83,22 @@ describe('task state machine: replicate with commit-reveal', () => {
     s = applyReveal(s, reveal(b1), 61, timing)
     assert.equal(s.phase, 'decided')
     assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e3, b1, b2], dissenters: [e1, e2] })
+  })
+
+  it('holds an arbiter’s commit and reveal that come before this node has seen the dispute', () => {
+    let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    s = applyReveal(s, reveal(e1, bad), 30, timing)
+    s = applyReveal(s, reveal(e2, bad), 31, timing)
+    // e3's reveal is late here; elsewhere the dispute is already arbitrated by b1.
+    assert.deepEqual(judgeCommit(s, commit(b1), 32, timing), { kind: 'hold' })
+    assert.deepEqual(judgeReveal(s, reveal(b1), 33, timing), { kind: 'hold' })
+    // Once arbitration opens here, both fit.
+    s = applyReveal(s, reveal(e3), 34, timing)
+    s = openArbitration(s, accounts, 193, 35, timing)
+    const committed = judgeCommit(s, commit(b1), 36, timing)
+    assert.equal(committed.kind, 'accept')
+    // In the first commit phase, a commit from a node the ranking does not hold is still rejected.
+    assert.equal(judgeCommit(open(), commit(testAccount('stranger').address), 11, timing).kind, 'reject')
   })
 
   it('leaves a dispute unresolved, with nobody penalised, when no majority of its seats agrees', () => {

@@ -427,10 +427,9 @@ export function judgeCommit(state: TaskState, signed: Attested<Commit>, now: num
   const s = advanceTask(state, now, timing)
   const refusal = refuseCommit(s, signed)
   if (refusal === undefined) return { kind: 'accept', state: withCommit(s, signed, now, timing) }
-  // Past its first commit phase, a task may go to arbitration, and an arbiter's commit can come
-  // before this node has seen the dispute: held until the arbitration's commit phase opens here.
-  const mayArbitrate = s.arbitration === null && (s.phase === 'reveal' || s.phase === 'compare' || s.phase === 'dispute')
-  if (refusal.code === 'COMMIT_PHASE_CLOSED' && mayArbitrate && !hasCommitted(s, signed.signer)) return { kind: 'hold' }
+  // An arbiter's commit can come before this node has seen the dispute: held until the
+  // arbitration's commit phase opens here.
+  if (refusal.code === 'COMMIT_PHASE_CLOSED' && mayGoToArbitration(s) && !hasCommitted(s, signed.signer)) return { kind: 'hold' }
   if (refusal.code !== 'COMMIT_NOT_ASSIGNED') return { kind: 'ignore', code: refusal.code }
   // `state`, not `s`: the phase before this node applied the deadlines that passed.
   return state.ranking.includes(signed.signer) && state.phase === 'commit' ? { kind: 'hold' } : { kind: 'reject', code: refusal.code }
@@ -488,7 +487,15 @@ export function judgeReveal(state: TaskState, signed: Attested<Reveal>, now: num
   const s = advanceTask(state, now, timing)
   const refusal = refuseReveal(s, signed)
   if (refusal === undefined) return { kind: 'accept', state: withReveal(s, signed, now, timing) }
-  return refusal.code === 'REVEAL_BEFORE_COMMIT_CLOSE' ? { kind: 'hold' } : { kind: 'ignore', code: refusal.code }
+  if (refusal.code === 'REVEAL_BEFORE_COMMIT_CLOSE') return { kind: 'hold' }
+  // So can an arbiter's reveal, on a node that lags a whole arbitration behind.
+  if (refusal.code === 'REVEAL_WITHOUT_COMMIT' && mayGoToArbitration(s)) return { kind: 'hold' }
+  return { kind: 'ignore', code: refusal.code }
+}
+
+/** Whether the task is past its first commit phase and may yet go to arbitration. */
+function mayGoToArbitration(s: TaskState): boolean {
+  return s.arbitration === null && (s.phase === 'reveal' || s.phase === 'compare' || s.phase === 'dispute')
 }
 
 /** The challenge's audit draw if it fits the task (already advanced to now), or why it does not. */

@@ -453,7 +453,8 @@ export function createNode({
       entry.evidence.reveals.set(signed.signer, signed)
       events.emit({ type: 'task.revealed', taskId, executor: signed.signer, status: signed.message.status, resultHash: signed.message.resultHash })
     })
-    if (outcome.kind === 'hold') entry.earlyReveals.push(signed)
+    // One per signer: whatever a signer sends beyond its first held reveal waits for nothing new.
+    if (outcome.kind === 'hold' && !entry.earlyReveals.some((r) => r.signer === signed.signer)) entry.earlyReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
 
