@@ -7,17 +7,30 @@
 // The node processes run the built CLI (dist/): `npm run bench:processes` builds it first.
 //
 //   npx tsx bench/processes.ts [--quick]        BENCH_CONCURRENCY=<n> sets the tasks in flight (16)
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runProcessDevnet } from '../src/cli/devnet/processes.ts'
 import { bareRate, calibrate, threads, workload } from './lib/hashChainTasks.ts'
-import { machine, today, writeResults } from './lib/report.ts'
+import { machine, median, today, writeResults } from './lib/report.ts'
 
 const quick = process.argv.includes('--quick')
 const count = quick ? 60 : 240
 /** Enough in flight to cover gossip hops between processes and HTTP polling. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
+
+/** Whole-process start of `veritask --version` (built CLI), median of 7 runs, in ms. */
+function versionStartMs(): number {
+  const times = Array.from({ length: 7 }, () => {
+    const start = performance.now()
+    const run = spawnSync(process.execPath, ['bin/veritask.js', '--version'], { encoding: 'utf8' })
+    if (run.status !== 0) throw new Error(`veritask --version failed: ${run.stderr}`)
+    return performance.now() - start
+  })
+  return median(times)
+}
+const versionMs = versionStartMs()
 
 const { rounds, perTaskMs } = await calibrate(5)
 const items = workload(rounds, count)
@@ -46,17 +59,21 @@ const table = [
   '|---|---:|---:|---:|---:|---:|---:|',
   `| ~5 ms | ${perTaskMs.toFixed(2)} ms | ${limit.toFixed(1)} (${before.rate.toFixed(1)} / ${after.rate.toFixed(1)}) | ${report.throughputPerSecond} | ${ratio.toFixed(2)} | ${report.latencyMs.p50} / ${report.latencyMs.p99} | ${report.verified} / ${report.unresolved} |`,
 ].join('\n')
+const starts = `Whole-process start: \`veritask --version\` ${versionMs.toFixed(0)} ms (median of 7); \`veritask node\` from spawn to its API serving, five started at once with anvil running: ${report.nodeStartMs.join(', ')} ms.`
 console.log(table)
+console.log(starts)
 console.log(`- libp2p processes: replicate ${ratio >= 0.9 ? 'meets' : 'MISSES'} ≥ 0.9 of the ideal (${ratio.toFixed(2)})`)
 
 await writeResults('processes', {
   quick,
-  json: { quick, threads, concurrency: CONCURRENCY, rounds, perTaskMs, limit, limitBefore: before.rate, limitAfter: after.rate, ratio, report },
+  json: { quick, threads, concurrency: CONCURRENCY, rounds, perTaskMs, limit, limitBefore: before.rate, limitAfter: after.rate, ratio, versionMs, report },
   markdown: `# Verified throughput over libp2p, one process per node
 
 ${today()}, ${machine()}, ${quick ? 'quick' : 'full'} mode. Five \`veritask node\` processes (each with its own pool of ${threads} worker threads) on loopback over libp2p, anvil mining a block every 250 ms, and this process submitting ${count} hash-chain tasks over HTTP, ${CONCURRENCY} in flight, polling each task's status every 100 ms. The bare pool runs the same tasks in this process right before and after.
 
 ${table}
+
+${starts}
 
 Submit → verdict here includes HTTP submission and status polling (up to 100 ms per task) and gossip between processes; the in-process figures are in [throughput.md](throughput.md).
 `,

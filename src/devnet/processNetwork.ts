@@ -30,6 +30,8 @@ export interface NodeProcess {
   dataDir: string
   /** Null while the process is not running. */
   ready: ProcessNodeReady | null
+  /** Whole-process start time of its last start: from spawning `veritask node` to its API serving (ms). */
+  startMs: number | null
   child: ChildProcess | null
   /** Kills the process with `signal` (SIGKILL: no chance to clean up) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>
@@ -138,6 +140,7 @@ function nodeProcess(index: number, dataDir: string, args: readonly string[], on
     index,
     dataDir,
     ready: null,
+    startMs: null,
     child: null,
     async kill(signal = 'SIGKILL') {
       const child = self.child
@@ -146,6 +149,7 @@ function nodeProcess(index: number, dataDir: string, args: readonly string[], on
       await exited
     },
     start() {
+      const spawnedAt = performance.now()
       const child = spawn(process.execPath, [cliPath, 'node', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
       self.child = child
       exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -163,6 +167,7 @@ function nodeProcess(index: number, dataDir: string, args: readonly string[], on
       return new Promise<ProcessNodeReady>((resolve, reject) => {
         createInterface({ input: child.stdout! }).once('line', (line) => {
           self.ready = JSON.parse(line) as ProcessNodeReady
+          self.startMs = performance.now() - spawnedAt
           resolve(self.ready)
         })
         child.once('exit', (code) =>

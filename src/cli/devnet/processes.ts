@@ -46,6 +46,8 @@ export interface ProcessesReport {
   /** Epochs the node processes settled on-chain, and receipts checked by `Settlement.verifyReceipt`. */
   epochsSettled: number
   receiptsVerified: number
+  /** Each node process's start, from spawn to its API serving (ms; all started at once, anvil running). */
+  nodeStartMs: number[]
 }
 
 /**
@@ -113,6 +115,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
       latencyMs: { p50: Math.round(quantile(latencies, 0.5)), p99: Math.round(quantile(latencies, 0.99)) },
       epochsSettled: Number(await net.publicClient.readContract({ address: net.contracts.settlement, abi: SettlementAbi, functionName: 'settledEpochCount' })),
       receiptsVerified,
+      nodeStartMs: net.nodes.flatMap((n) => (n.startMs === null ? [] : [Math.round(n.startMs)])),
     }
   } finally {
     await net.stop()
@@ -130,5 +133,6 @@ export function formatProcessesReport(r: ProcessesReport): string {
     `  throughput   ${r.throughputPerSecond} tasks/s over ${(r.durationMs / 1000).toFixed(1)} s`,
     `  latency      p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (submit → verdict, over HTTP)`,
     `  settlement   ${r.epochsSettled} epochs settled by the nodes; ${r.receiptsVerified}/${r.tasks} receipts verified on-chain`,
+    `  node start   ${r.nodeStartMs.join(', ')} ms (spawn → API serving, all at once)`,
   ].join('\n')
 }
