@@ -7,7 +7,9 @@ import { contentId } from '../../core/contentId.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { TaskSpec } from '../../core/types.ts'
 import { devnetPrivateKey } from '../../devnet/accounts.ts'
-import { submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../../devnet/httpRequester.ts'
+import { submitOverHttp, waitForReceiptOverHttp } from '../../devnet/httpRequester.ts'
+import { waitForResult } from '../../sdk/actions/waitForResult.ts'
+import { createVeritaskClient } from '../../sdk/createVeritaskClient.ts'
 import { startProcessNetwork } from '../../devnet/processNetwork.ts'
 import { quantile } from '../../devnet/stats.ts'
 import { buildWorkload } from '../../devnet/workload.ts'
@@ -63,6 +65,15 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     const workload = options.workload ?? (await buildWorkload(options.seed, options.tasks))
     await net.client.deposit(net.requester, fee * BigInt(workload.length))
     const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
+    // Verdicts come from the first node's event stream (every node reports every task it decided),
+    // as any SDK requester's do; polling only while the stream is down.
+    const client = createVeritaskClient({
+      rpcUrl: net.rpcUrl,
+      nodeApiUrl: net.nodes.map((n) => n.ready!.api),
+      account: requester,
+      settlement: net.contracts.settlement,
+      chainId: net.chainId,
+    })
     const started = performance.now()
     const latencies: number[] = []
     const outcomes: Array<{ taskId: Hex; api: string; outcome: string; correct: boolean }> = []
@@ -87,7 +98,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         })
         const begun = performance.now()
         const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
-        const verdict = await waitForVerdictOverHttp(api, taskId, { signal: context.signal })
+        const { verdict } = await waitForResult(client, { taskId, output: false, signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
         options.progress?.update(outcomes.length, workload.length, 'decided')
