@@ -1,4 +1,5 @@
 import { hmac } from '@noble/hashes/hmac'
+import { concatBytes } from '@noble/hashes/utils'
 import type { CHash } from '@noble/hashes/utils'
 
 // RFC 6979 section 3.2 deterministic nonce, as RFC 9381 section 5.4.2.1 uses it for the ECVRF
@@ -16,16 +17,6 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
 export function bigIntToBytes(value: bigint, length: number): Uint8Array {
   const out = new Uint8Array(length)
   for (let i = length - 1; i >= 0; i--, value >>= 8n) out[i] = Number(value & 0xffn)
-  return out
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
   return out
 }
 
@@ -47,19 +38,19 @@ export function rfc6979Nonce(hash: CHash, q: bigint, x: bigint, message: Uint8Ar
   const digest = bigIntToBytes(bits2int(h1) % q, rLength)
   let v: Uint8Array = new Uint8Array(hash.outputLen).fill(0x01)
   let k: Uint8Array = new Uint8Array(hash.outputLen)
-  k = hmac(hash, k, concat(v, Uint8Array.of(0x00), key, digest))
+  k = hmac(hash, k, concatBytes(v, Uint8Array.of(0x00), key, digest))
   v = hmac(hash, k, v)
-  k = hmac(hash, k, concat(v, Uint8Array.of(0x01), key, digest))
+  k = hmac(hash, k, concatBytes(v, Uint8Array.of(0x01), key, digest))
   v = hmac(hash, k, v)
   for (;;) {
     let t: Uint8Array = new Uint8Array(0)
     while (t.length < rLength) {
       v = hmac(hash, k, v)
-      t = concat(t, v)
+      t = concatBytes(t, v)
     }
     const candidate = bits2int(t)
     if (candidate >= 1n && candidate < q) return candidate
-    k = hmac(hash, k, concat(v, Uint8Array.of(0x00)))
+    k = hmac(hash, k, concatBytes(v, Uint8Array.of(0x00)))
     v = hmac(hash, k, v)
   }
 }
