@@ -14,7 +14,10 @@ export type Topic = (typeof topics)[keyof typeof topics]
 
 export interface GossipMessage {
   topic: Topic
-  /** The peer the message came from. */
+  /**
+   * The peer that handed this node the message: its publisher or a peer relaying it. Not its
+   * author: who wrote a message is proven by the protocol's own signature inside it.
+   */
   from: string
   data: Uint8Array
 }

@@ -32,9 +32,12 @@ export function describeNetworkCompliance(name: string, factory: NetworkFactory)
         const atB = nextMessage(b, topics.specs)
         const atC = nextMessage(c, topics.specs)
         await a.publish(topics.specs, stringToBytes('hello'))
-        for (const message of await Promise.all([atB, atC])) {
+        const [toB, toC] = await Promise.all([atB, atC])
+        for (const [message, receiver, other] of [[toB, b, c], [toC, c, b]] as const) {
           assert.deepEqual(message.data, stringToBytes('hello'))
-          assert.equal(message.from, a.peerId)
+          // The publisher or a peer relaying for it, never the receiver itself.
+          assert.ok([a.peerId, other.peerId].includes(message.from), `from ${message.from} is neither publisher nor relay`)
+          assert.notEqual(message.from, receiver.peerId)
           assert.equal(message.topic, topics.specs)
         }
         assert.equal(publisherGotIt, false)
