@@ -9,13 +9,16 @@
 // colluder lies only where the coalition holds every seat; a quorum colluder wherever it holds a
 // quorum of them (the attack on the first protocol). Any disagreement goes to arbitration by every
 // other node, which 3 of 9 cannot win, so a lie is verified only where the coalition held all k
-// seats: with probability C(3,k)/C(9,k) per task while it is eligible (hypergeometric).
+// seats (with probability C(3,k)/C(9,k) per task while it is eligible, hypergeometric) and the
+// verifier's audit draw spared it (1 − p, p the default policy's audit rate: the verifier, the
+// node ranked after the seats, is honest whenever 3 colluders hold all seats).
 //
 //   npx tsx bench/adversaries.ts [--quick]
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { formatUnits } from 'viem'
-import { rankTask } from '../src/core/task.ts'
+import { defaultParams } from '../src/core/params.ts'
+import { executorsOf, rankTask } from '../src/core/task.ts'
 import type { Address } from '../src/core/types.ts'
 import { parseAdversaries } from '../src/devnet/adversaries.ts'
 import type { Behaviour } from '../src/devnet/adversaries.ts'
@@ -120,6 +123,8 @@ function choose(n: number, r: number): number {
 /** P(a coalition of `m` among `n` equal stakes holds exactly `j` of `k` seats), hypergeometric. */
 const holds = (n: number, m: number, k: number, j: number) => (choose(m, j) * choose(n - m, k - j)) / choose(n, k)
 
+/** The default replicate policy's audit rate: how often the verifier's draw audits unanimous seats. */
+const auditRate = (defaultParams.defaultPolicy.auditPpm ?? 0) / 1_000_000
 const coalitionRows: CoalitionRow[] = []
 for (const { behaviour, k } of coalitions) {
   const quorum = Math.floor(k / 2) + 1
@@ -133,7 +138,7 @@ for (const { behaviour, k } of coalitions) {
     seed: `bench-${behaviour}-k${k}`,
     behaviours: parseAdversaries(`${behaviour}:3`, 9),
     onSubmitted: ({ taskId, spec, snapshot }) => {
-      if (snapshot !== undefined) seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }))
+      if (snapshot !== undefined) seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy)))
     },
   })
   const seconds = (performance.now() - started) / 1000
@@ -148,7 +153,7 @@ for (const { behaviour, k } of coalitions) {
     k,
     quorum,
     tasks: report.tasks,
-    predictedWrong: holds(9, 3, k, k) * report.tasks,
+    predictedWrong: holds(9, 3, k, k) * (1 - auditRate) * report.tasks,
     heldEverySeat: held.filter((h) => h === k).length,
     heldQuorumNotAll: held.filter((h) => h >= quorum && h < k).length,
     predictedQuorumNotAll: quorumNotAll * report.tasks,
@@ -178,7 +183,7 @@ const table = [
   ),
 ].join('\n')
 const coalitionTable = [
-  '| coalition (3 of 9) | k (quorum) | tasks | wrong results verified | predicted C(3,k)/C(9,k) × tasks | held every seat (public ranking) | held a quorum, not all | predicted | dissents (slashed) | honest stake slashed (VTT) | net per adversary (VTT) | net per honest node (VTT) | jailed | tasks without outcome |',
+  '| coalition (3 of 9) | k (quorum) | tasks | wrong results verified | predicted C(3,k)/C(9,k) × (1 − p) × tasks | held every seat (public ranking) | held a quorum, not all | predicted | dissents (slashed) | honest stake slashed (VTT) | net per adversary (VTT) | net per honest node (VTT) | jailed | tasks without outcome |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ...coalitionRows.map(
     (r) =>
@@ -200,7 +205,7 @@ ${table}
 
 ## Coalitions that know the public seats
 
-9 nodes with equal stake, 3 of them in the coalition, ${coalitionTasks} tasks per row in epochs of ${coalitionEpochTasks}, settled on anvil. Every node, the coalition included, can rank a task's seats from the epoch's seed and stake snapshot. Any disagreement among the seats goes to arbitration by every node that did not commit (up to 193), where a strict majority of all seats rules: 3 of 9 never wins it. So the coalition gets a wrong result verified only where it holds all k seats: with probability C(3,k)/C(9,k) per task (1/84 at k = 3, 0 at k = 5) while it is eligible. "held every seat" and "held a quorum, not all" count the tasks from the same public ranking; the predictions assume the coalition stays eligible for every task, which a quorum colluder does not: its first dispute slashes and jails it.
+9 nodes with equal stake, 3 of them in the coalition, ${coalitionTasks} tasks per row in epochs of ${coalitionEpochTasks}, settled on anvil. Every node, the coalition included, can rank a task's seats from the epoch's seed and stake snapshot. Any disagreement among the seats goes to arbitration by every node that did not commit (up to 193), where a strict majority of all seats rules: 3 of 9 never wins it. So the coalition gets a wrong result verified only where it holds all k seats (probability C(3,k)/C(9,k) per task: 1/84 at k = 3, 0 at k = 5) and the verifier ranked after them, always honest then, draws no audit (1 − p, p = ${auditRate} the default policy's audit rate); an audited lie is a dispute the coalition loses. "held every seat" and "held a quorum, not all" count the tasks from the same public ranking; the predictions assume the coalition stays eligible for every task, which a colluder does not once caught: its first lost dispute slashes and jails it.
 
 ${coalitionTable}
 `

@@ -4,7 +4,7 @@ import { parseAdversaries } from '../src/devnet/adversaries.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
 import type { DevnetOptions, DevnetReport } from '../src/devnet/runDevnet.ts'
 import { UsageError } from '../src/core/errors.ts'
-import { rankTask } from '../src/core/task.ts'
+import { executorsOf, rankTask } from '../src/core/task.ts'
 import type { Address } from '../src/core/types.ts'
 
 // Adversaries hold a third of the stake (3 of 9 equal nodes). With k = 5 and quorum 3, two
@@ -25,7 +25,7 @@ async function runCountingSeats(options: DevnetOptions, behaviour: string): Prom
     ...options,
     onSubmitted: ({ taskId, spec, snapshot }) => {
       assert.ok(snapshot !== undefined, `the snapshot of epoch ${spec.epoch} is known when its task is submitted`)
-      seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }))
+      seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy)))
     },
   })
   const coalition = new Set(byBehaviour(report, behaviour).map((n) => n.address))
@@ -99,10 +99,10 @@ describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
   })
 })
 
-describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3)', () => {
+describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3, unless named)', () => {
   // Any disagreement among a task's seats goes to arbitration by every other node here (9 seats,
   // majority 5): the coalition's 3 votes lose it. Only a task whose every seat it holds is never
-  // disputed, and there the coalition wins (audits of unanimous results are not built yet).
+  // disputed by the seats; its verifier's draw then audits it at the policy's audit rate.
   it('a quorum of the seats no longer wins: every lie where an honest node holds a seat is arbitrated and slashed', async () => {
     // The coalition holds 2 of 3 seats with probability 18/84 per task: it lies on about 10 of 45.
     const tasks = 45
@@ -128,9 +128,9 @@ describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3)', (
     assert.equal(report.settlement?.epochs, tasks / epochTasks, `${report.settlement?.epochs} of ${tasks / epochTasks} epochs settled`)
   })
 
-  it('a coalition that lies only where it holds every seat wins exactly there, and no honest node pays for it', async () => {
+  it('a coalition that lies only where it holds every seat wins there only when the audit draw spares it', async () => {
     // It holds all 3 seats with probability 1/84 per task (the epoch seeds come from the chain):
-    // about one task in 90. src/devnet/adversaries.test.ts pins the behaviour itself.
+    // about one task in 90, audited at the default rate. src/devnet/adversaries.test.ts pins the behaviour itself.
     const tasks = 90
     const epochTasks = 30
     const { report, heldEverySeat } = await runCountingSeats(
@@ -138,13 +138,36 @@ describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3)', (
       'strategic-colluder',
     )
     assert.equal(report.verified + report.failed + report.unresolved, tasks, `every task got an outcome: ${report.verified} verified, ${report.failed} failed, ${report.unresolved} unresolved, rejected ${JSON.stringify(report.rejected)}`)
-    assert.equal(report.wrongVerdicts, heldEverySeat, `wrong results verified (${report.wrongVerdicts}) = tasks whose every seat the coalition held (${heldEverySeat})`)
-    assertHonestUnharmed(report)
-    for (const bad of byBehaviour(report, 'strategic-colluder')) {
-      assert.equal(bad.dissented, 0, `${bad.address} never disputes: it lies only unopposed`)
-      assert.equal(bad.slashed, '0')
+    // Each lie is verified wrong, or audited, arbitrated and slashed in every colluder at once.
+    const colluders = byBehaviour(report, 'strategic-colluder')
+    const caught = colluders[0]!.dissented
+    for (const bad of colluders) {
+      assert.equal(bad.dissented, caught, `${bad.address} dissents exactly where its coalition was audited`)
+      assert.equal(BigInt(bad.slashed) > 0n, caught > 0, `${bad.address} is slashed iff caught`)
     }
+    assert.equal(report.wrongVerdicts + caught, heldEverySeat, `wrong results verified (${report.wrongVerdicts}) + audited lies (${caught}) = tasks whose every seat the coalition held (${heldEverySeat})`)
+    assertHonestUnharmed(report)
     assert.equal(report.settlement?.epochs, tasks / epochTasks, `${report.settlement?.epochs} of ${tasks / epochTasks} epochs settled`)
+  })
+
+  it('audited at every draw (2 of 5, k = 2), a coalition holding every seat gets nothing wrong verified and is slashed', async () => {
+    // 2 of 5 at k = 2: it holds both seats with probability 1/10 per task (about 10 of 105 while
+    // eligible; none at all has probability e^-10.5), and loses every arbitration (3 of 5 rule).
+    const tasks = 105
+    const epochTasks = 35
+    const { report, heldEverySeat } = await runCountingSeats(
+      { nodes: 5, k: 2, auditPpm: 1_000_000, tasks, epochTasks, seed: 'audited-colluders', threads: 2, behaviours: parseAdversaries('strategic-colluder:2', 5) },
+      'strategic-colluder',
+    )
+    assert.ok(heldEverySeat > 0, 'the coalition held every seat of some task')
+    assert.equal(report.wrongVerdicts, 0, 'no wrong result verified')
+    assert.equal(report.verified + report.failed + report.unresolved, tasks)
+    for (const bad of byBehaviour(report, 'strategic-colluder')) {
+      assert.ok(bad.dissented > 0 && BigInt(bad.slashed) > 0n, `${bad.address} was audited, arbitrated and slashed (dissented ${bad.dissented})`)
+      assert.ok(BigInt(bad.net) < 0n, 'the strategy ends in a loss')
+    }
+    assertHonestUnharmed(report)
+    assert.equal(report.settlement?.epochs, tasks / epochTasks)
   })
 })
 

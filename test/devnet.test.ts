@@ -26,10 +26,12 @@ describe('devnet end to end', () => {
     assert.equal(report.correct, 30, 'every verified result equals a local computation')
     assert.equal(report.failed + report.unresolved, 0)
     assert.equal(report.agreement, true)
-    // Each task is one spec, k commits and k reveals, and commits and reveals share batches:
-    // at most 1 + 2k messages per task, whatever the node count.
-    assert.ok(report.gossip.messagesPerTask > 1 && report.gossip.messagesPerTask <= 1 + 2 * 3, `${report.gossip.messagesPerTask} messages per task`)
-    assert.equal(report.perNode.reduce((sum, n) => sum + n.executions, 0), 30 * 3)
+    // Each task is one spec, k commits and k reveals, its verifier's challenge and, when audited,
+    // the auditor's commit and reveal; commits and reveals share batches: at most 1 + 2(k + 1) + 1
+    // messages per task, whatever the node count.
+    assert.ok(report.gossip.messagesPerTask > 1 && report.gossip.messagesPerTask <= 2 + 2 * 4, `${report.gossip.messagesPerTask} messages per task`)
+    // k executions per task, and one more for each audited task.
+    assert.equal(report.perNode.reduce((sum, n) => sum + n.executions, 0), 30 * 3 + report.audited)
 
     const s = report.settlement!
     assert.equal(s.epochs, 3)
@@ -60,9 +62,10 @@ describe('devnet end to end', () => {
   })
 
   it('runs without a chain, over a network with latency, with k = 5', async () => {
-    const report = await runDevnet({ nodes: 6, tasks: 12, k: 5, seed: 'latency', latencyMs: 3, threads: 2, chain: false })
+    // Without audits: every execution is one of the k seats'.
+    const report = await runDevnet({ nodes: 6, tasks: 12, k: 5, auditPpm: 0, seed: 'latency', latencyMs: 3, threads: 2, chain: false })
     assert.deepEqual([report.verified, report.correct, report.agreement], [12, 12, true])
-    assert.deepEqual(report.policy, { kind: 'replicate', k: 5, quorum: 3 })
+    assert.deepEqual(report.policy, { kind: 'replicate', k: 5, quorum: 3, auditPpm: 0 })
     assert.equal(report.perNode.reduce((sum, n) => sum + n.executions, 0), 12 * 5)
     assert.equal(report.settlement, null)
   })

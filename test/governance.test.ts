@@ -35,8 +35,10 @@ describe('governance end to end', () => {
     await withTempDir(async (dir) => {
       const receiptsFile = join(dir, 'receipts.json')
       const seen: Array<{ epoch: bigint; k: number }> = []
+      // Without audits, every task's executors are exactly its k seats.
       const report = await runDevnet({
         nodes: 6,
+        auditPpm: 0,
         tasks: EPOCH_TASKS * EPOCHS,
         epochTasks: EPOCH_TASKS,
         seed: 'governance',

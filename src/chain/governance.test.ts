@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { getAddress, getContract, parseEther, parseEventLogs, type LocalAccount, type TransactionReceipt } from 'viem'
 import { createTestChain, expectRevert, type TestChain } from '../../test/helpers/contractChain.ts'
+import { defaultParams } from '../core/params.ts'
 import { defaultChainParams, defaultGovernanceSettings } from './deploy.ts'
 import {
   NetworkParametersAbi,
@@ -114,7 +115,7 @@ describe('governance', () => {
     assert.equal(epoch1.version, 1)
     assert.deepEqual(epoch1.values, { ...defaultNetworkValues(), replicationK: 5, replicationQuorum: 3 })
     const epoch0 = await readParameters(c.publicClient, { settlement: c.contracts.settlement, epoch: 0n })
-    assert.deepEqual(epoch0.defaultPolicy, { kind: 'replicate', k: 3, quorum: 2 })
+    assert.deepEqual(epoch0.defaultPolicy, { kind: 'replicate', k: 3, quorum: 2, auditPpm: defaultParams.defaultPolicy.auditPpm })
     await assert.rejects(readParameters(c.publicClient, { settlement: c.contracts.settlement, epoch: 2n }), /not opened yet/)
   })
 

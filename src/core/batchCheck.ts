@@ -1,3 +1,4 @@
+import { auditDrawOf, isAudited } from './challenge.ts'
 import type { VrfVerifier } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
 import type { CertificateRejectionCode, TaskCertificate } from './certificate.ts'
@@ -7,8 +8,8 @@ import type { SettledTask } from './epochBatch.ts'
 import type { EpochProposal, ProposedTask } from './epochProposal.ts'
 import type { BatchSeal } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
-import { seatsOf } from './task.ts'
-import type { Address, Hex, ProtocolDomain, TaskSpec, Verdict } from './types.ts'
+import { auditRateOf, executorsOf, seatsOf } from './task.ts'
+import type { Address, Hex, Policy, ProtocolDomain, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 
 export type BatchObjectionReason =
   /** A certificate that proves nothing, or not the verdict claimed for it (its code says why). */
@@ -26,6 +27,11 @@ export type BatchObjectionReason =
   | 'omits-commit'
   /** A certificate leaves out a reveal this node accepted in time: it would penalise that executor as a withholder. */
   | 'omits-reveal'
+  /**
+   * A certificate leaves out the audit-calling challenge this node took: without it the task owes
+   * an audit anyone may claim to be, instead of the drawn auditor whose reveal the verdict needs.
+   */
+  | 'omits-challenge'
 
 export interface BatchObjection {
   taskId: Hex
@@ -65,6 +71,12 @@ export type CertifiedTask = SettledTask & ProposedTask
 export function outputsToFetch(certificate: TaskCertificate): Hex[] {
   const reveals = [...certificate.reveals, ...(certificate.arbitration?.reveals ?? [])].map((r) => ({ executor: r.signer, ...r.message }))
   return resultsToCompare(certificate.spec.message.comparison, reveals)
+}
+
+/** Whether a challenge's draw calls for an audit of the task (a draw that does not check calls none). */
+function callsAudit(challenge: SignedChallenge, policy: Policy, verifyVrf?: VrfVerifier): boolean {
+  const draw = auditDrawOf(challenge, verifyVrf)
+  return draw !== undefined && isAudited(draw, auditRateOf(policy))
 }
 
 /** Whether every committer holds one of the task's first seats (the first k ranked; no backup stepped in). */
@@ -173,10 +185,15 @@ export async function findBatchObjection({
       const ranking = parameters.rankingOf(certificate.spec.message, taskId)
       const rank = (node: Address) => ranking.indexOf(node)
       const worst = Math.max(...certificate.commits.map((c) => rank(c.signer)))
-      const full = certificate.commits.length >= seatsOf(certificate.spec.message.policy)
+      const full = certificate.commits.length >= executorsOf(certificate.spec.message.policy)
       const outranks = (node: Address) => !full || rank(node) < worst
       if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
       if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
+      // Without the audit-calling challenge this member took, the certificate hides that the draw
+      // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
+      if (held.challenge !== undefined && certificate.challenge === undefined && callsAudit(held.challenge, certificate.spec.message.policy, parameters.verifyVrf)) {
+        return { objection: { taskId, reason: 'omits-challenge' } }
+      }
       // An arbitration this member holds must not be left out or cut short: every arbiter holds a
       // seat, so each of its commits and reveals counts.
       if (held.arbitration !== undefined) {

@@ -5,7 +5,7 @@ import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
-import { arbitrationQuorum, seatsOf } from './task.ts'
+import { arbitrationQuorum, auditRateOf, challengedCommitment, challengerOf, executorsOf } from './task.ts'
 import { isStrictMajority } from './taskSpec.ts'
 import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
@@ -24,7 +24,7 @@ export interface TaskCertificate {
   commits: readonly Sealed<Commit>[]
   /** Reveals that open counted commits, at most one per executor. A committer without one withheld. */
   reveals: readonly Sealed<Reveal>[]
-  /** A sampled task's challenge from its designated verifier, when one was signed. */
+  /** An audited task's challenge from its designated verifier (`challengerOf`), when one was signed. */
   challenge?: SignedChallenge
   /**
    * A dispute's arbitration: the arbiters' sealed commits and the reveals that open them. Present
@@ -42,7 +42,7 @@ export type CertificateRejectionCode =
   /** A signer the task's ranking does not hold: an unstaked key, or one not drawn for this task. */
   | 'CERT_UNSEATED'
   | 'CERT_DUPLICATE_SIGNER'
-  /** More commits than the policy has seats. */
+  /** More commits than the policy has seats (and its audit, when it was audited). */
   | 'CERT_TOO_MANY_SEATS'
   /** A replicate policy whose quorum is not a majority of k: no node accepts such a spec. */
   | 'CERT_BAD_POLICY'
@@ -116,9 +116,10 @@ const reject = (code: CertificateRejectionCode, message: string, details: Record
  *   are the k best-ranked committers, so a backup counts only where a better-ranked node did not
  *   commit; a certificate that leaves out such a commit is for the members who hold it to object to
  *   (batchCheck.ts).
- * - `sample`: the executor and at most its auditor. One committer is verified alone only with a
- *   challenge from its designated verifier, the node ranked right after it, whose audit draw does not call an
- *   audit (`isAudited`); two (an audit) must agree.
+ * - `sample` (one executor, quorum 1) and `replicate` with an `auditPpm`: the seats are spared an
+ *   audit only by a challenge from their designated verifier whose audit draw does not call one
+ *   (`auditOf`); otherwise one more committer (the auditor) may count and the verdict needs one more
+ *   agreeing reveal, the drawn auditor's among them.
  *
  * Reveals must open their signer's commit. Reveals that disagree (`isDisputed`) decide nothing by
  * themselves: with an arbitration, a strict majority of the disputed seats and the arbiters
@@ -139,7 +140,7 @@ export async function checkTaskCertificate({
   outputs,
   verified = new Map(),
 }: CheckTaskCertificateParameters): Promise<CertificateCheck> {
-  const { spec, commits, reveals, challenge, arbitration } = certificate
+  const { spec, commits, reveals, arbitration } = certificate
   const taskId = hashTaskSpec(spec.message, domain)
   if (spec.signer !== spec.message.requester || !(await verify(taskId, spec.signature, spec.signer))) {
     return reject('CERT_BAD_SPEC_SIGNATURE', 'The spec is not signed by its requester.', { taskId })
@@ -155,33 +156,11 @@ export async function checkTaskCertificate({
   if (policy.kind === 'replicate' && !(policy.k >= 1 && isStrictMajority(policy.k, policy.quorum))) {
     return reject('CERT_BAD_POLICY', `A quorum of ${policy.quorum} of ${policy.k} is not a majority: no node would have accepted the spec.`, { taskId })
   }
-  const seats = seatsOf(policy)
+  const audit = await auditOf({ certificate, taskId, ranking, domain, verify, ...(verifyVrf === undefined ? {} : { verifyVrf }) })
+  if ('kind' in audit) return audit
+  const seats = executorsOf(policy) + (audit.audited ? 1 : 0)
   if (commits.length > seats) return reject('CERT_TOO_MANY_SEATS', `${commits.length} commits for ${seats} seats.`, { taskId })
-
-  let quorum: number
-  if (policy.kind === 'replicate') {
-    quorum = policy.quorum
-  } else if (commits.length <= 1) {
-    const executor = commits[0]
-    const designated = executor === undefined ? undefined : ranking[rank.get(executor.signer)! + 1]
-    const draw = challenge === undefined ? undefined : auditDrawOf(challenge, verifyVrf)
-    const valid =
-      challenge !== undefined &&
-      executor !== undefined &&
-      draw !== undefined &&
-      challenge.signer === designated &&
-      challenge.message.taskId === taskId &&
-      challenge.message.commitment === executor.message.commitment &&
-      (await verify(hashChallenge(challenge.message, domain), challenge.signature, challenge.signer))
-    if (challenge !== undefined && !valid) {
-      return reject('CERT_BAD_CHALLENGE', 'The challenge is not the designated verifier’s, of the executor’s commit, with its audit draw.', { taskId })
-    }
-    const unaudited = valid && !isAudited(draw!, policy.ratePpm)
-    // Without a challenge that spares it, a lone commit awaited an audit that never came.
-    quorum = unaudited ? 1 : 2
-  } else {
-    quorum = 2
-  }
+  let quorum = (policy.kind === 'replicate' ? policy.quorum : 1) + (audit.audited ? 1 : 0)
 
   const comparison = spec.message.comparison === undefined ? {} : { comparison: spec.message.comparison }
   const inRankOrder = (revealed: ReadonlyMap<Address, Reveal>, order: ReadonlyMap<Address, number>) =>
@@ -207,8 +186,9 @@ export async function checkTaskCertificate({
     quorum = arbitrationQuorum(opened.committed.size + arbiters.length)
     const reveals = [...seated, ...inRankOrder(ruling.revealed, order)]
     verdict = decideVerdict({ taskId, quorum, reveals, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
-  } else if (disputed) {
-    // Disagreeing seats without their arbitration rule nothing, and penalise no one for it.
+  } else if (disputed || (audit.auditor !== undefined && !opened.revealed.has(audit.auditor))) {
+    // Disagreeing seats without their arbitration rule nothing, and penalise no one for it; nor do
+    // seats whose drawn audit never reported.
     verdict = { taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
   } else {
     verdict = decideVerdict({ taskId, quorum, reveals: seated, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
@@ -221,6 +201,46 @@ export async function checkTaskCertificate({
     return reject('CERT_VERDICT_MISMATCH', 'The claimed verdict is not the one the evidence gives.', { taskId, claimed: claimed.outcome, proven: verdict.outcome })
   }
   return { kind: 'valid', taskId, verdict, quorum, withheld }
+}
+
+interface AuditParameters {
+  certificate: TaskCertificate
+  taskId: Hex
+  ranking: readonly Address[]
+  domain: ProtocolDomain
+  verify: SignatureVerifier
+  verifyVrf?: VrfVerifier
+}
+
+/**
+ * Whether a certificate's task was audited, and by whom. A task with an audit rate was spared only
+ * by a valid challenge from its designated verifier (`challengerOf`, over the commits other than
+ * the verifier's own) of the best-ranked commitment, whose draw does not call an audit. A challenge
+ * that calls one names the auditor: the verifier itself, whose reveal the verdict needs. Without a
+ * challenge, the verifier was silent and some later node audited (its commit is among the seats).
+ */
+async function auditOf({ certificate, taskId, ranking, domain, verify, verifyVrf }: AuditParameters): Promise<{ audited: boolean; auditor?: Address } | CertificateRejection> {
+  const { spec, commits, challenge } = certificate
+  const rate = auditRateOf(spec.message.policy)
+  if (rate === 0) return challenge === undefined ? { audited: false } : reject('CERT_BAD_CHALLENGE', 'The task has no audit rate: nothing to challenge.', { taskId })
+  if (challenge === undefined) {
+    // No node left to verify (every ranked node committed): nothing could audit. Otherwise the
+    // verifier was silent and some later node audited.
+    const committers = new Set(commits.map((c) => c.signer))
+    return { audited: challengerOf(ranking, executorsOf(spec.message.policy), committers) < ranking.length }
+  }
+  const others = new Set(commits.map((c) => c.signer).filter((signer) => signer !== challenge.signer))
+  const designated = ranking[challengerOf(ranking, executorsOf(spec.message.policy), others)]
+  const counted = commits.map((c) => ({ executor: c.signer, commitment: c.message.commitment })).filter((c) => c.executor !== challenge.signer)
+  const draw = auditDrawOf(challenge, verifyVrf)
+  const valid =
+    draw !== undefined &&
+    challenge.signer === designated &&
+    challenge.message.taskId === taskId &&
+    challenge.message.commitment === challengedCommitment(ranking, counted) &&
+    (await verify(hashChallenge(challenge.message, domain), challenge.signature, challenge.signer))
+  if (!valid) return reject('CERT_BAD_CHALLENGE', 'The challenge is not the designated verifier’s, of the best-ranked commit, with its audit draw.', { taskId })
+  return isAudited(draw, rate) ? { audited: true, auditor: challenge.signer } : { audited: false }
 }
 
 interface OpenCommitsParameters {

@@ -95,7 +95,7 @@ function comparisonMessage(comparison: Comparison = { kind: 'exact' }) {
 
 function policyMessage(policy: Policy) {
   return policy.kind === 'replicate'
-    ? { kind: policyKindCode.replicate, k: policy.k, quorum: policy.quorum, ratePpm: 0 }
+    ? { kind: policyKindCode.replicate, k: policy.k, quorum: policy.quorum, ratePpm: policy.auditPpm ?? 0 }
     : { kind: policyKindCode.sample, k: 1, quorum: 1, ratePpm: policy.ratePpm }
 }
 

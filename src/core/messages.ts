@@ -50,7 +50,7 @@ export const uint = (bits: number) =>
 export const smallUint = (max: number) => z.number().int().min(0).max(max)
 
 const policy = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('replicate'), k: smallUint(0xffff), quorum: smallUint(0xffff) }),
+  z.strictObject({ kind: z.literal('replicate'), k: smallUint(0xffff), quorum: smallUint(0xffff), auditPpm: smallUint(1_000_000).optional() }),
   z.strictObject({ kind: z.literal('sample'), ratePpm: smallUint(1_000_000) }),
 ])
 

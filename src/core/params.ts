@@ -27,12 +27,17 @@ export interface ProtocolParams {
   maxInputBytes: number
   /** Largest replication factor a spec may ask for. */
   maxK: number
+  /**
+   * Lowest audit rate (ppm) a replicated spec may ask for (`ReplicatePolicy.auditPpm`): the floor
+   * a node holds every requester to. The requester chooses above it (its security level).
+   */
+  minAuditPpm: number
   /** Largest gossip message accepted, in bytes. */
   maxMessageBytes: number
 }
 
 export const defaultParams: ProtocolParams = {
-  defaultPolicy: { kind: 'replicate', k: 3, quorum: 2 },
+  defaultPolicy: { kind: 'replicate', k: 3, quorum: 2, auditPpm: 100_000 },
   backups: 3,
   arbiters: 193,
   commitWindowMs: 5_000,
@@ -43,6 +48,7 @@ export const defaultParams: ProtocolParams = {
   maxProgramBytes: 4 * 1024 * 1024,
   maxInputBytes: 16 * 1024 * 1024,
   maxK: 16,
+  minAuditPpm: 0,
   maxMessageBytes: 16 * 1024,
 }
 

@@ -49,9 +49,9 @@ describe('sample policy', () => {
     assert.deepEqual(s.seats, [x])
     s = applyCommit(s, commit(x), 10, timing)
     assert.equal(s.phase, 'challenge')
-    assert.equal(s.sample?.verifier, v)
+    assert.equal(s.audit?.verifier, v)
     s = applyChallenge(s, challenge(s), 20, timing)
-    assert.equal(s.sample?.audited, false)
+    assert.equal(s.audit?.audited, false)
     assert.equal(s.phase, 'reveal')
     s = applyReveal(s, reveal(x), 30, timing)
     assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [x], dissenters: [] })
@@ -61,7 +61,7 @@ describe('sample policy', () => {
     let s = open(1_000_000)
     s = applyCommit(s, commit(x), 10, timing)
     s = applyChallenge(s, challenge(s), 20, timing)
-    assert.equal(s.sample?.stage, 'audit')
+    assert.equal(s.audit?.stage, 'audit')
     assert.equal(s.phase, 'commit', 'nobody reveals before the auditor has committed')
     assert.deepEqual(s.seats, [x, v])
     s = applyCommit(s, commit(v), 30, timing)
@@ -105,7 +105,7 @@ describe('sample policy', () => {
   it('a silent verifier cannot spare the executor: the next node audits', () => {
     let s = applyCommit(open(1), commit(x), 10, timing)
     s = advanceTask(s, 10 + timing.commitWindowMs, timing)
-    assert.equal(s.sample?.stage, 'audit')
+    assert.equal(s.audit?.stage, 'audit')
     assert.deepEqual(s.seats, [x, a1])
     assert.ok(s.missedCommit.includes(v))
   })
@@ -155,7 +155,7 @@ describe('sample policy: a lazy executor over many tasks', () => {
       // The lazy executor commits a guess without running the task.
       s = applyCommit(s, c(lazy, bad), 1, timing)
       s = applyChallenge(s, await signChallenge(verifier, vrf, { taskId: id, commitment: s.commits[0]!.commitment }, devnetDomain), 2, timing)
-      if (s.sample?.stage === 'audit') {
+      if (s.audit?.stage === 'audit') {
         s = applyCommit(s, c(verifier.address, good), 3, timing)
         s = applyReveal(applyReveal(s, r(lazy, bad), 4, timing), r(verifier.address, good), 4, timing)
         s = openArbitration(s, order, 3, 4, timing)

@@ -20,11 +20,16 @@ import { decideVerdict, isDisputed } from './verdict.ts'
 export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'dispute' | 'decided'
 
 /**
- * Where a `sample` task stands: one executor; after its commit the verifier's challenge decides
- * whether it is audited (the verifier re-executes). An audit that disagrees with the executor is a
- * dispute, which goes to arbitration like any other (`TaskState.arbitration`).
+ * Where a task's audit stands: a `sample` task (one executor) and a `replicate` task with an audit
+ * rate (`auditPpm`, for unanimous seats) both go through it. Once the commit phase closes, the
+ * designated verifier (`challengerOf`: the first ranked node after the seats that did not commit)
+ * signs a challenge whose VRF draw decides whether the task is audited; if so, the verifier
+ * re-executes as one more seat before anyone reveals, and its reveal is needed for a verdict. An
+ * audit that disagrees with the seats is a dispute, which goes to arbitration like any other
+ * (`TaskState.arbitration`). A verifier that stays silent cannot spare the seats: the next ranked
+ * node audits instead.
  */
-export interface SampleState {
+export interface AuditState {
   ratePpm: number
   stage: 'execute' | 'audit'
   /** The node whose challenge is awaited, then the auditor. */
@@ -32,6 +37,39 @@ export interface SampleState {
   challengeDeadline: number | null
   /** Whether the challenge called for an audit; null until it arrived. */
   audited: boolean | null
+  /** Whether the audit was called by the verifier's challenge (not forced by its silence): then its reveal is needed. */
+  drawn: boolean
+}
+
+/** The rate (ppm) at which a task's results are audited: a sampled task's rate, a replicated task's `auditPpm`. */
+export function auditRateOf(policy: TaskSpec['policy']): number {
+  return policy.kind === 'sample' ? policy.ratePpm : (policy.auditPpm ?? 0)
+}
+
+/** How many executors a policy seats before any audit: k, or the one executor of a sampled task. */
+export function executorsOf(policy: TaskSpec['policy']): number {
+  return policy.kind === 'replicate' ? policy.k : 1
+}
+
+/**
+ * A task's designated verifier: the first node of the ranking, at or after the place right after
+ * the `executors` first seats, that is not among `committers` (a backup that stepped in and
+ * committed is not; one that missed its seat may be). Every node and every certificate checker
+ * computes it from the ranking and the counted commits alone.
+ */
+export function challengerOf(ranking: readonly Address[], executors: number, committers: ReadonlySet<Address>): number {
+  let index = executors
+  while (index < ranking.length && committers.has(ranking[index]!)) index++
+  return index
+}
+
+/**
+ * The commitment a challenge names: the best-ranked committer's. One per task, so a verifier has
+ * exactly one draw to make and nobody can pick among several.
+ */
+export function challengedCommitment(ranking: readonly Address[], commits: readonly { executor: Address; commitment: Hex }[]): Hex | undefined {
+  const rank = (a: Address) => ranking.indexOf(a)
+  return [...commits].sort((a, b) => rank(a.executor) - rank(b.executor))[0]?.commitment
 }
 
 /**
@@ -70,9 +108,9 @@ export function rankTask({ view, taskId, spec, backups, arbiters = 0 }: RankTask
   return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups + arbiters })
 }
 
-/** The seats a task's first stage can fill: k executors; a sampled task's executor and verifier. */
+/** The places a task's first stage can fill: its executors, and its verifier when it is audited at all. */
 export function seatsOf(policy: TaskSpec['policy']): number {
-  return policy.kind === 'replicate' ? policy.k : 2
+  return executorsOf(policy) + (auditRateOf(policy) > 0 ? 1 : 0)
 }
 
 /**
@@ -136,8 +174,8 @@ export interface TaskState {
   readonly outputs: ReadonlyMap<Hex, Uint8Array>
   /** When the `compare` phase gives up waiting for result bytes; null outside it. */
   readonly compareDeadline: number | null
-  /** The sample policy's progress; null for replicate. */
-  readonly sample: SampleState | null
+  /** The audit's progress; null for a replicated task without an audit rate. */
+  readonly audit: AuditState | null
   /** The arbitration of a dispute; null unless the seats' reveals disagreed. */
   readonly arbitration: Arbitration | null
 }
@@ -159,6 +197,7 @@ export interface OpenTaskParameters {
 export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParameters): TaskState {
   const sampled = spec.policy.kind === 'sample'
   const { k, quorum } = spec.policy.kind === 'replicate' ? spec.policy : { k: 1, quorum: 1 }
+  const ratePpm = auditRateOf(spec.policy)
   // A sampled task needs an executor and a verifier at least.
   const needed = sampled ? 2 : k
   if (ranking.length < needed) {
@@ -185,10 +224,7 @@ export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParamet
     verdict: null,
     outputs: new Map(),
     compareDeadline: null,
-    sample:
-      spec.policy.kind === 'sample'
-        ? { ratePpm: spec.policy.ratePpm, stage: 'execute', verifier: null, challengeDeadline: null, audited: null }
-        : null,
+    audit: ratePpm > 0 ? { ratePpm, stage: 'execute', verifier: null, challengeDeadline: null, audited: null, drawn: false } : null,
     arbitration: null,
   }
 }
@@ -232,6 +268,12 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
     arbitration === null
       ? reveals
       : [...reveals.filter((r) => arbitration.disputed.includes(r.executor)), ...arbitration.arbiters.flatMap((a) => reveals.filter((r) => r.executor === a))]
+  const { audit } = state
+  if (arbitration === null && audit?.drawn === true && !hasRevealed(state, audit.verifier!)) {
+    // The audit the draw called for never reported: the seats' agreement alone proves nothing.
+    const verdict: Verdict = { taskId: state.taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
+    return { ...state, phase: 'decided', verdict, missedReveal }
+  }
   const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals: ordered, outputs: state.outputs, ...comparison })
   return { ...state, phase: 'decided', verdict, missedReveal }
 }
@@ -289,28 +331,37 @@ export function applyOutputs(state: TaskState, outputs: readonly Uint8Array[], n
 }
 
 function closeCommitPhase(state: TaskState, closedAt: number, timing: TaskTiming): TaskState {
-  // A sampled task's first commit waits for the verifier's challenge before anything is revealed.
-  if (state.sample?.stage === 'execute' && state.sample.audited === null) {
-    const verifier = state.ranking[state.nextBackup] ?? null
+  // An audited task's commits wait for the verifier's challenge before anything is revealed.
+  if (state.audit?.stage === 'execute' && state.audit.audited === null) {
+    const committers = new Set(state.commits.map((c) => c.executor))
+    const index = challengerOf(state.ranking, executorsOf(state.spec.policy), committers)
+    // A network with no node left to verify cannot audit (every ranked node sits in the task).
+    if (index >= state.ranking.length) {
+      return { ...state, audit: { ...state.audit, audited: false }, phase: 'reveal', revealDeadline: closedAt + timing.revealWindowMs }
+    }
     return {
       ...state,
       phase: 'challenge',
-      nextBackup: state.nextBackup + 1,
-      sample: { ...state.sample, verifier, challengeDeadline: closedAt + timing.commitWindowMs },
+      nextBackup: Math.max(state.nextBackup, index + 1),
+      audit: { ...state.audit, verifier: state.ranking[index] ?? null, challengeDeadline: closedAt + timing.commitWindowMs },
     }
   }
   return { ...state, phase: 'reveal', revealDeadline: closedAt + timing.revealWindowMs }
 }
 
-/** Seats the verifier as auditor: it must now commit to its own run before anyone reveals. */
-function startAudit(state: TaskState, verifier: Address, at: number, timing: TaskTiming): TaskState {
-  const seats = [...state.seats, verifier]
+/**
+ * Seats the auditor: it must now commit to its own run before anyone reveals, and no backup stands
+ * in for it. A verdict then needs one more agreeing reveal than the policy's quorum.
+ */
+function startAudit(state: TaskState, auditor: Address, drawn: boolean, at: number, timing: TaskTiming): TaskState {
+  const seats = [...state.seats, auditor]
   return {
     ...state,
-    sample: { ...state.sample!, stage: 'audit', verifier, audited: true },
+    audit: { ...state.audit!, stage: 'audit', verifier: auditor, audited: true, drawn },
     seats,
     k: seats.length,
-    quorum: seats.length,
+    quorum: state.quorum + 1,
+    nextBackup: state.ranking.length,
     phase: 'commit',
     commitDeadline: at + timing.commitWindowMs,
   }
@@ -338,16 +389,16 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
       continue
     }
     if (s.phase === 'challenge') {
-      const sample = s.sample!
-      if (sample.challengeDeadline === null || now < sample.challengeDeadline) return s
-      // A silent verifier cannot spare the executor an audit: the next node audits instead.
-      const missed = sample.verifier === null ? [] : [sample.verifier]
+      const audit = s.audit!
+      if (audit.challengeDeadline === null || now < audit.challengeDeadline) return s
+      // A silent verifier cannot spare the seats an audit: the next node audits instead.
+      const missed = audit.verifier === null ? [] : [audit.verifier]
       const next = s.ranking[s.nextBackup]
       s = { ...s, missedCommit: [...s.missedCommit, ...missed] }
       s =
         next === undefined
-          ? { ...s, phase: 'reveal', revealDeadline: sample.challengeDeadline + timing.revealWindowMs, sample: { ...sample, audited: false } }
-          : startAudit({ ...s, nextBackup: s.nextBackup + 1 }, next, sample.challengeDeadline, timing)
+          ? { ...s, phase: 'reveal', revealDeadline: audit.challengeDeadline + timing.revealWindowMs, audit: { ...audit, audited: false } }
+          : startAudit(s, next, false, audit.challengeDeadline, timing)
       continue
     }
     if (now < s.commitDeadline) return s
@@ -501,14 +552,14 @@ function mayGoToArbitration(s: TaskState): boolean {
 /** The challenge's audit draw if it fits the task (already advanced to now), or why it does not. */
 function checkChallenge(s: TaskState, signed: SignedChallenge, verifyVrf?: VrfVerifier): { draw: Hex } | { refusal: ChallengeRejectedError } {
   const details = { taskId: s.taskId, verifier: signed.signer }
-  if (s.phase !== 'challenge' || s.sample === null) {
+  if (s.phase !== 'challenge' || s.audit === null) {
     return { refusal: new ChallengeRejectedError('CHALLENGE_UNEXPECTED', 'The task is not waiting for a challenge.', { details }) }
   }
-  if (signed.signer !== s.sample.verifier) {
+  if (signed.signer !== s.audit.verifier) {
     return { refusal: new ChallengeRejectedError('CHALLENGE_NOT_VERIFIER', 'Only the designated verifier can challenge this task.', { details }) }
   }
-  if (signed.message.taskId !== s.taskId || !s.commits.some((c) => c.commitment === signed.message.commitment)) {
-    return { refusal: new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the executor’s commitment.', { details }) }
+  if (signed.message.taskId !== s.taskId || signed.message.commitment !== challengedCommitment(s.ranking, s.commits)) {
+    return { refusal: new ChallengeRejectedError('CHALLENGE_MISMATCH', 'The challenge does not name the best-ranked executor’s commitment.', { details }) }
   }
   const draw = auditDrawOf(signed, verifyVrf)
   if (draw === undefined) {
@@ -518,9 +569,9 @@ function checkChallenge(s: TaskState, signed: SignedChallenge, verifyVrf?: VrfVe
 }
 
 function withChallenge(s: TaskState, signed: SignedChallenge, draw: Hex, now: number, timing: TaskTiming): TaskState {
-  const sample = s.sample!
-  if (isAudited(draw, sample.ratePpm)) return startAudit(s, signed.signer, now, timing)
-  return { ...s, sample: { ...sample, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
+  const audit = s.audit!
+  if (isAudited(draw, audit.ratePpm)) return startAudit(s, signed.signer, true, now, timing)
+  return { ...s, audit: { ...audit, audited: false }, phase: 'reveal', revealDeadline: now + timing.revealWindowMs }
 }
 
 /**
@@ -563,7 +614,7 @@ export function nextTaskDeadline(state: TaskState): number | null {
     state.phase === 'commit'
       ? state.commitDeadline
       : state.phase === 'challenge'
-        ? (state.sample?.challengeDeadline ?? state.commitDeadline)
+        ? (state.audit?.challengeDeadline ?? state.commitDeadline)
         : state.phase === 'compare'
           ? (state.compareDeadline ?? state.commitDeadline)
           : state.phase === 'dispute'
@@ -577,9 +628,9 @@ export function isAwaitingCommit(state: TaskState, executor: Address): boolean {
   return state.phase === 'commit' && state.seats.includes(executor) && !hasCommitted(state, executor)
 }
 
-/** Whether `node` is the verifier a sampled task is waiting on for its challenge. */
+/** Whether `node` is the verifier a task is waiting on for its challenge. */
 export function isAwaitingChallenge(state: TaskState, node: Address): boolean {
-  return state.phase === 'challenge' && state.sample?.verifier === node
+  return state.phase === 'challenge' && state.audit?.verifier === node
 }
 
 /** Whether `executor` committed and should reveal now. */

@@ -98,7 +98,7 @@ describe('task state machine: a sampled inference task', () => {
       const ranking = [...accounts, ...['a1', 'a2', 'a3'].map((l) => testAccount(l).address)]
       let s = openTask({ taskId, spec, ranking, timing, now: 0 })
       s = applyCommit(s, commit(e1, honest), 10, timing)
-      const verifier = s.sample!.verifier!
+      const verifier = s.audit!.verifier!
       assert.equal(verifier, accounts[1])
       const challenge = drawnChallenge(testVrfKey('e2'), verifier, { taskId, commitment: s.commits[0]!.commitment }, sig)
       s = applyChallenge(s, challenge, 20, timing)

@@ -55,6 +55,13 @@ export function assertValidPolicy(policy: Policy, params: ProtocolParams): void 
       hint: `For k = ${k} use quorum ${Math.floor(k / 2) + 1}.`,
     })
   }
+  const auditPpm = policy.auditPpm ?? 0
+  if (!Number.isInteger(auditPpm) || auditPpm < params.minAuditPpm || auditPpm > 1_000_000) {
+    throw new SpecRejectedError('SPEC_INVALID_POLICY', `The audit rate must be an integer from ${params.minAuditPpm} to 1,000,000 parts per million.`, {
+      details: { auditPpm, minAuditPpm: params.minAuditPpm },
+      hint: `Set auditPpm to at least ${params.minAuditPpm}: unanimous seats are audited at that rate.`,
+    })
+  }
 }
 
 export interface CheckTaskSpecParameters {

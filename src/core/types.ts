@@ -2,11 +2,17 @@ import type { Address, Hex } from 'viem'
 
 export type { Address, Hex }
 
-/** How a task is verified. `k` executors, a result wins with `quorum` matching reveals. */
+/**
+ * How a task is verified. `k` executors, a result wins with `quorum` matching reveals. With
+ * `auditPpm`, the seats' results are also re-executed by a verifier drawn after their commits with
+ * probability `auditPpm` / 1,000,000, so a coalition holding every seat is caught at that rate.
+ */
 export interface ReplicatePolicy {
   kind: 'replicate'
   k: number
   quorum: number
+  /** Audit rate in parts per million; 0 (no audit) when absent. */
+  auditPpm?: number
 }
 
 /** One executor, re-executed by a verifier with probability `ratePpm` / 1,000,000. */

@@ -1,8 +1,8 @@
-import { rankTask } from '../core/task.ts'
+import { executorsOf, rankTask } from '../core/task.ts'
 import type { Address, Hex, TaskSpec } from '../core/types.ts'
 import type { EpochView } from '../ports/node.ts'
 
-/** A task's first-stage seats (its first k ranked nodes, best first) and the agreeing reveals its policy asks for. */
+/** A task's executor seats (its first k ranked nodes, best first; not its verifier's place) and the agreeing reveals its policy asks for. */
 export interface TaskSeats {
   seats: readonly Address[]
   quorum: number
@@ -26,7 +26,7 @@ export function createPublicSeats({ specOf, snapshot }: PublicSeatsParameters): 
     const spec = specOf(taskId)
     const view = spec === undefined ? undefined : snapshot(spec.epoch)
     if (spec === undefined || view === undefined) return undefined
-    const seats = rankTask({ view, taskId, spec, backups: 0 })
+    const seats = rankTask({ view, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy))
     return { seats, quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : seats.length }
   }
 }

@@ -10,6 +10,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { SpecRejectedError } from '../core/errors.ts'
+import { executorsOf } from '../core/task.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
@@ -66,6 +67,8 @@ export interface DevnetOptions {
   modelHolders?: number
   /** Verify by sampling instead of replication: one executor, audited with this probability (ppm). */
   sampleRatePpm?: number
+  /** Audit rate (ppm) of the default replicate policy; the protocol default when absent. */
+  auditPpm?: number
   /** Settle on a real chain (anvil, spawned and stopped here); false runs without a chain. Default true. */
   chain?: boolean
   /** Tasks per epoch: each epoch's tasks are settled in one batch. Default 50. */
@@ -161,6 +164,8 @@ export interface DevnetReport {
   correct: number
   /** Tasks that some node verified with a result that is not the true one (under replicate, only where a coalition held every seat). */
   wrongVerdicts: number
+  /** Decided tasks whose verdict counts an auditor: more executors than the policy seats. */
+  audited: number
   /**
    * Inference tasks: how many input rows there were, and how many verified predictions (each output
    * row's argmax) match the data set's label. Null without inference tasks.
@@ -219,7 +224,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const seed = options.seed ?? 'veritask'
   const concurrency = options.concurrency ?? 24
   const logger = options.logger ?? silentLogger
-  const params: ProtocolParams = { ...defaultParams, ...options.params, defaultPolicy: { kind: 'replicate', k, quorum } }
+  const params: ProtocolParams = { ...defaultParams, ...options.params, defaultPolicy: { kind: 'replicate', k, quorum, auditPpm: options.auditPpm ?? defaultParams.defaultPolicy.auditPpm } }
   const policy: Policy = options.sampleRatePpm === undefined ? params.defaultPolicy : { kind: 'sample', ratePpm: options.sampleRatePpm }
 
   const useChain = options.chain ?? true
@@ -534,6 +539,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     rejected,
     correct,
     wrongVerdicts,
+    audited: decidedVerdicts.filter((v) => v.executors.length > executorsOf(policy)).length,
     accuracy,
     agreement: disagreed.size === 0,
     disagreements: disagreed.size,

@@ -15,6 +15,7 @@ import {
   advanceTask,
   applyCommit,
   applyOutputs,
+  challengedCommitment,
   isAwaitingChallenge,
   isAwaitingCommit,
   isAwaitingReveal,
@@ -354,14 +355,14 @@ export function createNode({
     enqueue('reveals', { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt })
   }
 
-  /** As a sampled task's verifier: sign a challenge of the executor's commitment and send it. */
+  /** As a task's designated verifier: sign a challenge of the best-ranked commitment, with its audit draw, and send it. */
   async function challenge(taskId: Hex, entry: TaskEntry): Promise<void> {
-    const commitment = entry.state.commits[0]?.commitment
+    const commitment = challengedCommitment(entry.state.ranking, entry.state.commits)
     if (commitment === undefined) return
     entry.challengeSent = true
     if (vrf === undefined) {
       // Without its VRF key a node cannot draw the audit: it stays silent, and the next node audits.
-      log.warn('no VRF key: cannot challenge as a sampled task’s verifier', { taskId })
+      log.warn('no VRF key: cannot challenge as a task’s verifier', { taskId })
       return
     }
     // The signature (RFC 6979) and the VRF proof are deterministic: after a restart the same challenge comes out.

@@ -10,7 +10,7 @@ import type { Clock } from '../../src/node/clock.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
 import type { HeldLimits } from '../../src/node/gossipIntake.ts'
 import type { Runtime } from '../../src/ports/runtime.ts'
-import { requester, testAccount } from './fixtures.ts'
+import { requester, testAccount, testVrfKey } from './fixtures.ts'
 
 // A small network of nodes on the memory transport, for node-level and end-to-end tests.
 
@@ -37,6 +37,8 @@ export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, 
     accounts.map((account, i) =>
       startNodeHost({
         account,
+        // Its verifier's challenge decides a task's audit: a node without a VRF key stays silent.
+        vrf: testVrfKey(`node-${i}`),
         network: hub.connect(`peer-${i}`),
         chain,
         domain: devnetDomain,

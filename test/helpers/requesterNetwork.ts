@@ -15,7 +15,7 @@ import type { ExecutionRequest, ExecutionResult, Runtime } from '../../src/ports
 import { exampleProgramPath } from '../../src/programs/examplePrograms.ts'
 import { wordCountReference } from '../../src/programs/wordCount.ts'
 import { mergeWordCountsReference } from '../../examples/word-frequencies/wordFrequencies.ts'
-import { testAccount } from './fixtures.ts'
+import { testAccount, testVrfKey } from './fixtures.ts'
 
 // A requester's view of a network, cheap to start: anvil with the contracts (escrow deposits,
 // the signing domain) and three in-memory nodes behind their HTTP APIs. The nodes' runtime
@@ -79,6 +79,8 @@ export async function startRequesterNetwork(label = 'requester'): Promise<Reques
     accounts.map((account, i) =>
       startNodeHost({
         account,
+        // Its verifier's challenge decides a task's audit: a node without a VRF key stays silent.
+        vrf: testVrfKey(`${label}-node-${i}`),
         network: hub.connect(`peer-${i}`),
         chain: view,
         domain,

@@ -26,7 +26,7 @@ describe('network parameters', () => {
     const governed = { ...defaultNetworkParameters, replicationK: 5, replicationQuorum: 3, commitWindowMs: 9_000, maxFuel: 7n }
     const base = { ...defaultParams, backups: 7, maxMessageBytes: 999 }
     const params = toProtocolParams(governed, base)
-    assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3 })
+    assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3, auditPpm: defaultParams.defaultPolicy.auditPpm })
     assert.deepEqual([params.commitWindowMs, params.maxFuel, params.backups, params.maxMessageBytes], [9_000, 7n, 7, 999])
     assert.deepEqual(toProtocolParams(defaultNetworkParameters), defaultParams)
     // A chain started from a node's settings gives that node its settings back.

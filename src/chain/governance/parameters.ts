@@ -112,7 +112,13 @@ export function fromChainValues(values: readonly bigint[]): NetworkParameterValu
 export function toProtocolParams(values: NetworkParameterValues, base: ProtocolParams = defaultParams): ProtocolParams {
   return {
     ...base,
-    defaultPolicy: { kind: 'replicate', k: values.replicationK, quorum: values.replicationQuorum },
+    // The audit rate of unanimous seats is the node's setting until NetworkParameters governs it.
+    defaultPolicy: {
+      kind: 'replicate',
+      k: values.replicationK,
+      quorum: values.replicationQuorum,
+      ...(base.defaultPolicy.auditPpm === undefined ? {} : { auditPpm: base.defaultPolicy.auditPpm }),
+    },
     commitWindowMs: values.commitWindowMs,
     revealWindowMs: values.revealWindowMs,
     maxFuel: values.maxFuel,

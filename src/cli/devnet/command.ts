@@ -21,6 +21,7 @@ export interface DevnetFlags {
   addresses: string
   adversary: string
   sample?: number
+  audit?: number
   inference: boolean
   json: boolean
   verbose: boolean
@@ -53,6 +54,9 @@ export function devnetCommand(context: CommandContext): Command {
       new Option('--sample <p>', 'verify by sampling: one executor, audited with probability p (instead of --k)').argParser(
         fractionOption(0.000001, 1.000001),
       ),
+    )
+    .addOption(
+      new Option('--audit <p>', 'with replication: audit the seats’ results with probability p (default 0.1)').argParser(fractionOption(0, 1.000001)),
     )
     .addOption(
       new Option('--adversary <spec>', `adversarial nodes as name:count (${behaviours.filter((b) => b !== 'honest').join(', ')})`).default(''),

@@ -53,6 +53,7 @@ export async function runDevnetCommand(context: CommandContext, flags: DevnetFla
     chain: flags.chain,
     behaviours: adversaries,
     ...(flags.sample === undefined ? {} : { sampleRatePpm: Math.round(flags.sample * 1_000_000) }),
+    ...(flags.audit === undefined ? {} : { auditPpm: Math.round(flags.audit * 1_000_000) }),
     epochTasks: flags.epochTasks,
     ...(flags.inference ? { inference: true } : {}),
     ...(flags.chain ? { receiptsFile: flags.receipts, addressesFile: flags.addresses } : {}),
@@ -72,7 +73,7 @@ export async function runDevnetCommand(context: CommandContext, flags: DevnetFla
 
 function formatReport(r: DevnetReport): string {
   const lines = [
-    `veritask devnet: ${r.nodes} nodes, ${r.tasks} tasks, ${r.policy.kind === 'replicate' ? `replicate k=${r.policy.k} quorum=${r.policy.quorum}` : `sample p=${r.policy.ratePpm / 1_000_000}`}`,
+    `veritask devnet: ${r.nodes} nodes, ${r.tasks} tasks, ${r.policy.kind === 'replicate' ? `replicate k=${r.policy.k} quorum=${r.policy.quorum} audit=${(r.policy.auditPpm ?? 0) / 1_000_000}` : `sample p=${r.policy.ratePpm / 1_000_000}`}`,
     '',
     `  verified     ${r.verified}   (${r.correct} match a local computation)`,
     `  failed       ${r.failed}`,

@@ -460,11 +460,12 @@ function programOf(client: VeritaskClientBase, program: Uint8Array | Hex, what: 
   return bytes
 }
 
-function pick({ fee, limits, policy, deadlineMs }: TaskTerms): TaskTerms {
+function pick({ fee, limits, policy, securityLevel, deadlineMs }: TaskTerms): TaskTerms {
   return {
     ...(fee !== undefined ? { fee } : {}),
     ...(limits !== undefined ? { limits } : {}),
     ...(policy !== undefined ? { policy } : {}),
+    ...(securityLevel !== undefined ? { securityLevel } : {}),
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
   }
 }

@@ -1,5 +1,6 @@
 import { contentId } from '../../core/contentId.ts'
 import { hashTaskSpec } from '../../core/eip712.ts'
+import { policyForSecurityLevel } from '../../core/securityLevel.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { Hex, Policy, Signed, TaskLimits, TaskSpec } from '../../core/types.ts'
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
@@ -13,7 +14,7 @@ import { getEscrow } from './getEscrow.ts'
 export const defaultTaskTerms = {
   fee: 10n ** 15n,
   limits: { fuel: 2_000_000_000n, memoryPages: 64, outputBytes: 1 << 20 } satisfies TaskLimits,
-  policy: { kind: 'replicate', k: 3, quorum: 2 } as Policy,
+  policy: { kind: 'replicate', k: 3, quorum: 2, auditPpm: 100_000 } as Policy,
   deadlineMs: 120_000,
 }
 
@@ -23,8 +24,19 @@ export interface TaskTerms {
   fee?: bigint
   limits?: Partial<TaskLimits>
   policy?: Policy
+  /**
+   * Instead of a policy: the probability you accept that a wrong result is verified against a
+   * third of the stake (from 10⁻⁶); k and the audit rate follow from it (`policyForSecurityLevel`).
+   */
+  securityLevel?: number
   /** How long from now the task may take, in ms; at least the commit and reveal windows (7 s on the devnet). */
   deadlineMs?: number
+}
+
+/** The policy a task's terms ask for: theirs, the one their security level gives, or the default. */
+export function policyOf(terms: TaskTerms): Policy {
+  if (terms.policy !== undefined) return terms.policy
+  return terms.securityLevel === undefined ? defaultTaskTerms.policy : policyForSecurityLevel({ level: terms.securityLevel, maxK: 16 })
 }
 
 export interface SubmitTaskParameters extends TaskTerms {
@@ -116,7 +128,7 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
       program: contentId(program),
       input: contentId(parameters.input),
       limits,
-      policy: parameters.policy ?? defaultTaskTerms.policy,
+      policy: policyOf(parameters),
       fee,
       epoch: await currentEpoch(client, attempt > 0, parameters.signal),
       deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
