@@ -2,28 +2,28 @@
 pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {BLS12381} from "./BLS12381.sol";
 import {Escrow} from "./Escrow.sol";
 import {NetworkParameters} from "./NetworkParameters.sol";
 import {StakeManager} from "./StakeManager.sol";
 
 /// @title Settlement
-/// @notice Settles one batch per epoch, in order, with O(signatures + penalties) work: the batch commits to a Merkle
+/// @notice Settles one batch per epoch, in order, with O(non-signers + penalties) work: the batch commits to a Merkle
 /// root of the epoch's task outcomes (for receipts) and a Merkle root of cumulative balances (for Escrow's pull
 /// payments), and carries the few penalties (slash, jail) to apply. A batch is accepted when committee members
-/// holding at least 2/3 of the eligible stake at the snapshot (estimated by Horvitz–Thompson weights) signed its
-/// EIP-712 digest. Eligible stake (StakeManager) is the stake that can sign: jailed nodes and nodes below the minimum
-/// stake count neither towards the signers nor towards the total, so jails and slashes never put the threshold out
-/// of the honest members' reach.
+/// holding at least 2/3 of the signing stake at the epoch's snapshot signed its EIP-712 digest.
 ///
-/// Committee membership is threshold sortition, checkable in O(1) per signer: a node with eligible snapshot stake `s`
-/// (of total `S`, committee size `C`) is a member iff `C*s >= S` or `keccak256(seed, epoch, node) <=
-/// type(uint256).max * C*s / S`, so it is selected with probability `min(1, C*s/S)`; a member's weight is
-/// `max(s, S/C)`, i.e. `s` divided by that probability, which makes the sum of signers' weights an unbiased
-/// estimate of the signing stake (exactly the signing stake when everybody is a member).
+/// The committee is the signing set of the snapshot (StakeManager): every node with eligible stake and a registered
+/// BLS key. Members sign the digest with BLS12-381 and the aggregator sums their signatures into one; the batch names
+/// the members who did not sign. The contract takes the snapshot's aggregate key, subtracts the non-signers' keys and
+/// stake, and checks the one aggregate signature with one pairing: constant gas for any committee size, plus O(1)
+/// (one key read, one G1 addition) per non-signer. Eligible stake is the stake that can sign: jailed nodes and nodes
+/// below the minimum stake count neither towards the signers nor towards the total, so jails and slashes never put
+/// the threshold out of the honest members' reach. The governed committee size no longer selects members (an
+/// aggregate key is of a fixed set, so the committee is the whole signing set); it is still recorded per epoch.
 ///
 /// Epoch seeds come from the chain: `openEpoch` mixes `block.prevrandao` and the previous block hash, and fixes the
 /// stake snapshot at the previous block. Both are public once the epoch is opened, so a ticket is known in advance;
@@ -68,6 +68,13 @@ contract Settlement is EIP712 {
         uint32 committeeSize;
     }
 
+    /// @dev The signing set of an epoch's snapshot, pinned when the epoch opens: its total signing stake and the
+    /// version of its aggregate key in StakeManager (one slot, read by every batch check without a history search).
+    struct SigningSet {
+        uint48 keyVersion;
+        uint208 totalStake;
+    }
+
     /// @dev Epoch `firstEpoch` starts at `startBlock`, and the epochs after it follow every `length` blocks (until
     /// the next clock).
     struct EpochClock {
@@ -94,22 +101,28 @@ contract Settlement is EIP712 {
     uint64 private _nextEpochToOpen;
 
     mapping(uint64 epoch => EpochInfo) private _epochs;
+    mapping(uint64 epoch => SigningSet) private _signingSets;
     mapping(uint64 epoch => bytes32) private _outcomesRoots;
     mapping(uint64 epoch => bytes32) private _settledBatchDigests;
     mapping(uint64 epoch => mapping(address node => bool)) private _equivocationPunished;
     bytes32 private _balancesRoot;
     uint64 private _settledEpochCount;
 
-    /// @notice Epoch `epoch` was opened: its sortition `seed` and stake `snapshotBlock` are fixed.
-    event EpochOpened(uint64 indexed epoch, bytes32 seed, uint64 snapshotBlock);
-    /// @notice The batch of `epoch` was settled with `signerCount` committee signatures.
+    /// @notice Epoch `epoch` was opened: its sortition `seed` and stake `snapshotBlock` are fixed, and its committee is
+    /// the snapshot's signing set, of `signingStake` in total with aggregate key `aggregateKeyVersion` (StakeManager).
+    event EpochOpened(
+        uint64 indexed epoch, bytes32 seed, uint64 snapshotBlock, uint256 signingStake, uint256 aggregateKeyVersion
+    );
+    /// @notice The batch of `epoch` was settled with one aggregate signature worth `signedStake` of the signing stake;
+    /// `nonSignerCount` committee members did not sign.
     event BatchSettled(
         uint64 indexed epoch,
         bytes32 outcomesRoot,
         bytes32 balancesRoot,
         uint32 taskCount,
         uint256 totalFees,
-        uint256 signerCount
+        uint256 signedStake,
+        uint256 nonSignerCount
     );
     /// @notice A penalty of `epoch`'s batch was applied: `slashed` (of `slashAmount` asked) taken, jailed until
     /// `jailUntilBlock` (0: not jailed).
@@ -137,12 +150,14 @@ contract Settlement is EIP712 {
     error SettlementNoEpochSettled();
     /// @notice `totalRewards + treasuryAmount != totalFees`.
     error SettlementUnbalanced(uint256 totalFees, uint256 totalRewards, uint256 treasuryAmount);
-    /// @notice Signers must be strictly increasing by address (which also rules out duplicates).
-    error SettlementSignersNotSorted();
-    /// @notice `signer` is not a member of the epoch's committee.
-    error SettlementNotCommitteeMember(address signer);
-    /// @notice The signers' weight `signed` is below the `required` 2/3 of the eligible snapshot stake.
+    /// @notice Non-signers must be strictly increasing by address (which also rules out duplicates).
+    error SettlementNonSignersNotSorted();
+    /// @notice `node` is not a member of the epoch's committee (no signing stake at the snapshot).
+    error SettlementNotCommitteeMember(address node);
+    /// @notice The signers' stake `signed` is below the `required` 2/3 of the signing stake at the snapshot.
     error SettlementInsufficientSignatures(uint256 signed, uint256 required);
+    /// @notice The aggregate signature does not verify against the signers' aggregate key (or is not a G2 point).
+    error SettlementInvalidSignature();
     /// @notice The two batches are not two different batches of one epoch signed by one signer.
     error SettlementNotEquivocation();
     /// @notice `signer` was already punished for equivocating in `epoch`.
@@ -184,6 +199,9 @@ contract Settlement is EIP712 {
         uint256 snapshotBlock = block.number - 1;
         bytes32 seed = keccak256(abi.encode(block.prevrandao, blockhash(snapshotBlock), epoch));
         uint32 version = _parameters.activate();
+        (uint256 signingStake, uint256 keyVersion) = _stakeManager.signingSetAt(snapshotBlock);
+        // Both are checkpointed as uint208 in StakeManager; versions count blocks, far below 2^48.
+        _signingSets[epoch] = SigningSet(SafeCast.toUint48(keyVersion), uint208(signingStake));
         info.seed = seed;
         info.snapshotBlock = SafeCast.toUint64(snapshotBlock);
         info.opened = true;
@@ -196,14 +214,20 @@ contract Settlement is EIP712 {
         if (length != last.length) {
             _clocks.push(EpochClock(epoch, SafeCast.toUint64(start), SafeCast.toUint64(length)));
         }
-        emit EpochOpened(epoch, seed, uint64(snapshotBlock));
+        emit EpochOpened(epoch, seed, uint64(snapshotBlock), signingStake, keyVersion);
     }
 
     /// @notice Settles the batch of the next epoch once it has ended, signed by committee members holding at least 2/3
-    /// of the eligible snapshot stake, and applies its penalties. Anyone may submit it.
+    /// of the signing stake at the snapshot, and applies its penalties. Anyone may submit it.
     /// @param batch The epoch batch.
-    /// @param signatures 65-byte signatures of `batchDigest(batch)`, ordered by strictly increasing signer address.
-    function submitBatch(EpochBatch calldata batch, bytes[] calldata signatures) external {
+    /// @param signature The aggregate BLS signature (EIP-2537 G2) of `batchDigest(batch)` by every committee member
+    /// not in `nonSigners`.
+    /// @param nonSigners The committee members who did not sign, by strictly increasing address.
+    function submitBatch(
+        EpochBatch calldata batch,
+        BLS12381.G2Point calldata signature,
+        address[] calldata nonSigners
+    ) external {
         uint64 epoch = batch.epoch;
         uint64 expected = _settledEpochCount;
         if (epoch != expected) revert SettlementWrongEpoch(expected, epoch);
@@ -215,7 +239,7 @@ contract Settlement is EIP712 {
             revert SettlementUnbalanced(batch.totalFees, batch.totalRewards, batch.treasuryAmount);
         }
         bytes32 digest = _batchDigest(batch);
-        _checkSignatures(epoch, digest, signatures);
+        uint256 signedStake = _checkAggregate(epoch, digest, signature, nonSigners);
 
         _outcomesRoots[epoch] = batch.outcomesRoot;
         _settledBatchDigests[epoch] = digest;
@@ -225,37 +249,41 @@ contract Settlement is EIP712 {
             _settledEpochCount = epoch + 1;
         }
         emit BatchSettled(
-            epoch, batch.outcomesRoot, batch.balancesRoot, batch.taskCount, batch.totalFees, signatures.length
+            epoch, batch.outcomesRoot, batch.balancesRoot, batch.taskCount, batch.totalFees, signedStake, nonSigners.length
         );
         _applyPenalties(epoch, batch.penalties);
     }
 
-    /// @notice Punishes a committee member that signed two different batches for one round of one epoch: the epoch's governed
-    /// `EquivocationSlashBps` of its bonded stake (active + unbonding) goes to the treasury and it is jailed for the
-    /// epoch's `JailBlocks`. Anyone may prove it; the prover gets nothing, so a node cannot soften its own slash by
+    /// @notice Punishes a committee member that signed two different batches for one round of one epoch: the epoch's
+    /// governed `EquivocationSlashBps` of its bonded stake (active + unbonding) goes to the treasury and it is jailed for
+    /// the epoch's `JailBlocks`. Anyone may prove it; the prover gets nothing, so a node cannot soften its own slash by
     /// reporting itself. Membership is judged at the epoch's snapshot, as for batches: a jail since then is no excuse.
     /// @param a One batch.
-    /// @param sigA The signature of `a`.
-    /// @param b Another batch of the same epoch.
-    /// @param sigB The signature of `b`, by the same signer.
+    /// @param sigA `signer`'s BLS signature (EIP-2537 G2) of `a`.
+    /// @param b Another batch of the same epoch and round.
+    /// @param sigB `signer`'s BLS signature of `b`.
+    /// @param signer The committee member.
     /// @return slashed The amount slashed.
     function proveEquivocation(
         EpochBatch calldata a,
-        bytes calldata sigA,
+        BLS12381.G2Point calldata sigA,
         EpochBatch calldata b,
-        bytes calldata sigB
+        BLS12381.G2Point calldata sigB,
+        address signer
     ) external returns (uint256 slashed) {
         uint64 epoch = a.epoch;
         bytes32 digestA = _batchDigest(a);
         bytes32 digestB = _batchDigest(b);
         if (b.epoch != epoch || b.round != a.round || digestA == digestB) revert SettlementNotEquivocation();
-        address signer = ECDSA.recoverCalldata(digestA, sigA);
-        if (ECDSA.recoverCalldata(digestB, sigB) != signer) revert SettlementNotEquivocation();
         if (_equivocationPunished[epoch][signer]) revert SettlementAlreadyPunished(epoch, signer);
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) revert SettlementNotCommitteeMember(signer);
-        uint256 weight = _weight(epoch, info, signer, _stakeManager.totalEligibleStakeAt(info.snapshotBlock));
-        if (weight == 0) revert SettlementNotCommitteeMember(signer);
+        (uint256 stake, BLS12381.G1Point memory key) = _stakeManager.signingKeyAt(signer, info.snapshotBlock);
+        if (stake == 0) revert SettlementNotCommitteeMember(signer);
+        if (
+            !BLS12381.verify(key, abi.encodePacked(digestA), sigA)
+                || !BLS12381.verify(key, abi.encodePacked(digestB), sigB)
+        ) revert SettlementNotEquivocation();
 
         _equivocationPunished[epoch][signer] = true;
         uint32 version = info.parametersVersion;
@@ -268,23 +296,29 @@ contract Settlement is EIP712 {
         emit EquivocationProven(epoch, signer, slashed);
     }
 
-    /// @notice The committee weight of `node` in `epoch`: 0 when it is not a member (epoch not opened, no eligible
-    /// stake at the snapshot block, or not drawn), else `max(s, S / C)`. Fixed once the epoch opens: it depends on
-    /// the snapshot only.
+    /// @notice The committee weight of `node` in `epoch`: its signing stake at the snapshot (0 when the epoch is not
+    /// opened or it is not in the signing set then). Fixed once the epoch opens.
     /// @param epoch The epoch (must be opened for a non-zero weight).
     /// @param node The node.
     function committeeWeight(uint64 epoch, address node) external view returns (uint256 weight) {
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) return 0;
-        return _weight(epoch, info, node, _stakeManager.totalEligibleStakeAt(info.snapshotBlock));
+        return _stakeManager.signingStakeAt(node, info.snapshotBlock);
     }
 
-    /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × total eligible snapshot stake) (0 if not
+    /// @notice The committee weight a batch of `epoch` needs: ceil(2/3 × signing stake at the snapshot) (0 if not
     /// opened).
     function requiredWeight(uint64 epoch) external view returns (uint256) {
         EpochInfo storage info = _epochs[epoch];
         if (!info.opened) return 0;
-        return _requiredWeight(_stakeManager.totalEligibleStakeAt(info.snapshotBlock));
+        return _requiredWeight(_signingSets[epoch].totalStake);
+    }
+
+    /// @notice The aggregate BLS key of `epoch`'s committee (all zeros if not opened or empty).
+    function aggregateKeyOf(uint64 epoch) external view returns (BLS12381.G1Point memory) {
+        EpochInfo storage info = _epochs[epoch];
+        if (!info.opened) return BLS12381.G1Point(0, 0, 0, 0);
+        return _stakeManager.aggregateKeyOfVersion(_signingSets[epoch].keyVersion);
     }
 
     /// @notice Whether an outcome leaf `(taskId, resultHash, status, executors)` is in the settled outcomes root of
@@ -430,7 +464,8 @@ contract Settlement is EIP712 {
         return _clocks[_clocks.length - 1].length;
     }
 
-    /// @notice The expected committee size `C` of `epoch` (0 until opened).
+    /// @notice The governed committee size `C` in effect for `epoch` (0 until opened). Recorded only: the committee is
+    /// the whole signing set, which one aggregate key covers.
     function committeeSizeOf(uint64 epoch) external view returns (uint32) {
         return _epochs[epoch].committeeSize;
     }
@@ -440,23 +475,42 @@ contract Settlement is EIP712 {
         return _clocks[0].startBlock;
     }
 
-    /// @dev Reverts unless the signers of `digest` are sorted committee members of `epoch` with at least 2/3 of the
-    /// eligible snapshot stake.
-    function _checkSignatures(uint64 epoch, bytes32 digest, bytes[] calldata signatures) private view {
-        EpochInfo storage info = _epochs[epoch];
-        uint256 totalStake = _stakeManager.totalEligibleStakeAt(info.snapshotBlock);
-        uint256 signed;
-        address previous;
-        for (uint256 i = 0; i < signatures.length; ++i) {
-            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
-            if (signer <= previous) revert SettlementSignersNotSorted();
-            previous = signer;
-            uint256 weight = _weight(epoch, info, signer, totalStake);
-            if (weight == 0) revert SettlementNotCommitteeMember(signer);
-            signed += weight;
-        }
+    /// @dev Reverts unless `signature` is the aggregate signature of `digest` by the signing set of `snapshotBlock`
+    /// less `nonSigners` (sorted members), and the signers hold at least 2/3 of the signing stake. Returns their stake.
+    function _checkAggregate(
+        uint64 epoch,
+        bytes32 digest,
+        BLS12381.G2Point calldata signature,
+        address[] calldata nonSigners
+    ) private view returns (uint256 signed) {
+        SigningSet memory set = _signingSets[epoch];
+        uint256 totalStake = set.totalStake;
+        (uint256 unsigned, BLS12381.G1Point memory key) =
+            _signersKey(_epochs[epoch].snapshotBlock, _stakeManager.aggregateKeyOfVersion(set.keyVersion), nonSigners);
+        // Each non-signer's stake is part of the total at the snapshot, and they are distinct: no underflow.
+        signed = totalStake - unsigned;
         uint256 required = _requiredWeight(totalStake);
         if (signed < required || signed == 0) revert SettlementInsufficientSignatures(signed, required);
+        if (!BLS12381.verify(key, abi.encodePacked(digest), signature)) revert SettlementInvalidSignature();
+    }
+
+    /// @dev `key` (the snapshot's aggregate key) less the keys of `nonSigners` (sorted members), and their total stake.
+    function _signersKey(uint64 snapshotBlock, BLS12381.G1Point memory aggregate, address[] calldata nonSigners)
+        private
+        view
+        returns (uint256 unsigned, BLS12381.G1Point memory key)
+    {
+        key = aggregate;
+        address previous;
+        for (uint256 i = 0; i < nonSigners.length; ++i) {
+            address node = nonSigners[i];
+            if (node <= previous) revert SettlementNonSignersNotSorted();
+            previous = node;
+            (uint256 stake, BLS12381.G1Point memory nodeKey) = _stakeManager.signingKeyAt(node, snapshotBlock);
+            if (stake == 0) revert SettlementNotCommitteeMember(node);
+            unsigned += stake;
+            key = BLS12381.add(key, BLS12381.negate(nodeKey));
+        }
     }
 
     /// @dev Applies a settled batch's penalties; each call goes to the trusted StakeManager.
@@ -468,27 +522,6 @@ contract Settlement is EIP712 {
             if (penalty.jailUntilBlock > 0) _stakeManager.jail(penalty.node, penalty.jailUntilBlock);
             emit PenaltyApplied(epoch, penalty.node, penalty.slashAmount, slashed, penalty.jailUntilBlock);
         }
-    }
-
-    /// @dev `totalStake` is the eligible stake at the snapshot. Eligibility as things stood at the snapshot: a jail
-    /// imposed later (even one a member brings on itself to void a batch it signed) does not change the committee.
-    function _weight(uint64 epoch, EpochInfo storage info, address node, uint256 totalStake)
-        private
-        view
-        returns (uint256)
-    {
-        if (totalStake == 0) return 0;
-        uint256 stake = _stakeManager.eligibleStakeAt(node, info.snapshotBlock);
-        if (stake == 0) return 0;
-        // stake <= totalStake < 2^208 (checkpointed as uint208) and C < 2^32, so C * stake cannot overflow.
-        uint256 committeeSize_ = info.committeeSize;
-        uint256 scaled = committeeSize_ * stake;
-        if (scaled < totalStake) {
-            uint256 ticket = uint256(keccak256(abi.encode(info.seed, epoch, node)));
-            if (ticket > Math.mulDiv(type(uint256).max, scaled, totalStake)) return 0;
-        }
-        uint256 floor = totalStake / committeeSize_;
-        return stake > floor ? stake : floor;
     }
 
     function _requiredWeight(uint256 totalStake) private pure returns (uint256) {

@@ -7,6 +7,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IERC5805} from "@openzeppelin/contracts/interfaces/IERC5805.sol";
+import {BLS12381} from "./BLS12381.sol";
 import {NetworkParameters} from "./NetworkParameters.sol";
 
 /// @title StakeManager
@@ -27,6 +28,13 @@ import {NetworkParameters} from "./NetworkParameters.sol";
 /// stake, always its own. There is no delegation: `delegates(node)` is `node`, and `delegate` accepts only the caller
 /// itself (a no-op). Unbonding stake does not vote. The minimum stake and the unbonding delay are governed: read from
 /// NetworkParameters, as in effect for the latest opened epoch.
+/// The epoch committee signs with BLS12-381 (see Settlement): each node registers one BLS public key
+/// (`registerBlsKey`, once, with a proof of possession, so that nobody can register a key made from others' keys and
+/// cancel them out of an aggregate: the rogue-key attack). A node's signing stake is its eligible stake once its key
+/// is registered, else 0; the signing set is the nodes with signing stake, and its aggregate public key (the sum of
+/// their keys) is kept incrementally, O(1) per change: a key is added when its node's signing stake becomes positive
+/// and subtracted (added negated) when it drops to 0. Signing stake (per node and in total) and the aggregate key are
+/// recorded per block, so a batch is checked against the signing set of its epoch's snapshot block.
 /// @dev Tokens with transfer fees or rebasing balances are not supported.
 contract StakeManager is IERC5805 {
     using SafeERC20 for IERC20;
@@ -37,6 +45,13 @@ contract StakeManager is IERC5805 {
     struct Unbonding {
         uint256 amount;
         uint64 withdrawableAtBlock;
+    }
+
+    /// @dev A G1 point in three words instead of EIP-2537's four (its 32 zero bytes dropped): `x ‖ y`, 96 bytes.
+    struct PackedG1 {
+        bytes32 a;
+        bytes32 b;
+        bytes32 c;
     }
 
     IERC20 private immutable _token;
@@ -55,6 +70,16 @@ contract StakeManager is IERC5805 {
     mapping(uint256 bitLength => uint256) private _eligibleByLength;
     /// @dev The longest bit length any eligible stake ever had: where `eligibleStakeAtLeast` stops.
     uint256 private _longestEligible;
+    mapping(address node => PackedG1) private _blsKeys;
+    /// @dev The block a node registered its BLS key in (0: none).
+    mapping(address node => uint64) private _blsKeyBlocks;
+    /// @dev Who registered each key (by keccak256 of its encoding): a key belongs to one node.
+    mapping(bytes32 keyHash => address node) private _blsKeyOwners;
+    Checkpoints.Trace208 private _totalSigningStake;
+    /// @dev The signing set's aggregate key, versioned: `_aggregateKeyVersions` maps blocks to versions and
+    /// `_aggregateKeys[v]` holds version v. Version 0, the empty set's point at infinity (all zeros), is never written.
+    mapping(uint256 version => PackedG1) private _aggregateKeys;
+    Checkpoints.Trace208 private _aggregateKeyVersions;
 
     /// @notice `node` added `amount` to its active stake, which is now `newStake`.
     event Staked(address indexed node, uint256 amount, uint256 newStake);
@@ -75,6 +100,11 @@ contract StakeManager is IERC5805 {
     /// @notice `node` advertised what its runtimes hold (`wasm`, `onnx`, `onnx:<model id>`): sortition draws it
     /// only for tasks that need one of these, from the first epoch whose snapshot block comes after this event.
     event CapabilitiesAdvertised(address indexed node, string[] capabilities);
+
+    /// @notice `node` registered the BLS public key `publicKey` (EIP-2537 G1 encoding), its proof of possession checked.
+    event BlsKeyRegistered(address indexed node, BLS12381.G1Point publicKey);
+    /// @notice `node`'s signing stake is now `signingStake`: its key is in the aggregate key iff it is positive.
+    event SigningStakeChanged(address indexed node, uint256 signingStake);
 
     /// @notice An amount of zero was given.
     error StakeManagerZeroAmount();
@@ -97,6 +127,18 @@ contract StakeManager is IERC5805 {
     /// @notice A capability list must hold 1 to `MAX_CAPABILITIES` names of 1 to `MAX_CAPABILITY_BYTES` bytes
     /// (`length` is the offending name's, or 0 when the count is wrong).
     error StakeManagerInvalidCapabilities(uint256 count, uint256 length);
+
+    /// @notice `node` registered a BLS key already (keys are permanent: a new key needs a new account).
+    error StakeManagerBlsKeyAlreadyRegistered(address node);
+    /// @notice The BLS key is not a canonical EIP-2537 G1 encoding, or is the point at infinity.
+    error StakeManagerInvalidBlsKey();
+    /// @notice The BLS key was registered by `owner` already.
+    error StakeManagerBlsKeyTaken(address owner);
+    /// @notice The proof of possession does not verify for the key and the caller (or a point is not in its group).
+    error StakeManagerInvalidProofOfPossession();
+
+    /// @notice What a proof of possession signs, before the node's address and key.
+    string public constant BLS_POP_PREFIX = "veritask/bls-pop/1";
 
     /// @notice Most capabilities one advertisement may list.
     uint256 public constant MAX_CAPABILITIES = 32;
@@ -140,6 +182,39 @@ contract StakeManager is IERC5805 {
             if (length == 0 || length > MAX_CAPABILITY_BYTES) revert StakeManagerInvalidCapabilities(capabilities.length, length);
         }
         emit CapabilitiesAdvertised(msg.sender, capabilities);
+    }
+
+    /// @notice Registers the caller's BLS public key, once. `proof` is the caller's BLS signature (tag
+    /// `BLS12381.SIGNATURE_DST`) of `blsPopMessage(caller, publicKey)`: it proves the caller knows the secret key, so
+    /// a key cannot be made from other nodes' keys (rogue-key attack). From this block on, the caller's eligible stake
+    /// is also signing stake and its key is part of the aggregate key while that stake is positive.
+    /// @param publicKey The G1 public key, EIP-2537 encoded.
+    /// @param proof The proof of possession, a G2 point, EIP-2537 encoded.
+    function registerBlsKey(BLS12381.G1Point calldata publicKey, BLS12381.G2Point calldata proof) external {
+        if (_blsKeyBlocks[msg.sender] != 0) revert StakeManagerBlsKeyAlreadyRegistered(msg.sender);
+        BLS12381.G1Point memory key = publicKey;
+        if (!BLS12381.isCanonical(key) || BLS12381.isInfinity(key)) revert StakeManagerInvalidBlsKey();
+        bytes32 keyHash = keccak256(abi.encode(key));
+        address owner = _blsKeyOwners[keyHash];
+        if (owner != address(0)) revert StakeManagerBlsKeyTaken(owner);
+        // The pairing precompile checks both points are in their subgroups: a key outside G1 fails here.
+        if (!BLS12381.verify(key, abi.encodePacked(blsPopMessage(msg.sender, key)), proof)) {
+            revert StakeManagerInvalidProofOfPossession();
+        }
+        _blsKeys[msg.sender] = _pack(key);
+        _blsKeyBlocks[msg.sender] = SafeCast.toUint64(block.number);
+        _blsKeyOwners[keyHash] = msg.sender;
+        emit BlsKeyRegistered(msg.sender, key);
+        uint256 eligible = _eligibleStakes[msg.sender].latest();
+        if (eligible > 0) _changeSigningStake(msg.sender, 0, eligible);
+    }
+
+    /// @notice The message a proof of possession signs: keccak256(BLS_POP_PREFIX ‖ node ‖ publicKey), binding the key to
+    /// the node that registers it.
+    function blsPopMessage(address node, BLS12381.G1Point memory publicKey) public pure returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(BLS_POP_PREFIX, node, publicKey.xHi, publicKey.xLo, publicKey.yHi, publicKey.yLo)
+        );
     }
 
     /// @notice Adds `amount` tokens (pulled from the caller, who must have approved them) to the caller's active stake.
@@ -343,6 +418,67 @@ contract StakeManager is IERC5805 {
         return block.number < _jailedUntil[node];
     }
 
+    /// @notice `node`'s BLS public key (the point at infinity, all zeros, when it registered none).
+    function blsKeyOf(address node) external view returns (BLS12381.G1Point memory) {
+        return _unpack(_blsKeys[node]);
+    }
+
+    /// @notice The block `node` registered its BLS key in (0: none).
+    function blsKeyRegisteredAt(address node) external view returns (uint64) {
+        return _blsKeyBlocks[node];
+    }
+
+    /// @notice `node`'s signing stake at the end of block `blockNumber` (in the past): its eligible stake then if its
+    /// BLS key was registered by then, else 0.
+    function signingStakeAt(address node, uint256 blockNumber) public view returns (uint256) {
+        uint64 registered = _blsKeyBlocks[node];
+        if (registered == 0 || registered > blockNumber) return 0;
+        return _eligibleStakes[node].upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice `node`'s signing stake at the end of block `blockNumber` (in the past) and its BLS key, in one call.
+    function signingKeyAt(address node, uint256 blockNumber)
+        external
+        view
+        returns (uint256 signingStake, BLS12381.G1Point memory publicKey)
+    {
+        return (signingStakeAt(node, blockNumber), _unpack(_blsKeys[node]));
+    }
+
+    /// @notice The sum of all nodes' signing stake now.
+    function totalSigningStake() external view returns (uint256) {
+        return _totalSigningStake.latest();
+    }
+
+    /// @notice The total signing stake at the end of block `blockNumber`, which must be in the past.
+    function totalSigningStakeAt(uint256 blockNumber) external view returns (uint256) {
+        return _totalSigningStake.upperLookupRecent(_pastKey(blockNumber));
+    }
+
+    /// @notice The aggregate BLS key of the signing set now: the sum of the keys of the nodes with signing stake.
+    function aggregateKey() external view returns (BLS12381.G1Point memory) {
+        return _unpack(_aggregateKeys[_aggregateKeyVersions.latest()]);
+    }
+
+    /// @notice The aggregate BLS key of the signing set at the end of block `blockNumber`, which must be in the past.
+    function aggregateKeyAt(uint256 blockNumber) external view returns (BLS12381.G1Point memory) {
+        return _unpack(_aggregateKeys[_aggregateKeyVersions.upperLookupRecent(_pastKey(blockNumber))]);
+    }
+
+    /// @notice The signing set at the end of block `blockNumber` (in the past), as two numbers a reader can keep: the
+    /// total signing stake and the version of the aggregate key (see `aggregateKeyOfVersion`). Settlement pins them
+    /// when it opens an epoch, so that checking a batch reads fixed slots instead of searching the history.
+    function signingSetAt(uint256 blockNumber) external view returns (uint256 signingStake, uint256 keyVersion) {
+        uint48 key = _pastKey(blockNumber);
+        return (_totalSigningStake.upperLookupRecent(key), _aggregateKeyVersions.upperLookupRecent(key));
+    }
+
+    /// @notice Version `version` of the aggregate key (version 0 is the empty set's point at infinity). A version,
+    /// once superseded by a later block's, never changes.
+    function aggregateKeyOfVersion(uint256 version) external view returns (BLS12381.G1Point memory) {
+        return _unpack(_aggregateKeys[version]);
+    }
+
     // ── IERC5805: stake as voting power ────────────────────────────────────────────────────────────────────────
 
     /// @notice The governance clock: block numbers.
@@ -400,6 +536,51 @@ contract StakeManager is IERC5805 {
         // The total is the sum of the nodes' latest eligible stakes, `previous` among them: no underflow.
         _totalEligibleStake.push(_now(), SafeCast.toUint208(_totalEligibleStake.latest() - previous + eligible));
         emit EligibilityChanged(node, eligible);
+        if (_blsKeyBlocks[node] != 0) _changeSigningStake(node, previous, eligible);
+    }
+
+    /// @dev A node with a registered key went from `previous` to `current` signing stake: the total follows, and the
+    /// aggregate key gains the node's key when it joins the signing set and loses it (adds its negation) when it
+    /// leaves. One G1 addition per change, whatever the size of the set.
+    function _changeSigningStake(address node, uint256 previous, uint256 current) private {
+        // The total is the sum of the nodes' signing stakes, `previous` among them: no underflow.
+        _totalSigningStake.push(_now(), SafeCast.toUint208(_totalSigningStake.latest() - previous + current));
+        if ((previous == 0) != (current == 0)) {
+            BLS12381.G1Point memory key = _unpack(_blsKeys[node]);
+            BLS12381.G1Point memory aggregate = _unpack(_aggregateKeys[_aggregateKeyVersions.latest()]);
+            _writeAggregateKey(BLS12381.add(aggregate, current == 0 ? BLS12381.negate(key) : key));
+        }
+        emit SigningStakeChanged(node, current);
+    }
+
+    /// @dev Records `point` as the aggregate key from this block on: a new version in a new block, else the block's
+    /// version overwritten (a lookup reads the state at the end of a block).
+    function _writeAggregateKey(BLS12381.G1Point memory point) private {
+        (bool exists, uint48 key, uint208 version) = _aggregateKeyVersions.latestCheckpoint();
+        if (!exists || key != _now()) {
+            // Versions count changes in distinct blocks: far below 2^208.
+            version += 1;
+            _aggregateKeyVersions.push(_now(), version);
+        }
+        _aggregateKeys[version] = _pack(point);
+    }
+
+    /// @dev `point` (canonical: each coordinate's top 16 bytes zero) as `x ‖ y` in three words.
+    function _pack(BLS12381.G1Point memory point) private pure returns (PackedG1 memory) {
+        uint256 xLo = uint256(point.xLo);
+        return PackedG1(
+            bytes32((uint256(point.xHi) << 128) | (xLo >> 128)),
+            bytes32((xLo << 128) | uint256(point.yHi)),
+            point.yLo
+        );
+    }
+
+    function _unpack(PackedG1 memory packed) private pure returns (BLS12381.G1Point memory) {
+        uint256 a = uint256(packed.a);
+        uint256 b = uint256(packed.b);
+        return BLS12381.G1Point(
+            bytes32(a >> 128), bytes32((a << 128) | (b >> 128)), bytes32(b & type(uint128).max), packed.c
+        );
     }
 
     function _eligibleNow(address node) private view returns (uint256) {

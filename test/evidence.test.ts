@@ -27,7 +27,7 @@ import type { Sealed } from '../src/core/seal.ts'
 import { sealedPlay } from './helpers/certificates.ts'
 import { eventually } from './helpers/eventually.ts'
 import { signedSpec } from './helpers/network.ts'
-import { requester, testAccount } from './helpers/fixtures.ts'
+import { blsKeyOf, registerBlsKey, requester, testAccount } from './helpers/fixtures.ts'
 
 // Verdicts and batches proven by signed evidence (issue "Verdicts and epoch batches proven by
 // signed evidence"), through the real nodes and settlers on the in-memory chain: each attack the
@@ -73,7 +73,10 @@ async function startCluster(
     parameters: { commitWindowMs: params.commitWindowMs, revealWindowMs: params.revealWindowMs, dissentSlashBps: Number(DISSENT_SLASH_BPS) },
     baseParams: params,
   })
-  for (const account of accounts) chain.stake(account.address, STAKE)
+  for (const account of accounts) {
+    await registerBlsKey(chain, account)
+    chain.stake(account.address, STAKE)
+  }
   chain.deposit(requester.address, 10n ** 18n)
   const epoch = chain.openEpoch()
   const view = chain.snapshot(epoch)!
@@ -231,7 +234,7 @@ describe('verdicts and batches proven by signed evidence', () => {
     const two = await proposalBlob(cluster, { ...honest, verdict: { ...honest.verdict, dissenters: honest.verdict.executors.slice(0, 1), executors: honest.verdict.executors.slice(1) } })
     const net = cluster.hub.connect('equivocator')
     for (const { digest, cid } of [one, two]) {
-      const signature = await cluster.attacker.sign({ hash: digest })
+      const signature = (await blsKeyOf(cluster.attacker)).sign(digest)
       await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, round: 0, digest, tasks: cid }, signer: cluster.attacker.address, signature }))
     }
     await eventually(async () => ((await cluster.chain.isEquivocationPunished(0n, cluster.attacker.address)) ? true : undefined))
@@ -254,7 +257,7 @@ describe('verdicts and batches proven by signed evidence', () => {
     const net = cluster.hub.connect('equivocators')
     for (const cheater of cheaters) {
       for (const { digest, cid } of [one, two]) {
-        const signature = await cheater.sign({ hash: digest })
+        const signature = (await blsKeyOf(cheater)).sign(digest)
         await net.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch: 0n, round: 0, digest, tasks: cid }, signer: cheater.address, signature }))
       }
     }

@@ -43,7 +43,7 @@ describe('Escrow', () => {
       treasuryAmount: 0n,
       penalties: [],
     }
-    await c.submitBatch(batch, [await c.signBatch(node, batch)])
+    await c.submitBatch(batch, await c.signBatchBy([node], batch))
     return tree
   }
   const proofOf = (tree: MerkleTree<Balance>, account: Address): Hex[] => {

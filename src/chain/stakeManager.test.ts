@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, it } from 'node:test'
-import { getAddress, getContract, parseEther, type Address, type LocalAccount } from 'viem'
+import { concat, getAddress, getContract, parseEther, slice, toHex, type Address, type Hex, type LocalAccount } from 'viem'
 import { createTestChain, expectRevert, type TestChain } from '../../test/helpers/contractChain.ts'
+import { blsKeyOf } from '../../test/helpers/fixtures.ts'
+import { aggregateBlsPublicKeys, fromG1Struct, g1Struct, g2Struct } from '../crypto/bls.ts'
 import { StakeManagerAbi, StakeManagerBytecode, TestTokenAbi } from './generated/contracts.ts'
 
 const UNBONDING = 20n
@@ -194,5 +196,103 @@ describe('StakeManager', () => {
   it('rejects zero amounts', async () => {
     await expectRevert(sm(alice).write.stake([0n]), 'StakeManagerZeroAmount')
     await expectRevert(sm(alice).write.requestUnbond([0n]), 'StakeManagerZeroAmount')
+  })
+
+  describe('BLS keys and the aggregate key of the signing set', () => {
+    const INFINITY: Hex = `0x${'00'.repeat(128)}`
+    const manager = () => sm(undefined, isolated)
+    const register = (node: LocalAccount, publicKey: Hex, proof: Hex) => sm(node, isolated).write.registerBlsKey([g1Struct(publicKey), g2Struct(proof)])
+    const registerOwn = async (node: LocalAccount) => {
+      const key = await blsKeyOf(node)
+      return c.send(register(node, key.publicKey, key.proofOfPossession(node.address)))
+    }
+    const stakeIsolated = async (node: LocalAccount, amount: bigint) => {
+      await c.mint(node.address, amount)
+      await c.send(c.wallet(node).writeContract({ address: c.contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [isolated, amount] }))
+      await c.send(sm(node, isolated).write.stake([amount]))
+    }
+    const aggregateNow = async () => fromG1Struct(await manager().read.aggregateKey())
+    const keysOf = async (nodes: readonly LocalAccount[]) => (nodes.length === 0 ? INFINITY : aggregateBlsPublicKeys(await Promise.all(nodes.map(async (n) => (await blsKeyOf(n)).publicKey))))
+
+    it('registers a key once, with a proof of possession bound to the node; refuses bad ones and changes nothing', async () => {
+      const [a, b] = [await blsKeyOf(alice), await blsKeyOf(bob)]
+      const unchanged = async () => {
+        assert.equal(await manager().read.blsKeyRegisteredAt([alice.address]), 0n)
+        assert.equal(fromG1Struct(await manager().read.blsKeyOf([alice.address])), INFINITY)
+      }
+      // Another node's proof, a proof of another key, a proof over the wrong message: no possession shown.
+      await expectRevert(register(alice, a.publicKey, a.proofOfPossession(bob.address)), 'StakeManagerInvalidProofOfPossession')
+      await expectRevert(register(alice, b.publicKey, b.proofOfPossession(bob.address)), 'StakeManagerInvalidProofOfPossession')
+      await expectRevert(register(alice, a.publicKey, b.proofOfPossession(alice.address)), 'StakeManagerInvalidProofOfPossession')
+      // Malformed keys: the point at infinity, a non-zero padding byte, a coordinate ≥ p, a point off the curve.
+      await expectRevert(register(alice, INFINITY, a.proofOfPossession(alice.address)), 'StakeManagerInvalidBlsKey')
+      await expectRevert(register(alice, concat(['0x01', slice(a.publicKey, 1)]), a.proofOfPossession(alice.address)), 'StakeManagerInvalidBlsKey')
+      const p = '0x000000000000000000000000000000001a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab'
+      await expectRevert(register(alice, concat([p, slice(a.publicKey, 64)]), a.proofOfPossession(alice.address)), 'StakeManagerInvalidBlsKey')
+      const offCurve = concat([slice(a.publicKey, 0, 127), toHex(Number(BigInt(slice(a.publicKey, 127)) ^ 1n), { size: 1 })])
+      await expectRevert(register(alice, offCurve, a.proofOfPossession(alice.address)), 'StakeManagerInvalidProofOfPossession')
+      // A proof that is not a G2 point.
+      const pop = a.proofOfPossession(alice.address)
+      await expectRevert(register(alice, a.publicKey, concat([slice(pop, 0, 255), toHex(Number(BigInt(slice(pop, 255)) ^ 1n), { size: 1 })])), 'StakeManagerInvalidProofOfPossession')
+      await unchanged()
+
+      const receipt = await registerOwn(alice)
+      assert.equal(await manager().read.blsKeyRegisteredAt([alice.address]), receipt.blockNumber)
+      assert.equal(fromG1Struct(await manager().read.blsKeyOf([alice.address])), a.publicKey)
+      await expectRevert(register(alice, a.publicKey, a.proofOfPossession(alice.address)), 'StakeManagerBlsKeyAlreadyRegistered')
+      // The holder of alice's key cannot put it under a second account either: one key, one node.
+      const [owner] = await expectRevert(register(bob, a.publicKey, a.proofOfPossession(bob.address)), 'StakeManagerBlsKeyTaken')
+      assert.equal(owner, alice.address)
+      assert.equal(await manager().read.blsKeyRegisteredAt([bob.address]), 0n)
+    })
+
+    it('adds a key when its node can sign and subtracts it when it cannot, recording the set per block', async () => {
+      const carol = settler // any third account with gas
+      assert.equal(await aggregateNow(), INFINITY)
+      await stakeIsolated(alice, parseEther('150'))
+      assert.equal(await aggregateNow(), INFINITY, 'staked, no key: not in the signing set')
+      assert.equal(await manager().read.totalSigningStake(), 0n)
+      await registerOwn(alice)
+      const one = await c.blockNumber()
+      assert.equal(await aggregateNow(), await keysOf([alice]), 'registration adds an eligible node at once')
+      await registerOwn(bob)
+      assert.equal(await aggregateNow(), await keysOf([alice]), 'a key without eligible stake is not added')
+      await stakeIsolated(bob, parseEther('60')) // below the minimum
+      assert.equal(await aggregateNow(), await keysOf([alice]))
+      await stakeIsolated(bob, parseEther('40'))
+      const two = await c.blockNumber()
+      assert.equal(await aggregateNow(), await keysOf([alice, bob]))
+      await stakeIsolated(alice, parseEther('50')) // a top-up changes the stake, not the set
+      assert.equal(await aggregateNow(), await keysOf([alice, bob]))
+      assert.equal(await manager().read.totalSigningStake(), parseEther('300'))
+
+      // A jail subtracts the key; unbonding below the minimum too; a refresh after the jail adds it back.
+      const now = await c.blockNumber()
+      await c.send(sm(carol, isolated).write.jail([alice.address, now + 4n]))
+      const jailed = await c.blockNumber()
+      assert.equal(await aggregateNow(), await keysOf([bob]))
+      await c.send(sm(bob, isolated).write.requestUnbond([parseEther('1')]))
+      assert.equal(await aggregateNow(), INFINITY)
+      assert.equal(await manager().read.totalSigningStake(), 0n)
+      await c.mine(4)
+      await c.send(sm(bob, isolated).write.refreshEligibility([alice.address]))
+      assert.equal(await aggregateNow(), await keysOf([alice]))
+      assert.equal(await manager().read.totalSigningStake(), parseEther('200'))
+
+      // The history: each past block's set, with its total and key version, as Settlement pins it.
+      await c.mine(1)
+      assert.equal(fromG1Struct(await manager().read.aggregateKeyAt([one - 1n])), INFINITY)
+      assert.equal(fromG1Struct(await manager().read.aggregateKeyAt([one])), await keysOf([alice]))
+      assert.equal(fromG1Struct(await manager().read.aggregateKeyAt([two])), await keysOf([alice, bob]))
+      assert.equal(fromG1Struct(await manager().read.aggregateKeyAt([jailed])), await keysOf([bob]))
+      assert.equal(await manager().read.totalSigningStakeAt([two]), parseEther('250'))
+      assert.equal(await manager().read.signingStakeAt([alice.address, one - 1n]), 0n, 'before its key: no signing stake')
+      assert.equal(await manager().read.signingStakeAt([alice.address, one]), parseEther('150'))
+      assert.equal(await manager().read.signingStakeAt([alice.address, jailed]), 0n)
+      const [total, version] = await manager().read.signingSetAt([two])
+      assert.equal(total, parseEther('250'))
+      assert.equal(fromG1Struct(await manager().read.aggregateKeyOfVersion([version])), await keysOf([alice, bob]))
+      await expectRevert(manager().read.aggregateKeyAt([(await c.blockNumber()) + 1n]), 'StakeManagerFutureLookup')
+    })
   })
 })

@@ -21,6 +21,10 @@ export interface CommitteeWeightParameters {
  * the summed weight of signers an unbiased estimate of the stake behind them — and exactly their
  * stake when everyone is on the committee. Returns 0 for a non-member. Only eligible stake counts,
  * on both sides: a jailed node neither signs nor raises the threshold.
+ *
+ * Settlement no longer draws its committee this way: since batches carry one aggregate BLS
+ * signature, the committee is the snapshot's whole signing set (an aggregate key is of a fixed
+ * set), weighed by signing stake (docs/economics.md). The rule stays exported for what it is.
  */
 export function committeeWeight({
   seed,

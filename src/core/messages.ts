@@ -15,7 +15,7 @@ export type ProtocolMessage =
   | ({ type: 'reveals' } & Signed<RevealBatch>)
   | ({ type: 'challenge' } & SignedChallenge)
   | ({ type: 'proposal' } & Signed<BatchProposal>)
-  /** Signed over the batch digest itself (an EIP-712 hash already), as the contract checks it. */
+  /** A BLS signature (compressed, 96 bytes) of the batch digest itself (an EIP-712 hash already), as the contract checks it. */
   | ({ type: 'batch-signature' } & Signed<BatchSignature>)
 
 export type ProtocolMessageType = ProtocolMessage['type']
@@ -36,6 +36,11 @@ export const hex32 = z
 export const signature = z
   .string()
   .regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+/** A BLS signature (a compressed G2 point, 96 bytes): what committee members sign batch digests with. */
+export const blsSignature = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{192}$/, 'expected a 96-byte BLS signature')
   .transform((s) => s.toLowerCase() as `0x${string}`)
 export const address = z
   .string()
@@ -89,7 +94,12 @@ const protocolMessage = z.discriminatedUnion('type', [
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
   z.strictObject({ type: z.literal('challenge'), message: challengeSchema, signer: address, signature, draw: auditDrawSchema }),
   envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
-  envelope('batch-signature', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
+  z.strictObject({
+    type: z.literal('batch-signature'),
+    message: z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 }),
+    signer: address,
+    signature: blsSignature,
+  }),
   envelope(
     'reveals',
     z.strictObject({

@@ -167,7 +167,7 @@ export interface BatchProposal {
   tasks: Hex
 }
 
-/** A committee member's signature of a batch digest, exactly as `Settlement.submitBatch` takes it. */
+/** A committee member's BLS signature (96 bytes, compressed) of a batch digest; the aggregator sums them for `Settlement.submitBatch`. */
 export interface BatchSignature {
   epoch: bigint
   /** The round of the batch signed (also inside the digest): a member signs one batch per round. */

@@ -14,6 +14,7 @@ import type { SettlementClient, Wallet } from '../chain/viem/createSettlementCli
 import { defineDevChain } from '../chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 import { VeritaskError } from '../core/errors.ts'
+import { deriveBlsKey } from '../crypto/bls.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { ProtocolDomain } from '../core/types.ts'
 import { devnetAccount, devnetPrivateKey } from './accounts.ts'
@@ -154,6 +155,10 @@ async function setUp(anvil: StartedAnvil | undefined, rpcUrl: string, options: S
   for (const [i, node] of nodeWallets.entries()) {
     await fund(node.account.address)
     await client.mint(deployer, node.account.address, stake)
+    // The committee signs with BLS: each node's key (derived from its account key) is registered,
+    // with its proof of possession, before the first snapshot, so that epoch 0 has its committee.
+    const bls = await deriveBlsKey(privateKeyToAccount(nodeKeys[i]!))
+    await client.registerBlsKey(node, bls.publicKey, bls.proofOfPossession(node.account.address))
     await client.stake(node, stake)
     const capabilities = options.capabilities?.(i)
     if (capabilities !== undefined) await client.advertiseCapabilities(node, capabilities)

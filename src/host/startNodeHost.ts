@@ -8,6 +8,7 @@ import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import type { ProtocolDomain } from '../core/types.ts'
+import { deriveBlsKey } from '../crypto/bls.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
 import { verifyVrfNative } from '../crypto/vrf.ts'
 import { systemClock } from '../node/clock.ts'
@@ -127,6 +128,8 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
     ...(parameters.heldLimits === undefined ? {} : { heldLimits: parameters.heldLimits }),
   })
+  // The committee signs with BLS: the key is derived from the account key, so nothing new is kept.
+  const bls = settlement === undefined ? undefined : deriveBlsKey(account)
   // Tasks stored without a verdict mean a restart in the middle of things (see the settler).
   const restarted = store.openTasks().length > 0
   const settler =
@@ -135,6 +138,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
       : createEpochSettler({
           node,
           account,
+          ...(bls === undefined ? {} : { bls }),
           network,
           chain,
           settlement,
@@ -157,6 +161,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
       : createEligibilityKeeper({
           node: account.address,
           settlement,
+          ...(bls === undefined ? {} : { bls }),
           clock,
           logger: logger.child({ node: account.address }),
           ...(parameters.eligibilityPollMs === undefined ? {} : { pollMs: parameters.eligibilityPollMs }),

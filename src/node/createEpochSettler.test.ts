@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
 import { eventually } from '../../test/helpers/eventually.ts'
-import { testAccount } from '../../test/helpers/fixtures.ts'
+import { blsKeyOf, registerBlsKey, testAccount } from '../../test/helpers/fixtures.ts'
 import { createMemoryChain } from '../chain/memory/createMemoryChain.ts'
 import { devnetDomain, hashBatchProposal } from '../core/eip712.ts'
 import { encodeMessage } from '../core/messages.ts'
@@ -14,6 +14,7 @@ import type { NodeHost } from '../host/startNodeHost.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { topics } from '../ports/network.ts'
 import type { NodeStore } from '../ports/node.ts'
+import type { NodeEvent } from './events.ts'
 import { createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 
 const STAKE = 1_000n * 10n ** 18n
@@ -31,7 +32,10 @@ describe('epoch settler on the in-memory chain', () => {
   it('settles an epoch when its first aggregator floods proposals instead of making one', async () => {
     const accounts = Array.from({ length: 4 }, (_, i) => testAccount(`settler-${i}`))
     const chain = createMemoryChain({ treasury: testAccount('settler-treasury').address, domain: devnetDomain })
-    for (const account of accounts) chain.stake(account.address, STAKE)
+    for (const account of accounts) {
+      await registerBlsKey(chain, account)
+      chain.stake(account.address, STAKE)
+    }
     const epoch = chain.openEpoch()
     const view = chain.snapshot(epoch)!
     const first = roundAggregator({ seed: view.seed, epoch, round: 0, candidates: view.eligibleNodes('wasm') })
@@ -91,19 +95,22 @@ describe('epoch settler on the in-memory chain', () => {
   it('retries a failed submission until the epoch settles', async () => {
     const accounts = Array.from({ length: 3 }, (_, i) => testAccount(`retry-${i}`))
     const chain = createMemoryChain({ treasury: testAccount('retry-treasury').address, domain: devnetDomain })
-    for (const account of accounts) chain.stake(account.address, STAKE)
+    for (const account of accounts) {
+      await registerBlsKey(chain, account)
+      chain.stake(account.address, STAKE)
+    }
     const epoch = chain.openEpoch()
     // The chain refuses the first two submissions (a dropped transaction, an RPC error): before,
     // the aggregator gave up after one and the epoch never settled.
     let failures = 2
     const flaky: typeof chain = {
       ...chain,
-      submitBatch: async (batch, signatures) => {
+      submitBatch: async (batch, signed) => {
         if (failures > 0) {
           failures--
           throw new Error('the RPC endpoint went away')
         }
-        return chain.submitBatch(batch, signatures)
+        return chain.submitBatch(batch, signed)
       },
     }
     const hub = createMemoryHub()
@@ -133,7 +140,10 @@ describe('epoch settler on the in-memory chain', () => {
   it('settles in a later round when the first one split the committee', async () => {
     const accounts = Array.from({ length: 4 }, (_, i) => testAccount(`split-${i}`))
     const chain = createMemoryChain({ treasury: testAccount('split-treasury').address, domain: devnetDomain })
-    for (const account of accounts) chain.stake(account.address, STAKE)
+    for (const account of accounts) {
+      await registerBlsKey(chain, account)
+      chain.stake(account.address, STAKE)
+    }
     const epoch = chain.openEpoch()
     // Two members already signed another round-0 batch (an aggregator sent them a different valid
     // proposal, or their view of the epoch differed): round 0 can gather at most two of four
@@ -141,7 +151,7 @@ describe('epoch settler on the in-memory chain', () => {
     // and the epoch never settled.
     const split = keccak256(stringToBytes('the other round-0 batch'))
     const stores = accounts.map(() => createMemoryNodeStore())
-    for (const i of [0, 1]) stores[i]!.putBatchSignature(epoch, 0, split, await accounts[i]!.sign({ hash: split }))
+    for (const i of [0, 1]) stores[i]!.putBatchSignature(epoch, 0, split, (await blsKeyOf(accounts[i]!)).sign(split))
     const hub = createMemoryHub()
     const started: NodeHost[] = []
     for (const [i, account] of accounts.entries()) {
@@ -168,5 +178,54 @@ describe('epoch settler on the in-memory chain', () => {
     for (const i of [0, 1]) assert.equal(stores[i]!.getBatchSignature(epoch, 0)?.digest, split)
     const rounds = stores.flatMap((store) => Array.from({ length: 16 }, (_, round) => (store.getBatchSignature(epoch, round)?.digest === digest ? [round] : [])).flat())
     assert.ok(rounds.length >= 3 && rounds.every((round) => round >= 1), `settled in round ${rounds.join(', ')}`)
+  })
+
+  it('takes a batch signature only if it verifies against its member’s registered BLS key', async () => {
+    const accounts = Array.from({ length: 3 }, (_, i) => testAccount(`bls-gossip-${i}`))
+    const outsider = testAccount('bls-gossip-outsider')
+    const chain = createMemoryChain({ treasury: testAccount('bls-gossip-treasury').address, domain: devnetDomain })
+    for (const account of accounts) {
+      await registerBlsKey(chain, account)
+      chain.stake(account.address, STAKE)
+    }
+    const epoch = chain.openEpoch()
+    const hub = createMemoryHub()
+    const started: NodeHost[] = []
+    /** The signatures node 0's settler took (it reports each as `epoch.signed`). */
+    const taken: string[] = []
+    for (const [i, account] of accounts.entries()) {
+      started.push(
+        await startNodeHost({
+          account,
+          ...(i === 0 ? { events: { emit: (e: NodeEvent) => void (e.type === 'epoch.signed' && taken.push(e.signer)) } } : {}),
+          network: hub.connect(`bls-gossip-${i}`),
+          chain,
+          settlement: chain,
+          domain: devnetDomain,
+          runtimes: {},
+          epochGraceMs: 0,
+          settlerTimers: { takeoverMs: 60_000, pollMs: 10_000 },
+        }),
+      )
+    }
+    hosts.push(...started)
+    const relay = hub.connect('bls-gossip-relay')
+    const digest = keccak256(stringToBytes('a batch digest'))
+    const tasks = keccak256(stringToBytes('a proposal blob'))
+    const send = (signer: `0x${string}`, signature: `0x${string}`) =>
+      relay.publish(topics.batches, encodeMessage({ type: 'batch-signature', message: { epoch, round: 0, digest, tasks }, signer, signature }))
+    const rejected = () => started.map((h) => h.settler!.stats().rejected['BATCH_BAD_SIGNATURE'] ?? 0)
+    // A member's name on someone else's signature, and on a signature of another digest: refused by every node.
+    await send(accounts[0]!.address, (await blsKeyOf(outsider)).sign(digest))
+    await send(accounts[0]!.address, (await blsKeyOf(accounts[0]!)).sign(keccak256(digest)))
+    await eventually(() => (rejected().every((n) => n === 2) ? true : undefined))
+    // An outsider's own valid signature: not a member, ignored (nothing counted against it, nothing kept).
+    await send(outsider.address, (await blsKeyOf(outsider)).sign(digest))
+    // A member's real signature is taken: the equivocation watch and the collectors see it, and nothing more is refused.
+    await send(accounts[1]!.address, (await blsKeyOf(accounts[1]!)).sign(digest))
+    await eventually(() => (taken.length > 0 ? true : undefined))
+    assert.deepEqual(taken, [accounts[1]!.address], 'only the member’s own signature was taken')
+    assert.deepEqual(rejected(), [2, 2, 2])
+    assert.equal(await chain.lastSettledEpoch(), null)
   })
 })

@@ -15,7 +15,7 @@ import { decodeMessage, encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import { buildReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
-import { isCanonicalSignature, signDigest } from '../core/signing.ts'
+import { signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
@@ -25,7 +25,9 @@ import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signe
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
-import type { SettlementPort } from '../ports/settlement.ts'
+import type { CommitteeMember, SettlementPort } from '../ports/settlement.ts'
+import { aggregateBlsSignatures, deriveBlsKey, verifyBlsSignature } from '../crypto/bls.ts'
+import type { BlsKey } from '../crypto/bls.ts'
 import type { Clock } from './clock.ts'
 import { silentEvents } from './events.ts'
 import type { NodeEventSink } from './events.ts'
@@ -36,6 +38,8 @@ import type { Logger } from './logger.ts'
 export interface CreateEpochSettlerParameters {
   node: VeritaskNode
   account: Signer
+  /** The account's BLS key (`deriveBlsKey(account)` when absent): it signs batch digests. */
+  bls?: Promise<BlsKey>
   network: Network
   chain: ChainView
   settlement: SettlementPort
@@ -118,6 +122,9 @@ export interface EpochSettler {
  */
 const RESTART_ROUNDS = 3
 
+/** Settled epochs whose committees (and so members' signatures) a settler still looks at: the equivocation watch's span. */
+const COMMITTEE_EPOCHS_KEPT = 4n
+
 /** Result blobs a member fetches at most to check one proposal's tolerance comparisons. */
 const MAX_OUTPUT_FETCHES = 1_024
 
@@ -132,16 +139,19 @@ interface Candidate {
  * The node's settlement roles, driven by the chain: once an epoch is over and this node has
  * decided all its tasks, the aggregator of the epoch's current round publishes a proposal (the
  * tasks' certificates as a blob, the batch digest on the batch topic); every committee member
- * checks the certificates and the balances root the chain holds, persists its signature, then
- * sends it; the aggregator submits the batch once the signatures carry the required committee
- * weight. Rounds are numbered from when the epoch's tasks were done, one per `takeoverMs`, each
- * with its own aggregator (`roundAggregator`). A member signs at most one digest per round,
+ * checks the certificates and the balances root the chain holds, persists its BLS signature of
+ * the digest (its key derived from the account key, `deriveBlsKey`), then sends it; the
+ * aggregator sums the signatures into one once they carry the required committee weight and
+ * submits the batch with it and the list of members who did not sign. Rounds are numbered from
+ * when the epoch's tasks were done, one per `takeoverMs`, each with its own aggregator
+ * (`roundAggregator`). A member signs at most one digest per round,
  * across restarts (`NodeStore.putBatchSignature`), and may sign another in a later round: a
  * round that split the committee or whose aggregator stayed silent does not stall the epoch.
  */
 export function createEpochSettler({
   node,
   account,
+  bls,
   network,
   chain,
   settlement,
@@ -162,6 +172,10 @@ export function createEpochSettler({
   events = silentEvents,
 }: CreateEpochSettlerParameters): EpochSettler {
   const log = logger.child({ node: account.address, role: 'settler' })
+  /** The node's BLS key, derived from its account key: it signs batch digests. Never logged. */
+  const blsKey = bls ?? deriveBlsKey(account)
+  /** Each epoch's committee with the members' BLS keys, read once (fixed at the snapshot). */
+  const committees = new Map<bigint, Promise<ReadonlyMap<Address, CommitteeMember>>>()
   /** The next epoch this node expects to see settled. Null until read from the chain. */
   let next: bigint | null = null
   /**
@@ -220,6 +234,17 @@ export function createEpochSettler({
     stats.rejected[code] = (stats.rejected[code] ?? 0) + 1
     const reason = error instanceof SettlementError && code === 'BATCH_OBJECTION' ? error.details['reason'] : undefined
     if (typeof reason === 'string') stats.objections[reason] = (stats.objections[reason] ?? 0) + 1
+  }
+
+  /** The committee of `epoch` by node; empty while the chain shows none (not opened): asked again then. */
+  async function committeeOf(epoch: bigint): Promise<ReadonlyMap<Address, CommitteeMember>> {
+    let members = committees.get(epoch)
+    if (members === undefined) {
+      members = settlement.committee(epoch).then((list) => new Map(list.map((m) => [m.node, m])))
+      committees.set(epoch, members)
+      members.then((m) => (m.size === 0 ? committees.delete(epoch) : undefined)).catch(() => committees.delete(epoch))
+    }
+    return members
   }
 
   async function aggregatorOf(epoch: bigint, round: number): Promise<Address | undefined> {
@@ -385,13 +410,13 @@ export function createEpochSettler({
         candidate = { proposal, round, result, cid }
         remember(epoch, digest, candidate)
       }
-      if ((await settlement.committeeWeight(epoch, account.address)) === 0n) return
+      if ((await committeeOf(epoch)).get(account.address) === undefined) return
       const stored = store.getBatchSignature(epoch, round)
       if (stored !== undefined && stored.digest !== digest) {
         log.info('not signing a second batch for the round', { epoch, round, signed: stored.digest, proposed: digest })
         return
       }
-      const signature = stored?.signature ?? (await account.sign({ hash: digest }))
+      const signature = stored?.signature ?? (await blsKey).sign(digest)
       // Persist before sending: after a crash the node re-sends this signature, never another.
       store.putBatchSignature(epoch, round, digest, signature)
       const message: Signed<BatchSignature> = { message: { epoch, round, digest, tasks: candidate.cid }, signer: account.address, signature }
@@ -410,7 +435,7 @@ export function createEpochSettler({
     const { epoch, digest } = signed.message
     const mine = collected.get(digest)
     if (mine === undefined || own.get(digest)?.epoch !== epoch) return
-    if (mine.has(signed.signer) || (await settlement.committeeWeight(epoch, signed.signer)) === 0n) return
+    if (mine.has(signed.signer) || (await committeeOf(epoch)).get(signed.signer) === undefined) return
     mine.set(signed.signer, signed.signature)
     await submit(epoch, digest)
   }
@@ -424,19 +449,22 @@ export function createEpochSettler({
     const mine = collected.get(digest)
     const candidate = candidates.get(epoch)?.get(digest)
     if (mine === undefined || candidate === undefined || submitting.has(epoch)) return
+    const committee = await committeeOf(epoch)
     let weight = 0n
-    for (const signer of mine.keys()) weight += await settlement.committeeWeight(epoch, signer)
+    for (const signer of mine.keys()) weight += committee.get(signer)?.weight ?? 0n
     if (weight < (await settlement.requiredWeight(epoch)) || (await settlement.settledDigest(epoch)) !== null) return
     // Signatures arrive concurrently: only the first collector past the threshold submits.
     if (collected.get(digest) !== mine || submitting.has(epoch)) return
     collected.delete(digest)
-    const signatures = [...mine].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)).map(([, s]) => s)
+    // One aggregate signature; the contract subtracts the members who did not sign from the committee's key.
+    const signature = aggregateBlsSignatures([...mine.values()])
+    const nonSigners = [...committee.keys()].filter((node) => !mine.has(node)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
     submitting.add(epoch)
     try {
-      const { gasUsed } = await settlement.submitBatch(candidate.result.batch, signatures)
+      const { gasUsed } = await settlement.submitBatch(candidate.result.batch, { signature, nonSigners })
       stats.batchesSubmitted++
       stats.lastGasUsed = gasUsed
-      log.info('batch submitted', { epoch, digest, signers: signatures.length, gasUsed })
+      log.info('batch submitted', { epoch, digest, signers: mine.size, nonSigners: nonSigners.length, gasUsed })
       await finish(epoch, digest, gasUsed)
     } catch (error) {
       // Another aggregator may have settled the epoch first (the next step finds out); if not, try again.
@@ -480,6 +508,8 @@ export function createEpochSettler({
       retryAt.delete(ownDigest)
     }
     for (const key of aggregators.keys()) if (key.startsWith(`${epoch}/`)) aggregators.delete(key)
+    // Committees of recent epochs stay: the equivocation watch checks their signatures for a few epochs more.
+    for (const old of committees.keys()) if (old + COMMITTEE_EPOCHS_KEPT <= epoch) committees.delete(old)
     proposals.delete(epoch)
     proposedRounds.delete(epoch)
     node.forgetEpoch(epoch)
@@ -592,15 +622,19 @@ export function createEpochSettler({
       return 'accept'
     }
     if (message.type === 'batch-signature') {
-      // The contract takes only canonical signatures: a mirror-form copy of a member's real one
-      // would pass recovery here and make the batch revert on-chain.
-      if (!isCanonicalSignature(message.signature) || !(await verify(message.message.digest, message.signature, message.signer))) {
+      // Only a committee member can equivocate (or count): anyone else's signature is noise. A
+      // member's is checked against its registered BLS key, so that an aggregate of checked
+      // signatures verifies on-chain. An epoch not open yet has no committee; one long settled is
+      // not looked up (each lookup reads the chain).
+      const { epoch } = message.message
+      if (epoch > chain.epoch() || (next !== null && epoch + COMMITTEE_EPOCHS_KEPT <= next)) return 'ignore'
+      const member = (await committeeOf(epoch)).get(message.signer)
+      if (member === undefined) return 'ignore'
+      if (!verifyBlsSignature(message.message.digest, message.signature, member.publicKey)) {
         reject(new SettlementError('BATCH_BAD_SIGNATURE', 'bad batch signature'))
         return 'reject'
       }
       const signed: Signed<BatchSignature> = { message: message.message, signer: message.signer, signature: message.signature }
-      // Only a committee member can equivocate (or count): anyone else's signature is noise.
-      if ((await settlement.committeeWeight(message.message.epoch, message.signer)) === 0n) return 'ignore'
       events.emit({ type: 'epoch.signed', epoch: signed.message.epoch, digest: signed.message.digest, signer: signed.signer })
       void watch.observe(signed)
       void collect(signed)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, zeroHash } from 'viem'
-import { testAccount } from '../../test/helpers/fixtures.ts'
+import { blsKeyOf, registerBlsKey, testAccount } from '../../test/helpers/fixtures.ts'
 import { eventually } from '../../test/helpers/eventually.ts'
 import { createMemoryChain } from '../chain/memory/createMemoryChain.ts'
 import { devnetDomain } from '../core/eip712.ts'
@@ -17,13 +17,15 @@ describe('eligibility keeper', () => {
   it('sends one refresh once its node’s jail is over, and none while it is jailed', async () => {
     const [node, other] = [testAccount('keeper-node'), testAccount('keeper-other')]
     const chain = createMemoryChain({ treasury: testAccount('keeper-treasury').address, parameters: { jailBlocks: 3n, minStake: 1n } })
+    for (const account of [node, other]) await registerBlsKey(chain, account)
     chain.stake(node.address, STAKE)
     chain.stake(other.address, STAKE)
     chain.openEpoch()
     // The node signs two batches of one round: proven, slashed 10 % and jailed for 3 blocks.
     const batch = (label: string): EpochBatch => ({ epoch: 0n, round: 0, outcomesRoot: keccak256(stringToBytes(label)), balancesRoot: zeroHash, taskCount: 0, totalFees: 0n, totalRewards: 0n, treasuryAmount: 0n, penalties: [] })
     const [one, two] = [batch('one'), batch('two')]
-    await chain.proveEquivocation(one, await node.sign({ hash: hashEpochBatch(one, devnetDomain) }), two, await node.sign({ hash: hashEpochBatch(two, devnetDomain) }))
+    const key = await blsKeyOf(node)
+    await chain.proveEquivocation(one, key.sign(hashEpochBatch(one, devnetDomain)), two, key.sign(hashEpochBatch(two, devnetDomain)), node.address)
 
     const clock = createManualClock()
     const keeper = createEligibilityKeeper({ node: node.address, settlement: chain, clock, logger: silentLogger, pollMs: 1_000 })
@@ -41,6 +43,22 @@ describe('eligibility keeper', () => {
     assert.equal(keeper.refreshes(), 1, 'one refresh, not one per look')
     chain.openEpoch()
     assert.equal(chain.snapshot(1n)?.isEligible(node.address), true, 'back in the next snapshot')
+  })
+
+  it('registers its node’s BLS key once when the chain holds none, so that it joins the next committee', async () => {
+    const node = testAccount('keeper-new')
+    const chain = createMemoryChain({ treasury: testAccount('keeper-treasury').address, parameters: { minStake: 1n } })
+    chain.stake(node.address, STAKE)
+    chain.openEpoch()
+    assert.deepEqual(await chain.committee(0n), [], 'staked, but no key: not on the committee')
+    const keeper = createEligibilityKeeper({ node: node.address, settlement: chain, bls: blsKeyOf(node), clock: createManualClock(), logger: silentLogger })
+    keeper.start()
+    await keeper.stop()
+    assert.equal(await chain.hasBlsKey(node.address), true)
+    chain.openEpoch()
+    assert.deepEqual(await chain.committee(1n), [{ node: node.address, weight: STAKE, publicKey: (await blsKeyOf(node)).publicKey }])
+    keeper.start() // registered already: nothing to send (a second registration would revert)
+    await keeper.stop()
   })
 
   it('never refreshes its own node out of eligibility', async () => {

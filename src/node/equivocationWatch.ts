@@ -47,7 +47,7 @@ export function createEquivocationWatch({ settlement, rebuild, log, keepEpochs =
       rebuild(epoch, b.message.round, b.message.tasks, b.message.digest),
     ])
     if (batchA === undefined || batchB === undefined || batchA.epoch !== batchB.epoch || batchA.round !== batchB.round) return false
-    await settlement.proveEquivocation(batchA, a.signature, batchB, b.signature)
+    await settlement.proveEquivocation(batchA, a.signature, batchB, b.signature, a.signer)
     stats.proven++
     log.info('equivocation proven', { epoch, round: batchA.round, signer: a.signer })
     return true

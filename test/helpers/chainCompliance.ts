@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { concat, keccak256, numberToHex, size, slice, stringToBytes, zeroAddress, zeroHash } from 'viem'
+import { keccak256, size, stringToBytes, zeroAddress, zeroHash } from 'viem'
 import type { PrivateKeyAccount } from 'viem/accounts'
-import { committeeWeight } from '../../src/core/committee.ts'
 import { buildEpochBatch, hashEpochBatch } from '../../src/core/epochBatch.ts'
 import type { Balance, EpochBatch, EpochBatchResult, SettledTask } from '../../src/core/epochBatch.ts'
 import { settleProposal } from '../../src/core/epochProposal.ts'
 import type { Address, Hex, ProtocolDomain } from '../../src/core/types.ts'
 import type { ChainView, EpochView } from '../../src/ports/node.ts'
-import type { SettlementPort } from '../../src/ports/settlement.ts'
-import { testAccount } from './fixtures.ts'
+import { aggregateBlsSignatures } from '../../src/crypto/bls.ts'
+import type { AggregateSignature, SettlementPort } from '../../src/ports/settlement.ts'
+import { blsKeyOf, testAccount } from './fixtures.ts'
 
 /** A node staked before the first epoch opens. */
 export interface ChainNodeSetup {
@@ -17,6 +17,8 @@ export interface ChainNodeSetup {
   stake: bigint
   /** What it advertises; undefined: nothing (it counts as running `wasm`). */
   capabilities?: readonly string[]
+  /** False: staked without registering its BLS key (the fixture registers every other node's). */
+  blsKey?: false
 }
 
 /** The chain to create: its nodes and the governed parameters the cases depend on. */
@@ -110,19 +112,26 @@ async function buildBatch(port: SettlementPort, epoch: bigint, tasks: readonly T
   return settleProposal({ epoch, previous, tasks: settled }, await port.epochFacts(epoch, requesters, dissenters))
 }
 
-/** Committee signatures over the batch digest, in the order Settlement takes them: by increasing address. */
-async function signBatch(signers: readonly PrivateKeyAccount[], batch: EpochBatch, domain: ProtocolDomain): Promise<Hex[]> {
-  const digest = hashEpochBatch(batch, domain)
-  return Promise.all([...signers].sort(byAddress).map((signer) => signer.sign({ hash: digest })))
+/** `signer`'s BLS signature (compressed) of the batch digest. */
+async function signOne(signer: PrivateKeyAccount, batch: EpochBatch, domain: ProtocolDomain): Promise<Hex> {
+  return (await blsKeyOf(signer)).sign(hashEpochBatch(batch, domain))
 }
 
-const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+/** The G2 point at infinity, compressed: the aggregate of no signatures. */
+const INFINITY_G2: Hex = `0xc0${'00'.repeat(95)}`
 
-/** The same signature with s' = n − s and the other recovery id: valid for ecrecover, rejected as malleable. */
-function malleate(signature: Hex): Hex {
-  const s = SECP256K1_ORDER - BigInt(slice(signature, 32, 64))
-  const v = Number(BigInt(slice(signature, 64)))
-  return concat([slice(signature, 0, 32), numberToHex(s, { size: 32 }), numberToHex(v === 27 ? 28 : 27, { size: 1 })])
+/**
+ * What Settlement takes: the aggregate of `signers`' BLS signatures of the batch digest, and the
+ * rest of the epoch's committee (as `port` reads it) as non-signers, by increasing address.
+ */
+async function signBatch(port: SettlementPort, signers: readonly PrivateKeyAccount[], batch: EpochBatch, domain: ProtocolDomain): Promise<AggregateSignature> {
+  const signatures = await Promise.all(signers.map((signer) => signOne(signer, batch, domain)))
+  const signing = new Set(signers.map((s) => s.address))
+  const committee = await port.committee(batch.epoch)
+  return {
+    signature: signatures.length === 0 ? INFINITY_G2 : aggregateBlsSignatures(signatures),
+    nonSigners: committee.map((m) => m.node).filter((node) => !signing.has(node)),
+  }
 }
 
 /**
@@ -292,7 +301,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.committeeWeight(1n, a.address), 100n)
         assert.equal(await port.committeeWeight(1n, d.address), 100n)
         const { batch } = await buildBatch(port, 0n, [{ label: 'jail', requester: requester.address, fee: 100n, executors: [a.address], dissenters: [d.address] }])
-        await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
+        await port.submitBatch(batch, await signBatch(port, [a, b, c], batch, f.domain))
         // d is jailed now, after epoch 1's snapshot: it still sits on epoch 1's committee (so a member
         // cannot void a batch it signed by getting itself jailed before the batch lands), not on epoch 2's.
         assert.equal(await port.committeeWeight(1n, d.address), 100n, 'epoch 1 keeps the committee of its snapshot')
@@ -300,23 +309,43 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.committeeWeight(2n, d.address), 0n, 'jailed at the snapshot of epoch 2')
       }))
 
-    it('draws a sparse committee by threshold sortition from the epoch seed the view shows', () =>
-      withChain(optionsFor([1_000_000n, 100n, 100n, 100n, 100n, 100n, 100n, 100n]), async (f) => {
+    it('takes the whole signing set as the committee: every eligible node with a BLS key, with its key and stake', () =>
+      withChain(optionsFor([1_000_000n, 100n, 100n, 100n, 100n, 100n, 100n, 50n]), async (f) => {
+        const port = f.settlement(0)
+        assert.deepEqual(await port.committee(0n), [], 'not opened yet')
         await f.openEpoch()
-        const seed = f.chain.snapshot(0n)!.seed
-        const totalStake = 1_000_700n
-        const weights: bigint[] = []
-        for (const [i, account] of nodeAccounts.entries()) {
-          const stake = i === 0 ? 1_000_000n : 100n
-          const expected = committeeWeight({ seed, epoch: 0n, node: account.address, stake, totalStake, committeeSize: 128n })
-          const weight = await f.settlement(0).committeeWeight(0n, account.address)
-          assert.equal(weight, expected, `node ${i}`)
-          weights.push(weight)
-        }
-        assert.equal(weights[0], 1_000_000n, 'C·s ≥ S: always a member, weighed by its stake')
-        for (const weight of weights.slice(1)) assert.ok(weight === 0n || weight === 7_817n, 'a drawn member weighs ⌊S / C⌋')
-        assert.ok(weights.includes(0n), 'C·s = 12,800 ≪ S: small stakers are drawn with probability 1.3 %')
-        assert.equal(await f.settlement(0).requiredWeight(0n), 667_134n, '⌈2/3 · 1,000,700⌉')
+        const expected = await Promise.all(
+          nodeAccounts.slice(0, 7).map(async (account, i) => ({ node: account.address, weight: i === 0 ? 1_000_000n : 100n, publicKey: (await blsKeyOf(account)).publicKey })),
+        )
+        assert.deepEqual(await port.committee(0n), expected.sort((x, y) => (x.node.toLowerCase() < y.node.toLowerCase() ? -1 : 1)))
+        for (const member of expected) assert.equal(await port.committeeWeight(0n, member.node), member.weight)
+        assert.equal(await port.committeeWeight(0n, nodeAccounts[7]!.address), 0n, 'below the minimum stake: not a member')
+        assert.equal(await port.requiredWeight(0n), 667_067n, '⌈2/3 · 1,000,600⌉')
+      }))
+
+    it('registers a node’s BLS key once, with a proof of possession of its own; its stake joins the committee from the next snapshot', () =>
+      withChain({ ...optionsFor([100n, 100n, 100n]), nodes: [...optionsFor([100n, 100n, 100n]).nodes, { account: nodeAccounts[3]!, stake: 100n, blsKey: false }] }, async (f) => {
+        const [a, , , late] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+        const port = f.settlement(3)
+        await f.openEpoch()
+        assert.equal(await port.hasBlsKey(late.address), false)
+        assert.equal(await port.committeeWeight(0n, late.address), 0n, 'staked without a key: not on the committee')
+        assert.equal(await port.requiredWeight(0n), 200n, '⌈2/3 · 300⌉: its stake cannot sign, so it is not waited for')
+        const [lateKey, otherKey] = [await blsKeyOf(late), await blsKeyOf(a)]
+        await assertRejected(port.registerBlsKey(late.address, lateKey.publicKey, lateKey.proofOfPossession(a.address)), 'STAKE_MANAGER_INVALID_PROOF_OF_POSSESSION', {})
+        await assertRejected(port.registerBlsKey(late.address, lateKey.publicKey, otherKey.proofOfPossession(late.address)), 'STAKE_MANAGER_INVALID_PROOF_OF_POSSESSION', {})
+        await assertRejected(port.registerBlsKey(late.address, `0x${'00'.repeat(128)}`, lateKey.proofOfPossession(late.address)), 'STAKE_MANAGER_INVALID_BLS_KEY', {})
+        // A coordinate at p: not a field element.
+        const atP = `0x${'00'.repeat(16)}1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab${lateKey.publicKey.slice(130)}` as Hex
+        await assertRejected(port.registerBlsKey(late.address, atP, lateKey.proofOfPossession(late.address)), 'STAKE_MANAGER_INVALID_BLS_KEY', {})
+        assert.equal(await port.hasBlsKey(late.address), false, 'nothing registered by the refused calls')
+        await port.registerBlsKey(late.address, lateKey.publicKey, lateKey.proofOfPossession(late.address))
+        assert.equal(await port.hasBlsKey(late.address), true)
+        await assertRejected(port.registerBlsKey(late.address, lateKey.publicKey, lateKey.proofOfPossession(late.address)), 'STAKE_MANAGER_BLS_KEY_ALREADY_REGISTERED', { node: late.address })
+        assert.equal(await port.committeeWeight(0n, late.address), 0n, 'the open epoch keeps the committee of its snapshot')
+        await f.openEpoch()
+        assert.deepEqual((await port.committee(1n)).find((m) => m.node === late.address), { node: late.address, weight: 100n, publicKey: lateKey.publicKey })
+        assert.equal(await port.requiredWeight(1n), 267n, '⌈2/3 · 400⌉')
       }))
 
     it('settles a batch signed with exactly the required weight and records its digest and balances root', () =>
@@ -328,7 +357,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const port = f.settlement(2)
         const { batch } = await buildBatch(port, 0n, [{ label: 'settles', requester: requester.address, fee: 600n, executors: [a.address, b.address] }])
         assert.equal(batch.totalFees, 600n, 'the escrow at the snapshot covers the fee')
-        const result = await port.submitBatch(batch, await signBatch([a, b], batch, f.domain))
+        const result = await port.submitBatch(batch, await signBatch(port, [a, b], batch, f.domain))
         assert.equal(typeof result.gasUsed, 'bigint')
         for (const reader of [port, f.settlement(0)]) {
           assert.equal(await reader.settledDigest(0n), hashEpochBatch(batch, f.domain))
@@ -347,53 +376,46 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         await f.openEpoch()
         const port = f.settlement(0)
         const { batch } = await buildBatch(port, 0n, [{ label: 'few', requester: requester.address, fee: 600n, executors: [a.address] }])
-        await assertRejected(port.submitBatch(batch, await signBatch([a], batch, f.domain)), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 100n, required: 200n })
-        await assertRejected(port.submitBatch(batch, []), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 0n, required: 200n })
+        await assertRejected(port.submitBatch(batch, await signBatch(port, [a], batch, f.domain)), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 100n, required: 200n })
+        await assertRejected(port.submitBatch(batch, await signBatch(port, [], batch, f.domain)), 'SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed: 0n, required: 200n })
         await assertNothingSettled(port)
       }))
 
-    it('rejects duplicated or unsorted signers', () =>
-      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
-        const signers = nodeAccounts.slice(0, 3)
+    it('rejects duplicated or unsorted non-signers', () =>
+      withChain(optionsFor([100n, 100n, 100n, 100n, 100n, 100n]), async (f) => {
         await f.openEpoch()
         await f.openEpoch()
         const port = f.settlement(0)
         const { batch } = await buildBatch(port, 0n, [])
-        const sorted = await signBatch(signers, batch, f.domain)
-        await assertRejected(port.submitBatch(batch, [sorted[0]!, sorted[0]!, sorted[1]!]), 'SETTLEMENT_SIGNERS_NOT_SORTED', {})
-        await assertRejected(port.submitBatch(batch, [...sorted].reverse()), 'SETTLEMENT_SIGNERS_NOT_SORTED', {})
+        const { signature, nonSigners } = await signBatch(port, nodeAccounts.slice(0, 4), batch, f.domain)
+        assert.equal(nonSigners.length, 2)
+        await assertRejected(port.submitBatch(batch, { signature, nonSigners: [nonSigners[0]!, nonSigners[0]!, nonSigners[1]!] }), 'SETTLEMENT_NON_SIGNERS_NOT_SORTED', {})
+        await assertRejected(port.submitBatch(batch, { signature, nonSigners: [...nonSigners].reverse() }), 'SETTLEMENT_NON_SIGNERS_NOT_SORTED', {})
         await assertNothingSettled(port)
+        await port.submitBatch(batch, { signature, nonSigners })
+        assert.equal(await port.lastSettledEpoch(), 0n)
       }))
 
-    it('rejects signatures of non-members: no stake, stake below the minimum, or over another batch', () =>
+    it('rejects non-signers that are not members, and aggregates that are not the signers’ own', () =>
       withChain(optionsFor([100n, 100n, 100n, 50n]), async (f) => {
         const [a, b, c, poor] = nodeAccounts as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
         await f.openEpoch()
         await f.openEpoch()
         const port = f.settlement(0)
         const { batch } = await buildBatch(port, 0n, [])
+        const signed = await signBatch(port, [a, b], batch, f.domain)
         for (const stranger of [outsider, poor]) {
-          await assertRejected(port.submitBatch(batch, await signBatch([a, b, c, stranger], batch, f.domain)), 'SETTLEMENT_NOT_COMMITTEE_MEMBER', {
-            signer: stranger.address,
-          })
+          const nonSigners = [...signed.nonSigners, stranger.address].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1))
+          await assertRejected(port.submitBatch(batch, { ...signed, nonSigners }), 'SETTLEMENT_NOT_COMMITTEE_MEMBER', { node: stranger.address })
         }
-        // A signature over another digest recovers to some unrelated, unstaked address.
-        const [forged] = await signBatch([a], { ...batch, taskCount: 1 }, f.domain)
-        await assertRejected(port.submitBatch(batch, [forged!]), 'SETTLEMENT_NOT_COMMITTEE_MEMBER')
+        // c counted as a signer without its signature; a stranger's signature in c's place; a signature of another batch.
+        await assertRejected(port.submitBatch(batch, { ...signed, nonSigners: [] }), 'SETTLEMENT_INVALID_SIGNATURE', {})
+        const withStranger = aggregateBlsSignatures([signed.signature, await signOne(outsider, batch, f.domain)])
+        await assertRejected(port.submitBatch(batch, { signature: withStranger, nonSigners: [] }), 'SETTLEMENT_INVALID_SIGNATURE', {})
+        const other = await signBatch(port, [a, b], { ...batch, taskCount: 1 }, f.domain)
+        await assertRejected(port.submitBatch(batch, other), 'SETTLEMENT_INVALID_SIGNATURE', {})
         await assertNothingSettled(port)
-      }))
-
-    it('rejects signatures of the wrong length or with a malleable high s', () =>
-      withChain(optionsFor([100n, 100n, 100n]), async (f) => {
-        await f.openEpoch()
-        await f.openEpoch()
-        const port = f.settlement(0)
-        const { batch } = await buildBatch(port, 0n, [])
-        const signatures = await signBatch(nodeAccounts.slice(0, 3), batch, f.domain)
-        await assertRejected(port.submitBatch(batch, [slice(signatures[0]!, 0, 64), ...signatures.slice(1)]), 'ECDSA_INVALID_SIGNATURE_LENGTH', { length: 64n })
-        const malleable = malleate(signatures[0]!)
-        await assertRejected(port.submitBatch(batch, [malleable, ...signatures.slice(1)]), 'ECDSA_INVALID_SIGNATURE_S', { s: slice(malleable, 32, 64) })
-        await assertNothingSettled(port)
+        assert.deepEqual(signed.nonSigners, [c.address])
       }))
 
     it('rejects a second batch for a settled epoch and keeps the first', () =>
@@ -404,10 +426,10 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         await f.openEpoch()
         const port = f.settlement(0)
         const first = await buildBatch(port, 0n, [{ label: 'first', requester: requester.address, fee: 300n, executors: [signers[0]!.address] }])
-        await port.submitBatch(first.batch, await signBatch(signers, first.batch, f.domain))
+        await port.submitBatch(first.batch, await signBatch(port, signers, first.batch, f.domain))
         const second = await buildBatch(port, 0n, [{ label: 'second', requester: requester.address, fee: 500n, executors: [signers[1]!.address] }])
-        await assertRejected(port.submitBatch(second.batch, await signBatch(signers, second.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
-        await assertRejected(port.submitBatch(first.batch, await signBatch(signers, first.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
+        await assertRejected(port.submitBatch(second.batch, await signBatch(port, signers, second.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
+        await assertRejected(port.submitBatch(first.batch, await signBatch(port, signers, first.batch, f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 0n })
         assert.equal(await port.settledDigest(0n), hashEpochBatch(first.batch, f.domain))
         assert.equal(await port.balancesRoot(), first.batch.balancesRoot)
         assert.equal(await port.lastSettledEpoch(), 0n)
@@ -419,15 +441,15 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const port = f.settlement(0)
         const empty = (epoch: bigint) =>
           buildEpochBatch({ epoch, tasks: [], previous: new Map(), chargeable: new Map(), treasury: zeroAddress, split: { executorsBps: base.executorsBps } }).batch
-        await assertRejected(port.submitBatch(empty(0n), await signBatch(signers, empty(0n), f.domain)), 'SETTLEMENT_EPOCH_NOT_OPENED', { epoch: 0n })
+        await assertRejected(port.submitBatch(empty(0n), await signBatch(port, signers, empty(0n), f.domain)), 'SETTLEMENT_EPOCH_NOT_OPENED', { epoch: 0n })
         await f.openEpoch()
         await f.openEpoch()
         await f.openEpoch()
-        await assertRejected(port.submitBatch(empty(1n), await signBatch(signers, empty(1n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 0n, got: 1n })
+        await assertRejected(port.submitBatch(empty(1n), await signBatch(port, signers, empty(1n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 0n, got: 1n })
         await assertNothingSettled(port)
-        await port.submitBatch(empty(0n), await signBatch(signers, empty(0n), f.domain))
-        await assertRejected(port.submitBatch(empty(2n), await signBatch(signers, empty(2n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 2n })
-        await port.submitBatch(empty(1n), await signBatch(signers, empty(1n), f.domain))
+        await port.submitBatch(empty(0n), await signBatch(port, signers, empty(0n), f.domain))
+        await assertRejected(port.submitBatch(empty(2n), await signBatch(port, signers, empty(2n), f.domain)), 'SETTLEMENT_WRONG_EPOCH', { expected: 1n, got: 2n })
+        await port.submitBatch(empty(1n), await signBatch(port, signers, empty(1n), f.domain))
         assert.equal(await port.lastSettledEpoch(), 1n)
       }))
 
@@ -440,7 +462,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const port = f.settlement(0)
         const { batch } = await buildBatch(port, 0n, [{ label: 'unbalanced', requester: requester.address, fee: 1_000n, executors: [signers[0]!.address] }])
         const skimmed = { ...batch, treasuryAmount: batch.treasuryAmount + 1n }
-        await assertRejected(port.submitBatch(skimmed, await signBatch(signers, skimmed, f.domain)), 'SETTLEMENT_UNBALANCED', {
+        await assertRejected(port.submitBatch(skimmed, await signBatch(port, signers, skimmed, f.domain)), 'SETTLEMENT_UNBALANCED', {
           totalFees: 1_000n,
           totalRewards: 700n,
           treasuryAmount: 301n,
@@ -460,7 +482,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
           batch.penalties.map(({ node, slashAmount }) => ({ node, slashAmount })),
           [{ node: d.address, slashAmount: 10n }],
         )
-        await port.submitBatch(batch, await signBatch([a, b, c], batch, f.domain))
+        await port.submitBatch(batch, await signBatch(port, [a, b, c], batch, f.domain))
         assert.equal(await port.committeeWeight(1n, d.address), 100n, 'the open epoch keeps the committee of its snapshot')
         assert.equal(await port.committeeWeight(1n, a.address), 100n)
         assert.equal(await port.requiredWeight(1n), 267n, 'the open epoch keeps its snapshot')
@@ -482,18 +504,20 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         const port = f.settlement(1)
         const { batch: one } = await buildBatch(port, 0n, [{ label: 'one', requester: requester.address, fee: 100n, executors: [a.address] }])
         const { batch: two } = await buildBatch(port, 0n, [{ label: 'two', requester: requester.address, fee: 100n, executors: [a.address] }])
-        const [sigOne] = await signBatch([a], one, f.domain)
-        const [sigTwo] = await signBatch([a], two, f.domain)
-        const [otherTwo] = await signBatch([b], two, f.domain)
-        await assertRejected(port.proveEquivocation(one, sigOne!, one, sigOne!), 'SETTLEMENT_NOT_EQUIVOCATION')
+        const sigOne = await signOne(a, one, f.domain)
+        const sigTwo = await signOne(a, two, f.domain)
+        const otherTwo = await signOne(b, two, f.domain)
+        await assertRejected(port.proveEquivocation(one, sigOne, one, sigOne, a.address), 'SETTLEMENT_NOT_EQUIVOCATION')
         const nextRound = { ...two, round: 1 }
-        const [sigNextRound] = await signBatch([a], nextRound, f.domain)
-        await assertRejected(port.proveEquivocation(one, sigOne!, nextRound, sigNextRound!), 'SETTLEMENT_NOT_EQUIVOCATION')
-        await assertRejected(port.proveEquivocation(one, sigOne!, two, otherTwo!), 'SETTLEMENT_NOT_EQUIVOCATION')
+        const sigNextRound = await signOne(a, nextRound, f.domain)
+        await assertRejected(port.proveEquivocation(one, sigOne, nextRound, sigNextRound, a.address), 'SETTLEMENT_NOT_EQUIVOCATION')
+        await assertRejected(port.proveEquivocation(one, sigOne, two, otherTwo, a.address), 'SETTLEMENT_NOT_EQUIVOCATION')
+        await assertRejected(port.proveEquivocation(one, sigOne, two, sigTwo, b.address), 'SETTLEMENT_NOT_EQUIVOCATION')
+        await assertRejected(port.proveEquivocation(one, sigOne, two, sigTwo, outsider.address), 'SETTLEMENT_NOT_COMMITTEE_MEMBER', { node: outsider.address })
         assert.equal(await port.isEquivocationPunished(0n, a.address), false)
-        await port.proveEquivocation(one, sigOne!, two, sigTwo!)
+        await port.proveEquivocation(one, sigOne, two, sigTwo, a.address)
         assert.equal(await port.isEquivocationPunished(0n, a.address), true)
-        await assertRejected(port.proveEquivocation(two, sigTwo!, one, sigOne!), 'SETTLEMENT_ALREADY_PUNISHED')
+        await assertRejected(port.proveEquivocation(two, sigTwo, one, sigOne, a.address), 'SETTLEMENT_ALREADY_PUNISHED')
         await f.openEpoch()
         assert.deepEqual((await port.epochFacts(1n, [], [a.address, b.address])).stakes, new Map([[a.address, 90n], [b.address, 100n]]))
         assert.equal(await port.committeeWeight(1n, a.address), 0n, 'jailed at the next snapshot')
@@ -508,7 +532,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         for (const cheater of [a, b]) {
           const { batch: one } = await buildBatch(port, 0n, [{ label: `one-${cheater.address}`, requester: requester.address, fee: 100n, executors: [c.address] }])
           const { batch: two } = await buildBatch(port, 0n, [{ label: `two-${cheater.address}`, requester: requester.address, fee: 100n, executors: [c.address] }])
-          await port.proveEquivocation(one, (await signBatch([cheater], one, f.domain))[0]!, two, (await signBatch([cheater], two, f.domain))[0]!)
+          await port.proveEquivocation(one, await signOne(cheater, one, f.domain), two, await signOne(cheater, two, f.domain), cheater.address)
         }
         await f.openEpoch()
         // Epoch 0 keeps its snapshot's committee; epoch 1's waits for c and d alone. Before, the
@@ -517,10 +541,10 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         assert.equal(await port.requiredWeight(1n), 267n, '⌈2/3 · 400⌉')
         assert.equal(await port.committeeWeight(1n, a.address), 0n)
         const { batch: zero } = await buildBatch(port, 0n, [])
-        await port.submitBatch(zero, await signBatch([a, b, c], zero, f.domain))
+        await port.submitBatch(zero, await signBatch(port, [a, b, c], zero, f.domain))
         await f.openEpoch()
         const { batch: first } = await buildBatch(port, 1n, [{ label: 'after the jail', requester: requester.address, fee: 100n, executors: [c.address, d.address] }])
-        await port.submitBatch(first, await signBatch([c, d], first, f.domain))
+        await port.submitBatch(first, await signBatch(port, [c, d], first, f.domain))
         assert.equal(await port.lastSettledEpoch(), 1n)
         // The jails run out with no transaction: a node counts again once anyone refreshes it.
         for (let i = 0; !(await port.eligibilityOf(a.address)).stale; i++) {
@@ -541,7 +565,7 @@ export function describeChainCompliance(name: string, factory: ChainFactory): vo
         await f.openEpoch()
         const port = f.settlement(0)
         const { batch } = await buildBatch(port, 0n, [])
-        const signatures = await signBatch(nodeAccounts.slice(0, 3), batch, f.domain)
+        const signatures = await signBatch(port, nodeAccounts.slice(0, 3), batch, f.domain)
         await assertRejected(port.submitBatch(batch, signatures), 'SETTLEMENT_EPOCH_NOT_ENDED')
         await assertNothingSettled(port)
         await f.openEpoch()

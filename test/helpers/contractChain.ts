@@ -26,7 +26,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { epochBatchTypes, hashPenalties } from '../../src/core/epochBatch.ts'
+import { hashEpochBatch } from '../../src/core/epochBatch.ts'
 import type { EpochBatch } from '../../src/core/epochBatch.ts'
 import { deployContracts, type ChainParams, type DeployedContracts } from '../../src/chain/deploy.ts'
 import {
@@ -41,6 +41,10 @@ import {
 import { startAnvil, type StartedAnvil } from '../../src/chain/anvil/startAnvil.ts'
 import { defineDevChain } from '../../src/chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../../src/chain/viem/waitForReceipt.ts'
+import { createSettlementClient } from '../../src/chain/viem/createSettlementClient.ts'
+import { aggregateBlsSignatures, blsSignatureToEip2537, g1Struct, g2Struct } from '../../src/crypto/bls.ts'
+import type { AggregateSignature } from '../../src/ports/settlement.ts'
+import { blsKeyOf } from './fixtures.ts'
 
 // The batch and penalty shapes are core's (Settlement.EpochBatch / Settlement.Penalty).
 export type { EpochBatch, Penalty } from '../../src/core/epochBatch.ts'
@@ -98,18 +102,23 @@ export interface TestDeployment {
   contracts: DeployedContracts
   /** Mints `amount` test tokens to `to`. */
   mint(to: Address, amount: bigint): Promise<void>
-  /** Mints, approves and stakes `amount` for `node`. */
-  stake(node: LocalAccount, amount: bigint): Promise<void>
+  /**
+   * Registers `node`'s BLS key (with its proof of possession) if it has none, unless told not to,
+   * then mints, approves and stakes `amount`.
+   */
+  stake(node: LocalAccount, amount: bigint, options?: { registerBlsKey?: boolean }): Promise<void>
+  /** Registers `node`'s BLS key (`deriveBlsKey`) with its proof of possession. */
+  registerBlsKey(node: LocalAccount): Promise<TransactionReceipt>
   /** Mints, approves and deposits `amount` into escrow for `requester`. */
   deposit(requester: LocalAccount, amount: bigint): Promise<void>
   /** Opens `epoch`, mining up to its start block first if needed. */
   openEpoch(epoch: bigint): Promise<void>
-  /** `account`'s EIP-712 signature of `batch`. */
+  /** `account`'s BLS signature (compressed) of `batch`'s EIP-712 digest. */
   signBatch(account: LocalAccount, batch: EpochBatch): Promise<Hex>
-  /** Signs `batch` with each signer, in the given order. */
-  signBatchBy(signers: readonly LocalAccount[], batch: EpochBatch): Promise<Hex[]>
-  /** Submits `batch` with `signatures` from `from` (default the deployer). */
-  submitBatch(batch: EpochBatch, signatures: readonly Hex[], from?: LocalAccount): Promise<TransactionReceipt>
+  /** The aggregate signature of `batch` by `signers`, with the rest of its epoch's committee as non-signers. */
+  signBatchBy(signers: readonly LocalAccount[], batch: EpochBatch): Promise<AggregateSignature>
+  /** Submits `batch` with an aggregate signature from `from` (default the deployer). */
+  submitBatch(batch: EpochBatch, signed: AggregateSignature, from?: LocalAccount): Promise<TransactionReceipt>
 }
 
 export interface TestChain extends TestDeployment {
@@ -133,6 +142,9 @@ export interface TestChain extends TestDeployment {
   snapshot(): Promise<{ revert(): Promise<void> }>
   stop(): Promise<void>
 }
+
+/** The G2 point at infinity, compressed: the aggregate of no signatures. */
+export const INFINITY_G2: Hex = `0xc0${'00'.repeat(95)}`
 
 /** Sorts accounts by address, the order Settlement requires of batch signers. */
 export function sortByAddress<T extends { address: Address }>(accounts: readonly T[]): T[] {
@@ -200,20 +212,29 @@ export async function createTestChain(params: Partial<ChainParams> = {}): Promis
         chainId: chain.id,
         verifyingContract: contracts.settlement,
       } as const
-      const signBatch = (account: LocalAccount, batch: EpochBatch): Promise<Hex> =>
-        account.signTypedData({
-          domain,
-          types: epochBatchTypes,
-          primaryType: 'EpochBatch',
-          message: { ...batch, penaltiesHash: hashPenalties(batch.penalties) },
-        })
+      const signBatch = async (account: LocalAccount, batch: EpochBatch): Promise<Hex> => (await blsKeyOf(account)).sign(hashEpochBatch(batch, domain))
+      const registerBlsKey = async (node: LocalAccount): Promise<TransactionReceipt> => {
+        const key = await blsKeyOf(node)
+        return send(
+          wallet(node).writeContract({
+            address: contracts.stakeManager,
+            abi: StakeManagerAbi,
+            functionName: 'registerBlsKey',
+            args: [g1Struct(key.publicKey), g2Struct(key.proofOfPossession(node.address))],
+          }),
+        )
+      }
+      const client = createSettlementClient(publicClient, contracts)
       return {
         contracts,
         mint,
-        stake: (node, amount) =>
-          approveAndCall(node, contracts.stakeManager, amount, (w) =>
+        registerBlsKey,
+        stake: async (node, amount, { registerBlsKey: withKey = true } = {}) => {
+          if (withKey && (await client.blsKeyRegisteredAt(node.address)) === 0n) await registerBlsKey(node)
+          await approveAndCall(node, contracts.stakeManager, amount, (w) =>
             w.writeContract({ address: contracts.stakeManager, abi: StakeManagerAbi, functionName: 'stake', args: [amount] }),
-          ),
+          )
+        },
         deposit: (requester, amount) =>
           approveAndCall(requester, contracts.escrow, amount, (w) =>
             w.writeContract({ address: contracts.escrow, abi: EscrowAbi, functionName: 'deposit', args: [amount] }),
@@ -233,14 +254,22 @@ export async function createTestChain(params: Partial<ChainParams> = {}): Promis
           )
         },
         signBatch,
-        signBatchBy: (signers, batch) => Promise.all(signers.map((s) => signBatch(s, batch))),
-        submitBatch: (batch, signatures, from = deployer) =>
+        signBatchBy: async (signers, batch) => {
+          const committee = await client.committee(batch.epoch)
+          const signing = new Set(signers.map((s) => s.address))
+          const signatures = await Promise.all(signers.map((s) => signBatch(s, batch)))
+          return {
+            signature: signatures.length === 0 ? INFINITY_G2 : aggregateBlsSignatures(signatures),
+            nonSigners: committee.map((m) => m.node).filter((node) => !signing.has(node)),
+          }
+        },
+        submitBatch: (batch, { signature, nonSigners }, from = deployer) =>
           send(
             wallet(from).writeContract({
               address: contracts.settlement,
               abi: SettlementAbi,
               functionName: 'submitBatch',
-              args: [batch, signatures],
+              args: [batch, g2Struct(blsSignatureToEip2537(signature)), [...nonSigners]],
             }),
           ),
       }

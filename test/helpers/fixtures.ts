@@ -1,14 +1,34 @@
 import { keccak256, stringToBytes, zeroHash } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { PrivateKeyAccount } from 'viem/accounts'
+import type { LocalAccount, PrivateKeyAccount } from 'viem/accounts'
 import { contentId } from '../../src/core/contentId.ts'
 import { auditAlpha, createVrfKey } from '../../src/core/challenge.ts'
 import type { VrfKey } from '../../src/core/challenge.ts'
 import type { Address, Challenge, Hex, SignedChallenge, TaskSpec } from '../../src/core/types.ts'
+import { deriveBlsKey } from '../../src/crypto/bls.ts'
+import type { BlsKey } from '../../src/crypto/bls.ts'
+import type { SettlementPort } from '../../src/ports/settlement.ts'
 
 /** A fixed, test-only account: the key is derived from `label`. */
 export function testAccount(label: string): PrivateKeyAccount {
   return privateKeyToAccount(keccak256(stringToBytes(`veritask-test:${label}`)))
+}
+
+const blsKeys = new Map<string, Promise<BlsKey>>()
+
+/** The BLS key of an account (`deriveBlsKey`), derived once per address. */
+export function blsKeyOf(account: Pick<LocalAccount, 'address' | 'sign'>): Promise<BlsKey> {
+  const { address, sign } = account
+  if (sign === undefined) throw new Error(`blsKeyOf: account ${address} cannot sign`)
+  let key = blsKeys.get(address)
+  if (key === undefined) blsKeys.set(address, (key = deriveBlsKey({ address, sign })))
+  return key
+}
+
+/** Registers `account`'s BLS key with its proof of possession through `settlement` (a memory chain or a node's port). */
+export async function registerBlsKey(settlement: Pick<SettlementPort, 'registerBlsKey'>, account: Pick<LocalAccount, 'address' | 'sign'>): Promise<void> {
+  const key = await blsKeyOf(account)
+  await settlement.registerBlsKey(account.address, key.publicKey, key.proofOfPossession(account.address))
 }
 
 /** The VRF key of `testAccount(label)`'s key: its audit draws verify for that account. */

@@ -1,5 +1,5 @@
 import { describeChainCompliance } from '../../../test/helpers/chainCompliance.ts'
-import { testAccount } from '../../../test/helpers/fixtures.ts'
+import { registerBlsKey, testAccount } from '../../../test/helpers/fixtures.ts'
 import { ChainRevertedError, createMemoryChain } from './createMemoryChain.ts'
 
 const domain = { chainId: 31337, verifyingContract: testAccount('memory-settlement').address }
@@ -11,7 +11,8 @@ describeChainCompliance('memory', {
       domain,
       parameters: { minStake, committeeSize, executorsBps, dissentSlashBps, jailBlocks },
     })
-    for (const { account, stake, capabilities } of nodes) {
+    for (const { account, stake, capabilities, blsKey } of nodes) {
+      if (blsKey !== false) await registerBlsKey(chain, account)
       chain.stake(account.address, stake)
       if (capabilities !== undefined) chain.advertiseCapabilities(account.address, capabilities)
     }

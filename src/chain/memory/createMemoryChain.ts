@@ -1,5 +1,5 @@
-import { encodeAbiParameters, getAddress, hexToBigInt, keccak256, recoverAddress, size, slice, stringToBytes, zeroHash } from 'viem'
-import { committeeWeight, requiredCommitteeWeight } from '../../core/committee.ts'
+import { encodeAbiParameters, getAddress, hexToBigInt, keccak256, stringToBytes, zeroHash } from 'viem'
+import { requiredCommitteeWeight } from '../../core/committee.ts'
 import { devnetDomain } from '../../core/eip712.ts'
 import { hashEpochBatch } from '../../core/epochBatch.ts'
 import type { EpochBatch, Penalty } from '../../core/epochBatch.ts'
@@ -7,17 +7,17 @@ import type { EpochFacts } from '../../core/epochProposal.ts'
 import { VeritaskError } from '../../core/errors.ts'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
-import { SECP256K1_HALF_ORDER } from '../../core/signing.ts'
 import type { Address, Hex, ProtocolDomain } from '../../core/types.ts'
 import type { ChainView, EpochView } from '../../ports/node.ts'
-import type { SettlementPort } from '../../ports/settlement.ts'
+import type { AggregateSignature, CommitteeMember, SettlementPort } from '../../ports/settlement.ts'
+import { aggregateBlsPublicKeys, blsPopMessage, eip2537ToBlsSignature, isCanonicalG1, verifyBlsSignature } from '../../crypto/bls.ts'
 import { defaultNetworkParameters, toProtocolParams } from '../governance/parameters.ts'
 import type { NetworkParameterValues } from '../governance/parameters.ts'
 import { createStaticChainView, toEpochView } from './createStaticChainView.ts'
 import type { EpochSnapshot, SnapshotChainView, StaticNode } from './createStaticChainView.ts'
 
 /**
- * Why the in-memory chain refused a call: Settlement.sol's custom errors (and OpenZeppelin ECDSA's)
+ * Why the in-memory chain refused a call: Settlement.sol's and StakeManager.sol's custom errors
  * under the project's code names, with the same named arguments in `details`.
  */
 export type ChainRevertCode =
@@ -25,15 +25,17 @@ export type ChainRevertCode =
   | 'SETTLEMENT_EPOCH_NOT_OPENED'
   | 'SETTLEMENT_EPOCH_NOT_ENDED'
   | 'SETTLEMENT_UNBALANCED'
-  | 'SETTLEMENT_SIGNERS_NOT_SORTED'
+  | 'SETTLEMENT_NON_SIGNERS_NOT_SORTED'
   | 'SETTLEMENT_NOT_COMMITTEE_MEMBER'
   | 'SETTLEMENT_INSUFFICIENT_SIGNATURES'
-  | 'ECDSA_INVALID_SIGNATURE'
-  | 'ECDSA_INVALID_SIGNATURE_LENGTH'
-  | 'ECDSA_INVALID_SIGNATURE_S'
+  | 'SETTLEMENT_INVALID_SIGNATURE'
   | 'CHAIN_EPOCH_NOT_OPENED'
   | 'SETTLEMENT_NOT_EQUIVOCATION'
   | 'SETTLEMENT_ALREADY_PUNISHED'
+  | 'STAKE_MANAGER_BLS_KEY_ALREADY_REGISTERED'
+  | 'STAKE_MANAGER_INVALID_BLS_KEY'
+  | 'STAKE_MANAGER_BLS_KEY_TAKEN'
+  | 'STAKE_MANAGER_INVALID_PROOF_OF_POSSESSION'
 
 export class ChainRevertedError extends VeritaskError<ChainRevertCode> {
   override name = 'ChainRevertedError'
@@ -61,9 +63,9 @@ interface EpochRecord {
   snapshot: EpochSnapshot
   snapshotBlock: bigint
   stakes: ReadonlyMap<Address, bigint>
-  /** StakeManager.eligibleStakeAt the snapshot block: the committee is fixed then. */
-  eligibleStakes: ReadonlyMap<Address, bigint>
-  totalEligibleStake: bigint
+  /** StakeManager.signingStakeAt the snapshot block (eligible stake of nodes with a BLS key): the committee. */
+  committee: readonly CommitteeMember[]
+  totalSigningStake: bigint
   funded: ReadonlyMap<Address, bigint>
   depositors: readonly Address[]
 }
@@ -89,19 +91,12 @@ export interface MemoryChain extends ChainView, SettlementPort {
 }
 
 
-type Recovered = { signer: Address } | { error: ChainRevertCode; details: Record<string, unknown> }
-
-/** `ECDSA.recover`, as Settlement calls it: 65 bytes, low `s`, `v` of 27 or 28. */
-async function recoverSigner(digest: Hex, signature: Hex): Promise<Recovered> {
-  if (size(signature) !== 65) return { error: 'ECDSA_INVALID_SIGNATURE_LENGTH', details: { length: BigInt(size(signature)) } }
-  const s = slice(signature, 32, 64)
-  if (hexToBigInt(s) > SECP256K1_HALF_ORDER) return { error: 'ECDSA_INVALID_SIGNATURE_S', details: { s } }
-  const v = Number(hexToBigInt(slice(signature, 64)))
-  if (v !== 27 && v !== 28) return { error: 'ECDSA_INVALID_SIGNATURE', details: {} }
+/** A proof of possession (EIP-2537 G2) checked as the contract does: a signature of the PoP message. */
+function verifyBlsProof(message: Hex, proof: Hex, publicKey: Hex): boolean {
   try {
-    return { signer: await recoverAddress({ hash: digest, signature }) }
+    return verifyBlsSignature(message, eip2537ToBlsSignature(proof), publicKey)
   } catch {
-    return { error: 'ECDSA_INVALID_SIGNATURE', details: {} }
+    return false
   }
 }
 
@@ -121,7 +116,6 @@ export function createMemoryChain({
   baseParams,
 }: CreateMemoryChainParameters): MemoryChain {
   const values: NetworkParameterValues = { ...defaultNetworkParameters, ...parameters }
-  const committeeSize = BigInt(values.committeeSize)
   let block = 0n
   const stakes = new Map<Address, bigint>()
   const capabilities = new Map<Address, readonly string[]>()
@@ -139,6 +133,9 @@ export function createMemoryChain({
   const record = (epoch: bigint): EpochRecord | undefined => (epoch >= 0n && epoch < BigInt(epochs.length) ? epochs[Number(epoch)] : undefined)
   /** StakeManager's eligible stake: a node's stake while it is at or above the minimum and not jailed, else 0. */
   const eligibleStakes = new Map<Address, bigint>()
+  /** Registered BLS keys (EIP-2537 G1), and which node holds each. */
+  const blsKeys = new Map<Address, Hex>()
+  const blsKeyOwners = new Map<Hex, Address>()
 
   /** StakeManager._refreshEligibility, after every change of a node's stake or jail. */
   function refreshEligibility(node: Address): void {
@@ -179,39 +176,44 @@ export function createMemoryChain({
       escrow: funded,
       params: toProtocolParams(values, baseParams),
     }
-    const totalEligibleStake = [...eligibleStakes.values()].reduce((sum, stake) => sum + stake, 0n)
-    return { snapshot, snapshotBlock, stakes: new Map(stakes), eligibleStakes: new Map(eligibleStakes), totalEligibleStake, funded, depositors: [...depositors] }
+    const committee = [...eligibleStakes]
+      .filter(([node, stake]) => stake > 0n && blsKeys.has(node))
+      .sort(([a], [b]) => byAddress(a, b))
+      .map(([node, weight]) => ({ node, weight, publicKey: blsKeys.get(node)! }))
+    const totalSigningStake = committee.reduce((sum, member) => sum + member.weight, 0n)
+    return { snapshot, snapshotBlock, stakes: new Map(stakes), committee, totalSigningStake, funded, depositors: [...depositors] }
   }
 
-  /** As Settlement: eligibility as things stood at the snapshot; a later jail does not change the committee. */
+  /** As Settlement: the signing stake at the snapshot; a later jail does not change the committee. */
   function weightOf(epoch: bigint, node: Address): bigint {
-    const info = record(epoch)
-    if (info === undefined) return 0n
-    return committeeWeight({
-      seed: info.snapshot.seed,
-      epoch,
-      node,
-      stake: info.eligibleStakes.get(getAddress(node)) ?? 0n,
-      totalStake: info.totalEligibleStake,
-      committeeSize,
-    })
+    const key = getAddress(node)
+    return record(epoch)?.committee.find((member) => member.node === key)?.weight ?? 0n
   }
 
-  /** Settlement._checkSignatures: sorted committee members with at least the required weight. */
-  function checkSignatures(epoch: bigint, info: EpochRecord, recovered: readonly Recovered[]): void {
-    let signed = 0n
+  /**
+   * Settlement._checkAggregate: the snapshot's signing set less the sorted non-signers holds at
+   * least the required stake, and the aggregate signature verifies against its aggregate key.
+   */
+  const punished = new Set<string>()
+
+  function checkAggregate(info: EpochRecord, digest: Hex, { signature, nonSigners }: AggregateSignature): void {
+    const members = new Map(info.committee.map((member) => [member.node, member]))
+    const excluded = new Set<Address>()
+    let unsigned = 0n
     let previous = 0n
-    for (const result of recovered) {
-      if ('error' in result) revert(result.error, result.details)
-      const signer = hexToBigInt(result.signer)
-      if (signer <= previous) revert('SETTLEMENT_SIGNERS_NOT_SORTED')
-      previous = signer
-      const weight = weightOf(epoch, result.signer)
-      if (weight === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: result.signer })
-      signed += weight
+    for (const node of nonSigners) {
+      if (hexToBigInt(node) <= previous) revert('SETTLEMENT_NON_SIGNERS_NOT_SORTED')
+      previous = hexToBigInt(node)
+      const member = members.get(getAddress(node))
+      if (member === undefined) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { node })
+      unsigned += member.weight
+      excluded.add(member.node)
     }
-    const required = requiredCommitteeWeight(info.totalEligibleStake)
+    const signed = info.totalSigningStake - unsigned
+    const required = requiredCommitteeWeight(info.totalSigningStake)
     if (signed < required || signed === 0n) revert('SETTLEMENT_INSUFFICIENT_SIGNATURES', { signed, required })
+    const signers = info.committee.filter((member) => !excluded.has(member.node)).map((member) => member.publicKey)
+    if (!verifyBlsSignature(digest, signature, aggregateBlsPublicKeys(signers))) revert('SETTLEMENT_INVALID_SIGNATURE')
   }
 
   /** Settlement._applyPenalties over StakeManager.slash (active stake only here) and StakeManager.jail. */
@@ -225,10 +227,8 @@ export function createMemoryChain({
     }
   }
 
-  async function submitBatch(batch: EpochBatch, signatures: readonly Hex[]): Promise<{ gasUsed: bigint }> {
+  async function submitBatch(batch: EpochBatch, signed: AggregateSignature): Promise<{ gasUsed: bigint }> {
     const digest = hashEpochBatch(batch, domain)
-    // Recover first, check after: nothing may change between the checks and the write.
-    const recovered = await Promise.all(signatures.map((signature) => recoverSigner(digest, signature)))
     const { epoch, totalFees, totalRewards, treasuryAmount } = batch
     const expected = BigInt(settledDigests.length)
     if (epoch !== expected) revert('SETTLEMENT_WRONG_EPOCH', { expected, got: epoch })
@@ -239,7 +239,7 @@ export function createMemoryChain({
     if (totalRewards > totalFees || totalFees - totalRewards !== treasuryAmount) {
       revert('SETTLEMENT_UNBALANCED', { totalFees, totalRewards, treasuryAmount })
     }
-    checkSignatures(epoch, info, recovered)
+    checkAggregate(info, digest, signed)
     settledDigests.push(digest)
     balancesRoot = batch.balancesRoot
     mine()
@@ -247,22 +247,20 @@ export function createMemoryChain({
     return { gasUsed: 0n }
   }
 
-  const punished = new Set<string>()
-
   /** Settlement.proveEquivocation: two different batches of one round of an epoch signed by one committee member. */
-  async function proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex): Promise<void> {
+  async function proveEquivocation(a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex, signer: Address): Promise<void> {
     const [digestA, digestB] = [hashEpochBatch(a, domain), hashEpochBatch(b, domain)]
     if (a.epoch !== b.epoch || a.round !== b.round || digestA === digestB) revert('SETTLEMENT_NOT_EQUIVOCATION')
-    const [x, y] = await Promise.all([recoverSigner(digestA, sigA), recoverSigner(digestB, sigB)])
-    if ('error' in x) revert(x.error, x.details)
-    if ('error' in y || y.signer !== x.signer) revert('SETTLEMENT_NOT_EQUIVOCATION')
-    const key = `${a.epoch}/${x.signer}`
-    if (punished.has(key)) revert('SETTLEMENT_ALREADY_PUNISHED', { epoch: a.epoch, signer: x.signer })
-    if (weightOf(a.epoch, x.signer) === 0n) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { signer: x.signer })
+    const node = getAddress(signer)
+    const key = `${a.epoch}/${node}`
+    if (punished.has(key)) revert('SETTLEMENT_ALREADY_PUNISHED', { epoch: a.epoch, signer: node })
+    const member = record(a.epoch)?.committee.find((m) => m.node === node)
+    if (member === undefined) revert('SETTLEMENT_NOT_COMMITTEE_MEMBER', { node })
+    if (!verifyBlsSignature(digestA, sigA, member.publicKey) || !verifyBlsSignature(digestB, sigB, member.publicKey)) revert('SETTLEMENT_NOT_EQUIVOCATION')
     punished.add(key)
-    const stake = stakes.get(x.signer) ?? 0n
+    const stake = stakes.get(node) ?? 0n
     mine()
-    applyPenalties([{ node: x.signer, slashAmount: (stake * BigInt(values.equivocationSlashBps)) / 10_000n, jailUntilBlock: block + values.jailBlocks }])
+    applyPenalties([{ node, slashAmount: (stake * BigInt(values.equivocationSlashBps)) / 10_000n, jailUntilBlock: block + values.jailBlocks }])
   }
 
   async function epochFacts(epoch: bigint, requesters: readonly Address[], nodes: readonly Address[]): Promise<EpochFacts> {
@@ -311,8 +309,9 @@ export function createMemoryChain({
     committeeWeight: async (epoch, node) => weightOf(epoch, node),
     requiredWeight: async (epoch) => {
       const info = record(epoch)
-      return info === undefined ? 0n : requiredCommitteeWeight(info.totalEligibleStake)
+      return info === undefined ? 0n : requiredCommitteeWeight(info.totalSigningStake)
     },
+    committee: async (epoch) => record(epoch)?.committee ?? [],
     submitBatch,
     proveEquivocation,
     isEquivocationPunished: async (epoch, node) => punished.has(`${epoch}/${getAddress(node)}`),
@@ -325,6 +324,20 @@ export function createMemoryChain({
       const key = getAddress(node)
       stakes.set(key, (stakes.get(key) ?? 0n) + amount)
       refreshEligibility(key)
+      mine()
+    },
+    hasBlsKey: async (node) => blsKeys.has(getAddress(node)),
+    async registerBlsKey(node, publicKey, proof) {
+      const key = getAddress(node)
+      if (blsKeys.has(key)) revert('STAKE_MANAGER_BLS_KEY_ALREADY_REGISTERED', { node: key })
+      const lower = publicKey.toLowerCase() as Hex
+      // As BLS12381.isCanonical and isInfinity: a point off the curve fails the proof's check instead.
+      if (!isCanonicalG1(lower) || /^0x0*$/.test(lower)) revert('STAKE_MANAGER_INVALID_BLS_KEY')
+      const owner = blsKeyOwners.get(lower)
+      if (owner !== undefined) revert('STAKE_MANAGER_BLS_KEY_TAKEN', { owner })
+      if (!verifyBlsProof(blsPopMessage(key, lower), proof, lower)) revert('STAKE_MANAGER_INVALID_PROOF_OF_POSSESSION')
+      blsKeys.set(key, lower)
+      blsKeyOwners.set(lower, key)
       mine()
     },
     async refreshEligibility(node) {

@@ -32,7 +32,7 @@ async function freshDeployment(c: TestChain, params: Partial<ChainParams>): Prom
   return deployment
 }
 
-/** `SettlementInsufficientSignatures` → `SETTLEMENT_INSUFFICIENT_SIGNATURES`, `ECDSAInvalidSignatureS` → `ECDSA_INVALID_SIGNATURE_S`. */
+/** `SettlementInsufficientSignatures` → `SETTLEMENT_INSUFFICIENT_SIGNATURES`, `StakeManagerBlsKeyTaken` → `STAKE_MANAGER_BLS_KEY_TAKEN`. */
 const toCode = (errorName: string): string =>
   errorName
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
@@ -44,9 +44,9 @@ async function create({ nodes, minStake, committeeSize, executorsBps, dissentSla
   const deployment = await freshDeployment(c, { minStake, committeeSize, executorsBps, dissentSlashBps, jailBlocks, epochLength: 50n })
   const { contracts } = deployment
   const fund = (account: LocalAccount) => c.testClient.setBalance({ address: account.address, value: parseEther('10') })
-  for (const { account, stake, capabilities } of nodes) {
+  for (const { account, stake, capabilities, blsKey } of nodes) {
     await fund(account)
-    await deployment.stake(account, stake)
+    await deployment.stake(account, stake, { registerBlsKey: blsKey !== false })
     if (capabilities !== undefined) {
       await c.send(
         c.wallet(account).writeContract({ address: contracts.stakeManager, abi: StakeManagerAbi, functionName: 'advertiseCapabilities', args: [[...capabilities]] }),

@@ -2,6 +2,8 @@ import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClien
 import type { EpochBatch } from '../../core/epochBatch.ts'
 import { outcomeCode } from '../../core/eip712.ts'
 import type { Receipt } from '../../core/receipt.ts'
+import { blsSignatureToEip2537, fromG1Struct, g1Struct, g2Struct } from '../../crypto/bls.ts'
+import type { AggregateSignature, CommitteeMember } from '../../ports/settlement.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi, TestTokenAbi } from '../generated/contracts.ts'
 import { waitForReceipt } from './waitForReceipt.ts'
@@ -85,25 +87,58 @@ export function createSettlementClient(publicClient: PublicClient, contracts: De
     async stakeOf(node: Address): Promise<bigint> {
       return publicClient.readContract({ ...stakeManager, functionName: 'stakeOf', args: [node] })
     },
-    async submitBatch(wallet: Wallet, batch: EpochBatch, signatures: readonly Hex[]) {
+    /**
+     * The committee of `epoch`: nodes that registered a BLS key by its snapshot block (from the
+     * `BlsKeyRegistered` log) with signing stake then, by increasing address. Empty until it opens.
+     */
+    async committee(epoch: bigint): Promise<CommitteeMember[]> {
+      const opened = await publicClient.readContract({ ...settlement, functionName: 'isEpochOpened', args: [epoch] })
+      if (!opened) return []
+      const snapshotBlock = BigInt(await publicClient.readContract({ ...settlement, functionName: 'snapshotBlockOf', args: [epoch] }))
+      const logs = await publicClient.getContractEvents({ ...stakeManager, eventName: 'BlsKeyRegistered', fromBlock: contracts.deployBlock, toBlock: snapshotBlock, strict: true })
+      const members = await Promise.all(
+        logs.map(async ({ args: { node, publicKey } }) => {
+          const weight = await publicClient.readContract({ ...stakeManager, functionName: 'signingStakeAt', args: [node, snapshotBlock] })
+          return { node, weight, publicKey: fromG1Struct(publicKey) }
+        }),
+      )
+      return members.filter((m) => m.weight > 0n).sort((a, b) => (BigInt(a.node) < BigInt(b.node) ? -1 : 1))
+    },
+    /** `StakeManager.registerBlsKey` from `wallet`: its BLS public key and proof of possession (EIP-2537 encodings). */
+    async registerBlsKey(wallet: Wallet, publicKey: Hex, proof: Hex) {
+      return mined(
+        await wallet.writeContract({
+          ...stakeManager,
+          functionName: 'registerBlsKey',
+          args: [g1Struct(publicKey), g2Struct(proof)],
+          chain: wallet.chain,
+          account: wallet.account,
+        }),
+        'registerBlsKey',
+      )
+    },
+    async blsKeyRegisteredAt(node: Address): Promise<bigint> {
+      return BigInt(await publicClient.readContract({ ...stakeManager, functionName: 'blsKeyRegisteredAt', args: [node] }))
+    },
+    async submitBatch(wallet: Wallet, batch: EpochBatch, { signature, nonSigners }: AggregateSignature) {
       return mined(
         await wallet.writeContract({
           ...settlement,
           functionName: 'submitBatch',
-          args: [{ ...batch, penalties: [...batch.penalties] }, [...signatures]],
+          args: [{ ...batch, penalties: [...batch.penalties] }, g2Struct(blsSignatureToEip2537(signature)), [...nonSigners]],
           chain: wallet.chain,
           account: wallet.account,
         }),
         'submitBatch',
       )
     },
-    async proveEquivocation(wallet: Wallet, a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex) {
+    async proveEquivocation(wallet: Wallet, a: EpochBatch, sigA: Hex, b: EpochBatch, sigB: Hex, signer: Address) {
       const tuple = (batch: EpochBatch) => ({ ...batch, penalties: [...batch.penalties] })
       return mined(
         await wallet.writeContract({
           ...settlement,
           functionName: 'proveEquivocation',
-          args: [tuple(a), sigA, tuple(b), sigB],
+          args: [tuple(a), g2Struct(blsSignatureToEip2537(sigA)), tuple(b), g2Struct(blsSignatureToEip2537(sigB)), signer],
           chain: wallet.chain,
           account: wallet.account,
         }),

@@ -3,7 +3,7 @@ import type { Address, Hex, PublicClient } from 'viem'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
 import { fundedOf } from '../../core/escrow.ts'
-import type { SettlementPort } from '../../ports/settlement.ts'
+import type { CommitteeMember, SettlementPort } from '../../ports/settlement.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
 import { readNetworkParameters } from './readParameters.ts'
 import type { Wallet } from './createSettlementClient.ts'
@@ -27,6 +27,7 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
   const weights = new Map<string, bigint>()
   let weightsAt: bigint | undefined
   let treasury: Address | undefined
+  const committees = new Map<bigint, readonly CommitteeMember[]>()
   /** `Escrow.depositorAt`, append-only: read once per index. */
   const depositors: Address[] = []
 
@@ -89,9 +90,17 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
       return weight
     },
     requiredWeight: (epoch) => publicClient.readContract({ ...settlement, functionName: 'requiredWeight', args: [epoch] }),
-    submitBatch: (batch, signatures) => client.submitBatch(wallet, batch, signatures),
-    async proveEquivocation(a, sigA, b, sigB) {
-      await client.proveEquivocation(wallet, a, sigA, b, sigB)
+    async committee(epoch) {
+      // Fixed once the epoch is open (its snapshot is in the past): read once.
+      const cached = committees.get(epoch)
+      if (cached !== undefined) return cached
+      const members = await client.committee(epoch)
+      if (members.length > 0) committees.set(epoch, members)
+      return members
+    },
+    submitBatch: (batch, signed) => client.submitBatch(wallet, batch, signed),
+    async proveEquivocation(a, sigA, b, sigB, signer) {
+      await client.proveEquivocation(wallet, a, sigA, b, sigB, signer)
     },
     isEquivocationPunished: (epoch, node) => publicClient.readContract({ ...settlement, functionName: 'isEquivocationPunished', args: [epoch, node] }),
     async eligibilityOf(node) {
@@ -103,6 +112,11 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
     },
     async refreshEligibility(node) {
       await client.refreshEligibility(wallet, node)
+    },
+    hasBlsKey: async (node) => (await client.blsKeyRegisteredAt(node)) > 0n,
+    async registerBlsKey(node, publicKey, proof) {
+      if (node.toLowerCase() !== wallet.account.address.toLowerCase()) throw new Error('registerBlsKey: the port registers its own account only')
+      await client.registerBlsKey(wallet, publicKey, proof)
     },
   }
 }
