@@ -95,6 +95,26 @@ describe('audits of replicated tasks', () => {
     assert.ok(s.missedCommit.includes(v))
   })
 
+  it('let a late challenge decide while the forced audit is still committing, so that views agree', () => {
+    // Here the verifier's deadline passed first: n1 was seated to audit and is running the task.
+    const forced = advanceTask(committed(1), 10 + timing.commitWindowMs, timing)
+    assert.deepEqual(forced.seats, [s1, s2, s3, n1])
+    // The challenge arrives: it spares the seats, as it did on nodes that took it in time.
+    const spared = applyChallenge(forced, challenge(commit(s1).message.commitment), 1_030, timing)
+    assert.equal(spared.phase, 'reveal')
+    assert.deepEqual(spared.seats, [s1, s2, s3])
+    assert.ok(!spared.missedCommit.includes(v), 'the verifier was late, not silent')
+    // Once the forced audit committed, the reveals have begun: a later challenge changes nothing.
+    const committedAudit = applyCommit(forced, commit(n1), 1_020, timing)
+    assert.throws(() => applyChallenge(committedAudit, challenge(commit(s1).message.commitment), 1_030, timing), ChallengeRejectedError)
+    // One that calls the audit seats the verifier as auditor instead of n1.
+    let drawn = applyChallenge(advanceTask(committed(1_000_000), 10 + timing.commitWindowMs, timing), challenge(commit(s1).message.commitment), 1_030, timing)
+    assert.deepEqual(drawn.seats, [s1, s2, s3, v])
+    assert.equal(drawn.audit?.drawn, true)
+    drawn = applyCommit(drawn, commit(v), 1_040, timing)
+    assert.equal(drawn.phase, 'reveal')
+  })
+
   it('skip the audit on a network with no node left to verify', () => {
     let s = openTask({ taskId, spec: makeSpec({ policy: policy(1_000_000) }), ranking: [s1, s2, s3], timing, now: 0 })
     for (const e of [s1, s2, s3]) s = applyCommit(s, commit(e), 10, timing)

@@ -575,12 +575,40 @@ function withChallenge(s: TaskState, signed: SignedChallenge, draw: Hex, now: nu
 }
 
 /**
- * Applies the verifier's challenge of a sampled task (signature checked by the caller): it must
+ * A task whose verifier's challenge came late (its deadline passed here, so the next node was
+ * seated to audit), while the forced audit is still committing, back in its challenge phase: the
+ * challenge, once it comes, decides instead. Nodes whose deadlines fell either side of the
+ * challenge's arrival then agree on one audit (and one certificate) instead of two. The forced
+ * auditor's commit, if any, no longer counts, and the verifier did not miss its turn after all.
+ */
+function reopenChallenge(s: TaskState): TaskState {
+  const audit = s.audit
+  if (s.phase !== 'commit' || audit === null || audit.stage !== 'audit' || audit.drawn || s.arbitration !== null) return s
+  const forced = audit.verifier!
+  const commits = s.commits.filter((c) => c.executor !== forced)
+  const index = challengerOf(s.ranking, executorsOf(s.spec.policy), new Set(commits.map((c) => c.executor)))
+  const verifier = s.ranking[index] ?? null
+  const seats = s.seats.filter((node) => node !== forced)
+  return {
+    ...s,
+    phase: 'challenge',
+    seats,
+    k: seats.length,
+    quorum: s.quorum - 1,
+    commits,
+    // The forced audit marked the verifier as missed last.
+    missedCommit: s.missedCommit.at(-1) === verifier ? s.missedCommit.slice(0, -1) : s.missedCommit,
+    audit: { ...audit, stage: 'execute', verifier, audited: null },
+  }
+}
+
+/**
+ * Applies the verifier's challenge of a task with an audit rate (signature checked by the caller): it must
  * come from the designated verifier, name the executor's commitment and carry the verifier's audit
  * draw on it, whose VRF output alone decides whether the task is audited (`isAudited`).
  */
 export function applyChallenge(state: TaskState, signed: SignedChallenge, now: number, timing: TaskTiming, verifyVrf?: VrfVerifier): TaskState {
-  const s = advanceTask(state, now, timing)
+  const s = reopenChallenge(advanceTask(state, now, timing))
   const checked = checkChallenge(s, signed, verifyVrf)
   if ('refusal' in checked) throw checked.refusal
   return withChallenge(s, signed, checked.draw, now, timing)
@@ -599,7 +627,7 @@ export function judgeChallenge(
   timing: TaskTiming,
   verifyVrf?: VrfVerifier,
 ): TaskMessageOutcome<ChallengeRejectionCode> {
-  const s = advanceTask(state, now, timing)
+  const s = reopenChallenge(advanceTask(state, now, timing))
   const checked = checkChallenge(s, signed, verifyVrf)
   if ('draw' in checked) return { kind: 'accept', state: withChallenge(s, signed, checked.draw, now, timing) }
   const { code } = checked.refusal
