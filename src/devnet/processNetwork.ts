@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { availableParallelism } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -49,6 +50,12 @@ export interface ProcessNetworkOptions {
   epochBlocks?: bigint
   /** Protocol parameters the chain is deployed with (the nodes follow them). */
   params?: Partial<ProtocolParams>
+  /**
+   * Fee tokens the requester deposits into escrow before the nodes start (default 10 tokens), as
+   * the in-process devnet does: a deposit counts from the next epoch's snapshot, so one made just
+   * before submitting holds the first tasks back for up to an epoch (402, retried).
+   */
+  requesterDeposit?: bigint
   /** Nodes log protocol events (debug level) to `onLog`. */
   verbose?: boolean
   /** Each line of a node's stderr (its structured log) is passed here. */
@@ -63,7 +70,7 @@ export interface ProcessNetwork {
   publicClient: PublicClient
   client: SettlementClient
   nodes: NodeProcess[]
-  /** A funded requester with test tokens (nothing deposited). */
+  /** A funded requester with test tokens, `requesterDeposit` of them in escrow. */
   requester: Wallet
   stop(): Promise<void>
 }
@@ -84,6 +91,7 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
     seed,
     nodes: count,
     params: { ...defaultParams, ...options.params },
+    requesterDeposit: options.requesterDeposit ?? 10n * 10n ** 18n,
     ...(options.epochBlocks === undefined ? {} : { epochBlocks: options.epochBlocks }),
     ...(options.blockMs === undefined ? {} : { blockMs: options.blockMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -98,6 +106,11 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
     await writeAddressesFile(addressesFile, { chainId, ...contracts })
     // Each node gets its peer key and port up front, so all start at once, each dialling the others.
     const peers = await Promise.all(Array.from({ length: count }, () => peerIdentity()))
+    // The node processes share this machine's cores: each gets its share of worker threads.
+    const threads = Math.max(1, Math.floor(availableParallelism() / count))
+    // Every node dials every other, so a message its publisher floods reaches all of them at once:
+    // a mesh link only carries duplicates. A mesh of 2 keeps a relay path and halves the gossip.
+    const gossipDegree = 2
     const nodes: NodeProcess[] = []
     for (let index = 0; index < count; index++) {
       const key = dev.nodeKeys[index]!
@@ -107,6 +120,7 @@ export async function startProcessNetwork(options: ProcessNetworkOptions): Promi
       await writeFile(join(dataDir, 'peer.key'), peers[index]!.key, { mode: 0o600 })
       const args = [
         '--rpc-url', dev.rpcUrl, '--addresses', addressesFile, '--api-port', '0', '--json', '--wait-peers', String(count - 1),
+        '--threads', String(threads), '--gossip-degree', String(gossipDegree),
         ...(options.verbose === true ? ['--verbose'] : []),
         '--listen', `/ip4/127.0.0.1/tcp/${peers[index]!.port}`,
         ...peers.flatMap((p, i) => (i === index ? [] : ['--bootstrap', `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.peerId}`])),
@@ -134,6 +148,14 @@ async function peerIdentity(): Promise<{ key: Uint8Array; peerId: string; port: 
   return { key: privateKeyToProtobuf(key), peerId: peerIdFromPrivateKey(key).toString(), port }
 }
 
+/**
+ * Extra Node.js flags for every node process, from `$VERITASK_NODE_FLAGS` (space-separated), for
+ * profiling: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which `NODE_OPTIONS` does not accept.
+ */
+function nodeFlags(): string[] {
+  return (process.env.VERITASK_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '')
+}
+
 function nodeProcess(index: number, dataDir: string, args: readonly string[], onLog?: (index: number, line: string) => void): NodeProcess {
   let exited: Promise<void> = Promise.resolve()
   const self: NodeProcess = {
@@ -150,7 +172,7 @@ function nodeProcess(index: number, dataDir: string, args: readonly string[], on
     },
     start() {
       const spawnedAt = performance.now()
-      const child = spawn(process.execPath, [cliPath, 'node', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [...nodeFlags(), cliPath, 'node', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
       self.child = child
       exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
       void exited.then(() => {

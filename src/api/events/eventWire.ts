@@ -50,7 +50,21 @@ export const nodeEventTypes: readonly NodeEventType[] = [
 
 /** A node event as it goes on the wire. */
 export function toWireEvent(event: NodeEvent, id: number, at: number): WireEvent {
-  return JSON.parse(JSON.stringify({ id, at, ...event }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as WireEvent
+  return toWire({ id, at, ...event }) as WireEvent
+}
+
+/**
+ * What `JSON.parse(JSON.stringify(value))` gives for a node event (bigints as decimal strings,
+ * undefined fields left out), without the round trip through text: every event of a busy node
+ * passes here.
+ */
+function toWire(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : toWire(item)))
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = toWire(field)
+  return out
 }
 
 /** Parses one event's `data:`; undefined for an event this version does not know (a newer node). */

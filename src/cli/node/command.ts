@@ -15,6 +15,8 @@ interface NodeFlags {
   apiHost: string
   apiPort: number
   waitPeers: number
+  threads?: number
+  gossipDegree?: number
   model: string[]
   json: boolean
   verbose: boolean
@@ -44,6 +46,10 @@ export function nodeCommand(context: CommandContext): Command {
     .addOption(new Option('--api-host <host>', 'interface of the HTTP API').default('127.0.0.1'))
     .addOption(new Option('--api-port <port>', 'port of the HTTP API (0: any free port)').default(7470).argParser(integerOption(0, 65535)))
     .addOption(new Option('--wait-peers <n>', 'serve only once this many trusted peers share every gossip topic').default(0).argParser(integerOption(0, 1_000)))
+    .addOption(new Option('--threads <n>', 'worker threads that execute tasks (default: the machine’s cores; nodes sharing a machine share them)').argParser(integerOption(1, 1_024)))
+    .addOption(
+      new Option('--gossip-degree <n>', 'gossipsub mesh degree (default 6); a small network where every node dials every other wants 2').argParser(integerOption(1, 64)),
+    )
     .addOption(new Option('--model <file>', 'an ONNX model this node runs (repeatable); advertised on-chain as onnx:<model id>').argParser(collect).default([]))
     .option('--json', 'print the ready line as JSON', false)
     .option('-v, --verbose', 'log protocol events to stderr', false)
@@ -67,6 +73,8 @@ export function nodeCommand(context: CommandContext): Command {
         apiPort: flags.apiPort,
         ...(adminToken === undefined || adminToken === '' ? {} : { adminToken }),
         waitPeers: flags.waitPeers,
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+        ...(flags.gossipDegree === undefined ? {} : { gossipDegree: flags.gossipDegree }),
         models: await readModels(flags.model),
         logger,
         signal: context.signal,

@@ -8,6 +8,7 @@ import { createSettlementClient } from '../../chain/viem/createSettlementClient.
 import { defineDevChain } from '../../chain/viem/defineDevChain.ts'
 import { UsageError, VeritaskError } from '../../core/errors.ts'
 import { defaultParams } from '../../core/params.ts'
+import { createNativeSigner } from '../../crypto/secp256k1.ts'
 import { createNativeVrfKey } from '../../crypto/vrf.ts'
 import { createChainFollower } from '../../chain/viem/createChainFollower.ts'
 import type { ChainFollower } from '../../chain/viem/createChainFollower.ts'
@@ -22,6 +23,7 @@ import type { Runtime } from '../../ports/runtime.ts'
 import type { Logger } from '../../node/logger.ts'
 import { createDiskBlobStore } from '../../store/disk/createDiskBlobStore.ts'
 import { createSqliteNodeStore } from '../../store/sqlite/createSqliteNodeStore.ts'
+import { createKeepAliveFetch } from './keepAliveFetch.ts'
 import { loadOrCreateKeyFile, randomPrivateKey } from './keyFile.ts'
 
 export interface RunNodeOptions {
@@ -39,6 +41,10 @@ export interface RunNodeOptions {
   waitPeers?: number
   /** ONNX models this node holds and runs (their bytes); it then advertises `onnx:<model id>` for each. */
   models?: readonly Uint8Array[]
+  /** Worker threads that execute tasks (default `os.availableParallelism()`); nodes sharing a machine share its cores. */
+  threads?: number
+  /** Gossipsub's mesh degree (default 6); see `CreateLibp2pNetworkOptions.gossip`. */
+  gossipDegree?: number
   logger: Logger
   signal?: AbortSignal
 }
@@ -67,6 +73,9 @@ export interface RunningNode {
  */
 export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningNode> {
   const { logger } = options
+  // libp2p costs most of a node's start to import: it loads while the chain is asked for its id.
+  const libp2pModule = import('../../net/libp2p/createLibp2pNetwork.ts')
+  libp2pModule.catch(() => {})
   const keyPath = options.keyFile ?? join(options.dataDir, 'node.key')
   const key = await loadOrCreateKeyFile(keyPath, () => new TextEncoder().encode(`${bytesToHex(randomPrivateKey())}\n`))
   const keyHex = new TextDecoder().decode(key.bytes).trim()
@@ -78,24 +87,29 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
   // The nonce manager keeps concurrent transactions (epoch openings, batches) from clashing.
   const account = privateKeyToAccount(keyHex as Hex, { nonceManager: createNonceManager({ source: jsonRpc() }) })
   if (key.created) logger.warn('created a new node key; stake this account before it can take tasks', { keyFile: keyPath, address: account.address })
-  const peerKey = await loadOrCreateKeyFile(join(options.dataDir, 'peer.key'), async () => {
-    const { generatePeerKey } = await import('../../net/libp2p/createLibp2pNetwork.ts')
-    return generatePeerKey()
-  })
+  // Protocol messages (commits, reveals, peer bindings, batch votes) are signed by libsecp256k1:
+  // RFC 6979 like viem's account, so the same bytes, at a fraction of the CPU.
+  const signer = createNativeSigner(keyHex as Hex)
+  const peerKey = await loadOrCreateKeyFile(join(options.dataDir, 'peer.key'), async () => (await libp2pModule).generatePeerKey())
 
   const contracts = await readAddressesFile(options.addressesFile)
-  const probe = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1 }) })
+  // The node reads the chain several times a second: over kept-alive connections, without undici's streams.
+  const rpcFetch = createKeepAliveFetch()
+  const fetchFn = rpcFetch as unknown as typeof fetch
+  const probe = createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, fetchFn }) })
   let chainId: number
   try {
     chainId = await probe.getChainId()
   } catch (cause) {
+    rpcFetch.close()
     throw new VeritaskError('CHAIN_UNREACHABLE', `No EVM JSON-RPC endpoint answers at ${options.rpcUrl}.`, { cause, hint: 'Check --rpc-url.' })
   }
   if (chainId !== contracts.chainId) {
+    rpcFetch.close()
     throw new UsageError('USAGE_INVALID_OPTION', `The addresses file is for chain ${contracts.chainId}, but ${options.rpcUrl} is chain ${chainId}.`)
   }
   const chain = defineDevChain(options.rpcUrl, chainId)
-  const transport = http(options.rpcUrl)
+  const transport = http(options.rpcUrl, { fetchFn })
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient
   const wallet = createWalletClient({ chain, transport, account })
   const client = createSettlementClient(publicClient, contracts)
@@ -103,7 +117,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
   const store = createSqliteNodeStore({ path: join(options.dataDir, 'state.db') })
   const blobs = createDiskBlobStore({ dir: join(options.dataDir, 'blobs') })
   const resumed = store.openTasks().length > 0
-  const wasm = createWasmRuntime({ maxModuleBytes: defaultParams.maxProgramBytes })
+  const wasm = createWasmRuntime({ maxModuleBytes: defaultParams.maxProgramBytes, ...(options.threads === undefined ? {} : { threads: options.threads }) })
   const models = options.models ?? []
   // onnxruntime loads on a node's first inference task: a node without models never loads it.
   const onnx = models.length > 0 ? createOnnxRuntime() : undefined
@@ -113,15 +127,15 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
     await wasm.close()
     await onnx?.close()
   }
-  // libp2p costs seconds to import: only a daemon pays for it.
-  const { createLibp2pNetwork } = await import('../../net/libp2p/createLibp2pNetwork.ts')
+  const { createLibp2pNetwork } = await libp2pModule
   const network = await createLibp2pNetwork({
-    signer: account,
+    signer,
     isStaked: async (a) => (await client.stakeOf(a)) > 0n,
     listen: options.listen,
     bootstrap: options.bootstrap,
     privateKey: peerKey.bytes,
     domain: { chainId, verifyingContract: contracts.settlement },
+    ...(options.gossipDegree === undefined ? {} : { gossip: { D: options.gossipDegree } }),
     onPeer: (event) => logger.debug('peer identity', { ...event }),
   })
   let host: NodeHost | undefined
@@ -135,16 +149,18 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
   })
   try {
     // What this node runs, on-chain: sortition draws it for those tasks from the next snapshot on.
+    // Its transaction is mined while the node waits for its peers and reads the chain; the node
+    // serves only once all three are done.
     const capabilities = capabilitiesOf(runtimes, models)
-    await client.advertiseCapabilities(wallet, capabilities)
-    logger.info('capabilities advertised', { capabilities })
-    if ((options.waitPeers ?? 0) > 0) {
+    const advertised = client.advertiseCapabilities(wallet, capabilities).then(() => logger.info('capabilities advertised', { capabilities }))
+    const peered = (async () => {
+      if ((options.waitPeers ?? 0) === 0) return
       logger.info('waiting for peers', { peers: options.waitPeers })
       await network.waitForPeers(options.waitPeers!, options.signal === undefined ? {} : { signal: options.signal })
-    }
-    await follower.start()
+    })()
+    await Promise.all([advertised, peered, follower.start()])
     host = await startNodeHost({
-      account,
+      account: signer,
       vrf: createNativeVrfKey(keyHex as Hex),
       network,
       chain: follower,
@@ -167,6 +183,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
     await network.close()
     await closeRuntimes()
     store.close()
+    rpcFetch.close()
     throw error
   }
   const started = host
@@ -186,6 +203,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
       follower.stop()
       await closeRuntimes()
       store.close()
+      rpcFetch.close()
     },
   }
 }

@@ -13,7 +13,6 @@ import type { Identify } from '@libp2p/identify'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -28,6 +27,7 @@ import { emptyNetworkStats, topics } from '../../ports/network.ts'
 import type { BlobProvider, FetchBlobOptions, GossipHandler, Network, Topic, ValidationResult } from '../../ports/network.ts'
 import { blobProtocol, requestBlob, serveBlobRequest } from './blobProtocol.ts'
 import type { BlobAnswer } from './blobProtocol.ts'
+import { coalescingTcp } from './coalescingTcp.ts'
 import { PeerRejectedError } from './errors.ts'
 import type { PeerRejectionCode } from './errors.ts'
 import { decodePeerBinding, encodePeerBinding, isValidPeerBinding, peerBindingBytes, signPeerBinding } from './peerBinding.ts'
@@ -59,7 +59,12 @@ export interface CreateLibp2pNetworkOptions {
   gossip?: {
     /** Heartbeat period in ms (mesh maintenance, gossip emission). Default 500. */
     heartbeatMs?: number
-    /** Target mesh degree and its bounds. Defaults 6, 4, 12. */
+    /**
+     * Target mesh degree and its bounds. Defaults 6, 4, 12 (gossipsub's own). With `D` alone the
+     * bounds follow it: `Dlo` = ⌈D/2⌉, `Dhi` = ⌈1.5 D⌉ (at least D + 1). Every relay forwards each message to
+     * its mesh: in a network where every node is connected to every other, flood publishing already
+     * reached them all and each mesh link only carries a duplicate, so such a network wants a small D.
+     */
     D?: number
     Dlo?: number
     Dhi?: number
@@ -167,10 +172,30 @@ const topicScoreParams = createTopicScoreParams({
  * re-publishes them, and are delivered once.
  */
 export function gossipMessageId(topic: string, data: Uint8Array): Uint8Array {
+  return createHash('sha256').update(topicPrefix(topic)).update(data).digest()
+}
+
+/** The length-prefixed topic name each message id starts with; the protocol's few topics are kept. */
+const topicPrefixes = new Map<string, Buffer>()
+function topicPrefix(topic: string): Buffer {
+  const kept = topicPrefixes.get(topic)
+  if (kept !== undefined) return kept
   const name = Buffer.from(topic, 'utf8')
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(name.byteLength)
-  return createHash('sha256').update(length).update(name).update(data).digest()
+  const prefix = Buffer.alloc(4 + name.byteLength)
+  prefix.writeUInt32BE(name.byteLength)
+  name.copy(prefix, 4)
+  if (topicPrefixes.size < 64) topicPrefixes.set(topic, prefix)
+  return prefix
+}
+
+/** Gossipsub's mesh parameters from `gossip.D` (and optional bounds); gossipsub's defaults without. */
+function meshDegree({ D, Dlo, Dhi }: { D?: number; Dlo?: number; Dhi?: number }): { D: number; Dlo: number; Dhi: number; Dout: number } {
+  const degree = D ?? 6
+  const low = Dlo ?? (D === undefined ? 4 : Math.ceil(degree / 2))
+  const high = Dhi ?? (D === undefined ? 12 : Math.max(degree + 1, Math.ceil(1.5 * degree)))
+  // Outbound mesh links kept against eclipse attempts: below Dlo and at most D/2 (gossipsub's rule).
+  const out = Math.max(0, Math.min(2, low - 1, Math.floor(degree / 2)))
+  return { D: degree, Dlo: low, Dhi: high, Dout: out }
 }
 
 /** Score of a peer whose binding failed: far below every threshold. */
@@ -224,7 +249,7 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
     ...(privateKey === undefined ? {} : { privateKey }),
     nodeInfo: { name: 'veritask', version: '1' },
     addresses: { listen: [...(options.listen ?? ['/ip4/127.0.0.1/tcp/0'])] },
-    transports: [tcp()],
+    transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: {
@@ -251,9 +276,7 @@ export async function createLibp2pNetwork(options: CreateLibp2pNetworkOptions): 
         allowPublishToZeroTopicPeers: true,
         doPX: false,
         heartbeatInterval: options.gossip?.heartbeatMs ?? 500,
-        D: options.gossip?.D ?? 6,
-        Dlo: options.gossip?.Dlo ?? 4,
-        Dhi: options.gossip?.Dhi ?? 12,
+        ...meshDegree(options.gossip ?? {}),
         // An RPC frame may batch several messages; each message is checked against the limit.
         maxInboundDataLength: Math.max(4 * 1024 * 1024, 4 * maxMessageBytes),
         scoreParams: {
