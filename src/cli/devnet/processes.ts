@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -65,15 +66,14 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     const workload = options.workload ?? (await buildWorkload(options.seed, options.tasks))
     await net.client.deposit(net.requester, fee * BigInt(workload.length))
     const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
-    // Verdicts come from the first node's event stream (every node reports every task it decided),
-    // as any SDK requester's do; polling only while the stream is down.
-    const client = createVeritaskClient({
-      rpcUrl: net.rpcUrl,
-      nodeApiUrl: net.nodes.map((n) => n.ready!.api),
-      account: requester,
-      settlement: net.contracts.settlement,
-      chainId: net.chainId,
-    })
+    // Each verdict comes from the event stream of the node the task was submitted to, as an SDK
+    // requester's does: that node accepted the spec, so it decides the task even if another node,
+    // a moment behind on the epoch, refused it. Polling only while the stream is down.
+    // Every wait in flight and every node's event stream listen to the command's one abort signal.
+    setMaxListeners(options.concurrency + 2 * net.nodes.length + 8, context.signal)
+    const clients = net.nodes.map((n) =>
+      createVeritaskClient({ rpcUrl: net.rpcUrl, nodeApiUrl: n.ready!.api, account: requester, settlement: net.contracts.settlement, chainId: net.chainId }),
+    )
     const started = performance.now()
     const latencies: number[] = []
     const outcomes: Array<{ taskId: Hex; api: string; outcome: string; correct: boolean }> = []
@@ -83,7 +83,8 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         context.signal.throwIfAborted()
         const i = next++
         const item = workload[i]!
-        const api = net.nodes[i % net.nodes.length]!.ready!.api
+        const gateway = i % net.nodes.length
+        const api = net.nodes[gateway]!.ready!.api
         const spec = (epoch: bigint): TaskSpec => ({
           requester: requester.address,
           nonce: BigInt(i),
@@ -98,7 +99,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         })
         const begun = performance.now()
         const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
-        const { verdict } = await waitForResult(client, { taskId, output: false, signal: context.signal })
+        const { verdict } = await waitForResult(clients[gateway]!, { taskId, output: false, signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
         options.progress?.update(outcomes.length, workload.length, 'decided')
