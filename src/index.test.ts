@@ -24,7 +24,6 @@ it('exports exactly the public API', () => {
     'buildEpochBatch',
     'buildReceipt',
     'checkTaskSpec',
-    'committeeWeight',
     'computeCommitment',
     'contentId',
     'createApiServer',

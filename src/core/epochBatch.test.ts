@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import { concat, encodeAbiParameters, keccak256, numberToHex, stringToBytes, zeroHash } from 'viem'
 import { testAccount } from '../../test/helpers/fixtures.ts'
-import { committeeWeight, requiredCommitteeWeight } from './committee.ts'
+import { requiredCommitteeWeight } from './committee.ts'
 import { balanceLeafEncoding, buildEpochBatch, outcomeLeafEncoding, outcomeLeafOf } from './epochBatch.ts'
 import type { SettledTask } from './epochBatch.ts'
 import type { Address, Verdict } from './types.ts'
@@ -136,27 +136,8 @@ describe('buildEpochBatch penalties', () => {
   })
 })
 
-describe('committeeWeight', () => {
-  const seed = keccak256(stringToBytes('seed'))
-  const base = { seed, epoch: 4n, totalStake: 1_000n, committeeSize: 10n }
-
-  it('puts everyone on the committee with their own stake when C·s ≥ S', () => {
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 100n }), 100n)
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 400n }), 400n)
+describe('requiredCommitteeWeight', () => {
+  it('asks for ⌈2/3⌉ of the signing stake', () => {
     assert.equal(requiredCommitteeWeight(1_000n), 667n)
-  })
-
-  it('excludes nodes without eligible stake (jailed or below the minimum at the snapshot)', () => {
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 0n }), 0n)
-    assert.equal(committeeWeight({ ...base, node: e1, stake: 100n, totalStake: 0n }), 0n)
-  })
-
-  it('selects small nodes with probability C·s / S and weighs them S / C', () => {
-    const nodes = Array.from({ length: 4_000 }, (_, i) => testAccount(`small-${i}`).address)
-    const picked = nodes.map((node) => committeeWeight({ ...base, node, stake: 10n, totalStake: 40_000n, committeeSize: 100n }))
-    const members = picked.filter((w) => w > 0n)
-    // C·s/S = 1/40 → 100 expected members of 4000; binomial sd ≈ 9.9, so ±40 is four of them.
-    assert.ok(Math.abs(members.length - 100) < 40, `${members.length} members`)
-    assert.ok(members.every((w) => w === 400n))
   })
 })

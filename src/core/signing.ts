@@ -29,18 +29,3 @@ export const isSignedBy: SignatureVerifier = async (digest, signature, expected)
     return false
   }
 }
-
-/** Half the secp256k1 group order: OpenZeppelin's ECDSA rejects larger `s` (malleable signatures). */
-export const SECP256K1_HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
-
-/**
- * Whether a 65-byte signature has the one form `ECDSA.recover` accepts: low `s`, `v` of 27 or 28.
- * A recovery library also accepts the mirror form (s → n − s, or v of 0 / 1) of the same
- * signature; a batch signature in that form would pass a node's check and revert on-chain.
- */
-export function isCanonicalSignature(signature: Hex): boolean {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return false
-  const s = BigInt(`0x${signature.slice(66, 130)}`)
-  const v = Number.parseInt(signature.slice(130, 132), 16)
-  return s <= SECP256K1_HALF_ORDER && (v === 27 || v === 28)
-}
