@@ -382,9 +382,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const rejected = network!.nodes.map((n) => n.settler.stats().rejected)
+        const objections = network!.nodes.map((n) => n.settler.stats().objections)
         reject(
           new VeritaskError('SETTLEMENT_FAILED', `Epochs did not settle: ${settledEpochs.size} of ${count} settled after ${SETTLE_TIMEOUT_MS / 1000} s.`, {
-            details: { settled: settledEpochs.size, expected: count, rejected },
+            details: { settled: settledEpochs.size, expected: count, rejected, objections },
             hint: 'Run with --verbose to see each settler: proposals, objections and submissions.',
           }),
         )

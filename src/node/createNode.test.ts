@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
+import { signChallenge } from '../core/challenge.ts'
 import { signCommitBatch } from '../core/commit.ts'
 import { contentId } from '../core/contentId.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import { SpecRejectedError } from '../core/errors.ts'
 import { encodeMessage } from '../core/messages.ts'
 import { defaultParams } from '../core/params.ts'
+import { rankTask } from '../core/task.ts'
 import type { Address, Hex } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
-import { testAccount } from '../../test/helpers/fixtures.ts'
+import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { createNetwork, signedSpec, submitAndDecide, verdictsOf, waitUntil } from '../../test/helpers/network.ts'
 import { createManualClock } from './clock.ts'
 import { defaultHeldLimits } from './gossipIntake.ts'
@@ -149,6 +151,46 @@ describe('node: bad input', () => {
       await waitUntil(() => (net.nodes[0]!.stats().rejected.SPEC_WRONG_EPOCH ?? 0) === 1 && (net.nodes[0]!.stats().rejected.SPEC_DUPLICATE ?? 0) === 1)
       assert.equal(net.hub.rejectionsBy('mallory'), before, 'a replay is ignored, not held against the relay')
       assert.equal(net.nodes[0]!.stats().specsAccepted, 1)
+    } finally {
+      await net.stop()
+    }
+  })
+
+  it('goes on with a task when a challenge it held early is refused once the challenge phase opens', { timeout: 30_000 }, async () => {
+    // Reproduced under load: a challenge that came during the commit phase was held, refused when
+    // the phase opened (here: the verifier's own key on the wrong commitment), and the node
+    // stopped there: the verifier never sent its own challenge, and the task waited for a
+    // deadline. The clock stands still here, so the task must decide without any deadline passing.
+    const clock = createManualClock(Date.now())
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const gated: Runtime = { ...honest, execute: async (request) => (await gate, honest.execute(request)) }
+    const net = await createNetwork({ runtimes: () => gated, clock })
+    try {
+      const task = await signedSpec(7, { policy: { kind: 'replicate', k: 3, quorum: 2, auditPpm: 1_000_000 } })
+      let taskId: Hex | undefined
+      const verdicts = verdictsOf(net.nodes, () => taskId)
+      taskId = await net.nodes[0]!.submitTask(task.signed, task.blobs)
+      await waitUntil(() => net.nodes.every((n) => n.getTask(taskId!) !== undefined))
+      // All three executors commit, so the verifier is the node ranked right after them.
+      const ranking = rankTask({ view: net.chain.snapshot(0n)!, taskId, spec: task.signed.message, backups: defaultParams.backups })
+      const index = net.accounts.findIndex((a) => a.address === ranking[3])
+      const stray = await signChallenge(net.accounts[index]!, testVrfKey(`node-${index}`), { taskId, commitment: taskId }, devnetDomain)
+      const before = net.nodes.map((_n, i) => net.hub.statsOf(`peer-${i}`).messagesReceived)
+      await net.hub.connect('stray').publish(topics.challenges, encodeMessage({ type: 'challenge', ...stray }))
+      // Every node took the stray challenge while still committing (the executors wait on the gate).
+      await waitUntil(() => net.nodes.every((_n, i) => net.hub.statsOf(`peer-${i}`).messagesReceived > before[i]!))
+      assert.ok(net.nodes.every((n) => n.getTask(taskId!)?.phase === 'commit'))
+      release()
+      const decided = await verdicts
+      for (const v of decided) assert.deepEqual(v, decided[0])
+      assert.equal(decided[0]!.outcome, 'verified')
+      // The drawn verifier's own challenge decided the audit on every node, and the stray was refused.
+      for (const node of net.nodes) {
+        assert.equal(node.decidedTasks(0n)[0]!.certificate.challenge?.signer, ranking[3])
+        assert.notEqual(node.decidedTasks(0n)[0]!.certificate.challenge?.message.commitment, taskId)
+        assert.equal(node.stats().rejected.CHALLENGE_MISMATCH, 1)
+      }
     } finally {
       await net.stop()
     }

@@ -181,7 +181,9 @@ export function createNode({
     if (state.phase === 'challenge' && entry.earlyChallenge !== undefined) {
       const early = entry.earlyChallenge
       entry.earlyChallenge = undefined
-      return void onChallenge(taskId, entry, early)
+      // Taken: its update did the rest. Refused (views split, or a stray): this node goes on as if
+      // it never came, and its deadlines and own challenge still follow.
+      if (onChallenge(taskId, entry, early).kind === 'accept') return
     }
     if (state.phase === 'commit' && entry.earlyCommits.length > 0) {
       const early = entry.earlyCommits
