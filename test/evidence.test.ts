@@ -43,9 +43,9 @@ const runtime = (lie = false): Runtime => ({
   close: async () => {},
 })
 
-/** A transport that never sends this node's reveals: it commits, then withholds. */
-function withholding(network: Network): Network {
-  return { ...network, publish: (topic, data) => (topic === topics.reveals ? Promise.resolve() : network.publish(topic, data)) }
+/** A transport that does not send this node's reveals (it commits, then withholds), keeping them in `withheld`. */
+function withholding(network: Network, withheld: Uint8Array[]): Network {
+  return { ...network, publish: (topic, data) => (topic === topics.reveals ? (withheld.push(data), Promise.resolve()) : network.publish(topic, data)) }
 }
 
 interface Cluster {
@@ -57,6 +57,8 @@ interface Cluster {
   attackerBlobs: BlobStore
   accounts: ReturnType<typeof testAccount>[]
   withholder: number | undefined
+  /** The reveal batches the withholder did not send, as gossip bytes. */
+  withheld: Uint8Array[]
 }
 
 const clusters: Cluster[] = []
@@ -87,13 +89,14 @@ async function startCluster(
   const withholderIndex = withholder === 'not-aggregator' ? accounts.findIndex((a) => a !== attacker) : withholder
   const hub = createMemoryHub()
   const attackerBlobs = createMemoryBlobStore()
+  const withheld: Uint8Array[] = []
   const hosts = await Promise.all(
     accounts.map((account, i) => {
       const network = hub.connect(`${label}-peer-${i}`)
       const forging = forger && account === attacker
       return startNodeHost({
         account,
-        network: i === withholderIndex ? withholding(network) : network,
+        network: i === withholderIndex ? withholding(network, withheld) : network,
         chain,
         ...(forging ? { blobs: attackerBlobs } : { settlement: chain }),
         domain: devnetDomain,
@@ -104,7 +107,7 @@ async function startCluster(
       })
     }),
   )
-  const cluster = { chain, hub, hosts, attacker, attackerBlobs, accounts, withholder: withholderIndex }
+  const cluster = { chain, hub, hosts, attacker, attackerBlobs, accounts, withholder: withholderIndex, withheld }
   clusters.push(cluster)
   return cluster
 }
@@ -291,11 +294,47 @@ describe('verdicts and batches proven by signed evidence', () => {
     for (const task of tasks) assert.equal(task.verdict.outcome, 'verified', 'two honest reveals reach the quorum')
     cluster.chain.openEpoch()
     await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    // Its node objected to the batch that settled (it holds its own reveal, which the batch leaves
+    // out), so it never checked that batch; it adopts the batch the chain took all the same, and
+    // serves the balances the chain holds, on which its next proposal would build.
+    const withholderSettler = cluster.hosts[cluster.withholder!]!.settler!
+    assert.ok((withholderSettler.stats().objections['omits-reveal'] ?? 0) >= 1, 'the withholder objected to the settled batch')
+    const honest = cluster.accounts.find((_a, i) => i !== cluster.withholder)!.address
+    await eventually(() => withholderSettler.balanceProof(honest))
+    assert.deepEqual(withholderSettler.balanceProof(honest), cluster.hosts.find((_h, i) => i !== cluster.withholder)!.settler!.balanceProof(honest))
     const stakes = await stakesNow(cluster)
     const slash = (STAKE * DISSENT_SLASH_BPS * BigInt(seated.length)) / 10_000n
     assert.equal(stakes.get(address), STAKE - slash)
     for (const [node, stake] of stakes) if (node !== address) assert.equal(stake, STAKE, 'no honest node is penalised')
     assert.equal(cluster.chain.snapshot(cluster.chain.epoch())!.isEligible(address), false, 'the withholder is jailed')
+  })
+
+  it('a reveal that comes after the deadline is still evidence: its executor is paid, not slashed as a withholder', async () => {
+    // The same seat holder as above, whose reveals reach the others only once they decided (its
+    // event loop stalled, say). Nodes that decided without a reveal took it as it came; before,
+    // they counted a withholder while nodes that had it in time did not, and the epoch stalled.
+    const cluster = await startCluster('late', { withholder: 'not-aggregator' })
+    const address = cluster.accounts[cluster.withholder!]!.address
+    const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
+    const holdsSeat = (t: (typeof tasks)[number]): boolean => t.certificate.commits.some((c) => c.signer === address)
+    for (let i = 0; !tasks.some(holdsSeat); i++) {
+      assert.ok(i < 20, 'the late executor held a seat in one of 20 tasks')
+      tasks.push(await runTask(cluster, 10 + i))
+    }
+    const seated = tasks.filter(holdsSeat)
+    const others = cluster.hosts.filter((_h, i) => i !== cluster.withholder)
+    const revealed = (host: NodeHost) =>
+      seated.every((t) => host.node.decidedTasks(0n).find((d) => d.verdict.taskId === t.taskId)!.certificate.reveals.some((r) => r.signer === address))
+    assert.ok(others.every((host) => !revealed(host)), 'the others decided without its reveals')
+    const late = cluster.hub.connect('late-relay')
+    for (const data of cluster.withheld.splice(0)) await late.publish(topics.reveals, data)
+    await eventually(() => (others.every(revealed) ? true : undefined))
+    assert.ok(others.every((host) => host.node.stats().lateReveals === seated.length))
+    cluster.chain.openEpoch()
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    const stakes = await stakesNow(cluster)
+    for (const [node, stake] of stakes) assert.equal(stake, STAKE, `${node} keeps its stake`)
+    assert.equal(cluster.chain.snapshot(cluster.chain.epoch())!.isEligible(address), true, 'the late executor is not jailed')
   })
 
   it('a 2–1 split goes to arbitration: only the side arbitration proves wrong is slashed, never the outvoted honest seat', async () => {

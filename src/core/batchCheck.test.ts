@@ -79,6 +79,17 @@ describe('findBatchObjection', () => {
     const unseen = proposal({ tasks: [{ certificate: backupSeated, verdict: backupVerdict }] })
     assert.equal(reasonOf(await findBatchObjection({ proposal: unseen, own: [], knows: () => false, ...withBackup })), 'unknown-task')
     assert.equal(reasonOf(await findBatchObjection({ proposal: unseen, own: [], ...withBackup })), null)
+    // Nor is a better-ranked commit whose reveal agrees with the verdict: the aggregator seated the
+    // backup (the primary's commit came late there), this member the primary. Only who is paid differs.
+    const backupProposal = proposal({ tasks: [{ certificate: backupSeated, verdict: backupVerdict }] })
+    assert.equal(reasonOf(await findBatchObjection({ proposal: backupProposal, own: [{ certificate: wider, verdict: task.verdict }], ...withBackup })), null)
+    // Had the primary revealed a dissent, leaving it out would hide it.
+    const { certificate: dissentingPrimary } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: badResult },
+    ])
+    assert.equal(reasonOf(await findBatchObjection({ proposal: backupProposal, own: [{ certificate: dissentingPrimary, verdict: task.verdict }], ...withBackup })), 'omits-commit')
     // A task this member holds is left out: an objection, unless it crossed the epoch boundary.
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own, ...certifying })), 'missing-task')
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own: [{ ...own[0]!, mayOmit: true }], ...certifying })), null)

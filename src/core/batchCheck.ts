@@ -23,7 +23,10 @@ export type BatchObjectionReason =
   | 'unknown-task'
   /** A task this node holds a certificate for is left out (and did not cross the epoch boundary). */
   | 'missing-task'
-  /** A certificate leaves out a commit this node counted: it would unseat that executor. */
+  /**
+   * A certificate leaves out a commit this node counted that would have held a seat, and whose
+   * reveal (held here) changes the verdict: a hidden dissent, or a quorum left short.
+   */
   | 'omits-commit'
   /** A certificate leaves out a reveal this node accepted in time: it would penalise that executor as a withholder. */
   | 'omits-reveal'
@@ -179,15 +182,22 @@ export async function findBatchObjection({
       const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
       const commits = signers(certificate.commits)
       const reveals = signers(certificate.reveals)
-      // A left-out commit matters only if it would have held a seat: a free seat, or a better rank
-      // than a counted one. Views split at a deadline (one node seated a backup, another the late
-      // primary) then agree on the proposal that counts the better-ranked commits.
+      // A left-out commit matters only if it would have held a seat (a free seat, or a better rank
+      // than a counted one) and its reveal, which this member holds, would change the verdict: a
+      // dissent it hides, or a quorum it would complete. One that agrees with the verdict changes
+      // only which of two agreeing executors is paid; objecting to it would split the committee
+      // over a deadline (one node seated a backup, another the late primary) and stall the epoch.
       const ranking = parameters.rankingOf(certificate.spec.message, taskId)
       const rank = (node: Address) => ranking.indexOf(node)
       const worst = Math.max(...certificate.commits.map((c) => rank(c.signer)))
       const full = certificate.commits.length >= executorsOf(certificate.spec.message.policy)
       const outranks = (node: Address) => !full || rank(node) < worst
-      if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
+      const heldReveals = [...held.reveals, ...(held.arbitration?.reveals ?? [])]
+      const changesVerdict = (node: Address) =>
+        heldReveals.some((r) => r.signer === node && (verdict.outcome === 'unresolved' || r.message.resultHash !== verdict.resultHash))
+      if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) {
+        return { objection: { taskId, reason: 'omits-commit' } }
+      }
       if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
       // Without the audit-calling challenge this member took, the certificate hides that the draw
       // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
@@ -199,7 +209,7 @@ export async function findBatchObjection({
       if (held.arbitration !== undefined) {
         const arbiterCommits = signers(certificate.arbitration?.commits ?? [])
         const arbiterReveals = signers(certificate.arbitration?.reveals ?? [])
-        if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
+        if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer) && changesVerdict(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
         if (held.arbitration.reveals.some((r) => !arbiterReveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
       }
     }

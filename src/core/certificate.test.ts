@@ -4,7 +4,7 @@ import { zeroHash } from 'viem'
 import { arbitratedAs, badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
-import { checkTaskCertificate } from './certificate.ts'
+import { checkTaskCertificate, withLateReveal } from './certificate.ts'
 import type { CheckTaskCertificateParameters, TaskCertificate } from './certificate.ts'
 import { devnetDomain } from './eip712.ts'
 import { isSignedBy } from './signing.ts'
@@ -158,5 +158,46 @@ describe('task certificates', () => {
       assert.equal(await codeOf(foreignDraw), 'CERT_BAD_CHALLENGE')
       break
     }
+  })
+})
+
+describe('withLateReveal', () => {
+  it('keeps a late reveal that opens a counted commit and agrees with its stage, and nothing else', async () => {
+    // c committed to the good result, and its reveal reached this node only after it decided.
+    const { certificate: whole } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: goodResult },
+    ])
+    const late = whole.reveals[2]!
+    const decided = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const before = await check(decided)
+    assert.ok(before.kind === 'valid')
+    assert.deepEqual(before.withheld, [c!.address])
+    const revised = withLateReveal(decided, late)
+    assert.ok(revised !== undefined)
+    const after = await check(revised)
+    assert.ok(after.kind === 'valid')
+    assert.deepEqual(after.withheld, [], 'c no longer counts as a withholder')
+    assert.equal(after.verdict.resultHash, before.verdict.resultHash, 'the verdict stands')
+    assert.deepEqual(after.verdict.executors, [a!.address, b!.address, c!.address])
+    // The same reveal twice, or a reveal of a commit the certificate does not count, adds nothing.
+    assert.equal(withLateReveal(revised, late), undefined)
+    const { certificate: other } = await certify([{ executor: d!, resultHash: goodResult }])
+    assert.equal(withLateReveal(decided, other.reveals[0]!), undefined)
+    // A stage that ended without any reveal stays so: one late reveal would make its peers withholders.
+    assert.equal(withLateReveal({ ...whole, reveals: [] }, late), undefined)
+  })
+
+  it('refuses a late dissent: it would turn a verified task unresolved after the fact', async () => {
+    const { certificate: whole } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: badResult },
+    ])
+    const decided = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    assert.equal(withLateReveal(decided, whole.reveals[2]!), undefined)
+    const verdict = await check(decided)
+    assert.ok(verdict.kind === 'valid' && verdict.verdict.outcome === 'verified')
   })
 })

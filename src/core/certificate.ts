@@ -309,6 +309,35 @@ export function withheldOf({ commits, reveals, arbitration }: Pick<TaskCertifica
   return [...stage(commits, reveals), ...(arbitration === undefined ? [] : stage(arbitration.commits, arbitration.reveals))]
 }
 
+/**
+ * A certificate with a reveal that came after its holder decided the task: a reveal that opens a
+ * counted commit (of the seats or the arbitration) whose signer has none here yet, and agrees with
+ * every reveal of its stage. Undefined otherwise. A late reveal is still evidence: the certificate
+ * is checked without a clock, and without it the executor would count as a withholder on this node
+ * while nodes that took it in time hold its reveal, so the committee would split over one node's
+ * deadline. It cannot help its signer copy anyone (it opens a commit made before any reveal was
+ * public), and it never changes what the task decided: a late dissent would turn a verified task
+ * unresolved after the fact (a liar's way to void honest work without being slashed), and a
+ * reveal in a stage that ended without any would make its peers withholders on one node's word.
+ */
+export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reveal>): TaskCertificate | undefined {
+  const { signer, message } = reveal
+  const opens = (stage: { commits: readonly Sealed<Commit>[]; reveals: readonly Sealed<Reveal>[] }): boolean => {
+    const commit = stage.commits.find((c) => c.signer === signer)
+    return (
+      commit !== undefined &&
+      stage.reveals.length > 0 &&
+      stage.reveals.every((r) => r.signer !== signer && r.message.status === message.status && r.message.resultHash === message.resultHash) &&
+      message.taskId === commit.message.taskId &&
+      computeCommitment({ ...message, executor: signer }) === commit.message.commitment
+    )
+  }
+  if (opens(certificate)) return { ...certificate, reveals: [...certificate.reveals, reveal] }
+  const { arbitration } = certificate
+  if (arbitration !== undefined && opens(arbitration)) return { ...certificate, arbitration: { ...arbitration, reveals: [...arbitration.reveals, reveal] } }
+  return undefined
+}
+
 export function sameVerdict(a: Verdict, b: Verdict): boolean {
   const same = (x: readonly Address[], y: readonly Address[]) => x.length === y.length && x.every((v, i) => v === y[i])
   return a.taskId === b.taskId && a.outcome === b.outcome && a.resultHash === b.resultHash && same(a.executors, b.executors) && same(a.dissenters, b.dissenters)

@@ -6,7 +6,7 @@ import type { VrfVerifier } from '../core/challenge.ts'
 import type { TaskCertificate } from '../core/certificate.ts'
 import { hashBatchProposal } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
-import type { BalanceLeaf, EpochBatch, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
+import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
 import type { EpochProposal, EpochSettlement, ProposedTask } from '../core/epochProposal.ts'
 import { SettlementError, VeritaskError } from '../core/errors.ts'
@@ -204,7 +204,7 @@ export function createEpochSettler({
   const aggregators = new Map<string, Address | undefined>()
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
-  const proposalBlobs = new Map<bigint, Map<Hex, Hex>>()
+  const proposalBlobs = new Map<bigint, Map<Hex, { cid: Hex; round: number }>>()
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
   let balances: MerkleTree<BalanceLeaf> | null = null
   let receiptCache: { epoch: bigint; tree: MerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, ProposedTask> } | undefined
@@ -315,13 +315,15 @@ export function createEpochSettler({
   }
 
   /**
-   * The batch a proposal blob builds, as its digest names it, for an equivocation proof: from the
-   * proposals this node checked, or rebuilt from the blob as the aggregator claims it (verdicts as
-   * claimed, withholders as its certificates show), since a member may have signed a forgery.
+   * A proposal as its digest names it, unchecked: from the proposals this node checked, or rebuilt
+   * from the blob as the aggregator claims it (verdicts as claimed, withholders as its certificates
+   * show). For an equivocation proof (a member may have signed a forgery), and for a batch the
+   * chain took without this node's signature (the chain's word settles it; the next epoch's
+   * proposal builds on its balances).
    */
-  async function rebuild(epoch: bigint, round: number, cid: Hex, digest: Hex): Promise<EpochBatch | undefined> {
+  async function rebuild(epoch: bigint, round: number, cid: Hex, digest: Hex): Promise<Candidate | undefined> {
     const known = candidates.get(epoch)?.get(digest)
-    if (known !== undefined) return known.result.batch
+    if (known !== undefined) return known
     try {
       const bytes = blobs.get(cid) ?? (await network.fetchBlob(cid, { peers: [], maxBytes: maxProposalBytes }))
       const proposal = decodeEpochProposal(bytes)
@@ -332,15 +334,34 @@ export function createEpochSettler({
         fee: certificate.spec.message.fee,
         withheld: withheldOf(certificate),
       }))
-      const { batch } = await build({ epoch, round, previous: proposal.previous, tasks })
-      return hashEpochBatch(batch, domain) === digest ? batch : undefined
+      const result = await build({ epoch, round, previous: proposal.previous, tasks })
+      if (hashEpochBatch(result.batch, domain) !== digest) return undefined
+      blobs.put(bytes)
+      return { proposal, round, result, cid }
     } catch (error) {
-      log.debug('proposal for an equivocation proof not rebuilt', { epoch, cid, error })
+      log.debug('proposal not rebuilt', { epoch, cid, error })
       return undefined
     }
   }
 
-  const watch = createEquivocationWatch({ settlement, rebuild, log })
+  const watch = createEquivocationWatch({ settlement, rebuild: async (...args) => (await rebuild(...args))?.result.batch, log })
+
+  /**
+   * Takes the batch the chain settled without this node's signature (it objected, or never got the
+   * proposal) as its own: its receipts, and the balances the next epoch's proposal builds on.
+   * Without them this node could not aggregate again, and enough such nodes would stall settlement.
+   */
+  async function adopt(epoch: bigint, digest: Hex, { cid, round }: { cid: Hex; round: number }): Promise<void> {
+    const candidate = await rebuild(epoch, round, cid, digest)
+    if (candidate === undefined) {
+      log.warn('settled proposal not rebuilt: this node cannot aggregate the next epoch', { epoch, digest })
+      return
+    }
+    if (next !== epoch + 1n) return
+    remember(epoch, digest, candidate)
+    cumulative = candidate.result.cumulative
+    balances = candidate.result.balances
+  }
 
   /** As the round's aggregator: proposes this node's certificates on top of the balances the chain holds. */
   async function propose(epoch: bigint, round: number): Promise<void> {
@@ -485,18 +506,16 @@ export function createEpochSettler({
       cumulative = candidate.result.cumulative
       balances = candidate.result.balances
     } else {
-      // Settled without this node's signature: its receipts come from the proposal the chain took.
-      // Its balances tree is not the chain's any more: serve no stale leaf.
+      // Settled without this node's signature: its receipts and balances come from the proposal
+      // the chain took, once rebuilt (`adopt`). Until then its balances tree is not the chain's:
+      // serve no stale leaf.
       balances = null
-      const cid = proposalBlobs.get(epoch)?.get(digest)
-      if (cid !== undefined) {
-        settledProposals.set(epoch, cid)
-        if (!blobs.has(cid)) {
-          network
-            .fetchBlob(cid, { peers: [], maxBytes: maxProposalBytes })
-            .then((bytes) => blobs.put(bytes))
-            .catch((error: unknown) => log.debug('settled proposal not fetched', { epoch, error }))
-        }
+      const settled = proposalBlobs.get(epoch)?.get(digest)
+      if (settled !== undefined) {
+        settledProposals.set(epoch, settled.cid)
+        void adopt(epoch, digest, settled)
+      } else {
+        log.warn('settled proposal unknown here: this node cannot aggregate the next epoch', { epoch, digest })
       }
     }
     proposalBlobs.delete(epoch)
@@ -614,8 +633,8 @@ export function createEpochSettler({
       const list = proposals.get(epoch) ?? []
       if (proposedRounds.get(epoch)?.has(round) === true) return 'ignore'
       proposedRounds.set(epoch, (proposedRounds.get(epoch) ?? new Set<number>()).add(round))
-      const byDigest = proposalBlobs.get(epoch) ?? new Map<Hex, Hex>()
-      byDigest.set(message.message.digest, message.message.tasks)
+      const byDigest = proposalBlobs.get(epoch) ?? new Map<Hex, { cid: Hex; round: number }>()
+      byDigest.set(message.message.digest, { cid: message.message.tasks, round })
       proposalBlobs.set(epoch, byDigest)
       list.push(message)
       proposals.set(epoch, list)

@@ -50,6 +50,7 @@ import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
 import { createOutbox } from './outbox.ts'
 import { checkTaskBlobs } from './checkTaskBlobs.ts'
+import { withLateReveal } from '../core/certificate.ts'
 import { certificateOf, createTaskEntry } from './taskEntry.ts'
 import type { TaskEntry } from './taskEntry.ts'
 import type { NodeStats, VerdictListener, VeritaskNode } from './veritaskNode.ts'
@@ -149,6 +150,7 @@ export function createNode({
     comparisons: 0,
     comparisonFetchFailures: 0,
     verdicts: { verified: 0, failed: 0, unresolved: 0 },
+    lateReveals: 0,
     rejected: {},
     feesReserved: 0n,
     heldMessages: 0,
@@ -461,11 +463,30 @@ export function createNode({
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
 
+  /**
+   * A reveal for a task this node already decided: kept as evidence in the task's certificate when
+   * it opens a counted commit and agrees with its stage (`withLateReveal`), and relayed, so that a
+   * deadline this node's busy event loop let pass does not split it from the committee. Undefined
+   * when it adds nothing (the intake ignores it).
+   */
+  function lateReveal(taskId: Hex, signed: Sealed<Reveal>): GossipOutcome | undefined {
+    const epoch = store.getSpec(taskId)?.message.epoch
+    if (epoch === undefined) return undefined
+    const taken = epochs.reviseDecided(epoch, taskId, (task) => {
+      const certificate = withLateReveal(task.certificate, signed)
+      return certificate === undefined ? undefined : { ...task, certificate }
+    })
+    if (!taken) return undefined
+    stats.lateReveals++
+    log.debug('late reveal kept as evidence', { taskId, executor: signed.signer })
+    return { kind: 'accept' }
+  }
+
   /** Hands a checked message to its open task; undefined when the task is not open here. */
   function deliver(message: TaskMessage): GossipOutcome | undefined {
     const taskId = message.item.message.taskId
     const entry = tasks.get(taskId)
-    if (entry === undefined) return undefined
+    if (entry === undefined) return message.type === 'reveal' ? lateReveal(taskId, message.item) : undefined
     switch (message.type) {
       case 'commit':
         return tryCommit(taskId, entry, message.item)

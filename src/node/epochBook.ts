@@ -1,6 +1,6 @@
 import { SpecRejectedError } from '../core/errors.ts'
 import type { DecidedTask } from '../core/batchCheck.ts'
-import type { Address, TaskSpec } from '../core/types.ts'
+import type { Address, Hex, TaskSpec } from '../core/types.ts'
 import type { ChainView, EpochView } from '../ports/node.ts'
 import type { Clock } from './clock.ts'
 
@@ -34,6 +34,11 @@ export interface EpochBook {
   recordDecided(epoch: bigint, task: DecidedTask): void
   /** Tasks accepted in `epoch` and decided so far. */
   decidedTasks(epoch: bigint): readonly DecidedTask[]
+  /**
+   * Replaces a decided task of `epoch` by what `revise` makes of it (evidence that came late); false
+   * when the task is not decided here in that epoch, or `revise` returns undefined.
+   */
+  reviseDecided(epoch: bigint, taskId: Hex, revise: (task: DecidedTask) => DecidedTask | undefined): boolean
   /** Refuses new specs for `epoch` from now on. */
   closeEpoch(epoch: bigint): void
   /** Drops what was kept for `epoch` once its batch is settled on-chain. */
@@ -51,6 +56,8 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
   const reserved = new Map<bigint, Map<Address, bigint>>()
   let feesReserved = 0n
   const settled = new Map<bigint, DecidedTask[]>()
+  /** Where each decided task sits in its epoch's list, by task id. */
+  const positions = new Map<bigint, Map<Hex, number>>()
 
   const reserve = (epoch: bigint, requester: Address, amount: bigint): void => {
     const byRequester = reserved.get(epoch) ?? new Map<Address, bigint>()
@@ -84,10 +91,22 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
       const { requester, fee } = task.certificate.spec.message
       if (task.verdict.outcome === 'unresolved') reserve(epoch, requester, -fee)
       const list = settled.get(epoch) ?? []
+      const index = positions.get(epoch) ?? new Map<Hex, number>()
+      index.set(task.verdict.taskId, list.length)
       list.push(task)
       settled.set(epoch, list)
+      positions.set(epoch, index)
     },
     decidedTasks: (epoch) => settled.get(epoch) ?? [],
+    reviseDecided(epoch, taskId, revise) {
+      const at = positions.get(epoch)?.get(taskId)
+      const list = settled.get(epoch)
+      if (at === undefined || list === undefined) return false
+      const revised = revise(list[at]!)
+      if (revised === undefined) return false
+      list[at] = revised
+      return true
+    },
     closeEpoch(epoch) {
       closedEpochs.add(epoch)
     },
@@ -97,6 +116,7 @@ export function createEpochBook({ chain, clock, epochGraceMs }: CreateEpochBookP
       for (const amount of reserved.get(epoch)?.values() ?? []) feesReserved -= amount
       reserved.delete(epoch)
       settled.delete(epoch)
+      positions.delete(epoch)
     },
     feesReserved: () => feesReserved,
   }

@@ -15,6 +15,8 @@ export interface NodeStats {
   /** Results a comparison needed that no peer served. */
   comparisonFetchFailures: number
   verdicts: Record<Verdict['outcome'], number>
+  /** Reveals that came after this node decided their task, kept as evidence (`withLateReveal`). */
+  lateReveals: number
   /** Rejected messages by error code. */
   rejected: Record<string, number>
   /** Fees reserved from requesters' escrow by tasks this node accepted. */
