@@ -205,6 +205,8 @@ export function createEpochSettler({
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, { cid: Hex; round: number }>>()
+  /** The last epoch settled without this node's signature whose proposal has not come here yet (`adopt`). */
+  let unadopted: { epoch: bigint; digest: Hex } | undefined
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
   let balances: MerkleTree<BalanceLeaf> | null = null
   let receiptCache: { epoch: bigint; tree: MerkleTree<OutcomeLeaf> | null; tasks: Map<Hex, ProposedTask> } | undefined
@@ -352,6 +354,7 @@ export function createEpochSettler({
    * Without them this node could not aggregate again, and enough such nodes would stall settlement.
    */
   async function adopt(epoch: bigint, digest: Hex, { cid, round }: { cid: Hex; round: number }): Promise<void> {
+    if (unadopted?.epoch === epoch) unadopted = undefined
     const candidate = await rebuild(epoch, round, cid, digest)
     if (candidate === undefined) {
       log.warn('settled proposal not rebuilt: this node cannot aggregate the next epoch', { epoch, digest })
@@ -447,7 +450,8 @@ export function createEpochSettler({
       await collect(message)
     } catch (error) {
       reject(error)
-      log.info('batch not signed', { epoch, digest, error })
+      // The objection's task and reason, so that a split committee can be traced to one task.
+      log.info('batch not signed', { epoch, digest, error, ...(error instanceof SettlementError ? { details: error.details } : {}) })
     }
   }
 
@@ -515,7 +519,8 @@ export function createEpochSettler({
         settledProposals.set(epoch, settled.cid)
         void adopt(epoch, digest, settled)
       } else {
-        log.warn('settled proposal unknown here: this node cannot aggregate the next epoch', { epoch, digest })
+        // Its proposal has not come here (yet): adopted when it does.
+        unadopted = { epoch, digest }
       }
     }
     proposalBlobs.delete(epoch)
@@ -615,6 +620,12 @@ export function createEpochSettler({
     }
     if (message.type === 'proposal') {
       const { epoch, round } = message.message
+      // The proposal of a batch the chain already took: its digest vouches for it (`rebuild` checks).
+      if (unadopted !== undefined && epoch === unadopted.epoch && message.message.digest === unadopted.digest) {
+        settledProposals.set(epoch, message.message.tasks)
+        void adopt(epoch, unadopted.digest, { cid: message.message.tasks, round })
+        return 'ignore'
+      }
       if (epoch > chain.epoch() || (next !== null && epoch < next)) return 'ignore'
       // Rounds start one takeover apart once an epoch ends: a proposal for a round far ahead of this
       // node's count is not taken (else naming any round would cost this node a draw to check).

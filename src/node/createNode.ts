@@ -246,8 +246,16 @@ export function createNode({
     tasks.delete(taskId)
     const verdict = entry.state.verdict as Verdict
     const spec = entry.state.spec
+    // Reveals that came after the phase closed here are still evidence (`withLateReveal`).
+    let certificate = certificateOf(entry)
+    for (const reveal of entry.lateReveals) {
+      const revised = withLateReveal(certificate, reveal)
+      if (revised === undefined) continue
+      certificate = revised
+      stats.lateReveals++
+    }
     // An unresolved task is not charged: the book releases its reservation.
-    epochs.recordDecided(entry.epoch, { certificate: certificateOf(entry), verdict, mayOmit: entry.mayOmit })
+    epochs.recordDecided(entry.epoch, { certificate, verdict, mayOmit: entry.mayOmit })
     if (entry.pendingOutput !== undefined && verdict.resultHash === contentId(entry.pendingOutput)) {
       blobs.put(entry.pendingOutput)
     } else if (entry.state.outputs.has(verdict.resultHash)) {
@@ -460,6 +468,7 @@ export function createNode({
     })
     // One per signer: whatever a signer sends beyond its first held reveal waits for nothing new.
     if (outcome.kind === 'hold' && !entry.earlyReveals.some((r) => r.signer === signed.signer)) entry.earlyReveals.push(signed)
+    if (outcome.kind === 'ignore' && outcome.code === 'REVEAL_PHASE_CLOSED' && !entry.lateReveals.some((r) => r.signer === signed.signer)) entry.lateReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
 

@@ -31,6 +31,11 @@ export interface TaskEntry {
   /** Valid reveals that arrived before this node saw the commit phase close. */
   earlyReveals: Sealed<Reveal>[]
   /**
+   * Reveals that came once the reveal phase had closed here (a deadline the busy event loop let
+   * pass first): kept for the certificate (`withLateReveal`) when the task is decided. One per signer.
+   */
+  lateReveals: Sealed<Reveal>[]
+  /**
    * Commits from ranked backups that hold no seat in this node's view yet: on another node's clock
    * the commit deadline passed a little earlier and the backup stepped in. Tried again whenever
    * the seats change, so both views end up with the same commits.
@@ -66,6 +71,7 @@ export function createTaskEntry({ state, signed, mayOmit, epoch, timing, origin 
     comparing: false,
     earlyChallenge: undefined,
     earlyReveals: [],
+    lateReveals: [],
     earlyCommits: [],
     evidence: { commits: new Map(), reveals: new Map(), challenge: undefined },
     cancelTimer: undefined,
