@@ -201,7 +201,9 @@ export function createNode({
       for (const reveal of early) if (!tryReveal(taskId, entry, reveal)) return
     }
     if (isAwaitingCommit(entry.state, address) && !entry.executing) void execute(taskId, entry)
-    if (isAwaitingReveal(entry.state, address) && !entry.revealSent) void reveal(taskId, entry)
+    // A node whose own commit went out reveals it even where it did not count here (its deadline
+    // passed between signing and sending): nodes that took the commit in time count a withholder otherwise.
+    if ((isAwaitingReveal(entry.state, address) || entry.state.phase === 'reveal') && !entry.revealSent) void reveal(taskId, entry)
     if (isAwaitingChallenge(entry.state, address) && !entry.challengeSent) void challenge(taskId, entry)
     if (entry.state.phase === 'compare' && !entry.comparing) void compare(taskId, entry)
     schedule(taskId, entry)
@@ -244,6 +246,8 @@ export function createNode({
   function finish(taskId: Hex, entry: TaskEntry): void {
     entry.cancelTimer?.()
     tasks.delete(taskId)
+    // Likewise at the decision: a commit this node sent is opened, late if need be (`withLateReveal`).
+    if (!entry.revealSent) reveal(taskId, entry)
     const verdict = entry.state.verdict as Verdict
     const spec = entry.state.spec
     // Reveals that came after the phase closed here are still evidence (`withLateReveal`).
