@@ -316,9 +316,10 @@ export function withheldOf({ commits, reveals, arbitration }: Pick<TaskCertifica
  * is checked without a clock, and without it the executor would count as a withholder on this node
  * while nodes that took it in time hold its reveal, so the committee would split over one node's
  * deadline. It cannot help its signer copy anyone (it opens a commit made before any reveal was
- * public), and it never changes what the task decided: a late dissent would turn a verified task
- * unresolved after the fact (a liar's way to void honest work without being slashed), and a
- * reveal in a stage that ended without any would make its peers withholders on one node's word.
+ * public), and it never turns a verdict against the evidence already there: a late dissent would
+ * turn a verified task unresolved after the fact (a liar's way to void honest work without being
+ * slashed), and a reveal in a stage that ended without any would make its peers withholders on one
+ * node's word. An agreeing one may complete a quorum the deadline cut short: the task is verified.
  */
 export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reveal>): TaskCertificate | undefined {
   const { signer, message } = reveal

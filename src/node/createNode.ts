@@ -357,8 +357,11 @@ export function createNode({
     },
     onRevealsSent(reveals) {
       for (const reveal of reveals) {
-        const entry = tasks.get(reveal.message.taskId)
-        if (entry !== undefined) tryReveal(reveal.message.taskId, entry, reveal)
+        const taskId = reveal.message.taskId
+        const entry = tasks.get(taskId)
+        // A reveal sent after the decision goes into this node's certificate as into its peers'.
+        if (entry !== undefined) tryReveal(taskId, entry, reveal)
+        else lateReveal(taskId, reveal)
       }
     },
   })
