@@ -2,42 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseAdversaries } from '../src/devnet/adversaries.ts'
 import { runDevnet } from '../src/devnet/runDevnet.ts'
-import type { DevnetOptions, DevnetReport } from '../src/devnet/runDevnet.ts'
 import { UsageError } from '../src/core/errors.ts'
-import { executorsOf, rankTask } from '../src/core/task.ts'
-import type { Address } from '../src/core/types.ts'
+import { assertHonestUnharmed, byBehaviour, runCountingSeats } from './helpers/adversaries.ts'
 
 // Adversaries hold a third of the stake (3 of 9 equal nodes). With k = 5 and quorum 3, two
 // colluders can never form a quorum, so no wrong result may ever be verified.
-
-function byBehaviour(report: DevnetReport, behaviour: string) {
-  return report.perNode.filter((n) => n.behaviour === behaviour)
-}
-
-/**
- * Runs the devnet and ranks every submitted task's first-stage seats from public data (the
- * epoch's seed and stake snapshot, the spec's k), as the nodes and the coalition do. Returns the
- * report and how many tasks had all their seats held by nodes cast as `behaviour`.
- */
-async function runCountingSeats(options: DevnetOptions, behaviour: string): Promise<{ report: DevnetReport; heldEverySeat: number }> {
-  const seatsByTask: Address[][] = []
-  const report = await runDevnet({
-    ...options,
-    onSubmitted: ({ taskId, spec, snapshot }) => {
-      assert.ok(snapshot !== undefined, `the snapshot of epoch ${spec.epoch} is known when its task is submitted`)
-      seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy)))
-    },
-  })
-  const coalition = new Set(byBehaviour(report, behaviour).map((n) => n.address))
-  return { report, heldEverySeat: seatsByTask.filter((seats) => seats.every((a) => coalition.has(a))).length }
-}
-
-function assertHonestUnharmed(report: DevnetReport): void {
-  for (const good of byBehaviour(report, 'honest')) {
-    assert.equal(good.slashed, '0', `honest ${good.address} slashed ${good.slashed} wei`)
-    assert.equal(good.jailed, false, `honest ${good.address} jailed`)
-  }
-}
 
 describe('adversaries on the devnet (fixed seeds, settled on anvil)', () => {
   it('liars and colluders never get a wrong result verified, are slashed and jailed; honest nodes profit', async () => {
@@ -113,9 +82,9 @@ describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3, unl
     )
     const outcomes = report.verified + report.failed + report.unresolved
     assert.equal(outcomes, tasks, `every task got an outcome: ${report.verified} verified, ${report.failed} failed, ${report.unresolved} unresolved, rejected ${JSON.stringify(report.rejected)}`)
-    assert.equal(
-      report.wrongVerdicts,
-      heldEverySeat,
+    // Where it held every seat the verifier's draw may still audit it (p = 10 %): at most those are wrong.
+    assert.ok(
+      report.wrongVerdicts <= heldEverySeat,
       `wrong results verified (${report.wrongVerdicts}) only where the coalition held every seat (${heldEverySeat} tasks): none where an honest node held one`,
     )
     assert.equal(report.correct, report.verified - report.wrongVerdicts, `${report.correct} of ${report.verified} verified results are true`)

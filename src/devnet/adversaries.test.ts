@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
+import { signChallenge } from '../core/challenge.ts'
+import { devnetDomain } from '../core/eip712.ts'
+import { encodeMessage } from '../core/messages.ts'
+import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
+import { topics } from '../ports/network.ts'
 import type { Address, Hex } from '../core/types.ts'
 import type { ExecutionRequest, Runtime } from '../ports/runtime.ts'
-import { testAccount } from '../../test/helpers/fixtures.ts'
-import { castBehaviours } from './adversaries.ts'
+import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
+import { castBehaviours, coalitionStanding, createAuditBook, isCertainWin, isWithheld } from './adversaries.ts'
 import type { TaskSeats } from './publicSeats.ts'
 
 const [a, b, c, h1, h2] = ['a', 'b', 'c', 'h1', 'h2'].map((label) => testAccount(label).address) as [Address, Address, Address, Address, Address]
@@ -61,5 +66,115 @@ describe('coalitions that rank the public seats', () => {
       assert.ok(out[label]!.every((o) => o === out[label]![0]), `${label}: the coalition agrees on its lie`)
     }
     for (const label of ['one', 'unknown', 'no task id']) assert.deepEqual(out[label], ['true', 'true', 'true'], label)
+  })
+})
+
+describe('strategies that read the verifier’s place, the arbiters and the challenges', () => {
+  const [v, x1, x2] = ['v', 'x1', 'x2'].map((label) => testAccount(label).address) as [Address, Address, Address]
+  /** Places by task, for the coalition {a, b, c}: seats, verifier, arbiters (every other node). */
+  const places = new Map<Hex, TaskSeats>([
+    // Every seat and the verifier's place: a certain win.
+    [task('all+verifier'), { seats: [a, b], quorum: 2, verifier: c, arbiters: [c, h1, h2, v, x1], auditPpm: 100_000 }],
+    // Every seat, an honest verifier: the audit may catch it.
+    [task('all'), { seats: [a, b, c], quorum: 2, verifier: h1, arbiters: [h1, h2, v, x1, x2], auditPpm: 100_000 }],
+    // A quorum, not all.
+    [task('quorum'), { seats: [h1, a, b], quorum: 2, verifier: c, arbiters: [c, h2, v, x1, x2], auditPpm: 100_000 }],
+    // One seat (a's), the verifier's place is c's.
+    [task('one'), { seats: [a, h1, h2], quorum: 2, verifier: c, arbiters: [c, b, v, x1, x2], auditPpm: 100_000 }],
+    // A majority of a small arbitration (3 of 5 places): it would win a dispute.
+    [task('arbitration'), { seats: [a, h1], quorum: 2, verifier: b, arbiters: [b, c, h2], auditPpm: 100_000 }],
+  ])
+  const coalition = new Set([a, b, c])
+  const standing = (label: string, self: Address) => coalitionStanding({ coalition, seatsOf: (id) => places.get(id), self }, task(label))
+
+  it('ranks where the coalition and the node stand', () => {
+    assert.deepEqual(standing('all+verifier', a), { held: 2, seats: 2, quorum: 2, holdsVerifier: true, holdsArbitration: false, place: 'seat', auditPpm: 100_000 })
+    assert.equal(standing('all+verifier', c)?.place, 'verifier')
+    assert.equal(standing('one', b)?.place, 'other')
+    assert.equal(standing('arbitration', a)?.holdsArbitration, true)
+    assert.equal(standing('unknown', a), undefined)
+  })
+
+  it('a colluding verifier counts only certain wins: every seat and the verifier, or a majority of the arbitration', () => {
+    assert.equal(isCertainWin(standing('all+verifier', a)), true)
+    assert.equal(isCertainWin(standing('arbitration', a)), true)
+    for (const label of ['all', 'quorum', 'one', 'unknown']) assert.equal(isCertainWin(standing(label, a)), false, label)
+  })
+
+  it('a withholder keeps back only its own seats’ reveals where revealing would lose or silence stalls the task', () => {
+    // Every seat: reveal only once a challenge spared the seats.
+    assert.equal(isWithheld(standing('all', a), false), false)
+    assert.equal(isWithheld(standing('all', a), true), true)
+    assert.equal(isWithheld(standing('all', a), undefined), true, 'no challenge: the next node audits')
+    // A quorum, not all: withhold, the honest seat alone is short of the quorum.
+    assert.equal(isWithheld(standing('quorum', a), false), true)
+    // One seat: the honest seats reach the quorum anyway; silence would only cost it.
+    assert.equal(isWithheld(standing('one', a), true), false)
+    // As verifier or arbiter it always reveals.
+    assert.equal(isWithheld(standing('quorum', c), true), false)
+    assert.equal(isWithheld(standing('one', b), true), false)
+    assert.equal(isWithheld(undefined, true), false)
+  })
+
+  it('an audit book decides a challenge as the nodes do, from the verifier’s VRF draw', async () => {
+    const signer = testAccount('verifier')
+    const vrf = testVrfKey('verifier')
+    const drawn = async (label: string) => signChallenge(signer, vrf, { taskId: task(label), commitment: task(`${label}/commitment`) }, devnetDomain)
+    const rates = new Map<Hex, number>([
+      [task('always'), 1_000_000],
+      [task('never'), 0],
+    ])
+    const book = createAuditBook((id) => ({ seats: [], quorum: 1, auditPpm: rates.get(id) ?? 0 }))
+    book.onChallenge(await drawn('always'))
+    book.onChallenge(await drawn('never'))
+    const forged = await drawn('forged')
+    book.onChallenge({ ...forged, draw: { ...forged.draw, s: `0x${'00'.repeat(32)}` } })
+    assert.equal(book.audited(task('always')), true)
+    assert.equal(book.audited(task('never')), false)
+    assert.equal(book.audited(task('forged')), undefined, 'a draw that does not verify decides nothing')
+    assert.equal(book.audited(task('unseen')), undefined)
+  })
+
+  it('runtimes: a colluding verifier lies in every role of a certain win; a bribed arbiter only outside its seats and an audit', async () => {
+    const cast = castBehaviours({
+      behaviours: ['honest', 'honest', 'colluding-verifier', 'colluding-verifier', 'colluding-verifier'],
+      seed: 'unit',
+      commitWindowMs: 1_000,
+      addresses: [h1, h2, a, b, c],
+      seatsOf: (id) => places.get(id),
+    })
+    const run = async (i: number, label: string) => {
+      const r = await cast.wrap(i, honest).execute(request(task(label)))
+      return r.status === 'ok' && r.output === truth ? 'true' : 'lie'
+    }
+    // a and b as executors, c as auditor of the same task: one story.
+    assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'all+verifier'))), ['lie', 'lie', 'lie'])
+    assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'all'))), ['true', 'true', 'true'])
+    assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'quorum'))), ['true', 'true', 'true'])
+
+    const bribedCast = castBehaviours({
+      behaviours: ['honest', 'honest', 'bribed-arbiter', 'bribed-arbiter', 'bribed-arbiter'],
+      seed: 'unit',
+      commitWindowMs: 1_000,
+      addresses: [h1, h2, a, b, c],
+      seatsOf: (id) => places.get(id),
+    })
+    const bribed = async (i: number, label: string) => {
+      const r = await bribedCast.wrap(i, honest).execute(request(task(label)))
+      return r.status === 'ok' && r.output === truth ? 'true' : 'lie'
+    }
+    // 'one': a holds a seat (honest), b is an arbiter (lies), c holds the verifier's place and no challenge was seen (an auditor: honest).
+    assert.deepEqual(await Promise.all([2, 3, 4].map((i) => bribed(i, 'one'))), ['true', 'lie', 'true'])
+
+    // c's own challenge goes out through its transport: spared (rate 0), c executes the task only as an arbiter, and lies.
+    const spared = new Map(places)
+    spared.set(task('one'), { ...places.get(task('one'))!, auditPpm: 0 })
+    const sparedCast = castBehaviours({ behaviours: ['honest', 'honest', 'bribed-arbiter', 'bribed-arbiter', 'bribed-arbiter'], seed: 'unit', commitWindowMs: 1_000, addresses: [h1, h2, a, b, c], seatsOf: (id) => spared.get(id) })
+    const verifier = testAccount('c')
+    const network = sparedCast.transport(4, createMemoryHub().connect('c'), { signer: verifier, domain: devnetDomain })
+    const challenge = await signChallenge(verifier, testVrfKey('c'), { taskId: task('one'), commitment: task('one/commitment') }, devnetDomain)
+    await network.publish(topics.challenges, encodeMessage({ type: 'challenge', ...challenge }))
+    const r = await sparedCast.wrap(4, honest).execute(request(task('one')))
+    assert.ok(r.status === 'ok' && r.output !== truth, 'the verifier whose challenge spared the seats arbitrates with the lie')
   })
 })

@@ -1,11 +1,17 @@
 import { keccak256, concat, toBytes, stringToBytes } from 'viem'
+import { auditDrawOf, isAudited } from '../core/challenge.ts'
 import { UsageError } from '../core/errors.ts'
+import type { Signer } from '../core/signing.ts'
+import { arbitrationQuorum } from '../core/task.ts'
 import { decodeTensor, encodeTensor } from '../core/tensor.ts'
-import type { Address, Hex } from '../core/types.ts'
+import type { Address, Hex, ProtocolDomain, SignedChallenge } from '../core/types.ts'
+import { verifyVrfNative } from '../crypto/vrf.ts'
+import type { Network } from '../ports/network.ts'
 import type { ExecutionResult, Runtime } from '../ports/runtime.ts'
 import { behaviours } from './behaviours.ts'
 import type { Behaviour } from './behaviours.ts'
 import type { TaskSeats } from './publicSeats.ts'
+import { createWithholdingNetwork } from './withholdingNetwork.ts'
 
 export { behaviours }
 export type { Behaviour }
@@ -20,6 +26,11 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   colluder: 'returns a wrong result shared with the other colluders',
   'strategic-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition only where the coalition holds every seat; honest elsewhere',
   'quorum-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition wherever the coalition holds a quorum of them; honest elsewhere',
+  withholder:
+    'commits, then withholds its reveal where revealing would lose: lies where its coalition holds every seat and reveals the lie only if the verifier’s public draw spared it, withholds when audited, and withholds an honest commit to stall the task where the coalition holds a quorum of the seats but not all; honest elsewhere',
+  'colluding-verifier':
+    'computes each task’s public places (seats, verifier, arbiters) and returns a wrong result shared with its coalition, in every role, only where those places make it win for sure: every seat and the verifier’s place (an audit by its own member agrees), or a majority of the arbitration; honest elsewhere',
+  'bribed-arbiter': 'honest as executor and verifier; returns the colluders’ shared wrong result when it executes a task in none of its ranked seats: as an arbiter of a dispute',
   lazy: 'skips the work and returns a cheap guess (an empty output)',
   slow: 'finishes one task in three after the commit deadline',
   offline: 'drops out after its first few tasks and never commits again',
@@ -93,6 +104,10 @@ export interface BehaviourOptions {
   coalition?: ReadonlySet<Address>
   /** A task's first-stage seats from public data (`createPublicSeats`); a strategic node without it is honest. */
   seatsOf?: (taskId: Hex) => TaskSeats | undefined
+  /** This node's own address: which of a task's places it holds. A strategy that needs it is honest without it. */
+  self?: Address
+  /** The audit draws this node's transport has seen (withholder, bribed arbiter). */
+  audits?: AuditBook
 }
 
 export interface CastBehavioursParameters {
@@ -103,6 +118,12 @@ export interface CastBehavioursParameters {
   addresses?: readonly Address[]
   /** A task's first-stage seats, computed from public data as nodes do (`createPublicSeats`). */
   seatsOf?: (taskId: Hex) => TaskSeats | undefined
+}
+
+/** What a node's transport wrapper needs: its account (to sign a batch again) and the protocol domain. */
+export interface TransportContext {
+  signer: Signer
+  domain: ProtocolDomain
 }
 
 /**
@@ -117,19 +138,124 @@ export function castBehaviours({ behaviours, seed, commitWindowMs, addresses = [
   const behaviourOf = (i: number): Behaviour => behaviours[i] ?? 'honest'
   /** The addresses of every node cast as `behaviour`: one coalition per strategic behaviour. */
   const coalitionOf = (behaviour: Behaviour) => new Set(addresses.filter((_, j) => behaviourOf(j) === behaviour))
+  const perNode = new Map<number, BehaviourOptions>()
+  /** Node i's options, one object per node: its runtimes and its transport share its audit book. */
+  const optionsOf = (i: number): BehaviourOptions => {
+    const known = perNode.get(i)
+    if (known !== undefined) return known
+    const own: BehaviourOptions = {
+      ...options,
+      coalition: coalitionOf(behaviourOf(i)),
+      ...(addresses[i] === undefined ? {} : { self: addresses[i] }),
+      audits: createAuditBook(seatsOf),
+    }
+    perNode.set(i, own)
+    return own
+  }
   return {
     /** Verified results, published as they are decided: the copier's only source. */
     publicResults,
     behaviourOf,
-    wrap: (i: number, runtime: Runtime): Runtime => withBehaviour(runtime, behaviourOf(i), { ...options, coalition: coalitionOf(behaviourOf(i)) }),
+    wrap: (i: number, runtime: Runtime): Runtime => withBehaviour(runtime, behaviourOf(i), optionsOf(i)),
+    /**
+     * Node i's transport: a withholder's own reveals go through its strategy (`isWithheld`),
+     * every other node's transport is left as it is. The node code is the honest one either way.
+     */
+    transport: (i: number, network: Network, { signer, domain }: TransportContext): Network => {
+      const behaviour = behaviourOf(i)
+      if (behaviour !== 'withholder' && behaviour !== 'bribed-arbiter') return network
+      const own = optionsOf(i)
+      const audits = own.audits!
+      // A bribed arbiter only reads the challenges (was its verifier's place called to audit?); a withholder also keeps reveals back.
+      const withholds = behaviour === 'withholder' ? (taskId: Hex) => isWithheld(coalitionStanding(own, taskId), audits.audited(taskId)) : () => false
+      return createWithholdingNetwork({ network, signer, domain, withholds, onChallenge: (challenge) => audits.onChallenge(challenge) })
+    },
   }
 }
 
-/** How many of a task's first-stage seats `coalition` holds, and how many it needs to win them unanimously or by quorum. */
-function coalitionSeats(options: BehaviourOptions, taskId: Hex | undefined): { held: number; seats: number; quorum: number } | undefined {
+/** Where a coalition stands in one task, from the public ranking only (`TaskSeats`). */
+export interface CoalitionStanding {
+  /** Executor seats the coalition holds, of `seats`. */
+  held: number
+  seats: number
+  quorum: number
+  /** Whether the coalition holds the verifier's place. */
+  holdsVerifier: boolean
+  /** Whether the coalition would hold a strict majority of an arbitration among all the seats and the arbiters. */
+  holdsArbitration: boolean
+  /** This node's own place: an executor seat, the verifier's, or neither (an arbiter, or a backup); undefined without `self`. */
+  place: 'seat' | 'verifier' | 'other' | undefined
+  auditPpm: number
+}
+
+/** How a coalition stands in a task; undefined when the task's seats or the coalition are not known. */
+export function coalitionStanding(options: Pick<BehaviourOptions, 'coalition' | 'seatsOf' | 'self'>, taskId: Hex | undefined): CoalitionStanding | undefined {
   const known = taskId === undefined ? undefined : options.seatsOf?.(taskId)
-  if (known === undefined || options.coalition === undefined) return undefined
-  return { held: known.seats.filter((a) => options.coalition!.has(a)).length, seats: known.seats.length, quorum: known.quorum }
+  const coalition = options.coalition
+  if (known === undefined || coalition === undefined) return undefined
+  const held = known.seats.filter((a) => coalition.has(a)).length
+  const arbiters = known.arbiters ?? []
+  const { self } = options
+  return {
+    held,
+    seats: known.seats.length,
+    quorum: known.quorum,
+    holdsVerifier: known.verifier !== undefined && coalition.has(known.verifier),
+    holdsArbitration: held + arbiters.filter((a) => coalition.has(a)).length >= arbitrationQuorum(known.seats.length + arbiters.length),
+    place: self === undefined ? undefined : known.seats.includes(self) ? 'seat' : known.verifier === self ? 'verifier' : 'other',
+    auditPpm: known.auditPpm ?? 0,
+  }
+}
+
+/**
+ * The colluding verifier's rule: lie, in whatever role the node executes the task, only where the
+ * coalition's public places make the lie win whatever the draws: every executor seat and the
+ * verifier's place (no honest node commits; an audit, drawn or not, is its own member's and
+ * agrees), or a strict majority of the arbitration a dispute would draw.
+ */
+export function isCertainWin(standing: CoalitionStanding | undefined): boolean {
+  if (standing === undefined) return false
+  return (standing.held === standing.seats && (standing.holdsVerifier || standing.auditPpm === 0)) || standing.holdsArbitration
+}
+
+/**
+ * The withholder's choice for one of its own reveals, given where its coalition stands and what
+ * the task's challenge drew (`audited`: undefined while no challenge was seen). Withholding is
+ * slashed like a dissent once any committer reveals, so it only pays where revealing would lose
+ * anyway or where silence changes the outcome:
+ * - every seat held (where it committed the coalition's lie): reveal only when a challenge spared
+ *   the seats; audited (or no challenge: the next node audits), the lie would lose the
+ *   arbitration, so withhold, which leaves the auditor alone short of the quorum: `unresolved`;
+ * - a quorum of the seats held, not all (where it committed the true result): withhold, so the
+ *   honest seats alone stay below the quorum and the task ends `unresolved`, the one harm a
+ *   minority of the seats can still do to the requester;
+ * - fewer: reveal, since the honest seats reach the quorum without it and silence would only cost it.
+ * Reveals as verifier or arbiter always go out.
+ */
+export function isWithheld(standing: CoalitionStanding | undefined, audited: boolean | undefined): boolean {
+  if (standing === undefined || standing.place !== 'seat') return false
+  if (standing.held === standing.seats) return standing.auditPpm > 0 && audited !== false
+  return standing.held >= standing.quorum
+}
+
+/** The audit draws one node has seen, from every task's public challenge, decided as the nodes decide them. */
+export interface AuditBook {
+  onChallenge(challenge: SignedChallenge): void
+  /** Whether the task's challenge called an audit; undefined while no challenge with a valid draw was seen. */
+  audited(taskId: Hex): boolean | undefined
+}
+
+export function createAuditBook(seatsOf?: (taskId: Hex) => TaskSeats | undefined): AuditBook {
+  const audited = new Map<Hex, boolean>()
+  return {
+    onChallenge(challenge) {
+      const { taskId } = challenge.message
+      if (audited.has(taskId)) return
+      const draw = auditDrawOf(challenge, verifyVrfNative)
+      if (draw !== undefined) audited.set(taskId, isAudited(draw, seatsOf?.(taskId)?.auditPpm ?? 0))
+    },
+    audited: (taskId) => audited.get(taskId),
+  }
 }
 
 /** Wraps the honest runtime in a behaviour. */
@@ -148,14 +274,31 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
         return sharedLie(request.input)
       case 'strategic-colluder': {
         // Lies only where nobody outside the coalition holds a seat: no dispute, nobody to outvote it.
-        const held = coalitionSeats(options, request.taskId)
+        const held = coalitionStanding(options, request.taskId)
         return held !== undefined && held.held === held.seats ? sharedLie(request.input) : runtime.execute(request, opts)
       }
       case 'quorum-colluder': {
         // The first protocol's attack: a quorum of the seats outvoted the rest. The coalition keeps
         // its story as arbiters too (the same task, the same seats), and loses the arbitration.
-        const held = coalitionSeats(options, request.taskId)
+        const held = coalitionStanding(options, request.taskId)
         return held !== undefined && held.held >= held.quorum ? sharedLie(request.input) : runtime.execute(request, opts)
+      }
+      case 'withholder': {
+        // Commits the lie only in its own seat of a task whose every seat the coalition holds; its
+        // transport decides whether the reveal goes out (`isWithheld`).
+        const standing = coalitionStanding(options, request.taskId)
+        return standing?.place === 'seat' && standing.held === standing.seats ? sharedLie(request.input) : runtime.execute(request, opts)
+      }
+      case 'colluding-verifier':
+        // The same answer in every role of the task: executor, auditor, arbiter.
+        return isCertainWin(coalitionStanding(options, request.taskId)) ? sharedLie(request.input) : runtime.execute(request, opts)
+      case 'bribed-arbiter': {
+        // Outside its seats it executes only as an arbiter of a dispute (or, rarely, as a backup);
+        // in the verifier's place, as an arbiter too once the challenge spared the seats (else it
+        // is the auditor, and stays honest). There it sides with the colluders' shared answer.
+        const place = coalitionStanding(options, request.taskId)?.place
+        const arbitrating = place === 'other' || (place === 'verifier' && request.taskId !== undefined && options.audits?.audited(request.taskId) === false)
+        return arbitrating ? sharedLie(request.input) : runtime.execute(request, opts)
       }
       case 'lazy':
         return ok(new Uint8Array(0))

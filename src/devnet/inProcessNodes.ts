@@ -10,6 +10,7 @@ import type { NodeHost, StartNodeHostParameters } from '../host/startNodeHost.ts
 import type { MemoryHub } from '../net/memory/createMemoryHub.ts'
 import type { Logger } from '../node/logger.ts'
 import type { MessageReader } from '../node/messageReader.ts'
+import type { Network } from '../ports/network.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 import type { DevChain } from './startDevChain.ts'
@@ -23,6 +24,8 @@ export interface StartInProcessNodesOptions {
   params: ProtocolParams
   /** The runtimes of node `i` (shared pools, wrapped per node as the caller likes). */
   runtimes: (i: number) => Readonly<Record<string, Runtime>>
+  /** Node `i`'s transport, given its memory connection and account (a withholder wraps it); the connection itself by default. */
+  transport?: (i: number, network: Network, context: { signer: ReturnType<typeof createNativeSigner>; domain: DevChain['domain'] }) => Network
   logger: Logger
   /** Serve each node's HTTP API on a free loopback port. */
   api?: boolean
@@ -72,10 +75,12 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
       // fee it reserved for it then happen in one step (a node reading another's charges counted
       // an epoch's fees twice until its own settler caught up, refusing specs a requester could pay).
       let own: NodeHost | undefined
+      const account = createNativeSigner(key)
+      const connection = hub.connect(`node-${i}`)
       const host = await startNodeHost({
-        account: createNativeSigner(key),
+        account,
         vrf: createNativeVrfKey(key),
-        network: hub.connect(`node-${i}`),
+        network: options.transport?.(i, connection, { signer: account, domain: dev.domain }) ?? connection,
         chain: follower.withCharged((requester) => own?.settler?.charged(requester) ?? 0n),
         settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]! }),
         domain: dev.domain,

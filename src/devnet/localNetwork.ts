@@ -92,6 +92,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       addresses: dev.nodeKeys.map((key) => privateKeyToAddress(key)),
       // What every node sees: the specs the nodes hold and the epoch's snapshot.
       seatsOf: createPublicSeats({
+        arbiters: params.arbiters,
         specOf: (taskId) => network?.nodes.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
         snapshot: (epoch) => network?.follower.snapshot(epoch),
       }),
@@ -101,6 +102,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
       hub: createMemoryHub({ seed: 7 }),
       params,
       runtimes: (i) => ({ wasm: cast.wrap(i, wasm) }),
+      transport: cast.transport,
       logger,
       api: true,
       openEpochs: true,

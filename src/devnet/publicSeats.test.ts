@@ -11,11 +11,18 @@ const view = toEpochView({ epoch: 0n, seed, nodes })
 const taskId = keccak256(stringToBytes('task'))
 
 describe('createPublicSeats', () => {
-  it('gives the first k places of the ranking every node computes, and the policy quorum', () => {
+  it('gives the first k places of the ranking every node computes, the policy quorum, and the arbiters of a dispute', () => {
     const spec = makeSpec({ policy: { kind: 'replicate', k: 5, quorum: 3 } })
     const seatsOf = createPublicSeats({ specOf: (id) => (id === taskId ? spec : undefined), snapshot: (epoch) => (epoch === 0n ? view : undefined) })
     const ranking = rankTask({ view, taskId, spec, backups: 3, arbiters: 193 })
-    assert.deepEqual(seatsOf(taskId), { seats: ranking.slice(0, 5), quorum: 3 })
+    assert.deepEqual(seatsOf(taskId), { seats: ranking.slice(0, 5), quorum: 3, arbiters: ranking.slice(5), auditPpm: 0 })
+  })
+
+  it('names the verifier, the place right after the seats, when the policy audits', () => {
+    const spec = makeSpec({ policy: { kind: 'replicate', k: 3, quorum: 2, auditPpm: 100_000 } })
+    const seatsOf = createPublicSeats({ specOf: () => spec, snapshot: () => view, arbiters: 4 })
+    const ranking = rankTask({ view, taskId, spec, backups: 0, arbiters: 9 })
+    assert.deepEqual(seatsOf(taskId), { seats: ranking.slice(0, 3), quorum: 2, verifier: ranking[3], arbiters: ranking.slice(3, 7), auditPpm: 100_000 })
   })
 
   it('knows nothing of a task whose spec or epoch snapshot it has not seen', () => {

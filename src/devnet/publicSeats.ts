@@ -1,11 +1,22 @@
-import { executorsOf, rankTask } from '../core/task.ts'
+import { defaultParams } from '../core/params.ts'
+import { arbitersOf, auditRateOf, executorsOf, rankTask } from '../core/task.ts'
 import type { Address, Hex, TaskSpec } from '../core/types.ts'
 import type { EpochView } from '../ports/node.ts'
 
-/** A task's executor seats (its first k ranked nodes, best first; not its verifier's place) and the agreeing reveals its policy asks for. */
+/**
+ * A task's places in the public ranking, best first: its executor seats (the first k ranked
+ * nodes), the verifier's place right after them, and the arbiters a dispute among those seats
+ * would draw. Plus the agreeing reveals its policy asks for and its audit rate.
+ */
 export interface TaskSeats {
   seats: readonly Address[]
   quorum: number
+  /** The designated verifier while every seat commits (the node ranked k-th from zero); none without an audit rate. */
+  verifier?: Address
+  /** The arbiters of a dispute among all the seats: the first `arbiters` other nodes of the ranking. */
+  arbiters?: readonly Address[]
+  /** The policy's audit rate (ppm): how often the verifier's draw audits unanimous seats. */
+  auditPpm?: number
 }
 
 /** Where a task's seats come from: public data only, so that any node, adversaries included, can compute them. */
@@ -14,19 +25,32 @@ export interface PublicSeatsParameters {
   specOf(taskId: Hex): TaskSpec | undefined
   /** An epoch's snapshot: its seed and its eligible nodes with their stake. */
   snapshot(epoch: bigint): EpochView | undefined
+  /** Arbiters per dispute (`ProtocolParams.arbiters`); the protocol default when absent. */
+  arbiters?: number
 }
 
 /**
- * What a coalition knows of each task's seats before it executes: the ranking every node computes
- * (`rankTask` over the epoch's seed and stake snapshot), cut at the policy's k. Undefined when the
- * spec or its epoch's snapshot is not known.
+ * What a coalition knows of each task's places before it executes: the ranking every node
+ * computes (`rankTask` over the epoch's seed and stake snapshot), cut at the policy's k for the
+ * seats, the next place for the verifier, and the arbitration's places after them (as `arbitersOf`
+ * picks them when every seat committed). Undefined when the spec or its epoch's snapshot is not known.
  */
-export function createPublicSeats({ specOf, snapshot }: PublicSeatsParameters): (taskId: Hex) => TaskSeats | undefined {
+export function createPublicSeats({ specOf, snapshot, arbiters = defaultParams.arbiters }: PublicSeatsParameters): (taskId: Hex) => TaskSeats | undefined {
   return (taskId) => {
     const spec = specOf(taskId)
     const view = spec === undefined ? undefined : snapshot(spec.epoch)
     if (spec === undefined || view === undefined) return undefined
-    const seats = rankTask({ view, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy))
-    return { seats, quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : seats.length }
+    const k = executorsOf(spec.policy)
+    const auditPpm = auditRateOf(spec.policy)
+    const ranking = rankTask({ view, taskId, spec, backups: 0, arbiters })
+    const seats = ranking.slice(0, k)
+    const verifier = auditPpm > 0 ? ranking[k] : undefined
+    return {
+      seats,
+      quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : seats.length,
+      ...(verifier === undefined ? {} : { verifier }),
+      arbiters: arbitersOf(ranking, seats, arbiters),
+      auditPpm,
+    }
   }
 }

@@ -252,6 +252,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     addresses: accounts.map((a) => a.address),
     // The strategic adversaries see what every node sees: the specs the nodes hold and the epoch's snapshot.
     seatsOf: createPublicSeats({
+      arbiters: params.arbiters,
       specOf: (taskId) => hosts.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
       snapshot: (epoch) => view?.snapshot(epoch),
     }),
@@ -296,7 +297,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       await dev.openEpoch(0n)
       // The nodes share this process: each gossip message is decoded and hashed once for all of them.
       const read = createMessageReader({ domain: dev.domain, maxBytes: params.maxMessageBytes, shared: true })
-      network = await startInProcessNodes({ dev, hub, params, runtimes: runtimesOf, logger, read, verify: verifyNative, followerPollMs: 20, ...DEVNET_SETTLEMENT })
+      network = await startInProcessNodes({ dev, hub, params, runtimes: runtimesOf, transport: cast.transport, logger, read, verify: verifyNative, followerPollMs: 20, ...DEVNET_SETTLEMENT })
       hosts = network.nodes
       view = network.follower
     } else {
@@ -309,7 +310,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       view = chain
       const read = createMessageReader({ domain: devnetDomain, maxBytes: params.maxMessageBytes, shared: true })
       for (const [i, account] of accounts.entries()) {
-        const host = await startNodeHost({ account, network: hub.connect(`node-${i}`), chain, domain: devnetDomain, runtimes: runtimesOf(i), params, logger, verify: verifyNative, read })
+        const transport = cast.transport(i, hub.connect(`node-${i}`), { signer: account, domain: devnetDomain })
+        const host = await startNodeHost({ account, network: transport, chain, domain: devnetDomain, runtimes: runtimesOf(i), params, logger, verify: verifyNative, read })
         hosts.push(host)
       }
     }

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { executorsOf, rankTask } from '../../src/core/task.ts'
+import type { Address } from '../../src/core/types.ts'
+import { runDevnet } from '../../src/devnet/runDevnet.ts'
+import type { DevnetOptions, DevnetReport } from '../../src/devnet/runDevnet.ts'
+
+/** The per-node reports of the nodes cast as `behaviour`. */
+export function byBehaviour(report: DevnetReport, behaviour: string) {
+  return report.perNode.filter((n) => n.behaviour === behaviour)
+}
+
+/**
+ * Runs the devnet and ranks every submitted task's first-stage seats from public data (the
+ * epoch's seed and stake snapshot, the spec's k), as the nodes and the coalition do. Returns the
+ * report, how many tasks had all their seats (and all their seats and the verifier's place) held
+ * by nodes cast as `behaviour`, and how many seats it held in each task.
+ */
+export async function runCountingSeats(
+  options: DevnetOptions,
+  behaviour: string,
+): Promise<{ report: DevnetReport; heldEverySeat: number; heldEverySeatAndVerifier: number; heldByTask: Array<{ epoch: bigint; held: number; quorum: number; seats: number }> }> {
+  const placesByTask: Array<{ epoch: bigint; seats: Address[]; verifier: Address | undefined; quorum: number }> = []
+  const report = await runDevnet({
+    ...options,
+    onSubmitted: ({ taskId, spec, snapshot }) => {
+      assert.ok(snapshot !== undefined, `the snapshot of epoch ${spec.epoch} is known when its task is submitted`)
+      const k = executorsOf(spec.policy)
+      const ranking = rankTask({ view: snapshot, taskId, spec, backups: 0 })
+      placesByTask.push({ epoch: spec.epoch, seats: ranking.slice(0, k), verifier: ranking[k], quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : 1 })
+    },
+  })
+  const coalition = new Set(byBehaviour(report, behaviour).map((n) => n.address))
+  const holdsAll = (seats: readonly Address[]) => seats.every((a) => coalition.has(a))
+  return {
+    report,
+    heldEverySeat: placesByTask.filter((t) => holdsAll(t.seats)).length,
+    heldEverySeatAndVerifier: placesByTask.filter((t) => holdsAll(t.seats) && t.verifier !== undefined && coalition.has(t.verifier)).length,
+    heldByTask: placesByTask.map((t) => ({ epoch: t.epoch, held: t.seats.filter((a) => coalition.has(a)).length, quorum: t.quorum, seats: t.seats.length })),
+  }
+}
+
+export function assertHonestUnharmed(report: DevnetReport): void {
+  for (const good of byBehaviour(report, 'honest')) {
+    assert.equal(good.slashed, '0', `honest ${good.address} slashed ${good.slashed} wei`)
+    assert.equal(good.jailed, false, `honest ${good.address} jailed`)
+  }
+}
