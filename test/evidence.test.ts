@@ -123,6 +123,18 @@ async function runTask(cluster: Cluster, i: number, policy?: { kind: 'sample'; r
   return { taskId, certificate: own.certificate, verdict: own.verdict }
 }
 
+/** Runs tasks until the cluster's withholder has held a seat (3 of 5 seats each; the draw's seed is a block): all of them, and those it was seated in. */
+async function runUntilSeated(cluster: Cluster): Promise<{ tasks: Array<Awaited<ReturnType<typeof runTask>>>; seated: Array<Awaited<ReturnType<typeof runTask>>> }> {
+  const address = cluster.accounts[cluster.withholder!]!.address
+  const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
+  const holdsSeat = (t: (typeof tasks)[number]): boolean => t.certificate.commits.some((c) => c.signer === address)
+  for (let i = 0; !tasks.some(holdsSeat); i++) {
+    assert.ok(i < 20, 'the withholder held a seat in one of 20 tasks')
+    tasks.push(await runTask(cluster, 10 + i))
+  }
+  return { tasks, seated: tasks.filter(holdsSeat) }
+}
+
 /** Stake of each node after the epoch's penalties: the snapshot of an epoch opened after settlement. */
 async function stakesNow(cluster: Cluster): Promise<Map<Address, bigint>> {
   const epoch = cluster.chain.openEpoch()
@@ -283,14 +295,7 @@ describe('verdicts and batches proven by signed evidence', () => {
   it('a seat holder that commits and never reveals is slashed and jailed; the task is still verified', async () => {
     const cluster = await startCluster('withhold', { withholder: 'not-aggregator' })
     const address = cluster.accounts[cluster.withholder!]!.address
-    // Tasks until the withholder has held a seat (3 of 5 seats each; the draw's seed is a block).
-    const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
-    const holdsSeat = (t: (typeof tasks)[number]): boolean => t.certificate.commits.some((c) => c.signer === address)
-    for (let i = 0; !tasks.some(holdsSeat); i++) {
-      assert.ok(i < 20, 'the withholder held a seat in one of 20 tasks')
-      tasks.push(await runTask(cluster, 10 + i))
-    }
-    const seated = tasks.filter(holdsSeat)
+    const { tasks, seated } = await runUntilSeated(cluster)
     for (const task of tasks) assert.equal(task.verdict.outcome, 'verified', 'two honest reveals reach the quorum')
     cluster.chain.openEpoch()
     await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
@@ -315,13 +320,7 @@ describe('verdicts and batches proven by signed evidence', () => {
     // they counted a withholder while nodes that had it in time did not, and the epoch stalled.
     const cluster = await startCluster('late', { withholder: 'not-aggregator' })
     const address = cluster.accounts[cluster.withholder!]!.address
-    const tasks: Array<Awaited<ReturnType<typeof runTask>>> = []
-    const holdsSeat = (t: (typeof tasks)[number]): boolean => t.certificate.commits.some((c) => c.signer === address)
-    for (let i = 0; !tasks.some(holdsSeat); i++) {
-      assert.ok(i < 20, 'the late executor held a seat in one of 20 tasks')
-      tasks.push(await runTask(cluster, 10 + i))
-    }
-    const seated = tasks.filter(holdsSeat)
+    const { seated } = await runUntilSeated(cluster)
     const others = cluster.hosts.filter((_h, i) => i !== cluster.withholder)
     const revealed = (host: NodeHost) =>
       seated.every((t) => host.node.decidedTasks(0n).find((d) => d.verdict.taskId === t.taskId)!.certificate.reveals.some((r) => r.signer === address))
