@@ -46,12 +46,14 @@ contract NetworkParameters is Ownable {
         MaxInputBytes, //         largest input
         MaxOutputBytes, //        largest output a task may ask for
         CommitWindowMs, //        time an executor has to commit
-        RevealWindowMs //         time executors have to reveal
+        RevealWindowMs, //        time executors have to reveal
+        AuditRatePpm, //          default replicate policy: audit probability of unanimous seats, parts per million
+        MinAuditPpm //            lowest audit rate a replicated spec may ask for, parts per million
 
     }
 
     /// @notice How many parameters there are (ids 0 to PARAMETER_COUNT - 1).
-    uint256 public constant PARAMETER_COUNT = 18;
+    uint256 public constant PARAMETER_COUNT = 20;
 
     uint256 private constant _BPS = 10_000;
     uint256 private constant _PPM = 1_000_000;
@@ -81,6 +83,8 @@ contract NetworkParameters is Ownable {
     error NetworkParametersInvalidQuorum(uint256 quorum, uint256 k);
     /// @notice Unbonding must last at least two epochs, so penalties settle before stake leaves.
     error NetworkParametersUnbondingTooShort(uint256 unbondingBlocks, uint256 epochLength);
+    /// @notice The default policy's audit rate is below the floor nodes enforce: no node would accept it.
+    error NetworkParametersAuditBelowFloor(uint256 auditRatePpm, uint256 minAuditPpm);
     /// @notice `caller` may not call this function.
     error NetworkParametersUnauthorized(address caller);
     /// @notice The settlement contract was already set to `settlement`.
@@ -212,7 +216,8 @@ contract NetworkParameters is Ownable {
         if (parameter == Parameter.MaxInputBytes) return (1, 1 << 30);
         if (parameter == Parameter.MaxOutputBytes) return (1, 1 << 30);
         if (parameter == Parameter.CommitWindowMs) return (100, 86_400_000);
-        return (100, 86_400_000); // RevealWindowMs
+        if (parameter == Parameter.RevealWindowMs) return (100, 86_400_000);
+        return (0, _PPM); // AuditRatePpm, MinAuditPpm
     }
 
     /// @dev Reverts unless every value is within its bounds and the set is consistent.
@@ -238,6 +243,9 @@ contract NetworkParameters is Ownable {
         uint256 k = values[uint256(Parameter.ReplicationK)];
         uint256 quorum = values[uint256(Parameter.ReplicationQuorum)];
         if (quorum > k || quorum * 2 <= k) revert NetworkParametersInvalidQuorum(quorum, k);
+        uint256 auditRate = values[uint256(Parameter.AuditRatePpm)];
+        uint256 minAudit = values[uint256(Parameter.MinAuditPpm)];
+        if (auditRate < minAudit) revert NetworkParametersAuditBelowFloor(auditRate, minAudit);
         uint256 unbonding = values[uint256(Parameter.UnbondingBlocks)];
         uint256 epochLength = values[uint256(Parameter.EpochLength)];
         if (unbonding < 2 * epochLength) revert NetworkParametersUnbondingTooShort(unbonding, epochLength);

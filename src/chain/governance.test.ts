@@ -242,6 +242,9 @@ describe('governance', () => {
     await expectRevert(set([], []), 'NetworkParametersBadLength')
     const epochLength = networkParameters.findIndex((p) => p.name === 'epochLength')
     await expectRevert(set([epochLength], [61n]), 'NetworkParametersUnbondingTooShort') // unbonding 120 < 2 × 61
+    const minAudit = networkParameters.findIndex((p) => p.name === 'minAuditPpm')
+    // A floor above the default policy's audit rate (100,000 ppm) would have nodes refuse the default.
+    assert.deepEqual(await expectRevert(set([minAudit], [200_000n]), 'NetworkParametersAuditBelowFloor'), [100_000n, 200_000n])
     await c.send(set([quorum, k], [3n, 5n])) // changed together, in any order
     assert.deepEqual(fromChainValues(await registry.read.valuesAt([1])), { ...defaultNetworkValues(), replicationK: 5, replicationQuorum: 3 })
     assert.equal(await registry.read.valueAt([k, 0]), 3n)

@@ -29,7 +29,8 @@ export interface ProtocolParams {
   maxK: number
   /**
    * Lowest audit rate (ppm) a replicated spec may ask for (`ReplicatePolicy.auditPpm`): the floor
-   * a node holds every requester to. The requester chooses above it (its security level).
+   * every node holds requesters to, governed (`NetworkParameters.MinAuditPpm`). The requester
+   * chooses above it (its security level).
    */
   minAuditPpm: number
   /** Largest gossip message accepted, in bytes. */

@@ -23,14 +23,15 @@ describe('network parameters', () => {
   })
 
   it('gives nodes the governed policy, limits and windows, and keeps their own settings for the rest', () => {
-    const governed = { ...defaultNetworkParameters, replicationK: 5, replicationQuorum: 3, commitWindowMs: 9_000, maxFuel: 7n }
-    const base = { ...defaultParams, backups: 7, maxMessageBytes: 999 }
+    const governed = { ...defaultNetworkParameters, replicationK: 5, replicationQuorum: 3, auditRatePpm: 250_000, minAuditPpm: 50_000, commitWindowMs: 9_000, maxFuel: 7n }
+    // A node's own audit settings do not count: the audit rate and its floor are governed.
+    const base = { ...defaultParams, backups: 7, maxMessageBytes: 999, minAuditPpm: 0, defaultPolicy: { ...defaultParams.defaultPolicy, auditPpm: 1 } }
     const params = toProtocolParams(governed, base)
-    assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3, auditPpm: defaultParams.defaultPolicy.auditPpm })
-    assert.deepEqual([params.commitWindowMs, params.maxFuel, params.backups, params.maxMessageBytes], [9_000, 7n, 7, 999])
+    assert.deepEqual(params.defaultPolicy, { kind: 'replicate', k: 5, quorum: 3, auditPpm: 250_000 })
+    assert.deepEqual([params.minAuditPpm, params.commitWindowMs, params.maxFuel, params.backups, params.maxMessageBytes], [50_000, 9_000, 7n, 7, 999])
     assert.deepEqual(toProtocolParams(defaultNetworkParameters), defaultParams)
     // A chain started from a node's settings gives that node its settings back.
-    const custom = { ...defaultParams, commitWindowMs: 2_000, defaultPolicy: { kind: 'replicate' as const, k: 5, quorum: 4 } }
+    const custom = { ...defaultParams, commitWindowMs: 2_000, minAuditPpm: 20_000, defaultPolicy: { kind: 'replicate' as const, k: 5, quorum: 4, auditPpm: 40_000 } }
     assert.deepEqual(toProtocolParams({ ...defaultNetworkParameters, ...fromProtocolParams(custom) }, custom), custom)
   })
 })

@@ -25,6 +25,8 @@ export interface NetworkParameterValues {
   maxOutputBytes: number
   commitWindowMs: number
   revealWindowMs: number
+  auditRatePpm: number
+  minAuditPpm: number
 }
 
 export type NetworkParameterName = keyof NetworkParameterValues
@@ -58,6 +60,8 @@ const table: ReadonlyArray<Omit<NetworkParameterInfo, 'id'>> = [
   { name: 'maxOutputBytes', bigint: false, unit: 'bytes', description: 'largest output limit a task may ask for' },
   { name: 'commitWindowMs', bigint: false, unit: 'ms', description: 'time an executor has to commit, from the spec' },
   { name: 'revealWindowMs', bigint: false, unit: 'ms', description: 'time executors have to reveal once the commit phase closed' },
+  { name: 'auditRatePpm', bigint: false, unit: 'ppm', description: "default replicate policy: probability that the verifier's draw audits unanimous seats" },
+  { name: 'minAuditPpm', bigint: false, unit: 'ppm', description: 'lowest audit rate a replicated spec may ask for; nodes refuse specs below it' },
 ]
 
 /** Every governed parameter in id order (the order of NetworkParameters.Parameter). */
@@ -88,6 +92,8 @@ export const defaultNetworkParameters: Readonly<NetworkParameterValues> = Object
   maxOutputBytes: defaultParams.maxOutputBytes,
   commitWindowMs: defaultParams.commitWindowMs,
   revealWindowMs: defaultParams.revealWindowMs,
+  auditRatePpm: defaultParams.defaultPolicy.auditPpm ?? 0,
+  minAuditPpm: defaultParams.minAuditPpm,
 })
 
 /** The values in id order, as NetworkParameters' constructor and `valuesAt` have them. */
@@ -112,13 +118,8 @@ export function fromChainValues(values: readonly bigint[]): NetworkParameterValu
 export function toProtocolParams(values: NetworkParameterValues, base: ProtocolParams = defaultParams): ProtocolParams {
   return {
     ...base,
-    // The audit rate of unanimous seats is the node's setting until NetworkParameters governs it.
-    defaultPolicy: {
-      kind: 'replicate',
-      k: values.replicationK,
-      quorum: values.replicationQuorum,
-      ...(base.defaultPolicy.auditPpm === undefined ? {} : { auditPpm: base.defaultPolicy.auditPpm }),
-    },
+    defaultPolicy: { kind: 'replicate', k: values.replicationK, quorum: values.replicationQuorum, auditPpm: values.auditRatePpm },
+    minAuditPpm: values.minAuditPpm,
     commitWindowMs: values.commitWindowMs,
     revealWindowMs: values.revealWindowMs,
     maxFuel: values.maxFuel,
@@ -134,6 +135,8 @@ export function fromProtocolParams(params: ProtocolParams): Partial<NetworkParam
   return {
     replicationK: params.defaultPolicy.k,
     replicationQuorum: params.defaultPolicy.quorum,
+    auditRatePpm: params.defaultPolicy.auditPpm ?? 0,
+    minAuditPpm: params.minAuditPpm,
     commitWindowMs: params.commitWindowMs,
     revealWindowMs: params.revealWindowMs,
     maxFuel: params.maxFuel,

@@ -5,6 +5,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from 'viem'
 import { SettlementAbi } from '../../chain/generated/contracts.ts'
 import { contentId } from '../../core/contentId.ts'
+import { defaultParams } from '../../core/params.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { TaskSpec } from '../../core/types.ts'
 import { devnetPrivateKey } from '../../devnet/accounts.ts'
@@ -23,6 +24,8 @@ export interface ProcessesOptions {
   tasks: number
   k: number
   quorum: number
+  /** How often the seats' unanimous results are audited (ppm); the default policy's rate when absent. */
+  auditPpm?: number
   seed: string
   concurrency: number
   dir: string
@@ -37,6 +40,8 @@ export interface ProcessesOptions {
 export interface ProcessesReport {
   nodes: number
   tasks: number
+  /** The audit rate of every task's policy (ppm). */
+  auditPpm: number
   transport: 'libp2p'
   verified: number
   failed: number
@@ -59,6 +64,7 @@ export interface ProcessesReport {
  * for every verdict and every receipt, and checks each receipt on-chain.
  */
 export async function runProcessDevnet(context: CommandContext, options: ProcessesOptions): Promise<ProcessesReport> {
+  const auditPpm = options.auditPpm ?? defaultParams.defaultPolicy.auditPpm ?? 0
   const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal })
   try {
     const requester = privateKeyToAccount(devnetPrivateKey(options.seed, 'requester'))
@@ -92,7 +98,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
           program: contentId(item.programBytes),
           input: contentId(item.input),
           limits: item.limits,
-          policy: { kind: 'replicate', k: options.k, quorum: options.quorum },
+          policy: { kind: 'replicate', k: options.k, quorum: options.quorum, auditPpm },
           fee,
           epoch,
           deadline: BigInt(Date.now() + 120_000),
@@ -117,6 +123,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     return {
       nodes: options.nodes,
       tasks: workload.length,
+      auditPpm,
       transport: 'libp2p',
       verified: count('verified'),
       failed: count('failed'),
@@ -137,7 +144,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
 
 export function formatProcessesReport(r: ProcessesReport): string {
   return [
-    `veritask devnet: ${r.nodes} node processes over libp2p, ${r.tasks} tasks`,
+    `veritask devnet: ${r.nodes} node processes over libp2p, ${r.tasks} tasks, audit=${r.auditPpm / 1_000_000}`,
     '',
     `  verified     ${r.verified}   (${r.correct} match a local computation)`,
     `  failed       ${r.failed}`,

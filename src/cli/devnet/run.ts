@@ -28,6 +28,7 @@ export async function runDevnetCommand(context: CommandContext, flags: DevnetFla
       tasks: flags.tasks,
       k: flags.k,
       quorum,
+      ...(flags.audit === undefined ? {} : { auditPpm: Math.round(flags.audit * 1_000_000) }),
       seed: flags.seed,
       concurrency: flags.concurrency,
       dir: await mkdtemp(join(tmpdir(), 'veritask-processes-')),
