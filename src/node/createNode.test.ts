@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
+import { withheldOf } from '../core/certificate.ts'
 import { signChallenge } from '../core/challenge.ts'
 import { signCommitBatch } from '../core/commit.ts'
 import { contentId } from '../core/contentId.ts'
@@ -12,9 +13,10 @@ import { rankTask } from '../core/task.ts'
 import type { Address, Hex } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
+import { eventually } from '../../test/helpers/eventually.ts'
 import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { createNetwork, signedSpec, submitAndDecide, verdictsOf, waitUntil } from '../../test/helpers/network.ts'
-import { createManualClock } from './clock.ts'
+import { createManualClock, systemClock } from './clock.ts'
 import { defaultHeldLimits } from './gossipIntake.ts'
 import type { NodeStats } from './veritaskNode.ts'
 
@@ -106,6 +108,49 @@ describe('node: replicate end to end on the memory transport', () => {
         await all
         assert.ok(i < 20, 'the offline node should be drawn within 20 tasks')
       }
+    } finally {
+      await net.stop()
+    }
+  })
+})
+
+describe('node: a commit its own deadline refused', () => {
+  it('is revealed all the same: the peers that took it in time do not count a withholder', { timeout: 30_000 }, async () => {
+    // The first executor to send its commit stalls just before it goes out, long enough for its
+    // own commit deadline to pass: it seats a backup and refuses its own commit, while its peers
+    // took the commit in time. Reproduced on an overloaded devnet: the node never revealed, and
+    // its peers slashed an honest, merely slow node as a withholder.
+    const offsets = [0, 0, 0, 0, 0]
+    let slow: number | undefined
+    const net = await createNetwork({
+      runtimes: () => honest,
+      clockOf: (i) => ({ now: () => Date.now() + offsets[i]!, setTimer: systemClock.setTimer }),
+      wrap: (i, network) => ({
+        ...network,
+        publish: async (topic, data) => {
+          if (topic === topics.commits && slow === undefined) {
+            slow = i
+            offsets[i] = defaultParams.commitWindowMs + 1
+          }
+          return network.publish(topic, data)
+        },
+      }),
+    })
+    try {
+      const task = await signedSpec(8)
+      let taskId: Hex | undefined
+      const peers = () => net.nodes.filter((_n, i) => i !== slow)
+      const verdicts = verdictsOf(net.nodes, () => taskId)
+      taskId = await net.nodes[0]!.submitTask(task.signed, task.blobs)
+      await verdicts
+      const slowAddress = net.accounts[slow!]!.address
+      const certificateAt = (node: (typeof net.nodes)[number]) => node.decidedTasks(0n).find((t) => t.verdict.taskId === taskId)!.certificate
+      // Its peers counted its commit; its own view did not.
+      for (const peer of peers()) assert.ok(certificateAt(peer).commits.some((c) => c.signer === slowAddress))
+      assert.ok(!certificateAt(net.nodes[slow!]!).commits.some((c) => c.signer === slowAddress))
+      // Its reveal reaches every peer, in time or as a late reveal, and nobody counts it a withholder.
+      await eventually(() => (peers().every((peer) => certificateAt(peer).reveals.some((r) => r.signer === slowAddress)) ? true : undefined))
+      for (const peer of peers()) assert.deepEqual(withheldOf(certificateAt(peer)), [])
     } finally {
       await net.stop()
     }

@@ -9,6 +9,7 @@ import { createMemoryHub } from '../../src/net/memory/createMemoryHub.ts'
 import type { Clock } from '../../src/node/clock.ts'
 import type { VeritaskNode } from '../../src/node/createNode.ts'
 import type { HeldLimits } from '../../src/node/gossipIntake.ts'
+import type { Network } from '../../src/ports/network.ts'
 import type { Runtime } from '../../src/ports/runtime.ts'
 import { requester, testAccount, testVrfKey } from './fixtures.ts'
 
@@ -19,13 +20,17 @@ export interface NetOptions {
   runtimes: (i: number) => Runtime
   escrow?: bigint
   clock?: Clock
+  /** Node i's own clock, where it differs from the others' (`clock`). */
+  clockOf?: (i: number) => Clock | undefined
+  /** Node i's transport, wrapped as a test needs it. */
+  wrap?: (i: number, network: Network) => Network
   heldLimits?: HeldLimits
 }
 
 export type TestNetwork = Awaited<ReturnType<typeof createNetwork>>
 
 /** Starts `count` nodes through the node host (no settlement: there is no chain here). */
-export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock, heldLimits }: NetOptions) {
+export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, clock, clockOf, wrap, heldLimits }: NetOptions) {
   const accounts = Array.from({ length: count }, (_, i) => testAccount(`node-${i}`))
   const chain = createStaticChainView({
     seed: keccak256(stringToBytes('epoch')),
@@ -34,19 +39,21 @@ export async function createNetwork({ count = 5, runtimes, escrow = 10n ** 18n, 
   })
   const hub = createMemoryHub()
   const hosts = await Promise.all(
-    accounts.map((account, i) =>
-      startNodeHost({
+    accounts.map((account, i) => {
+      const network = hub.connect(`peer-${i}`)
+      const own = clockOf?.(i) ?? clock
+      return startNodeHost({
         account,
         // Its verifier's challenge decides a task's audit: a node without a VRF key stays silent.
         vrf: testVrfKey(`node-${i}`),
-        network: hub.connect(`peer-${i}`),
+        network: wrap?.(i, network) ?? network,
         chain,
         domain: devnetDomain,
         runtimes: { wasm: runtimes(i) },
-        ...(clock ? { clock } : {}),
+        ...(own ? { clock: own } : {}),
         ...(heldLimits ? { heldLimits } : {}),
-      }),
-    ),
+      })
+    }),
   )
   const nodes: VeritaskNode[] = hosts.map((host) => host.node)
   return { hub, nodes, accounts, chain, stop: () => Promise.all(hosts.map((host) => host.stop())) }
