@@ -136,40 +136,27 @@ describe('strategies that read the verifier’s place, the arbiters and the chal
   })
 
   it('runtimes: a colluding verifier lies in every role of a certain win; a bribed arbiter only outside its seats and an audit', async () => {
-    const cast = castBehaviours({
-      behaviours: ['honest', 'honest', 'colluding-verifier', 'colluding-verifier', 'colluding-verifier'],
-      seed: 'unit',
-      commitWindowMs: 1_000,
-      addresses: [h1, h2, a, b, c],
-      seatsOf: (id) => places.get(id),
-    })
-    const run = async (i: number, label: string) => {
+    /** Three nodes cast as `behaviour` after two honest ones, over `known` places: node i's answer to a task, the truth or a lie. */
+    const coalitionOf = (behaviour: 'colluding-verifier' | 'bribed-arbiter', known: ReadonlyMap<Hex, TaskSeats> = places) =>
+      castBehaviours({ behaviours: ['honest', 'honest', behaviour, behaviour, behaviour], seed: 'unit', commitWindowMs: 1_000, addresses: [h1, h2, a, b, c], seatsOf: (id) => known.get(id) })
+    const answerOf = (cast: ReturnType<typeof castBehaviours>) => async (i: number, label: string) => {
       const r = await cast.wrap(i, honest).execute(request(task(label)))
       return r.status === 'ok' && r.output === truth ? 'true' : 'lie'
     }
+    const run = answerOf(coalitionOf('colluding-verifier'))
     // a and b as executors, c as auditor of the same task: one story.
     assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'all+verifier'))), ['lie', 'lie', 'lie'])
     assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'all'))), ['true', 'true', 'true'])
     assert.deepEqual(await Promise.all([2, 3, 4].map((i) => run(i, 'quorum'))), ['true', 'true', 'true'])
 
-    const bribedCast = castBehaviours({
-      behaviours: ['honest', 'honest', 'bribed-arbiter', 'bribed-arbiter', 'bribed-arbiter'],
-      seed: 'unit',
-      commitWindowMs: 1_000,
-      addresses: [h1, h2, a, b, c],
-      seatsOf: (id) => places.get(id),
-    })
-    const bribed = async (i: number, label: string) => {
-      const r = await bribedCast.wrap(i, honest).execute(request(task(label)))
-      return r.status === 'ok' && r.output === truth ? 'true' : 'lie'
-    }
+    const bribed = answerOf(coalitionOf('bribed-arbiter'))
     // 'one': a holds a seat (honest), b is an arbiter (lies), c holds the verifier's place and no challenge was seen (an auditor: honest).
     assert.deepEqual(await Promise.all([2, 3, 4].map((i) => bribed(i, 'one'))), ['true', 'lie', 'true'])
 
     // c's own challenge goes out through its transport: spared (rate 0), c executes the task only as an arbiter, and lies.
     const spared = new Map(places)
     spared.set(task('one'), { ...places.get(task('one'))!, auditPpm: 0 })
-    const sparedCast = castBehaviours({ behaviours: ['honest', 'honest', 'bribed-arbiter', 'bribed-arbiter', 'bribed-arbiter'], seed: 'unit', commitWindowMs: 1_000, addresses: [h1, h2, a, b, c], seatsOf: (id) => spared.get(id) })
+    const sparedCast = coalitionOf('bribed-arbiter', spared)
     const verifier = testAccount('c')
     const network = sparedCast.transport(4, createMemoryHub().connect('c'), { signer: verifier, domain: devnetDomain })
     const challenge = await signChallenge(verifier, testVrfKey('c'), { taskId: task('one'), commitment: task('one/commitment') }, devnetDomain)
