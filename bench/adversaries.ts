@@ -25,7 +25,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { formatUnits } from 'viem'
 import { defaultParams } from '../src/core/params.ts'
-import { executorsOf, rankTask } from '../src/core/task.ts'
+import { executorsOf } from '../src/core/task.ts'
 import type { Address } from '../src/core/types.ts'
 import { parseAdversaries } from '../src/devnet/adversaries.ts'
 import type { Behaviour } from '../src/devnet/adversaries.ts'
@@ -192,8 +192,8 @@ for (const { behaviour, k } of runs('coalitions') ? coalitions : []) {
     epochTasks: coalitionEpochTasks,
     seed: `bench-${behaviour}-k${k}`,
     behaviours: parseAdversaries(`${behaviour}:3`, 9),
-    onSubmitted: ({ taskId, spec, snapshot }) => {
-      if (snapshot !== undefined) seatsByTask.push(rankTask({ view: snapshot, taskId, spec, backups: 0 }).slice(0, executorsOf(spec.policy)))
+    onSeated: ({ spec, places }) => {
+      seatsByTask.push(places.slice(0, executorsOf(spec.policy)))
     },
   })
   const seconds = (performance.now() - started) / 1000
@@ -250,10 +250,9 @@ for (const { strategy, spec, k, tasks: taskCount } of runs('strategies') ? strat
     epochTasks: strategyEpochTasks,
     seed: `bench-${strategy}-k${k}`,
     behaviours: parseAdversaries(spec, 9),
-    onSubmitted: ({ taskId, spec: taskSpec, snapshot }) => {
-      if (snapshot === undefined) return
+    onSeated: ({ spec: taskSpec, snapshot, places }) => {
       // The seats, then the verifier's place: the ranking every node computes.
-      placesByTask.push(rankTask({ view: snapshot, taskId, spec: taskSpec, backups: 0 }).slice(0, executorsOf(taskSpec.policy) + 1))
+      placesByTask.push(places.slice(0, executorsOf(taskSpec.policy) + 1))
       eligibleByTask.push(new Set(snapshot.eligibleNodes(taskSpec.runtime).map((c) => c.address)))
     },
   })

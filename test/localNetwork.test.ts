@@ -17,6 +17,7 @@ import type { LocalNetwork } from '../src/devnet/localNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
 import { eventually } from './helpers/eventually.ts'
 import { tempDir } from './helpers/tempDir.ts'
+import type { SubmissionTerms } from '../src/sdk/actions/submitTask.ts'
 
 const FEE = 10n ** 15n
 
@@ -45,7 +46,7 @@ describe('live local network: nodes follow the chain and settle epochs themselve
     const submitted: Array<{ taskId: Hex; expected: Hex }> = []
     for (const [i, item] of workload.entries()) {
       const gateway = net.nodeApiUrls[i % net.nodeApiUrls.length]!
-      const spec = (epoch: bigint): TaskSpec => ({
+      const spec = ({ epoch, drawBlock }: SubmissionTerms): TaskSpec => ({
         requester: requester.account.address,
         nonce: BigInt(i),
         runtime: 'wasm',
@@ -55,10 +56,11 @@ describe('live local network: nodes follow the chain and settle epochs themselve
         policy: { kind: 'replicate', k: 3, quorum: 2 },
         fee: FEE,
         epoch,
+        drawBlock,
         deadline: BigInt(Date.now() + 60_000),
       })
       // A deposit counts from the first epoch whose snapshot follows it: until then the node answers 402 and the spec is signed again.
-      const taskId = await submitOverHttp(gateway, (epoch) => signTaskSpec(requester.account, spec(epoch), domain), item.programBytes, item.input, { retryMs: 30_000 })
+      const taskId = await submitOverHttp(gateway, (terms) => signTaskSpec(requester.account, spec(terms), domain), item.programBytes, item.input, { retryMs: 30_000 })
       submitted.push({ taskId, expected: contentId(item.expected) })
     }
 

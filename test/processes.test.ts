@@ -15,6 +15,7 @@ import type { ProcessNetwork } from '../src/devnet/processNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
 import type { WorkloadItem } from '../src/devnet/workload.ts'
 import { tempDir } from './helpers/tempDir.ts'
+import type { SubmissionTerms } from '../src/sdk/actions/submitTask.ts'
 
 const FEE = 10n ** 15n
 const VICTIM = 2
@@ -77,7 +78,7 @@ describe('node processes over libp2p, with a crash', () => {
     const tasks: Array<{ taskId: Hex; api: string; expected: Hex }> = []
     const submit = async (item: WorkloadItem, nonce: number, gateway: number) => {
       const api = net.nodes[gateway]!.ready!.api
-      const spec = (epoch: bigint): TaskSpec => ({
+      const spec = ({ epoch, drawBlock }: SubmissionTerms): TaskSpec => ({
         requester: net.requester.account.address,
         nonce: BigInt(nonce),
         runtime: 'wasm',
@@ -87,9 +88,10 @@ describe('node processes over libp2p, with a crash', () => {
         policy: { kind: 'replicate', k: 3, quorum: 2 },
         fee: FEE,
         epoch,
+        drawBlock,
         deadline: BigInt(Date.now() + 120_000),
       })
-      const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
+      const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input)
       tasks.push({ taskId, api, expected: contentId(item.expected) })
     }
     const others = [0, 1, 3, 4]

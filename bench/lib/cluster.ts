@@ -14,7 +14,7 @@ import { createStaticChainView } from '../../src/chain/memory/createStaticChainV
 import type { EpochSnapshot } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
 import { devnetDomain } from '../../src/core/eip712.ts'
-import { defaultParams } from '../../src/core/params.ts'
+import { DRAW_LEAD_BLOCKS, defaultParams } from '../../src/core/params.ts'
 import type { ProtocolParams } from '../../src/core/params.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Hex, Policy, TaskLimits, TaskSpec } from '../../src/core/types.ts'
@@ -168,6 +168,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
         policy,
         fee: FEE,
         epoch,
+        drawBlock: chain.head() + DRAW_LEAD_BLOCKS,
         deadline: BigInt(Date.now() + 60_000),
       }
       const signed = await signTaskSpec(requester, spec, devnetDomain)

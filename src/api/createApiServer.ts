@@ -412,6 +412,7 @@ export async function createApiServer({
           peerId: node.peerId,
           version,
           epoch: node.currentEpoch().toString(),
+          drawBlock: node.nextDrawBlock().toString(),
           stats: node.stats(),
           limits: { maxBodyBytes: bodyLimit, maxProgramBytes: params.maxProgramBytes, maxInputBytes: params.maxInputBytes },
         }),

@@ -20,6 +20,7 @@ export const eip712Types = {
     { name: 'comparison', type: 'Comparison' },
     { name: 'fee', type: 'uint256' },
     { name: 'epoch', type: 'uint64' },
+    { name: 'drawBlock', type: 'uint64' },
     { name: 'deadline', type: 'uint64' },
   ],
   Limits: [

@@ -40,6 +40,8 @@ export type SpecRejectionCode =
   | 'SPEC_NOT_ENOUGH_NODES'
   | 'SPEC_MISSING_BLOB'
   | 'SPEC_WRONG_EPOCH'
+  | 'SPEC_DRAW_PASSED'
+  | 'SPEC_DRAW_TOO_FAR'
 
 export class SpecRejectedError extends VeritaskError<SpecRejectionCode> {
   override name = 'SpecRejectedError'

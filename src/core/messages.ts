@@ -76,6 +76,7 @@ export const taskSpecSchema = z.strictObject({
   comparison: comparison.optional(),
   fee: uint(256),
   epoch: uint(64),
+  drawBlock: uint(64),
   deadline: uint(64),
 })
 

@@ -53,5 +53,20 @@ export const defaultParams: ProtocolParams = {
   maxMessageBytes: 16 * 1024,
 }
 
+/**
+ * How far ahead a node tells requesters to draw (a node's `nextDrawBlock`, `GET /v1/status`): the
+ * first block at least `DRAW_LEAD_MS` past the newest block it has seen, and at least
+ * `DRAW_LEAD_BLOCKS` blocks. The spec must reach every node before its draw block is mined (a node
+ * that has seen the block refuses the spec), and each task waits about as long for its seats.
+ */
+export const DRAW_LEAD_MS = 750
+export const DRAW_LEAD_BLOCKS = 2n
+
+/**
+ * How far past a node's newest block a spec's draw block may lie (`checkDrawBlock`): a task waits
+ * at most this many blocks for its seats, and a requester a few blocks ahead of a node is still served.
+ */
+export const MAX_DRAW_LEAD_BLOCKS = 16n
+
 /** The most arbiters a certificate may carry (the `arbiters` parameter's upper bound). */
 export const MAX_ARBITRATION_SEATS = 256

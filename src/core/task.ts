@@ -9,7 +9,7 @@ import type { ProtocolParams } from './params.ts'
 import { rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 import { requiredCapability } from './taskSpec.ts'
-import { zeroHash } from 'viem'
+import { concat, keccak256, zeroHash } from 'viem'
 import type { Address, Attested, Commit, Hex, Reveal, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
 
@@ -92,6 +92,8 @@ export interface RankTaskParameters {
   view: { seed: Hex; eligibleNodes(runtime: string): readonly Candidate[] }
   taskId: Hex
   spec: TaskSpec
+  /** The hash of the spec's draw block (`TaskSpec.drawBlock`). */
+  draw: Hex
   /** Backups ranked after the seats. */
   backups: number
   /** Places ranked after the backups for a dispute's arbiters (`arbitersOf`); none by default. */
@@ -104,8 +106,17 @@ export interface RankTaskParameters {
  * order, so nodes with different lengths agree on every place both rank; a node ranks the
  * arbitration's places only for a task that is disputed.
  */
-export function rankTask({ view, taskId, spec, backups, arbiters = 0 }: RankTaskParameters): Address[] {
-  return rankCandidates({ seed: view.seed, taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups + arbiters })
+export function rankTask({ view, taskId, spec, draw, backups, arbiters = 0 }: RankTaskParameters): Address[] {
+  return rankCandidates({ seed: taskSeed(view.seed, draw), taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups + arbiters })
+}
+
+/**
+ * The seed that ranks a task: its epoch's seed with the hash of its draw block. Neither the
+ * requester (the block comes after it signs) nor any node (the epoch's seed is fixed before) can
+ * choose it; what a block producer can still bias is in docs/protocol.md.
+ */
+export function taskSeed(epochSeed: Hex, drawHash: Hex): Hex {
+  return keccak256(concat([epochSeed, drawHash]))
 }
 
 /** The places a task's first stage can fill: its executors, and its verifier when it is audited at all. */
@@ -194,18 +205,25 @@ export interface OpenTaskParameters {
   now: number
 }
 
-export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParameters): TaskState {
-  const sampled = spec.policy.kind === 'sample'
-  const { k, quorum } = spec.policy.kind === 'replicate' ? spec.policy : { k: 1, quorum: 1 }
-  const ratePpm = auditRateOf(spec.policy)
-  // A sampled task needs an executor and a verifier at least.
-  const needed = sampled ? 2 : k
-  if (ranking.length < needed) {
-    throw new SpecRejectedError('SPEC_NOT_ENOUGH_NODES', `The task needs ${needed} nodes but only ${ranking.length} are eligible.`, {
-      details: { taskId, k, eligible: ranking.length },
+/**
+ * Throws `SPEC_NOT_ENOUGH_NODES` unless `eligible` nodes can seat the spec: k of them, or for a
+ * sampled task an executor and a verifier. Known before the draw: the draw orders the eligible
+ * nodes, it does not change how many there are.
+ */
+export function assertSeatable(taskId: Hex, spec: TaskSpec, eligible: number): void {
+  const needed = spec.policy.kind === 'sample' ? 2 : spec.policy.k
+  if (eligible < needed) {
+    throw new SpecRejectedError('SPEC_NOT_ENOUGH_NODES', `The task needs ${needed} nodes but only ${eligible} are eligible.`, {
+      details: { taskId, needed, eligible },
       hint: 'Lower k, or wait until more capable nodes have joined.',
     })
   }
+}
+
+export function openTask({ taskId, spec, ranking, timing, now }: OpenTaskParameters): TaskState {
+  const { k, quorum } = spec.policy.kind === 'replicate' ? spec.policy : { k: 1, quorum: 1 }
+  const ratePpm = auditRateOf(spec.policy)
+  assertSeatable(taskId, spec, ranking.length)
   return {
     taskId,
     spec,

@@ -4,8 +4,8 @@ import { keccak256, stringToBytes } from 'viem'
 import { makeSpec, requester, testAccount } from '../../test/helpers/fixtures.ts'
 import { devnetDomain, hashTaskSpec } from './eip712.ts'
 import { SpecRejectedError } from './errors.ts'
-import { defaultParams } from './params.ts'
-import { checkTaskSpec, signTaskSpec } from './taskSpec.ts'
+import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from './params.ts'
+import { checkDrawBlock, checkTaskSpec, signTaskSpec } from './taskSpec.ts'
 import type { TaskSpec } from './types.ts'
 
 const now = 0
@@ -29,6 +29,7 @@ describe('TaskSpec signing', () => {
       { nonce: 2n },
       { fee: 1_001n },
       { deadline: 1_000_001n },
+      { drawBlock: 2n },
       { runtime: 'onnx' },
       { input: keccak256(stringToBytes('other')) },
       { limits: { fuel: 1_000_001n, memoryPages: 16, outputBytes: 1024 } },
@@ -83,6 +84,23 @@ describe('TaskSpec signing', () => {
     for (const [override, code] of cases) {
       const signed = await signTaskSpec(requester, makeSpec(override), devnetDomain)
       await rejectsWith(check(signed), code)
+    }
+  })
+})
+
+describe('checkDrawBlock', () => {
+  it('takes a draw block past the head and at most MAX_DRAW_LEAD_BLOCKS ahead, and refuses one already mined or further', () => {
+    const head = 100n
+    for (const drawBlock of [head + 1n, head + MAX_DRAW_LEAD_BLOCKS]) checkDrawBlock(makeSpec({ drawBlock }), head)
+    for (const [drawBlock, code] of [
+      [head, 'SPEC_DRAW_PASSED'],
+      [0n, 'SPEC_DRAW_PASSED'],
+      [head + MAX_DRAW_LEAD_BLOCKS + 1n, 'SPEC_DRAW_TOO_FAR'],
+    ] as const) {
+      assert.throws(
+        () => checkDrawBlock(makeSpec({ drawBlock }), head),
+        (error: unknown) => error instanceof SpecRejectedError && error.code === code && error.hint !== undefined,
+      )
     }
   })
 })

@@ -1,6 +1,7 @@
 import { SpecRejectedError } from './errors.ts'
 import { assertValidComparison } from './comparison.ts'
 import { hashTaskSpec } from './eip712.ts'
+import { MAX_DRAW_LEAD_BLOCKS } from './params.ts'
 import type { ProtocolParams } from './params.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
@@ -126,4 +127,26 @@ export async function checkTaskSpec({
     })
   }
   return taskId
+}
+
+/**
+ * Throws unless the spec's draw block lies ahead of `head`, the newest block the node has seen, and
+ * at most `MAX_DRAW_LEAD_BLOCKS` past it. A draw block already seen is refused (`SPEC_DRAW_PASSED`):
+ * its hash, and so the task's seats, could have been known when the requester signed, and a
+ * requester that waited for it could grind its nonce for the seats it wants. A node that restarts
+ * resumes its accepted specs without this check: it saw them before their draw.
+ */
+export function checkDrawBlock(spec: TaskSpec, head: bigint, taskId?: Hex): void {
+  if (spec.drawBlock <= head) {
+    throw new SpecRejectedError('SPEC_DRAW_PASSED', `The spec's draw block ${spec.drawBlock} has already been mined.`, {
+      details: { taskId, drawBlock: spec.drawBlock, head },
+      hint: `Name a block ahead of the chain's head (GET /v1/status): ${head + 2n} or later.`,
+    })
+  }
+  if (spec.drawBlock > head + MAX_DRAW_LEAD_BLOCKS) {
+    throw new SpecRejectedError('SPEC_DRAW_TOO_FAR', `The spec's draw block ${spec.drawBlock} is more than ${MAX_DRAW_LEAD_BLOCKS} blocks ahead.`, {
+      details: { taskId, drawBlock: spec.drawBlock, head },
+      hint: `Name a block from ${head + 1n} to ${head + MAX_DRAW_LEAD_BLOCKS}.`,
+    })
+  }
 }

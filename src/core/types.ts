@@ -69,6 +69,12 @@ export interface TaskSpec {
    * Requesters use the current epoch (`GET /v1/status`); nodes accept only an epoch they know.
    */
   epoch: bigint
+  /**
+   * The block whose hash, with the epoch's seed, draws the task's seats (`taskSeed`). The requester
+   * names a block it has not seen (a few ahead of the head, `GET /v1/status`), so it cannot grind
+   * its nonce for the seats it wants; a node refuses a spec whose draw block it has already seen.
+   */
+  drawBlock: bigint
   /** Unix time in ms after which the task can no longer be verified. */
   deadline: bigint
 }

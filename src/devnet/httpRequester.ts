@@ -3,6 +3,7 @@ import { VeritaskError } from '../core/errors.ts'
 import { parseReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import type { Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { SubmissionTerms } from '../sdk/actions/submitTask.ts'
 
 /**
  * The devnet's requester over the node HTTP API (docs/api.md): enough to drive a workload through
@@ -17,33 +18,36 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
-export async function currentEpoch(api: string): Promise<bigint> {
-  return BigInt((await getJson(`${api}/v1/status`)).body.epoch as string)
+/** The epoch and draw block a spec submitted to the node now names (`GET /v1/status`). */
+export async function submissionTerms(api: string): Promise<SubmissionTerms> {
+  const { body } = await getJson(`${api}/v1/status`)
+  return { epoch: BigInt(body.epoch as string), drawBlock: BigInt(body.drawBlock as string) }
 }
 
-/** Each node's current epoch as last read, and when: submissions in a burst share one status read. */
-const epochs = new Map<string, { epoch: bigint; at: number }>()
-/** As the SDK's: a spec naming an epoch that just ended is accepted by some nodes and refused by others. */
-const EPOCH_TTL_MS = 250
+/** Each node's terms as last read, and when: submissions in a burst share one status read. */
+const terms = new Map<string, SubmissionTerms & { at: number }>()
+/** As the SDK's: a spec naming an epoch that just ended, or a draw block just mined, is refused. */
+const TERMS_TTL_MS = 100
 
-async function cachedEpoch(api: string, fresh: boolean): Promise<bigint> {
-  const cached = epochs.get(api)
-  if (!fresh && cached !== undefined && performance.now() - cached.at < EPOCH_TTL_MS) return cached.epoch
-  const epoch = await currentEpoch(api)
-  epochs.set(api, { epoch, at: performance.now() })
-  return epoch
+async function cachedTerms(api: string, fresh: boolean): Promise<SubmissionTerms> {
+  const cached = terms.get(api)
+  if (!fresh && cached !== undefined && performance.now() - cached.at < TERMS_TTL_MS) return cached
+  const read = await submissionTerms(api)
+  terms.set(api, { ...read, at: performance.now() })
+  return read
 }
 
 /**
- * Signs a spec for the epoch the node names (`specFor`; read at most every 250 ms per node, and
+ * Signs a spec for the terms the node names (`specFor`; read at most every 100 ms per node, and
  * afresh for a retry) and submits it with its blobs. A spec the node cannot take yet or any more
- * is signed again for the node's current epoch, for up to `retryMs`: 402, its epoch's snapshot
- * holds no escrow for it (a deposit counts from the next epoch), and `SPEC_WRONG_EPOCH`, its epoch
- * closed on the way. Any other refusal rejects with the node's error.
+ * is signed again for the node's current terms, for up to `retryMs`: 402, its epoch's snapshot
+ * holds no escrow for it (a deposit counts from the next epoch), `SPEC_WRONG_EPOCH`, its epoch
+ * closed on the way, and `SPEC_DRAW_PASSED`, its draw block was mined on the way. Any other
+ * refusal rejects with the node's error.
  */
 export async function submitOverHttp(
   api: string,
-  specFor: (epoch: bigint) => Promise<Signed<TaskSpec>>,
+  specFor: (terms: SubmissionTerms) => Promise<Signed<TaskSpec>>,
   program: Uint8Array,
   input: Uint8Array,
   { retryMs = 10_000 } = {},
@@ -51,12 +55,12 @@ export async function submitOverHttp(
   const blobs = { program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') }
   const until = performance.now() + retryMs
   for (let attempt = 0; ; attempt++) {
-    const signed = await specFor(await cachedEpoch(api, attempt > 0))
+    const signed = await specFor(await cachedTerms(api, attempt > 0))
     const body = json({ spec: signed.message, signature: signed.signature, ...blobs })
     const res = await fetch(`${api}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const answer = (await res.json()) as { taskId?: Hex; error?: { code: string; message: string } }
     if (res.status === 202 && answer.taskId !== undefined) return answer.taskId
-    const retried = res.status === 402 || answer.error?.code === 'SPEC_WRONG_EPOCH'
+    const retried = res.status === 402 || answer.error?.code === 'SPEC_WRONG_EPOCH' || answer.error?.code === 'SPEC_DRAW_PASSED'
     if (retried && performance.now() < until) {
       await pause(200)
       continue

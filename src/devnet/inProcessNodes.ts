@@ -33,6 +33,7 @@ export interface StartInProcessNodesOptions {
   openEpochs?: boolean
   followerPollMs?: number
   epochGraceMs?: number
+  drawLeadMs?: number
   settlerTimers?: StartNodeHostParameters['settlerTimers']
   read?: MessageReader
   verify?: StartNodeHostParameters['verify']
@@ -91,6 +92,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         logger: logger.child({ node: i }),
         ...(options.api === true ? { api: { chainReads: createChainReads({ publicClient: dev.publicClient, contracts: dev.contracts }) } } : {}),
         ...(options.epochGraceMs === undefined ? {} : { epochGraceMs: options.epochGraceMs }),
+        ...(options.drawLeadMs === undefined ? {} : { drawLeadMs: options.drawLeadMs }),
         ...(options.settlerTimers === undefined ? {} : { settlerTimers: options.settlerTimers }),
         ...(options.read === undefined ? {} : { read: options.read }),
         ...(options.verify === undefined ? {} : { verify: options.verify }),

@@ -95,6 +95,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions = {}): Prom
         arbiters: params.arbiters,
         specOf: (taskId) => network?.nodes.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
         snapshot: (epoch) => network?.follower.snapshot(epoch),
+        blockHash: (block) => network?.follower.blockHash(block),
       }),
     })
     const started = await startInProcessNodes({

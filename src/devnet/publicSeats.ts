@@ -25,24 +25,28 @@ export interface PublicSeatsParameters {
   specOf(taskId: Hex): TaskSpec | undefined
   /** An epoch's snapshot: its seed and its eligible nodes with their stake. */
   snapshot(epoch: bigint): EpochView | undefined
+  /** A block's hash once mined (a spec's draw block): undefined before. */
+  blockHash(block: bigint): Hex | undefined
   /** Arbiters per dispute (`ProtocolParams.arbiters`); the protocol default when absent. */
   arbiters?: number
 }
 
 /**
  * What a coalition knows of each task's places before it executes: the ranking every node
- * computes (`rankTask` over the epoch's seed and stake snapshot), cut at the policy's k for the
- * seats, the next place for the verifier, and the arbitration's places after them (as `arbitersOf`
- * picks them when every seat committed). Undefined when the spec or its epoch's snapshot is not known.
+ * computes (`rankTask` over the epoch's seed, the draw block's hash and the stake snapshot), cut
+ * at the policy's k for the seats, the next place for the verifier, and the arbitration's places
+ * after them (as `arbitersOf` picks them when every seat committed). Undefined when the spec, its
+ * epoch's snapshot or its draw block is not known yet.
  */
-export function createPublicSeats({ specOf, snapshot, arbiters = defaultParams.arbiters }: PublicSeatsParameters): (taskId: Hex) => TaskSeats | undefined {
+export function createPublicSeats({ specOf, snapshot, blockHash, arbiters = defaultParams.arbiters }: PublicSeatsParameters): (taskId: Hex) => TaskSeats | undefined {
   return (taskId) => {
     const spec = specOf(taskId)
     const view = spec === undefined ? undefined : snapshot(spec.epoch)
-    if (spec === undefined || view === undefined) return undefined
+    const draw = spec === undefined ? undefined : blockHash(spec.drawBlock)
+    if (spec === undefined || view === undefined || draw === undefined) return undefined
     const k = executorsOf(spec.policy)
     const auditPpm = auditRateOf(spec.policy)
-    const ranking = rankTask({ view, taskId, spec, backups: 0, arbiters })
+    const ranking = rankTask({ view, taskId, spec, draw, backups: 0, arbiters })
     const seats = ranking.slice(0, k)
     const verifier = auditPpm > 0 ? ranking[k] : undefined
     return {

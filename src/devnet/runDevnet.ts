@@ -10,7 +10,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { SpecRejectedError } from '../core/errors.ts'
-import { executorsOf } from '../core/task.ts'
+import { executorsOf, rankTask } from '../core/task.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
@@ -93,10 +93,12 @@ export interface DevnetOptions {
    */
   onEpoch?: (epoch: bigint, chain: DevChain) => Promise<void> | void
   /**
-   * Called for each task its gateway accepted, with the spec and its epoch's snapshot (public
-   * data): tests and benchmarks rank the task's seats from it as the nodes do.
+   * Called for each task its gateway accepted, once its draw block has come, with the spec, its
+   * epoch's snapshot and its places as every node ranks them (`rankTask` without backups: the
+   * seats, then the verifier's place if the policy audits). Public data: what tests and
+   * benchmarks count seats by.
    */
-  onSubmitted?: (task: { taskId: Hex; spec: TaskSpec; snapshot: EpochView | undefined }) => void
+  onSeated?: (task: { taskId: Hex; spec: TaskSpec; snapshot: EpochView; places: readonly Address[] }) => void
   signal?: AbortSignal
 }
 
@@ -209,6 +211,13 @@ const DISSENT_SLASH_BPS = 1_000
 const DEVNET_SETTLEMENT = { epochGraceMs: 50, settlerTimers: { takeoverMs: 2_000, pollMs: 25 } }
 /** How long the devnet waits for one epoch to settle before it reports the failure. */
 const SETTLE_TIMEOUT_MS = 120_000
+/**
+ * A block every 100 ms, and specs drawn 400 ms (4 blocks) ahead: a spec has 300–400 ms to reach
+ * every node before its draw block is mined (a node that has seen it refuses the spec), which the
+ * devnet's one shared event loop needs under load. Each task waits about as long for its seats.
+ */
+const DEVNET_BLOCK_MS = 100
+const DEVNET_DRAW_LEAD_MS = 400
 
 /**
  * Runs a whole network in one process: N staked nodes on the in-memory transport sharing one
@@ -255,6 +264,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       arbiters: params.arbiters,
       specOf: (taskId) => hosts.map((h) => h.node.getTask(taskId)?.spec).find((spec) => spec !== undefined),
       snapshot: (epoch) => view?.snapshot(epoch),
+      blockHash: (block) => view?.blockHash(block),
     }),
   })
   /** Node i's runtimes: the shared pools, wrapped in its behaviour; the first `holders` hold the models. */
@@ -286,8 +296,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         capabilities: capabilitiesOfNode,
         requesterTokens: FEE * BigInt(taskCount),
         requesterDeposit: FEE * BigInt(taskCount),
-        // Blocks come when the devnet opens an epoch (and with each transaction).
-        blockMs: 0,
+        // Blocks come on a timer: each task waits for its draw block, a couple of blocks ahead.
+        blockMs: DEVNET_BLOCK_MS,
         ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
         ...(options.deployerKey === undefined ? {} : { deployerKey: options.deployerKey }),
         ...(options.addressesFile === undefined ? {} : { addressesFile: options.addressesFile }),
@@ -297,7 +307,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       await dev.openEpoch(0n)
       // The nodes share this process: each gossip message is decoded and hashed once for all of them.
       const read = createMessageReader({ domain: dev.domain, maxBytes: params.maxMessageBytes, shared: true })
-      network = await startInProcessNodes({ dev, hub, params, runtimes: runtimesOf, transport: cast.transport, logger, read, verify: verifyNative, followerPollMs: 20, ...DEVNET_SETTLEMENT })
+      network = await startInProcessNodes({ dev, hub, params, runtimes: runtimesOf, transport: cast.transport, logger, read, verify: verifyNative, followerPollMs: 20, drawLeadMs: DEVNET_DRAW_LEAD_MS, ...DEVNET_SETTLEMENT })
       hosts = network.nodes
       view = network.follower
     } else {
@@ -322,6 +332,12 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     throw error
   }
   const chain = view!
+  /** Reports a task's places once its draw block has come (`onSeated`), as every node ranks them. */
+  const seated = async (taskId: Hex, spec: TaskSpec, report: NonNullable<DevnetOptions['onSeated']>): Promise<void> => {
+    const snapshot = chain.snapshot(spec.epoch)
+    const draw = await chain.awaitBlock(spec.drawBlock, Number(spec.deadline) - Date.now())
+    if (snapshot !== undefined && draw !== undefined) report({ taskId, spec, snapshot, places: rankTask({ view: snapshot, taskId, spec, draw, backups: 0 }) })
+  }
   const currentEpoch = () => hosts[0]!.node.currentEpoch()
   const domain = dev?.domain ?? devnetDomain
   const nodes: VeritaskNode[] = hosts.map((h) => h.node)
@@ -422,6 +438,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         await until(() => submitted - decided < concurrency)
         options.signal?.throwIfAborted()
         const i = submitted
+        const gateway = i % nodes.length
         const spec: TaskSpec = {
           requester: requester.address,
           nonce: BigInt(i),
@@ -433,10 +450,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           policy: epochPolicy,
           fee: FEE,
           epoch: currentEpoch(),
+          drawBlock: nodes[gateway]!.nextDrawBlock(),
           deadline: BigInt(Date.now() + 60_000),
         }
         const signed = await signTaskSpec(requester, spec, domain)
-        const gateway = i % nodes.length
         // The task id is known before submitting, so the gateway's verdict cannot be missed.
         const taskId = hashTaskSpec(spec, domain)
         gatewayOf.set(taskId, gateway)
@@ -453,7 +470,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         }
         item.taskId = taskId
         item.epoch = spec.epoch
-        options.onSubmitted?.({ taskId, spec, snapshot: chain.snapshot(spec.epoch) })
+        if (options.onSeated !== undefined) void seated(taskId, spec, options.onSeated)
         submitted++
         options.onProgress?.({ submitted, decided, total: taskCount })
       }

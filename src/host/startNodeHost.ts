@@ -63,6 +63,8 @@ export interface StartNodeHostParameters {
   heldLimits?: HeldLimits
   /** How long specs of an ended epoch are still taken, and how long its settlement waits for them. Default: the commit window. */
   epochGraceMs?: number
+  /** How far past its head the node tells requesters to draw from (`CreateNodeParameters.drawLeadMs`). */
+  drawLeadMs?: number
   /** The settler's timers (tests and the in-process devnet shorten them). */
   settlerTimers?: { takeoverMs?: number; pollMs?: number; retryMs?: number }
   /** How often the node checks whether its jail ran out, to count again (see `createEligibilityKeeper`). */
@@ -127,6 +129,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     ...(parameters.read === undefined ? {} : { read: parameters.read }),
     ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
     ...(parameters.heldLimits === undefined ? {} : { heldLimits: parameters.heldLimits }),
+    ...(parameters.drawLeadMs === undefined ? {} : { drawLeadMs: parameters.drawLeadMs }),
   })
   // The committee signs with BLS: the key is derived from the account key, so nothing new is kept.
   const bls = settlement === undefined ? undefined : deriveBlsKey(account)

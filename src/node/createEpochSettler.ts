@@ -17,7 +17,7 @@ import { buildReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
-import { defaultParams } from '../core/params.ts'
+import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { roundAggregator } from '../core/rounds.ts'
 import { arbitersOf, rankTask } from '../core/task.ts'
@@ -127,6 +127,9 @@ const COMMITTEE_EPOCHS_KEPT = 4n
 
 /** Result blobs a member fetches at most to check one proposal's tolerance comparisons. */
 const MAX_OUTPUT_FETCHES = 1_024
+
+/** How long a check waits for a draw block this node has not seen yet (its view of the chain lags). */
+const DRAW_WAIT_MS = 5_000
 
 interface Candidate {
   proposal: EpochProposal
@@ -273,6 +276,23 @@ export function createEpochSettler({
   }
 
   /**
+   * The hashes of the certificates' draw blocks, read from the chain where this node does not keep
+   * them. A draw block beyond what the chain may have reached by now is not waited for: a task
+   * decided in the epoch had its draw, and an aggregator must not stall a check by naming a later one.
+   */
+  async function drawsOf(certificates: readonly TaskCertificate[]): Promise<Map<bigint, Hex>> {
+    const draws = new Map<bigint, Hex>()
+    const blocks = new Set(certificates.map((certificate) => certificate.spec.message.drawBlock))
+    await Promise.all(
+      [...blocks].map(async (block) => {
+        const hash = chain.blockHash(block) ?? (block <= chain.head() + MAX_DRAW_LEAD_BLOCKS ? await chain.awaitBlock(block, DRAW_WAIT_MS) : undefined)
+        if (hash !== undefined) draws.set(block, hash)
+      }),
+    )
+    return draws
+  }
+
+  /**
    * What checking the epoch's certificates needs: each task's ranking in the epoch's snapshot, and
    * the result bytes tolerance comparisons of differing results need (fetched by content id).
    */
@@ -303,16 +323,23 @@ export function createEpochSettler({
         if (bytes !== undefined) outputs.set(cid, bytes)
       }),
     )
+    const draws = await drawsOf(certificates)
     // A proposal's check ranks each task more than once (its seats, then what the member holds): rank it once.
+    // A task whose draw block's hash cannot be read here ranks nobody: its certificate does not check.
     const rankings = new Map<Hex, Address[]>()
     const rankingOf = (spec: TaskSpec, taskId: Hex): Address[] => {
       let ranking = rankings.get(taskId)
-      if (ranking === undefined) rankings.set(taskId, (ranking = rankTask({ view, taskId, spec, backups })))
+      if (ranking === undefined) {
+        const draw = draws.get(spec.drawBlock)
+        rankings.set(taskId, (ranking = draw === undefined ? [] : rankTask({ view, taskId, spec, draw, backups })))
+      }
       return ranking
     }
     // A disputed task's arbitration places are ranked only for its certificate.
-    const arbitersOfTask = (spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): Address[] =>
-      arbitersOf(rankTask({ view, taskId, spec, backups, arbiters }), disputed, arbiters)
+    const arbitersOfTask = (spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): Address[] => {
+      const draw = draws.get(spec.drawBlock)
+      return draw === undefined ? [] : arbitersOf(rankTask({ view, taskId, spec, draw, backups, arbiters }), disputed, arbiters)
+    }
     return { domain, verify, epoch, outputs, rankingOf, arbitersOf: arbitersOfTask, ...(verifyVrf === undefined ? {} : { verifyVrf }) }
   }
 

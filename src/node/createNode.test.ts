@@ -218,7 +218,7 @@ describe('node: bad input', () => {
       taskId = await net.nodes[0]!.submitTask(task.signed, task.blobs)
       await waitUntil(() => net.nodes.every((n) => n.getTask(taskId!) !== undefined))
       // All three executors commit, so the verifier is the node ranked right after them.
-      const ranking = rankTask({ view: net.chain.snapshot(0n)!, taskId, spec: task.signed.message, backups: defaultParams.backups })
+      const ranking = rankTask({ view: net.chain.snapshot(0n)!, taskId, spec: task.signed.message, draw: net.chain.blockHash(1n)!, backups: defaultParams.backups })
       const index = net.accounts.findIndex((a) => a.address === ranking[3])
       const stray = await signChallenge(net.accounts[index]!, testVrfKey(`node-${index}`), { taskId, commitment: taskId }, devnetDomain)
       const before = net.nodes.map((_n, i) => net.hub.statsOf(`peer-${i}`).messagesReceived)

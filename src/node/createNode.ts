@@ -9,13 +9,14 @@ import { ExecutionAbortedError, SpecRejectedError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import { encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
-import { defaultParams } from '../core/params.ts'
+import { DRAW_LEAD_BLOCKS, DRAW_LEAD_MS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { Sealed } from '../core/seal.ts'
 import {
   advanceTask,
   applyCommit,
   applyOutputs,
+  assertSeatable,
   challengedCommitment,
   isAwaitingChallenge,
   isAwaitingCommit,
@@ -33,12 +34,12 @@ import {
 import type { TaskMessageOutcome, TaskState, TaskTiming } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
-import { checkTaskSpec } from '../core/taskSpec.ts'
+import { checkDrawBlock, checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
 import type { Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { Network } from '../ports/network.ts'
-import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
+import type { BlobStore, ChainView, EpochView, NodeStore } from '../ports/node.ts'
 import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 import { systemClock } from './clock.ts'
 import type { Clock } from './clock.ts'
@@ -99,6 +100,21 @@ export interface CreateNodeParameters {
   heldLimits?: HeldLimits
   /** Where the node reports its task lifecycle (the API's event stream); nowhere by default. */
   events?: NodeEventSink
+  /**
+   * How far past its head the node tells requesters to name the draw block (`nextDrawBlock`,
+   * `GET /v1/status`), in ms of the chain's observed block time and at least `DRAW_LEAD_BLOCKS`
+   * blocks: time for a spec to reach every node before its draw block is mined. Default `DRAW_LEAD_MS` (750).
+   */
+  drawLeadMs?: number
+}
+
+/** A spec admitted here whose seats are not drawn yet: what opening it needs. */
+interface Admission {
+  signed: Signed<TaskSpec>
+  view: EpochView
+  params: ProtocolParams
+  origin: string
+  mayOmit: boolean
 }
 
 interface AcceptSpecOptions {
@@ -131,12 +147,16 @@ export function createNode({
   epochGraceMs = 2_000,
   heldLimits = defaultHeldLimits,
   events = silentEvents,
+  drawLeadMs = DRAW_LEAD_MS,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
   const epochs = createEpochBook({ chain, clock, epochGraceMs })
 
   const tasks = new Map<Hex, TaskEntry>()
+  /** Specs admitted here and waiting for their draw block (`TaskSpec.drawBlock`). */
+  const drawing = new Map<Hex, Admission>()
+  let stopped = false
   const listeners = new Set<VerdictListener>()
   let running = false
   /** Counters this module keeps; `stats()` fills in the ones the outbox and the epoch book keep, in this order. */
@@ -221,7 +241,7 @@ export function createNode({
       return schedule(taskId, entry)
     }
     const { backups, arbiters } = view.params ?? params
-    const ranking = rankTask({ view, taskId, spec: entry.state.spec, backups, arbiters })
+    const ranking = rankTask({ view, taskId, spec: entry.state.spec, draw: entry.draw, backups, arbiters })
     const state = openArbitration(entry.state, ranking, arbiters, clock.now(), entry.timing)
     log.debug('task disputed', { taskId, arbiters: state.arbitration?.arbiters.length ?? 0 })
     update(taskId, entry, state)
@@ -518,19 +538,25 @@ export function createNode({
   // ── specs: admission, then the task opens ────────────────────────────────────────────────────
 
   /**
-   * Opens a task from a signed spec. `digest`: its hash when the gossip reader computed it;
-   * `beforeOpen`: runs once every check has passed, just before the task opens (a submission
-   * stores its uploaded blobs there, so a refused spec leaves nothing behind).
+   * Admits a signed spec: every check, then its fee is reserved and it is stored and relayed. Its
+   * seats are drawn once its draw block comes (`openTask`); a draw block this node has already seen
+   * when the spec arrives is refused (`checkDrawBlock`), unless the node resumes a spec it admitted
+   * before a restart. `digest`: the spec's hash when the gossip reader computed it; `beforeOpen`:
+   * runs once every check has passed (a submission stores its uploaded blobs there, so a refused
+   * spec leaves nothing behind).
    */
   async function acceptSpec(signed: Signed<TaskSpec>, origin: string, { resuming = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
     const spec = signed.message
+    // The newest block as the spec arrives, before anything waits: the draw must lie beyond it.
+    const head = chain.head()
     // Only the very next epoch is worth waiting for; anything further ahead is refused at once.
     if (spec.epoch === chain.epoch() + 1n && chain.awaitEpoch !== undefined) await chain.awaitEpoch(spec.epoch, epochGraceMs)
-    const now = clock.now()
     const view = epochs.epochOf(spec, resuming)
     const epochParams = view.params ?? params
-    const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now, verify, ...(digest === undefined ? {} : { taskId: digest }) })
-    if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
+    const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now: clock.now(), verify, ...(digest === undefined ? {} : { taskId: digest }) })
+    if (!resuming) checkDrawBlock(spec, head, taskId)
+    assertSeatable(taskId, spec, view.eligibleNodes(requiredCapability(spec)).length)
+    if (tasks.has(taskId) || drawing.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
     }
     // Escrow at the snapshot of the spec's own epoch, which its batch charges by: a spec of the
@@ -542,19 +568,41 @@ export function createNode({
       balance: chain.escrowBalance(spec.requester, spec.epoch),
       reserved: epochs.reservedBy(spec.requester),
     })
-    if (tasks.has(taskId)) throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
-    const ranking = rankTask({ view, taskId, spec, backups: epochParams.backups })
-    const timing = taskTiming(epochParams)
-    const state = openTask({ taskId, spec, ranking, timing, now })
     beforeOpen?.()
-    const epoch = spec.epoch
-    epochs.reserve(epoch, spec.requester, spec.fee)
+    epochs.reserve(spec.epoch, spec.requester, spec.fee)
     stats.specsAccepted++
-    // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
-    const mayOmit = resuming || epoch !== chain.epoch()
-    const entry = createTaskEntry({ state, signed, mayOmit, epoch, timing, origin })
-    tasks.set(taskId, entry)
     store.putSpec(taskId, signed)
+    // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
+    const admission: Admission = { signed, view, params: epochParams, origin, mayOmit: resuming || spec.epoch !== chain.epoch() }
+    const draw = chain.blockHash(spec.drawBlock)
+    if (draw !== undefined) {
+      openAdmitted(taskId, admission, draw)
+      return taskId
+    }
+    drawing.set(taskId, admission)
+    void chain
+      .awaitBlock(spec.drawBlock, Math.max(0, Number(spec.deadline) - clock.now()))
+      .then((hash) => {
+        if (drawing.get(taskId) !== admission || stopped) return
+        drawing.delete(taskId)
+        if (hash !== undefined) return openAdmitted(taskId, admission, hash)
+        // The chain never reached the draw block before the deadline: nobody can seat the task.
+        epochs.reserve(spec.epoch, spec.requester, -spec.fee)
+        log.warn('task dropped: its draw block did not come before its deadline', { taskId, drawBlock: spec.drawBlock })
+      })
+      .catch((error: unknown) => log.error('task not opened after its draw', { taskId, error }))
+    return taskId
+  }
+
+  /** Draws an admitted task's seats from its draw block's hash and opens it. */
+  function openAdmitted(taskId: Hex, { signed, view, params: epochParams, origin, mayOmit }: Admission, draw: Hex): void {
+    const spec = signed.message
+    const ranking = rankTask({ view, taskId, spec, draw, backups: epochParams.backups })
+    const timing = taskTiming(epochParams)
+    const state = openTask({ taskId, spec, ranking, timing, now: clock.now() })
+    const epoch = spec.epoch
+    const entry = createTaskEntry({ state, signed, draw, mayOmit: mayOmit || epoch !== chain.epoch(), epoch, timing, origin })
+    tasks.set(taskId, entry)
     log.debug('task accepted', { taskId, seats: state.seats })
     events.emit({ type: 'task.accepted', taskId, requester: spec.requester, epoch, seats: state.seats })
     update(taskId, entry, state)
@@ -563,7 +611,6 @@ export function createNode({
       if (orphan.type === 'challenge') onChallenge(taskId, entry, orphan.item)
       else intake.route(orphan)
     }
-    return taskId
   }
 
   const intake = createGossipIntake({
@@ -585,6 +632,11 @@ export function createNode({
     address,
     peerId: network.peerId,
     currentEpoch: () => chain.epoch(),
+    nextDrawBlock() {
+      const blockMs = chain.blockMs?.()
+      const lead = blockMs === undefined || blockMs <= 0 ? DRAW_LEAD_BLOCKS : BigInt(Math.ceil(drawLeadMs / blockMs))
+      return chain.head() + (lead > DRAW_LEAD_BLOCKS ? lead : DRAW_LEAD_BLOCKS)
+    },
     start() {
       if (running) return
       running = true
@@ -597,7 +649,7 @@ export function createNode({
     async resume() {
       let resumed = 0
       for (const { taskId, signed } of store.openTasks()) {
-        if (tasks.has(taskId)) continue
+        if (tasks.has(taskId) || drawing.has(taskId)) continue
         try {
           // The peer that relayed the spec is unknown after a restart: blobs are asked of anyone.
           await acceptSpec(signed, '', { resuming: true })
@@ -610,6 +662,7 @@ export function createNode({
     },
     async stop() {
       running = false
+      stopped = true
       for (const entry of tasks.values()) entry.cancelTimer?.()
       await network.close()
     },
@@ -625,6 +678,8 @@ export function createNode({
         const { phase, spec, seats, commits, verdict } = entry.state
         return { taskId, phase, spec, seats, committed: commits.map((c) => c.executor), verdict }
       }
+      const admitted = drawing.get(taskId)
+      if (admitted !== undefined) return { taskId, phase: 'draw', spec: admitted.signed.message, seats: [], committed: [], verdict: null }
       const signed = store.getSpec(taskId)
       const verdict = store.getVerdict(taskId)
       if (signed === undefined || verdict === undefined) return undefined
@@ -639,6 +694,7 @@ export function createNode({
     closeEpoch: (epoch) => epochs.closeEpoch(epoch),
     pendingTasks(epoch) {
       let count = 0
+      for (const admitted of drawing.values()) if (admitted.signed.message.epoch === epoch) count++
       for (const entry of tasks.values()) if (entry.epoch === epoch) count++
       return count
     },

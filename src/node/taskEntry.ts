@@ -1,13 +1,15 @@
 import type { TaskCertificate } from '../core/certificate.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
-import type { Address, Commit, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
+import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
 
 /** What a node keeps of one open task besides its core state: its own progress and messages that came early. */
 export interface TaskEntry {
   state: TaskState
   /** The requester's signed spec: the head of the task's certificate. */
   signed: Signed<TaskSpec>
+  /** The hash of the spec's draw block: with the epoch's seed, it ranks the task (`rankTask`). */
+  draw: Hex
   /**
    * Whether the epoch's batch may leave the task out: its spec crossed the epoch boundary (or the
    * node resumed it after a restart), so an aggregator may never have seen it.
@@ -49,6 +51,7 @@ export interface TaskEntry {
 export interface CreateTaskEntryParameters {
   state: TaskState
   signed: Signed<TaskSpec>
+  draw: Hex
   mayOmit: boolean
   epoch: bigint
   timing: TaskTiming
@@ -56,10 +59,11 @@ export interface CreateTaskEntryParameters {
 }
 
 /** A task just accepted: nothing executed, sent or held yet. */
-export function createTaskEntry({ state, signed, mayOmit, epoch, timing, origin }: CreateTaskEntryParameters): TaskEntry {
+export function createTaskEntry({ state, signed, draw, mayOmit, epoch, timing, origin }: CreateTaskEntryParameters): TaskEntry {
   return {
     state,
     signed,
+    draw,
     mayOmit,
     epoch,
     timing,

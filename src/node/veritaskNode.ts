@@ -29,7 +29,8 @@ export interface NodeStats {
 
 export interface TaskStatus {
   taskId: Hex
-  phase: TaskState['phase']
+  /** `draw`: admitted, waiting for its draw block before its seats are known. */
+  phase: TaskState['phase'] | 'draw'
   spec: TaskSpec
   seats: readonly Address[]
   /** Executors whose commit this node has accepted. */
@@ -44,6 +45,8 @@ export interface VeritaskNode {
   readonly peerId: string
   /** The chain's current epoch as this node sees it: new task specs name it. */
   currentEpoch(): bigint
+  /** The draw block a spec submitted here now should name: `drawLeadMs` of blocks past the newest block this node has seen. */
+  nextDrawBlock(): bigint
   start(): void
   /**
    * Re-opens the tasks the store holds without a verdict, after a restart. A task this node had

@@ -16,11 +16,29 @@ export interface EpochView {
 }
 
 /**
- * What a node reads from the chain: the current epoch, each known epoch's snapshot (seed,
- * eligible nodes, parameters), and requesters' escrow balances. The in-memory adapter serves
- * snapshots it is handed; the chain adapter reads them at each epoch boundary.
+ * Blocks as a node sees them: a task's seats are drawn from the hash of the block its spec names
+ * (`TaskSpec.drawBlock`), so a node needs the newest block it has seen and the hashes of blocks.
  */
-export interface ChainView {
+export interface BlockView {
+  /** The newest block this view has seen. */
+  head(): bigint
+  /** The hash of `block` if this view has seen it and still keeps it. */
+  blockHash(block: bigint): Hex | undefined
+  /**
+   * Resolves with the hash of `block` once this view has seen it (reading an older block from the
+   * chain if it is no longer kept), or with undefined after `timeoutMs` without it.
+   */
+  awaitBlock(block: bigint, timeoutMs: number): Promise<Hex | undefined>
+  /** How often blocks come (ms), as observed; undefined where blocks do not come on a clock. */
+  blockMs?(): number | undefined
+}
+
+/**
+ * What a node reads from the chain: the current epoch, each known epoch's snapshot (seed,
+ * eligible nodes, parameters), requesters' escrow balances, and blocks. The in-memory adapter
+ * serves snapshots it is handed; the chain adapter reads them at each epoch boundary.
+ */
+export interface ChainView extends BlockView {
   /** The newest opened epoch: new task specs name it. */
   epoch(): bigint
   /** The snapshot of `epoch`, or undefined if it is not open yet or no longer kept. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { executorsOf, rankTask } from '../../src/core/task.ts'
+import { executorsOf } from '../../src/core/task.ts'
 import type { Address } from '../../src/core/types.ts'
 import { runDevnet } from '../../src/devnet/runDevnet.ts'
 import type { DevnetOptions, DevnetReport } from '../../src/devnet/runDevnet.ts'
@@ -22,11 +22,9 @@ export async function runCountingSeats(
   const placesByTask: Array<{ epoch: bigint; seats: Address[]; verifier: Address | undefined; quorum: number }> = []
   const report = await runDevnet({
     ...options,
-    onSubmitted: ({ taskId, spec, snapshot }) => {
-      assert.ok(snapshot !== undefined, `the snapshot of epoch ${spec.epoch} is known when its task is submitted`)
+    onSeated: ({ spec, places }) => {
       const k = executorsOf(spec.policy)
-      const ranking = rankTask({ view: snapshot, taskId, spec, backups: 0 })
-      placesByTask.push({ epoch: spec.epoch, seats: ranking.slice(0, k), verifier: ranking[k], quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : 1 })
+      placesByTask.push({ epoch: spec.epoch, seats: places.slice(0, k), verifier: places[k], quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : 1 })
     },
   })
   const coalition = new Set(byBehaviour(report, behaviour).map((n) => n.address))

@@ -54,6 +54,7 @@ export function makeSpec(overrides: Partial<TaskSpec> = {}): TaskSpec {
     policy: { kind: 'replicate', k: 3, quorum: 2 },
     fee: 1_000n,
     epoch: 0n,
+    drawBlock: 1n,
     deadline: 1_000_000n,
     ...overrides,
   }

@@ -82,6 +82,8 @@ export async function signedSpec(i: number, overrides: Partial<TaskSpec> = {}, o
     policy: { kind: 'replicate', k: 3, quorum: 2 },
     fee: 1_000n,
     epoch: 0n,
+    // The static view's blocks are known at once: block 1 is as good as any.
+    drawBlock: 1n,
     deadline: BigInt(now + 60_000),
     ...overrides,
   }

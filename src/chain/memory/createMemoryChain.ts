@@ -8,11 +8,12 @@ import { VeritaskError } from '../../core/errors.ts'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
 import type { Address, Hex, ProtocolDomain } from '../../core/types.ts'
-import type { ChainView, EpochView } from '../../ports/node.ts'
+import type { BlockView, ChainView, EpochView } from '../../ports/node.ts'
 import type { AggregateSignature, CommitteeMember, SettlementPort } from '../../ports/settlement.ts'
 import { aggregateBlsPublicKeys, blsPopMessage, eip2537ToBlsSignature, isCanonicalG1, verifyBlsSignature } from '../../crypto/bls.ts'
 import { defaultNetworkParameters, toProtocolParams } from '../governance/parameters.ts'
 import type { NetworkParameterValues } from '../governance/parameters.ts'
+import { createInstantBlocks } from './blockSources.ts'
 import { createStaticChainView, toEpochView } from './createStaticChainView.ts'
 import type { EpochSnapshot, SnapshotChainView, StaticNode } from './createStaticChainView.ts'
 
@@ -56,6 +57,8 @@ export interface CreateMemoryChainParameters {
   charged?: (requester: Address) => bigint
   /** The node's own settings for what governance does not set. */
   baseParams?: ProtocolParams
+  /** Where task draws come from (`TaskSpec.drawBlock`): known at once by default (`createInstantBlocks`). */
+  blocks?: BlockView
 }
 
 /** What the chain held when an epoch opened: the state at its snapshot block. */
@@ -114,6 +117,7 @@ export function createMemoryChain({
   defaultCapabilities = ['wasm'],
   charged = () => 0n,
   baseParams,
+  blocks = createInstantBlocks(seed),
 }: CreateMemoryChainParameters): MemoryChain {
   const values: NetworkParameterValues = { ...defaultNetworkParameters, ...parameters }
   let block = 0n
@@ -301,6 +305,9 @@ export function createMemoryChain({
       return view?.snapshot(epoch) ?? (info === undefined ? undefined : toEpochView(info.snapshot))
     },
     escrowBalance: (requester, epoch) => chargeableOf(record(epoch)?.funded.get(getAddress(requester)) ?? 0n, charged(requester)),
+    head: () => blocks.head(),
+    blockHash: (block) => blocks.blockHash(block),
+    awaitBlock: (block, timeoutMs) => blocks.awaitBlock(block, timeoutMs),
     awaitEpoch,
     epochFacts,
     lastSettledEpoch: async () => (settledDigests.length === 0 ? null : BigInt(settledDigests.length) - 1n),

@@ -1,7 +1,8 @@
 import type { ProtocolParams } from '../../core/params.ts'
 import type { Candidate } from '../../core/sortition.ts'
 import type { Address, Hex } from '../../core/types.ts'
-import type { ChainView, EpochView } from '../../ports/node.ts'
+import type { BlockView, ChainView, EpochView } from '../../ports/node.ts'
+import { createInstantBlocks } from './blockSources.ts'
 
 export interface StaticNode extends Candidate {
   runtimes: readonly string[]
@@ -48,9 +49,10 @@ export function toEpochView(snapshot: EpochSnapshot): EpochView {
 
 /**
  * A chain view served from epoch snapshots: a fixed chain state for single-process networks
- * without a chain, or snapshots read from a chain by whoever drives the epochs.
+ * without a chain, or snapshots read from a chain by whoever drives the epochs. Task draws come
+ * from `blocks`: known at once by default (`createInstantBlocks`).
  */
-export function createStaticChainView(initial: EpochSnapshot): SnapshotChainView {
+export function createStaticChainView(initial: EpochSnapshot, blocks: BlockView = createInstantBlocks(initial.seed)): SnapshotChainView {
   /** Each kept epoch's view with the escrow of its snapshot: a spec is checked against its own epoch's. */
   const views = new Map<bigint, { view: EpochView; escrow: ReadonlyMap<Address, bigint> }>()
   let current = toEpochView(initial)
@@ -59,6 +61,9 @@ export function createStaticChainView(initial: EpochSnapshot): SnapshotChainView
     epoch: () => current.epoch,
     snapshot: (epoch) => views.get(epoch)?.view,
     escrowBalance: (requester, epoch) => views.get(epoch)?.escrow.get(requester) ?? 0n,
+    head: () => blocks.head(),
+    blockHash: (block) => blocks.blockHash(block),
+    awaitBlock: (block, timeoutMs) => blocks.awaitBlock(block, timeoutMs),
     update(next) {
       current = toEpochView(next)
       views.set(current.epoch, { view: current, escrow: next.escrow ?? new Map() })

@@ -31,4 +31,25 @@ describe('createChainFollower', () => {
       follower.stop()
     }
   })
+
+  it('serves draw blocks: the head it has seen, a mined block’s hash as the chain has it, and waits for one not mined yet', async () => {
+    const follower = createChainFollower({ publicClient: c.publicClient, contracts: c.contracts, pollMs: 20, maxPollMs: 100 })
+    await follower.start()
+    try {
+      const head = follower.head()
+      assert.equal(head, await c.publicClient.getBlockNumber({ cacheTime: 0 }))
+      const { hash } = await c.publicClient.getBlock({ blockNumber: head })
+      assert.equal(await follower.awaitBlock(head, 1_000), hash)
+      assert.equal(follower.blockHash(head), hash, 'kept once read')
+      assert.equal(follower.blockHash(head + 1n), undefined, 'a block not mined has no hash')
+      assert.equal(await follower.awaitBlock(head + 2n, 100), undefined, 'not mined in time')
+      const waiting = follower.awaitBlock(head + 2n, 10_000)
+      await c.mine(2)
+      const drawn = await waiting
+      assert.equal(drawn, (await c.publicClient.getBlock({ blockNumber: head + 2n })).hash)
+      assert.ok(follower.head() >= head + 2n)
+    } finally {
+      follower.stop()
+    }
+  })
 })

@@ -1,5 +1,5 @@
 import { encodePacked, hexToBigInt, keccak256, parseAbiItem } from 'viem'
-import type { Address, PublicClient } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
 import type { ChainView } from '../../ports/node.ts'
@@ -40,6 +40,9 @@ export interface FollowerLogger {
 }
 
 const silent: FollowerLogger = { debug: () => {}, warn: () => {} }
+
+/** Draw blocks' hashes kept in memory; an older one is read from the chain again when asked for. */
+const KEPT_BLOCK_HASHES = 4_096
 
 export interface ChainFollower extends ChainView {
   /** Reads the chain up to the newest opened epoch (waiting for the first), then follows it. */
@@ -111,6 +114,34 @@ export function createChainFollower({
   const interval = createPollInterval({ minMs: pollMs, maxMs: Math.max(pollMs, maxPollMs) })
   /** The head the last complete poll read the chain at; a poll that failed part-way leaves it unset. */
   let polledHead: bigint | undefined
+  /** The newest block any poll has seen (`head()`), and the waiters for later blocks (`awaitBlock`). */
+  let seenHead = -1n
+  const blockWaiters = new Set<() => void>()
+  /** Block hashes read for task draws, newest `KEPT_BLOCK_HASHES`, and the reads under way. */
+  const hashes = new Map<bigint, Hex>()
+  const hashReads = new Map<bigint, Promise<Hex>>()
+
+  /** Block `block`'s hash (at or below the head seen), read once and kept. */
+  function readBlockHash(block: bigint): Promise<Hex> {
+    const kept = hashes.get(block)
+    if (kept !== undefined) return Promise.resolve(kept)
+    let read = hashReads.get(block)
+    if (read === undefined) {
+      read = publicClient
+        .getBlock({ blockNumber: block })
+        .then(({ hash }) => {
+          hashes.set(block, hash)
+          for (const old of hashes.keys()) {
+            if (hashes.size <= KEPT_BLOCK_HASHES) break
+            hashes.delete(old)
+          }
+          return hash
+        })
+        .finally(() => hashReads.delete(block))
+      hashReads.set(block, read)
+    }
+    return read
+  }
 
   /** A requester's funding as the chain held it at `blockNumber`. */
   async function fundedAt(requester: Address, blockNumber: bigint): Promise<bigint> {
@@ -196,6 +227,10 @@ export function createChainFollower({
   /** Reads what changed on the chain; returns the head block it saw. */
   async function poll(): Promise<bigint> {
     const head = await publicClient.getBlockNumber({ cacheTime: 0 })
+    if (head > seenHead) {
+      seenHead = head
+      for (const waiter of [...blockWaiters]) waiter()
+    }
     // Nothing on the chain changes without a block: at the head the last complete poll read, no
     // more reads are needed. (A poll that failed, or an epoch left unopened by a failed
     // transaction, clears `polledHead`, so the next poll reads everything again.)
@@ -272,6 +307,31 @@ export function createChainFollower({
       return toEpochView(await snapshotOf(epoch))
     },
     escrowBalance: (requester, epoch) => escrowBalance(requester, epoch),
+    head: () => seenHead,
+    blockMs: () => interval.blockMs(),
+    blockHash: (block) => (block <= seenHead ? hashes.get(block) : undefined),
+    async awaitBlock(block, timeoutMs) {
+      if (block > seenHead) {
+        const seen = await new Promise<boolean>((resolve) => {
+          const done = (ok: boolean) => {
+            clearTimeout(timeout)
+            blockWaiters.delete(waiter)
+            resolve(ok)
+          }
+          const waiter = () => {
+            if (block <= seenHead) done(true)
+          }
+          // A wait alone does not keep the process alive: the follower's polls do, until it stops.
+          const timeout = setTimeout(() => done(false), timeoutMs).unref()
+          blockWaiters.add(waiter)
+        })
+        if (!seen) return undefined
+      }
+      return readBlockHash(block).catch((error: unknown) => {
+        logger.warn('block hash not read', { block, error })
+        return undefined
+      })
+    },
     withCharged(chargedOf) {
       return { ...this, escrowBalance: (requester, epoch) => escrowBalance(requester, epoch, chargedOf) }
     },

@@ -18,6 +18,7 @@ import { buildWorkload } from '../../devnet/workload.ts'
 import type { WorkloadItem } from '../../devnet/workload.ts'
 import type { CommandContext } from '../context.ts'
 import type { ProgressBar } from '../progress.ts'
+import type { SubmissionTerms } from '../../sdk/actions/submitTask.ts'
 
 export interface ProcessesOptions {
   nodes: number
@@ -91,7 +92,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
         const item = workload[i]!
         const gateway = i % net.nodes.length
         const api = net.nodes[gateway]!.ready!.api
-        const spec = (epoch: bigint): TaskSpec => ({
+        const spec = ({ epoch, drawBlock }: SubmissionTerms): TaskSpec => ({
           requester: requester.address,
           nonce: BigInt(i),
           runtime: 'wasm',
@@ -101,10 +102,11 @@ export async function runProcessDevnet(context: CommandContext, options: Process
           policy: { kind: 'replicate', k: options.k, quorum: options.quorum, auditPpm },
           fee,
           epoch,
+          drawBlock,
           deadline: BigInt(Date.now() + 120_000),
         })
         const begun = performance.now()
-        const taskId = await submitOverHttp(api, (epoch) => signTaskSpec(requester, spec(epoch), domain), item.programBytes, item.input)
+        const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input)
         const { verdict } = await waitForResult(clients[gateway]!, { taskId, output: false, signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })

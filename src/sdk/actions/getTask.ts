@@ -11,8 +11,8 @@ export interface GetTaskParameters {
 /** A task as the node sees it (`GET /v1/tasks/:taskId`). */
 export interface GetTaskReturnType {
   taskId: Hex
-  /** `commit`, `reveal`, or `decided` once there is a verdict. */
-  phase: 'commit' | 'reveal' | 'decided'
+  /** `draw` until its draw block comes (no seats yet), then `commit`, `challenge`, `reveal`, `compare`, `dispute`, and `decided` once there is a verdict. */
+  phase: 'draw' | 'commit' | 'challenge' | 'reveal' | 'compare' | 'dispute' | 'decided'
   /** Executors and backups ranked for the task. */
   seats: Address[]
   /** Executors whose commit the node accepted. */

@@ -64,22 +64,30 @@ export type SubmitTaskErrorType = InvalidProgramError | NodeApiError | NodeUnrea
 
 interface StatusBody {
   epoch?: unknown
+  drawBlock?: unknown
 }
 
-const epochs = new WeakMap<VeritaskClientBase, { epoch: bigint; at: number }>()
-// Short: a spec naming an epoch that just ended is accepted by some nodes and refused by others.
-const EPOCH_TTL_MS = 250
+/** What a spec submitted to the node now names: its epoch and its draw block. */
+export interface SubmissionTerms {
+  epoch: bigint
+  drawBlock: bigint
+}
 
-/** The epoch the node accepts specs for now (`GET /v1/status`), cached for a quarter of a second. */
-export async function currentEpoch(client: VeritaskClientBase, fresh = false, signal?: AbortSignal): Promise<bigint> {
-  const cached = epochs.get(client)
-  if (!fresh && cached !== undefined && Date.now() - cached.at < EPOCH_TTL_MS) return cached.epoch
+const terms = new WeakMap<VeritaskClientBase, SubmissionTerms & { at: number }>()
+// Short: a spec naming an epoch that just ended, or a draw block just mined, is refused, and a
+// cached draw block eats into the time the spec has to reach every node before it is mined.
+const TERMS_TTL_MS = 100
+
+const toBigInt = (raw: unknown): bigint => (typeof raw === 'string' || typeof raw === 'number' ? BigInt(raw) : 0n)
+
+/** The epoch and draw block the node takes specs for now (`GET /v1/status`), cached for a quarter of a second. */
+export async function submissionTerms(client: VeritaskClientBase, fresh = false, signal?: AbortSignal): Promise<SubmissionTerms> {
+  const cached = terms.get(client)
+  if (!fresh && cached !== undefined && Date.now() - cached.at < TERMS_TTL_MS) return cached
   const status = await client.api.json<StatusBody>('/v1/status', signal ? { signal } : {})
-  const raw = status.epoch
-  // A node from before epochs were part of the spec reports none: epoch 0.
-  const epoch = typeof raw === 'string' || typeof raw === 'number' ? BigInt(raw) : 0n
-  epochs.set(client, { epoch, at: Date.now() })
-  return epoch
+  const read = { epoch: toBigInt(status.epoch), drawBlock: toBigInt(status.drawBlock), at: Date.now() }
+  terms.set(client, read)
+  return read
 }
 
 function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Uint8Array {
@@ -100,8 +108,10 @@ function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Ui
 /**
  * Signs a task spec for the client's account and submits it with the program and input bytes
  * to the node API. Resolves once a node accepted it (it checked signature, limits, deadline and
- * escrow and gossiped it); `waitForResult` follows it to a verdict. A spec naming an epoch that
- * just ended is signed again for the new one.
+ * escrow and gossiped it); `waitForResult` follows it to a verdict. The spec names the node's epoch
+ * and a draw block a few blocks ahead (`GET /v1/status`): its seats are drawn from that block, which
+ * nobody knows yet when the client signs. A spec whose epoch just ended, or whose draw block was
+ * mined on the way, is signed again.
  *
  * @example
  * ```ts
@@ -119,8 +129,9 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
   const started = Date.now()
   const escrowWaitMs = parameters.escrowWaitMs ?? 30_000
   let escrowDelay = 250
-  let epochRetries = 0
+  let termRetries = 0
   for (let attempt = 0; ; attempt++) {
+    const { epoch, drawBlock } = await submissionTerms(client, attempt > 0, parameters.signal)
     const spec: TaskSpec = {
       requester: client.account.address,
       nonce,
@@ -130,7 +141,8 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
       limits,
       policy: policyOf(parameters),
       fee,
-      epoch: await currentEpoch(client, attempt > 0, parameters.signal),
+      epoch,
+      drawBlock,
       deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
     }
     const signed = await signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain)
@@ -146,7 +158,8 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
         client.ledger.submittedFees += fee
         return { taskId, signed, duplicate: true }
       }
-      if (error.code === 'SPEC_WRONG_EPOCH' && ++epochRetries <= 2) continue
+      // The epoch closed or the draw block was mined on the way: sign again for the node's new terms.
+      if ((error.code === 'SPEC_WRONG_EPOCH' || error.code === 'SPEC_DRAW_PASSED') && ++termRetries <= 3) continue
       // A fresh deposit reaches the nodes' view of the chain a little later: wait for it, but
       // only while the chain shows escrow that covers the fee.
       if (error.code === 'SPEC_INSUFFICIENT_ESCROW' && Date.now() - started < escrowWaitMs) {
