@@ -4,6 +4,7 @@ import { keccak256, stringToBytes } from 'viem'
 import { createInstantBlocks, createManualBlocks } from '../src/chain/memory/blockSources.ts'
 import { createStaticChainView } from '../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../src/core/contentId.ts'
+import { encodeMessage } from '../src/core/messages.ts'
 import { devnetDomain, hashTaskSpec } from '../src/core/eip712.ts'
 import { SpecRejectedError } from '../src/core/errors.ts'
 import { MAX_DRAW_LEAD_BLOCKS } from '../src/core/params.ts'
@@ -14,6 +15,8 @@ import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
 import { createNode } from '../src/node/createNode.ts'
 import type { VeritaskNode } from '../src/node/createNode.ts'
 import type { BlockView } from '../src/ports/node.ts'
+import { topics } from '../src/ports/network.ts'
+import type { Network } from '../src/ports/network.ts'
 import type { Runtime } from '../src/ports/runtime.ts'
 import { makeSpec, requester, testAccount } from './helpers/fixtures.ts'
 import { program, waitUntil } from './helpers/network.ts'
@@ -54,13 +57,14 @@ function grind(i: number, drawBlock: bigint, predicted: Hex, view = createStatic
 const started: Array<{ stop(): Promise<void> }> = []
 after(() => Promise.all(started.map((node) => node.stop())))
 
-/** One honest node (a staker outside the coalition) that every spec is submitted to. */
-function startGateway(blocks: BlockView): { node: VeritaskNode; chain: ReturnType<typeof createStaticChainView> } {
+/** One honest node (a staker outside the coalition) that every spec is submitted to, and a peer that gossips to it. */
+function startGateway(blocks: BlockView): { node: VeritaskNode; chain: ReturnType<typeof createStaticChainView>; peer: Network } {
   const chain = createStaticChainView(snapshot, blocks)
-  const node = createNode({ account: stakers[5]!, network: createMemoryHub().connect('gateway'), chain, runtimes: { wasm: idle } })
+  const hub = createMemoryHub()
+  const node = createNode({ account: stakers[5]!, network: hub.connect('gateway'), chain, runtimes: { wasm: idle } })
   node.start()
   started.push(node)
-  return { node, chain }
+  return { node, chain, peer: hub.connect('requester') }
 }
 
 async function submit(node: VeritaskNode, i: number, spec: TaskSpec): Promise<Hex> {
@@ -106,7 +110,7 @@ describe('the draw: seats no requester can steer', () => {
     assert.ok(tries > tasks * 10, `the requester did grind (${tries} nonces tried)`)
   })
 
-  it('refuses a spec whose draw block was already mined, or lies too far ahead, and reserves nothing for it', async () => {
+  it('refuses a submitted spec whose draw block was already mined, or lies too far ahead, and reserves nothing for it', async () => {
     const blocks = createManualBlocks(keccak256(stringToBytes('mined blocks')), 10n)
     const { node } = startGateway(blocks)
     // A requester that waits for a block and grinds against its hash names a mined block.
@@ -125,5 +129,20 @@ describe('the draw: seats no requester can steer', () => {
     const taskId = await submit(node, 0, { ...mined, drawBlock: blocks.head() + 1n })
     assert.equal(node.getTask(taskId)?.phase, 'draw')
     assert.equal(node.stats().feesReserved, mined.fee)
+  })
+
+  it('takes a spec gossiped after its draw block like any other, so a requester that waits for the block still chooses its seats', async () => {
+    // Refusing it would split the nodes that saw it before the block from those that saw it after
+    // (docs/protocol.md §2); what the requester gains is bounded by arbitration, and closed only by
+    // an on-chain record of when the spec existed.
+    const blocks = createManualBlocks(keccak256(stringToBytes('blocks a patient requester waits for')), 10n)
+    const { node, peer } = startGateway(blocks)
+    const { spec } = grind(0, blocks.head(), blocks.blockHash(blocks.head())!)
+    const signed = await signTaskSpec(requester, spec, devnetDomain)
+    const taskId = hashTaskSpec(spec, devnetDomain)
+    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...signed }))
+    await waitUntil(() => node.getTask(taskId) !== undefined)
+    assert.ok(heldByCoalition(node.getTask(taskId)!.seats) >= 2)
+    assert.deepEqual(node.stats().rejected, {})
   })
 })

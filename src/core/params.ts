@@ -56,10 +56,11 @@ export const defaultParams: ProtocolParams = {
 /**
  * How far ahead a node tells requesters to draw (a node's `nextDrawBlock`, `GET /v1/status`): the
  * first block at least `DRAW_LEAD_MS` past the newest block it has seen, and at least
- * `DRAW_LEAD_BLOCKS` blocks. The spec must reach every node before its draw block is mined (a node
- * that has seen the block refuses the spec), and each task waits about as long for its seats.
+ * `DRAW_LEAD_BLOCKS` blocks (and at most `MAX_DRAW_LEAD_BLOCKS`). Enough for the requester to sign
+ * and submit before the block is mined (its node refuses the spec otherwise); each task waits
+ * about as long for its seats.
  */
-export const DRAW_LEAD_MS = 750
+export const DRAW_LEAD_MS = 500
 export const DRAW_LEAD_BLOCKS = 2n
 
 /**

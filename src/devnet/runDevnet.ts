@@ -212,12 +212,11 @@ const DEVNET_SETTLEMENT = { epochGraceMs: 50, settlerTimers: { takeoverMs: 2_000
 /** How long the devnet waits for one epoch to settle before it reports the failure. */
 const SETTLE_TIMEOUT_MS = 120_000
 /**
- * A block every 100 ms, and specs drawn 400 ms (4 blocks) ahead: a spec has 300–400 ms to reach
- * every node before its draw block is mined (a node that has seen it refuses the spec), which the
- * devnet's one shared event loop needs under load. Each task waits about as long for its seats.
+ * A block every 100 ms, and specs drawn 300 ms (3 blocks) ahead: each task waits about that long
+ * for its seats, as on a chain of 100 ms blocks.
  */
 const DEVNET_BLOCK_MS = 100
-const DEVNET_DRAW_LEAD_MS = 400
+const DEVNET_DRAW_LEAD_MS = 300
 
 /**
  * Runs a whole network in one process: N staked nodes on the in-memory transport sharing one

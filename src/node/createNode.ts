@@ -9,7 +9,7 @@ import { ExecutionAbortedError, SpecRejectedError } from '../core/errors.ts'
 import { assertEscrowCovers } from '../core/escrow.ts'
 import { encodeMessage } from '../core/messages.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
-import { DRAW_LEAD_BLOCKS, DRAW_LEAD_MS, defaultParams } from '../core/params.ts'
+import { DRAW_LEAD_BLOCKS, DRAW_LEAD_MS, MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { Sealed } from '../core/seal.ts'
 import {
@@ -102,8 +102,9 @@ export interface CreateNodeParameters {
   events?: NodeEventSink
   /**
    * How far past its head the node tells requesters to name the draw block (`nextDrawBlock`,
-   * `GET /v1/status`), in ms of the chain's observed block time and at least `DRAW_LEAD_BLOCKS`
-   * blocks: time for a spec to reach every node before its draw block is mined. Default `DRAW_LEAD_MS` (750).
+   * `GET /v1/status`), in ms of the chain's observed block time (`DRAW_LEAD_BLOCKS` to
+   * `MAX_DRAW_LEAD_BLOCKS` blocks): time to sign and submit the spec before the block is mined.
+   * Default `DRAW_LEAD_MS` (500).
    */
   drawLeadMs?: number
 }
@@ -119,6 +120,8 @@ interface Admission {
 
 interface AcceptSpecOptions {
   resuming?: boolean
+  /** Submitted to this node by its requester (the API), not relayed: its draw block is checked. */
+  submitted?: boolean
   digest?: Hex
   beforeOpen?: () => void
 }
@@ -539,13 +542,14 @@ export function createNode({
 
   /**
    * Admits a signed spec: every check, then its fee is reserved and it is stored and relayed. Its
-   * seats are drawn once its draw block comes (`openTask`); a draw block this node has already seen
-   * when the spec arrives is refused (`checkDrawBlock`), unless the node resumes a spec it admitted
-   * before a restart. `digest`: the spec's hash when the gossip reader computed it; `beforeOpen`:
-   * runs once every check has passed (a submission stores its uploaded blobs there, so a refused
-   * spec leaves nothing behind).
+   * seats are drawn once its draw block comes (`openTask`). A spec submitted here must name a draw
+   * block this node has not seen (`checkDrawBlock`); one relayed by gossip is taken whatever its
+   * draw block: nodes that saw it before and after the block must not split over the task
+   * (docs/protocol.md §2). `digest`: the spec's hash when the gossip reader computed it;
+   * `beforeOpen`: runs once every check has passed (a submission stores its uploaded blobs there,
+   * so a refused spec leaves nothing behind).
    */
-  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, { resuming = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
+  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, { resuming = false, submitted = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
     const spec = signed.message
     // The newest block as the spec arrives, before anything waits: the draw must lie beyond it.
     const head = chain.head()
@@ -554,7 +558,7 @@ export function createNode({
     const view = epochs.epochOf(spec, resuming)
     const epochParams = view.params ?? params
     const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now: clock.now(), verify, ...(digest === undefined ? {} : { taskId: digest }) })
-    if (!resuming) checkDrawBlock(spec, head, taskId)
+    if (submitted) checkDrawBlock(spec, head, taskId)
     assertSeatable(taskId, spec, view.eligibleNodes(requiredCapability(spec)).length)
     if (tasks.has(taskId) || drawing.has(taskId) || store.getVerdict(taskId) !== undefined) {
       throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
@@ -633,9 +637,11 @@ export function createNode({
     peerId: network.peerId,
     currentEpoch: () => chain.epoch(),
     nextDrawBlock() {
+      // Blocks mined in a burst (on demand, or a chain catching up) can make the observed block
+      // time tiny: the lead stays within what every node takes (`MAX_DRAW_LEAD_BLOCKS`).
       const blockMs = chain.blockMs?.()
       const lead = blockMs === undefined || blockMs <= 0 ? DRAW_LEAD_BLOCKS : BigInt(Math.ceil(drawLeadMs / blockMs))
-      return chain.head() + (lead > DRAW_LEAD_BLOCKS ? lead : DRAW_LEAD_BLOCKS)
+      return chain.head() + (lead < DRAW_LEAD_BLOCKS ? DRAW_LEAD_BLOCKS : lead > MAX_DRAW_LEAD_BLOCKS ? MAX_DRAW_LEAD_BLOCKS : lead)
     },
     start() {
       if (running) return
@@ -668,7 +674,7 @@ export function createNode({
     },
     async submitTask(signed, taskBlobs) {
       const storeBlobs = checkTaskBlobs({ spec: signed.message, uploaded: taskBlobs, blobs, params })
-      const taskId = await acceptSpec(signed, network.peerId, { beforeOpen: storeBlobs })
+      const taskId = await acceptSpec(signed, network.peerId, { submitted: true, beforeOpen: storeBlobs })
       await publish({ type: 'spec', ...signed })
       return taskId
     },
