@@ -52,9 +52,10 @@ const types: Array<{ behaviour: Exclude<Behaviour, 'honest'>; spec: string }> = 
   { behaviour: 'copier', spec: 'copier:3' },
   { behaviour: 'guesser', spec: 'guesser:2' },
 ]
-const coalitions: Array<{ behaviour: 'strategic-colluder' | 'quorum-colluder'; k: number }> = [
+const coalitions: Array<{ behaviour: 'strategic-colluder' | 'grinding-requester' | 'quorum-colluder'; k: number }> = [
   { behaviour: 'strategic-colluder', k: 3 },
   { behaviour: 'strategic-colluder', k: 5 },
+  { behaviour: 'grinding-requester', k: 3 },
   { behaviour: 'quorum-colluder', k: 3 },
   { behaviour: 'quorum-colluder', k: 5 },
 ]
@@ -98,6 +99,8 @@ interface CoalitionRow {
   seconds: number
   epochs: number
   epochsSettled: number
+  /** A grinding requester's nonces per spec, tried until its guess of the draw seated the coalition everywhere; null for the others. */
+  noncesPerSpec: number | null
 }
 
 type StrategyName = 'withholder' | 'colluding-verifier' | 'bribed-arbiter'
@@ -223,6 +226,7 @@ for (const { behaviour, k } of runs('coalitions') ? coalitions : []) {
     seconds: Math.round(seconds),
     epochs: Math.ceil(report.tasks / coalitionEpochTasks),
     epochsSettled: report.settlement?.epochs ?? 0,
+    noncesPerSpec: report.grinding === null ? null : report.grinding.nonces / report.grinding.specs,
   })
   console.error(`${behaviour}:3 k=${k}: done in ${seconds.toFixed(0)} s`)
 }
@@ -355,7 +359,7 @@ function whyNotALoss(label: string, wrong: number): string {
   if (wrong === 0) return 'no lie of it was ever verified or caught (it does not lie, or never where it could be caught): its net is fees for the work it did, at most what an honest node earns, so it gained nothing over honesty'
   if (label.startsWith('colluding-verifier'))
     return `its ${wrong} lies were certain wins (every seat and the verifier's place were its own, so its own audit agreed): no audit rate can reach them; only k can, since m colluders fill k + 1 places with probability C(m,k+1)/C(N,k+1) (≈ f^(k+1)), 0 for 3 of 9 at k ≥ 3`
-  if (label.startsWith('strategic-colluder'))
+  if (label.startsWith('strategic-colluder') || label.startsWith('grinding-requester'))
     return `every one of its ${wrong} lies escaped the audit (chance (1 − p)^${wrong} = ${((1 - auditRate) ** wrong).toFixed(2)} at p = ${auditRate}); in expectation a lie is worth (1 − p)·V − p·k·δ·s, a loss for V < 33 VTT at these defaults; a higher auditPpm (the requester's own) lowers both the chance and the bound`
   return `${wrong} wrong results verified without a penalty`
 }
@@ -377,11 +381,11 @@ const table = [
   ),
 ].join('\n')
 const coalitionTable = [
-  '| coalition (3 of 9) | k (quorum) | tasks | wrong results verified | predicted C(3,k)/C(9,k) × (1 − p) × tasks | held every seat (public ranking) | held a quorum, not all | predicted | dissents (slashed) | honest stake slashed (VTT) | net per adversary (VTT) | net per honest node (VTT) | jailed | tasks without outcome |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  '| coalition (3 of 9) | k (quorum) | tasks | nonces ground per spec | wrong results verified | predicted C(3,k)/C(9,k) × (1 − p) × tasks | held every seat (public ranking) | held a quorum, not all | predicted | dissents (slashed) | honest stake slashed (VTT) | net per adversary (VTT) | net per honest node (VTT) | jailed | tasks without outcome |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ...coalitionRows.map(
     (r) =>
-      `| ${r.adversary} | ${r.k} (${r.quorum}) | ${r.tasks} | ${r.wrongVerified} | ${r.predictedWrong.toFixed(1)} | ${r.heldEverySeat} | ${r.heldQuorumNotAll} | ${r.predictedQuorumNotAll.toFixed(1)} | ${r.dissents} | ${r.honestSlashedVtt.toFixed(4)} | ${r.adversaryNetVtt.toFixed(4)} | ${r.honestNetVtt.toFixed(4)} | ${r.jailed} | ${noOutcome(r)} |`,
+      `| ${r.adversary} | ${r.k} (${r.quorum}) | ${r.tasks} | ${r.noncesPerSpec === null ? '—' : r.noncesPerSpec.toFixed(1)} | ${r.wrongVerified} | ${r.predictedWrong.toFixed(1)} | ${r.heldEverySeat} | ${r.heldQuorumNotAll} | ${r.predictedQuorumNotAll.toFixed(1)} | ${r.dissents} | ${r.honestSlashedVtt.toFixed(4)} | ${r.adversaryNetVtt.toFixed(4)} | ${r.honestNetVtt.toFixed(4)} | ${r.jailed} | ${noOutcome(r)} |`,
   ),
 ].join('\n')
 const strategyTable = [
@@ -409,7 +413,7 @@ ${table}
 
 ## Coalitions that know the public seats
 
-9 nodes with equal stake, 3 of them in the coalition, ${coalitionTasks} tasks per row in epochs of ${coalitionEpochTasks}, settled on anvil. Every node, the coalition included, can rank a task's seats from the epoch's seed and stake snapshot. Any disagreement among the seats goes to arbitration by every node that did not commit (up to 193), where a strict majority of all seats rules: 3 of 9 never wins it. So the coalition gets a wrong result verified only where it holds all k seats (probability C(3,k)/C(9,k) per task: 1/84 at k = 3, 0 at k = 5) and the verifier ranked after them, always honest then, draws no audit (1 − p, p = ${auditRate} the default policy's audit rate); an audited lie is a dispute the coalition loses. "held every seat" and "held a quorum, not all" count the tasks from the same public ranking; the predictions assume the coalition stays eligible for every task, which a colluder does not once caught: its first lost dispute slashes and jails it.
+9 nodes with equal stake, 3 of them in the coalition, ${coalitionTasks} tasks per row in epochs of ${coalitionEpochTasks}, settled on anvil. Every node, the coalition included, can rank a task's seats from the epoch's seed, the task's draw block and the stake snapshot, once the draw block is mined. The grinding requester's coalition lies as the strategic one does, and its requester tries nonces before signing each spec until the coalition holds every seat under its guess of the draw (the newest block's hash): the draw block comes after it signs, so its prediction is the strategic coalition's. Any disagreement among the seats goes to arbitration by every node that did not commit (up to 193), where a strict majority of all seats rules: 3 of 9 never wins it. So the coalition gets a wrong result verified only where it holds all k seats (probability C(3,k)/C(9,k) per task: 1/84 at k = 3, 0 at k = 5) and the verifier ranked after them, always honest then, draws no audit (1 − p, p = ${auditRate} the default policy's audit rate); an audited lie is a dispute the coalition loses. "held every seat" and "held a quorum, not all" count the tasks from the same public ranking; the predictions assume the coalition stays eligible for every task, which a colluder does not once caught: its first lost dispute slashes and jails it.
 
 ${coalitionTable}
 

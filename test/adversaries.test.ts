@@ -119,6 +119,24 @@ describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3, unl
     assert.equal(report.settlement?.epochs, tasks / epochTasks, `${report.settlement?.epochs} of ${tasks / epochTasks} epochs settled`)
   })
 
+  it('a requester that grinds its nonces for its coalition’s seats gets them at the honest rate: its tasks are drawn from a block it had not seen', async () => {
+    // Under its guess of the draw every one of its specs seats the coalition (about 84 nonces a
+    // spec); the real draw does so with probability 1/84: 0.7 of 60 expected, 7 or more with probability 7.5·10⁻⁶.
+    const tasks = 60
+    const { report, heldEverySeat } = await runCountingSeats(
+      { nodes: 9, k: 3, tasks, epochTasks: tasks, seed: 'grinding-requester', threads: 2, behaviours: parseAdversaries('grinding-requester:3', 9) },
+      'grinding-requester',
+    )
+    assert.equal(report.grinding?.specs, tasks)
+    assert.equal(report.grinding?.predictedEverySeat, tasks, 'the requester found a nonce seating its coalition under its guess for every spec')
+    assert.ok(report.grinding!.nonces > tasks * 10, `it ground (${report.grinding!.nonces} nonces)`)
+    assert.ok(heldEverySeat <= 6, `the coalition held every seat of ${heldEverySeat} of ${tasks} tasks`)
+    assert.ok(report.wrongVerdicts <= heldEverySeat)
+    assert.equal(report.verified + report.failed + report.unresolved, tasks)
+    assertHonestUnharmed(report)
+    assert.equal(report.settlement?.epochs, 1)
+  })
+
   it('audited at every draw (2 of 5, k = 2), a coalition holding every seat gets nothing wrong verified and is slashed', async () => {
     // 2 of 5 at k = 2: it holds both seats with probability 1/10 per task (about 10 of 105 while
     // eligible; none at all has probability e^-10.5), and loses every arbitration (3 of 5 rule).
@@ -153,20 +171,24 @@ describe('parseAdversaries', () => {
 
 describe('sample policy on the devnet', () => {
   it('audits a lazy executor, slashes and jails it, and it ends the run with a loss', async () => {
+    // The lazy node executes a task with probability 1/7 and is audited there with probability 1/2:
+    // it escapes every audit of 130 tasks with probability (1 − 0.5/7)^130 = 6.6·10⁻⁵ (of 40, as
+    // this test once ran, 5 %).
+    const tasks = 130
     const report = await runDevnet({
       nodes: 7,
-      tasks: 40,
-      epochTasks: 20,
+      tasks,
+      epochTasks: tasks / 2,
       seed: 'sample-lazy',
       threads: 2,
       sampleRatePpm: 500_000,
       behaviours: parseAdversaries('lazy:1', 7),
     })
     assert.deepEqual(report.policy, { kind: 'sample', ratePpm: 500_000 })
-    assert.equal(report.verified + report.failed + report.unresolved, 40)
-    // One executor per task, plus the audits: far fewer executions than replication would need.
+    assert.equal(report.verified + report.failed + report.unresolved, tasks)
+    // One executor per task, plus the audits (and the lazy node's disputes): far fewer executions than replication would need.
     const executions = report.perNode.reduce((sum, n) => sum + n.executions, 0)
-    assert.ok(executions < 40 * 3, `${executions} executions`)
+    assert.ok(executions < tasks * 3, `${executions} executions`)
     const [lazy] = byBehaviour(report, 'lazy')
     assert.ok(lazy!.dissented > 0, 'the lazy executor was audited and outvoted at least once')
     assert.ok(BigInt(lazy!.net) < 0n, 'laziness ends in a loss')

@@ -25,6 +25,8 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   liar: 'returns random bytes instead of the result',
   colluder: 'returns a wrong result shared with the other colluders',
   'strategic-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition only where the coalition holds every seat; honest elsewhere',
+  'grinding-requester':
+    'a strategic colluder whose coalition includes the requester: before signing each spec the requester tries nonces until, under its best guess of the draw (the newest block’s hash), the coalition holds every seat',
   'quorum-colluder': 'computes each task’s public seats and returns a wrong result shared with its coalition wherever the coalition holds a quorum of them; honest elsewhere',
   withholder:
     'commits, then withholds its reveal where revealing would lose: lies where its coalition holds every seat and reveals the lie only if the verifier’s public draw spared it, withholds when audited, and withholds an honest commit to stall the task where the coalition holds a quorum of the seats but not all; honest elsewhere',
@@ -272,7 +274,8 @@ export function withBehaviour(runtime: Runtime, behaviour: Behaviour, options: B
         return ok(toBytes(keccak256(stringToBytes(`${options.seed}/lie/${calls}/${Math.random()}`))))
       case 'colluder':
         return sharedLie(request.input)
-      case 'strategic-colluder': {
+      case 'strategic-colluder':
+      case 'grinding-requester': {
         // Lies only where nobody outside the coalition holds a seat: no dispute, nobody to outvote it.
         const held = coalitionStanding(options, request.taskId)
         return held !== undefined && held.held === held.seats ? sharedLie(request.input) : runtime.execute(request, opts)

@@ -7,6 +7,7 @@ export const behaviours = [
   'liar',
   'colluder',
   'strategic-colluder',
+  'grinding-requester',
   'quorum-colluder',
   'withholder',
   'colluding-verifier',

@@ -35,6 +35,8 @@ import { castBehaviours } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 import { startInProcessNodes } from './inProcessNodes.ts'
 import type { InProcessNodes } from './inProcessNodes.ts'
+import { createGrindingRequester } from './grindingRequester.ts'
+import type { GrindingStats } from './grindingRequester.ts'
 import { createPublicSeats } from './publicSeats.ts'
 import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
 import type { DevChain } from './startDevChain.ts'
@@ -166,6 +168,8 @@ export interface DevnetReport {
   correct: number
   /** Tasks that some node verified with a result that is not the true one (under replicate, only where a coalition held every seat). */
   wrongVerdicts: number
+  /** With a `grinding-requester` coalition, what its requester's grinding did (`GrindingStats`); null otherwise. */
+  grinding: GrindingStats | null
   /** Decided tasks whose verdict counts an auditor: more executors than the policy seats. */
   audited: number
   /**
@@ -339,6 +343,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   }
   const currentEpoch = () => hosts[0]!.node.currentEpoch()
   const domain = dev?.domain ?? devnetDomain
+  // A `grinding-requester` coalition's requester grinds each spec for its coalition's seats.
+  const grindingCoalition = new Set(accounts.filter((_, i) => cast.behaviourOf(i) === 'grinding-requester').map((a) => a.address))
+  const grinder = grindingCoalition.size === 0 ? undefined : createGrindingRequester({ coalition: grindingCoalition, domain })
   const nodes: VeritaskNode[] = hosts.map((h) => h.node)
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())
@@ -422,6 +429,26 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   let workDoneAt: number | undefined
   const rejected: Record<string, number> = {}
   const endOfRun = new Map<Address, { slashed: bigint; earned: bigint; jailed: boolean }>()
+  /** Task i's spec as the requester signs it now, through `gateway`: ground for its coalition's seats by a grinding requester. */
+  const specFor = async (i: number, item: WorkloadItem, gateway: number, policy: Policy): Promise<TaskSpec> => {
+    const spec: TaskSpec = {
+      requester: requester.address,
+      nonce: BigInt(i),
+      runtime: item.runtime ?? 'wasm',
+      ...(item.comparison === undefined ? {} : { comparison: item.comparison }),
+      program: programIdOf(item.programBytes),
+      input: contentId(item.input),
+      limits: item.limits,
+      policy,
+      fee: FEE,
+      epoch: currentEpoch(),
+      drawBlock: nodes[gateway]!.nextDrawBlock(),
+      deadline: BigInt(Date.now() + 60_000),
+    }
+    const view = grinder === undefined ? undefined : chain.snapshot(spec.epoch)
+    const guess = view === undefined ? undefined : await chain.awaitBlock(chain.head(), 1_000)
+    return grinder === undefined || view === undefined || guess === undefined ? spec : grinder.grind(spec, view, guess)
+  }
   try {
     // Each epoch's tasks are submitted once the epoch is open; the nodes settle it after it ends.
     const epochs = useChain ? Math.ceil(taskCount / epochTasks) : 1
@@ -438,35 +465,33 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         options.signal?.throwIfAborted()
         const i = submitted
         const gateway = i % nodes.length
-        const spec: TaskSpec = {
-          requester: requester.address,
-          nonce: BigInt(i),
-          runtime: item.runtime ?? 'wasm',
-          ...(item.comparison === undefined ? {} : { comparison: item.comparison }),
-          program: programIdOf(item.programBytes),
-          input: contentId(item.input),
-          limits: item.limits,
-          policy: epochPolicy,
-          fee: FEE,
-          epoch: currentEpoch(),
-          drawBlock: nodes[gateway]!.nextDrawBlock(),
-          deadline: BigInt(Date.now() + 60_000),
+        // A spec whose draw block was mined on the way is signed again with a later one, as the SDK does.
+        let accepted: { taskId: Hex; spec: TaskSpec } | undefined
+        for (let attempt = 0; accepted === undefined; attempt++) {
+          const spec = await specFor(i, item, gateway, epochPolicy)
+          const signed = await signTaskSpec(requester, spec, domain)
+          // The task id is known before submitting, so the gateway's verdict cannot be missed.
+          const taskId = hashTaskSpec(spec, domain)
+          gatewayOf.set(taskId, gateway)
+          itemOf.set(taskId, item)
+          submittedAt.set(taskId, performance.now())
+          try {
+            await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+            accepted = { taskId, spec }
+          } catch (error) {
+            if (!(error instanceof SpecRejectedError)) throw error
+            gatewayOf.delete(taskId)
+            itemOf.delete(taskId)
+            submittedAt.delete(taskId)
+            if (error.code === 'SPEC_DRAW_PASSED' && attempt < 3) continue
+            // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
+            rejected[error.code] = (rejected[error.code] ?? 0) + 1
+            logger.warn('task rejected by its gateway', { taskId, error })
+            break
+          }
         }
-        const signed = await signTaskSpec(requester, spec, domain)
-        // The task id is known before submitting, so the gateway's verdict cannot be missed.
-        const taskId = hashTaskSpec(spec, domain)
-        gatewayOf.set(taskId, gateway)
-        itemOf.set(taskId, item)
-        submittedAt.set(taskId, performance.now())
-        try {
-          await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
-        } catch (error) {
-          // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
-          if (!(error instanceof SpecRejectedError)) throw error
-          rejected[error.code] = (rejected[error.code] ?? 0) + 1
-          logger.warn('task rejected by its gateway', { taskId, error })
-          continue
-        }
+        if (accepted === undefined) continue
+        const { taskId, spec } = accepted
         item.taskId = taskId
         item.epoch = spec.epoch
         if (options.onSeated !== undefined) void seated(taskId, spec, options.onSeated)
@@ -558,6 +583,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     rejected,
     correct,
     wrongVerdicts,
+    grinding: grinder?.stats ?? null,
     audited: decidedVerdicts.filter((v) => v.executors.length > executorsOf(policy)).length,
     accuracy,
     agreement: disagreed.size === 0,
