@@ -7,7 +7,7 @@ import { contentId } from '../src/core/contentId.ts'
 import { encodeMessage } from '../src/core/messages.ts'
 import { devnetDomain, hashTaskSpec } from '../src/core/eip712.ts'
 import { SpecRejectedError } from '../src/core/errors.ts'
-import { MAX_DRAW_LEAD_BLOCKS } from '../src/core/params.ts'
+import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../src/core/params.ts'
 import { rankTask } from '../src/core/task.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { Address, Hex, TaskSpec } from '../src/core/types.ts'
@@ -144,5 +144,27 @@ describe('the draw: seats no requester can steer', () => {
     await waitUntil(() => node.getTask(taskId) !== undefined)
     assert.ok(heldByCoalition(node.getTask(taskId)!.seats) >= 2)
     assert.deepEqual(node.stats().rejected, {})
+  })
+
+  it('drops a task whose draw block does not come before its deadline, and releases its fee', async () => {
+    // Windows of 10 ms let a deadline 60 ms away be a valid one: the chain stalls past it.
+    const blocks = createManualBlocks(keccak256(stringToBytes('a stalled chain')), 10n)
+    const hub = createMemoryHub()
+    const node = createNode({
+      account: stakers[5]!,
+      network: hub.connect('gateway'),
+      chain: createStaticChainView(snapshot, blocks),
+      runtimes: { wasm: idle },
+      params: { ...defaultParams, commitWindowMs: 10, revealWindowMs: 10 },
+    })
+    node.start()
+    started.push(node)
+    const spec = { ...specOf(0, 0, blocks.head() + 1n), deadline: BigInt(Date.now() + 60) }
+    const taskId = await submit(node, 0, spec)
+    assert.equal(node.getTask(taskId)?.phase, 'draw')
+    assert.equal(node.stats().feesReserved, spec.fee)
+    await waitUntil(() => node.stats().feesReserved === 0n, 10_000_000)
+    assert.equal(node.getTask(taskId), undefined, 'the task is gone: nobody could seat it')
+    assert.equal(node.pendingTasks(0n), 0, 'its epoch does not wait for it')
   })
 })
