@@ -52,4 +52,22 @@ describe('createChainFollower', () => {
       follower.stop()
     }
   })
+
+  it('reads a draw block’s hash again when a read fails, rather than giving up on the task', async () => {
+    let failures = 1
+    const flaky = {
+      ...c.publicClient,
+      getBlock: ((args: Parameters<typeof c.publicClient.getBlock>[0]) =>
+        failures-- > 0 ? Promise.reject(new Error('connection reset')) : c.publicClient.getBlock(args)) as typeof c.publicClient.getBlock,
+    }
+    const follower = createChainFollower({ publicClient: flaky, contracts: c.contracts, pollMs: 20, maxPollMs: 100 })
+    await follower.start()
+    try {
+      const head = follower.head()
+      assert.equal(await follower.awaitBlock(head, 5_000), (await c.publicClient.getBlock({ blockNumber: head })).hash)
+      assert.equal(failures, -1, 'the first read failed and the second was made')
+    } finally {
+      follower.stop()
+    }
+  })
 })

@@ -311,6 +311,7 @@ export function createChainFollower({
     blockMs: () => interval.blockMs(),
     blockHash: (block) => (block <= seenHead ? hashes.get(block) : undefined),
     async awaitBlock(block, timeoutMs) {
+      const until = performance.now() + timeoutMs
       if (block > seenHead) {
         const seen = await new Promise<boolean>((resolve) => {
           const done = (ok: boolean) => {
@@ -327,10 +328,17 @@ export function createChainFollower({
         })
         if (!seen) return undefined
       }
-      return readBlockHash(block).catch((error: unknown) => {
-        logger.warn('block hash not read', { block, error })
-        return undefined
-      })
+      // A failed read is tried again until the time is up: a node that gave up on one would drop a task its peers run.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await readBlockHash(block)
+        } catch (error) {
+          const left = until - performance.now()
+          logger.warn('block hash not read', { block, attempt, error })
+          if (left <= 0) return undefined
+          await new Promise((resolve) => setTimeout(resolve, Math.min(left, 100 * 2 ** Math.min(attempt, 4))).unref())
+        }
+      }
     },
     withCharged(chargedOf) {
       return { ...this, escrowBalance: (requester, epoch) => escrowBalance(requester, epoch, chargedOf) }
