@@ -167,4 +167,39 @@ describe('the draw: seats no requester can steer', () => {
     assert.equal(node.getTask(taskId), undefined, 'the task is gone: nobody could seat it')
     assert.equal(node.pendingTasks(0n), 0, 'its epoch does not wait for it')
   })
+
+  it('waits for a gossiped draw block no chain will reach only so long, then drops the task and frees its epoch', async () => {
+    // Gossiped specs are taken whatever their draw block: a block 2⁶⁴ − 1 and a deadline weeks
+    // away must not hold the fee and the epoch's settlement that long (maxDrawWaitMs).
+    const blocks = createManualBlocks(keccak256(stringToBytes('a block that never comes')), 10n)
+    const hub = createMemoryHub()
+    const node = createNode({ account: stakers[5]!, network: hub.connect('gateway'), chain: createStaticChainView(snapshot, blocks), runtimes: { wasm: idle }, maxDrawWaitMs: 50 })
+    node.start()
+    started.push(node)
+    const spec = { ...specOf(0, 0, 2n ** 64n - 1n), deadline: BigInt(Date.now() + 30 * 24 * 3_600_000) }
+    const signed = await signTaskSpec(requester, spec, devnetDomain)
+    const taskId = hashTaskSpec(spec, devnetDomain)
+    await hub.connect('stranger').publish(topics.specs, encodeMessage({ type: 'spec', ...signed }))
+    await waitUntil(() => node.getTask(taskId) !== undefined)
+    assert.equal(node.pendingTasks(0n), 1)
+    await waitUntil(() => node.pendingTasks(0n) === 0, 10_000_000)
+    assert.equal(node.stats().feesReserved, 0n)
+    assert.equal(node.getTask(taskId), undefined)
+  })
+
+  it('forgets a task still in its draw with its epoch: no fee released twice, and it never opens in a settled epoch', async () => {
+    const blocks = createManualBlocks(keccak256(stringToBytes('an epoch settled before the draw')), 10n)
+    const { node } = startGateway(blocks)
+    const spec = specOf(0, 0, blocks.head() + 1n)
+    const taskId = await submit(node, 0, spec)
+    assert.equal(node.stats().feesReserved, spec.fee)
+    node.forgetEpoch(0n)
+    assert.equal(node.stats().feesReserved, 0n)
+    assert.equal(node.pendingTasks(0n), 0)
+    blocks.mine()
+    // The draw's waiter runs in the turn after the block: give it that turn.
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(node.getTask(taskId), undefined, 'not opened')
+    assert.equal(node.stats().feesReserved, 0n, 'nothing released twice')
+  })
 })

@@ -1,7 +1,7 @@
 import { SpecRejectedError } from './errors.ts'
 import { assertValidComparison } from './comparison.ts'
 import { hashTaskSpec } from './eip712.ts'
-import { MAX_DRAW_LEAD_BLOCKS } from './params.ts'
+import { DRAW_LEAD_BLOCKS, MAX_DRAW_LEAD_BLOCKS } from './params.ts'
 import type { ProtocolParams } from './params.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
@@ -140,7 +140,7 @@ export function checkDrawBlock(spec: TaskSpec, head: bigint, taskId?: Hex): void
   if (spec.drawBlock <= head) {
     throw new SpecRejectedError('SPEC_DRAW_PASSED', `The spec's draw block ${spec.drawBlock} has already been mined.`, {
       details: { taskId, drawBlock: spec.drawBlock, head },
-      hint: `Name a block ahead of the chain's head (GET /v1/status): ${head + 2n} or later.`,
+      hint: `Name a block ahead of the chain's head (GET /v1/status gives one): ${head + DRAW_LEAD_BLOCKS} or later.`,
     })
   }
   if (spec.drawBlock > head + MAX_DRAW_LEAD_BLOCKS) {

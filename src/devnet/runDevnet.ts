@@ -494,7 +494,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         const { taskId, spec } = accepted
         item.taskId = taskId
         item.epoch = spec.epoch
-        if (options.onSeated !== undefined) void seated(taskId, spec, options.onSeated)
+        if (options.onSeated !== undefined) seated(taskId, spec, options.onSeated).catch((error: unknown) => logger.error('onSeated failed', { taskId, error }))
         submitted++
         options.onProgress?.({ submitted, decided, total: taskCount })
       }

@@ -131,6 +131,13 @@ const MAX_OUTPUT_FETCHES = 1_024
 /** How long a check waits for a draw block this node has not seen yet (its view of the chain lags). */
 const DRAW_WAIT_MS = 5_000
 
+/**
+ * Distinct draw blocks a member reads at most to check one proposal, and how many at once. An
+ * epoch's honest tasks name only the blocks of that epoch and a few after it.
+ */
+const MAX_DRAW_READS = 4_096
+const DRAW_READS_AT_ONCE = 64
+
 interface Candidate {
   proposal: EpochProposal
   round: number
@@ -282,13 +289,17 @@ export function createEpochSettler({
    */
   async function drawsOf(certificates: readonly TaskCertificate[]): Promise<Map<bigint, Hex>> {
     const draws = new Map<bigint, Hex>()
-    const blocks = new Set(certificates.map((certificate) => certificate.spec.message.drawBlock))
-    await Promise.all(
-      [...blocks].map(async (block) => {
-        const hash = chain.blockHash(block) ?? (block <= chain.head() + MAX_DRAW_LEAD_BLOCKS ? await chain.awaitBlock(block, DRAW_WAIT_MS) : undefined)
-        if (hash !== undefined) draws.set(block, hash)
-      }),
-    )
+    // At most MAX_DRAW_READS blocks, a few at a time: a proposal naming thousands of distinct
+    // blocks must not flood the chain endpoint (the tasks whose draw is not read rank nobody).
+    const blocks = [...new Set(certificates.map((certificate) => certificate.spec.message.drawBlock))].slice(0, MAX_DRAW_READS)
+    for (let at = 0; at < blocks.length; at += DRAW_READS_AT_ONCE) {
+      await Promise.all(
+        blocks.slice(at, at + DRAW_READS_AT_ONCE).map(async (block) => {
+          const hash = chain.blockHash(block) ?? (block <= chain.head() + MAX_DRAW_LEAD_BLOCKS ? await chain.awaitBlock(block, DRAW_WAIT_MS) : undefined)
+          if (hash !== undefined) draws.set(block, hash)
+        }),
+      )
+    }
     return draws
   }
 

@@ -107,6 +107,13 @@ export interface CreateNodeParameters {
    * Default `DRAW_LEAD_MS` (500).
    */
   drawLeadMs?: number
+  /**
+   * How long an admitted spec waits for its draw block at most, before its deadline (ms). A spec
+   * relayed by gossip may name any block, even one no chain will reach in years: it must not hold
+   * its fee and its epoch's settlement that long. Default: 30 s, or twice `MAX_DRAW_LEAD_BLOCKS`
+   * blocks at the chain's observed block time if that is longer.
+   */
+  maxDrawWaitMs?: number
 }
 
 /** A spec admitted here whose seats are not drawn yet: what opening it needs. */
@@ -117,6 +124,9 @@ interface Admission {
   origin: string
   mayOmit: boolean
 }
+
+/** The shortest a spec waits for its draw block (`CreateNodeParameters.maxDrawWaitMs`). */
+const MIN_DRAW_WAIT_MS = 30_000
 
 interface AcceptSpecOptions {
   resuming?: boolean
@@ -151,6 +161,7 @@ export function createNode({
   heldLimits = defaultHeldLimits,
   events = silentEvents,
   drawLeadMs = DRAW_LEAD_MS,
+  maxDrawWaitMs,
 }: CreateNodeParameters): VeritaskNode {
   const address = account.address
   const log = logger.child({ node: address })
@@ -584,15 +595,17 @@ export function createNode({
       return taskId
     }
     drawing.set(taskId, admission)
+    const drawWaitMs = maxDrawWaitMs ?? Math.max(MIN_DRAW_WAIT_MS, 2 * Number(MAX_DRAW_LEAD_BLOCKS) * (chain.blockMs?.() ?? 0))
     void chain
-      .awaitBlock(spec.drawBlock, Math.max(0, Number(spec.deadline) - clock.now()))
+      .awaitBlock(spec.drawBlock, Math.max(0, Math.min(Number(spec.deadline) - clock.now(), drawWaitMs)))
       .then((hash) => {
         if (drawing.get(taskId) !== admission || stopped) return
         drawing.delete(taskId)
         if (hash !== undefined) return openAdmitted(taskId, admission, hash)
-        // The chain never reached the draw block before the deadline: nobody can seat the task.
+        // The draw block did not come in time: nobody here can seat the task. Its spec stays stored,
+        // so a batch that settles it is checked as for any task this node saw.
         epochs.reserve(spec.epoch, spec.requester, -spec.fee)
-        log.warn('task dropped: its draw block did not come before its deadline', { taskId, drawBlock: spec.drawBlock })
+        log.warn('task dropped: its draw block did not come in time', { taskId, drawBlock: spec.drawBlock })
       })
       .catch((error: unknown) => log.error('task not opened after its draw', { taskId, error }))
     return taskId
@@ -704,7 +717,12 @@ export function createNode({
       for (const entry of tasks.values()) if (entry.epoch === epoch) count++
       return count
     },
-    forgetEpoch: (epoch) => epochs.forgetEpoch(epoch),
+    forgetEpoch(epoch) {
+      // Its reservations go with it: a task still waiting for its draw there is dropped too, or it
+      // would release a fee no longer reserved, or open in an epoch already settled.
+      for (const [taskId, admitted] of drawing) if (admitted.signed.message.epoch === epoch) drawing.delete(taskId)
+      epochs.forgetEpoch(epoch)
+    },
     stats: () => ({
       ...stats,
       commitsSent: outbox.sent().commits,

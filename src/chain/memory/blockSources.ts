@@ -2,6 +2,9 @@ import { encodeAbiParameters, keccak256 } from 'viem'
 import type { Hex } from '../../core/types.ts'
 import type { BlockView } from '../../ports/node.ts'
 
+/** The longest delay `setTimeout` takes (2³¹ − 1 ms): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Block `n`'s hash in an in-memory chain: `keccak256(abi.encode(seed, n))`. */
 function hashOf(seed: Hex, block: bigint): Hex {
   return keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint64' }], [seed, block]))
@@ -47,7 +50,7 @@ export function createManualBlocks(seed: Hex, head = 0n): ManualBlocks {
           },
         }
         // A wait alone does not keep the process alive: whoever mines does.
-        const timer = setTimeout(() => waiter.resolve(undefined), timeoutMs).unref()
+        const timer = setTimeout(() => waiter.resolve(undefined), Math.min(timeoutMs, MAX_TIMER_MS)).unref()
         waiters.add(waiter)
       })
     },

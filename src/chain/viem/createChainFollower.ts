@@ -5,6 +5,7 @@ import type { ProtocolParams } from '../../core/params.ts'
 import type { ChainView } from '../../ports/node.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
+import { MAX_TIMER_MS } from '../memory/blockSources.ts'
 import { KEPT_EPOCHS, createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
 import type { EpochSnapshot, StaticNode } from '../memory/createStaticChainView.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
@@ -323,7 +324,7 @@ export function createChainFollower({
             if (block <= seenHead) done(true)
           }
           // A wait alone does not keep the process alive: the follower's polls do, until it stops.
-          const timeout = setTimeout(() => done(false), timeoutMs).unref()
+          const timeout = setTimeout(() => done(false), Math.min(timeoutMs, MAX_TIMER_MS)).unref()
           blockWaiters.add(waiter)
         })
         if (!seen) return undefined

@@ -80,7 +80,7 @@ const TERMS_TTL_MS = 100
 
 const toBigInt = (raw: unknown): bigint => (typeof raw === 'string' || typeof raw === 'number' ? BigInt(raw) : 0n)
 
-/** The epoch and draw block the node takes specs for now (`GET /v1/status`), cached for a quarter of a second. */
+/** The epoch and draw block the node takes specs for now (`GET /v1/status`), cached for `TERMS_TTL_MS`. */
 export async function submissionTerms(client: VeritaskClientBase, fresh = false, signal?: AbortSignal): Promise<SubmissionTerms> {
   const cached = terms.get(client)
   if (!fresh && cached !== undefined && Date.now() - cached.at < TERMS_TTL_MS) return cached
