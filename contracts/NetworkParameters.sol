@@ -48,12 +48,13 @@ contract NetworkParameters is Ownable {
         CommitWindowMs, //        time an executor has to commit
         RevealWindowMs, //        time executors have to reveal
         AuditRatePpm, //          default replicate policy: audit probability of unanimous seats, parts per million
-        MinAuditPpm //            lowest audit rate a replicated spec may ask for, parts per million
+        MinAuditPpm, //           lowest audit rate a replicated spec may ask for, parts per million
+        MinFee //                 smallest fee a spec may offer (token base units): nodes refuse free work
 
     }
 
     /// @notice How many parameters there are (ids 0 to PARAMETER_COUNT - 1).
-    uint256 public constant PARAMETER_COUNT = 20;
+    uint256 public constant PARAMETER_COUNT = 21;
 
     uint256 private constant _BPS = 10_000;
     uint256 private constant _PPM = 1_000_000;
@@ -217,6 +218,8 @@ contract NetworkParameters is Ownable {
         if (parameter == Parameter.MaxOutputBytes) return (1, 1 << 30);
         if (parameter == Parameter.CommitWindowMs) return (100, 86_400_000);
         if (parameter == Parameter.RevealWindowMs) return (100, 86_400_000);
+        // At least 1: a fee of 0 would let any key, with no deposit, have the network compute for free.
+        if (parameter == Parameter.MinFee) return (1, 1e27);
         return (0, _PPM); // AuditRatePpm, MinAuditPpm
     }
 

@@ -40,6 +40,7 @@ export type SpecRejectionCode =
   | 'SPEC_NOT_ENOUGH_NODES'
   | 'SPEC_MISSING_BLOB'
   | 'SPEC_WRONG_EPOCH'
+  | 'SPEC_FEE_TOO_LOW'
   | 'SPEC_DRAW_PASSED'
   | 'SPEC_DRAW_TOO_FAR'
 

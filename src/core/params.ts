@@ -33,6 +33,12 @@ export interface ProtocolParams {
    * chooses above it (its security level).
    */
   minAuditPpm: number
+  /**
+   * Smallest fee a spec may offer, in token base units, governed (`NetworkParameters.MinFee`, at
+   * least 1): a spec offering less is refused (`SPEC_FEE_TOO_LOW`), so no key has the network
+   * compute for free. Governance sets it to what k executions and an audit are worth.
+   */
+  minFee: bigint
   /** Largest gossip message accepted, in bytes. */
   maxMessageBytes: number
 }
@@ -50,6 +56,7 @@ export const defaultParams: ProtocolParams = {
   maxInputBytes: 16 * 1024 * 1024,
   maxK: 16,
   minAuditPpm: 0,
+  minFee: 1n,
   maxMessageBytes: 16 * 1024,
 }
 

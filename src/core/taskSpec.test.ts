@@ -80,6 +80,7 @@ describe('TaskSpec signing', () => {
       [{ limits: { fuel: 1n, memoryPages: defaultParams.maxMemoryPages + 1, outputBytes: 1 } }, 'SPEC_LIMITS_EXCEEDED'],
       [{ runtime: 'python' }, 'SPEC_UNSUPPORTED_RUNTIME'],
       [{ deadline: 10n }, 'SPEC_EXPIRED'],
+      [{ fee: 0n }, 'SPEC_FEE_TOO_LOW'],
     ]
     for (const [override, code] of cases) {
       const signed = await signTaskSpec(requester, makeSpec(override), devnetDomain)

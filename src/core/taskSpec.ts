@@ -104,6 +104,12 @@ export async function checkTaskSpec({
     })
   }
   assertValidPolicy(spec.policy, params)
+  if (spec.fee < params.minFee) {
+    throw new SpecRejectedError('SPEC_FEE_TOO_LOW', `The fee is below the network's minimum of ${params.minFee}.`, {
+      details: { taskId, fee: spec.fee, minFee: params.minFee },
+      hint: `Offer a fee of at least ${params.minFee} (governed: NetworkParameters.minFee).`,
+    })
+  }
   if (spec.comparison !== undefined) assertValidComparison(spec.comparison)
   const { fuel, memoryPages, outputBytes } = spec.limits
   if (

@@ -27,6 +27,7 @@ export interface NetworkParameterValues {
   revealWindowMs: number
   auditRatePpm: number
   minAuditPpm: number
+  minFee: bigint
 }
 
 export type NetworkParameterName = keyof NetworkParameterValues
@@ -62,6 +63,7 @@ const table: ReadonlyArray<Omit<NetworkParameterInfo, 'id'>> = [
   { name: 'revealWindowMs', bigint: false, unit: 'ms', description: 'time executors have to reveal once the commit phase closed' },
   { name: 'auditRatePpm', bigint: false, unit: 'ppm', description: "default replicate policy: probability that the verifier's draw audits unanimous seats" },
   { name: 'minAuditPpm', bigint: false, unit: 'ppm', description: 'lowest audit rate a replicated spec may ask for; nodes refuse specs below it' },
+  { name: 'minFee', bigint: true, unit: 'token base units', description: 'smallest fee a spec may offer; nodes refuse specs below it' },
 ]
 
 /** Every governed parameter in id order (the order of NetworkParameters.Parameter). */
@@ -94,6 +96,7 @@ export const defaultNetworkParameters: Readonly<NetworkParameterValues> = Object
   revealWindowMs: defaultParams.revealWindowMs,
   auditRatePpm: defaultParams.defaultPolicy.auditPpm ?? 0,
   minAuditPpm: defaultParams.minAuditPpm,
+  minFee: defaultParams.minFee,
 })
 
 /** The values in id order, as NetworkParameters' constructor and `valuesAt` have them. */
@@ -120,6 +123,7 @@ export function toProtocolParams(values: NetworkParameterValues, base: ProtocolP
     ...base,
     defaultPolicy: { kind: 'replicate', k: values.replicationK, quorum: values.replicationQuorum, auditPpm: values.auditRatePpm },
     minAuditPpm: values.minAuditPpm,
+    minFee: values.minFee,
     commitWindowMs: values.commitWindowMs,
     revealWindowMs: values.revealWindowMs,
     maxFuel: values.maxFuel,
@@ -137,6 +141,7 @@ export function fromProtocolParams(params: ProtocolParams): Partial<NetworkParam
     replicationQuorum: params.defaultPolicy.quorum,
     auditRatePpm: params.defaultPolicy.auditPpm ?? 0,
     minAuditPpm: params.minAuditPpm,
+    minFee: params.minFee,
     commitWindowMs: params.commitWindowMs,
     revealWindowMs: params.revealWindowMs,
     maxFuel: params.maxFuel,
