@@ -170,7 +170,6 @@ export function createNode({
   const tasks = new Map<Hex, TaskEntry>()
   /** Specs admitted here and waiting for their draw block (`TaskSpec.drawBlock`). */
   const drawing = new Map<Hex, Admission>()
-  let stopped = false
   const listeners = new Set<VerdictListener>()
   let running = false
   /** Counters this module keeps; `stats()` fills in the ones the outbox and the epoch book keep, in this order. */
@@ -599,7 +598,7 @@ export function createNode({
     void chain
       .awaitBlock(spec.drawBlock, Math.max(0, Math.min(Number(spec.deadline) - clock.now(), drawWaitMs)))
       .then((hash) => {
-        if (drawing.get(taskId) !== admission || stopped) return
+        if (drawing.get(taskId) !== admission || !running) return
         drawing.delete(taskId)
         if (hash !== undefined) return openAdmitted(taskId, admission, hash)
         // The draw block did not come in time: nobody here can seat the task. Its spec stays stored,
@@ -681,7 +680,6 @@ export function createNode({
     },
     async stop() {
       running = false
-      stopped = true
       for (const entry of tasks.values()) entry.cancelTimer?.()
       await network.close()
     },

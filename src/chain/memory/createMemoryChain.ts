@@ -8,7 +8,7 @@ import { VeritaskError } from '../../core/errors.ts'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
 import type { Address, Hex, ProtocolDomain } from '../../core/types.ts'
-import type { BlockView, ChainView, EpochView } from '../../ports/node.ts'
+import type { ChainView, EpochView } from '../../ports/node.ts'
 import type { AggregateSignature, CommitteeMember, SettlementPort } from '../../ports/settlement.ts'
 import { aggregateBlsPublicKeys, blsPopMessage, eip2537ToBlsSignature, isCanonicalG1, verifyBlsSignature } from '../../crypto/bls.ts'
 import { defaultNetworkParameters, toProtocolParams } from '../governance/parameters.ts'
@@ -57,8 +57,6 @@ export interface CreateMemoryChainParameters {
   charged?: (requester: Address) => bigint
   /** The node's own settings for what governance does not set. */
   baseParams?: ProtocolParams
-  /** Where task draws come from (`TaskSpec.drawBlock`): known at once by default (`createInstantBlocks`). */
-  blocks?: BlockView
 }
 
 /** What the chain held when an epoch opened: the state at its snapshot block. */
@@ -117,8 +115,9 @@ export function createMemoryChain({
   defaultCapabilities = ['wasm'],
   charged = () => 0n,
   baseParams,
-  blocks = createInstantBlocks(seed),
 }: CreateMemoryChainParameters): MemoryChain {
+  // Task draws are known at once (`createInstantBlocks`): this chain's blocks are its writes, not a clock.
+  const blocks = createInstantBlocks(seed)
   const values: NetworkParameterValues = { ...defaultNetworkParameters, ...parameters }
   let block = 0n
   const stakes = new Map<Address, bigint>()
