@@ -20,6 +20,7 @@ import { MAX_BATCH_ITEMS } from '../src/core/messages.ts'
 import { signRevealBatch } from '../src/core/reveal.ts'
 import { sealCommits, sealReveals } from '../src/core/seal.ts'
 import { createNativeVerifier } from '../src/crypto/secp256k1.ts'
+import { anchorAlone } from '../src/core/taskAnchor.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { Address } from '../src/core/types.ts'
 import { makeSpec, requester, testAccount } from '../test/helpers/fixtures.ts'
@@ -32,6 +33,8 @@ const KS = [3, 5, 9] as const
 const executors = Array.from({ length: 9 }, (_, i) => testAccount(`bench-executor-${i}`))
 const ranking: Address[] = executors.map((e) => e.address)
 const rankingOf = () => ranking
+// Every spec is anchored alone (a root of its own id), in block 0.
+const anchorOf = () => ({ block: 0n, count: 1 })
 /** The nodes' own verifier (native recovery), cold: no cache, so every check recovers. */
 const verify = createNativeVerifier({ cacheSize: 0 })
 const encoder = new TextEncoder()
@@ -61,12 +64,12 @@ async function certificates(k: number, tasks: number, batchSize: number): Promis
       return { commits, reveals }
     }),
   )
-  return specs.map((spec, i) => ({ spec, commits: perExecutor.map((e) => e.commits[i]!), reveals: perExecutor.map((e) => e.reveals[i]!) }))
+  return specs.map((spec, i) => ({ spec: anchorAlone(spec, ids[i]!), commits: perExecutor.map((e) => e.commits[i]!), reveals: perExecutor.map((e) => e.reveals[i]!) }))
 }
 
 const emptyProposalBytes = encodeEpochProposal({ epoch: 0n, previous: new Map(), tasks: [] }).byteLength
 async function proposalBytes(certs: TaskCertificate[]): Promise<number> {
-  const { tasks } = await certifyTasks(certs, { domain: devnetDomain, verify, epoch: 0n, rankingOf })
+  const { tasks } = await certifyTasks(certs, { domain: devnetDomain, verify, epoch: 0n, rankingOf, anchorOf })
   return encodeEpochProposal({ epoch: 0n, previous: new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }).byteLength - emptyProposalBytes
 }
 
@@ -76,7 +79,7 @@ async function timeChecks(certs: TaskCertificate[], shared: boolean): Promise<nu
     const verified = new Map()
     const start = performance.now()
     for (const certificate of certs) {
-      const check = await checkTaskCertificate({ certificate, domain: devnetDomain, verify, rankingOf, ...(shared ? { verified } : {}) })
+      const check = await checkTaskCertificate({ certificate, domain: devnetDomain, verify, rankingOf, anchorOf, ...(shared ? { verified } : {}) })
       if (check.kind !== 'valid' || check.verdict.outcome !== 'verified') throw new Error(`certificate did not check: ${JSON.stringify(check)}`)
     }
     samples.push(((performance.now() - start) * 1000) / certs.length)

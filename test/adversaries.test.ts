@@ -127,8 +127,9 @@ describe('coalitions that know the public seats (3 of 9 equal stakes, k = 3, unl
       { nodes: 9, k: 3, tasks, epochTasks: tasks, seed: 'grinding-requester', threads: 2, behaviours: parseAdversaries('grinding-requester:3', 9) },
       'grinding-requester',
     )
-    assert.equal(report.grinding?.specs, tasks)
-    assert.equal(report.grinding?.predictedEverySeat, tasks, 'the requester found a nonce seating its coalition under its guess for every spec')
+    // A spec whose anchor came too late for its draw block is ground and signed again.
+    assert.ok(report.grinding!.specs >= tasks, `${report.grinding!.specs} specs ground`)
+    assert.equal(report.grinding?.predictedEverySeat, report.grinding?.specs, 'the requester found a nonce seating its coalition under its guess for every spec')
     assert.ok(report.grinding!.nonces > tasks * 10, `it ground (${report.grinding!.nonces} nonces)`)
     assert.ok(heldEverySeat <= 6, `the coalition held every seat of ${heldEverySeat} of ${tasks} tasks`)
     assert.ok(report.wrongVerdicts <= heldEverySeat)

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { keccak256, toBytes } from 'viem'
 import { createApiServer } from '../src/api/createApiServer.ts'
 import { contentId } from '../src/core/contentId.ts'
-import type { Hex, Signed, TaskSpec, Verdict } from '../src/core/types.ts'
+import type { Hex, SignedSpec, Verdict } from '../src/core/types.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../src/ports/runtime.ts'
 import { createNetwork, signedSpec } from './helpers/network.ts'
 
@@ -24,11 +24,12 @@ const FLOOD = 2_000
 const CONNECTIONS = 64
 const MAX_BODY = 1024 * 1024
 
-function body(signed: Signed<TaskSpec>, program: Uint8Array, input: Uint8Array, overrides: Record<string, unknown> = {}): string {
+function body(signed: SignedSpec, program: Uint8Array, input: Uint8Array, overrides: Record<string, unknown> = {}): string {
   const spec = JSON.parse(JSON.stringify(signed.message, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>
   return JSON.stringify({
     spec: { ...spec, ...overrides },
     signature: signed.signature,
+    ...(signed.anchor === undefined ? {} : { anchor: signed.anchor }),
     program: Buffer.from(program).toString('base64'),
     input: Buffer.from(input).toString('base64'),
   })

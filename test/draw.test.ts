@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
+import { createAnchorRegistry } from '../src/chain/memory/anchorSources.ts'
+import type { AnchorRegistry } from '../src/chain/memory/anchorSources.ts'
 import { createInstantBlocks, createManualBlocks } from '../src/chain/memory/blockSources.ts'
 import { createStaticChainView } from '../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../src/core/contentId.ts'
 import { encodeMessage } from '../src/core/messages.ts'
 import { devnetDomain, hashTaskSpec } from '../src/core/eip712.ts'
 import { SpecRejectedError } from '../src/core/errors.ts'
+import { anchorAlone, buildAnchorTree } from '../src/core/taskAnchor.ts'
 import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../src/core/params.ts'
 import { rankTask } from '../src/core/task.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
-import type { Address, Hex, TaskSpec } from '../src/core/types.ts'
+import type { Address, Hex, SignedSpec, TaskSpec } from '../src/core/types.ts'
 import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
 import { createNode } from '../src/node/createNode.ts'
 import type { VeritaskNode } from '../src/node/createNode.ts'
@@ -57,33 +60,50 @@ function grind(i: number, drawBlock: bigint, predicted: Hex, view = createStatic
 const started: Array<{ stop(): Promise<void> }> = []
 after(() => Promise.all(started.map((node) => node.stop())))
 
+interface Gateway {
+  node: VeritaskNode
+  chain: ReturnType<typeof createStaticChainView>
+  /** The chain's task anchors: each recorded in the newest block when it is made. */
+  anchors: AnchorRegistry
+  peer: Network
+}
+
 /** One honest node (a staker outside the coalition) that every spec is submitted to, and a peer that gossips to it. */
-function startGateway(blocks: BlockView): { node: VeritaskNode; chain: ReturnType<typeof createStaticChainView>; peer: Network } {
-  const chain = createStaticChainView(snapshot, blocks)
+function startGateway(blocks: BlockView): Gateway {
+  const anchors = createAnchorRegistry(blocks)
+  const chain = createStaticChainView(snapshot, blocks, anchors)
   const hub = createMemoryHub()
   const node = createNode({ account: stakers[5]!, network: hub.connect('gateway'), chain, runtimes: { wasm: idle } })
   node.start()
   started.push(node)
-  return { node, chain, peer: hub.connect('requester') }
+  return { node, chain, anchors, peer: hub.connect('requester') }
 }
 
-async function submit(node: VeritaskNode, i: number, spec: TaskSpec): Promise<Hex> {
-  return node.submitTask(await signTaskSpec(requester, spec, devnetDomain), [program, inputOf(i)])
+/** `spec` signed, its id anchored alone in the newest block (of `anchors`; instant anchors without). */
+async function anchored(spec: TaskSpec, anchors?: AnchorRegistry): Promise<SignedSpec> {
+  const taskId = hashTaskSpec(spec, devnetDomain)
+  const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), taskId)
+  anchors?.anchor(requester.address, signed.anchor!.root, 1)
+  return signed
+}
+
+async function submit(node: VeritaskNode, i: number, spec: TaskSpec, anchors?: AnchorRegistry): Promise<Hex> {
+  return node.submitTask(await anchored(spec, anchors), [program, inputOf(i)])
 }
 
 describe('the draw: seats no requester can steer', () => {
   it('control: where the draw is known when the requester signs, grinding seats its coalition in every task', async () => {
-    const { node, chain } = startGateway(createInstantBlocks(keccak256(stringToBytes('known blocks'))))
+    const { node, chain, anchors } = startGateway(createInstantBlocks(keccak256(stringToBytes('known blocks'))))
     for (let i = 0; i < 10; i++) {
       const { spec } = grind(i, 1n, chain.blockHash(1n)!)
-      const taskId = await submit(node, i, spec)
+      const taskId = await submit(node, i, spec, anchors)
       assert.ok(heldByCoalition(node.getTask(taskId)!.seats) >= 2, 'the coalition holds a quorum of the seats the node drew')
     }
   })
 
   it('whatever nonces a requester tries before its draw block, its 10 % coalition holds a quorum at the honest rate', async () => {
     const blocks = createManualBlocks(keccak256(stringToBytes('blocks the requester cannot see ahead')), 10n)
-    const { node, chain } = startGateway(blocks)
+    const { node, chain, anchors } = startGateway(blocks)
     // Its best guess at the draw is the newest hash it knows; any other guess does as well.
     const drawBlock = blocks.head() + 2n
     const guess = blocks.blockHash(blocks.head())!
@@ -93,7 +113,7 @@ describe('the draw: seats no requester can steer', () => {
     for (let i = 0; i < tasks; i++) {
       const ground = grind(i, drawBlock, guess)
       tries += ground.tries
-      ids.push(await submit(node, i, ground.spec))
+      ids.push(await submit(node, i, ground.spec, anchors))
     }
     assert.ok(ids.every((id) => node.getTask(id)?.phase === 'draw' && node.getTask(id)?.seats.length === 0), 'nobody is seated before the draw block')
     blocks.mine(2)
@@ -110,40 +130,105 @@ describe('the draw: seats no requester can steer', () => {
     assert.ok(tries > tasks * 10, `the requester did grind (${tries} nonces tried)`)
   })
 
-  it('refuses a submitted spec whose draw block was already mined, or lies too far ahead, and reserves nothing for it', async () => {
+  it('refuses a spec not anchored before its draw block, or with a proof that does not hold, or drawn too far ahead, and reserves nothing for it', async () => {
     const blocks = createManualBlocks(keccak256(stringToBytes('mined blocks')), 10n)
-    const { node } = startGateway(blocks)
-    // A requester that waits for a block and grinds against its hash names a mined block.
-    const mined = grind(0, blocks.head(), blocks.blockHash(blocks.head())!).spec
-    const far = specOf(1, 1, blocks.head() + MAX_DRAW_LEAD_BLOCKS + 1n)
-    for (const [spec, code] of [
-      [mined, 'SPEC_DRAW_PASSED'],
-      [far, 'SPEC_DRAW_TOO_FAR'],
+    const { node, anchors } = startGateway(blocks)
+    // The patient requester: it waits for a block, grinds against its hash and anchors its choice
+    // now, in the draw block itself; the node sees the anchor is not before the draw.
+    const patient = grind(0, blocks.head(), blocks.blockHash(blocks.head())!).spec
+    const late = await anchored(patient, anchors)
+    const unanchored = await signTaskSpec(requester, specOf(1, 1, blocks.head() + 1n), devnetDomain)
+    // An anchor proof of another task id, anchored in time.
+    const other = await anchored(specOf(2, 2, blocks.head() + 1n), anchors)
+    const borrowed = { ...(await signTaskSpec(requester, specOf(3, 3, blocks.head() + 1n), devnetDomain)), anchor: other.anchor! }
+    const far = await anchored(specOf(4, 4, blocks.head() + MAX_DRAW_LEAD_BLOCKS + 1n), anchors)
+    for (const [i, signed, code, reason] of [
+      [0, late, 'SPEC_NOT_ANCHORED', 'ANCHOR_TOO_LATE'],
+      [1, unanchored, 'SPEC_NOT_ANCHORED', 'ANCHOR_MISSING'],
+      [3, borrowed, 'SPEC_NOT_ANCHORED', 'ANCHOR_BAD_PROOF'],
+      [4, far, 'SPEC_DRAW_TOO_FAR', undefined],
     ] as const) {
-      await assert.rejects(submit(node, Number(spec === far), spec), (error: unknown) => error instanceof SpecRejectedError && error.code === code)
-      assert.equal(node.getTask(hashTaskSpec(spec, devnetDomain)), undefined)
+      await assert.rejects(node.submitTask(signed, [program, inputOf(i)]), (error: unknown) => error instanceof SpecRejectedError && error.code === code && error.details.reason === reason)
+      assert.equal(node.getTask(hashTaskSpec(signed.message, devnetDomain)), undefined)
     }
     assert.equal(node.stats().feesReserved, 0n)
     assert.equal(node.stats().specsAccepted, 0)
-    // The next block is still open to draw from: the same task, naming it, is taken.
-    const taskId = await submit(node, 0, { ...mined, drawBlock: blocks.head() + 1n })
-    assert.equal(node.getTask(taskId)?.phase, 'draw')
-    assert.equal(node.stats().feesReserved, mined.fee)
+    // A draw block already mined is no reason to refuse: a spec anchored before it is taken.
+    const early = specOf(5, 5, blocks.head() + 1n)
+    const signed = await anchored(early, anchors)
+    blocks.mine(3)
+    const taskId = await node.submitTask(signed, [program, inputOf(5)])
+    assert.ok(node.getTask(taskId)!.seats.length > 0, 'seated at once: its draw block is here')
+    assert.equal(node.stats().feesReserved, early.fee)
   })
 
-  it('takes a spec gossiped after its draw block like any other, so a requester that waits for the block still chooses its seats', async () => {
-    // Refusing it would split the nodes that saw it before the block from those that saw it after
-    // (docs/protocol.md §2); what the requester gains is bounded by arbitration, and closed only by
-    // an on-chain record of when the spec existed.
+  it('a requester that waits for its draw block cannot choose its seats: a spec anchored too late is dropped when it comes by gossip, whenever it comes', async () => {
     const blocks = createManualBlocks(keccak256(stringToBytes('blocks a patient requester waits for')), 10n)
-    const { node, peer } = startGateway(blocks)
-    const { spec } = grind(0, blocks.head(), blocks.blockHash(blocks.head())!)
-    const signed = await signTaskSpec(requester, spec, devnetDomain)
-    const taskId = hashTaskSpec(spec, devnetDomain)
-    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...signed }))
-    await waitUntil(() => node.getTask(taskId) !== undefined)
+    const { node, peer, anchors } = startGateway(blocks)
+    // Gossiped before the anchor shows on the chain it names a block still to come: the node
+    // admits it and checks the anchor at the draw. Gossiped after, it is refused at once.
+    const drawBlock = blocks.head() + 1n
+    const before = await signTaskSpec(requester, specOf(0, 0, drawBlock), devnetDomain)
+    const beforeId = hashTaskSpec(before.message, devnetDomain)
+    const beforeAnchored = anchorAlone(before, beforeId)
+    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...beforeAnchored }))
+    await waitUntil(() => node.getTask(beforeId)?.phase === 'draw')
+    assert.equal(node.stats().feesReserved, before.message.fee)
+    blocks.mine()
+    // It anchors only now, in the draw block, with the draw's hash known to it.
+    anchors.anchor(requester.address, beforeAnchored.anchor!.root, 1)
+    const { spec } = grind(1, drawBlock, blocks.blockHash(drawBlock)!)
+    const patient = await anchored(spec, anchors)
+    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...patient }))
+    await waitUntil(() => (node.stats().rejected.SPEC_NOT_ANCHORED ?? 0) >= 2)
+    for (const signed of [beforeAnchored, patient]) assert.equal(node.getTask(hashTaskSpec(signed.message, devnetDomain)), undefined, 'never seated')
+    assert.equal(node.stats().feesReserved, 0n, 'the admitted one released its fee')
+    assert.equal(node.pendingTasks(0n), 0)
+  })
+
+  it('grinding anchored variants is paid for: of the task ids a requester anchors, its coalition holds a quorum at the honest rate', async () => {
+    // Its only way to choose after the draw: anchor many variants of a task in one root before the
+    // draw block, paying the minimum fee for each, then submit the best. Over every id it paid for,
+    // the draw seats its coalition at the honest rate; choosing among them costs ~1 / rate leaves a task.
+    const blocks = createManualBlocks(keccak256(stringToBytes('variants anchored ahead')), 10n)
+    const { node, chain, anchors } = startGateway(blocks)
+    const drawBlock = blocks.head() + 2n
+    const variants = await Promise.all(Array.from({ length: 1_000 }, (_, nonce) => signTaskSpec(requester, specOf(0, nonce, drawBlock), devnetDomain)))
+    const ids = variants.map((v) => hashTaskSpec(v.message, devnetDomain))
+    const tree = buildAnchorTree(ids)
+    assert.equal(anchors.anchor(requester.address, tree.root, tree.count).count, 1_000, 'every variant is a paid leaf')
+    blocks.mine(2)
+    const draw = chain.blockHash(drawBlock)!
+    const view = chain.snapshot(0n)!
+    const quorum = ids.filter((taskId, i) => heldByCoalition(rankTask({ view, taskId, spec: variants[i]!.message, draw, backups: 0 }).slice(0, 3)) >= 2).length
+    // 15.8 expected of 1,000; outside 4…32 with probability below 10⁻⁴ (binomial tails).
+    assert.ok(quorum >= 4 && quorum <= 32, `${quorum} of 1,000 anchored ids seat a coalition quorum (honest rate ${(HONEST_RATE * 1_000).toFixed(1)})`)
+    // The best variant is taken: its leaf proves it under the paid root.
+    const best = ids.findIndex((taskId, i) => heldByCoalition(rankTask({ view, taskId, spec: variants[i]!.message, draw, backups: 0 }).slice(0, 3)) >= 2)
+    const taskId = await node.submitTask({ ...variants[best]!, anchor: tree.anchors[best]! }, [program, inputOf(0)])
     assert.ok(heldByCoalition(node.getTask(taskId)!.seats) >= 2)
-    assert.deepEqual(node.stats().rejected, {})
+  })
+
+  it('reads no anchor for a spec it refuses anyway: one its requester cannot pay for, or a copy of a known task', async () => {
+    const blocks = createManualBlocks(keccak256(stringToBytes('reads counted')), 10n)
+    const registry = createAnchorRegistry(blocks)
+    let reads = 0
+    const counted = { anchorOf: (requester: Address, root: Hex) => (reads++, registry.anchorOf(requester, root)) }
+    const node = createNode({ account: stakers[5]!, network: createMemoryHub().connect('gateway'), chain: createStaticChainView(snapshot, blocks, counted), runtimes: { wasm: idle } })
+    node.start()
+    started.push(node)
+    const poor = testAccount('a requester without escrow')
+    const unpaid = { ...specOf(0, 0, blocks.head() + 1n), requester: poor.address }
+    const unpaidId = hashTaskSpec(unpaid, devnetDomain)
+    const signedUnpaid = anchorAlone(await signTaskSpec(poor, unpaid, devnetDomain), unpaidId)
+    registry.anchor(poor.address, signedUnpaid.anchor!.root, 1)
+    await assert.rejects(node.submitTask(signedUnpaid, [program, inputOf(0)]), (error: unknown) => error instanceof SpecRejectedError && error.code === 'SPEC_INSUFFICIENT_ESCROW')
+    assert.equal(reads, 0)
+    const signed = await anchored(specOf(1, 1, blocks.head() + 1n), registry)
+    await node.submitTask(signed, [program, inputOf(1)])
+    assert.equal(reads, 1)
+    await assert.rejects(node.submitTask(signed, [program, inputOf(1)]), (error: unknown) => error instanceof SpecRejectedError && error.code === 'SPEC_DUPLICATE')
+    assert.equal(reads, 1)
   })
 
   it('drops a task whose draw block does not come before its deadline, and releases its fee', async () => {
@@ -177,7 +262,7 @@ describe('the draw: seats no requester can steer', () => {
     node.start()
     started.push(node)
     const spec = { ...specOf(0, 0, 2n ** 64n - 1n), deadline: BigInt(Date.now() + 30 * 24 * 3_600_000) }
-    const signed = await signTaskSpec(requester, spec, devnetDomain)
+    const signed = await anchored(spec)
     const taskId = hashTaskSpec(spec, devnetDomain)
     await hub.connect('stranger').publish(topics.specs, encodeMessage({ type: 'spec', ...signed }))
     await waitUntil(() => node.getTask(taskId) !== undefined)

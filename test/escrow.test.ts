@@ -17,6 +17,8 @@ import { testAccount } from './helpers/fixtures.ts'
 import { localRequester } from './helpers/localRequester.ts'
 
 const FEE = 10n ** 15n
+/** Tokens each requester holds beyond what it deposits: anchoring task ids pays the minimum fee per id from the wallet. */
+const ANCHOR_TOKENS = 10n ** 12n
 
 /**
  * The attacks of the escrow issue, replayed by requesters against a live local network (anvil,
@@ -35,7 +37,7 @@ describe('escrow on a live network: what a node accepts is what the batch charge
 
   /** The network's requester funds one fresh requester at a time: its nonces must not race. */
   let funding: Promise<unknown> = Promise.resolve()
-  /** A fresh requester with gas and `tokens` fee tokens, paid by the network's requester. */
+  /** A fresh requester with gas and `tokens` fee tokens (and `ANCHOR_TOKENS` more), paid by the network's requester. */
   async function requesterWith(label: string, tokens: bigint): Promise<VeritaskClient> {
     const chain = defineDevChain(net.rpcUrl, net.chainId)
     const funder = createWalletClient({ chain, transport: http(net.rpcUrl), account: privateKeyToAccount(net.requesterKey) })
@@ -44,7 +46,7 @@ describe('escrow on a live network: what a node accepts is what the batch charge
       await waitForReceipt(net.publicClient, await funder.sendTransaction({ to: account.address, value: parseEther('1') }))
       await waitForReceipt(
         net.publicClient,
-        await funder.writeContract({ address: net.contracts.token, abi: TestTokenAbi, functionName: 'transfer', args: [account.address, tokens] }),
+        await funder.writeContract({ address: net.contracts.token, abi: TestTokenAbi, functionName: 'transfer', args: [account.address, tokens + ANCHOR_TOKENS] }),
       )
     })
     funding = funded.catch(() => undefined)
@@ -188,7 +190,7 @@ describe('escrow on a live network: what a node accepts is what the batch charge
       assert.deepEqual(await leafOf(idle.account.address), { earned: 0n, charged: 0n })
       await idle.requestWithdrawal({ amount: 3n * FEE })
       assert.equal((await idle.withdraw({ wait: true })).amount, 3n * FEE)
-      assert.equal(await read(net.contracts.token, TestTokenAbi, 'balanceOf', [idle.account.address]), 3n * FEE)
+      assert.equal(await read(net.contracts.token, TestTokenAbi, 'balanceOf', [idle.account.address]), 3n * FEE + ANCHOR_TOKENS, 'its deposit back, beside the tokens it kept for anchors')
     })
   })
 

@@ -7,7 +7,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { readAddressesFile } from '../src/chain/deploy.ts'
 import { createSettlementClient } from '../src/chain/viem/createSettlementClient.ts'
 import { defineDevChain } from '../src/chain/viem/defineDevChain.ts'
-import { submitOverHttp } from '../src/devnet/httpRequester.ts'
+import { createChainAnchorer, submitOverHttp } from '../src/devnet/httpRequester.ts'
 import { contentId } from '../src/core/contentId.ts'
 import { parseReceipt } from '../src/core/receipt.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
@@ -42,6 +42,8 @@ describe('live local network: nodes follow the chain and settle epochs themselve
     await client.deposit(requester, 100n * FEE)
 
     const domain = net.nodes[0]!.domain
+    // Each spec's id is anchored on the chain before its draw block, paid from the tokens beside the deposit.
+    const anchorer = createChainAnchorer({ walletClient: requester, publicClient: net.publicClient, contracts: net.contracts })
     const workload = await buildWorkload('live', 6)
     const submitted: Array<{ taskId: Hex; expected: Hex }> = []
     for (const [i, item] of workload.entries()) {
@@ -60,7 +62,7 @@ describe('live local network: nodes follow the chain and settle epochs themselve
         deadline: BigInt(Date.now() + 60_000),
       })
       // A deposit counts from the first epoch whose snapshot follows it: until then the node answers 402 and the spec is signed again.
-      const taskId = await submitOverHttp(gateway, (terms) => signTaskSpec(requester.account, spec(terms), domain), item.programBytes, item.input, { retryMs: 30_000 })
+      const taskId = await submitOverHttp(gateway, (terms) => signTaskSpec(requester.account, spec(terms), domain), item.programBytes, item.input, { anchorer, domain, head: () => net.publicClient.getBlockNumber({ cacheTime: 0 }), retryMs: 30_000 })
       submitted.push({ taskId, expected: contentId(item.expected) })
     }
 
@@ -112,6 +114,9 @@ describe('veritask devnet --serve', () => {
     assert.equal(info.nodes.length, 3)
     assert.match(info.requester.privateKey, /^0x[0-9a-f]{64}$/)
     for (const { api } of info.nodes) assert.equal((await getJson(`${api}/health`)).status, 200)
+    // Each node names the anchors contract requesters anchor their task ids at.
+    const anchors = (info as unknown as { contracts: { anchors: string } }).contracts.anchors
+    for (const { api } of info.nodes) assert.equal((await getJson(`${api}/v1/status`)).body.anchors, anchors)
     // The CLI's requester commands and `veritask node` read these files.
     assert.deepEqual(JSON.parse(readFileSync(networkFile, 'utf8')), info)
     assert.equal((await readAddressesFile(join(dir, 'addresses.json'))).settlement, (info as unknown as { contracts: { settlement: string } }).contracts.settlement)

@@ -9,7 +9,7 @@ import { contentId } from '../src/core/contentId.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { TaskSpec } from '../src/core/types.ts'
 import { devnetPrivateKey } from '../src/devnet/accounts.ts'
-import { submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../src/devnet/httpRequester.ts'
+import { createChainAnchorer, submitOverHttp, waitForReceiptOverHttp, waitForVerdictOverHttp } from '../src/devnet/httpRequester.ts'
 import { startProcessNetwork } from '../src/devnet/processNetwork.ts'
 import type { ProcessNetwork } from '../src/devnet/processNetwork.ts'
 import { buildWorkload } from '../src/devnet/workload.ts'
@@ -74,6 +74,8 @@ describe('node processes over libp2p, with a crash', () => {
     await net.client.deposit(net.requester, 1_000n * FEE)
     const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
     const requester = privateKeyToAccount(devnetPrivateKey('veritask', 'requester'))
+    // Its task ids are anchored on the chain before their draw blocks, from the same wallet.
+    const anchorer = createChainAnchorer({ walletClient: net.requester, publicClient: net.publicClient, contracts: net.contracts })
     const workload = await buildWorkload('processes', 24)
     const tasks: Array<{ taskId: Hex; api: string; expected: Hex }> = []
     const submit = async (item: WorkloadItem, nonce: number, gateway: number) => {
@@ -91,7 +93,7 @@ describe('node processes over libp2p, with a crash', () => {
         drawBlock,
         deadline: BigInt(Date.now() + 120_000),
       })
-      const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input)
+      const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input, { anchorer, domain, head: () => net.publicClient.getBlockNumber({ cacheTime: 0 }) })
       tasks.push({ taskId, api, expected: contentId(item.expected) })
     }
     const others = [0, 1, 3, 4]

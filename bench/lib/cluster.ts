@@ -13,9 +13,10 @@ import type { Signer } from '../../src/core/signing.ts'
 import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
 import type { EpochSnapshot } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
-import { devnetDomain } from '../../src/core/eip712.ts'
+import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
 import { DRAW_LEAD_BLOCKS, defaultParams } from '../../src/core/params.ts'
 import type { ProtocolParams } from '../../src/core/params.ts'
+import { anchorAlone } from '../../src/core/taskAnchor.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Hex, Policy, TaskLimits, TaskSpec } from '../../src/core/types.ts'
 import { createNativeVerifier, verifyNative } from '../../src/crypto/secp256k1.ts'
@@ -171,7 +172,8 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
         drawBlock: chain.head() + DRAW_LEAD_BLOCKS,
         deadline: BigInt(Date.now() + 60_000),
       }
-      const signed = await signTaskSpec(requester, spec, devnetDomain)
+      // No chain here: the static view's anchors are instant, so each id is anchored alone, with no transaction.
+      const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), hashTaskSpec(spec, devnetDomain))
       const gateway = nodes[i % nodes.length] as VeritaskNode
       const at = performance.now()
       const taskId = await gateway.submitTask(signed, [program, input])

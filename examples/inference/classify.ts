@@ -10,7 +10,9 @@
 import { keccak256, stringToBytes } from 'viem'
 import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
-import { devnetDomain } from '../../src/core/eip712.ts'
+import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
+import { DRAW_LEAD_BLOCKS } from '../../src/core/params.ts'
+import { anchorAlone } from '../../src/core/taskAnchor.ts'
 import { decodeTensor } from '../../src/core/tensor.ts'
 import { requiredCapability, signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Comparison, Hex, TaskSpec, Verdict } from '../../src/core/types.ts'
@@ -70,9 +72,11 @@ for (let t = 0; t < TASKS; t++) {
     comparison,
     fee: 10n ** 15n,
     epoch: 0n,
+    drawBlock: chain.head() + DRAW_LEAD_BLOCKS,
     deadline: BigInt(Date.now() + 60_000),
   }
-  const signed = await signTaskSpec(requester, spec, devnetDomain)
+  // No chain here: the static view's draws and anchors are instant, so the id is anchored alone, with no transaction.
+  const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), hashTaskSpec(spec, devnetDomain))
   const taskId = await nodes[0]!.submitTask(signed, [model, input])
   if (!decided.has(taskId)) await new Promise<void>((resolve) => waiting.set(taskId, resolve))
   const verdict = decided.get(taskId)!

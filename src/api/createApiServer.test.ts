@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import { keccak256, stringToBytes, toBytes } from 'viem'
 import { contentId } from '../core/contentId.ts'
 import { defaultParams } from '../core/params.ts'
-import type { Hex, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Hex, SignedSpec, Verdict } from '../core/types.ts'
 import type { VeritaskNode } from '../node/createNode.ts'
 import { createLogger } from '../node/logger.ts'
 import { topics } from '../ports/network.ts'
@@ -27,11 +27,12 @@ const adminToken = 'test-admin-token'
 const maxBodyBytes = 64 * 1024
 
 /** The body of POST /v1/tasks for a signed spec and its blobs. */
-function submission(signed: Signed<TaskSpec>, [program, input]: Uint8Array[], specOverrides: Record<string, unknown> = {}) {
+function submission(signed: SignedSpec, [program, input]: Uint8Array[], specOverrides: Record<string, unknown> = {}) {
   const spec = JSON.parse(JSON.stringify(signed.message, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>
   return {
     spec: { ...spec, ...specOverrides },
     signature: signed.signature,
+    ...(signed.anchor === undefined ? {} : { anchor: signed.anchor }),
     program: Buffer.from(program!).toString('base64'),
     input: Buffer.from(input!).toString('base64'),
   }
@@ -128,6 +129,8 @@ describe('api: one node on the memory network', { timeout: 10_000 }, () => {
     assert.equal(typeof stats.feesReserved, 'string', 'bigints are decimal strings')
     assert.deepEqual(stats.verdicts, { verified: 0, failed: 0, unresolved: 0 })
     assert.deepEqual(status.limits, { maxBodyBytes, maxProgramBytes: defaultParams.maxProgramBytes, maxInputBytes: defaultParams.maxInputBytes })
+    // No chain contracts here (instant anchors): no anchors contract to name.
+    assert.equal('anchors' in status, false)
   })
 
   it('accepts a signed task, reports it decided, and serves its result by content id', async () => {

@@ -66,6 +66,12 @@ export interface CreateApiServerParameters {
   adminToken?: string
   /** Reported by `/v1/status`; the package version by default. */
   version?: string
+  /**
+   * The TaskAnchors contract of the node's chain, reported by `/v1/status` (`anchors`): where
+   * requesters anchor their task ids. Left out by a node without chain contracts (an in-memory
+   * network, whose anchors are instant).
+   */
+  anchors?: Address
   /** Largest request body in bytes; by default room for the largest program and input in base64. */
   maxBodyBytes?: number
   /** Monotonic milliseconds, for the verification latency histogram and the submission limits. */
@@ -169,6 +175,7 @@ export async function createApiServer({
   balanceProofs,
   adminToken,
   version = packageVersion(),
+  anchors,
   maxBodyBytes,
   now = () => performance.now(),
   submissionLimits = defaultSubmissionLimits,
@@ -413,6 +420,7 @@ export async function createApiServer({
           version,
           epoch: node.currentEpoch().toString(),
           drawBlock: node.nextDrawBlock().toString(),
+          ...(anchors === undefined ? {} : { anchors }),
           stats: node.stats(),
           limits: { maxBodyBytes: bodyLimit, maxProgramBytes: params.maxProgramBytes, maxInputBytes: params.maxInputBytes },
         }),

@@ -53,8 +53,8 @@ export const specRejectionStatus: Readonly<Record<SpecRejectionCode, number>> = 
   SPEC_NOT_ENOUGH_NODES: 503,
   SPEC_WRONG_EPOCH: 409,
   SPEC_FEE_TOO_LOW: 422,
-  SPEC_DRAW_PASSED: 409,
   SPEC_DRAW_TOO_FAR: 409,
+  SPEC_NOT_ANCHORED: 422,
 }
 
 export interface ErrorReply {

@@ -2,10 +2,10 @@ import { z } from 'zod'
 import { MessageRejectedError } from '../core/errors.ts'
 import { decodeMessage } from '../core/messages.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import type { Signed, TaskSpec } from '../core/types.ts'
+import type { SignedSpec } from '../core/types.ts'
 
 export interface Submission {
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
   /** Program and input bytes, in that order. */
   blobs: Uint8Array[]
 }
@@ -16,6 +16,8 @@ const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-
 const submissionBody = z.strictObject({
   spec: z.record(z.string(), z.unknown()),
   signature: z.string(),
+  /** Where the spec's id was anchored on-chain (`TaskAnchor`): checked by the wire schema too. */
+  anchor: z.unknown().optional(),
   program: base64,
   input: base64,
 })
@@ -27,7 +29,7 @@ function malformed(message: string, issues: readonly { path: string; message: st
   const first = issues[0]
   return new MessageRejectedError('MESSAGE_MALFORMED', `${message}: ${first?.path || '(root)'}: ${first?.message ?? 'invalid'}.`, {
     details: { issues: issues.slice(0, 3) },
-    hint: 'Send { spec, signature, program, input }: the spec as on the wire (bigints as decimal strings), program and input as base64.',
+    hint: 'Send { spec, signature, anchor, program, input }: the spec as on the wire (bigints as decimal strings), its anchor proof { root, index, proof }, program and input as base64.',
   })
 }
 
@@ -47,8 +49,8 @@ export function parseSubmission(body: Uint8Array, params: ProtocolParams): Submi
   if (!parsed.success) {
     throw malformed('The request body does not match its schema', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })))
   }
-  const { spec, signature, program, input } = parsed.data
-  const wire = encoder.encode(JSON.stringify({ type: 'spec', message: spec, signer: spec.requester, signature }))
+  const { spec, signature, anchor, program, input } = parsed.data
+  const wire = encoder.encode(JSON.stringify({ type: 'spec', message: spec, signer: spec.requester, signature, ...(anchor === undefined ? {} : { anchor }) }))
   let decoded
   try {
     decoded = decodeMessage(wire, params.maxMessageBytes)
@@ -63,7 +65,7 @@ export function parseSubmission(body: Uint8Array, params: ProtocolParams): Submi
   }
   const { type: _type, ...signed } = decoded
   return {
-    signed: signed as Signed<TaskSpec>,
+    signed: signed as SignedSpec,
     blobs: [Buffer.from(program, 'base64'), Buffer.from(input, 'base64')].map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
   }
 }

@@ -12,6 +12,7 @@ import {
   NetworkParametersAbi,
   SettlementAbi,
   StakeManagerAbi,
+  TaskAnchorsAbi,
   TestTokenAbi,
   VeritaskGovernorAbi,
   VeritaskTimelockAbi,
@@ -55,6 +56,8 @@ describe('deployContracts', () => {
     assert.equal(await s.read.parameters(), c.contracts.parameters)
     assert.equal(await sm.read.parameters(), c.contracts.parameters)
     assert.equal(await p.read.settlement(), settlement)
+    const a = getContract({ address: c.contracts.anchors, abi: TaskAnchorsAbi, ...read })
+    assert.deepEqual([await a.read.token(), await a.read.parameters(), await a.read.treasury()], [token, c.contracts.parameters, c.deployer.address])
     // Only passed proposals change parameters: the timelock owns them, the governor is its only proposer.
     const tl = getContract({ address: c.contracts.timelock, abi: VeritaskTimelockAbi, ...read })
     const g = getContract({ address: c.contracts.governor, abi: VeritaskGovernorAbi, ...read })

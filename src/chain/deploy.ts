@@ -21,6 +21,8 @@ import {
   SettlementBytecode,
   StakeManagerAbi,
   StakeManagerBytecode,
+  TaskAnchorsAbi,
+  TaskAnchorsBytecode,
   TestTokenAbi,
   TestTokenBytecode,
   VeritaskGovernorAbi,
@@ -79,6 +81,8 @@ export interface DeployedContracts {
   stakeManager: Address
   escrow: Address
   settlement: Address
+  /** Task anchors: requesters' roots of task ids (TaskAnchors). */
+  anchors: Address
   /** The governed parameters, owned by the timelock. */
   parameters: Address
   governor: Address
@@ -94,15 +98,15 @@ export interface DeployContractsParameters {
   governance?: Partial<GovernanceSettings>
   /** Use this ERC-20 instead of deploying a TestToken (whose owner, the deployer, can mint). */
   token?: Address
-  /** Receiver of slashed stake; default the deployer. */
+  /** Receiver of slashed stake and of anchoring fees; default the deployer. */
   treasury?: Address
 }
 
 /**
  * Deploys TestToken (unless `token` is given), the governance (timelock, NetworkParameters owned by it, the
- * governor voting with stake), StakeManager, Escrow and Settlement; points StakeManager, Escrow and
- * NetworkParameters at Settlement; makes the governor the timelock's only proposer and renounces the deployer's
- * admin role. Transactions are sent one at a time, each awaited, from `walletClient.account`.
+ * governor voting with stake), StakeManager, Escrow, Settlement and TaskAnchors (its fees to `treasury`); points
+ * StakeManager, Escrow and NetworkParameters at Settlement; makes the governor the timelock's only proposer and
+ * renounces the deployer's admin role. Transactions are sent one at a time, each awaited, from `walletClient.account`.
  */
 export async function deployContracts({
   walletClient,
@@ -163,6 +167,7 @@ export async function deployContracts({
     treasury ?? account.address,
     parameters,
   ])
+  const anchors = await deploy('TaskAnchors', TaskAnchorsAbi, TaskAnchorsBytecode, [token, parameters, treasury ?? account.address])
   const governor = await deploy('VeritaskGovernor', VeritaskGovernorAbi, VeritaskGovernorBytecode, [
     stakeManager,
     timelock,
@@ -180,7 +185,7 @@ export async function deployContracts({
   await call('NetworkParameters.setSettlement', parameters, NetworkParametersAbi, 'setSettlement', [settlement])
   await call('StakeManager.setSettlement', stakeManager, StakeManagerAbi, 'setSettlement', [settlement])
   await call('Escrow.setSettlement', escrow, EscrowAbi, 'setSettlement', [settlement])
-  return { token, stakeManager, escrow, settlement, parameters, governor, timelock, deployBlock: deployBlock ?? 0n }
+  return { token, stakeManager, escrow, settlement, anchors, parameters, governor, timelock, deployBlock: deployBlock ?? 0n }
 }
 
 /** What `writeAddressesFile` stores: where the contracts of one chain live. */
@@ -196,6 +201,7 @@ export async function writeAddressesFile(path: string, contents: AddressesFile):
     stakeManager: contents.stakeManager,
     escrow: contents.escrow,
     settlement: contents.settlement,
+    anchors: contents.anchors,
     parameters: contents.parameters,
     governor: contents.governor,
     timelock: contents.timelock,
@@ -233,6 +239,7 @@ export async function readAddressesFile(path: string): Promise<AddressesFile> {
     stakeManager: address('stakeManager'),
     escrow: address('escrow'),
     settlement: address('settlement'),
+    anchors: address('anchors'),
     parameters: address('parameters'),
     governor: address('governor'),
     timelock: address('timelock'),

@@ -7,12 +7,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /**
  * The Solidity invariants of test/forge/ (Escrow and StakeManager under random sequences of
- * deposits, withdrawals, over-committed spending, settlements, claims, stakes and slashes; and
- * StakeManager's BLS aggregate key under registrations, stakes, unbonds, slashes and jails), run by
- * forge offline with solc-js. The seed, runs and depth are fixed so that a failure reproduces;
+ * deposits, withdrawals, over-committed spending, settlements, claims, stakes and slashes;
+ * StakeManager's BLS aggregate key under registrations, stakes, unbonds, slashes and jails; and
+ * TaskAnchors under anchors, refused re-anchors, bad counts, short allowances and fee changes), run
+ * by forge offline with solc-js. The seed, runs and depth are fixed so that a failure reproduces;
  * `npx forge test --use scripts/solc-forge.mjs --offline` runs forge's defaults by hand.
  */
-describe('Escrow, stake and BLS key invariants (forge)', () => {
+describe('Escrow, stake, BLS key and task anchor invariants (forge)', () => {
   it('hold across fuzzed call sequences, and everybody can leave with exactly its own', () => {
     const run = spawnSync(fileURLToPath(new URL('../../node_modules/.bin/forge', import.meta.url)), ['test', '--use', 'scripts/solc-forge.mjs', '--offline'], {
       cwd: ROOT,
@@ -24,5 +25,6 @@ describe('Escrow, stake and BLS key invariants (forge)', () => {
     assert.equal(run.status, 0, output)
     assert.match(output, /\[PASS\] invariant_escrowAndStake\(\) \(runs: 48, calls: 2304/, output)
     assert.match(output, /\[PASS\] invariant_aggregateKeyIsTheSumOfTheSigningSet\(\) \(runs: 48, calls: 2304/, output)
+    assert.match(output, /\[PASS\] invariant_anchorsArePaidAndWriteOnce\(\) \(runs: 48, calls: 2304/, output)
   })
 })

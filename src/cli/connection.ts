@@ -21,7 +21,8 @@ export interface ConnectionFlags {
 export interface NetworkFile {
   rpcUrl?: string
   chainId?: number
-  contracts?: { settlement?: string }
+  /** `anchors`: the TaskAnchors contract, where task ids are anchored (else the node's status names it). */
+  contracts?: { settlement?: string; anchors?: string }
   nodeApiUrls?: string[]
   requesterKey?: string
   /** The shape `veritask devnet --serve --json` prints: nodes with their API URLs, the requester's key. */

@@ -39,7 +39,7 @@ export const exitCodes = {
   insufficientEscrow: 6,
   /** No node API answered, after retries and fallbacks. */
   nodeUnreachable: 7,
-  /** The EVM JSON-RPC endpoint did not answer, or a contract call failed (requester commands; the devnet uses 1). */
+  /** The EVM JSON-RPC endpoint did not answer, or a contract call failed, e.g. anchoring task ids (requester commands; the devnet uses 1). */
   chainUnreachable: 8,
   /** A node refused the task (limits, policy, deadline, signature: the message says which). */
   rejected: 9,
@@ -66,6 +66,7 @@ export function exitCodeForError(code: string): number {
     case 'SDK_NODE_UNREACHABLE':
       return exitCodes.nodeUnreachable
     case 'SDK_CHAIN_UNREACHABLE':
+    case 'SDK_ANCHOR_FAILED':
       return exitCodes.chainUnreachable
     case 'SDK_TIMEOUT':
       return exitCodes.timeout

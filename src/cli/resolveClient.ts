@@ -41,6 +41,9 @@ export async function resolveClient(flags: ConnectionFlags, context: CommandCont
   const fileNodes = file.nodeApiUrls ?? file.nodes?.flatMap((n) => (typeof n.api === 'string' ? [n.api] : []))
   const nodes = flags.node ?? env.VERITASK_NODE_URLS?.split(',').map((s) => s.trim()).filter(Boolean) ?? fileNodes
   const settlement = flags.settlement ?? env.VERITASK_SETTLEMENT ?? file.contracts?.settlement
+  // The anchors contract, from the file only when the settlement is too (one deployment); else the
+  // client asks the node (GET /v1/status).
+  const anchors = flags.settlement === undefined && env.VERITASK_SETTLEMENT === undefined ? file.contracts?.anchors : undefined
   const key = env.VERITASK_KEY ?? file.requesterKey ?? file.requester?.privateKey
   const missing = (what: string, flag: string) =>
     new UsageError('USAGE_INVALID_OPTION', `No ${what} given.`, {
@@ -61,6 +64,7 @@ export async function resolveClient(flags: ConnectionFlags, context: CommandCont
     nodeApiUrl: nodes,
     account: key as Hex,
     settlement: settlement as Address,
+    ...(anchors !== undefined && isAddress(anchors) ? { anchors } : {}),
     ...(file.chainId !== undefined && flags.rpcUrl === undefined ? { chainId: file.chainId } : {}),
   })
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { arbitratedAs, badResult, certify, goodResult, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
@@ -10,7 +10,7 @@ import { isSignedBy } from './signing.ts'
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(`batch-${l}`))
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
-const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), arbitersOf: arbitratedAs(ranking) }
+const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking) }
 
 async function scenario() {
   // A 2–1 split, ruled by its arbiter d.

@@ -8,6 +8,7 @@ import type { SettledTask } from './epochBatch.ts'
 import type { EpochProposal, ProposedTask } from './epochProposal.ts'
 import type { BatchSeal } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
+import type { AnchorRecord } from './taskAnchor.ts'
 import { auditRateOf, executorsOf, seatsOf } from './task.ts'
 import type { Address, Hex, Policy, ProtocolDomain, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 
@@ -59,6 +60,8 @@ export interface CertifyParameters {
   epoch: bigint
   /** A task's ranking in the epoch's snapshot (`rankTask`). */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
+  /** Requesters' task anchors as the chain holds them (`CheckTaskCertificateParameters.anchorOf`). */
+  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined
   /** A dispute's arbiters (`CheckTaskCertificateParameters.arbitersOf`). */
   arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   /** Checks sampled tasks' audit draws; the pure `verifyVrf` by default. */
@@ -94,7 +97,7 @@ function inFirstSeats(certificate: TaskCertificate, ranking: readonly Address[])
  */
 export async function certifyTask(
   certificate: TaskCertificate,
-  { domain, verify, verifyVrf, epoch, rankingOf, arbitersOf, outputs }: CertifyParameters,
+  { domain, verify, verifyVrf, epoch, rankingOf, anchorOf, arbitersOf, outputs }: CertifyParameters,
   claimed?: Verdict,
   verified?: Map<BatchSeal, boolean>,
 ): Promise<CertifiedTask | { reason: CertificateRejectionCode; message: string }> {
@@ -104,6 +107,7 @@ export async function certifyTask(
     verify,
     epoch,
     rankingOf,
+    anchorOf,
     ...(arbitersOf === undefined ? {} : { arbitersOf }),
     ...(verifyVrf === undefined ? {} : { verifyVrf }),
     ...(claimed === undefined ? {} : { claimed }),

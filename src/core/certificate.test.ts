@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
-import { arbitratedAs, badResult, certify, goodResult, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
 import { checkTaskCertificate, withLateReveal } from './certificate.ts'
@@ -14,7 +14,7 @@ const outsider = testAccount('cert-unstaked')
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
 
 const check = (certificate: TaskCertificate, extra: Partial<CheckTaskCertificateParameters> = {}) =>
-  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), arbitersOf: arbitratedAs(ranking), verify: isSignedBy, ...extra })
+  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking), verify: isSignedBy, ...extra })
 
 describe('task certificates', () => {
   it('prove the verdict of a replicated task, and who dissented and withheld', async () => {

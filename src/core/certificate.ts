@@ -3,23 +3,26 @@ import type { VrfVerifier } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
 import { hashChallenge, hashTaskSpec } from './eip712.ts'
 import { isValidSealedItem } from './seal.ts'
+import { checkTaskAnchor } from './taskAnchor.ts'
+import type { AnchorRecord } from './taskAnchor.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
 import { arbitrationQuorum, auditRateOf, challengedCommitment, challengerOf, executorsOf } from './task.ts'
 import { isStrictMajority } from './taskSpec.ts'
-import type { Address, Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from './types.ts'
+import type { Address, Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
 import { zeroHash } from 'viem'
 
 /**
  * The evidence of one task's verdict, checkable by anyone from it and the chain alone (the epoch's
- * seed and stake snapshot give the task's ranking): the requester's signed spec, each counted
+ * seed, the draw block's hash and the stake snapshot give the task's ranking; the requester's
+ * anchor shows its id was fixed before the draw): the requester's signed spec with its anchor proof, each counted
  * executor's sealed commit and the sealed reveals that open them, and for a sampled task the
  * verifier's signed challenge. It carries no verdict: the verdict follows from it
  * (`checkTaskCertificate`), so nobody can claim another.
  */
 export interface TaskCertificate {
-  spec: Signed<TaskSpec>
+  spec: SignedSpec
   /** The counted commits, one per executor. */
   commits: readonly Sealed<Commit>[]
   /** Reveals that open counted commits, at most one per executor. A committer without one withheld. */
@@ -35,6 +38,8 @@ export interface TaskCertificate {
 
 export type CertificateRejectionCode =
   | 'CERT_BAD_SPEC_SIGNATURE'
+  /** The task's id was not anchored on-chain before its draw block (core/taskAnchor.ts): its requester could have chosen its seats. */
+  | 'CERT_NOT_ANCHORED'
   /** The spec names another epoch than the batch that settles it. */
   | 'CERT_WRONG_EPOCH'
   | 'CERT_BAD_SEAL'
@@ -84,6 +89,11 @@ export interface CheckTaskCertificateParameters {
   /** The task's ranking under its epoch's snapshot (`rankTask`): executors, then backups, best first. */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
   /**
+   * What the chain holds of `requester`'s anchor of `root` (`ChainView.anchorOf`, read ahead):
+   * undefined if nothing. A task whose id was not anchored before its draw block proves nothing.
+   */
+  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined
+  /**
    * A dispute's arbiters: the first nodes of the task's ranking, extended by the arbitration's
    * places, that are not among the disputed committers (`arbitersOf`, `rankTask`). Needed only for
    * certificates with an arbitration; without it those are refused (`CERT_NOT_ARBITER`).
@@ -132,6 +142,7 @@ export async function checkTaskCertificate({
   certificate,
   domain,
   rankingOf,
+  anchorOf,
   arbitersOf,
   verify,
   verifyVrf,
@@ -148,6 +159,8 @@ export async function checkTaskCertificate({
   if (epoch !== undefined && spec.message.epoch !== epoch) {
     return reject('CERT_WRONG_EPOCH', `The spec names epoch ${spec.message.epoch}, not ${epoch}.`, { taskId })
   }
+  const anchored = checkTaskAnchor(taskId, spec.message, spec.anchor, spec.anchor === undefined ? undefined : anchorOf(spec.message.requester, spec.anchor.root))
+  if (anchored.kind === 'reject') return reject('CERT_NOT_ANCHORED', anchored.message, { taskId, reason: anchored.code })
   const ranking = rankingOf(spec.message, taskId)
   const rank = new Map(ranking.map((node, i) => [node, i]))
   const opened = await openCommits({ taskId, domain, verify, verified, commits, reveals, seated: (node) => rank.has(node), unseated: 'CERT_UNSEATED' })

@@ -6,7 +6,7 @@ import { MessageRejectedError } from './errors.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from './epochProposal.ts'
 import type { EpochFacts, EpochProposal, EpochSettlement } from './epochProposal.ts'
 import type { PrivateKeyAccount } from 'viem/accounts'
-import { certify, rankedAs } from '../../test/helpers/certificates.ts'
+import { certify, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { requester } from '../../test/helpers/fixtures.ts'
 import { certifyTasks } from './batchCheck.ts'
 import type { CertifiedTask } from './batchCheck.ts'
@@ -27,7 +27,7 @@ async function task(i: number): Promise<CertifiedTask> {
     ],
     { nonce: BigInt(i), requester: requester.address },
   )
-  const { tasks } = await certifyTasks([certificate], { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs([e1.address, e2.address, e3.address]) })
+  const { tasks } = await certifyTasks([certificate], { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs([e1.address, e2.address, e3.address]), anchorOf: instantAnchorOf })
   return tasks[0]!
 }
 

@@ -5,11 +5,11 @@ import type { Balance, BalanceLeaf, EpochBatchResult, RewardSplit, SettledTask }
 import { MessageRejectedError } from './errors.ts'
 import { chargeableOf } from './escrow.ts'
 import { createMerkleTree } from './merkleTree.ts'
-import { address, auditDrawSchema, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, smallUint, taskSpecSchema, uint } from './messages.ts'
+import { address, auditDrawSchema, challengeSchema, commitSchema, hex32, MAX_BATCH_ITEMS, revealSchema, signature, signedSpecSchema, smallUint, uint } from './messages.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { TaskCertificate } from './certificate.ts'
 import { MAX_ARBITRATION_SEATS } from './params.ts'
-import type { Address, Hex, Signed, TaskSpec, Verdict } from './types.ts'
+import type { Address, Hex, SignedSpec, Verdict } from './types.ts'
 
 /**
  * What an aggregator hands the committee for one epoch, as a content-addressed blob: the
@@ -89,7 +89,7 @@ export function balancesRootOf(balances: ReadonlyMap<Address, Balance>): Hex {
 
 const sealRef = <T extends z.ZodType>(message: T) => z.strictObject({ message, seal: smallUint(0xffffffff), index: smallUint(MAX_BATCH_ITEMS - 1) })
 const proposedTask = z.strictObject({
-  spec: z.strictObject({ message: taskSpecSchema, signer: address, signature }),
+  spec: signedSpecSchema,
   commits: z.array(sealRef(commitSchema)).max(256),
   reveals: z.array(sealRef(revealSchema)).max(256),
   challenge: z.strictObject({ message: challengeSchema, signer: address, signature, draw: auditDrawSchema }).optional(),
@@ -172,7 +172,7 @@ export function decodeEpochProposal(bytes: Uint8Array): EpochProposal {
     previous: new Map(previous.map(([account, earned, charged]) => [account, { earned, charged }])),
     tasks: tasks.map(({ spec, commits, reveals, challenge, arbitration, verdict }) => ({
       certificate: {
-        spec: spec as Signed<TaskSpec>,
+        spec: spec as SignedSpec,
         commits: commits.map((c) => sealed('commits', c)),
         reveals: reveals.map((r) => sealed('reveals', r)),
         ...(challenge === undefined ? {} : { challenge }),

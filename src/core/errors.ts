@@ -41,8 +41,8 @@ export type SpecRejectionCode =
   | 'SPEC_MISSING_BLOB'
   | 'SPEC_WRONG_EPOCH'
   | 'SPEC_FEE_TOO_LOW'
-  | 'SPEC_DRAW_PASSED'
   | 'SPEC_DRAW_TOO_FAR'
+  | 'SPEC_NOT_ANCHORED'
 
 export class SpecRejectedError extends VeritaskError<SpecRejectionCode> {
   override name = 'SpecRejectedError'

@@ -2,7 +2,8 @@ import { getAddress } from 'viem'
 import { z } from 'zod'
 import { hashBatchProposal, hashChallenge, hashCommitBatch, hashRevealBatch, hashTaskSpec } from './eip712.ts'
 import { MessageRejectedError } from './errors.ts'
-import type { BatchProposal, BatchSignature, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, SignedChallenge, TaskSpec } from './types.ts'
+import { MAX_ANCHOR_DEPTH, MAX_ANCHOR_LEAVES } from './taskAnchor.ts'
+import type { BatchProposal, BatchSignature, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, SignedChallenge, SignedSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -10,7 +11,7 @@ import type { BatchProposal, BatchSignature, CommitBatch, Hex, ProtocolDomain, R
  * validated strictly before anything in it is used.
  */
 export type ProtocolMessage =
-  | ({ type: 'spec' } & Signed<TaskSpec>)
+  | ({ type: 'spec' } & SignedSpec)
   | ({ type: 'commits' } & Signed<CommitBatch>)
   | ({ type: 'reveals' } & Signed<RevealBatch>)
   | ({ type: 'challenge' } & SignedChallenge)
@@ -90,8 +91,18 @@ export const auditDrawSchema = z.strictObject({ publicKey: lowerHex(33), gamma: 
 const envelope = <T extends z.ZodType>(type: string, message: T) =>
   z.strictObject({ type: z.literal(type), message, signer: address, signature })
 
+/** A spec's anchor proof (`TaskAnchor`): at most `MAX_ANCHOR_DEPTH` siblings, an index below `MAX_ANCHOR_LEAVES`. */
+export const taskAnchorSchema = z.strictObject({
+  root: hex32,
+  index: smallUint(MAX_ANCHOR_LEAVES - 1),
+  proof: z.array(hex32).max(MAX_ANCHOR_DEPTH),
+})
+
+/** A signed spec with its anchor proof, as gossip, the store and certificates carry it. */
+export const signedSpecSchema = z.strictObject({ message: taskSpecSchema, signer: address, signature, anchor: taskAnchorSchema.optional() })
+
 const protocolMessage = z.discriminatedUnion('type', [
-  envelope('spec', taskSpecSchema),
+  signedSpecSchema.extend({ type: z.literal('spec') }),
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
   z.strictObject({ type: z.literal('challenge'), message: challengeSchema, signer: address, signature, draw: auditDrawSchema }),
   envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),

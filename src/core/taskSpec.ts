@@ -1,11 +1,11 @@
 import { SpecRejectedError } from './errors.ts'
 import { assertValidComparison } from './comparison.ts'
 import { hashTaskSpec } from './eip712.ts'
-import { DRAW_LEAD_BLOCKS, MAX_DRAW_LEAD_BLOCKS } from './params.ts'
+import { MAX_DRAW_LEAD_BLOCKS } from './params.ts'
 import type { ProtocolParams } from './params.ts'
 import { isSignedBy, signDigest } from './signing.ts'
 import type { SignatureVerifier, Signer } from './signing.ts'
-import type { Hex, Policy, ProtocolDomain, Signed, TaskSpec } from './types.ts'
+import type { Hex, Policy, ProtocolDomain, SignedSpec, TaskSpec } from './types.ts'
 
 /** Runtimes this version of the protocol knows. */
 export const supportedRuntimes = ['wasm', 'onnx'] as const
@@ -20,7 +20,7 @@ export function requiredCapability(spec: Pick<TaskSpec, 'runtime' | 'program'>):
 }
 
 /** Signs a spec as its requester. The signature is over the task id. */
-export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: ProtocolDomain): Promise<Signed<TaskSpec>> {
+export async function signTaskSpec(signer: Signer, spec: TaskSpec, domain: ProtocolDomain): Promise<SignedSpec> {
   if (signer.address.toLowerCase() !== spec.requester.toLowerCase()) {
     throw new SpecRejectedError('SPEC_BAD_SIGNATURE', 'Only the requester named in a task spec can sign it.', {
       details: { requester: spec.requester, signer: signer.address },
@@ -66,7 +66,7 @@ export function assertValidPolicy(policy: Policy, params: ProtocolParams): void 
 }
 
 export interface CheckTaskSpecParameters {
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
   domain: ProtocolDomain
   params: ProtocolParams
   /** Local time in ms. */
@@ -136,23 +136,16 @@ export async function checkTaskSpec({
 }
 
 /**
- * Throws unless the spec's draw block lies ahead of `head`, the newest block the node has seen, and
- * at most `MAX_DRAW_LEAD_BLOCKS` past it. A draw block already seen is refused (`SPEC_DRAW_PASSED`):
- * its hash, and so the task's seats, could have been known when the requester signed, and a
- * requester that waited for it could grind its nonce for the seats it wants. A node that restarts
- * resumes its accepted specs without this check: it saw them before their draw.
+ * Throws unless the spec's draw block lies at most `MAX_DRAW_LEAD_BLOCKS` past `head`, the newest
+ * block the node has seen: a task waits that long at most for its seats. A draw block already mined
+ * is fine: what keeps a requester from choosing its seats is its anchor, recorded before the draw
+ * block (core/taskAnchor.ts), not when the spec reaches a node.
  */
 export function checkDrawBlock(spec: TaskSpec, head: bigint, taskId?: Hex): void {
-  if (spec.drawBlock <= head) {
-    throw new SpecRejectedError('SPEC_DRAW_PASSED', `The spec's draw block ${spec.drawBlock} has already been mined.`, {
-      details: { taskId, drawBlock: spec.drawBlock, head },
-      hint: `Name a block ahead of the chain's head (GET /v1/status gives one): ${head + DRAW_LEAD_BLOCKS} or later.`,
-    })
-  }
   if (spec.drawBlock > head + MAX_DRAW_LEAD_BLOCKS) {
     throw new SpecRejectedError('SPEC_DRAW_TOO_FAR', `The spec's draw block ${spec.drawBlock} is more than ${MAX_DRAW_LEAD_BLOCKS} blocks ahead.`, {
       details: { taskId, drawBlock: spec.drawBlock, head },
-      hint: `Name a block from ${head + 1n} to ${head + MAX_DRAW_LEAD_BLOCKS}.`,
+      hint: `Name a block up to ${head + MAX_DRAW_LEAD_BLOCKS} (GET /v1/status gives one).`,
     })
   }
 }

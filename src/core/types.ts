@@ -147,6 +147,21 @@ export interface Signed<T> extends Attested<T> {
   signature: Hex
 }
 
+/**
+ * Where a task's id was anchored on-chain (core/taskAnchor.ts): the requester's root, the leaf's
+ * index and the siblings from the leaf up. Not signed: it is checked against the root the chain holds.
+ */
+export interface TaskAnchor {
+  root: Hex
+  index: number
+  proof: Hex[]
+}
+
+/** A signed task spec as it travels and is stored: with the proof that its id was anchored before its draw block. */
+export interface SignedSpec extends Signed<TaskSpec> {
+  anchor?: TaskAnchor
+}
+
 export type Outcome = 'verified' | 'failed' | 'unresolved'
 
 /** The agreed outcome of a task, computed identically by every node from the reveals. */

@@ -1,9 +1,17 @@
-import type { Hex } from 'viem'
+import type { Hex, PublicClient } from 'viem'
+import type { DeployedContracts } from '../chain/deploy.ts'
+import { anchorRoot } from '../chain/viem/anchors.ts'
+import type { Wallet } from '../chain/viem/createSettlementClient.ts'
+import { hashTaskSpec } from '../core/eip712.ts'
 import { VeritaskError } from '../core/errors.ts'
 import { parseReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
-import type { Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { ProtocolDomain, Signed, TaskSpec, Verdict } from '../core/types.ts'
 import type { SubmissionTerms } from '../sdk/actions/submitTask.ts'
+import { anchoredDrawBlock, createDrawLead } from '../sdk/drawLead.ts'
+import type { DrawLead } from '../sdk/drawLead.ts'
+import { createTaskAnchorer } from '../sdk/taskAnchorer.ts'
+import type { TaskAnchorer } from '../sdk/taskAnchorer.ts'
 
 /**
  * The devnet's requester over the node HTTP API (docs/api.md): enough to drive a workload through
@@ -26,8 +34,46 @@ export async function submissionTerms(api: string): Promise<SubmissionTerms> {
 
 /** Each node's terms as last read, and when: submissions in a burst share one status read. */
 const terms = new Map<string, SubmissionTerms & { at: number }>()
-/** As the SDK's: a spec naming an epoch that just ended, or a draw block just mined, is refused. */
+/** As the SDK's: a spec naming an epoch that just ended is refused, and its anchor must beat its draw block. */
 const TERMS_TTL_MS = 100
+/** As the SDK's: how often a spec whose anchor landed in its draw block or later is signed again. */
+const LATE_ANCHOR_RETRIES = 3
+/** Each requester's anchor lead (`createDrawLead`), by the anchorer its submissions share. */
+const leads = new WeakMap<TaskAnchorer, DrawLead>()
+/** What a devnet requester approves TaskAnchors for at a time (runDevnet's too): one token, far beyond the anchors of a run at the devnet's minimum fee. */
+export const DEVNET_ANCHOR_APPROVAL = 10n ** 18n
+
+export interface CreateChainAnchorerParameters {
+  /** The requester: it signs the anchors and pays the minimum fee per task id from its tokens. */
+  walletClient: Wallet
+  publicClient: PublicClient
+  contracts: Pick<DeployedContracts, 'anchors' | 'token'>
+  /** What to approve TaskAnchors for when the allowance is short; `DEVNET_ANCHOR_APPROVAL` by default. */
+  approve?: bigint
+}
+
+/**
+ * A devnet requester's task anchorer on its chain: the specs it signs while an anchor transaction
+ * is under way share the next `TaskAnchors.anchor` (sdk/taskAnchorer.ts). Share one among all the
+ * requester's submissions: the wallet anchors one root at a time.
+ */
+export function createChainAnchorer({ walletClient, publicClient, contracts, approve = DEVNET_ANCHOR_APPROVAL }: CreateChainAnchorerParameters): TaskAnchorer {
+  return createTaskAnchorer((root, count) => anchorRoot({ walletClient, publicClient, anchors: contracts.anchors, token: contracts.token, root, count, approve }))
+}
+
+export interface SubmitOverHttpOptions {
+  /** Anchors each signed spec's id before its draw block; one shared by the requester's submissions, so those in flight together share a root. */
+  anchorer: TaskAnchorer
+  /** The signing domain: a spec's task id is its EIP-712 hash under it. */
+  domain: ProtocolDomain
+  /**
+   * The chain's newest block as the requester reads it: a spec names a draw block at least the
+   * requester's lead past it, as the SDK's does (a node's view of the chain may lag the chain).
+   */
+  head: () => Promise<bigint>
+  /** How long a spec the node cannot take yet is signed again (ms; default 10,000). */
+  retryMs?: number
+}
 
 async function cachedTerms(api: string, fresh: boolean): Promise<SubmissionTerms> {
   const cached = terms.get(api)
@@ -38,29 +84,46 @@ async function cachedTerms(api: string, fresh: boolean): Promise<SubmissionTerms
 }
 
 /**
- * Signs a spec for the terms the node names (`specFor`; read at most every 100 ms per node, and
- * afresh for a retry) and submits it with its blobs. A spec the node cannot take yet or any more
- * is signed again for the node's current terms, for up to `retryMs`: 402, its epoch's snapshot
- * holds no escrow for it (a deposit counts from the next epoch), `SPEC_WRONG_EPOCH`, its epoch
- * closed on the way, and `SPEC_DRAW_PASSED`, its draw block was mined on the way. Any other
- * refusal rejects with the node's error.
+ * Signs a spec for the terms the node names (`sign`; read at most every 100 ms per node, and
+ * afresh for a retry; the draw block at least the requester's lead past `head()`, learned per
+ * anchorer: `createDrawLead`), anchors its id (`anchorer`) and submits it with its anchor proof and
+ * blobs, as the SDK's `submitTask` does. A spec whose anchor landed in its draw block or later is
+ * signed (and anchored) again for a later draw block, up to three times. A spec the node cannot take yet
+ * or any more is signed again for the node's current terms, for up to `retryMs`: 402, its epoch's
+ * snapshot holds no escrow for it (a deposit counts from the next epoch), `SPEC_WRONG_EPOCH`, its
+ * epoch closed on the way, and `SPEC_DRAW_TOO_FAR`, the node's view of the chain lags the
+ * requester's. Any other refusal rejects with the node's error.
  */
 export async function submitOverHttp(
   api: string,
-  specFor: (terms: SubmissionTerms) => Promise<Signed<TaskSpec>>,
+  sign: (terms: SubmissionTerms) => Promise<Signed<TaskSpec>>,
   program: Uint8Array,
   input: Uint8Array,
-  { retryMs = 10_000 } = {},
+  { anchorer, domain, head, retryMs = 10_000 }: SubmitOverHttpOptions,
 ): Promise<Hex> {
   const blobs = { program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') }
   const until = performance.now() + retryMs
+  let lateAnchors = 0
+  let lead = leads.get(anchorer)
+  if (lead === undefined) leads.set(anchorer, (lead = createDrawLead()))
   for (let attempt = 0; ; attempt++) {
-    const signed = await specFor(await cachedTerms(api, attempt > 0))
-    const body = json({ spec: signed.message, signature: signed.signature, ...blobs })
+    const terms = await cachedTerms(api, attempt > 0)
+    const spec = await sign({ ...terms, drawBlock: anchoredDrawBlock(terms.drawBlock, await head(), lead.blocks()) })
+    const { signed, block } = await anchorer.anchor(spec, hashTaskSpec(spec.message, domain))
+    lead.observe(spec.message.drawBlock, block)
+    if (block >= spec.message.drawBlock) {
+      if (++lateAnchors <= LATE_ANCHOR_RETRIES) continue
+      throw new VeritaskError('ANCHOR_TOO_LATE', `The spec's id was anchored in block ${block}, not before its draw block ${spec.message.drawBlock}.`, {
+        details: { api, block, drawBlock: spec.message.drawBlock },
+      })
+    }
+    const body = json({ spec: signed.message, signature: signed.signature, anchor: signed.anchor, ...blobs })
     const res = await fetch(`${api}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const answer = (await res.json()) as { taskId?: Hex; error?: { code: string; message: string } }
     if (res.status === 202 && answer.taskId !== undefined) return answer.taskId
-    const retried = res.status === 402 || answer.error?.code === 'SPEC_WRONG_EPOCH' || answer.error?.code === 'SPEC_DRAW_PASSED'
+    const retried = res.status === 402 || answer.error?.code === 'SPEC_WRONG_EPOCH' || answer.error?.code === 'SPEC_DRAW_TOO_FAR'
+    // Too far ahead: the node's view of the chain lags the requester's; sign again once it caught up.
+    if (answer.error?.code === 'SPEC_DRAW_TOO_FAR') lead.reset()
     if (retried && performance.now() < until) {
       await pause(200)
       continue

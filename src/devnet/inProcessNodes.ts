@@ -90,7 +90,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         store: createMemoryNodeStore(),
         params,
         logger: logger.child({ node: i }),
-        ...(options.api === true ? { api: { chainReads: createChainReads({ publicClient: dev.publicClient, contracts: dev.contracts }) } } : {}),
+        ...(options.api === true ? { api: { chainReads: createChainReads({ publicClient: dev.publicClient, contracts: dev.contracts }), anchors: dev.contracts.anchors } } : {}),
         ...(options.epochGraceMs === undefined ? {} : { epochGraceMs: options.epochGraceMs }),
         ...(options.drawLeadMs === undefined ? {} : { drawLeadMs: options.drawLeadMs }),
         ...(options.settlerTimers === undefined ? {} : { settlerTimers: options.settlerTimers }),

@@ -70,7 +70,10 @@ export interface ProcessNetwork {
   publicClient: PublicClient
   client: SettlementClient
   nodes: NodeProcess[]
-  /** A funded requester with test tokens, `requesterDeposit` of them in escrow. */
+  /**
+   * A funded requester with 1,000 test tokens, `requesterDeposit` of them in escrow; the rest pay
+   * further deposits and the minimum fee of each task id it anchors (`createChainAnchorer`).
+   */
   requester: Wallet
   stop(): Promise<void>
 }

@@ -39,6 +39,11 @@ import { createGrindingRequester } from './grindingRequester.ts'
 import type { GrindingStats } from './grindingRequester.ts'
 import { createPublicSeats } from './publicSeats.ts'
 import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
+import { anchorRoot } from '../chain/viem/anchors.ts'
+import { anchorAlone } from '../core/taskAnchor.ts'
+import { anchoredDrawBlock, createDrawLead } from '../sdk/drawLead.ts'
+import { createTaskAnchorer } from '../sdk/taskAnchorer.ts'
+import type { TaskAnchorer } from '../sdk/taskAnchorer.ts'
 import type { DevChain } from './startDevChain.ts'
 import { quantile } from './stats.ts'
 import { buildInferenceWorkload, buildWorkload } from './workload.ts'
@@ -148,7 +153,9 @@ export interface SettlementReport {
   /** All `submitBatch` gas divided by verified tasks. */
   gasPerVerifiedTask: number
   totalGas: string
-  requester: { address: Address; deposited: string; charged: string; remaining: string }
+  /** `anchored`: task ids the requester anchored on-chain, `anchorFees` what it paid the treasury for them (from its wallet, not the escrow). */
+  requester: { address: Address; deposited: string; charged: string; remaining: string; anchored: number; anchorTransactions: number; anchorFees: string }
+  /** What the treasury holds: its share of fees and any slashed stake, without the anchor fees. */
   treasury: { address: Address; earned: string }
   /** A random task's receipt checked by `Settlement.verifyReceipt`, and the same receipt tampered with. */
   receiptCheck: { taskId: Hex; epoch: string; valid: boolean; tamperedRejected: boolean } | null
@@ -203,6 +210,8 @@ export interface DevnetReport {
 
 const STAKE = DEVNET_STAKE
 const FEE = 10n ** 15n
+/** Tokens the requester holds beyond its deposit, and approves once, for anchoring its task ids (each pays the minimum fee). */
+const ANCHOR_ALLOWANCE = 10n ** 18n
 /** Share of each fee paid to the agreeing executors; the rest goes to the treasury. */
 const EXECUTORS_BPS = 8_000
 /** Share of its stake a node loses per dissenting reveal. */
@@ -297,7 +306,8 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
           ...(options.sampleRatePpm === undefined ? {} : { sampleRatePpm: options.sampleRatePpm }),
         },
         capabilities: capabilitiesOfNode,
-        requesterTokens: FEE * BigInt(taskCount),
+        // Beyond the deposit: each anchored task id pays the minimum fee (core/taskAnchor.ts).
+        requesterTokens: FEE * BigInt(taskCount) + ANCHOR_ALLOWANCE,
         requesterDeposit: FEE * BigInt(taskCount),
         // Blocks come on a timer: each task waits for its draw block, a couple of blocks ahead.
         blockMs: DEVNET_BLOCK_MS,
@@ -347,6 +357,25 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const grindingCoalition = new Set(accounts.filter((_, i) => cast.behaviourOf(i) === 'grinding-requester').map((a) => a.address))
   const grinder = grindingCoalition.size === 0 ? undefined : createGrindingRequester({ coalition: grindingCoalition, domain })
   const nodes: VeritaskNode[] = hosts.map((h) => h.node)
+  // The requester anchors its task ids before their draw blocks (core/taskAnchor.ts): on the chain,
+  // in one transaction for the specs signed while the previous one was under way; without a chain
+  // (instant anchors), each spec alone.
+  const devChain = dev
+  const anchoring = { anchored: 0, transactions: 0, fees: 0n }
+  const anchorer: TaskAnchorer =
+    devChain === undefined
+      ? { anchor: async (signed, taskId) => ({ signed: anchorAlone(signed, taskId), block: 0n }) }
+      : createTaskAnchorer(
+          async (root, count) => {
+            const anchored = await anchorRoot({ walletClient: devChain.requester, publicClient: devChain.publicClient, anchors: devChain.contracts.anchors, token: devChain.contracts.token, root, count, approve: ANCHOR_ALLOWANCE })
+            anchoring.anchored += count
+            anchoring.transactions++
+            anchoring.fees += anchored.paid
+            return anchored
+          },
+          // The dev chain's wallets number their transactions: a spec need not wait for the previous anchor.
+          { maxInFlight: 4 },
+        )
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())
   /** The verdict of each task at its gateway, the node it was submitted to: the summary's view. */
@@ -359,6 +388,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const settlementLatencies: number[] = []
   let decided = 0
   let submitted = 0
+  /** Tasks handed to `submitOne`, and of those the ones not yet accepted or refused. */
+  let launched = 0
+  let launching = 0
+  let failure: unknown
   let notify: (() => void) | undefined
   const wake = () => notify?.()
   const until = (condition: () => boolean) =>
@@ -430,7 +463,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const rejected: Record<string, number> = {}
   const endOfRun = new Map<Address, { slashed: bigint; earned: bigint; jailed: boolean }>()
   /** Task i's spec as the requester signs it now, through `gateway`: ground for its coalition's seats by a grinding requester. */
-  const specFor = async (i: number, item: WorkloadItem, gateway: number, policy: Policy): Promise<TaskSpec> => {
+  const specFor = async (i: number, item: WorkloadItem, gateway: number, policy: Policy, drawBlockOf: (offered: bigint) => bigint): Promise<TaskSpec> => {
     const spec: TaskSpec = {
       requester: requester.address,
       nonce: BigInt(i),
@@ -442,12 +475,58 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       policy,
       fee: FEE,
       epoch: currentEpoch(),
-      drawBlock: nodes[gateway]!.nextDrawBlock(),
+      drawBlock: drawBlockOf(nodes[gateway]!.nextDrawBlock()),
       deadline: BigInt(Date.now() + 60_000),
     }
     const view = grinder === undefined ? undefined : chain.snapshot(spec.epoch)
     const guess = view === undefined ? undefined : await chain.awaitBlock(chain.head(), 1_000)
     return grinder === undefined || view === undefined || guess === undefined ? spec : grinder.grind(spec, view, guess)
+  }
+  /**
+   * Signs task i's spec, anchors its id (with the other specs signed meanwhile) and submits it
+   * through `gateway`. A spec whose anchor landed in its draw block or later is signed again with a
+   * later one, as the SDK does.
+   */
+  /** The newest block an anchor of this requester landed in: the chain is at least there, whatever the gateway saw. */
+  let lastAnchorBlock = 0n
+  const drawLead = createDrawLead()
+  const submitOne = async (i: number, item: WorkloadItem, gateway: number, policy: Policy): Promise<void> => {
+    let accepted: { taskId: Hex; spec: TaskSpec } | undefined
+    // Latency counts from the first signature: anchoring is part of submitting.
+    const startedAt = performance.now()
+    for (let attempt = 0; accepted === undefined; attempt++) {
+      // The chain is at least at the last anchor's block, however far behind the gateway's view of it.
+      const head = chain.head() > lastAnchorBlock ? chain.head() : lastAnchorBlock
+      const spec = await specFor(i, item, gateway, policy, (offered) => anchoredDrawBlock(offered, head, drawLead.blocks()))
+      const taskId = hashTaskSpec(spec, domain)
+      const { signed, block } = await anchorer.anchor(await signTaskSpec(requester, spec, domain), taskId)
+      if (block > lastAnchorBlock) lastAnchorBlock = block
+      drawLead.observe(spec.drawBlock, block)
+      if (block >= spec.drawBlock && attempt < 3) continue
+      // The task id is known before submitting, so the gateway's verdict cannot be missed.
+      gatewayOf.set(taskId, gateway)
+      itemOf.set(taskId, item)
+      submittedAt.set(taskId, startedAt)
+      try {
+        await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+        accepted = { taskId, spec }
+      } catch (error) {
+        if (!(error instanceof SpecRejectedError)) throw error
+        gatewayOf.delete(taskId)
+        itemOf.delete(taskId)
+        submittedAt.delete(taskId)
+        // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
+        rejected[error.code] = (rejected[error.code] ?? 0) + 1
+        logger.warn('task rejected by its gateway', { taskId, error })
+        return
+      }
+    }
+    const { taskId, spec } = accepted
+    item.taskId = taskId
+    item.epoch = spec.epoch
+    if (options.onSeated !== undefined) seated(taskId, spec, options.onSeated).catch((error: unknown) => logger.error('onSeated failed', { taskId, error }))
+    submitted++
+    options.onProgress?.({ submitted, decided, total: taskCount })
   }
   try {
     // Each epoch's tasks are submitted once the epoch is open; the nodes settle it after it ends.
@@ -461,43 +540,21 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       const epochPolicy = options.sampleRatePpm === undefined ? (chain.snapshot(currentEpoch())?.params?.defaultPolicy ?? policy) : policy
       for (const [index, item] of group.entries()) {
         if (dev !== undefined && index === Math.floor(group.length / 2)) await options.onEpoch?.(BigInt(epoch), dev)
-        await until(() => submitted - decided < concurrency)
+        await until(() => failure !== undefined || submitted + launching - decided < concurrency)
+        if (failure !== undefined) throw failure
         options.signal?.throwIfAborted()
-        const i = submitted
-        const gateway = i % nodes.length
-        // A spec whose draw block was mined on the way is signed again with a later one, as the SDK does.
-        let accepted: { taskId: Hex; spec: TaskSpec } | undefined
-        for (let attempt = 0; accepted === undefined; attempt++) {
-          const spec = await specFor(i, item, gateway, epochPolicy)
-          const signed = await signTaskSpec(requester, spec, domain)
-          // The task id is known before submitting, so the gateway's verdict cannot be missed.
-          const taskId = hashTaskSpec(spec, domain)
-          gatewayOf.set(taskId, gateway)
-          itemOf.set(taskId, item)
-          submittedAt.set(taskId, performance.now())
-          try {
-            await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
-            accepted = { taskId, spec }
-          } catch (error) {
-            if (!(error instanceof SpecRejectedError)) throw error
-            gatewayOf.delete(taskId)
-            itemOf.delete(taskId)
-            submittedAt.delete(taskId)
-            if (error.code === 'SPEC_DRAW_PASSED' && attempt < 3) continue
-            // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
-            rejected[error.code] = (rejected[error.code] ?? 0) + 1
-            logger.warn('task rejected by its gateway', { taskId, error })
-            break
-          }
-        }
-        if (accepted === undefined) continue
-        const { taskId, spec } = accepted
-        item.taskId = taskId
-        item.epoch = spec.epoch
-        if (options.onSeated !== undefined) seated(taskId, spec, options.onSeated).catch((error: unknown) => logger.error('onSeated failed', { taskId, error }))
-        submitted++
-        options.onProgress?.({ submitted, decided, total: taskCount })
+        const i = launched++
+        launching++
+        // Submitted concurrently, so that the specs signed while an anchor transaction is under way share the next.
+        void submitOne(i, item, i % nodes.length, epochPolicy)
+          .catch((error: unknown) => void (failure ??= error))
+          .finally(() => {
+            launching--
+            wake()
+          })
       }
+      await until(() => failure !== undefined || launching === 0)
+      if (failure !== undefined) throw failure
       // The epoch is over when every gateway decided its tasks and no node has a task still open.
       await until(() => decided >= submitted && nodes.every((n) => n.stats().openTasks === 0))
     }
@@ -514,7 +571,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       }
       const receipts = collectReceipts(workload, (taskId) => hosts[gatewayOf.get(taskId) ?? 0]?.settler?.receipt(taskId))
       const earned = await claimAll(dev, network, [...nodes.map((n) => n.address), dev.treasury])
-      settlement = await reportSettlement(dev, network, seed, [...outcomes.values()], settledEpochs, receipts)
+      settlement = await reportSettlement(dev, network, seed, [...outcomes.values()], settledEpochs, receipts, anchoring)
       const block = await dev.client.currentBlock()
       for (const node of nodes) {
         endOfRun.set(node.address, {
@@ -670,6 +727,7 @@ async function reportSettlement(
   verdicts: Verdict[],
   epochs: ReadonlyMap<bigint, { taskCount: number; gasUsed: bigint | null }>,
   receipts: readonly Receipt[],
+  anchoring: { anchored: number; transactions: number; fees: bigint },
 ): Promise<SettlementReport> {
   const totalGas = [...epochs.values()].reduce((sum, e) => sum + (e.gasUsed ?? 0n), 0n)
   const verified = verdicts.filter((v) => v.outcome === 'verified').length
@@ -703,8 +761,11 @@ async function reportSettlement(
       deposited: deposited.toString(),
       charged: charged.toString(),
       remaining: (deposited - charged).toString(),
+      anchored: anchoring.anchored,
+      anchorTransactions: anchoring.transactions,
+      anchorFees: anchoring.fees.toString(),
     },
-    treasury: { address: dev.treasury, earned: (await dev.client.tokenBalance(dev.treasury)).toString() },
+    treasury: { address: dev.treasury, earned: ((await dev.client.tokenBalance(dev.treasury)) - anchoring.fees).toString() },
     receiptCheck,
   }
 }

@@ -7,7 +7,7 @@ import type { VrfKey, VrfVerifier } from '../core/challenge.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
-import type { ProtocolDomain } from '../core/types.ts'
+import type { Address, ProtocolDomain } from '../core/types.ts'
 import { deriveBlsKey } from '../crypto/bls.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
 import { verifyVrfNative } from '../crypto/vrf.ts'
@@ -69,8 +69,11 @@ export interface StartNodeHostParameters {
   settlerTimers?: { takeoverMs?: number; pollMs?: number; retryMs?: number }
   /** How often the node checks whether its jail ran out, to count again (see `createEligibilityKeeper`). */
   eligibilityPollMs?: number
-  /** Serve the HTTP API here; no API when omitted. */
-  api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits; chainReads?: ExplorerChainReads }
+  /**
+   * Serve the HTTP API here; no API when omitted. `anchors`, the TaskAnchors contract of the
+   * node's chain, is reported by `/v1/status` for requesters to anchor their task ids at.
+   */
+  api?: { host?: string; port?: number; adminToken?: string; submissionLimits?: SubmissionLimits; chainReads?: ExplorerChainReads; anchors?: Address }
   /** Where the node and its settler report what they do (the API's event stream). */
   events?: NodeEventSink
 }

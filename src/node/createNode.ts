@@ -34,8 +34,10 @@ import {
 import type { TaskMessageOutcome, TaskState, TaskTiming } from '../core/task.ts'
 import { isSignedBy } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
+import { checkTaskAnchor, MISSING_ANCHOR } from '../core/taskAnchor.ts'
+import type { AnchorRejection } from '../core/taskAnchor.ts'
 import { checkDrawBlock, checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
-import type { Commit, Hex, ProtocolDomain, Reveal, Signed, SignedChallenge, TaskSpec, Verdict } from '../core/types.ts'
+import type { Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { Network } from '../ports/network.ts'
@@ -118,11 +120,19 @@ export interface CreateNodeParameters {
 
 /** A spec admitted here whose seats are not drawn yet: what opening it needs. */
 interface Admission {
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
   view: EpochView
   params: ProtocolParams
   origin: string
   mayOmit: boolean
+}
+
+/** The refusal of a spec whose id was not anchored before its draw block (core/taskAnchor.ts). */
+function notAnchored(taskId: Hex, spec: TaskSpec, check: AnchorRejection): SpecRejectedError {
+  return new SpecRejectedError('SPEC_NOT_ANCHORED', check.message, {
+    details: { taskId, reason: check.code, drawBlock: spec.drawBlock },
+    hint: 'Anchor the task ids on-chain (TaskAnchors.anchor) in a block before the draw block, and send each spec with its anchor proof; the SDK does both.',
+  })
 }
 
 /** The shortest a spec waits for its draw block (`CreateNodeParameters.maxDrawWaitMs`). */
@@ -552,16 +562,20 @@ export function createNode({
 
   /**
    * Admits a signed spec: every check, then its fee is reserved and it is stored and relayed. Its
-   * seats are drawn once its draw block comes (`openTask`). A spec submitted here must name a draw
-   * block this node has not seen (`checkDrawBlock`); one relayed by gossip is taken whatever its
-   * draw block: nodes that saw it before and after the block must not split over the task
-   * (docs/protocol.md §2). `digest`: the spec's hash when the gossip reader computed it;
-   * `beforeOpen`: runs once every check has passed (a submission stores its uploaded blobs there,
-   * so a refused spec leaves nothing behind).
+   * seats are drawn once its draw block comes (`openTask`), if its id was anchored on-chain before
+   * that block (core/taskAnchor.ts). The anchor is read as the spec arrives: where the chain already
+   * shows it, or the draw block has come, it is checked then and a spec failing it leaves nothing
+   * behind; otherwise it is checked at the draw, and a task failing it is dropped and its fee
+   * released. A spec is taken whatever its draw block (a submitted one at most
+   * `MAX_DRAW_LEAD_BLOCKS` ahead, `checkDrawBlock`): the anchor, not the moment a spec reaches a
+   * node, keeps the requester from choosing its seats, and nodes that see a spec before and after
+   * its block must not split over the task (docs/protocol.md §2). `digest`: the spec's hash when the
+   * gossip reader computed it; `beforeOpen`: runs once every check has passed (a submission stores
+   * its uploaded blobs there, so a refused spec leaves nothing behind).
    */
-  async function acceptSpec(signed: Signed<TaskSpec>, origin: string, { resuming = false, submitted = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
+  async function acceptSpec(signed: SignedSpec, origin: string, { resuming = false, submitted = false, digest, beforeOpen }: AcceptSpecOptions = {}): Promise<Hex> {
     const spec = signed.message
-    // The newest block as the spec arrives, before anything waits: the draw must lie beyond it.
+    // The newest block as the spec arrives, before anything waits: the draw may lie at most so far beyond it.
     const head = chain.head()
     // Only the very next epoch is worth waiting for; anything further ahead is refused at once.
     if (spec.epoch === chain.epoch() + 1n && chain.awaitEpoch !== undefined) await chain.awaitEpoch(spec.epoch, epochGraceMs)
@@ -570,44 +584,85 @@ export function createNode({
     const taskId = await checkTaskSpec({ signed, domain, params: epochParams, now: clock.now(), verify, ...(digest === undefined ? {} : { taskId: digest }) })
     if (submitted) checkDrawBlock(spec, head, taskId)
     assertSeatable(taskId, spec, view.eligibleNodes(requiredCapability(spec)).length)
-    if (tasks.has(taskId) || drawing.has(taskId) || store.getVerdict(taskId) !== undefined) {
-      throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+    const anchor = signed.anchor
+    if (anchor === undefined) throw notAnchored(taskId, spec, MISSING_ANCHOR)
+    const assertAdmissible = () => {
+      if (tasks.has(taskId) || drawing.has(taskId) || store.getVerdict(taskId) !== undefined) {
+        throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+      }
+      // Escrow at the snapshot of the spec's own epoch, which its batch charges by: a spec of the
+      // previous epoch (in grace) must not spend a deposit only the newer snapshot holds.
+      assertEscrowCovers({
+        taskId,
+        requester: spec.requester,
+        fee: spec.fee,
+        balance: chain.escrowBalance(spec.requester, spec.epoch),
+        reserved: epochs.reservedBy(spec.requester),
+      })
     }
-    // Escrow at the snapshot of the spec's own epoch, which its batch charges by: a spec of the
-    // previous epoch (in grace) must not spend a deposit only the newer snapshot holds.
-    assertEscrowCovers({
-      taskId,
-      requester: spec.requester,
-      fee: spec.fee,
-      balance: chain.escrowBalance(spec.requester, spec.epoch),
-      reserved: epochs.reservedBy(spec.requester),
-    })
+    // Before the chain is read: a copy of a known task, or a spec nobody pays for, costs no read.
+    assertAdmissible()
+    const anchored = await chain.anchorOf(spec.requester, anchor.root)
+    const draw = chain.blockHash(spec.drawBlock)
+    // Once the draw block is here every anchor made before it shows: a missing one fails now too.
+    if (anchored !== undefined || draw !== undefined) {
+      const check = checkTaskAnchor(taskId, spec, anchor, anchored)
+      if (check.kind === 'reject') throw notAnchored(taskId, spec, check)
+    }
+    // Again: another copy may have been admitted, or the escrow reserved, while the anchor was read.
+    assertAdmissible()
     beforeOpen?.()
     epochs.reserve(spec.epoch, spec.requester, spec.fee)
     stats.specsAccepted++
     store.putSpec(taskId, signed)
     // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
     const admission: Admission = { signed, view, params: epochParams, origin, mayOmit: resuming || spec.epoch !== chain.epoch() }
-    const draw = chain.blockHash(spec.drawBlock)
     if (draw !== undefined) {
       openAdmitted(taskId, admission, draw)
       return taskId
     }
     drawing.set(taskId, admission)
-    const drawWaitMs = maxDrawWaitMs ?? Math.max(MIN_DRAW_WAIT_MS, 2 * Number(MAX_DRAW_LEAD_BLOCKS) * (chain.blockMs?.() ?? 0))
-    void chain
-      .awaitBlock(spec.drawBlock, Math.max(0, Math.min(Number(spec.deadline) - clock.now(), drawWaitMs)))
-      .then((hash) => {
-        if (drawing.get(taskId) !== admission || !running) return
-        drawing.delete(taskId)
-        if (hash !== undefined) return openAdmitted(taskId, admission, hash)
-        // The draw block did not come in time: nobody here can seat the task. Its spec stays stored,
-        // so a batch that settles it is checked as for any task this node saw.
-        epochs.reserve(spec.epoch, spec.requester, -spec.fee)
-        log.warn('task dropped: its draw block did not come in time', { taskId, drawBlock: spec.drawBlock })
-      })
-      .catch((error: unknown) => log.error('task not opened after its draw', { taskId, error }))
+    void awaitDraw(taskId, admission, anchored !== undefined)
     return taskId
+  }
+
+  /**
+   * Waits for an admitted task's draw block, checks its anchor if that was not done at admission,
+   * and opens it; drops it (its fee released) if the block does not come in time or the anchor
+   * fails. Its spec stays stored, so a batch that settles it is checked as for any task this node saw.
+   */
+  async function awaitDraw(taskId: Hex, admission: Admission, anchorChecked: boolean): Promise<void> {
+    const { signed } = admission
+    const spec = signed.message
+    const drop = (reason: string, details: Record<string, unknown> = {}) => {
+      epochs.reserve(spec.epoch, spec.requester, -spec.fee)
+      log.warn(`task dropped: ${reason}`, { taskId, drawBlock: spec.drawBlock, ...details })
+    }
+    try {
+      const drawWaitMs = maxDrawWaitMs ?? Math.max(MIN_DRAW_WAIT_MS, 2 * Number(MAX_DRAW_LEAD_BLOCKS) * (chain.blockMs?.() ?? 0))
+      const hash = await chain.awaitBlock(spec.drawBlock, Math.max(0, Math.min(Number(spec.deadline) - clock.now(), drawWaitMs)))
+      if (drawing.get(taskId) !== admission || !running) return
+      if (hash === undefined) {
+        drawing.delete(taskId)
+        return drop('its draw block did not come in time')
+      }
+      if (!anchorChecked) {
+        const check = checkTaskAnchor(taskId, spec, signed.anchor, await chain.anchorOf(spec.requester, signed.anchor!.root))
+        if (drawing.get(taskId) !== admission || !running) return
+        if (check.kind === 'reject') {
+          drawing.delete(taskId)
+          countRejection('SPEC_NOT_ANCHORED')
+          return drop('its id was not anchored before its draw block', { reason: check.code })
+        }
+      }
+      drawing.delete(taskId)
+      openAdmitted(taskId, admission, hash)
+    } catch (error) {
+      if (drawing.get(taskId) !== admission) return log.error('task not opened after its draw', { taskId, error })
+      // The chain could not be read: nobody here can tell whether the task stands.
+      drawing.delete(taskId)
+      drop('its draw or anchor could not be read', { error })
+    }
   }
 
   /** Draws an admitted task's seats from its draw block's hash and opens it. */

@@ -2,7 +2,7 @@ import { VeritaskError } from '../core/errors.ts'
 import { sealCommits, sealReveals } from '../core/seal.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { SignatureVerifier } from '../core/signing.ts'
-import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
+import type { Address, Commit, Hex, Reveal, SignedChallenge, SignedSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, ValidationResult } from '../ports/network.ts'
 import type { Logger } from './logger.ts'
@@ -61,7 +61,7 @@ export interface CreateGossipIntakeParameters {
   /** Counts a refused message under its code (`NodeStats.rejected`). */
   countRejection(code: string): void
   /** Opens a task from a gossiped spec; throws (a `SpecRejectedError`) when the node refuses it. */
-  acceptSpec(signed: Signed<TaskSpec>, from: string, digest: Hex): Promise<unknown>
+  acceptSpec(signed: SignedSpec, from: string, digest: Hex): Promise<unknown>
   /** Hands a message to the open task it names and says what it made of it; undefined when no such task is open. */
   deliver(message: TaskMessage): GossipOutcome | undefined
   /** Whether the task was decided on this node. */

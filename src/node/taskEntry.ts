@@ -1,13 +1,13 @@
 import type { TaskCertificate } from '../core/certificate.ts'
 import type { Sealed } from '../core/seal.ts'
 import type { TaskState, TaskTiming } from '../core/task.ts'
-import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge, TaskSpec } from '../core/types.ts'
+import type { Address, Commit, Hex, Reveal, Signed, SignedChallenge, SignedSpec } from '../core/types.ts'
 
 /** What a node keeps of one open task besides its core state: its own progress and messages that came early. */
 export interface TaskEntry {
   state: TaskState
   /** The requester's signed spec: the head of the task's certificate. */
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
   /** The hash of the spec's draw block: with the epoch's seed, it ranks the task (`rankTask`). */
   draw: Hex
   /**
@@ -50,7 +50,7 @@ export interface TaskEntry {
 
 export interface CreateTaskEntryParameters {
   state: TaskState
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
   draw: Hex
   mayOmit: boolean
   epoch: bigint
@@ -99,7 +99,7 @@ export function certificateOf(entry: TaskEntry): TaskCertificate {
     }
   }
   return {
-    spec: signedPart(entry.signed),
+    spec: { ...signedPart(entry.signed), ...(entry.signed.anchor === undefined ? {} : { anchor: entry.signed.anchor }) },
     ...stage(false),
     ...(challenge === undefined ? {} : { challenge: { ...signedPart(challenge), draw: challenge.draw } }),
     ...(arbitration === null ? {} : { arbitration: stage(true) }),

@@ -1,6 +1,6 @@
 import type { DecidedTask } from '../core/batchCheck.ts'
 import type { TaskState } from '../core/task.ts'
-import type { Address, Hex, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { Address, Hex, SignedSpec, TaskSpec, Verdict } from '../core/types.ts'
 
 export interface NodeStats {
   specsAccepted: number
@@ -59,7 +59,7 @@ export interface VeritaskNode {
    * Accepts a requester's signed spec and its blobs (program, input), stores the blobs, gossips the
    * spec and opens the task. Resolves with the task id; rejects with a `SpecRejectedError`.
    */
-  submitTask(signed: Signed<TaskSpec>, blobs: readonly Uint8Array[]): Promise<Hex>
+  submitTask(signed: SignedSpec, blobs: readonly Uint8Array[]): Promise<Hex>
   getTask(taskId: Hex): TaskStatus | undefined
   getBlob(cid: Hex): Uint8Array | undefined
   onVerdict(listener: VerdictListener): () => void

@@ -1,6 +1,7 @@
 import type { ProtocolParams } from '../core/params.ts'
 import type { Candidate } from '../core/sortition.ts'
-import type { Address, Hex, ResultStatus, Signed, TaskSpec, Verdict } from '../core/types.ts'
+import type { AnchorRecord } from '../core/taskAnchor.ts'
+import type { Address, Hex, ResultStatus, SignedSpec, Verdict } from '../core/types.ts'
 
 /** What a node knows of one epoch, read once at its boundary and the same for every node. */
 export interface EpochView {
@@ -34,11 +35,24 @@ export interface BlockView {
 }
 
 /**
+ * Requesters' task anchors (core/taskAnchor.ts): the root of a batch of task ids a requester recorded
+ * on-chain, the block it did so in and how many leaves it paid for. A task counts only if its id
+ * was anchored before its draw block.
+ */
+export interface AnchorView {
+  /**
+   * What the chain holds of `requester`'s anchor of `root`: undefined if it has not anchored it (as
+   * of the newest block this view reads). Anchors are write-once, so a record never changes.
+   */
+  anchorOf(requester: Address, root: Hex): Promise<AnchorRecord | undefined>
+}
+
+/**
  * What a node reads from the chain: the current epoch, each known epoch's snapshot (seed,
- * eligible nodes, parameters), requesters' escrow balances, and blocks. The in-memory adapter
+ * eligible nodes, parameters), requesters' escrow balances and task anchors, and blocks. The in-memory adapter
  * serves snapshots it is handed; the chain adapter reads them at each epoch boundary.
  */
-export interface ChainView extends BlockView {
+export interface ChainView extends BlockView, AnchorView {
   /** The newest opened epoch: new task specs name it. */
   epoch(): bigint
   /** The snapshot of `epoch`, or undefined if it is not open yet or no longer kept. */
@@ -82,7 +96,7 @@ export interface OwnCommit {
 /** A task whose spec the node stored and that has no verdict yet: what a restarted node resumes. */
 export interface OpenTask {
   taskId: Hex
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
 }
 
 /** The node's own signature over an epoch batch digest (as an epoch committee member). */
@@ -102,8 +116,8 @@ export interface OwnBatchSignature {
  */
 export interface NodeStore {
   /** Stores an accepted spec. Storing one again keeps the task's place in `openTasks()`. */
-  putSpec(taskId: Hex, signed: Signed<TaskSpec>): void
-  getSpec(taskId: Hex): Signed<TaskSpec> | undefined
+  putSpec(taskId: Hex, signed: SignedSpec): void
+  getSpec(taskId: Hex): SignedSpec | undefined
   /**
    * Stores own commits all or none, durably once for all of them (one fsync for a batch). A commit
    * already stored with the same value is accepted again; a different one fails the whole call.

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { generatePrivateKey } from 'viem/accounts'
+import { AnchorFailedError } from '../chain/viem/anchors.ts'
 import { contentId } from '../core/contentId.ts'
+import { anchorLeaf } from '../core/taskAnchor.ts'
 import { wordCountReference } from '../programs/wordCount.ts'
 import { countWordsLocally, formatWordCounts } from '../../examples/word-frequencies/wordFrequencies.ts'
 import { mergeProgram as merge, startRequesterNetwork, wordCountProgram as wordCount } from '../../test/helpers/requesterNetwork.ts'
@@ -9,7 +12,7 @@ import { buildChunkOutputTree } from './chunkOutputs.ts'
 import { planChunks } from './chunking.ts'
 import { createVeritaskClient } from './createVeritaskClient.ts'
 import type { VeritaskClient } from './createVeritaskClient.ts'
-import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, JobInterruptedError, NodeUnreachableError } from './errors.ts'
+import { EmptyInputError, InsufficientEscrowError, InsufficientTokensError, InvalidProgramError, JobInterruptedError, NodeUnreachableError } from './errors.ts'
 import type { Fetch } from './nodeApi.ts'
 
 // The SDK against three in-memory nodes behind their HTTP APIs, with escrow on a real anvil
@@ -53,8 +56,11 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
 
   it('submits a task and waits for its verified, checked output', async () => {
     const input = text('the quick brown fox jumps over the lazy dog, the end')
-    const { taskId, duplicate } = await client.submitTask({ program: wordCount, input, fee })
+    const { taskId, duplicate, signed } = await client.submitTask({ program: wordCount, input, fee })
     assert.equal(duplicate, false)
+    // These nodes read no chain and name no anchors contract: the id travels anchored alone.
+    assert.equal((await client.chain()).anchors, undefined)
+    assert.deepEqual(signed.anchor, { root: anchorLeaf(taskId), index: 0, proof: [] })
     const result = await client.waitForResult({ taskId })
     assert.equal(result.outcome, 'verified')
     assert.deepEqual(result.output, wordCountReference(input))
@@ -69,6 +75,21 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
     await assert.rejects(client.submitTask({ program: text('(module)'), input: text('x'), fee }), InvalidProgramError)
     await assert.rejects(client.uploadProgram({ program: text('not wasm at all') }), (e: unknown) => e instanceof InvalidProgramError && e.code === 'SDK_INVALID_PROGRAM')
     assert.equal(accepted(), before)
+  })
+
+  it('anchors at the TaskAnchors contract it is given, and names a wallet that cannot pay for it before submitting', async () => {
+    // Gas, no tokens: the anchor's minimum fee is paid from the wallet, not the escrow.
+    const broke = connect({ account: generatePrivateKey(), anchors: net.chain.contracts.anchors })
+    assert.equal((await broke.chain()).anchors, net.chain.contracts.anchors)
+    const before = accepted()
+    await assert.rejects(broke.submitTask({ program: wordCount, input: text('unpaid'), fee }), (e: unknown) => {
+      assert.ok(e instanceof InsufficientTokensError, String(e))
+      assert.equal(e.code, 'SDK_INSUFFICIENT_TOKENS')
+      assert.ok(e.cause instanceof AnchorFailedError && e.cause.code === 'CHAIN_ANCHOR_FAILED')
+      assert.match(e.hint ?? '', /wallet/)
+      return true
+    })
+    assert.equal(accepted(), before, 'nothing was submitted')
   })
 
   it('falls back to the second node API URL when the first is down', async () => {

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto'
-import { createPublicClient, createWalletClient, getAddress, http } from 'viem'
+import { createPublicClient, createWalletClient, getAddress, http, isAddress } from 'viem'
 import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { defineDevChain } from '../chain/viem/defineDevChain.ts'
 import { waitForReceipt } from '../chain/viem/waitForReceipt.ts'
 import { EscrowAbi, SettlementAbi } from '../chain/generated/contracts.ts'
 import type { ProtocolDomain } from '../core/types.ts'
+import { createClientAnchorer } from './clientAnchorer.ts'
 import { ChainUnreachableError } from './errors.ts'
 import { createEventStream } from './eventStream.ts'
 import type { EventStream } from './eventStream.ts'
 import { createNodeApi } from './nodeApi.ts'
 import type { Fetch, NodeApi } from './nodeApi.ts'
 import type { RetryPolicy } from './retry.ts'
+import type { TaskAnchorer } from './taskAnchorer.ts'
 import { deposit } from './actions/deposit.ts'
 import { getEscrow } from './actions/getEscrow.ts'
 import { getReceipt } from './actions/getReceipt.ts'
@@ -34,6 +36,11 @@ export interface CreateVeritaskClientParameters {
   account: LocalAccount | Hex
   /** The Settlement contract; the escrow and fee token are read from it. */
   settlement: Address
+  /**
+   * The TaskAnchors contract, where the client anchors its task ids before their draw blocks.
+   * Read from the node's `GET /v1/status` (`anchors`) when left out.
+   */
+  anchors?: Address
   /** The chain id; read from `rpcUrl` when left out. */
   chainId?: number
   /** Retries against a failing node API (default 4 attempts per URL, 100 ms doubling to 2 s). */
@@ -57,6 +64,12 @@ export interface ChainInfo {
   settlement: Address
   escrow: Address
   token: Address
+  /**
+   * The TaskAnchors contract task ids are anchored at (`CreateVeritaskClientParameters.anchors`,
+   * else the node's status). Undefined when the node names none: it reads no chain (an in-memory
+   * network), and takes a spec with the anchor of its own id alone, for which nothing is sent.
+   */
+  anchors?: Address
   /** The EIP-712 domain task specs are signed under. */
   domain: ProtocolDomain
 }
@@ -72,9 +85,9 @@ export interface VeritaskClientBase {
   readonly pollIntervalMs: number
   /** The node's events for this requester's tasks, shared by every wait; undefined when turned off. */
   readonly events?: EventStream
-  /** Chain id, contract addresses and signing domain, read once. */
+  /** Chain id, contract addresses and signing domain, read once (the anchors contract from the node's status unless given). */
   chain(): Promise<ChainInfo>
-  /** A wallet client for the requester's own transactions (deposits). */
+  /** A wallet client for the requester's own transactions (deposits, task anchors). */
   wallet(): Promise<RequesterWallet>
   /** A fresh task nonce: random 63 bits, so two clients of one requester never collide. */
   nextNonce(): bigint
@@ -82,6 +95,11 @@ export interface VeritaskClientBase {
   readonly programs: Map<Hex, Uint8Array>
   /** Fees of tasks this client submitted: used for the escrow check when the node cannot report charges. */
   readonly ledger: { submittedFees: bigint }
+  /**
+   * Anchors the client's task ids on-chain before their draw blocks (`createClientAnchorer`): the
+   * specs signed while an anchor transaction is under way share the next one.
+   */
+  readonly anchorer: TaskAnchorer
 }
 
 /** Wraps a chain call so a dead RPC endpoint reads as one clear error. */
@@ -109,7 +127,9 @@ export async function sendOnChain(client: VeritaskClientBase, what: string, writ
 
 /**
  * Creates a requester client: typed actions over a node API (with retries and fallback URLs)
- * and an EVM chain (escrow deposits, on-chain receipt checks).
+ * and an EVM chain (escrow deposits, task anchors, on-chain receipt checks). Its wallet pays
+ * the escrow deposits and, for every task, the minimum fee that anchors the task's id
+ * (`submitTask`): keep fee tokens in it beside what is deposited.
  *
  * @example
  * ```ts
@@ -140,6 +160,11 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
   const transport = http(rpcUrl, { retryCount: 2 })
   const publicClient = createPublicClient({ transport, pollingInterval: 100 }) as PublicClient
 
+  /** The anchors contract the node names in its status; undefined when it names none (no chain). */
+  const anchorsOfNode = async (): Promise<Address | undefined> => {
+    const { anchors } = await api.json<{ anchors?: unknown }>('/v1/status')
+    return typeof anchors === 'string' && isAddress(anchors) ? getAddress(anchors) : undefined
+  }
   let chainInfo: Promise<ChainInfo> | undefined
   const chain = () =>
     (chainInfo ??= (async () => {
@@ -151,7 +176,8 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
         publicClient.readContract({ address: escrow, abi: EscrowAbi, functionName: 'token' }),
       )
       const verifyingContract = getAddress(settlement)
-      return { chainId, settlement: verifyingContract, escrow, token, domain: { chainId, verifyingContract } }
+      const anchors = parameters.anchors === undefined ? await anchorsOfNode() : getAddress(parameters.anchors)
+      return { chainId, settlement: verifyingContract, escrow, token, ...(anchors === undefined ? {} : { anchors }), domain: { chainId, verifyingContract } }
     })().catch((error: unknown) => {
       chainInfo = undefined // a later call may find the chain up
       throw error
@@ -174,6 +200,7 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
     nextNonce: () => randomBytes(8).readBigUInt64BE() >> 1n,
     programs: new Map(),
     ledger: { submittedFees: 0n },
+    anchorer: createClientAnchorer({ rpcUrl, publicClient, chain, wallet }),
   }
   type P<F extends (client: VeritaskClientBase, parameters: never) => unknown> = Parameters<F>[1]
   return {

@@ -19,6 +19,7 @@ export type SdkErrorCode =
   | 'SDK_CHAIN_UNREACHABLE'
   | 'SDK_JOB_INTERRUPTED'
   | 'SDK_INSUFFICIENT_TOKENS'
+  | 'SDK_ANCHOR_FAILED'
   | 'SDK_NO_PENDING_WITHDRAWAL'
   | 'SDK_WITHDRAWAL_NOT_READY'
 
@@ -95,9 +96,22 @@ export class ChainUnreachableError extends SdkError<'SDK_CHAIN_UNREACHABLE'> {
   override name = 'ChainUnreachableError'
 }
 
-/** The requester's wallet holds fewer fee tokens than it asked to deposit. */
+/**
+ * The requester's wallet holds fewer fee tokens than it asked to deposit, or than anchoring its
+ * task ids costs (the minimum fee per task, paid from the wallet, not the escrow).
+ */
 export class InsufficientTokensError extends SdkError<'SDK_INSUFFICIENT_TOKENS'> {
   override name = 'InsufficientTokensError'
+}
+
+/**
+ * The task ids could not be anchored on-chain before their draw block (`TaskAnchors.anchor`
+ * refused them, or each anchor landed too late): nothing was submitted. `cause` is the chain's
+ * `AnchorFailedError` (code `CHAIN_ANCHOR_FAILED`) where the contract refused; `details.error`
+ * names its custom error.
+ */
+export class TaskAnchorFailedError extends SdkError<'SDK_ANCHOR_FAILED'> {
+  override name = 'TaskAnchorFailedError'
 }
 
 /** `withdraw` was called with no withdrawal requested (`requestWithdrawal` first). */

@@ -18,6 +18,7 @@ it('sdk exports exactly its public API', () => {
     'NodeUnreachableError',
     'ResultMismatchError',
     'SdkError',
+    'TaskAnchorFailedError',
     'TimeoutError',
     'WithdrawalNotReadyError',
     'assertWasmProgram',

@@ -73,6 +73,7 @@ export {
   NoPendingWithdrawalError,
   ResultMismatchError,
   SdkError,
+  TaskAnchorFailedError,
   TimeoutError,
   WithdrawalNotReadyError,
 } from './errors.ts'

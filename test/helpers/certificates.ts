@@ -7,6 +7,8 @@ import { sealCommits, sealReveals } from '../../src/core/seal.ts'
 import type { Sealed } from '../../src/core/seal.ts'
 import type { Signer } from '../../src/core/signing.ts'
 import { arbitersOf } from '../../src/core/task.ts'
+import { anchorAlone } from '../../src/core/taskAnchor.ts'
+import type { AnchorRecord } from '../../src/core/taskAnchor.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Address, Commit, Hex, Reveal, TaskSpec } from '../../src/core/types.ts'
 import { makeSpec, requester } from './fixtures.ts'
@@ -38,8 +40,9 @@ export async function certify(
   spec: Partial<TaskSpec> = {},
   arbitration?: readonly Play[],
 ): Promise<{ certificate: TaskCertificate; taskId: Hex }> {
-  const signed = await signTaskSpec(requester, makeSpec(spec), devnetDomain)
-  const taskId = hashTaskSpec(signed.message, devnetDomain)
+  const unanchored = await signTaskSpec(requester, makeSpec(spec), devnetDomain)
+  const taskId = hashTaskSpec(unanchored.message, devnetDomain)
+  const signed = anchorAlone(unanchored, taskId)
   const stage = async (stagePlays: readonly Play[], offset: number) => {
     const sealed = await Promise.all(stagePlays.map((play, i) => sealedPlay(taskId, play, numberToHex(offset + i + 1, { size: 32 }))))
     return { commits: sealed.map((s) => s.commit), reveals: sealed.filter((_, i) => stagePlays[i]!.withhold !== true).map((s) => s.reveal) }
@@ -53,6 +56,12 @@ export async function certify(
     },
   }
 }
+
+/**
+ * Anchors as `createInstantAnchors` serves them: every root anchored in block 0 with one leaf, so
+ * specs anchored alone (`anchorAlone`, as `certify` signs them) pass.
+ */
+export const instantAnchorOf = (): AnchorRecord => ({ block: 0n, count: 1 })
 
 /** A ranking function that ranks these nodes, in this order, for every task. */
 export const rankedAs = (nodes: readonly Address[]) => () => nodes

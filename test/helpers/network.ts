@@ -1,7 +1,8 @@
 import { keccak256, stringToBytes } from 'viem'
 import { createStaticChainView } from '../../src/chain/memory/createStaticChainView.ts'
 import { contentId } from '../../src/core/contentId.ts'
-import { devnetDomain } from '../../src/core/eip712.ts'
+import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
+import { anchorAlone } from '../../src/core/taskAnchor.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
 import type { Hex, TaskSpec, Verdict } from '../../src/core/types.ts'
 import { startNodeHost } from '../../src/host/startNodeHost.ts'
@@ -87,7 +88,8 @@ export async function signedSpec(i: number, overrides: Partial<TaskSpec> = {}, o
     deadline: BigInt(now + 60_000),
     ...overrides,
   }
-  const signed = await signTaskSpec(requester, spec, devnetDomain)
+  // The static view's anchors are instant too: the spec's id anchored alone.
+  const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), hashTaskSpec(spec, devnetDomain))
   return { signed, input, blobs: [programBytes, input] }
 }
 

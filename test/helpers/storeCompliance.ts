@@ -5,7 +5,7 @@ import { computeCommitment } from '../../src/core/commit.ts'
 import { contentId } from '../../src/core/contentId.ts'
 import { devnetDomain, hashTaskSpec } from '../../src/core/eip712.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
-import type { Hex, ResultStatus, Signed, TaskSpec, Verdict } from '../../src/core/types.ts'
+import type { Hex, ResultStatus, SignedSpec, TaskSpec, Verdict } from '../../src/core/types.ts'
 import type { BlobStore, NodeStore, OwnCommit } from '../../src/ports/node.ts'
 import { StoreError } from '../../src/store/errors.ts'
 import { makeSpec, requester, testAccount } from './fixtures.ts'
@@ -28,7 +28,7 @@ const otherExecutor = testAccount('store-other-executor')
 
 export interface SignedTask {
   taskId: Hex
-  signed: Signed<TaskSpec>
+  signed: SignedSpec
 }
 
 /** A requester-signed spec; `nonce` tells tasks apart. */

@@ -13,6 +13,7 @@ import type { AggregateSignature, CommitteeMember, SettlementPort } from '../../
 import { aggregateBlsPublicKeys, blsPopMessage, eip2537ToBlsSignature, isCanonicalG1, verifyBlsSignature } from '../../crypto/bls.ts'
 import { defaultNetworkParameters, toProtocolParams } from '../governance/parameters.ts'
 import type { NetworkParameterValues } from '../governance/parameters.ts'
+import { createInstantAnchors } from './anchorSources.ts'
 import { createInstantBlocks } from './blockSources.ts'
 import { createStaticChainView, toEpochView } from './createStaticChainView.ts'
 import type { EpochSnapshot, SnapshotChainView, StaticNode } from './createStaticChainView.ts'
@@ -116,8 +117,10 @@ export function createMemoryChain({
   charged = () => 0n,
   baseParams,
 }: CreateMemoryChainParameters): MemoryChain {
-  // Task draws are known at once (`createInstantBlocks`): this chain's blocks are its writes, not a clock.
+  // Task draws are known at once (`createInstantBlocks`): this chain's blocks are its writes, not a
+  // clock. Anchors go with them (`createInstantAnchors`).
   const blocks = createInstantBlocks(seed)
+  const anchors = createInstantAnchors()
   const values: NetworkParameterValues = { ...defaultNetworkParameters, ...parameters }
   let block = 0n
   const stakes = new Map<Address, bigint>()
@@ -307,6 +310,7 @@ export function createMemoryChain({
     head: () => blocks.head(),
     blockHash: (block) => blocks.blockHash(block),
     awaitBlock: (block, timeoutMs) => blocks.awaitBlock(block, timeoutMs),
+    anchorOf: (requester, root) => anchors.anchorOf(requester, root),
     awaitEpoch,
     epochFacts,
     lastSettledEpoch: async () => (settledDigests.length === 0 ? null : BigInt(settledDigests.length) - 1n),

@@ -1,7 +1,8 @@
 import type { ProtocolParams } from '../../core/params.ts'
 import type { Candidate } from '../../core/sortition.ts'
 import type { Address, Hex } from '../../core/types.ts'
-import type { BlockView, ChainView, EpochView } from '../../ports/node.ts'
+import type { AnchorView, BlockView, ChainView, EpochView } from '../../ports/node.ts'
+import { createInstantAnchors } from './anchorSources.ts'
 import { createInstantBlocks } from './blockSources.ts'
 
 export interface StaticNode extends Candidate {
@@ -50,9 +51,14 @@ export function toEpochView(snapshot: EpochSnapshot): EpochView {
 /**
  * A chain view served from epoch snapshots: a fixed chain state for single-process networks
  * without a chain, or snapshots read from a chain by whoever drives the epochs. Task draws come
- * from `blocks`: known at once by default (`createInstantBlocks`).
+ * from `blocks`: known at once by default (`createInstantBlocks`); task anchors from `anchors`:
+ * anything counts as anchored by default (`createInstantAnchors`).
  */
-export function createStaticChainView(initial: EpochSnapshot, blocks: BlockView = createInstantBlocks(initial.seed)): SnapshotChainView {
+export function createStaticChainView(
+  initial: EpochSnapshot,
+  blocks: BlockView = createInstantBlocks(initial.seed),
+  anchors: AnchorView = createInstantAnchors(),
+): SnapshotChainView {
   /** Each kept epoch's view with the escrow of its snapshot: a spec is checked against its own epoch's. */
   const views = new Map<bigint, { view: EpochView; escrow: ReadonlyMap<Address, bigint> }>()
   let current = toEpochView(initial)
@@ -64,6 +70,7 @@ export function createStaticChainView(initial: EpochSnapshot, blocks: BlockView 
     head: () => blocks.head(),
     blockHash: (block) => blocks.blockHash(block),
     awaitBlock: (block, timeoutMs) => blocks.awaitBlock(block, timeoutMs),
+    anchorOf: (requester, root) => anchors.anchorOf(requester, root),
     update(next) {
       current = toEpochView(next)
       views.set(current.epoch, { view: current, escrow: next.escrow ?? new Map() })

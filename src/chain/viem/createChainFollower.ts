@@ -2,12 +2,14 @@ import { encodePacked, hexToBigInt, keccak256, parseAbiItem } from 'viem'
 import type { Address, Hex, PublicClient } from 'viem'
 import { chargeableOf, fundedOf } from '../../core/escrow.ts'
 import type { ProtocolParams } from '../../core/params.ts'
+import type { AnchorRecord } from '../../core/taskAnchor.ts'
 import type { ChainView } from '../../ports/node.ts'
 import type { DeployedContracts } from '../deploy.ts'
 import { EscrowAbi, SettlementAbi, StakeManagerAbi } from '../generated/contracts.ts'
 import { MAX_TIMER_MS } from '../memory/blockSources.ts'
 import { KEPT_EPOCHS, createStaticChainView, toEpochView } from '../memory/createStaticChainView.ts'
 import type { EpochSnapshot, StaticNode } from '../memory/createStaticChainView.ts'
+import { readAnchor } from './anchors.ts'
 import { createSettlementClient } from './createSettlementClient.ts'
 import { createPollInterval } from './pollInterval.ts'
 import { readParameters } from './readParameters.ts'
@@ -44,6 +46,10 @@ const silent: FollowerLogger = { debug: () => {}, warn: () => {} }
 
 /** Draw blocks' hashes kept in memory; an older one is read from the chain again when asked for. */
 const KEPT_BLOCK_HASHES = 4_096
+/** Task anchors kept once read: anchors are write-once, and a task's is read at its draw and again by settlers. */
+const KEPT_ANCHORS = 16_384
+/** Reads of one anchor before a failure is given up on. */
+const ANCHOR_READ_ATTEMPTS = 4
 
 export interface ChainFollower extends ChainView {
   /** Reads the chain up to the newest opened epoch (waiting for the first), then follows it. */
@@ -121,6 +127,33 @@ export function createChainFollower({
   /** Block hashes read for task draws, newest `KEPT_BLOCK_HASHES`, and the reads under way. */
   const hashes = new Map<bigint, Hex>()
   const hashReads = new Map<bigint, Promise<Hex>>()
+  /** Task anchors found on-chain, by requester and root (write-once there, so kept as read). */
+  const anchors = new Map<string, AnchorRecord>()
+  /** Anchors not found, with the newest block seen when they were read; and the reads under way. */
+  const missing = new Map<string, bigint>()
+  const anchorReads = new Map<string, Promise<AnchorRecord | undefined>>()
+
+  /**
+   * Reads one anchor at the chain's newest block (at or past every block this follower has seen).
+   * A failed read is tried a few times: a node that gave up would drop a task its peers run.
+   */
+  async function readAnchorOnce(key: string, requester: Address, root: Hex): Promise<AnchorRecord | undefined> {
+    const seen = seenHead
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const record = await readAnchor(publicClient, contracts.anchors, requester, root)
+        const kept = record === undefined ? missing : anchors
+        if (kept.size >= KEPT_ANCHORS) kept.delete(kept.keys().next().value!)
+        if (record === undefined) missing.set(key, seen)
+        else anchors.set(key, record)
+        return record
+      } catch (error) {
+        logger.warn('task anchor not read', { requester, root, attempt, error })
+        if (attempt >= ANCHOR_READ_ATTEMPTS - 1) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt).unref())
+      }
+    }
+  }
 
   /** Block `block`'s hash (at or below the head seen), read once and kept. */
   function readBlockHash(block: bigint): Promise<Hex> {
@@ -340,6 +373,20 @@ export function createChainFollower({
           await new Promise((resolve) => setTimeout(resolve, Math.min(left, 100 * 2 ** Math.min(attempt, 4))).unref())
         }
       }
+    },
+    anchorOf(requester, root) {
+      const key = `${requester.toLowerCase()}:${root.toLowerCase()}`
+      const kept = anchors.get(key)
+      if (kept !== undefined) return Promise.resolve(kept)
+      // Not found since the last new block: nothing can have changed (a flood of specs naming a
+      // root nobody anchored costs one read a block, not one a spec).
+      if (missing.get(key) === seenHead) return Promise.resolve(undefined)
+      let read = anchorReads.get(key)
+      if (read === undefined) {
+        read = readAnchorOnce(key, requester, root).finally(() => anchorReads.delete(key))
+        anchorReads.set(key, read)
+      }
+      return read
     },
     withCharged(chargedOf) {
       return { ...this, escrowBalance: (requester, epoch) => escrowBalance(requester, epoch, chargedOf) }

@@ -1,12 +1,4 @@
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
-  decodeFunctionData,
-  encodeFunctionData,
-  keccak256,
-  stringToBytes,
-} from 'viem'
+import { decodeFunctionData, encodeFunctionData, keccak256, stringToBytes } from 'viem'
 import type { Abi, Address, Hex, PublicClient } from 'viem'
 import { VeritaskError } from '../../core/errors.ts'
 import type { DeployedContracts } from '../deploy.ts'
@@ -16,6 +8,7 @@ import type { NetworkParameterName, NetworkParameterValues } from '../governance
 import { voteSupport } from '../governance/voteSupport.ts'
 import type { VoteSupport } from '../governance/voteSupport.ts'
 import type { Wallet } from './createSettlementClient.ts'
+import { decodeRevert } from './decodeRevert.ts'
 import { waitForReceipt } from './waitForReceipt.ts'
 
 export { voteSupport }
@@ -105,22 +98,6 @@ export function decodeParameterChange(calldata: Hex): ParameterChange | null {
   }
 }
 
-/** The custom error (name and arguments) a failed contract call reverted with, decoded against the governance ABIs. */
-export function decodeRevert(error: unknown): { name: string; args: readonly unknown[] } | undefined {
-  if (!(error instanceof BaseError)) return undefined
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
-  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined
-  if (reverted.data?.errorName) return { name: reverted.data.errorName, args: reverted.data.args ?? [] }
-  if (reverted.raw && reverted.raw !== '0x') {
-    try {
-      const decoded = decodeErrorResult({ abi: allErrors, data: reverted.raw })
-      return { name: decoded.errorName, args: decoded.args ?? [] }
-    } catch {
-      return { name: reverted.raw, args: [] }
-    }
-  }
-  return reverted.reason === undefined ? undefined : { name: reverted.reason, args: [] }
-}
 
 const revertHints: Record<string, string> = {
   GovernorInsufficientProposerVotes: 'The proposer needs at least the proposal threshold in active stake (see `veritask gov params`).',
@@ -150,7 +127,7 @@ export function createGovernanceClient(
     try {
       hash = await send()
     } catch (cause) {
-      const revert = decodeRevert(cause)
+      const revert = decodeRevert(cause, allErrors)
       if (revert === undefined) throw cause
       const args = revert.args.map((a) => String(a)).join(', ')
       throw new GovernanceError('GOV_REVERTED', `${what} was refused by the chain: ${revert.name}(${args}).`, {
@@ -197,7 +174,7 @@ export function createGovernanceClient(
           account: contracts.timelock,
         })
       } catch (cause) {
-        const revert = decodeRevert(cause)
+        const revert = decodeRevert(cause, allErrors)
         if (revert === undefined) throw cause
         throw new GovernanceError('GOV_REVERTED', `The change would be refused: ${revert.name}(${revert.args.map(String).join(', ')}).`, {
           cause,

@@ -9,7 +9,7 @@ import { defaultParams } from '../../core/params.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { TaskSpec } from '../../core/types.ts'
 import { devnetPrivateKey } from '../../devnet/accounts.ts'
-import { submitOverHttp, waitForReceiptOverHttp } from '../../devnet/httpRequester.ts'
+import { createChainAnchorer, submitOverHttp, waitForReceiptOverHttp } from '../../devnet/httpRequester.ts'
 import { waitForResult } from '../../sdk/actions/waitForResult.ts'
 import { createVeritaskClient } from '../../sdk/createVeritaskClient.ts'
 import { startProcessNetwork } from '../../devnet/processNetwork.ts'
@@ -61,7 +61,8 @@ export interface ProcessesReport {
 
 /**
  * The devnet with every node in its own `veritask node` process, over libp2p on loopback: anvil,
- * N staked node processes and a requester that submits the workload through the node APIs, waits
+ * N staked node processes and a requester that anchors its task ids on the chain and submits the
+ * workload through the node APIs, waits
  * for every verdict and every receipt, and checks each receipt on-chain.
  */
 export async function runProcessDevnet(context: CommandContext, options: ProcessesOptions): Promise<ProcessesReport> {
@@ -73,6 +74,9 @@ export async function runProcessDevnet(context: CommandContext, options: Process
     const workload = options.workload ?? (await buildWorkload(options.seed, options.tasks))
     await net.client.deposit(net.requester, fee * BigInt(workload.length))
     const domain = { chainId: net.chainId, verifyingContract: net.contracts.settlement }
+    // The requester anchors its task ids before their draw blocks, paying the minimum fee per id
+    // from the tokens it holds beyond its deposit; submissions in flight together share an anchor.
+    const anchorer = createChainAnchorer({ walletClient: net.requester, publicClient: net.publicClient, contracts: net.contracts })
     // Each verdict comes from the event stream of the node the task was submitted to, as an SDK
     // requester's does: that node accepted the spec, so it decides the task even if another node,
     // a moment behind on the epoch, refused it. Polling only while the stream is down.
@@ -106,7 +110,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
           deadline: BigInt(Date.now() + 120_000),
         })
         const begun = performance.now()
-        const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input)
+        const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input, { anchorer, domain, head: () => net.publicClient.getBlockNumber({ cacheTime: 0 }) })
         const { verdict } = await waitForResult(clients[gateway]!, { taskId, output: false, signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })

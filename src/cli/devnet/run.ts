@@ -111,6 +111,7 @@ function formatSettlement(s: DevnetReport['settlement']): string[] {
   return [
     `  settlement   ${s.epochs} epochs settled on chain ${s.chainId}, ${s.gasPerEpoch} gas per epoch, ${s.gasPerVerifiedTask} gas per verified task`,
     `  requester    deposited ${formatTokens(BigInt(s.requester.deposited))} VTT, charged ${formatTokens(BigInt(s.requester.charged))}, remaining ${formatTokens(BigInt(s.requester.remaining))}`,
+    `  anchors      ${s.requester.anchored} task ids in ${s.requester.anchorTransactions} transactions, ${formatTokens(BigInt(s.requester.anchorFees))} VTT in anchor fees`,
     `  treasury     earned ${formatTokens(BigInt(s.treasury.earned))} VTT`,
     `  receipt      ${receipt}`,
   ]

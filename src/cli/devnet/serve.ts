@@ -26,6 +26,7 @@ export function describeNetwork(net: LocalNetwork) {
       stakeManager: net.contracts.stakeManager,
       escrow: net.contracts.escrow,
       settlement: net.contracts.settlement,
+      anchors: net.contracts.anchors,
       parameters: net.contracts.parameters,
       governor: net.contracts.governor,
       timelock: net.contracts.timelock,

@@ -175,6 +175,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
         host: options.apiHost,
         port: options.apiPort,
         chainReads: createChainReads({ publicClient, contracts }),
+        anchors: contracts.anchors,
         ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       },
     })

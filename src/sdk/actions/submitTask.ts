@@ -2,12 +2,15 @@ import { contentId } from '../../core/contentId.ts'
 import { hashTaskSpec } from '../../core/eip712.ts'
 import { policyForSecurityLevel } from '../../core/securityLevel.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
-import type { Hex, Policy, Signed, TaskLimits, TaskSpec } from '../../core/types.ts'
+import type { Hex, Policy, SignedSpec, TaskLimits, TaskSpec } from '../../core/types.ts'
+import { onChain } from '../createVeritaskClient.ts'
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
-import { InvalidProgramError, NodeApiError } from '../errors.ts'
-import type { ChainUnreachableError, NodeUnreachableError } from '../errors.ts'
+import { InvalidProgramError, NodeApiError, TaskAnchorFailedError } from '../errors.ts'
+import type { ChainUnreachableError, InsufficientTokensError, NodeUnreachableError } from '../errors.ts'
 import { assertWasmProgram } from '../program.ts'
 import { sleep } from '../sleep.ts'
+import { anchoredDrawBlock, createDrawLead } from '../drawLead.ts'
+import type { DrawLead } from '../drawLead.ts'
 import { getEscrow } from './getEscrow.ts'
 
 /** Defaults for a task's terms; the devnet's values. */
@@ -55,12 +58,19 @@ export interface SubmitTaskParameters extends TaskTerms {
 
 export interface SubmitTaskReturnType {
   taskId: Hex
-  signed: Signed<TaskSpec>
+  /** The signed spec with its anchor proof, as the node took it. */
+  signed: SignedSpec
   /** True when the node already knew the task (an earlier attempt whose answer was lost). */
   duplicate: boolean
 }
 
-export type SubmitTaskErrorType = InvalidProgramError | NodeApiError | NodeUnreachableError | ChainUnreachableError
+export type SubmitTaskErrorType =
+  | InvalidProgramError
+  | NodeApiError
+  | NodeUnreachableError
+  | ChainUnreachableError
+  | TaskAnchorFailedError
+  | InsufficientTokensError
 
 interface StatusBody {
   epoch?: unknown
@@ -74,9 +84,15 @@ export interface SubmissionTerms {
 }
 
 const terms = new WeakMap<VeritaskClientBase, SubmissionTerms & { at: number }>()
-// Short: a spec naming an epoch that just ended, or a draw block just mined, is refused, and a
-// cached draw block eats into the time the spec has to reach every node before it is mined.
+// Short: a spec naming an epoch that just ended is refused, and a cached draw block eats into the
+// time its anchor has to be mined before it.
 const TERMS_TTL_MS = 100
+/** Each client's anchor lead, learned from its anchors (one queue, one wallet per client). */
+const leads = new WeakMap<VeritaskClientBase, DrawLead>()
+/** How often a spec whose anchor landed in its draw block or later is signed (and anchored) again. */
+const LATE_ANCHOR_RETRIES = 3
+/** How long a spec a node finds too far ahead (`SPEC_DRAW_TOO_FAR`: its view lags the chain) is signed again. */
+const DRAW_CATCH_UP_MS = 10_000
 
 const toBigInt = (raw: unknown): bigint => (typeof raw === 'string' || typeof raw === 'number' ? BigInt(raw) : 0n)
 
@@ -88,6 +104,18 @@ export async function submissionTerms(client: VeritaskClientBase, fresh = false,
   const read = { epoch: toBigInt(status.epoch), drawBlock: toBigInt(status.drawBlock), at: Date.now() }
   terms.set(client, read)
   return read
+}
+
+/**
+ * The draw block a spec names: the node's (`GET /v1/status`), but where the client anchors on a
+ * chain, at least `lead` blocks past the newest block the client reads itself (`anchoredDrawBlock`,
+ * the client's `DrawLead`): a node's view of the chain may lag the chain, and the anchor must land
+ * before the draw block.
+ */
+async function drawBlockOf(client: VeritaskClientBase, offered: bigint, onChainAnchors: boolean, lead: bigint): Promise<bigint> {
+  if (!onChainAnchors) return offered
+  const head = await onChain(client.rpcUrl, 'read the block number', () => client.publicClient.getBlockNumber({ cacheTime: 0 }))
+  return anchoredDrawBlock(offered, head, lead)
 }
 
 function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Uint8Array {
@@ -106,12 +134,25 @@ function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Ui
 }
 
 /**
- * Signs a task spec for the client's account and submits it with the program and input bytes
- * to the node API. Resolves once a node accepted it (it checked signature, limits, deadline and
- * escrow and gossiped it); `waitForResult` follows it to a verdict. The spec names the node's epoch
- * and a draw block a few blocks ahead (`GET /v1/status`): its seats are drawn from that block, which
- * nobody knows yet when the client signs. A spec whose epoch just ended, or whose draw block was
- * mined on the way, is signed again.
+ * Signs a task spec for the client's account, anchors its id on-chain and submits it with the
+ * program and input bytes to the node API. Resolves once a node accepted it (it checked
+ * signature, limits, deadline, escrow and anchor and gossiped it); `waitForResult` follows it to a
+ * verdict.
+ *
+ * The spec names the node's epoch and a draw block a few blocks ahead: the node's
+ * (`GET /v1/status`), or, if later, the client's lead past the chain's head as the client reads it
+ * (`ANCHOR_LEAD_BLOCKS` to start, raised when its anchors land late: `createDrawLead`). Its seats
+ * are drawn from that block's hash; so that the requester cannot try task ids until that hash
+ * seats a coalition of its choosing, the nodes take a spec only if its id was anchored on-chain in
+ * a block before the draw block (`TaskAnchors.anchor`, core/taskAnchor.ts). The client's anchorer
+ * (`client.anchorer`) records the Merkle root of the ids it signed meanwhile in one transaction
+ * from the client's wallet, paying the minimum fee per id from the wallet's tokens (not the
+ * escrow), and the spec travels with its proof.
+ *
+ * A spec whose anchor landed in its draw block or later is signed again for a later draw block
+ * and anchored again, up to three times; one a node refuses as too far ahead (`SPEC_DRAW_TOO_FAR`:
+ * its view of the chain lags the client's) is signed again after a pause, for up to 10 s; one whose
+ * epoch just ended is signed again too. Each anchored id is paid for, submitted or not.
  *
  * @example
  * ```ts
@@ -120,7 +161,7 @@ function programBytes(client: VeritaskClientBase, program: Uint8Array | Hex): Ui
  */
 export async function submitTask(client: VeritaskClientBase, parameters: SubmitTaskParameters): Promise<SubmitTaskReturnType> {
   const program = programBytes(client, parameters.program)
-  const { domain } = await client.chain()
+  const { domain, anchors } = await client.chain()
   const limits = { ...defaultTaskTerms.limits, ...parameters.limits }
   const fee = parameters.fee ?? defaultTaskTerms.fee
   const nonce = parameters.nonce ?? client.nextNonce()
@@ -130,8 +171,12 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
   const escrowWaitMs = parameters.escrowWaitMs ?? 30_000
   let escrowDelay = 250
   let termRetries = 0
+  let lateAnchors = 0
+  let lead = leads.get(client)
+  if (lead === undefined) leads.set(client, (lead = createDrawLead()))
   for (let attempt = 0; ; attempt++) {
-    const { epoch, drawBlock } = await submissionTerms(client, attempt > 0, parameters.signal)
+    const { epoch, drawBlock: offered } = await submissionTerms(client, attempt > 0, parameters.signal)
+    const drawBlock = await drawBlockOf(client, offered, anchors !== undefined, lead.blocks())
     const spec: TaskSpec = {
       requester: client.account.address,
       nonce,
@@ -145,10 +190,19 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
       drawBlock,
       deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
     }
-    const signed = await signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain)
     const taskId = hashTaskSpec(spec, domain)
+    const { signed, block } = await client.anchorer.anchor(await signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain), taskId)
+    if (anchors !== undefined) lead.observe(drawBlock, block)
+    if (block >= drawBlock) {
+      // Anchored once the draw could be known: the nodes would refuse it. Sign for a later draw block.
+      if (++lateAnchors <= LATE_ANCHOR_RETRIES) continue
+      throw new TaskAnchorFailedError('SDK_ANCHOR_FAILED', `The task's id was anchored in block ${block}, not before its draw block ${drawBlock}, ${lateAnchors} times.`, {
+        details: { taskId, block, drawBlock },
+        hint: 'The anchor transactions take longer to be mined than the node leaves before the draw block: check the chain (its gas price, its block time) and try again.',
+      })
+    }
     try {
-      await client.api.json('/v1/tasks', { method: 'POST', json: { spec, signature: signed.signature, ...body }, ...request })
+      await client.api.json('/v1/tasks', { method: 'POST', json: { spec, signature: signed.signature, anchor: signed.anchor, ...body }, ...request })
       client.ledger.submittedFees += fee
       return { taskId, signed, duplicate: false }
     } catch (error) {
@@ -158,8 +212,14 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
         client.ledger.submittedFees += fee
         return { taskId, signed, duplicate: true }
       }
-      // The epoch closed or the draw block was mined on the way: sign again for the node's new terms.
-      if ((error.code === 'SPEC_WRONG_EPOCH' || error.code === 'SPEC_DRAW_PASSED') && ++termRetries <= 3) continue
+      // The epoch closed on the way: sign again for the node's new terms.
+      if (error.code === 'SPEC_WRONG_EPOCH' && ++termRetries <= 3) continue
+      // The node's view of the chain lags the client's more than its lead allows: let it catch up.
+      if (error.code === 'SPEC_DRAW_TOO_FAR' && Date.now() - started < DRAW_CATCH_UP_MS) {
+        lead.reset()
+        await sleep(250, parameters.signal)
+        continue
+      }
       // A fresh deposit reaches the nodes' view of the chain a little later: wait for it, but
       // only while the chain shows escrow that covers the fee.
       if (error.code === 'SPEC_INSUFFICIENT_ESCROW' && Date.now() - started < escrowWaitMs) {

@@ -1,5 +1,5 @@
 import { contentId } from '../../core/contentId.ts'
-import type { Hex, Signed, TaskSpec, Verdict } from '../../core/types.ts'
+import type { Hex, SignedSpec, Verdict } from '../../core/types.ts'
 import type { BlobStore, NodeStore, OwnBatchSignature, OwnCommit } from '../../ports/node.ts'
 import { assertSameBatchDigest, assertSameOwnCommit } from '../conflicts.ts'
 
@@ -26,7 +26,7 @@ export function createMemoryBlobStore(): BlobStore {
 }
 
 export function createMemoryNodeStore(): NodeStore {
-  const specs = new Map<Hex, Signed<TaskSpec>>()
+  const specs = new Map<Hex, SignedSpec>()
   const commits = new Map<Hex, OwnCommit>()
   const verdicts = new Map<Hex, Verdict>()
   /** By `${epoch}/${round}`. */

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { decodeMessage, encodeMessage } from '../../core/messages.ts'
-import type { Hex, Outcome, ResultStatus, Signed, TaskSpec, Verdict } from '../../core/types.ts'
+import type { Hex, Outcome, ResultStatus, SignedSpec, Verdict } from '../../core/types.ts'
 import type { NodeStore, OwnCommit } from '../../ports/node.ts'
 import { assertSameBatchDigest, assertSameOwnCommit } from '../conflicts.ts'
 import { StoreError } from '../errors.ts'
@@ -211,11 +211,11 @@ function migrate(db: Database.Database, file: string): void {
   }
 }
 
-function encodeSpec(signed: Signed<TaskSpec>): string {
+function encodeSpec(signed: SignedSpec): string {
   return new TextDecoder().decode(encodeMessage({ type: 'spec', ...signed }))
 }
 
-function decodeSpec(text: string, taskId: string, file: string): Signed<TaskSpec> {
+function decodeSpec(text: string, taskId: string, file: string): SignedSpec {
   try {
     const message = decodeMessage(new TextEncoder().encode(text), Number.MAX_SAFE_INTEGER)
     if (message.type !== 'spec') throw new TypeError(`a ${message.type} message where a spec was stored`)

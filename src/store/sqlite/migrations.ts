@@ -6,7 +6,7 @@ export const migrations: readonly string[] = [
   `
   CREATE TABLE specs (
     task_id TEXT PRIMARY KEY NOT NULL,
-    spec TEXT NOT NULL -- Signed<TaskSpec> in its wire form: JSON, bigints as decimal strings
+    spec TEXT NOT NULL -- SignedSpec in its wire form: JSON, bigints as decimal strings
   );
   CREATE TABLE own_commits (
     task_id TEXT PRIMARY KEY NOT NULL,
