@@ -15,6 +15,7 @@ import { rankTask } from '../src/core/task.ts'
 import { signTaskSpec } from '../src/core/taskSpec.ts'
 import type { Address, Hex, SignedSpec, TaskSpec } from '../src/core/types.ts'
 import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
+import { createMemoryNodeStore } from '../src/store/memory/createMemoryStores.ts'
 import { createNode } from '../src/node/createNode.ts'
 import type { VeritaskNode } from '../src/node/createNode.ts'
 import type { BlockView } from '../src/ports/node.ts'
@@ -184,6 +185,38 @@ describe('the draw: seats no requester can steer', () => {
     for (const signed of [beforeAnchored, patient]) assert.equal(node.getTask(hashTaskSpec(signed.message, devnetDomain)), undefined, 'never seated')
     assert.equal(node.stats().feesReserved, 0n, 'the admitted one released its fee')
     assert.equal(node.pendingTasks(0n), 0)
+  })
+
+  it('a copy relayed with a bogus anchor proof does not push the task out: every proof that came is tried at the draw, and a task dropped there is not known', async () => {
+    // The proof is not signed: anyone can relay a copy of a spec with a root nobody anchored, and
+    // get it to a node before the genuine one.
+    const blocks = createManualBlocks(keccak256(stringToBytes('copies with other proofs')), 10n)
+    const store = createMemoryNodeStore()
+    const anchors = createAnchorRegistry(blocks)
+    const hub = createMemoryHub()
+    const node = createNode({ account: stakers[5]!, network: hub.connect('gateway'), chain: createStaticChainView(snapshot, blocks, anchors), runtimes: { wasm: idle }, store })
+    node.start()
+    started.push(node)
+    const peer = hub.connect('relay')
+    const bogus = (signed: SignedSpec, i: number) => ({ ...signed, anchor: { root: keccak256(stringToBytes(`a root nobody anchored ${i}`)), index: 0, proof: [] } })
+    const genuine = await anchored(specOf(0, 0, blocks.head() + 1n), anchors)
+    const taskId = hashTaskSpec(genuine.message, devnetDomain)
+    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...bogus(genuine, 0) }))
+    await waitUntil(() => node.getTask(taskId)?.phase === 'draw')
+    await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...genuine }))
+    // Only bogus copies of another task: it never opens, and is not known.
+    const orphan = await signTaskSpec(requester, specOf(1, 1, blocks.head() + 1n), devnetDomain)
+    const orphanId = hashTaskSpec(orphan.message, devnetDomain)
+    anchors.anchor(requester.address, anchorAlone(orphan, orphanId).anchor!.root, 1)
+    for (const i of [1, 2]) await peer.publish(topics.specs, encodeMessage({ type: 'spec', ...bogus(orphan, i) }))
+    await waitUntil(() => node.getTask(orphanId)?.phase === 'draw')
+    assert.equal(store.getSpec(taskId), undefined, 'nothing stored before the draw')
+    blocks.mine()
+    await waitUntil(() => node.getTask(taskId)?.phase !== 'draw' && node.getTask(orphanId) === undefined)
+    assert.ok(node.getTask(taskId)!.seats.length > 0, 'opened with the genuine proof')
+    assert.deepEqual(store.getSpec(taskId)?.anchor, genuine.anchor, 'stored with the proof that holds')
+    assert.equal(store.getSpec(orphanId), undefined, 'a task dropped at its draw is not known here')
+    assert.equal(node.stats().feesReserved, genuine.message.fee)
   })
 
   it('grinding anchored variants is paid for: of the task ids a requester anchors, its coalition holds a quorum at the honest rate', async () => {

@@ -61,7 +61,7 @@ export interface CertifyParameters {
   /** A task's ranking in the epoch's snapshot (`rankTask`). */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
   /** Requesters' task anchors as the chain holds them (`CheckTaskCertificateParameters.anchorOf`). */
-  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined
+  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined | Promise<AnchorRecord | undefined>
   /** A dispute's arbiters (`CheckTaskCertificateParameters.arbitersOf`). */
   arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   /** Checks sampled tasks' audit draws; the pure `verifyVrf` by default. */

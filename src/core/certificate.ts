@@ -89,10 +89,11 @@ export interface CheckTaskCertificateParameters {
   /** The task's ranking under its epoch's snapshot (`rankTask`): executors, then backups, best first. */
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
   /**
-   * What the chain holds of `requester`'s anchor of `root` (`ChainView.anchorOf`, read ahead):
-   * undefined if nothing. A task whose id was not anchored before its draw block proves nothing.
+   * What the chain holds of `requester`'s anchor of `root` (`ChainView.anchorOf`): undefined if
+   * nothing. Read only once the spec's signature checked, and only while the certificates before
+   * it checked. A task whose id was not anchored before its draw block proves nothing.
    */
-  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined
+  anchorOf(requester: Address, root: Hex): AnchorRecord | undefined | Promise<AnchorRecord | undefined>
   /**
    * A dispute's arbiters: the first nodes of the task's ranking, extended by the arbitration's
    * places, that are not among the disputed committers (`arbitersOf`, `rankTask`). Needed only for
@@ -159,7 +160,7 @@ export async function checkTaskCertificate({
   if (epoch !== undefined && spec.message.epoch !== epoch) {
     return reject('CERT_WRONG_EPOCH', `The spec names epoch ${spec.message.epoch}, not ${epoch}.`, { taskId })
   }
-  const anchored = checkTaskAnchor(taskId, spec.message, spec.anchor, spec.anchor === undefined ? undefined : anchorOf(spec.message.requester, spec.anchor.root))
+  const anchored = checkTaskAnchor(taskId, spec.message, spec.anchor, spec.anchor === undefined ? undefined : await anchorOf(spec.message.requester, spec.anchor.root))
   if (anchored.kind === 'reject') return reject('CERT_NOT_ANCHORED', anchored.message, { taskId, reason: anchored.code })
   const ranking = rankingOf(spec.message, taskId)
   const rank = new Map(ranking.map((node, i) => [node, i]))

@@ -71,8 +71,8 @@ export interface TaskSpec {
   epoch: bigint
   /**
    * The block whose hash, with the epoch's seed, draws the task's seats (`taskSeed`). The requester
-   * names a block it has not seen (a few ahead of the head, `GET /v1/status`), so it cannot grind
-   * its nonce for the seats it wants; a node refuses a spec whose draw block it has already seen.
+   * names a block a few ahead of the head (`GET /v1/status`) and anchors the task's id on-chain
+   * before it (core/taskAnchor.ts), so it cannot grind its nonce for the seats it wants.
    */
   drawBlock: bigint
   /** Unix time in ms after which the task can no longer be verified. */

@@ -21,7 +21,6 @@ import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { roundAggregator } from '../core/rounds.ts'
 import { arbitersOf, rankTask } from '../core/task.ts'
-import type { AnchorRecord } from '../core/taskAnchor.ts'
 import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -137,7 +136,6 @@ const DRAW_WAIT_MS = 5_000
  * epoch's honest tasks name only the blocks of that epoch and a few after it.
  */
 const MAX_DRAW_READS = 4_096
-const anchorKey = (requester: Address, root: Hex): string => `${requester.toLowerCase()}:${root.toLowerCase()}`
 const DRAW_READS_AT_ONCE = 64
 
 interface Candidate {
@@ -306,34 +304,6 @@ export function createEpochSettler({
   }
 
   /**
-   * The task anchors the certificates name, read from the chain: one read per requester and root (a
-   * requester's tasks share their roots; the chain view keeps those it read at admission), a few at
-   * a time. Not capped below the proposal's own size: every task it settles needs its anchor. A certificate whose anchor is not read proves nothing; one that cannot be read (the chain
-   * endpoint failing) is left unread the same way, so this member objects rather than signs blind.
-   */
-  async function anchorsOf(certificates: readonly TaskCertificate[]): Promise<Map<string, AnchorRecord>> {
-    const anchors = new Map<string, AnchorRecord>()
-    const wanted = new Map<string, { requester: Address; root: Hex }>()
-    for (const { spec } of certificates) {
-      if (spec.anchor === undefined) continue
-      wanted.set(anchorKey(spec.message.requester, spec.anchor.root), { requester: spec.message.requester, root: spec.anchor.root })
-    }
-    const reads = [...wanted]
-    for (let at = 0; at < reads.length; at += DRAW_READS_AT_ONCE) {
-      await Promise.all(
-        reads.slice(at, at + DRAW_READS_AT_ONCE).map(async ([key, { requester, root }]) => {
-          const record = await chain.anchorOf(requester, root).catch((error: unknown) => {
-            log.warn('task anchor not read for a certificate', { requester, root, error })
-            return undefined
-          })
-          if (record !== undefined) anchors.set(key, record)
-        }),
-      )
-    }
-    return anchors
-  }
-
-  /**
    * What checking the epoch's certificates needs: each task's ranking in the epoch's snapshot, and
    * the result bytes tolerance comparisons of differing results need (fetched by content id).
    */
@@ -364,8 +334,11 @@ export function createEpochSettler({
         if (bytes !== undefined) outputs.set(cid, bytes)
       }),
     )
-    const [draws, anchors] = await Promise.all([drawsOf(certificates), anchorsOf(certificates)])
-    const anchorOf = (requester: Address, root: Hex) => anchors.get(anchorKey(requester, root))
+    const draws = await drawsOf(certificates)
+    // Anchors are read as each certificate is checked (after its spec's signature), so a proposal
+    // stuffed with certificates naming roots nobody anchored costs one read before its objection.
+    // The chain view keeps the anchors it read when the specs arrived.
+    const anchorOf = (requester: Address, root: Hex) => chain.anchorOf(requester, root)
     // A proposal's check ranks each task more than once (its seats, then what the member holds): rank it once.
     // A task whose draw block's hash cannot be read here ranks nobody: its certificate does not check.
     const rankings = new Map<Hex, Address[]>()

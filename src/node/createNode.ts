@@ -37,7 +37,7 @@ import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { checkTaskAnchor, MISSING_ANCHOR } from '../core/taskAnchor.ts'
 import type { AnchorRejection } from '../core/taskAnchor.ts'
 import { checkDrawBlock, checkTaskSpec, requiredCapability } from '../core/taskSpec.ts'
-import type { Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskSpec, Verdict } from '../core/types.ts'
+import type { Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskAnchor, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
 import type { Network } from '../ports/network.ts'
@@ -125,7 +125,15 @@ interface Admission {
   params: ProtocolParams
   origin: string
   mayOmit: boolean
+  /**
+   * The anchor proofs copies of the spec came with, the first copy's first, checked in this order
+   * at the draw: the proof is not signed, so anyone can relay a copy with a bogus one first.
+   */
+  anchors: TaskAnchor[]
 }
+
+/** Anchor proofs a task waiting for its draw keeps at most (`Admission.anchors`). */
+const MAX_ANCHOR_CANDIDATES = 4
 
 /** The refusal of a spec whose id was not anchored before its draw block (core/taskAnchor.ts). */
 function notAnchored(taskId: Hex, spec: TaskSpec, check: AnchorRejection): SpecRejectedError {
@@ -587,7 +595,7 @@ export function createNode({
     const anchor = signed.anchor
     if (anchor === undefined) throw notAnchored(taskId, spec, MISSING_ANCHOR)
     const assertAdmissible = () => {
-      if (tasks.has(taskId) || drawing.has(taskId) || store.getVerdict(taskId) !== undefined) {
+      if (tasks.has(taskId) || store.getVerdict(taskId) !== undefined) {
         throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
       }
       // Escrow at the snapshot of the spec's own epoch, which its batch charges by: a spec of the
@@ -600,6 +608,8 @@ export function createNode({
         reserved: epochs.reservedBy(spec.requester),
       })
     }
+    // A copy of a task waiting for its draw: its proof is one more to try at the draw.
+    if (drawing.has(taskId)) return addAnchorCandidate(taskId, drawing.get(taskId)!, anchor)
     // Before the chain is read: a copy of a known task, or a spec nobody pays for, costs no read.
     assertAdmissible()
     const anchored = await chain.anchorOf(spec.requester, anchor.root)
@@ -610,30 +620,46 @@ export function createNode({
       if (check.kind === 'reject') throw notAnchored(taskId, spec, check)
     }
     // Again: another copy may have been admitted, or the escrow reserved, while the anchor was read.
+    if (drawing.has(taskId)) return addAnchorCandidate(taskId, drawing.get(taskId)!, anchor)
     assertAdmissible()
     beforeOpen?.()
     epochs.reserve(spec.epoch, spec.requester, spec.fee)
     stats.specsAccepted++
-    store.putSpec(taskId, signed)
     // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
-    const admission: Admission = { signed, view, params: epochParams, origin, mayOmit: resuming || spec.epoch !== chain.epoch() }
+    const admission: Admission = { signed, view, params: epochParams, origin, mayOmit: resuming || spec.epoch !== chain.epoch(), anchors: [anchor] }
     if (draw !== undefined) {
       openAdmitted(taskId, admission, draw)
       return taskId
     }
+    // Not stored until it opens: a task dropped at its draw was never known here (a member that
+    // never ran it cannot vouch for what its certificate leaves out, core/batchCheck.ts).
     drawing.set(taskId, admission)
     void awaitDraw(taskId, admission, anchored !== undefined)
     return taskId
   }
 
   /**
-   * Waits for an admitted task's draw block, checks its anchor if that was not done at admission,
-   * and opens it; drops it (its fee released) if the block does not come in time or the anchor
-   * fails. Its spec stays stored, so a batch that settles it is checked as for any task this node saw.
+   * Keeps the anchor proof of another copy of a task waiting for its draw (at most
+   * `MAX_ANCHOR_CANDIDATES`): whichever proves the id at the draw opens the task. A copy whose
+   * proof is already kept, or one past the cap, is a duplicate.
+   */
+  function addAnchorCandidate(taskId: Hex, admission: Admission, anchor: TaskAnchor): Hex {
+    const known = admission.anchors.some((a) => a.root === anchor.root && a.index === anchor.index && a.proof.join() === anchor.proof.join())
+    if (known || admission.anchors.length >= MAX_ANCHOR_CANDIDATES) {
+      throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+    }
+    admission.anchors.push(anchor)
+    return taskId
+  }
+
+  /**
+   * Waits for an admitted task's draw block, checks its anchor proofs if that was not done at
+   * admission (each copy's, in the order they came, read once the block is here), and opens it with
+   * the first that proves its id; drops it (its fee released) if the block does not come in time or
+   * no proof holds.
    */
   async function awaitDraw(taskId: Hex, admission: Admission, anchorChecked: boolean): Promise<void> {
-    const { signed } = admission
-    const spec = signed.message
+    const spec = admission.signed.message
     const drop = (reason: string, details: Record<string, unknown> = {}) => {
       epochs.reserve(spec.epoch, spec.requester, -spec.fee)
       log.warn(`task dropped: ${reason}`, { taskId, drawBlock: spec.drawBlock, ...details })
@@ -646,17 +672,22 @@ export function createNode({
         drawing.delete(taskId)
         return drop('its draw block did not come in time')
       }
-      if (!anchorChecked) {
-        const check = checkTaskAnchor(taskId, spec, signed.anchor, await chain.anchorOf(spec.requester, signed.anchor!.root))
+      let proven = anchorChecked ? admission.signed : undefined
+      const reasons: string[] = []
+      // Candidates may still arrive while earlier ones are read: each is tried.
+      for (let i = 0; proven === undefined && i < admission.anchors.length; i++) {
+        const anchor = admission.anchors[i]!
+        const check = checkTaskAnchor(taskId, spec, anchor, await chain.anchorOf(spec.requester, anchor.root))
         if (drawing.get(taskId) !== admission || !running) return
-        if (check.kind === 'reject') {
-          drawing.delete(taskId)
-          countRejection('SPEC_NOT_ANCHORED')
-          return drop('its id was not anchored before its draw block', { reason: check.code })
-        }
+        if (check.kind === 'anchored') proven = { ...admission.signed, anchor }
+        else reasons.push(check.code)
       }
       drawing.delete(taskId)
-      openAdmitted(taskId, admission, hash)
+      if (proven === undefined) {
+        countRejection('SPEC_NOT_ANCHORED')
+        return drop('its id was not anchored before its draw block', { reasons })
+      }
+      openAdmitted(taskId, { ...admission, signed: proven }, hash)
     } catch (error) {
       if (drawing.get(taskId) !== admission) return log.error('task not opened after its draw', { taskId, error })
       // The chain could not be read: nobody here can tell whether the task stands.
@@ -668,6 +699,7 @@ export function createNode({
   /** Draws an admitted task's seats from its draw block's hash and opens it. */
   function openAdmitted(taskId: Hex, { signed, view, params: epochParams, origin, mayOmit }: Admission, draw: Hex): void {
     const spec = signed.message
+    store.putSpec(taskId, signed)
     const ranking = rankTask({ view, taskId, spec, draw, backups: epochParams.backups })
     const timing = taskTiming(epochParams)
     const state = openTask({ taskId, spec, ranking, timing, now: clock.now() })

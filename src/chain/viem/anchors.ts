@@ -19,10 +19,16 @@ export class AnchorFailedError extends VeritaskError<'CHAIN_ANCHOR_FAILED'> {
 
 /**
  * When `requester` anchored `root` at the TaskAnchors contract `anchors`, and how many task ids it
- * paid for; undefined when it did not.
+ * paid for; undefined when it did not (as of `blockNumber`, the newest block by default).
  */
-export async function readAnchor(client: PublicClient, anchors: Address, requester: Address, root: Hex): Promise<AnchorRecord | undefined> {
-  const [atBlock, count] = await client.readContract({ address: anchors, abi: TaskAnchorsAbi, functionName: 'anchorOf', args: [requester, root] })
+export async function readAnchor(client: PublicClient, anchors: Address, requester: Address, root: Hex, blockNumber?: bigint): Promise<AnchorRecord | undefined> {
+  const [atBlock, count] = await client.readContract({
+    address: anchors,
+    abi: TaskAnchorsAbi,
+    functionName: 'anchorOf',
+    args: [requester, root],
+    ...(blockNumber === undefined ? {} : { blockNumber }),
+  })
   return atBlock === 0n ? undefined : { block: atBlock, count }
 }
 

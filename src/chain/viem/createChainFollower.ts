@@ -134,14 +134,16 @@ export function createChainFollower({
   const anchorReads = new Map<string, Promise<AnchorRecord | undefined>>()
 
   /**
-   * Reads one anchor at the chain's newest block (at or past every block this follower has seen).
-   * A failed read is tried a few times: a node that gave up would drop a task its peers run.
+   * Reads one anchor at the newest block this follower has seen. A failed read is tried a few
+   * times: a node that gave up would drop a task its peers run.
    */
   async function readAnchorOnce(key: string, requester: Address, root: Hex): Promise<AnchorRecord | undefined> {
     const seen = seenHead
     for (let attempt = 0; ; attempt++) {
       try {
-        const record = await readAnchor(publicClient, contracts.anchors, requester, root)
+        // At the newest block seen, not at whatever "latest" a load-balanced endpoint answers from:
+        // once a task's draw block is seen, the answer for it is final.
+        const record = await readAnchor(publicClient, contracts.anchors, requester, root, seen >= 0n ? seen : undefined)
         const kept = record === undefined ? missing : anchors
         if (kept.size >= KEPT_ANCHORS) kept.delete(kept.keys().next().value!)
         if (record === undefined) missing.set(key, seen)
@@ -381,10 +383,13 @@ export function createChainFollower({
       // Not found since the last new block: nothing can have changed (a flood of specs naming a
       // root nobody anchored costs one read a block, not one a spec).
       if (missing.get(key) === seenHead) return Promise.resolve(undefined)
-      let read = anchorReads.get(key)
+      // A read under way answers only for the block it reads at: one that started before a task's
+      // draw block must not decide it.
+      const at = `${key}@${seenHead}`
+      let read = anchorReads.get(at)
       if (read === undefined) {
-        read = readAnchorOnce(key, requester, root).finally(() => anchorReads.delete(key))
-        anchorReads.set(key, read)
+        read = readAnchorOnce(key, requester, root).finally(() => anchorReads.delete(at))
+        anchorReads.set(at, read)
       }
       return read
     },
