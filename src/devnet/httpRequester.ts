@@ -58,7 +58,9 @@ export interface CreateChainAnchorerParameters {
  * requester's submissions: the wallet anchors one root at a time.
  */
 export function createChainAnchorer({ walletClient, publicClient, contracts, approve = DEVNET_ANCHOR_APPROVAL }: CreateChainAnchorerParameters): TaskAnchorer {
-  return createTaskAnchorer((root, count) => anchorRoot({ walletClient, publicClient, anchors: contracts.anchors, token: contracts.token, root, count, approve }))
+  return createTaskAnchorer((root, count) => anchorRoot({ walletClient, publicClient, anchors: contracts.anchors, token: contracts.token, root, count, approve }), {
+    head: () => publicClient.getBlockNumber({ cacheTime: 0 }),
+  })
 }
 
 export interface SubmitOverHttpOptions {

@@ -374,7 +374,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
             return anchored
           },
           // The dev chain's wallets number their transactions: a spec need not wait for the previous anchor.
-          { maxInFlight: 4 },
+          { maxInFlight: 4, head: () => devChain.publicClient.getBlockNumber({ cacheTime: 0 }) },
         )
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())

@@ -4,6 +4,7 @@ import { findNetworkParameter } from '../chain/governance/parameters.ts'
 import { AnchorFailedError, anchorRoot } from '../chain/viem/anchors.ts'
 import { VeritaskError } from '../core/errors.ts'
 import { anchorAlone } from '../core/taskAnchor.ts'
+import { onChain } from './createVeritaskClient.ts'
 import type { ChainInfo, RequesterWallet } from './createVeritaskClient.ts'
 import { ChainUnreachableError, InsufficientTokensError, TaskAnchorFailedError } from './errors.ts'
 import { createTaskAnchorer } from './taskAnchorer.ts'
@@ -49,7 +50,7 @@ export function createClientAnchorer(client: ClientAnchorerSource): TaskAnchorer
       throw error
     }))
 
-  const onChain = createTaskAnchorer(async (root, count) => {
+  const chainAnchorer = createTaskAnchorer(async (root, count) => {
     const { anchors, token } = await client.chain()
     try {
       const leaves = BigInt(count) > ANCHOR_APPROVAL_LEAVES ? BigInt(count) : ANCHOR_APPROVAL_LEAVES
@@ -59,12 +60,12 @@ export function createClientAnchorer(client: ClientAnchorerSource): TaskAnchorer
     } catch (error) {
       throw anchorError(error, client.rpcUrl, count)
     }
-  })
+  }, { head: () => onChain(client.rpcUrl, 'read the block number', () => client.publicClient.getBlockNumber({ cacheTime: 0 })) })
 
   return {
     async anchor(signed, taskId) {
       const { anchors } = await client.chain()
-      return anchors === undefined ? { signed: anchorAlone(signed, taskId), block: 0n } : onChain.anchor(signed, taskId)
+      return anchors === undefined ? { signed: anchorAlone(signed, taskId), block: 0n } : chainAnchorer.anchor(signed, taskId)
     },
   }
 }

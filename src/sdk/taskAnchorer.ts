@@ -31,6 +31,12 @@ export interface CreateTaskAnchorerOptions {
    * one is under way, and need a wallet that numbers concurrent transactions (a nonce manager).
    */
   maxInFlight?: number
+  /**
+   * The chain's newest block, read as a batch is about to be anchored: a spec whose draw block an
+   * anchor sent now cannot precede (at or below the head plus one) is handed back as late without
+   * being paid for. Without it every spec is anchored.
+   */
+  head?: () => Promise<bigint>
 }
 
 /**
@@ -38,16 +44,26 @@ export interface CreateTaskAnchorerOptions {
  * (core/taskAnchor.ts), and an anchor costs a transaction, so specs signed close together share
  * one. A spec is anchored at once when fewer than `maxInFlight` anchor transactions are under way
  * (after the current event-loop turn, so a burst of specs signed together goes in one root);
- * otherwise it waits for one to finish and goes in the next root with every spec that waited.
+ * otherwise it waits for one to finish and goes in the next root with every spec that waited. A
+ * spec that comes back with a block at or past its draw block (`AnchoredSpec.block`) does not count:
+ * the caller signs it again for a later draw block.
  */
-export function createTaskAnchorer(anchorRoot: AnchorRoot, { maxInFlight = 1 }: CreateTaskAnchorerOptions = {}): TaskAnchorer {
+export function createTaskAnchorer(anchorRoot: AnchorRoot, { maxInFlight = 1, head }: CreateTaskAnchorerOptions = {}): TaskAnchorer {
   const waiting: Waiting[] = []
   let inFlight = 0
   let scheduled = false
 
   async function flush(): Promise<void> {
-    const batch = waiting.splice(0, MAX_ANCHOR_LEAVES)
+    let batch = waiting.splice(0, MAX_ANCHOR_LEAVES)
     try {
+      if (head !== undefined) {
+        // An anchor sent now lands in the next block at the earliest: a spec drawn from it or an
+        // earlier one would come back late, its leaf paid for nothing.
+        const next = (await head()) + 1n
+        for (const w of batch) if (w.signed.message.drawBlock <= next) w.resolve({ signed: w.signed, block: next })
+        batch = batch.filter((w) => w.signed.message.drawBlock > next)
+        if (batch.length === 0) return
+      }
       const tree = buildAnchorTree(batch.map((w) => w.taskId))
       const { block } = await anchorRoot(tree.root, tree.count)
       batch.forEach((w, i) => w.resolve({ signed: { ...w.signed, anchor: tree.anchors[i]! }, block }))
