@@ -7,6 +7,7 @@ import { createNonceManager, jsonRpc } from 'viem/nonce'
 import { startAnvil } from '../chain/anvil/startAnvil.ts'
 import type { StartedAnvil } from '../chain/anvil/startAnvil.ts'
 import { defaultChainParams, deployContracts, writeAddressesFile } from '../chain/deploy.ts'
+import { TestTokenAbi } from '../chain/generated/contracts.ts'
 import type { ChainParams, DeployedContracts } from '../chain/deploy.ts'
 import { fromProtocolParams } from '../chain/governance/parameters.ts'
 import { createSettlementClient } from '../chain/viem/createSettlementClient.ts'
@@ -166,8 +167,17 @@ async function setUp(anvil: StartedAnvil | undefined, rpcUrl: string, options: S
   const requesterKey = devnetPrivateKey(options.seed, 'requester')
   const requester = wallet(requesterKey)
   await fund(requester.account.address)
-  await client.mint(deployer, requester.account.address, options.requesterTokens ?? 1_000n * 10n ** 18n)
+  const requesterTokens = options.requesterTokens ?? 1_000n * 10n ** 18n
+  await client.mint(deployer, requester.account.address, requesterTokens)
   if ((options.requesterDeposit ?? 0n) > 0n) await client.deposit(requester, options.requesterDeposit!)
+  // What it keeps beyond its deposit pays for anchoring its task ids (the minimum fee each),
+  // approved once here: approvals sent beside anchors under way can run out of gas (one estimated
+  // while the allowance was unchanged, mined after an anchor spent some of it).
+  const kept = requesterTokens - (options.requesterDeposit ?? 0n)
+  if (kept > 0n) {
+    const hash = await requester.writeContract({ address: contracts.token, abi: TestTokenAbi, functionName: 'approve', args: [contracts.anchors, kept], account: requester.account, chain })
+    await waitForReceipt(publicClient, hash)
+  }
 
   /** Mines to `target` on a dev chain; on any other chain waits for blocks to get there. */
   async function reachBlock(target: bigint): Promise<void> {
