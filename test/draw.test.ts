@@ -219,6 +219,34 @@ describe('the draw: seats no requester can steer', () => {
     assert.equal(node.stats().feesReserved, genuine.message.fee)
   })
 
+  it('a copy whose anchor the chain already shows displaces bogus copies that took every proof slot first', async () => {
+    const blocks = createManualBlocks(keccak256(stringToBytes('slots filled by a relay')), 10n)
+    const anchors = createAnchorRegistry(blocks)
+    const hub = createMemoryHub()
+    const node = createNode({ account: stakers[5]!, network: hub.connect('gateway'), chain: createStaticChainView(snapshot, blocks, anchors), runtimes: { wasm: idle } })
+    node.start()
+    started.push(node)
+    const relay = hub.connect('relay')
+    // Signed and relayed in bogus copies before its anchor is mined; anchored in the next block.
+    const spec = specOf(0, 0, blocks.head() + 3n)
+    const taskId = hashTaskSpec(spec, devnetDomain)
+    const unanchored = await signTaskSpec(requester, spec, devnetDomain)
+    for (let i = 0; i < 4; i++) {
+      await relay.publish(topics.specs, encodeMessage({ type: 'spec', ...unanchored, anchor: { root: keccak256(stringToBytes(`bogus ${i}`)), index: 0, proof: [] } }))
+    }
+    await waitUntil(() => node.getTask(taskId)?.phase === 'draw')
+    blocks.mine()
+    const genuine = anchorAlone(unanchored, taskId)
+    anchors.anchor(requester.address, genuine.anchor!.root, 1)
+    blocks.mine()
+    // The genuine copy comes after the slots are full; the chain shows its anchor, before the draw block.
+    assert.equal(await node.submitTask(genuine, [program, inputOf(0)]), taskId, 'taken, not a duplicate')
+    blocks.mine()
+    await waitUntil(() => node.getTask(taskId)?.phase !== 'draw')
+    assert.ok(node.getTask(taskId)!.seats.length > 0, 'opened with the genuine proof')
+    assert.equal(node.stats().rejected.SPEC_NOT_ANCHORED, undefined)
+  })
+
   it('grinding anchored variants is paid for: of the task ids a requester anchors, its coalition holds a quorum at the honest rate', async () => {
     // Its only way to choose after the draw: anchor many variants of a task in one root before the
     // draw block, paying the minimum fee for each, then submit the best. Over every id it paid for,

@@ -130,10 +130,20 @@ interface Admission {
    * at the draw: the proof is not signed, so anyone can relay a copy with a bogus one first.
    */
   anchors: TaskAnchor[]
+  /** A proof the chain already showed to hold (anchored before the draw block): the task opens with it. */
+  proven?: TaskAnchor
+  /** Chain reads spent on copies that came with every slot taken (`MAX_DISPLACEMENT_READS`). */
+  displacementReads: number
 }
 
 /** Anchor proofs a task waiting for its draw keeps at most (`Admission.anchors`). */
 const MAX_ANCHOR_CANDIDATES = 4
+/**
+ * Copies, with every proof slot of a waiting task taken, whose anchor the node reads to see whether
+ * it holds already (and so displaces the unproven ones): a relay's flood of bogus copies costs a
+ * node at most this many chain reads per task.
+ */
+const MAX_DISPLACEMENT_READS = 16
 
 /** The refusal of a spec whose id was not anchored before its draw block (core/taskAnchor.ts). */
 function notAnchored(taskId: Hex, spec: TaskSpec, check: AnchorRejection): SpecRejectedError {
@@ -626,7 +636,17 @@ export function createNode({
     epochs.reserve(spec.epoch, spec.requester, spec.fee)
     stats.specsAccepted++
     // A spec of the previous epoch crossed the boundary; a resumed one was seen by a node that missed part of its epoch.
-    const admission: Admission = { signed, view, params: epochParams, origin, mayOmit: resuming || spec.epoch !== chain.epoch(), anchors: [anchor] }
+    const admission: Admission = {
+      signed,
+      view,
+      params: epochParams,
+      origin,
+      mayOmit: resuming || spec.epoch !== chain.epoch(),
+      anchors: [anchor],
+      // Checked above where the chain already showed the anchor.
+      ...(anchored === undefined ? {} : { proven: anchor }),
+      displacementReads: 0,
+    }
     if (draw !== undefined) {
       openAdmitted(taskId, admission, draw)
       return taskId
@@ -634,21 +654,32 @@ export function createNode({
     // Not stored until it opens: a task dropped at its draw was never known here (a member that
     // never ran it cannot vouch for what its certificate leaves out, core/batchCheck.ts).
     drawing.set(taskId, admission)
-    void awaitDraw(taskId, admission, anchored !== undefined)
+    void awaitDraw(taskId, admission)
     return taskId
   }
 
   /**
    * Keeps the anchor proof of another copy of a task waiting for its draw (at most
-   * `MAX_ANCHOR_CANDIDATES`): whichever proves the id at the draw opens the task. A copy whose
-   * proof is already kept, or one past the cap, is a duplicate.
+   * `MAX_ANCHOR_CANDIDATES`): whichever proves the id at the draw opens the task. With every slot
+   * taken, a copy whose anchor the chain already shows to hold (a fact, however early it is read:
+   * anchors are write-once) becomes the task's proof: a relay that filled the slots with bogus
+   * copies first cannot keep the genuine one out. A copy whose proof is already kept, one past the
+   * cap that does not hold yet, and any once a proof holds, are duplicates.
    */
-  function addAnchorCandidate(taskId: Hex, admission: Admission, anchor: TaskAnchor): Hex {
-    const known = admission.anchors.some((a) => a.root === anchor.root && a.index === anchor.index && a.proof.join() === anchor.proof.join())
-    if (known || admission.anchors.length >= MAX_ANCHOR_CANDIDATES) {
-      throw new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+  async function addAnchorCandidate(taskId: Hex, admission: Admission, anchor: TaskAnchor): Promise<Hex> {
+    const duplicate = () => new SpecRejectedError('SPEC_DUPLICATE', 'This task is already known.', { details: { taskId } })
+    const same = (a: TaskAnchor) => a.root === anchor.root && a.index === anchor.index && a.proof.join() === anchor.proof.join()
+    if (admission.proven !== undefined || admission.anchors.some(same)) throw duplicate()
+    if (admission.anchors.length < MAX_ANCHOR_CANDIDATES) {
+      admission.anchors.push(anchor)
+      return taskId
     }
-    admission.anchors.push(anchor)
+    if (admission.displacementReads >= MAX_DISPLACEMENT_READS) throw duplicate()
+    admission.displacementReads++
+    const spec = admission.signed.message
+    const check = checkTaskAnchor(taskId, spec, anchor, await chain.anchorOf(spec.requester, anchor.root))
+    if (check.kind !== 'anchored' || drawing.get(taskId) !== admission || admission.proven !== undefined) throw duplicate()
+    admission.proven = anchor
     return taskId
   }
 
@@ -658,7 +689,7 @@ export function createNode({
    * the first that proves its id; drops it (its fee released) if the block does not come in time or
    * no proof holds.
    */
-  async function awaitDraw(taskId: Hex, admission: Admission, anchorChecked: boolean): Promise<void> {
+  async function awaitDraw(taskId: Hex, admission: Admission): Promise<void> {
     const spec = admission.signed.message
     const drop = (reason: string, details: Record<string, unknown> = {}) => {
       epochs.reserve(spec.epoch, spec.requester, -spec.fee)
@@ -672,15 +703,16 @@ export function createNode({
         drawing.delete(taskId)
         return drop('its draw block did not come in time')
       }
-      let proven = anchorChecked ? admission.signed : undefined
+      const provenSpec = () => (admission.proven === undefined ? undefined : { ...admission.signed, anchor: admission.proven })
+      let proven = provenSpec()
       const reasons: string[] = []
-      // Candidates may still arrive while earlier ones are read: each is tried.
+      // Candidates may still arrive (or one be proven) while earlier ones are read: each is tried.
       for (let i = 0; proven === undefined && i < admission.anchors.length; i++) {
         const anchor = admission.anchors[i]!
         const check = checkTaskAnchor(taskId, spec, anchor, await chain.anchorOf(spec.requester, anchor.root))
         if (drawing.get(taskId) !== admission || !running) return
-        if (check.kind === 'anchored') proven = { ...admission.signed, anchor }
-        else reasons.push(check.code)
+        proven = check.kind === 'anchored' ? { ...admission.signed, anchor } : provenSpec()
+        if (check.kind === 'reject') reasons.push(check.code)
       }
       drawing.delete(taskId)
       if (proven === undefined) {
