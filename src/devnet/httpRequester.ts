@@ -40,27 +40,35 @@ const TERMS_TTL_MS = 100
 const LATE_ANCHOR_RETRIES = 3
 /** Each requester's anchor lead (`createDrawLead`), by the anchorer its submissions share. */
 const leads = new WeakMap<TaskAnchorer, DrawLead>()
-/** What a devnet requester approves TaskAnchors for at a time (runDevnet's too): one token, far beyond the anchors of a run at the devnet's minimum fee. */
-export const DEVNET_ANCHOR_APPROVAL = 10n ** 18n
+/** Tokens a devnet requester keeps beyond its escrow deposit (and approves TaskAnchors for) to anchor its task ids: far beyond a run's anchors at the devnet's minimum fee. */
+export const DEVNET_ANCHOR_TOKENS = 10n ** 18n
 
 export interface CreateChainAnchorerParameters {
   /** The requester: it signs the anchors and pays the minimum fee per task id from its tokens. */
   walletClient: Wallet
   publicClient: PublicClient
   contracts: Pick<DeployedContracts, 'anchors' | 'token'>
-  /** What to approve TaskAnchors for when the allowance is short; `DEVNET_ANCHOR_APPROVAL` by default. */
-  approve?: bigint
+  /** Anchor transactions under way at once (`createTaskAnchorer`; default 1): more need a nonce-managed wallet and an allowance approved ahead. */
+  maxInFlight?: number
+  /** Called with each anchor transaction's leaves and fee, once mined. */
+  onAnchored?(anchored: { count: number; paid: bigint }): void
 }
 
 /**
  * A devnet requester's task anchorer on its chain: the specs it signs while an anchor transaction
- * is under way share the next `TaskAnchors.anchor` (sdk/taskAnchorer.ts). Share one among all the
- * requester's submissions: the wallet anchors one root at a time.
+ * is under way share the next `TaskAnchors.anchor` (sdk/taskAnchorer.ts), and a spec that can no
+ * longer be anchored before its draw block is handed back unpaid. Share one among all the
+ * requester's submissions.
  */
-export function createChainAnchorer({ walletClient, publicClient, contracts, approve = DEVNET_ANCHOR_APPROVAL }: CreateChainAnchorerParameters): TaskAnchorer {
-  return createTaskAnchorer((root, count) => anchorRoot({ walletClient, publicClient, anchors: contracts.anchors, token: contracts.token, root, count, approve }), {
-    head: () => publicClient.getBlockNumber({ cacheTime: 0 }),
-  })
+export function createChainAnchorer({ walletClient, publicClient, contracts, maxInFlight = 1, onAnchored }: CreateChainAnchorerParameters): TaskAnchorer {
+  return createTaskAnchorer(
+    async (root, count) => {
+      const anchored = await anchorRoot({ walletClient, publicClient, anchors: contracts.anchors, token: contracts.token, root, count, approve: DEVNET_ANCHOR_TOKENS })
+      onAnchored?.({ count, paid: anchored.paid })
+      return anchored
+    },
+    { maxInFlight, head: () => publicClient.getBlockNumber({ cacheTime: 0 }) },
+  )
 }
 
 export interface SubmitOverHttpOptions {

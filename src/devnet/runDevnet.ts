@@ -39,11 +39,10 @@ import { createGrindingRequester } from './grindingRequester.ts'
 import type { GrindingStats } from './grindingRequester.ts'
 import { createPublicSeats } from './publicSeats.ts'
 import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
-import { anchorRoot } from '../chain/viem/anchors.ts'
 import { anchorAlone } from '../core/taskAnchor.ts'
 import { anchoredDrawBlock, createDrawLead } from '../sdk/drawLead.ts'
-import { createTaskAnchorer } from '../sdk/taskAnchorer.ts'
 import type { TaskAnchorer } from '../sdk/taskAnchorer.ts'
+import { DEVNET_ANCHOR_TOKENS, createChainAnchorer } from './httpRequester.ts'
 import type { DevChain } from './startDevChain.ts'
 import { quantile } from './stats.ts'
 import { buildInferenceWorkload, buildWorkload } from './workload.ts'
@@ -210,8 +209,6 @@ export interface DevnetReport {
 
 const STAKE = DEVNET_STAKE
 const FEE = 10n ** 15n
-/** Tokens the requester holds beyond its deposit, and approves once, for anchoring its task ids (each pays the minimum fee). */
-const ANCHOR_ALLOWANCE = 10n ** 18n
 /** Share of each fee paid to the agreeing executors; the rest goes to the treasury. */
 const EXECUTORS_BPS = 8_000
 /** Share of its stake a node loses per dissenting reveal. */
@@ -307,7 +304,7 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
         },
         capabilities: capabilitiesOfNode,
         // Beyond the deposit: each anchored task id pays the minimum fee (core/taskAnchor.ts).
-        requesterTokens: FEE * BigInt(taskCount) + ANCHOR_ALLOWANCE,
+        requesterTokens: FEE * BigInt(taskCount) + DEVNET_ANCHOR_TOKENS,
         requesterDeposit: FEE * BigInt(taskCount),
         // Blocks come on a timer: each task waits for its draw block, a couple of blocks ahead.
         blockMs: DEVNET_BLOCK_MS,
@@ -365,17 +362,19 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const anchorer: TaskAnchorer =
     devChain === undefined
       ? { anchor: async (signed, taskId) => ({ signed: anchorAlone(signed, taskId), block: 0n }) }
-      : createTaskAnchorer(
-          async (root, count) => {
-            const anchored = await anchorRoot({ walletClient: devChain.requester, publicClient: devChain.publicClient, anchors: devChain.contracts.anchors, token: devChain.contracts.token, root, count, approve: ANCHOR_ALLOWANCE })
+      : createChainAnchorer({
+          walletClient: devChain.requester,
+          publicClient: devChain.publicClient,
+          contracts: devChain.contracts,
+          // The dev chain's wallets number their transactions, and startDevChain approved the anchors
+          // ahead: a spec need not wait for the previous anchor.
+          maxInFlight: 4,
+          onAnchored: ({ count, paid }) => {
             anchoring.anchored += count
             anchoring.transactions++
-            anchoring.fees += anchored.paid
-            return anchored
+            anchoring.fees += paid
           },
-          // The dev chain's wallets number their transactions: a spec need not wait for the previous anchor.
-          { maxInFlight: 4, head: () => devChain.publicClient.getBlockNumber({ cacheTime: 0 }) },
-        )
+        })
 
   const verdicts = nodes.map(() => new Map<Hex, Verdict>())
   /** The verdict of each task at its gateway, the node it was submitted to: the summary's view. */
