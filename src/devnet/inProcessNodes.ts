@@ -83,7 +83,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         vrf: createNativeVrfKey(key),
         network: options.transport?.(i, connection, { signer: account, domain: dev.domain }) ?? connection,
         chain: follower.withCharged((requester) => own?.settler?.charged(requester) ?? 0n),
-        settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]! }),
+        settlement: createSettlementPort({ publicClient: dev.publicClient, contracts: dev.contracts, wallet: dev.nodeWallets[i]!, head: () => follower.head() }),
         domain: dev.domain,
         runtimes: options.runtimes(i),
         blobs: createMemoryBlobStore(),

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { parseEther } from 'viem'
+import { SettlementAbi } from '../generated/contracts.ts'
 import { createTestChain } from '../../../test/helpers/contractChain.ts'
 import type { TestChain } from '../../../test/helpers/contractChain.ts'
 import { createChainFollower } from './createChainFollower.ts'
+import { createSettlementPort } from './createSettlementPort.ts'
 
 describe('createChainFollower', () => {
   let c: TestChain
@@ -48,6 +50,77 @@ describe('createChainFollower', () => {
       const drawn = await waiting
       assert.equal(drawn, (await c.publicClient.getBlock({ blockNumber: head + 2n })).hash)
       assert.ok(follower.head() >= head + 2n)
+    } finally {
+      follower.stop()
+    }
+  })
+
+  it('reads nothing but the block number between an epoch’s opening and the next one’s first block', async () => {
+    let reads = 0
+    const counting = {
+      ...c.publicClient,
+      readContract: ((args: Parameters<typeof c.publicClient.readContract>[0]) => {
+        reads++
+        return c.publicClient.readContract(args)
+      }) as typeof c.publicClient.readContract,
+    }
+    const follower = createChainFollower({ publicClient: counting, contracts: c.contracts, pollMs: 20, maxPollMs: 100 })
+    await follower.start()
+    try {
+      // Open epochs until the one after the newest starts at least 3 blocks ahead of the head.
+      const epochStart = (epoch: bigint) => c.publicClient.readContract({ address: c.contracts.settlement, abi: SettlementAbi, functionName: 'epochStart', args: [epoch] })
+      let opened = follower.epoch()
+      let start: bigint
+      do {
+        await c.openEpoch(++opened)
+        start = await epochStart(opened + 1n)
+      } while (start - (await c.publicClient.getBlockNumber({ cacheTime: 0 })) < 3n)
+      assert.equal(await follower.awaitEpoch(opened, 10_000), true)
+      const mineOne = async () => {
+        const next = (await c.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+        await c.mine(1)
+        while (follower.head() < next) await follower.awaitBlock(next, 5_000)
+      }
+      // The poll that found the opening read the next start; polls are sequential, so once a later
+      // block is seen that poll is over.
+      await mineOne()
+      const before = reads
+      while (follower.head() + 1n < start) await mineOne()
+      assert.equal(reads, before, 'no contract read while the next epoch cannot open')
+      // From its first block on, the follower looks for it again.
+      await c.mine(1)
+      const readsAtStart = reads
+      for (let i = 0; i < 100 && reads === readsAtStart; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.ok(reads > readsAtStart, 'the epoch’s first block brings reads back')
+    } finally {
+      follower.stop()
+    }
+  })
+
+  it('spares the settlement port’s reads: an epoch not settled is read once per block the follower has seen', async () => {
+    const asked: string[] = []
+    const counting = {
+      ...c.publicClient,
+      readContract: ((args: Parameters<typeof c.publicClient.readContract>[0]) => {
+        asked.push(args.functionName)
+        return c.publicClient.readContract(args)
+      }) as typeof c.publicClient.readContract,
+    }
+    const follower = createChainFollower({ publicClient: c.publicClient, contracts: c.contracts, pollMs: 20, maxPollMs: 100 })
+    await follower.start()
+    try {
+      const [account] = await c.createAccounts('settlement-port', 1)
+      const port = createSettlementPort({ publicClient: counting, contracts: c.contracts, wallet: c.wallet(account!), head: () => follower.head() })
+      const reads = () => asked.filter((name) => name === 'settledBatchDigestOf').length
+      const epoch = follower.epoch()
+      assert.equal(await port.settledDigest(epoch), null)
+      assert.equal(await port.settledDigest(epoch), null)
+      assert.equal(reads(), 1, 'one read at one head')
+      const head = follower.head()
+      await c.mine(1)
+      while (follower.head() <= head) await follower.awaitBlock(head + 1n, 5_000)
+      assert.equal(await port.settledDigest(epoch), null)
+      assert.equal(reads(), 2, 'read again once a block came')
     } finally {
       follower.stop()
     }

@@ -121,6 +121,12 @@ export function createChainFollower({
   const interval = createPollInterval({ minMs: pollMs, maxMs: Math.max(pollMs, maxPollMs) })
   /** The head the last complete poll read the chain at; a poll that failed part-way leaves it unset. */
   let polledHead: bigint | undefined
+  /**
+   * The first block of the epoch after `known`, once read. That epoch cannot open before it, and
+   * its start is fixed once `known` opened (an epoch length takes effect only from an opening on):
+   * until the head reaches it a poll reads the block number alone.
+   */
+  let nextStart: { epoch: bigint; block: bigint } | undefined
   /** The newest block any poll has seen (`head()`), and the waiters for later blocks (`awaitBlock`). */
   let seenHead = -1n
   const blockWaiters = new Set<() => void>()
@@ -271,6 +277,7 @@ export function createChainFollower({
     // more reads are needed. (A poll that failed, or an epoch left unopened by a failed
     // transaction, clears `polledHead`, so the next poll reads everything again.)
     if (head === polledHead) return head
+    if (nextStart?.epoch === known + 1n && head < nextStart.block) return (polledHead = head)
     polledHead = undefined
     let complete = true
     if (opener !== undefined) {
@@ -296,6 +303,7 @@ export function createChainFollower({
       logger.debug('epoch opened', { epoch, nodes: snapshot.nodes.length })
       for (const listener of listeners) listener()
     }
+    if (nextStart?.epoch !== known + 1n) nextStart = { epoch: known + 1n, block: await client.epochStart(known + 1n) }
     if (complete) polledHead = head
     return head
   }

@@ -8,18 +8,28 @@ import { createSettlementClient } from './createSettlementClient.ts'
 import { readNetworkParameters } from './readParameters.ts'
 import type { Wallet } from './createSettlementClient.ts'
 
+/** Epochs behind the newest asked about whose settled digests stay cached. */
+const KEPT_EPOCHS = 16n
+
 export interface CreateSettlementPortParameters {
   publicClient: PublicClient
   contracts: DeployedContracts
   /** The node's own account: it submits the batches it aggregates. */
   wallet: Wallet
+  /**
+   * The newest block the node has seen (its chain follower's `head`). Answers that change only
+   * with a block (an epoch not settled yet, committee weights) are then read once per block seen,
+   * where a settler polling every 200 ms read them at every poll; without it, weights are cached
+   * per `eth_blockNumber` and settled digests read every time.
+   */
+  head?: () => bigint
 }
 
 /**
  * The settlement port over viem: stakes and escrow are read at the epoch's snapshot block and the
  * rules are the epoch's governed parameters, so every node reads the same facts.
  */
-export function createSettlementPort({ publicClient, contracts, wallet }: CreateSettlementPortParameters): SettlementPort {
+export function createSettlementPort({ publicClient, contracts, wallet, head }: CreateSettlementPortParameters): SettlementPort {
   const settlement = { address: contracts.settlement, abi: SettlementAbi } as const
   const stakeManager = { address: contracts.stakeManager, abi: StakeManagerAbi } as const
   const escrow = { address: contracts.escrow, abi: EscrowAbi } as const
@@ -28,6 +38,9 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
   let weightsAt: bigint | undefined
   let treasury: Address | undefined
   const committees = new Map<bigint, readonly CommitteeMember[]>()
+  /** Settled digests (final once set), and the block each unsettled epoch was last read at. */
+  const settledDigests = new Map<bigint, Hex>()
+  const unsettledAt = new Map<bigint, bigint>()
   /** `Escrow.depositorAt`, append-only: read once per index. */
   const depositors: Address[] = []
 
@@ -70,14 +83,27 @@ export function createSettlementPort({ publicClient, contracts, wallet }: Create
     },
     balancesRoot: () => publicClient.readContract({ ...settlement, functionName: 'balancesRoot' }),
     async settledDigest(epoch) {
+      const known = settledDigests.get(epoch)
+      if (known !== undefined) return known
+      const block = head?.()
+      if (block !== undefined && unsettledAt.get(epoch) === block) return null
       const digest: Hex = await publicClient.readContract({ ...settlement, functionName: 'settledBatchDigestOf', args: [epoch] })
-      return digest === zeroHash ? null : digest
+      if (digest !== zeroHash) {
+        settledDigests.set(epoch, digest)
+        unsettledAt.delete(epoch)
+        // Settlers ask about the last few epochs only.
+        for (const e of settledDigests.keys()) if (e < epoch - KEPT_EPOCHS) settledDigests.delete(e)
+        return digest
+      }
+      if (block !== undefined) unsettledAt.set(epoch, block)
+      for (const e of unsettledAt.keys()) if (e < epoch - KEPT_EPOCHS) unsettledAt.delete(e)
+      return null
     },
     async committeeWeight(epoch, node) {
       // A weight changes with the chain, not only with the epoch (it is 0 before the epoch opens
       // and once a batch jails the node), so it is cached for one block only: a settler adding up
       // its signers' weights asks for each of them again and again within a block.
-      const block = await publicClient.getBlockNumber({ cacheTime: 0 })
+      const block = head?.() ?? (await publicClient.getBlockNumber({ cacheTime: 0 }))
       if (block !== weightsAt) {
         weights.clear()
         weightsAt = block

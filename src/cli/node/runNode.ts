@@ -164,7 +164,7 @@ export async function startNodeDaemon(options: RunNodeOptions): Promise<RunningN
       vrf: createNativeVrfKey(keyHex as Hex),
       network,
       chain: follower,
-      settlement: createSettlementPort({ publicClient, contracts, wallet }),
+      settlement: createSettlementPort({ publicClient, contracts, wallet, head: () => follower.head() }),
       domain: { chainId, verifyingContract: contracts.settlement },
       runtimes,
       blobs,
