@@ -52,7 +52,7 @@ export interface CreateVeritaskClientParameters {
   /** `fetch` for the node API, e.g. to add headers; the global one by default. */
   fetch?: Fetch
   /**
-   * Listen to the node's event stream (`GET /v1/events`, this requester's tasks) instead of
+   * Listen to the node's event stream (`GET /v1/events`, this requester's verdicts) instead of
    * polling task status while waiting for results (default true). Polling remains the fallback.
    */
   eventStream?: boolean
@@ -83,7 +83,7 @@ export interface VeritaskClientBase {
   readonly rpcUrl: string
   readonly publicClient: PublicClient
   readonly pollIntervalMs: number
-  /** The node's events for this requester's tasks, shared by every wait; undefined when turned off. */
+  /** The node's verdicts (`task.decided`) for this requester's tasks, shared by every wait; undefined when turned off. */
   readonly events?: EventStream
   /** Chain id, contract addresses and signing domain, read once (the anchors contract from the node's status unless given). */
   chain(): Promise<ChainInfo>
@@ -194,7 +194,7 @@ export function createVeritaskClient(parameters: CreateVeritaskClientParameters)
     pollIntervalMs,
     ...(parameters.eventStream === false
       ? {}
-      : { events: createEventStream({ url: () => api.preferredUrl, requester: account.address, ...(parameters.fetch ? { fetch: parameters.fetch } : {}) }) }),
+      : { events: createEventStream({ url: () => api.preferredUrl, requester: account.address, types: ['task.decided'], ...(parameters.fetch ? { fetch: parameters.fetch } : {}) }) }),
     chain,
     wallet,
     nextNonce: () => randomBytes(8).readBigUInt64BE() >> 1n,

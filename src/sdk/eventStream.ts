@@ -25,6 +25,8 @@ export interface CreateEventStreamParameters {
   url: () => string
   /** Narrows the stream to one requester's task events. */
   requester?: string
+  /** Narrows the stream to these event types (`task.decided`, …); every type by default. */
+  types?: readonly string[]
   fetch?: Fetch
   /** Wait before reconnecting, in ms; doubles after each failure up to 10 s. Default 1,000. */
   retryMs?: number
@@ -35,7 +37,7 @@ export interface CreateEventStreamParameters {
  * reconnects with `Last-Event-ID`, so a dropped connection loses nothing the node still buffers
  * (a `stream.gap` event says when it does).
  */
-export function createEventStream({ url, requester, fetch: doFetch = (u, init) => fetch(u, init), retryMs = 1_000 }: CreateEventStreamParameters): EventStream {
+export function createEventStream({ url, requester, types = [], fetch: doFetch = (u, init) => fetch(u, init), retryMs = 1_000 }: CreateEventStreamParameters): EventStream {
   const listeners = new Set<{ listener: (event: WireEvent) => void; onState: ((state: EventStreamState) => void) | undefined }>()
   let state: EventStreamState = 'idle'
   let lastEventId: number | undefined
@@ -61,7 +63,10 @@ export function createEventStream({ url, requester, fetch: doFetch = (u, init) =
     controller = abort
     setState('connecting')
     try {
-      const query = requester === undefined ? '' : `?requester=${requester}`
+      const search = new URLSearchParams()
+      if (requester !== undefined) search.set('requester', requester)
+      if (types.length > 0) search.set('types', types.join(','))
+      const query = search.size === 0 ? '' : `?${search}`
       const response = await doFetch(`${url().replace(/\/+$/, '')}/v1/events${query}`, {
         headers: { accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) },
         signal: abort.signal,

@@ -7,6 +7,7 @@ import { SettlementAbi } from '../../chain/generated/contracts.ts'
 import { contentId } from '../../core/contentId.ts'
 import { defaultParams } from '../../core/params.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
+import { createNativeSigner } from '../../crypto/secp256k1.ts'
 import type { TaskSpec } from '../../core/types.ts'
 import { devnetPrivateKey } from '../../devnet/accounts.ts'
 import { createChainAnchorer, submitOverHttp, waitForReceiptOverHttp } from '../../devnet/httpRequester.ts'
@@ -70,6 +71,8 @@ export async function runProcessDevnet(context: CommandContext, options: Process
   const net = await startProcessNetwork({ nodes: options.nodes, seed: options.seed, dir: options.dir, signal: context.signal })
   try {
     const requester = privateKeyToAccount(devnetPrivateKey(options.seed, 'requester'))
+    // Specs are signed with libsecp256k1, as nodes sign (the same RFC 6979 bytes as viem's pure-JS account, ~7 ms less CPU each).
+    const specSigner = createNativeSigner(devnetPrivateKey(options.seed, 'requester'))
     const fee = 10n ** 15n
     const workload = options.workload ?? (await buildWorkload(options.seed, options.tasks))
     await net.client.deposit(net.requester, fee * BigInt(workload.length))
@@ -110,7 +113,7 @@ export async function runProcessDevnet(context: CommandContext, options: Process
           deadline: BigInt(Date.now() + 120_000),
         })
         const begun = performance.now()
-        const taskId = await submitOverHttp(api, (terms) => signTaskSpec(requester, spec(terms), domain), item.programBytes, item.input, { anchorer, domain, head: () => net.publicClient.getBlockNumber({ cacheTime: 0 }) })
+        const taskId = await submitOverHttp(api, (terms) => signTaskSpec(specSigner, spec(terms), domain), item.programBytes, item.input, { anchorer, domain, head: () => net.publicClient.getBlockNumber({ cacheTime: 0 }) })
         const { verdict } = await waitForResult(clients[gateway]!, { taskId, output: false, signal: context.signal })
         latencies.push(performance.now() - begun)
         outcomes.push({ taskId, api, outcome: verdict.outcome, correct: verdict.outcome === 'verified' && verdict.resultHash === contentId(item.expected) })
