@@ -2,7 +2,6 @@ import type { Hex, PublicClient } from 'viem'
 import type { DeployedContracts } from '../chain/deploy.ts'
 import { anchorRoot } from '../chain/viem/anchors.ts'
 import type { Wallet } from '../chain/viem/createSettlementClient.ts'
-import { hashTaskSpec } from '../core/eip712.ts'
 import { VeritaskError } from '../core/errors.ts'
 import { parseReceipt } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
@@ -10,6 +9,7 @@ import type { ProtocolDomain, Signed, TaskSpec, Verdict } from '../core/types.ts
 import type { SubmissionTerms } from '../sdk/actions/submitTask.ts'
 import { anchoredDrawBlock, createDrawLead } from '../sdk/drawLead.ts'
 import type { DrawLead } from '../sdk/drawLead.ts'
+import { signAnchored } from '../sdk/signAnchored.ts'
 import { createTaskAnchorer } from '../sdk/taskAnchorer.ts'
 import type { TaskAnchorer } from '../sdk/taskAnchorer.ts'
 
@@ -36,8 +36,6 @@ export async function submissionTerms(api: string): Promise<SubmissionTerms> {
 const terms = new Map<string, SubmissionTerms & { at: number }>()
 /** As the SDK's: a spec naming an epoch that just ended is refused, and its anchor must beat its draw block. */
 const TERMS_TTL_MS = 100
-/** As the SDK's: how often a spec whose anchor landed in its draw block or later is signed again. */
-const LATE_ANCHOR_RETRIES = 3
 /** Each requester's anchor lead (`createDrawLead`), by the anchorer its submissions share. */
 const leads = new WeakMap<TaskAnchorer, DrawLead>()
 /** Tokens a devnet requester keeps beyond its escrow deposit (and approves TaskAnchors for) to anchor its task ids: far beyond a run's anchors at the devnet's minimum fee. */
@@ -113,18 +111,23 @@ export async function submitOverHttp(
 ): Promise<Hex> {
   const blobs = { program: Buffer.from(program).toString('base64'), input: Buffer.from(input).toString('base64') }
   const until = performance.now() + retryMs
-  let lateAnchors = 0
   let lead = leads.get(anchorer)
   if (lead === undefined) leads.set(anchorer, (lead = createDrawLead()))
-  for (let attempt = 0; ; attempt++) {
-    const terms = await cachedTerms(api, attempt > 0)
-    const spec = await sign({ ...terms, drawBlock: anchoredDrawBlock(terms.drawBlock, await head(), lead.blocks()) })
-    const { signed, block } = await anchorer.anchor(spec, hashTaskSpec(spec.message, domain))
-    lead.observe(spec.message.drawBlock, block)
-    if (block >= spec.message.drawBlock) {
-      if (++lateAnchors <= LATE_ANCHOR_RETRIES) continue
-      throw new VeritaskError('ANCHOR_TOO_LATE', `The spec's id was anchored in block ${block}, not before its draw block ${spec.message.drawBlock}.`, {
-        details: { api, block, drawBlock: spec.message.drawBlock },
+  /** Specs signed so far: each after the first names the node's terms read afresh. */
+  let signs = 0
+  for (;;) {
+    const { signed, block, inTime } = await signAnchored({
+      sign: async (leadBlocks) => {
+        const terms = await cachedTerms(api, signs++ > 0)
+        return sign({ ...terms, drawBlock: anchoredDrawBlock(terms.drawBlock, await head(), leadBlocks) })
+      },
+      anchorer,
+      lead,
+      domain,
+    })
+    if (!inTime) {
+      throw new VeritaskError('ANCHOR_TOO_LATE', `The spec's id was anchored in block ${block}, not before its draw block ${signed.message.drawBlock}.`, {
+        details: { api, block, drawBlock: signed.message.drawBlock },
       })
     }
     const body = json({ spec: signed.message, signature: signed.signature, anchor: signed.anchor, ...blobs })

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { hexToBigInt, keccak256, stringToBytes } from 'viem'
 import type { Address, Hex } from 'viem'
 import { contentId } from '../core/contentId.ts'
-import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
+import { devnetDomain } from '../core/eip712.ts'
 import { VeritaskError } from '../core/errors.ts'
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
@@ -41,6 +41,7 @@ import { createPublicSeats } from './publicSeats.ts'
 import { DEVNET_STAKE, startDevChain } from './startDevChain.ts'
 import { anchorAlone } from '../core/taskAnchor.ts'
 import { anchoredDrawBlock, createDrawLead } from '../sdk/drawLead.ts'
+import { signAnchored } from '../sdk/signAnchored.ts'
 import type { TaskAnchorer } from '../sdk/taskAnchorer.ts'
 import { DEVNET_ANCHOR_TOKENS, createChainAnchorer } from './httpRequester.ts'
 import type { DevChain } from './startDevChain.ts'
@@ -481,46 +482,51 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
     const guess = view === undefined ? undefined : await chain.awaitBlock(chain.head(), 1_000)
     return grinder === undefined || view === undefined || guess === undefined ? spec : grinder.grind(spec, view, guess)
   }
-  /**
-   * Signs task i's spec, anchors its id (with the other specs signed meanwhile) and submits it
-   * through `gateway`. A spec whose anchor landed in its draw block or later is signed again with a
-   * later one, as the SDK does.
-   */
   /** The newest block an anchor of this requester landed in: the chain is at least there, whatever the gateway saw. */
   let lastAnchorBlock = 0n
   const drawLead = createDrawLead()
+  /**
+   * Signs task i's spec, anchors its id (with the other specs signed meanwhile) and submits it
+   * through `gateway`. A spec whose anchor landed in its draw block or later is signed again with a
+   * later one (`signAnchored`, as the SDK does).
+   */
   const submitOne = async (i: number, item: WorkloadItem, gateway: number, policy: Policy): Promise<void> => {
-    let accepted: { taskId: Hex; spec: TaskSpec } | undefined
     // Latency counts from the first signature: anchoring is part of submitting.
     const startedAt = performance.now()
-    for (let attempt = 0; accepted === undefined; attempt++) {
-      // The chain is at least at the last anchor's block, however far behind the gateway's view of it.
-      const head = chain.head() > lastAnchorBlock ? chain.head() : lastAnchorBlock
-      const spec = await specFor(i, item, gateway, policy, (offered) => anchoredDrawBlock(offered, head, drawLead.blocks()))
-      const taskId = hashTaskSpec(spec, domain)
-      const { signed, block } = await anchorer.anchor(await signTaskSpec(requester, spec, domain), taskId)
-      if (block > lastAnchorBlock) lastAnchorBlock = block
-      drawLead.observe(spec.drawBlock, block)
-      if (block >= spec.drawBlock && attempt < 3) continue
-      // The task id is known before submitting, so the gateway's verdict cannot be missed.
-      gatewayOf.set(taskId, gateway)
-      itemOf.set(taskId, item)
-      submittedAt.set(taskId, startedAt)
-      try {
-        await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
-        accepted = { taskId, spec }
-      } catch (error) {
-        if (!(error instanceof SpecRejectedError)) throw error
-        gatewayOf.delete(taskId)
-        itemOf.delete(taskId)
-        submittedAt.delete(taskId)
-        // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
-        rejected[error.code] = (rejected[error.code] ?? 0) + 1
-        logger.warn('task rejected by its gateway', { taskId, error })
-        return
-      }
+    // A spec anchored late every time is submitted anyway: its gateway refuses it (SPEC_NOT_ANCHORED, counted below).
+    const { signed, taskId } = await signAnchored({
+      async sign(leadBlocks) {
+        // The chain is at least at the last anchor's block, however far behind the gateway's view of it.
+        const head = chain.head() > lastAnchorBlock ? chain.head() : lastAnchorBlock
+        return signTaskSpec(requester, await specFor(i, item, gateway, policy, (offered) => anchoredDrawBlock(offered, head, leadBlocks)), domain)
+      },
+      anchorer: {
+        async anchor(spec, id) {
+          const anchored = await anchorer.anchor(spec, id)
+          if (anchored.block > lastAnchorBlock) lastAnchorBlock = anchored.block
+          return anchored
+        },
+      },
+      lead: drawLead,
+      domain,
+    })
+    const spec = signed.message
+    // The task id is known before submitting, so the gateway's verdict cannot be missed.
+    gatewayOf.set(taskId, gateway)
+    itemOf.set(taskId, item)
+    submittedAt.set(taskId, startedAt)
+    try {
+      await nodes[gateway]!.submitTask(signed, [item.programBytes, item.input])
+    } catch (error) {
+      if (!(error instanceof SpecRejectedError)) throw error
+      gatewayOf.delete(taskId)
+      itemOf.delete(taskId)
+      submittedAt.delete(taskId)
+      // E.g. too few eligible nodes once adversaries are jailed: the task gets no outcome.
+      rejected[error.code] = (rejected[error.code] ?? 0) + 1
+      logger.warn('task rejected by its gateway', { taskId, error })
+      return
     }
-    const { taskId, spec } = accepted
     item.taskId = taskId
     item.epoch = spec.epoch
     if (options.onSeated !== undefined) seated(taskId, spec, options.onSeated).catch((error: unknown) => logger.error('onSeated failed', { taskId, error }))

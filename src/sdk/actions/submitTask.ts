@@ -1,5 +1,4 @@
 import { contentId } from '../../core/contentId.ts'
-import { hashTaskSpec } from '../../core/eip712.ts'
 import { policyForSecurityLevel } from '../../core/securityLevel.ts'
 import { signTaskSpec } from '../../core/taskSpec.ts'
 import type { Hex, Policy, SignedSpec, TaskLimits, TaskSpec } from '../../core/types.ts'
@@ -12,6 +11,7 @@ import { sleep } from '../sleep.ts'
 import { anchoredDrawBlock, createDrawLead } from '../drawLead.ts'
 import type { DrawLead } from '../drawLead.ts'
 import { getEscrow } from './getEscrow.ts'
+import { LATE_ANCHOR_RETRIES, signAnchored } from '../signAnchored.ts'
 
 /** Defaults for a task's terms; the devnet's values. */
 export const defaultTaskTerms = {
@@ -89,8 +89,6 @@ const terms = new WeakMap<VeritaskClientBase, SubmissionTerms & { at: number }>(
 const TERMS_TTL_MS = 100
 /** Each client's anchor lead, learned from its anchors (one queue, one wallet per client). */
 const leads = new WeakMap<VeritaskClientBase, DrawLead>()
-/** How often a spec whose anchor landed in its draw block or later is signed (and anchored) again. */
-const LATE_ANCHOR_RETRIES = 3
 /** How long a spec a node finds too far ahead (`SPEC_DRAW_TOO_FAR`: its view lags the chain) is signed again. */
 const DRAW_CATCH_UP_MS = 10_000
 
@@ -171,33 +169,38 @@ export async function submitTask(client: VeritaskClientBase, parameters: SubmitT
   const escrowWaitMs = parameters.escrowWaitMs ?? 30_000
   let escrowDelay = 250
   let termRetries = 0
-  let lateAnchors = 0
   let lead = leads.get(client)
   if (lead === undefined) leads.set(client, (lead = createDrawLead()))
-  for (let attempt = 0; ; attempt++) {
-    const { epoch, drawBlock: offered } = await submissionTerms(client, attempt > 0, parameters.signal)
-    const drawBlock = await drawBlockOf(client, offered, anchors !== undefined, lead.blocks())
-    const spec: TaskSpec = {
-      requester: client.account.address,
-      nonce,
-      runtime: 'wasm',
-      program: contentId(program),
-      input: contentId(parameters.input),
-      limits,
-      policy: policyOf(parameters),
-      fee,
-      epoch,
-      drawBlock,
-      deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
-    }
-    const taskId = hashTaskSpec(spec, domain)
-    const { signed, block } = await client.anchorer.anchor(await signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain), taskId)
-    if (anchors !== undefined) lead.observe(drawBlock, block)
-    if (block >= drawBlock) {
-      // Anchored once the draw could be known: the nodes would refuse it. Sign for a later draw block.
-      if (++lateAnchors <= LATE_ANCHOR_RETRIES) continue
-      throw new TaskAnchorFailedError('SDK_ANCHOR_FAILED', `The task's id was anchored in block ${block}, not before its draw block ${drawBlock}, ${lateAnchors} times.`, {
-        details: { taskId, block, drawBlock },
+  /** Specs signed so far: each after the first names the node's terms read afresh. */
+  let signs = 0
+  for (;;) {
+    const { signed, taskId, block, inTime } = await signAnchored({
+      async sign(leadBlocks) {
+        const { epoch, drawBlock: offered } = await submissionTerms(client, signs++ > 0, parameters.signal)
+        const spec: TaskSpec = {
+          requester: client.account.address,
+          nonce,
+          runtime: 'wasm',
+          program: contentId(program),
+          input: contentId(parameters.input),
+          limits,
+          policy: policyOf(parameters),
+          fee,
+          epoch,
+          drawBlock: await drawBlockOf(client, offered, anchors !== undefined, leadBlocks),
+          deadline: BigInt(Date.now() + (parameters.deadlineMs ?? defaultTaskTerms.deadlineMs)),
+        }
+        return signTaskSpec(client.account as Parameters<typeof signTaskSpec>[0], spec, domain)
+      },
+      anchorer: client.anchorer,
+      lead,
+      domain,
+    })
+    const spec = signed.message
+    if (!inTime) {
+      // Anchored once the draw could be known, every time: the nodes would refuse it.
+      throw new TaskAnchorFailedError('SDK_ANCHOR_FAILED', `The task's id was anchored in block ${block}, not before its draw block ${spec.drawBlock}, ${LATE_ANCHOR_RETRIES + 1} times.`, {
+        details: { taskId, block, drawBlock: spec.drawBlock },
         hint: 'The anchor transactions take longer to be mined than the node leaves before the draw block: check the chain (its gas price, its block time) and try again.',
       })
     }
