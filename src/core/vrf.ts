@@ -174,8 +174,19 @@ export function decodeVrfProof(pi: Hex, suite: VrfSuite = secp256k1Sha256Tai): V
  * key is not a point on secp256k1.
  */
 export function vrfPublicKeyToAddress(publicKey: Hex): Address {
+  // Each node's key comes back with every challenge it signs: decompressing it (a square root) is
+  // the costly part, and the answer never changes.
+  const known = addresses.get(publicKey)
+  if (known !== undefined) return known
   const key = parsePublicKey(secp256k1Sha256Tai, publicKey)
   if (key === undefined) throw new VrfError('VRF_BAD_KEY', 'expected a secp256k1 public key as 33 or 65 bytes of SEC1 hex')
   const digest = keccak256Bytes(key.toRawBytes(false).subarray(1))
-  return getAddress(bytesToHex(digest.subarray(12)))
+  const address = getAddress(bytesToHex(digest.subarray(12)))
+  if (addresses.size >= KEPT_ADDRESSES) addresses.delete(addresses.keys().next().value as Hex)
+  addresses.set(publicKey, address)
+  return address
 }
+
+/** VRF public keys whose addresses are remembered (oldest out first): a network's verifiers, a few KB. */
+const KEPT_ADDRESSES = 4_096
+const addresses = new Map<Hex, Address>()

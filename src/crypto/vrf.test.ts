@@ -4,7 +4,7 @@ import { keccak256, numberToHex, stringToBytes, toBytes } from 'viem'
 import { proveVrf, verifyVrf } from '../core/vrf.ts'
 import type { VrfProof } from '../core/vrf.ts'
 import { createVrfKey } from '../core/challenge.ts'
-import { createNativeVrfKey, proveVrfNative, verifyVrfNative } from './vrf.ts'
+import { createCachedVrfVerifier, createNativeVrfKey, proveVrfNative, verifyVrfNative } from './vrf.ts'
 
 // The native backend must be the pure implementation, byte for byte: same proofs, same outputs,
 // same refusals.
@@ -51,5 +51,34 @@ describe('ECVRF on libsecp256k1', () => {
       assert.equal(pure.valid, false, what)
       assert.deepEqual(verifyVrfNative(pk, a, p), pure, what)
     }
+  })
+
+  it('a cached verifier answers as the check does, and checks each draw once', () => {
+    let checks = 0
+    const cached = createCachedVrfVerifier({
+      cacheSize: 2,
+      verify: (publicKey, alpha, proof) => {
+        checks++
+        return verifyVrfNative(publicKey, alpha, proof)
+      },
+    })
+    const key = keys[2]!
+    const { publicKey } = createVrfKey(key)
+    const proof = proveVrf(key, alphas[1]!)
+    const tampered = { ...proof, s: `0x${(BigInt(proof.s) ^ 1n).toString(16).padStart(64, '0')}` as `0x${string}` }
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(cached(publicKey, alphas[1]!, proof), verifyVrfNative(publicKey, alphas[1]!, proof))
+      assert.deepEqual(cached(publicKey, alphas[1]!, tampered), { valid: false, reason: 'VRF_INVALID' })
+    }
+    assert.equal(checks, 2, 'each distinct draw checked once')
+    // The same proof for another alpha is another draw, refused; the cache keeps only the newest two.
+    assert.equal(cached(publicKey, alphas[2]!, proof).valid, false)
+    assert.equal(cached(publicKey, alphas[1]!, proof).valid, true)
+    assert.equal(checks, 4, 'the oldest entry was dropped for the third draw')
+    // A proof that is not made of strings is checked, and refused, every time.
+    const malformed = { gamma: 1, c: proof.c, s: proof.s } as unknown as typeof proof
+    assert.equal(cached(publicKey, alphas[1]!, malformed).valid, false)
+    assert.equal(cached(publicKey, alphas[1]!, malformed).valid, false)
+    assert.equal(checks, 6)
   })
 })

@@ -1,7 +1,7 @@
 import secp256k1 from 'secp256k1'
 import { bytesToHex, hexToBytes } from 'viem'
 import type { Hex } from 'viem'
-import type { VrfKey } from '../core/challenge.ts'
+import type { VrfKey, VrfVerifier } from '../core/challenge.ts'
 import { secp256k1Sha256Tai } from '../core/vrf.ts'
 import type { VerifyVrfReturnType, VrfProof } from '../core/vrf.ts'
 import { CHALLENGE_FRONT, ENCODE_TO_CURVE_FRONT, hashParts, PROOF_TO_HASH_FRONT } from '../core/vrf/ecvrf.ts'
@@ -43,6 +43,34 @@ function difference(p: Uint8Array, a: bigint, q: Uint8Array, b: bigint): Uint8Ar
 }
 
 const G = secp256k1.publicKeyCreate(scalar(1n), true)
+
+export interface CreateCachedVrfVerifierParameters {
+  /** Draws whose outcome is remembered (oldest out first). Default 2048. */
+  cacheSize?: number
+  verify?: VrfVerifier
+}
+
+/**
+ * `verifyVrfNative` that remembers the outcome of its last `cacheSize` checks, as
+ * `createNativeVerifier` remembers signers: a check is a pure function of (key, alpha, proof), so a
+ * hit answers exactly as a check would. Nodes that share a process (the in-process devnet, the
+ * simulator) then check each challenge's audit draw once instead of once per node.
+ */
+export function createCachedVrfVerifier({ cacheSize = 2048, verify = verifyVrfNative }: CreateCachedVrfVerifierParameters = {}): VrfVerifier {
+  const outcomes = new Map<string, VerifyVrfReturnType>()
+  return (publicKey, alpha, proof) => {
+    // Only well-typed inputs have a key; anything else is checked (and refused) every time.
+    if (typeof publicKey !== 'string' || ![proof.gamma, proof.c, proof.s].every((part) => typeof part === 'string')) return verify(publicKey, alpha, proof)
+    const key = `${publicKey}/${bytesToHex(alpha)}/${proof.gamma}/${proof.c}/${proof.s}`
+    let outcome = outcomes.get(key)
+    if (outcome === undefined) {
+      outcome = verify(publicKey, alpha, proof)
+      if (outcomes.size >= cacheSize) outcomes.delete(outcomes.keys().next().value as string)
+      outcomes.set(key, outcome)
+    }
+    return outcome
+  }
+}
 
 /** ECVRF_verify with libsecp256k1: the same outcome as `verifyVrf` (src/core/vrf.ts) for the secp256k1 suite. */
 export function verifyVrfNative(publicKey: Hex, alpha: Uint8Array, proof: VrfProof): VerifyVrfReturnType {

@@ -4,7 +4,7 @@ import type { ChainFollower } from '../chain/viem/createChainFollower.ts'
 import { createSettlementPort } from '../chain/viem/createSettlementPort.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { createNativeSigner } from '../crypto/secp256k1.ts'
-import { createNativeVrfKey } from '../crypto/vrf.ts'
+import { createCachedVrfVerifier, createNativeVrfKey } from '../crypto/vrf.ts'
 import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost, StartNodeHostParameters } from '../host/startNodeHost.ts'
 import type { MemoryHub } from '../net/memory/createMemoryHub.ts'
@@ -56,6 +56,8 @@ export interface InProcessNodes {
 export async function startInProcessNodes(options: StartInProcessNodesOptions): Promise<InProcessNodes> {
   const { dev, hub, params, logger } = options
   const nodes: SettlingNode[] = []
+  // The nodes share this process: each challenge's audit draw is checked once for all of them.
+  const verifyVrf = createCachedVrfVerifier()
   const follower = createChainFollower({
     publicClient: dev.publicClient,
     contracts: dev.contracts,
@@ -96,6 +98,7 @@ export async function startInProcessNodes(options: StartInProcessNodesOptions): 
         ...(options.settlerTimers === undefined ? {} : { settlerTimers: options.settlerTimers }),
         ...(options.read === undefined ? {} : { read: options.read }),
         ...(options.verify === undefined ? {} : { verify: options.verify }),
+        verifyVrf,
       })
       own = host
       nodes.push(host as SettlingNode)

@@ -15,6 +15,7 @@ import { signTaskSpec } from '../core/taskSpec.ts'
 import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
 import { verifyNative } from '../crypto/secp256k1.ts'
+import { createCachedVrfVerifier } from '../crypto/vrf.ts'
 import { createMessageReader } from '../node/messageReader.ts'
 import { createWasmRuntime } from '../exec/wasm/createWasmRuntime.ts'
 import { createOnnxRuntime } from '../exec/onnx/createOnnxRuntime.ts'
@@ -330,9 +331,10 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       })
       view = chain
       const read = createMessageReader({ domain: devnetDomain, maxBytes: params.maxMessageBytes, shared: true })
+      const verifyVrf = createCachedVrfVerifier()
       for (const [i, account] of accounts.entries()) {
         const transport = cast.transport(i, hub.connect(`node-${i}`), { signer: account, domain: devnetDomain })
-        const host = await startNodeHost({ account, network: transport, chain, domain: devnetDomain, runtimes: runtimesOf(i), params, logger, verify: verifyNative, read })
+        const host = await startNodeHost({ account, network: transport, chain, domain: devnetDomain, runtimes: runtimesOf(i), params, logger, verify: verifyNative, verifyVrf, read })
         hosts.push(host)
       }
     }
