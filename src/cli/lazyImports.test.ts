@@ -41,7 +41,7 @@ describe('veritask CLI start-up', () => {
       main(['node', 'veritask', ...args], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), signal: new AbortController().signal, env: {} })
     assert.equal(await run('--version'), 0)
     assert.match(out.join('\n'), /^\d+\.\d+\.\d+/)
-    for (const command of ['devnet', 'node', 'receipt', 'gov', 'deposit', 'submit', 'job', 'status', 'result']) {
+    for (const command of ['devnet', 'node', 'receipt', 'gov', 'deposit', 'submit', 'job', 'status', 'result', 'sim']) {
       assert.equal(await run(command, '--help'), 0, command)
     }
     assert.equal(await run('gov', 'vote', '--help'), 0)

@@ -22,6 +22,8 @@ describe('veritask CLI', () => {
       [['devnet', '--k', '4', '--quorum', '2'], /--quorum 2 must be a strict majority/],
       [['devnet', '--frobnicate'], /unknown option '--frobnicate'/],
       [['launch-rockets'], /unknown command 'launch-rockets'/],
+      [['sim', '--nodes', '3'], /--nodes.*expected an integer from 4/],
+      [['sim', '--nodes', '100,10'], /--nodes.*expected increasing node counts/],
     ]
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await run(...args)
@@ -29,5 +31,13 @@ describe('veritask CLI', () => {
       assert.match(stderr, message)
       assert.equal(stdout, '')
     }
+  })
+
+  it('simulates a small network with `sim`: every task verified and settled, as JSON', async () => {
+    const { code, stdout, stderr } = await run('sim', '--nodes', '4,6', '--tasks-per-node', '3', '--json')
+    assert.equal(code, exitCodes.ok, stderr)
+    const reports = JSON.parse(stdout) as Array<{ nodes: number; tasks: number; outcomes: { verified: number }; epochs: Array<{ settledAtMs: number | null }> }>
+    assert.deepEqual(reports.map((r) => [r.nodes, r.tasks, r.outcomes.verified]), [[4, 12, 12], [6, 18, 18]])
+    assert.ok(reports.every((r) => r.epochs.every((e) => e.settledAtMs !== null)))
   })
 })

@@ -10,6 +10,7 @@ import { receiptCommand } from './receipt/command.ts'
 import { depositCommand } from './deposit/command.ts'
 import { jobCommand } from './job/command.ts'
 import { resultCommand } from './result/command.ts'
+import { simCommand } from './sim/command.ts'
 import { statusCommand } from './status/command.ts'
 import { submitCommand } from './submit/command.ts'
 
@@ -64,6 +65,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .addCommand(jobCommand(context))
     .addCommand(statusCommand(context))
     .addCommand(resultCommand(context))
+    .addCommand(simCommand(context))
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput())
 
   try {

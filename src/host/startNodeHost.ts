@@ -59,6 +59,8 @@ export interface StartNodeHostParameters {
   /** Decodes gossip; nodes in one process may share one (see `createMessageReader`). */
   read?: MessageReader
   batchWindowMs?: number
+  /** Source of commit salts; cryptographic randomness by default (the simulator seeds it, for repeatable runs). */
+  randomBytes?: (length: number) => Uint8Array
   /** Bounds on gossip held for tasks whose spec has not arrived; `defaultHeldLimits` when omitted. */
   heldLimits?: HeldLimits
   /** How long specs of an ended epoch are still taken, and how long its settlement waits for them. Default: the commit window. */
@@ -131,6 +133,7 @@ export async function startNodeHost(parameters: StartNodeHostParameters): Promis
     events,
     ...(parameters.read === undefined ? {} : { read: parameters.read }),
     ...(parameters.batchWindowMs === undefined ? {} : { batchWindowMs: parameters.batchWindowMs }),
+    ...(parameters.randomBytes === undefined ? {} : { randomBytes: parameters.randomBytes }),
     ...(parameters.heldLimits === undefined ? {} : { heldLimits: parameters.heldLimits }),
     ...(parameters.drawLeadMs === undefined ? {} : { drawLeadMs: parameters.drawLeadMs }),
   })

@@ -6,8 +6,16 @@ import type { BlobProvider, FetchBlobOptions, GossipHandler, Network, NetworkSta
 import { createSeededRandom } from '../../core/seededRandom.ts'
 
 export interface MemoryHubOptions {
-  /** One-way delay of every message and blob response, in ms: fixed, or uniform in [min, max]. */
-  latencyMs?: number | { min: number; max: number }
+  /**
+   * One-way delay of every message and blob response, in ms: fixed, uniform in [min, max], or
+   * per pair of peers (the simulator's latency classes).
+   */
+  latencyMs?: number | { min: number; max: number } | ((from: string, to: string) => number)
+  /**
+   * Runs `fn` after `delayMs`: a simulated clock's timer (src/sim), so that deliveries happen in
+   * simulated time. Real time by default (`setImmediate`, `setTimeout`).
+   */
+  schedule?: (delayMs: number, fn: () => void) => void
   /** Probability that one gossip delivery to one peer is lost (0 ≤ rate < 1). */
   dropRate?: number
   /** Seed of the hub's own PRNG for latency and drops, so a run can be repeated. */
@@ -45,14 +53,16 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const dropRate = options.dropRate ?? 0
   if (!(dropRate >= 0 && dropRate < 1)) throw new RangeError('dropRate must be in [0, 1)')
 
-  const latency = (): number => {
+  const latency = (from: string, to: string): number => {
     const l = options.latencyMs ?? 0
+    if (typeof l === 'function') return l(from, to)
     return typeof l === 'number' ? l : l.min + random() * (l.max - l.min)
   }
   // Deliveries run on a later turn of the event loop, as over a real network.
-  const later = (fn: () => void): void => {
-    const delay = latency()
-    if (delay <= 0) setImmediate(fn)
+  const later = (from: string, to: string, fn: () => void): void => {
+    const delay = latency(from, to)
+    if (options.schedule !== undefined) options.schedule(delay, fn)
+    else if (delay <= 0) setImmediate(fn)
     else setTimeout(fn, delay)
   }
 
@@ -86,7 +96,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     async function askPeer(peer: Peer, cid: Hex, maxBytes: number): Promise<Uint8Array | 'too-large' | undefined> {
       if (peer.closed || peer.provider === undefined) return undefined
       const bytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
-        later(() => Promise.resolve(peer.provider?.(cid)).then(resolve, reject))
+        later(peerId, peer.id, () => Promise.resolve(peer.provider?.(cid)).then(resolve, reject))
       }).catch(() => undefined)
       if (bytes === undefined) return undefined
       if (bytes.byteLength > maxBytes) return 'too-large'
@@ -106,7 +116,7 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
         for (const peer of peers.values()) {
           if (peer === self || peer.closed || !peer.handlers.has(topic)) continue
           if (dropRate > 0 && random() < dropRate) continue
-          later(() => {
+          later(peerId, peer.id, () => {
             if (!peer.closed) deliver(peer, topic, peerId, data)
           })
         }

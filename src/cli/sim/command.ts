@@ -1,0 +1,43 @@
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { integerOption } from '../options.ts'
+import type { CommandContext } from '../context.ts'
+
+export interface SimFlags {
+  nodes: number[]
+  tasksPerNode: number
+  taskMs: number
+  k: number
+  epochMs: number
+  seed: string
+  out?: string
+  json: boolean
+}
+
+/** `--nodes 10,100,1000`: network sizes, each from 4 to 10,000, in increasing order. */
+function nodeCounts(raw: string): number[] {
+  const counts = raw.split(',').map((part) => integerOption(4, 10_000)(part.trim()))
+  if (counts.some((n, i) => i > 0 && n <= counts[i - 1]!)) throw new InvalidArgumentError(`expected increasing node counts, got "${raw}".`)
+  return counts
+}
+
+/** `veritask sim`: the definition only; the simulator loads when it runs (`run.ts`). */
+export function simCommand(context: CommandContext): Command {
+  return new Command('sim')
+    .description('Simulate a network: the real node and settler code on a simulated clock, network and runtime (docs/simulator.md).')
+    .addOption(new Option('--nodes <list>', 'network sizes to simulate, comma-separated').default([20], '20').argParser(nodeCounts))
+    .addOption(new Option('--tasks-per-node <n>', 'tasks per node at each size: the load per node is the same').default(10).argParser(integerOption(1, 100_000)))
+    .addOption(new Option('--task-ms <ms>', 'simulated execution time of one task on a speed-1 node').default(5).argParser(integerOption(1, 3_600_000)))
+    .addOption(new Option('--k <n>', 'executors per task (replication)').default(3).argParser(integerOption(1, 16)))
+    .addOption(new Option('--epoch-ms <ms>', 'simulated epoch length').default(10_000).argParser(integerOption(100, 86_400_000)))
+    .addOption(new Option('--seed <text>', 'seed for accounts, latencies and epochs').default('veritask-sim'))
+    .addOption(new Option('--out <dir>', 'write sim.json and SVG charts here'))
+    .option('--json', 'print the reports as JSON instead of a table', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ veritask sim --nodes 20 --tasks-per-node 10\n  $ veritask sim --nodes 10,30,100 --tasks-per-node 10 --out bench/results/sim\n',
+    )
+    .action(async (flags: SimFlags) => {
+      const { runSimCommand } = await import('./run.ts')
+      await runSimCommand(context, flags)
+    })
+}

@@ -1,0 +1,51 @@
+import { concatBytes, hexToBytes } from 'viem'
+import { keccak256Bytes } from '../core/keccak.ts'
+import type { Clock } from '../node/clock.ts'
+import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
+
+export interface CostRuntimeParameters {
+  /** The simulated clock executions take their time on. */
+  clock: Pick<Clock, 'setTimer'>
+  /** Simulated milliseconds one execution takes on this node (its speed class). */
+  costMs: number
+}
+
+export interface CostRuntime extends Runtime {
+  /** Simulated milliseconds spent executing so far. */
+  busyMs(): number
+  executions(): number
+}
+
+/**
+ * The simulator's runtime (src/sim): no WebAssembly runs. An execution's output is the keccak of
+ * the program id and the input, the same on every node, so verdicts, certificates and settlement
+ * are computed on it exactly as on real outputs; it takes `costMs` of simulated time, one
+ * execution at a time, as a node with one execution lane. The cost is calibrated from the real
+ * runtime (docs/simulator.md).
+ */
+export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): CostRuntime {
+  let freeAt = Promise.resolve()
+  let busy = 0
+  let count = 0
+  return {
+    name: 'wasm',
+    execute(request: ExecutionRequest): Promise<ExecutionResult> {
+      const output = keccak256Bytes(concatBytes([hexToBytes(request.programId), request.input]))
+      const done = freeAt.then(
+        () =>
+          new Promise<ExecutionResult>((resolve) => {
+            clock.setTimer(costMs, () => {
+              busy += costMs
+              count++
+              resolve({ status: 'ok', output, fuelUsed: 1n })
+            })
+          }),
+      )
+      freeAt = done.then(() => undefined)
+      return done
+    },
+    busyMs: () => busy,
+    executions: () => count,
+    async close() {},
+  }
+}

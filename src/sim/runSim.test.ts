@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { runSim } from './runSim.ts'
+import { simPlots } from './simPlots.ts'
+
+describe('runSim', () => {
+  it('runs the real nodes to a verdict for every task over several epochs, all settled, and is repeatable', async () => {
+    const options = { nodes: 6, tasks: 40, epochMs: 1_500, seed: 'sim-test' }
+    const report = await runSim(options)
+    assert.deepEqual(report.outcomes, { verified: 40, failed: 0, unresolved: 0, undecided: 0, refused: 0 })
+    assert.ok(report.epochs.length >= 2, `the tasks span ${report.epochs.length} epochs`)
+    assert.equal(report.epochs.reduce((sum, e) => sum + e.tasks, 0), 40)
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+    // Every node carries every task today: at least the spec, three commits and three reveals reach it.
+    assert.ok(report.messagesPerNodePerTask >= 5, `${report.messagesPerNodePerTask} messages per node per task`)
+    assert.ok(report.latencyMs.p50 > 0 && report.latencyMs.p50 <= report.latencyMs.p99)
+    // Three executions per task of 5 ms (four when audited), on nodes of speed 1, 1 and 2.
+    assert.ok(report.cpu.executionMs >= 40 * 3 * 5 && report.cpu.executionMs <= 40 * 4 * 10, `${report.cpu.executionMs} ms executing`)
+
+    const again = await runSim(options)
+    assert.deepEqual(
+      [again.latencyQuantiles, again.simulatedMs, again.messagesPerNodePerTask, again.epochs],
+      [report.latencyQuantiles, report.simulatedMs, report.messagesPerNodePerTask, report.epochs],
+      'the same seed gives the same simulated run',
+    )
+
+    const plots = simPlots([report])
+    assert.deepEqual(Object.keys(plots).sort(), ['coordination.svg', 'cpu.svg', 'latency.svg', 'messages.svg', 'settlement.svg', 'throughput.svg'])
+    for (const svg of Object.values(plots)) assert.match(svg, /^<svg [^>]*>[\s\S]*<\/svg>\n$/)
+  })
+})
