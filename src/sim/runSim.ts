@@ -17,23 +17,28 @@ import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost } from '../host/startNodeHost.ts'
 import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { createMessageReader } from '../node/messageReader.ts'
+import { defaultTaskTerms } from '../sdk/actions/submitTask.ts'
 import type { Logger } from '../node/logger.ts'
 import { createCostRuntime } from './costRuntime.ts'
 import type { CostRuntime } from './costRuntime.ts'
 import { createSimClock } from './simClock.ts'
 
-/** A latency class: one-way delay between two peers of it, in simulated ms (the slower peer's class counts). */
+/**
+ * A network class: one-way delay between two peers of it, in simulated ms, and their bandwidth, so
+ * that a message of `b` bytes also takes `8b / (mbps · 1000)` ms (the slower peer's class counts).
+ */
 export interface LatencyClass {
   name: string
   minMs: number
   maxMs: number
+  mbps: number
 }
 
 /** The simulator's default classes: a third of the nodes each in one data centre, one region, one continent apart. */
 export const defaultLatencyClasses: readonly LatencyClass[] = [
-  { name: 'datacentre', minMs: 1, maxMs: 5 },
-  { name: 'region', minMs: 10, maxMs: 30 },
-  { name: 'continent', minMs: 40, maxMs: 120 },
+  { name: 'datacentre', minMs: 1, maxMs: 5, mbps: 1_000 },
+  { name: 'region', minMs: 10, maxMs: 30, mbps: 100 },
+  { name: 'continent', minMs: 40, maxMs: 120, mbps: 20 },
 ]
 
 /** The default speed classes: how many times the calibrated cost an execution takes. */
@@ -53,6 +58,13 @@ export interface SimOptions {
   latencyClasses?: readonly LatencyClass[]
   speedClasses?: readonly number[]
   seed?: string
+  /**
+   * Churn: the share of nodes offline at a time (0 to 0.5). Each epoch a new set, drawn from the
+   * seed, is cut off from everyone (its timers still run) until the next epoch opens.
+   */
+  churn?: number
+  /** A partition: from `fromMs` to `toMs` (simulated) the odd and the even nodes cannot reach each other. */
+  partition?: { fromMs: number; toMs: number }
   /** Simulated time after which the run stops, settled or not. Default one hour. */
   untilMs?: number
   onProgress?: (progress: { decided: number; total: number; simulatedMs: number }) => void
@@ -66,6 +78,8 @@ export interface SimReport {
   k: number
   taskMs: number
   ratePerSecond: number
+  /** The faults injected: the share of nodes offline in each epoch, and the partition window. */
+  faults: { churn: number; partition: { fromMs: number; toMs: number } | null }
   outcomes: { verified: number; failed: number; unresolved: number; undecided: number; refused: number }
   /** First submission to last verdict, simulated. */
   simulatedMs: number
@@ -126,7 +140,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     chain.stake(account.address, STAKE)
   }
   chain.deposit(requester.address, FEE * BigInt(options.tasks))
-  chain.openEpoch()
+  const firstEpoch = chain.openEpoch()
 
   // Peer i's latency class and speed class come from its index, spread evenly.
   const peerIndex = (peer: string) => Number(peer.slice('node-'.length))
@@ -134,13 +148,29 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   const draws = createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/latency`)).slice(2, 10), 16))
   const offsets = Array.from({ length: n }, () => draws())
   const jitter = (a: string, b: string) => (offsets[peerIndex(a)]! + offsets[peerIndex(b)]!) % 1
+  /** Nodes cut off by churn in the current epoch. */
+  let offline = new Set<number>()
+  const churned = Math.floor((options.churn ?? 0) * n)
+  if (!(churned >= 0 && churned <= n / 2)) throw new RangeError('churn must be between 0 and 0.5')
+  const churn = (epoch: bigint) => {
+    const draw = createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/churn/${epoch}`)).slice(2, 10), 16))
+    offline = new Set()
+    while (offline.size < churned) offline.add(Math.floor(draw() * n))
+  }
+  const partitioned = (a: number, b: number) =>
+    options.partition !== undefined && clock.now() >= options.partition.fromMs && clock.now() < options.partition.toMs && a % 2 !== b % 2
   const hub = createMemoryHub({
     schedule: (delayMs, fn) => void clock.setTimer(delayMs, fn),
-    latencyMs: (from, to) => {
+    latencyMs: (from, to, bytes) => {
       const c = latencyClasses[Math.max(peerIndex(from) % latencyClasses.length, peerIndex(to) % latencyClasses.length)]!
-      return c.minMs + jitter(from, to) * (c.maxMs - c.minMs)
+      return c.minMs + jitter(from, to) * (c.maxMs - c.minMs) + (bytes * 8) / (c.mbps * 1_000)
+    },
+    reachable: (from, to) => {
+      const [a, b] = [peerIndex(from), peerIndex(to)]
+      return !offline.has(a) && !offline.has(b) && !partitioned(a, b)
     },
   })
+  churn(firstEpoch)
   const runtimes: CostRuntime[] = []
   // One process: each message is decoded and its signatures recovered once for all nodes, as in the in-process devnet.
   const read = createMessageReader({ domain: devnetDomain, maxBytes: params.maxMessageBytes, shared: true })
@@ -189,7 +219,9 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   )
   const gatewayOf = new Map<Hex, number>()
   const submit = async (i: number) => {
-    const gateway = i % n
+    // The requester reaches a node that is online and, in a partition, on its side (the even one).
+    let gateway = i % n
+    while (offline.has(gateway) || partitioned(gateway, 0)) gateway = (gateway + 1) % n
     const node = hosts[gateway]!.node
     const input = stringToBytes(`task ${i}`)
     const spec: TaskSpec = {
@@ -203,7 +235,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       fee: FEE,
       epoch: chain.epoch(),
       drawBlock: node.nextDrawBlock(),
-      deadline: BigInt(clock.now() + 600_000),
+      // The SDK's default: a task undecided by then is unresolved, and its epoch may settle.
+      deadline: BigInt(clock.now() + defaultTaskTerms.deadlineMs),
     }
     const taskId = hashTaskSpec(spec, devnetDomain)
     // The in-memory chain's anchors are instant: a root alone proves its one id.
@@ -223,7 +256,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   const decidedAll = () => decidedAt.size + refused >= options.tasks
   let lastOpen = 0
   const openNext = () => {
-    chain.openEpoch()
+    churn(chain.openEpoch())
     lastOpen = clock.now()
     if (!decidedAll()) clock.setTimer(epochMs, openNext)
   }
@@ -238,7 +271,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   await clock.run({ done: decidedAll, untilMs })
   // The last epoch with tasks ends once the next opens; then its settlement runs.
   if (decidedAll() && clock.now() > lastOpen) openNext()
-  await clock.run({ done: settledAll, untilMs: clock.now() + 4 * epochMs + 60_000 })
+  await clock.run({ done: settledAll, untilMs: clock.now() + 4 * epochMs + 2 * defaultTaskTerms.deadlineMs })
   const cpuUsed = process.cpuUsage(cpuBefore)
 
   const latencies = [...decidedAt].map(([taskId, { at }]) => at - submittedAt.get(taskId)!)
@@ -254,6 +287,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     k,
     taskMs,
     ratePerSecond: rate,
+    faults: { churn: churned / n, partition: options.partition ?? null },
     outcomes: { verified: count('verified'), failed: count('failed'), unresolved: count('unresolved'), undecided: options.tasks - decidedAt.size - refused, refused },
     simulatedMs: Math.round(lastDecided - firstSubmit),
     throughputPerSecond: Math.round((decidedAt.size / Math.max(1, lastDecided - firstSubmit)) * 10_000) / 10,
@@ -275,7 +309,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     epochs: epochsWithTasks().map((e) => ({ epoch: Number(e), tasks: [...taskEpochs.values()].filter((t) => t === e).length, settledAtMs: settled.get(e) ?? null })),
     wallMs: Math.round(performance.now() - started),
   }
-  if (process.env.SIM_DEBUG) console.error(hosts.map((h) => JSON.stringify(h.node.stats(), (_k, v) => (typeof v === "bigint" ? String(v) : v))).join('\n'))
+  if (process.env.SIM_DEBUG) console.error(hosts.map((h) => JSON.stringify({ ...h.settler?.stats(), node: h.node.stats() }, (_k, v) => (typeof v === "bigint" ? String(v) : v))).join("\n"))
   await Promise.all(hosts.map((h) => h.stop()))
   return report
 }

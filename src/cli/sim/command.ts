@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { integerOption } from '../options.ts'
+import { fractionOption, integerOption } from '../options.ts'
 import type { CommandContext } from '../context.ts'
 
 export interface SimFlags {
@@ -9,6 +9,8 @@ export interface SimFlags {
   k: number
   epochMs: number
   seed: string
+  churn: number
+  partition?: { fromMs: number; toMs: number }
   out?: string
   json: boolean
 }
@@ -18,6 +20,13 @@ function nodeCounts(raw: string): number[] {
   const counts = raw.split(',').map((part) => integerOption(4, 10_000)(part.trim()))
   if (counts.some((n, i) => i > 0 && n <= counts[i - 1]!)) throw new InvalidArgumentError(`expected increasing node counts, got "${raw}".`)
   return counts
+}
+
+/** `--partition 2000-6000`: a window of simulated ms. */
+function partitionWindow(raw: string): { fromMs: number; toMs: number } {
+  const match = /^(\d{1,9})-(\d{1,9})$/.exec(raw.trim())
+  if (match === null || Number(match[1]) >= Number(match[2])) throw new InvalidArgumentError(`expected <from>-<to> in simulated ms with from < to, got "${raw}".`)
+  return { fromMs: Number(match[1]), toMs: Number(match[2]) }
 }
 
 /** `veritask sim`: the definition only; the simulator loads when it runs (`run.ts`). */
@@ -30,11 +39,13 @@ export function simCommand(context: CommandContext): Command {
     .addOption(new Option('--k <n>', 'executors per task (replication)').default(3).argParser(integerOption(1, 16)))
     .addOption(new Option('--epoch-ms <ms>', 'simulated epoch length').default(10_000).argParser(integerOption(100, 86_400_000)))
     .addOption(new Option('--seed <text>', 'seed for accounts, latencies and epochs').default('veritask-sim'))
+    .addOption(new Option('--churn <p>', 'share of nodes offline in each epoch (a new set each epoch)').default(0).argParser(fractionOption(0, 0.500001)))
+    .addOption(new Option('--partition <from-to>', 'odd and even nodes cannot reach each other in this window of simulated ms').argParser(partitionWindow))
     .addOption(new Option('--out <dir>', 'write sim.json and SVG charts here'))
     .option('--json', 'print the reports as JSON instead of a table', false)
     .addHelpText(
       'after',
-      '\nExamples:\n  $ veritask sim --nodes 20 --tasks-per-node 10\n  $ veritask sim --nodes 10,30,100 --tasks-per-node 10 --out bench/results/sim\n',
+      '\nExamples:\n  $ veritask sim --nodes 20 --tasks-per-node 10\n  $ veritask sim --nodes 10,30,100 --tasks-per-node 10 --out bench/results/sim\n  $ veritask sim --nodes 30 --churn 0.2 --partition 2000-4000\n',
     )
     .action(async (flags: SimFlags) => {
       const { runSimCommand } = await import('./run.ts')

@@ -21,6 +21,8 @@ export async function runSimCommand(context: CommandContext, flags: SimFlags): P
       k: flags.k,
       epochMs: flags.epochMs,
       seed: flags.seed,
+      churn: flags.churn,
+      ...(flags.partition === undefined ? {} : { partition: flags.partition }),
       ...(progress === undefined ? {} : { onProgress: ({ decided, total }: { decided: number; total: number }) => progress.update(decided, total, `${nodes} nodes`) }),
     })
     progress?.done()
@@ -43,6 +45,9 @@ export function formatSimReport(r: SimReport): string {
   const settled = r.epochs.filter((e) => e.settledAtMs !== null).length
   return [
     `veritask sim: ${r.nodes} nodes, ${r.tasks} tasks (k = ${r.k}, ${r.taskMs} ms each), ${r.ratePerSecond} submitted per simulated second`,
+    ...(r.faults.churn > 0 || r.faults.partition !== null
+      ? [`  faults       ${Math.round(r.faults.churn * 100)} % of nodes offline each epoch${r.faults.partition === null ? '' : `; partitioned from ${r.faults.partition.fromMs} to ${r.faults.partition.toMs} ms`}`]
+      : []),
     `  outcomes     ${r.outcomes.verified} verified, ${r.outcomes.failed} failed, ${r.outcomes.unresolved} unresolved, ${r.outcomes.undecided} undecided, ${r.outcomes.refused} refused`,
     `  throughput   ${r.throughputPerSecond} tasks per simulated second over ${(r.simulatedMs / 1000).toFixed(1)} s`,
     `  latency      p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, p99 ${r.latencyMs.p99} ms (simulated)`,

@@ -10,7 +10,12 @@ export interface MemoryHubOptions {
    * One-way delay of every message and blob response, in ms: fixed, uniform in [min, max], or
    * per pair of peers (the simulator's latency classes).
    */
-  latencyMs?: number | { min: number; max: number } | ((from: string, to: string) => number)
+  latencyMs?: number | { min: number; max: number } | ((from: string, to: string, bytes: number) => number)
+  /**
+   * Whether a message or blob from one peer reaches another now (the simulator's churn and
+   * partitions); a delivery to an unreachable peer is lost. Everyone reaches everyone by default.
+   */
+  reachable?: (from: string, to: string) => boolean
   /**
    * Runs `fn` after `delayMs`: a simulated clock's timer (src/sim), so that deliveries happen in
    * simulated time. Real time by default (`setImmediate`, `setTimeout`).
@@ -53,14 +58,14 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   const dropRate = options.dropRate ?? 0
   if (!(dropRate >= 0 && dropRate < 1)) throw new RangeError('dropRate must be in [0, 1)')
 
-  const latency = (from: string, to: string): number => {
+  const latency = (from: string, to: string, bytes: number): number => {
     const l = options.latencyMs ?? 0
-    if (typeof l === 'function') return l(from, to)
+    if (typeof l === 'function') return l(from, to, bytes)
     return typeof l === 'number' ? l : l.min + random() * (l.max - l.min)
   }
   // Deliveries run on a later turn of the event loop, as over a real network.
-  const later = (from: string, to: string, fn: () => void): void => {
-    const delay = latency(from, to)
+  const later = (from: string, to: string, bytes: number, fn: () => void): void => {
+    const delay = latency(from, to, bytes)
     if (options.schedule !== undefined) options.schedule(delay, fn)
     else if (delay <= 0) setImmediate(fn)
     else setTimeout(fn, delay)
@@ -96,7 +101,15 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     async function askPeer(peer: Peer, cid: Hex, maxBytes: number): Promise<Uint8Array | 'too-large' | undefined> {
       if (peer.closed || peer.provider === undefined) return undefined
       const bytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
-        later(peerId, peer.id, () => Promise.resolve(peer.provider?.(cid)).then(resolve, reject))
+        if (options.reachable?.(peerId, peer.id) === false) return resolve(undefined)
+        later(peerId, peer.id, 0, () =>
+          Promise.resolve(peer.provider?.(cid)).then((answer) => {
+            if (options.reachable?.(peer.id, peerId) === false) return resolve(undefined)
+            // Per-pair latency (the simulator's classes) also charges the answer's trip back, by its size.
+            if (typeof options.latencyMs === 'function') later(peer.id, peerId, answer?.byteLength ?? 0, () => resolve(answer))
+            else resolve(answer)
+          }, reject),
+        )
       }).catch(() => undefined)
       if (bytes === undefined) return undefined
       if (bytes.byteLength > maxBytes) return 'too-large'
@@ -116,8 +129,9 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
         for (const peer of peers.values()) {
           if (peer === self || peer.closed || !peer.handlers.has(topic)) continue
           if (dropRate > 0 && random() < dropRate) continue
-          later(peerId, peer.id, () => {
-            if (!peer.closed) deliver(peer, topic, peerId, data)
+          if (options.reachable?.(peerId, peer.id) === false) continue
+          later(peerId, peer.id, data.byteLength, () => {
+            if (!peer.closed && options.reachable?.(peerId, peer.id) !== false) deliver(peer, topic, peerId, data)
           })
         }
       },
