@@ -20,7 +20,7 @@ const quick = process.argv.includes('--quick')
 const nodeThreads = Math.max(1, Math.floor(availableParallelism() / 5))
 /** What changed since the previous committed figures (issue 19). */
 const changes =
-  'Since the previous figures (0.06–0.09 of the ideal, p99 3.0–3.5 s, nodes up in ~7 s): the requester’s escrow is deposited before the nodes start, as in the in-process devnet (a deposit made just before submitting held the first tasks back for up to an epoch: the p99 tail); each connection’s writes of one event-loop round leave in one `writev`; the gossip mesh of this fully connected network has degree 2 instead of 6 (half the messages each node receives and relays); nodes sign protocol messages with libsecp256k1 instead of pure JS; chain reads go over kept-alive `node:http` instead of `fetch`; each node runs its share of the cores in worker threads; node start overlaps the libp2p import with the chain probe and the capability transaction with peering and the first chain read; requesters read a node’s epoch at most every 250 ms. See docs/processes.md.'
+  'Since the previous figures (12.5 tasks/s, 0.13 of the ideal, p99 2.4 s, before task anchors): every task id is now anchored on-chain before its draw block (issue 17), so each task waits 2–4 blocks of 250 ms for its draw, and with 16 in flight that wait, not the nodes, sets the throughput; nodes read the chain once per block instead of per poll (an idle node 7.3–8.0 % of a core before, 5.2–6.6 % after); the requester signs with libsecp256k1 and its event stream carries verdicts only. See docs/processes.md.'
 const count = quick ? 60 : 240
 /** Enough in flight to cover gossip hops between processes and HTTP polling. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)

@@ -70,7 +70,7 @@ describe('a job over the live local network', { timeout: 180_000 }, () => {
       // verifier, a mismatch escalated to full replication. Replication is covered by
       // test/devnet.test.ts; here it would only multiply the run time of 1,000+ tasks.
       policy: { kind: 'sample', ratePpm: 200_000 },
-      concurrency: 128,
+      concurrency: 48,
       receipts: true,
     })
     assert.equal(job.status, 'complete', JSON.stringify(job.counts))

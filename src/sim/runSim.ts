@@ -122,6 +122,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   if (!(n >= k + 1)) throw new RangeError(`A simulation needs more than k = ${k} nodes.`)
 
   const clock = createSimClock()
+  /** A PRNG of its own for each use, all drawn from the run's seed. */
+  const randomFor = (label: string) => createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/${label}`)).slice(2, 10), 16))
   // The devnet's default policy (with its audit rate) at the chosen k.
   const params: ProtocolParams = { ...defaultParams, defaultPolicy: { ...defaultParams.defaultPolicy, kind: 'replicate', k, quorum: Math.floor(k / 2) + 1 } }
   const keys = Array.from({ length: n }, (_, i) => devnetPrivateKey(seed, 'node', i))
@@ -145,7 +147,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   // Peer i's latency class and speed class come from its index, spread evenly.
   const peerIndex = (peer: string) => Number(peer.slice('node-'.length))
   // Where in its class's range a pair's latency lies: fixed per pair, from per-node draws of the seed.
-  const draws = createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/latency`)).slice(2, 10), 16))
+  const draws = randomFor('latency')
   const offsets = Array.from({ length: n }, () => draws())
   const jitter = (a: string, b: string) => (offsets[peerIndex(a)]! + offsets[peerIndex(b)]!) % 1
   /** Nodes cut off by churn in the current epoch. */
@@ -153,7 +155,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   const churned = Math.floor((options.churn ?? 0) * n)
   if (!(churned >= 0 && churned <= n / 2)) throw new RangeError('churn must be between 0 and 0.5')
   const churn = (epoch: bigint) => {
-    const draw = createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/churn/${epoch}`)).slice(2, 10), 16))
+    const draw = randomFor(`churn/${epoch}`)
     offline = new Set()
     while (offline.size < churned) offline.add(Math.floor(draw() * n))
   }
@@ -196,7 +198,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         read,
         batchWindowMs: 0,
         // Seeded salts: a run repeats exactly (audit draws hash the commitments). Never outside a simulation.
-        randomBytes: seededBytes(createSeededRandom(Number.parseInt(keccak256(stringToBytes(`${seed}/salts/${i}`)).slice(2, 10), 16))),
+        randomBytes: seededBytes(randomFor(`salts/${i}`)),
         ...(options.logger === undefined ? {} : { logger: options.logger.child({ node: i }) }),
       }),
     )
