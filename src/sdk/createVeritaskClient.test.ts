@@ -160,6 +160,24 @@ describe('sdk client against node APIs and anvil', { timeout: 60_000 }, () => {
     assert.equal(second.status, 'incomplete', 'a failed chunk keeps the job incomplete')
   })
 
+  it('submits a chunk again after a refusal that says nothing about the job’s terms, and completes', async () => {
+    // The node refuses the first five submissions as if the epoch turned each time (409
+    // SPEC_WRONG_EPOCH): submitTask signs again three times, then the job pauses and tries again.
+    let posts = 0
+    const refusing: Fetch = async (input, init) => {
+      if (init?.method === 'POST' && String(input).endsWith('/v1/tasks') && ++posts <= 5) {
+        return new Response(JSON.stringify({ error: { code: 'SPEC_WRONG_EPOCH', message: 'The epoch turned.' } }), { status: 409, headers: { 'content-type': 'application/json' } })
+      }
+      return fetch(input, init)
+    }
+    const before = accepted()
+    const job = await connect({ fetch: refusing }).submitJob({ program: wordCount, input: [text('first chunk'), text('second chunk')], fee, concurrency: 1 })
+    assert.equal(job.status, 'complete', JSON.stringify(job.counts))
+    assert.deepEqual(job.chunks.map((c) => c.attempts.map((a) => a.outcome)), [['verified'], ['verified']])
+    assert.equal(posts, 7, 'five refused, then one submission per chunk')
+    assert.equal(accepted() - before, 2)
+  })
+
   it('reports an interrupted job with the tasks already submitted, and resumes it without submitting any twice', async () => {
     const inputs = Array.from({ length: 30 }, (_, i) => text(`interrupted chunk ${i} of thirty`))
     const before = accepted()

@@ -23,3 +23,14 @@ export function nextChunkStep(outcome: AttemptOutcome, attempts: number, maxAtte
       return attempts < maxAttempts ? 'retry' : 'unresolved'
   }
 }
+
+/**
+ * Refusals that say nothing about the job's terms: the node's view of the chain lags the client's
+ * (`SPEC_DRAW_TOO_FAR`), the epoch turned on the way (`SPEC_WRONG_EPOCH`), or the node is busy
+ * (`API_RATE_LIMITED`). `submitTask` already signs again for a while; past that, a job submits the
+ * chunk again after a pause instead of stopping.
+ */
+export const TRANSIENT_REFUSALS: ReadonlySet<string> = new Set(['SPEC_DRAW_TOO_FAR', 'SPEC_WRONG_EPOCH', 'API_RATE_LIMITED'])
+
+/** How often one chunk's submission is refused for a transient reason before the job stops on it. */
+export const MAX_TRANSIENT_REFUSALS = 5

@@ -8,10 +8,11 @@ import { buildChunkOutputTree, frameOutputs, groupForReduce } from '../chunkOutp
 import type { VeritaskClientBase } from '../createVeritaskClient.ts'
 import { EmptyInputError, InsufficientEscrowError, InvalidProgramError, JobInterruptedError, NodeApiError, TimeoutError } from '../errors.ts'
 import type { ChainUnreachableError, InputNotFoundError, NodeUnreachableError } from '../errors.ts'
-import { nextChunkStep } from '../jobPolicy.ts'
+import { MAX_TRANSIENT_REFUSALS, TRANSIENT_REFUSALS, nextChunkStep } from '../jobPolicy.ts'
 import type { AttemptOutcome, ChunkStatus } from '../jobPolicy.ts'
 import { assertWasmProgram } from '../program.ts'
 import { readJobInput } from '../readInput.ts'
+import { sleep } from '../sleep.ts'
 import { getEscrow } from './getEscrow.ts'
 import { getReceipt } from './getReceipt.ts'
 import { getResult } from './getResult.ts'
@@ -247,6 +248,7 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
   /** Runs one unit to a final status: submit, wait, retry what another attempt can change. */
   let refused: NodeApiError | undefined
   async function run(unit: Unit, program: Uint8Array, unitTerms: TaskTerms, withOutput: boolean): Promise<void> {
+    let transient = 0
     while (unit.status === 'pending') {
       if (refused !== undefined) return
       // A task an interrupted run submitted is followed to its verdict, not submitted again.
@@ -260,6 +262,11 @@ export async function submitJob(client: VeritaskClientBase, parameters: SubmitJo
           ;({ taskId } = await submitTask(client, { program, input: unit.input, ...unitTerms }))
         } catch (error) {
           if (!(error instanceof NodeApiError)) throw error
+          // A lagging node, a turning epoch or a busy API: this submission, not the job's terms.
+          if (TRANSIENT_REFUSALS.has(error.code) && ++transient <= MAX_TRANSIENT_REFUSALS) {
+            await sleep(500 * 2 ** transient, signal).catch(() => undefined)
+            continue
+          }
           unit.attempts.push({ taskId: '0x' as Hex, outcome: 'rejected', error: error.code })
           unit.status = 'rejected'
           // A refusal applies to the job's terms, not to one chunk: stop submitting more.
