@@ -11,6 +11,7 @@ describe('runSim', () => {
     assert.ok(report.epochs.length >= 2, `the tasks span ${report.epochs.length} epochs`)
     assert.equal(report.epochs.reduce((sum, e) => sum + e.tasks, 0), 40)
     for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+    assert.deepEqual(report.objections, {}, 'no member objected to a proposal')
     // Every node carries every task today: at least the spec, three commits and three reveals reach it.
     assert.ok(report.messagesPerNodePerTask >= 5, `${report.messagesPerNodePerTask} messages per node per task`)
     assert.ok(report.latencyMs.p50 > 0 && report.latencyMs.p50 <= report.latencyMs.p99)

@@ -95,6 +95,8 @@ export interface SimReport {
   cpu: { executionMs: number; protocolMs: number; protocolMsPerNodePerTask: number; coordinationShare: number }
   /** Each epoch with tasks: how many, and when the chain settled it (simulated ms), null if it did not. */
   epochs: Array<{ epoch: number; tasks: number; settledAtMs: number | null }>
+  /** Proposals the members would not sign, by reason (core/batchCheck.ts), summed over members. */
+  objections: Record<string, number>
   /** Real time the run took. */
   wallMs: number
 }
@@ -251,6 +253,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     } catch {
       refused++
       submittedAt.delete(taskId)
+      taskEpochs.delete(taskId)
     }
   }
   for (let i = 0; i < options.tasks; i++) clock.setTimer((i * 1_000) / rate, () => void submit(i))
@@ -277,8 +280,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   const cpuUsed = process.cpuUsage(cpuBefore)
 
   const latencies = [...decidedAt].map(([taskId, { at }]) => at - submittedAt.get(taskId)!)
-  const firstSubmit = Math.min(...submittedAt.values())
-  const lastDecided = Math.max(...[...decidedAt.values()].map((d) => d.at))
+  const firstSubmit = [...submittedAt.values()].reduce((a, b) => Math.min(a, b), Infinity)
+  const lastDecided = [...decidedAt.values()].reduce((a, d) => Math.max(a, d.at), -Infinity)
   const count = (outcome: string) => [...decidedAt.values()].filter((d) => d.verdict.outcome === outcome).length
   const received = hosts.map((_, i) => hub.statsOf(`node-${i}`))
   const executionMs = runtimes.reduce((sum, r) => sum + r.busyMs(), 0)
@@ -297,7 +300,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       p50: Math.round(quantile(latencies, 0.5)),
       p90: Math.round(quantile(latencies, 0.9)),
       p99: Math.round(quantile(latencies, 0.99)),
-      max: Math.round(Math.max(...latencies)),
+      max: Math.round(latencies.reduce((a, b) => Math.max(a, b), 0)),
     },
     messagesPerNodePerTask: round2(received.reduce((s, r) => s + r.messagesReceived, 0) / n / options.tasks),
     bytesPerNodePerTask: Math.round(received.reduce((s, r) => s + r.bytesReceived, 0) / n / options.tasks),
@@ -309,14 +312,20 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     },
     latencyQuantiles: [...Array.from({ length: 19 }, (_, i) => (i + 1) / 20), 0.99].map((q) => [q, Math.round(quantile(latencies, q))]),
     epochs: epochsWithTasks().map((e) => ({ epoch: Number(e), tasks: [...taskEpochs.values()].filter((t) => t === e).length, settledAtMs: settled.get(e) ?? null })),
+    objections: sumCounts(hosts.map((h) => h.settler?.stats().objections ?? {})),
     wallMs: Math.round(performance.now() - started),
   }
-  if (process.env.SIM_DEBUG) console.error(hosts.map((h) => JSON.stringify({ ...h.settler?.stats(), node: h.node.stats() }, (_k, v) => (typeof v === "bigint" ? String(v) : v))).join("\n"))
   await Promise.all(hosts.map((h) => h.stop()))
   return report
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100
+
+function sumCounts(counts: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {}
+  for (const c of counts) for (const [key, value] of Object.entries(c)) sum[key] = (sum[key] ?? 0) + value
+  return sum
+}
 
 /** Bytes from a seeded PRNG. */
 const seededBytes = (random: () => number) => (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256))

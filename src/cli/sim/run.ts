@@ -53,7 +53,7 @@ export function formatSimReport(r: SimReport): string {
     `  latency      p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, p99 ${r.latencyMs.p99} ms (simulated)`,
     `  messages     ${r.messagesPerNodePerTask} per node per task (${r.bytesPerNodePerTask} bytes)`,
     `  cpu          ${r.cpu.protocolMsPerNodePerTask} ms of protocol per node per task (real); coordination ${Math.round(r.cpu.coordinationShare * 100)} % of node time`,
-    `  settlement   ${settled} of ${r.epochs.length} epochs settled`,
+    `  settlement   ${settled} of ${r.epochs.length} epochs settled${Object.keys(r.objections).length === 0 ? '' : `; members' objections: ${Object.entries(r.objections).map(([reason, n]) => `${reason} ${n}`).join(', ')}`}`,
     `  wall time    ${(r.wallMs / 1000).toFixed(1)} s`,
   ].join('\n')
 }
