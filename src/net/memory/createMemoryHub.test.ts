@@ -43,4 +43,33 @@ describe('memory hub', () => {
     assert.equal(hub.rejectionsBy('a'), 2)
     assert.equal(hub.rejectionsBy('b'), 0)
   })
+
+  it('delivers on a given scheduler, after a delay by pair and size, and loses what goes to a peer cut off', async () => {
+    const timers: Array<{ delayMs: number; fn: () => void }> = []
+    let cutOff = false
+    const hub = createMemoryHub({
+      schedule: (delayMs, fn) => void timers.push({ delayMs, fn }),
+      latencyMs: (from, to, bytes) => (from === 'a' && to === 'b' ? 10 + bytes : 99),
+      reachable: (from, to) => !(cutOff && (from === 'c' || to === 'c')),
+    })
+    const a = hub.connect('a')
+    const b = hub.connect('b')
+    const c = hub.connect('c')
+    const got: string[] = []
+    b.subscribe(topics.commits, ({ from }) => (got.push(`b<-${from}`), 'accept'))
+    c.subscribe(topics.commits, ({ from }) => (got.push(`c<-${from}`), 'accept'))
+    await a.publish(topics.commits, stringToBytes('four'))
+    assert.deepEqual(timers.map((t) => t.delayMs), [14, 99], 'nothing delivered until the scheduler runs it; 10 ms + 4 bytes to b')
+    for (const t of timers.splice(0)) t.fn()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(got.sort(), ['b<-a', 'c<-a'])
+    cutOff = true
+    await a.publish(topics.commits, stringToBytes('five!'))
+    assert.equal(timers.length, 1, 'no delivery is even scheduled to a peer cut off')
+    for (const t of timers.splice(0)) t.fn()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(got.sort(), ['b<-a', 'b<-a', 'c<-a'])
+    c.provideBlobs(() => stringToBytes('blob'))
+    await assert.rejects(b.fetchBlob(`0x${'00'.repeat(32)}`, { maxBytes: 100, peers: ['c'] }), /No peer could provide/)
+  })
 })
