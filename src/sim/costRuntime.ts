@@ -13,7 +13,6 @@ export interface CostRuntimeParameters {
 export interface CostRuntime extends Runtime {
   /** Simulated milliseconds spent executing so far. */
   busyMs(): number
-  executions(): number
 }
 
 /**
@@ -26,7 +25,6 @@ export interface CostRuntime extends Runtime {
 export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): CostRuntime {
   let freeAt = Promise.resolve()
   let busy = 0
-  let count = 0
   return {
     name: 'wasm',
     execute(request: ExecutionRequest): Promise<ExecutionResult> {
@@ -36,7 +34,6 @@ export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): Cos
           new Promise<ExecutionResult>((resolve) => {
             clock.setTimer(costMs, () => {
               busy += costMs
-              count++
               resolve({ status: 'ok', output, fuelUsed: 1n })
             })
           }),
@@ -45,7 +42,6 @@ export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): Cos
       return done
     },
     busyMs: () => busy,
-    executions: () => count,
     async close() {},
   }
 }
