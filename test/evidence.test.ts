@@ -6,14 +6,16 @@ import type { MemoryChain } from '../src/chain/memory/createMemoryChain.ts'
 import { withheldOf } from '../src/core/certificate.ts'
 import type { TaskCertificate } from '../src/core/certificate.ts'
 import { contentId } from '../src/core/contentId.ts'
-import { devnetDomain, hashBatchProposal, hashTaskSpec } from '../src/core/eip712.ts'
+import { devnetDomain, hashBatchProposal, hashBatchVouch, hashTaskSpec } from '../src/core/eip712.ts'
 import { hashEpochBatch } from '../src/core/epochBatch.ts'
 import { encodeEpochProposal, settleProposal } from '../src/core/epochProposal.ts'
 import { encodeMessage } from '../src/core/messages.ts'
 import { defaultParams } from '../src/core/params.ts'
 import { signDigest } from '../src/core/signing.ts'
 import { roundAggregator } from '../src/core/rounds.ts'
-import type { Address, BatchProposal, Hex, Reveal, Verdict } from '../src/core/types.ts'
+import { rankTask } from '../src/core/task.ts'
+import { encodeVouchedTasks } from '../src/core/vouch.ts'
+import type { Address, BatchProposal, BatchVouch, Hex, Reveal, Verdict } from '../src/core/types.ts'
 import { startNodeHost } from '../src/host/startNodeHost.ts'
 import type { NodeHost } from '../src/host/startNodeHost.ts'
 import { createMemoryHub } from '../src/net/memory/createMemoryHub.ts'
@@ -397,4 +399,41 @@ describe('verdicts and batches proven by signed evidence', () => {
     assert.ok(stakes.get(address)! < STAKE, 'withholding after the audit cost stake')
     for (const [node, stake] of stakes) if (node !== address) assert.equal(stake, STAKE, 'the auditor and everyone else keep theirs')
   })
+
+  it('a task nobody honest saw, seated with the aggregator as a backup and vouched for by it alone, is never signed', async () => {
+    const cluster = await startCluster('unwatched', { forger: true })
+    const view = cluster.chain.snapshot(0n)!
+    // The requester colludes with epoch 0's first aggregator: a one-seat spec whose ranking puts the
+    // aggregator behind the first seat, given to the aggregator alone. It commits to a lie and
+    // reveals it; only a member that saw the spec could tell the first seat never had its chance.
+    const lie = contentId(stringToBytes('a lie'))
+    let hidden: Awaited<ReturnType<typeof signedSpec>>['signed'] | undefined
+    for (let i = 100; hidden === undefined; i++) {
+      assert.ok(i < 200, 'a nonce ranks the aggregator as a backup')
+      const { signed } = await signedSpec(i, { epoch: 0n, policy: { kind: 'replicate', k: 1, quorum: 1 } })
+      const taskId = hashTaskSpec(signed.message, devnetDomain)
+      const ranking = rankTask({ view, taskId, spec: signed.message, draw: cluster.chain.blockHash(signed.message.drawBlock)!, backups: params.backups })
+      if (ranking.indexOf(cluster.attacker.address) >= 1) hidden = signed
+    }
+    const taskId = hashTaskSpec(hidden.message, devnetDomain)
+    const play = await sealedPlay(taskId, { executor: cluster.attacker, resultHash: lie }, keccak256(stringToBytes('hidden salt')))
+    const certificate: TaskCertificate = { spec: hidden, commits: [play.commit], reveals: [play.reveal] }
+    const verdict: Verdict = { taskId, outcome: 'verified', resultHash: lie, executors: [cluster.attacker.address], dissenters: [] }
+    cluster.chain.openEpoch()
+    const digest = await forgeProposal(cluster, { certificate, verdict })
+    // The aggregator vouches for its task, as a member that saw the spec would: a fifth of the weight.
+    const vouch: BatchVouch = { epoch: 0n, round: 0, digest, tasks: encodeVouchedTasks([taskId], new Set([taskId])) }
+    const signed = await signDigest(cluster.attacker, vouch, hashBatchVouch(vouch, devnetDomain))
+    await cluster.hub.connect('voucher').publish(topics.batches, encodeMessage({ type: 'vouch', ...signed }))
+    await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))
+    assert.notEqual(await cluster.chain.settledDigest(0n), digest, 'the hidden task’s batch did not settle')
+    const settlers = cluster.hosts.flatMap((h) => (h.settler === undefined ? [] : [h.settler]))
+    await eventually(() => (settlers.every((s) => s.stats().epochsSettled === 1) ? true : undefined))
+    for (const settler of settlers) {
+      assert.equal(settler.stats().objections['unknown-task'], 1, 'every honest member held back for the task it never saw')
+      assert.equal(settler.stats().signedOnVouches, 0, 'and never signed it on the aggregator’s word')
+    }
+    for (const [node, stake] of await stakesNow(cluster)) assert.equal(stake, STAKE, `${node} kept its stake`)
+  })
 })
+

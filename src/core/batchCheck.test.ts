@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
-import { certifyTasks, findBatchObjection } from './batchCheck.ts'
+import { certifyTasks, findBatchObjection, isAnsweredByEvidence } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
 import { devnetDomain } from './eip712.ts'
 import type { EpochProposal } from './epochProposal.ts'
@@ -93,5 +93,44 @@ describe('findBatchObjection', () => {
     // A task this member holds is left out: an objection, unless it crossed the epoch boundary.
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own, ...certifying })), 'missing-task')
     assert.equal(reasonOf(await findBatchObjection({ proposal: proposal({ tasks: [] }), own: [{ ...own[0]!, mayOmit: true }], ...certifying })), null)
+  })
+})
+
+describe('evidence for a refused proposal', () => {
+  it('reports every objection, which of them the member’s certificates answer, and the tasks that check all the same', async () => {
+    const { certificate: whole } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const { certificate: other } = await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }], { nonce: 2n })
+    const { tasks } = await certifyTasks([whole, other], certifying)
+    const [held, missing] = tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
+    // The proposal leaves out c's reveal of one task and the whole of the other.
+    const short = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const { tasks: proposed } = await certifyTasks([short], certifying)
+    const result = await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed }, own: [held!, missing!], ...certifying })
+    assert.ok('objections' in result)
+    assert.deepEqual(
+      result.objections.map((o) => o.reason),
+      ['omits-reveal', 'missing-task'],
+    )
+    assert.deepEqual(result.objections.map((o) => isAnsweredByEvidence(o.reason)), [true, true])
+    assert.deepEqual(result.certified.map((t) => t.verdict.taskId), [held!.verdict.taskId], 'the short certificate still proves its verdict')
+    assert.equal(isAnsweredByEvidence('unknown-task'), false)
+    assert.equal(isAnsweredByEvidence('CERT_BAD_SEAL'), false)
+  })
+
+  it('certifies a task from its first alternative that proves something, never trading a decided verdict for an unresolved one', async () => {
+    const { certificate: decided } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const { certificate: unresolved } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult, withhold: true })))
+    const forged = { ...decided, reveals: [...decided.reveals].reverse().map((r, i) => (i === 0 ? { ...r, message: { ...r.message, resultHash: badResult } } : r)) }
+    // A merge that proves nothing gives way to the certificate it was merged into.
+    const first = await certifyTasks([[forged, decided]], certifying)
+    assert.deepEqual([first.tasks.length, first.refused.length], [1, 0])
+    assert.equal(first.tasks[0]!.certificate, decided)
+    // An unresolved merge gives way to a later alternative that decides the task (of the same spec here: same task).
+    const sameTask = { ...unresolved, spec: decided.spec, commits: decided.commits, reveals: [] }
+    const second = await certifyTasks([[sameTask, decided]], certifying)
+    assert.equal(second.tasks[0]!.verdict.outcome, 'verified')
+    // With nothing that checks, the task is refused with the first reason.
+    const third = await certifyTasks([[forged]], certifying)
+    assert.deepEqual([third.tasks.length, third.refused.map((r) => r.reason)], [0, ['CERT_REVEAL_MISMATCH']])
   })
 })

@@ -120,21 +120,32 @@ export async function certifyTask(
 }
 
 /**
- * As aggregator: turns this node's certificates into the tasks of its proposal. A certificate
- * that proves nothing (none should: the node built it from messages it checked) is left out and
- * reported.
+ * As aggregator: turns this node's certificates into the tasks of its proposal. Each entry is a
+ * task's certificate, or its alternatives best first (a certificate merged with members' evidence,
+ * then the one it was merged into): the first that proves something counts, unless it leaves the
+ * task unresolved and a later one decides it (a merge never voids a verdict). A task none of whose
+ * certificates proves anything (none should: the node built them from messages it checked) is left
+ * out and reported.
  */
 export async function certifyTasks(
-  certificates: readonly TaskCertificate[],
+  certificates: readonly (TaskCertificate | readonly TaskCertificate[])[],
   parameters: CertifyParameters,
 ): Promise<{ tasks: CertifiedTask[]; refused: Array<{ taskId: Hex; reason: CertificateRejectionCode }> }> {
   const verified = new Map<BatchSeal, boolean>()
   const tasks: CertifiedTask[] = []
   const refused: Array<{ taskId: Hex; reason: CertificateRejectionCode }> = []
-  for (const certificate of certificates) {
-    const task = await certifyTask(certificate, parameters, undefined, verified)
-    if ('reason' in task) refused.push({ taskId: hashTaskSpec(certificate.spec.message, parameters.domain), reason: task.reason })
-    else tasks.push(task)
+  for (const entry of certificates) {
+    const alternatives: readonly TaskCertificate[] = 'spec' in entry ? [entry] : entry
+    let chosen: CertifiedTask | undefined
+    let reason: CertificateRejectionCode | undefined
+    for (const certificate of alternatives) {
+      const task = await certifyTask(certificate, parameters, undefined, verified)
+      if ('reason' in task) reason ??= task.reason
+      else if (chosen === undefined || (chosen.verdict.outcome === 'unresolved' && task.verdict.outcome !== 'unresolved')) chosen = task
+      if (chosen !== undefined && chosen.verdict.outcome !== 'unresolved') break
+    }
+    if (chosen !== undefined) tasks.push(chosen)
+    else if (reason !== undefined) refused.push({ taskId: hashTaskSpec(alternatives[0]!.spec.message, parameters.domain), reason })
   }
   return { tasks, refused }
 }
@@ -159,66 +170,104 @@ export interface FindBatchObjectionParameters extends CertifyParameters {
  * terms (requester, fee, quorum) are the signed spec's. A task whose spec the member never
  * accepted (`knows`) passes only with its first seats (no backup). What the member holds itself matters only for what the proposal leaves out, since
  * absence cannot be proven: a task it holds a certificate for, a commit it counted that would
- * have held a seat, a reveal it accepted in time. Returns the first objection, or the settled tasks to
- * build the batch from.
+ * have held a seat, a reveal it accepted in time. Returns the first objection, all of them (the
+ * member's evidence answers each one it can: `isAnsweredByEvidence`) and the tasks whose certificates
+ * prove their verdicts all the same (the next round's aggregator builds on them); or the settled
+ * tasks to build the batch from.
  */
 export async function findBatchObjection({
   proposal,
   own,
   knows = () => true,
   ...parameters
-}: FindBatchObjectionParameters): Promise<{ objection: BatchObjection } | { tasks: CertifiedTask[] }> {
+}: FindBatchObjectionParameters): Promise<{ objection: BatchObjection; objections: readonly BatchObjection[]; certified: CertifiedTask[] } | { tasks: CertifiedTask[] }> {
   const verified = new Map<BatchSeal, boolean>()
   const mine = new Map(own.map((t) => [t.verdict.taskId, t]))
   const seen = new Set<Hex>()
   const tasks: CertifiedTask[] = []
+  const objections: BatchObjection[] = []
+  /** Tasks whose certificate proves its verdict, with or without an omission this member sees. */
+  const certified: CertifiedTask[] = []
   for (const { certificate, verdict } of proposal.tasks) {
     const taskId = verdict.taskId
-    if (seen.has(taskId)) return { objection: { taskId, reason: 'duplicate-task' } }
+    if (seen.has(taskId)) {
+      objections.push({ taskId, reason: 'duplicate-task' })
+      continue
+    }
     seen.add(taskId)
     const task = await certifyTask(certificate, parameters, verdict, verified)
-    if ('reason' in task) return { objection: { taskId, reason: task.reason } }
-    if (!knows(taskId) && !inFirstSeats(certificate, parameters.rankingOf(certificate.spec.message, taskId))) {
-      return { objection: { taskId, reason: 'unknown-task' } }
+    if ('reason' in task) {
+      objections.push({ taskId, reason: task.reason })
+      continue
     }
-    const held = mine.get(taskId)?.certificate
-    if (held !== undefined) {
-      const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
-      const commits = signers(certificate.commits)
-      const reveals = signers(certificate.reveals)
-      // A left-out commit matters only if it would have held a seat (a free seat, or a better rank
-      // than a counted one) and its reveal, which this member holds, would change the verdict: a
-      // dissent it hides, or a quorum it would complete. One that agrees with the verdict changes
-      // only which of two agreeing executors is paid; objecting to it would split the committee
-      // over a deadline (one node seated a backup, another the late primary) and stall the epoch.
-      const ranking = parameters.rankingOf(certificate.spec.message, taskId)
-      const rank = (node: Address) => ranking.indexOf(node)
-      const worst = Math.max(...certificate.commits.map((c) => rank(c.signer)))
-      const full = certificate.commits.length >= executorsOf(certificate.spec.message.policy)
-      const outranks = (node: Address) => !full || rank(node) < worst
-      const heldReveals = [...held.reveals, ...(held.arbitration?.reveals ?? [])]
-      const changesVerdict = (node: Address) =>
-        heldReveals.some((r) => r.signer === node && (verdict.outcome === 'unresolved' || r.message.resultHash !== verdict.resultHash))
-      if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) {
-        return { objection: { taskId, reason: 'omits-commit' } }
-      }
-      if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
-      // Without the audit-calling challenge this member took, the certificate hides that the draw
-      // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
-      if (held.challenge !== undefined && certificate.challenge === undefined && callsAudit(held.challenge, certificate.spec.message.policy, parameters.verifyVrf)) {
-        return { objection: { taskId, reason: 'omits-challenge' } }
-      }
-      // An arbitration this member holds must not be left out or cut short: every arbiter holds a
-      // seat, so each of its commits and reveals counts.
-      if (held.arbitration !== undefined) {
-        const arbiterCommits = signers(certificate.arbitration?.commits ?? [])
-        const arbiterReveals = signers(certificate.arbitration?.reveals ?? [])
-        if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer) && changesVerdict(c.signer))) return { objection: { taskId, reason: 'omits-commit' } }
-        if (held.arbitration.reveals.some((r) => !arbiterReveals.has(r.signer))) return { objection: { taskId, reason: 'omits-reveal' } }
-      }
-    }
-    tasks.push(task)
+    certified.push(task)
+    const reason = omissionIn(certificate, verdict, mine.get(taskId)?.certificate, knows(taskId), parameters)
+    if (reason !== undefined) objections.push({ taskId, reason })
+    else tasks.push(task)
   }
-  for (const [taskId, task] of mine) if (!seen.has(taskId) && task.mayOmit !== true) return { objection: { taskId, reason: 'missing-task' } }
-  return { tasks }
+  for (const [taskId, task] of mine) if (!seen.has(taskId) && task.mayOmit !== true) objections.push({ taskId, reason: 'missing-task' })
+  return objections.length > 0 ? { objection: objections[0]!, objections, certified } : { tasks }
+}
+
+/**
+ * The proposal's backup-seated tasks, in proposal order: those whose certificate seats a committer
+ * outside the task's first seats. A member that never saw such a task's spec cannot tell whether a
+ * better-ranked commit was left out (`unknown-task`); vouches (`BatchVouch`) name them by their place here.
+ */
+export function backupSeated(tasks: readonly ProposedTask[], rankingOf: CertifyParameters['rankingOf']): Hex[] {
+  return tasks.filter(({ certificate, verdict }) => !inFirstSeats(certificate, rankingOf(certificate.spec.message, verdict.taskId))).map((t) => t.verdict.taskId)
+}
+
+/** Objections that the member's own certificate of the task answers: the next round's aggregator can merge what it holds (`mergeCertificates`). */
+export function isAnsweredByEvidence(reason: BatchObjectionReason): boolean {
+  return reason === 'missing-task' || reason === 'omits-reveal' || reason === 'omits-commit' || reason === 'omits-challenge'
+}
+
+/**
+ * What a proposed task's checked certificate leaves out that the member can see: a better-ranked
+ * seat it cannot judge (the spec unknown here), or a commit, reveal, challenge or arbitration the
+ * member holds (`held`, its own certificate of the task).
+ */
+function omissionIn(
+  certificate: TaskCertificate,
+  verdict: Verdict,
+  held: TaskCertificate | undefined,
+  known: boolean,
+  parameters: CertifyParameters,
+): BatchObjectionReason | undefined {
+  const taskId = verdict.taskId
+  if (!known && !inFirstSeats(certificate, parameters.rankingOf(certificate.spec.message, taskId))) return 'unknown-task'
+  if (held === undefined) return undefined
+  const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
+  const commits = signers(certificate.commits)
+  const reveals = signers(certificate.reveals)
+  // A left-out commit matters only if it would have held a seat (a free seat, or a better rank
+  // than a counted one) and its reveal, which this member holds, would change the verdict: a
+  // dissent it hides, or a quorum it would complete. One that agrees with the verdict changes
+  // only which of two agreeing executors is paid; objecting to it would split the committee
+  // over a deadline (one node seated a backup, another the late primary) and stall the epoch.
+  const ranking = parameters.rankingOf(certificate.spec.message, taskId)
+  const rank = (node: Address) => ranking.indexOf(node)
+  const worst = Math.max(...certificate.commits.map((c) => rank(c.signer)))
+  const full = certificate.commits.length >= executorsOf(certificate.spec.message.policy)
+  const outranks = (node: Address) => !full || rank(node) < worst
+  const heldReveals = [...held.reveals, ...(held.arbitration?.reveals ?? [])]
+  const changesVerdict = (node: Address) =>
+    heldReveals.some((r) => r.signer === node && (verdict.outcome === 'unresolved' || r.message.resultHash !== verdict.resultHash))
+  if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
+  if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return 'omits-reveal'
+  // Without the audit-calling challenge this member took, the certificate hides that the draw
+  // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
+  if (held.challenge !== undefined && certificate.challenge === undefined && callsAudit(held.challenge, certificate.spec.message.policy, parameters.verifyVrf)) {
+    return 'omits-challenge'
+  }
+  // An arbitration this member holds must not be left out or cut short: every arbiter holds a
+  // seat, so each of its commits and reveals counts.
+  if (held.arbitration !== undefined) {
+    const arbiterCommits = signers(certificate.arbitration?.commits ?? [])
+    const arbiterReveals = signers(certificate.arbitration?.reveals ?? [])
+    if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
+    if (held.arbitration.reveals.some((r) => !arbiterReveals.has(r.signer))) return 'omits-reveal'
+  }
+  return undefined
 }

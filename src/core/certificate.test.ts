@@ -4,7 +4,7 @@ import { zeroHash } from 'viem'
 import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
-import { checkTaskCertificate, withLateReveal } from './certificate.ts'
+import { checkTaskCertificate, mergeCertificates, withLateReveal } from './certificate.ts'
 import type { CheckTaskCertificateParameters, TaskCertificate } from './certificate.ts'
 import { devnetDomain } from './eip712.ts'
 import { isSignedBy } from './signing.ts'
@@ -199,5 +199,84 @@ describe('withLateReveal', () => {
     assert.equal(withLateReveal(decided, whole.reveals[2]!), undefined)
     const verdict = await check(decided)
     assert.ok(verdict.kind === 'valid' && verdict.verdict.outcome === 'verified')
+  })
+})
+
+describe('mergeCertificates', () => {
+  const signersOf = (items: readonly { signer: string }[]) => items.map((i) => i.signer).sort()
+  /** Every commit and reveal of `base` is still in `merged`: a merge never drops evidence. */
+  const keepsAll = (base: TaskCertificate, merged: TaskCertificate) => {
+    for (const item of base.commits) assert.ok(merged.commits.includes(item), `kept the commit of ${item.signer}`)
+    for (const item of base.reveals) assert.ok(merged.reveals.includes(item), `kept the reveal of ${item.signer}`)
+  }
+
+  it('adds the reveals another holder took that agree with their stage, and returns base itself when it adds nothing', async () => {
+    const { certificate: whole } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const here = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const there = { ...whole, reveals: whole.reveals.slice(1) }
+    const merged = mergeCertificates(here, there)
+    keepsAll(here, merged)
+    assert.deepEqual(signersOf(merged.reveals), signersOf(whole.reveals))
+    const result = await check(merged)
+    assert.ok(result.kind === 'valid')
+    assert.deepEqual(result.withheld, [], 'c is no longer a withholder')
+    assert.equal(mergeCertificates(merged, here), merged, 'nothing new: the same certificate')
+  })
+
+  it('never takes a dissent the base lacks: a late or selective liar cannot void a verified task', async () => {
+    const { certificate: whole } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: badResult },
+    ])
+    const here = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const merged = mergeCertificates(here, whole)
+    assert.equal(merged, here)
+    const result = await check(merged)
+    assert.ok(result.kind === 'valid' && result.verdict.outcome === 'verified')
+  })
+
+  it('takes another certificate whole where the base holds no reveal: its verdict was unresolved, penalising nobody', async () => {
+    const { certificate: whole } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const silent = { ...whole, reveals: [] }
+    assert.equal(mergeCertificates(silent, whole), whole)
+    // The other way round nothing changes: silence adds nothing.
+    assert.equal(mergeCertificates(whole, silent), whole)
+  })
+
+  it('fills a free seat with a commit and its agreeing reveal, completing a quorum the base lacked', async () => {
+    const { certificate: whole } = await certify([
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: goodResult },
+      { executor: c!, resultHash: goodResult },
+    ])
+    // Here only a's commit arrived in time, and b's reveal came late: one agreeing reveal, short of the quorum of 2.
+    const here = { ...whole, commits: whole.commits.slice(0, 1), reveals: whole.reveals.slice(0, 1) }
+    const short = await check(here)
+    assert.ok(short.kind === 'valid' && short.verdict.outcome === 'unresolved')
+    const merged = mergeCertificates(here, whole)
+    keepsAll(here, merged)
+    const result = await check(merged)
+    assert.ok(result.kind === 'valid')
+    assert.equal(result.verdict.outcome, 'verified')
+    assert.deepEqual(result.verdict.executors, [a!, b!, c!].map((x) => x.address))
+  })
+
+  it('takes the arbitration of a dispute the base holds without one: the arbiters rule', async () => {
+    const split = [
+      { executor: a!, resultHash: goodResult },
+      { executor: b!, resultHash: badResult },
+      { executor: c!, resultHash: goodResult },
+    ]
+    const { certificate: arbitrated } = await certify(split, {}, [{ executor: d!, resultHash: goodResult }])
+    const here: TaskCertificate = { spec: arbitrated.spec, commits: arbitrated.commits, reveals: arbitrated.reveals }
+    const before = await check(here)
+    assert.ok(before.kind === 'valid' && before.verdict.outcome === 'unresolved')
+    const merged = mergeCertificates(here, arbitrated)
+    keepsAll(here, merged)
+    const result = await check(merged)
+    assert.ok(result.kind === 'valid')
+    assert.equal(result.verdict.outcome, 'verified')
+    assert.deepEqual(result.verdict.dissenters, [b!.address])
   })
 })

@@ -353,6 +353,69 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
   return undefined
 }
 
+/**
+ * What `base` becomes with what `other`, another holder's certificate of the same task, adds that
+ * cannot turn against the evidence already in `base`. It never drops an item of `base`, and takes:
+ *
+ * - `other` whole if `base` holds no reveal (its verdict is unresolved, penalising nobody);
+ * - reveals that open a counted commit and agree with their stage (`withLateReveal`);
+ * - an arbitration's reveals where `base` holds none, if they open every arbiter's commit (nobody
+ *   becomes a withholder on one holder's word);
+ * - a commit with its agreeing reveal, in a seat `base` left free (or an arbiter's, in its arbitration);
+ * - a challenge `base` lacks, with its auditor's commit and agreeing reveal;
+ * - the arbitration of a dispute `base` holds without one.
+ *
+ * Otherwise a dissent that `base` lacks is not taken: from a late or selective sender it would void
+ * a verified task (its requester paying nothing for results it holds, its liar unpunished). That is
+ * what an objecting member's evidence (`BatchEvidence`) can add to the next round's proposal. The
+ * result is not checked: check it (`checkTaskCertificate`), and keep `base` if it proves nothing or
+ * leaves unresolved a task `base` decides (`certifyTasks`). A challenge that names another
+ * best-ranked commit than the merged seats proves nothing: without `challenge`, none is taken.
+ */
+export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true }: { challenge?: boolean } = {}): TaskCertificate {
+  // A certificate without a reveal proves only that the task ended unresolved, penalising nobody:
+  // another's with reveals turns no verdict and is taken whole (its silences are its holder's word
+  // against the reveals other members hold, who object with them in turn).
+  if (base.reveals.length === 0 && other.reveals.length > 0) return other
+  let merged = base
+  if (merged.arbitration === undefined && other.arbitration !== undefined) merged = { ...merged, arbitration: other.arbitration }
+  // An arbitration without a reveal here takes the other's reveals if they open every arbiter's commit.
+  const silent = merged.arbitration
+  if (silent !== undefined && silent.reveals.length === 0 && silent.commits.length > 0 && other.arbitration !== undefined) {
+    const opening = silent.commits.map((c) =>
+      other.arbitration!.reveals.find((r) => r.signer === c.signer && computeCommitment({ ...r.message, executor: r.signer }) === c.message.commitment),
+    )
+    if (opening.every((r) => r !== undefined)) merged = { ...merged, arbitration: { commits: silent.commits, reveals: opening as Sealed<Reveal>[] } }
+  }
+  // A commit in a free seat, with the agreeing reveal that opens it.
+  const seats = executorsOf(base.spec.message.policy)
+  const widen = (stage: 'seats' | 'arbitration', commit: Sealed<Commit>, reveal: Sealed<Reveal> | undefined): void => {
+    if (reveal === undefined) return
+    const widened =
+      stage === 'seats'
+        ? { ...merged, commits: [...merged.commits, commit] }
+        : { ...merged, arbitration: { commits: [...merged.arbitration!.commits, commit], reveals: merged.arbitration!.reveals } }
+    merged = withLateReveal(widened, reveal) ?? merged
+  }
+  // An audit-calling challenge `base` lacks, with the auditor's commit and agreeing reveal.
+  if (challenge && merged.challenge === undefined && other.challenge !== undefined) {
+    const auditor = other.challenge.signer
+    merged = { ...merged, challenge: other.challenge }
+    const commit = other.commits.find((c) => c.signer === auditor)
+    if (commit !== undefined && !merged.commits.some((c) => c.signer === auditor)) widen('seats', commit, other.reveals.find((r) => r.signer === auditor))
+  }
+  for (const commit of other.commits) {
+    if (merged.commits.length >= seats || merged.commits.some((c) => c.signer === commit.signer)) continue
+    widen('seats', commit, other.reveals.find((r) => r.signer === commit.signer))
+  }
+  for (const commit of other.arbitration?.commits ?? []) {
+    if (merged.arbitration === undefined || merged.arbitration.commits.some((c) => c.signer === commit.signer)) continue
+    widen('arbitration', commit, other.arbitration!.reveals.find((r) => r.signer === commit.signer))
+  }
+  for (const reveal of [...other.reveals, ...(other.arbitration?.reveals ?? [])]) merged = withLateReveal(merged, reveal) ?? merged
+  return merged
+}
+
 export function sameVerdict(a: Verdict, b: Verdict): boolean {
   const same = (x: readonly Address[], y: readonly Address[]) => x.length === y.length && x.every((v, i) => v === y[i])
   return a.taskId === b.taskId && a.outcome === b.outcome && a.resultHash === b.resultHash && same(a.executors, b.executors) && same(a.dissenters, b.dissenters)

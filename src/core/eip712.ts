@@ -1,7 +1,7 @@
 import { zeroAddress } from 'viem'
 import { createTypedDataHasher } from './typedDataHash.ts'
 import type { TypedDataDomain } from './typedDataHash.ts'
-import type { BatchProposal, Challenge, Commit, CommitBatch, Reveal, Hex, Policy, ProtocolDomain, RevealBatch, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
+import type { BatchEvidence, BatchProposal, BatchVouch, Challenge, Commit, CommitBatch, Reveal, Hex, Policy, ProtocolDomain, RevealBatch, ResultStatus, TaskSpec, Verdict, Outcome } from './types.ts'
 import type { Comparison } from './types.ts'
 
 /**
@@ -51,6 +51,17 @@ export const eip712Types = {
     { name: 'round', type: 'uint32' },
     { name: 'digest', type: 'bytes32' },
     { name: 'tasks', type: 'bytes32' },
+  ],
+  BatchEvidence: [
+    { name: 'epoch', type: 'uint64' },
+    { name: 'round', type: 'uint32' },
+    { name: 'tasks', type: 'bytes32' },
+  ],
+  BatchVouch: [
+    { name: 'epoch', type: 'uint64' },
+    { name: 'round', type: 'uint32' },
+    { name: 'digest', type: 'bytes32' },
+    { name: 'tasks', type: 'bytes' },
   ],
   Reveal: [
     { name: 'taskId', type: 'bytes32' },
@@ -112,6 +123,14 @@ export function hashTaskSpec(spec: TaskSpec, domain: ProtocolDomain): Hex {
 
 export function hashBatchProposal(proposal: BatchProposal, domain: ProtocolDomain): Hex {
   return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'BatchProposal', message: proposal })
+}
+
+export function hashBatchEvidence(evidence: BatchEvidence, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'BatchEvidence', message: evidence })
+}
+
+export function hashBatchVouch(vouch: BatchVouch, domain: ProtocolDomain): Hex {
+  return hashTypedData({ domain: eip712Domain(domain), types: eip712Types, primaryType: 'BatchVouch', message: vouch })
 }
 
 /** What an executor signs for a batch of commits: EIP-712 hashes each commit, then the list. */

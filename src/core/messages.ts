@@ -1,9 +1,9 @@
 import { getAddress } from 'viem'
 import { z } from 'zod'
-import { hashBatchProposal, hashChallenge, hashCommitBatch, hashRevealBatch, hashTaskSpec } from './eip712.ts'
+import { hashBatchEvidence, hashBatchProposal, hashBatchVouch, hashChallenge, hashCommitBatch, hashRevealBatch, hashTaskSpec } from './eip712.ts'
 import { MessageRejectedError } from './errors.ts'
 import { MAX_ANCHOR_DEPTH, MAX_ANCHOR_LEAVES } from './taskAnchor.ts'
-import type { BatchProposal, BatchSignature, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, SignedChallenge, SignedSpec } from './types.ts'
+import type { BatchEvidence, BatchProposal, BatchVouch, BatchSignature, CommitBatch, Hex, ProtocolDomain, RevealBatch, Signed, SignedChallenge, SignedSpec } from './types.ts'
 
 /**
  * Gossip messages on the wire: JSON with bigints as decimal strings. Signatures are over EIP-712
@@ -16,6 +16,10 @@ export type ProtocolMessage =
   | ({ type: 'reveals' } & Signed<RevealBatch>)
   | ({ type: 'challenge' } & SignedChallenge)
   | ({ type: 'proposal' } & Signed<BatchProposal>)
+  /** A member's certificates of the tasks it objected to in a round's proposal, by content id. */
+  | ({ type: 'evidence' } & Signed<BatchEvidence>)
+  /** A member's word for the backup-seated tasks of a proposal whose specs it accepted. */
+  | ({ type: 'vouch' } & Signed<BatchVouch>)
   /** A BLS signature (compressed, 96 bytes) of the batch digest itself (an EIP-712 hash already), as the contract checks it. */
   | ({ type: 'batch-signature' } & Signed<BatchSignature>)
 
@@ -88,6 +92,12 @@ const lowerHex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-f]{${b
 /** A challenge's audit draw (`AuditDraw`): the verifier's compressed key and its VRF proof, in canonical lowercase hex. */
 export const auditDrawSchema = z.strictObject({ publicKey: lowerHex(33), gamma: lowerHex(33), c: lowerHex(16), s: lowerHex(32) })
 
+/** A bitmap in lowercase hex, at most 1,536 bytes (12,288 tasks): a vouch's tasks. */
+const bitmap = z
+  .string()
+  .regex(/^0x([0-9a-fA-F]{2}){1,1536}$/, 'expected a bitmap of 1 to 1,536 bytes')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+
 const envelope = <T extends z.ZodType>(type: string, message: T) =>
   z.strictObject({ type: z.literal(type), message, signer: address, signature })
 
@@ -106,6 +116,8 @@ const protocolMessage = z.discriminatedUnion('type', [
   envelope('commits', z.strictObject({ commits: z.array(commitSchema).min(1).max(MAX_BATCH_ITEMS) })),
   z.strictObject({ type: z.literal('challenge'), message: challengeSchema, signer: address, signature, draw: auditDrawSchema }),
   envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
+  envelope('evidence', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), tasks: hex32 })),
+  envelope('vouch', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: bitmap })),
   z.strictObject({
     type: z.literal('batch-signature'),
     message: z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 }),
@@ -172,6 +184,10 @@ export function signedDigestOf(message: ProtocolMessage, domain: ProtocolDomain)
       return hashChallenge(message.message, domain)
     case 'proposal':
       return hashBatchProposal(message.message, domain)
+    case 'evidence':
+      return hashBatchEvidence(message.message, domain)
+    case 'vouch':
+      return hashBatchVouch(message.message, domain)
     case 'batch-signature':
       return message.message.digest
   }

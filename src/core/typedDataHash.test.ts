@@ -18,6 +18,7 @@ function sample(type: string, i: number, types: Record<string, readonly { name: 
   if (struct !== undefined) return Object.fromEntries(struct.map((f, j) => [f.name, sample(f.type, i * 31 + j, types)]))
   if (type === 'address') return address(i)
   if (type === 'bytes32') return hex32(i)
+  if (type === 'bytes') return ['0x', '0x01', hex32(i), `${hex32(i)}${hex32(i + 1).slice(2)}`][i % 4]
   if (type === 'string') return ['wasm', '', 'onnx', 'ünïcødé'][i % 4]
   if (type === 'bool') return i % 2 === 0
   const bits = Number(/^uint(\d+)$/.exec(type)?.[1])

@@ -188,6 +188,34 @@ export interface BatchProposal {
   tasks: Hex
 }
 
+/**
+ * A committee member's evidence for a round's proposal it refused: the content id of an
+ * `EpochProposal` blob holding its own certificates of the tasks it objected to (a task left out, a
+ * reveal or commit left out). The next rounds' aggregators merge them (`mergeCertificates`), so
+ * that views that differ for good (churn, a partition) still converge on one batch.
+ */
+export interface BatchEvidence {
+  epoch: bigint
+  /** The round whose proposal the member refused: one evidence per member and round is taken. */
+  round: number
+  tasks: Hex
+}
+
+/**
+ * A committee member's word that it accepted the specs of some of a proposal's backup-seated tasks
+ * (a task whose certificate seats a backup: only members that saw its spec could have held a
+ * better-ranked commit an aggregator left out) and holds nothing the proposal leaves out of them.
+ * A member that never saw such a task's spec signs the proposal only once members holding more
+ * than a third of the committee weight vouch for it: at least one of them is honest.
+ */
+export interface BatchVouch {
+  epoch: bigint
+  round: number
+  digest: Hex
+  /** A bitmap over the proposal's backup-seated tasks, in proposal order (`backupSeated`): bit i set vouches for the i-th. */
+  tasks: Hex
+}
+
 /** A committee member's BLS signature (96 bytes, compressed) of a batch digest; the aggregator sums them for `Settlement.submitBatch`. */
 export interface BatchSignature {
   epoch: bigint

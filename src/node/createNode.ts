@@ -229,6 +229,8 @@ export function createNode({
       reveals: topics.reveals,
       challenge: topics.challenges,
       proposal: topics.batches,
+      evidence: topics.batches,
+      vouch: topics.batches,
       'batch-signature': topics.batches,
     }[message.type]
     await network.publish(topic, encodeMessage(message))

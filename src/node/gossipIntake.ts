@@ -269,6 +269,8 @@ export function createGossipIntake({
         if (!(await verify(result.digest, message.signature, message.signer))) return refuse('reject', 'CHALLENGE_BAD_SIGNATURE')
         return route({ type: 'challenge', item: message }, from)
       case 'proposal':
+      case 'evidence':
+      case 'vouch':
       case 'batch-signature':
         // Settlement messages belong on the batch topic, which the epoch settler handles.
         return refuse('reject', 'MESSAGE_WRONG_TOPIC')

@@ -97,6 +97,11 @@ export interface SimReport {
   epochs: Array<{ epoch: number; tasks: number; settledAtMs: number | null }>
   /** Proposals the members would not sign, by reason (core/batchCheck.ts), summed over members. */
   objections: Record<string, number>
+  /**
+   * How views that differed came together, summed over members: evidence published with objections
+   * and certificates taken from it, and batches signed once others vouched for tasks a member never saw.
+   */
+  convergence: { evidencePublished: number; evidenceTaken: number; signedOnVouches: number }
   /** Real time the run took. */
   wallMs: number
 }
@@ -313,6 +318,12 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     latencyQuantiles: [...Array.from({ length: 19 }, (_, i) => (i + 1) / 20), 0.99].map((q) => [q, Math.round(quantile(latencies, q))]),
     epochs: epochsWithTasks().map((e) => ({ epoch: Number(e), tasks: [...taskEpochs.values()].filter((t) => t === e).length, settledAtMs: settled.get(e) ?? null })),
     objections: sumCounts(hosts.map((h) => h.settler?.stats().objections ?? {})),
+    convergence: sumCounts(
+      hosts.map((h) => {
+        const { evidencePublished = 0, evidenceTaken = 0, signedOnVouches = 0 } = h.settler?.stats() ?? {}
+        return { evidencePublished, evidenceTaken, signedOnVouches }
+      }),
+    ) as SimReport['convergence'],
     wallMs: Math.round(performance.now() - started),
   }
   await Promise.all(hosts.map((h) => h.stop()))
