@@ -1,10 +1,10 @@
 import { zeroHash } from 'viem'
-import { backupSeated, certifyTask, certifyTasks, findBatchObjection, isAnsweredByEvidence, outputsToFetch } from '../core/batchCheck.ts'
-import type { BatchObjection, CertifiedTask, CertifyParameters } from '../core/batchCheck.ts'
-import { mergeCertificates, withheldOf } from '../core/certificate.ts'
+import { backupSeated, certifyTasks, findBatchObjection, outputsToFetch } from '../core/batchCheck.ts'
+import type { CertifiedTask, CertifyParameters } from '../core/batchCheck.ts'
+import { withheldOf } from '../core/certificate.ts'
 import type { VrfVerifier } from '../core/challenge.ts'
 import type { TaskCertificate } from '../core/certificate.ts'
-import { hashBatchEvidence, hashBatchProposal, hashBatchVouch, hashTaskSpec } from '../core/eip712.ts'
+import { hashBatchEvidence, hashBatchProposal, hashBatchVouch } from '../core/eip712.ts'
 import { buildOutcomesTree, hashEpochBatch } from '../core/epochBatch.ts'
 import type { BalanceLeaf, EpochBatchResult, OutcomeLeaf } from '../core/epochBatch.ts'
 import { balancesRootOf, decodeEpochProposal, encodeEpochProposal, settleProposal } from '../core/epochProposal.ts'
@@ -19,10 +19,9 @@ import { signDigest } from '../core/signing.ts'
 import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
-import { encodeVouchedTasks, isVouchedFor } from '../core/vouch.ts'
 import { roundAggregator } from '../core/rounds.ts'
 import { arbitersOf, rankTask } from '../core/task.ts'
-import type { Address, BatchEvidence, BatchProposal, BatchSignature, BatchVouch, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
+import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
 import type { BlobStore, ChainView, NodeStore } from '../ports/node.ts'
@@ -33,6 +32,9 @@ import type { Clock } from './clock.ts'
 import { silentEvents } from './events.ts'
 import type { NodeEventSink } from './events.ts'
 import { createEquivocationWatch } from './equivocationWatch.ts'
+import { createEvidencePool } from './evidencePool.ts'
+import { createVouchBook } from './vouchBook.ts'
+import type { HeldBack } from './vouchBook.ts'
 import type { VeritaskNode } from './createNode.ts'
 import type { Logger } from './logger.ts'
 
@@ -114,7 +116,7 @@ export interface EpochSettler {
     objections: Record<string, number>
     /** Equivocations this node proved on-chain (core: a member's signatures of two batches of one epoch). */
     equivocationsProven: number
-    /** Evidence this node published with its objections, and certificates it took from members' evidence (`BatchEvidence`). */
+    /** Evidence this node published with its objections, and certificates it kept as evidence (`EvidencePool`). */
     evidencePublished: number
     evidenceTaken: number
     /** Batches this member signed once others vouched for the tasks whose specs it never saw (`BatchVouch`). */
@@ -130,9 +132,6 @@ const RESTART_ROUNDS = 3
 
 /** Settled epochs whose committees (and so members' signatures) a settler still looks at: the equivocation watch's span. */
 const COMMITTEE_EPOCHS_KEPT = 4n
-
-/** The most backup-seated tasks one vouch names (its bitmap's 1,536 bytes, `BatchVouch`). */
-const MAX_VOUCHED_TASKS = 12_288
 
 /** Result blobs a member fetches at most to check one proposal's tolerance comparisons. */
 const MAX_OUTPUT_FETCHES = 1_024
@@ -224,17 +223,8 @@ export function createEpochSettler({
   /** Settled epochs' proposal blobs, for receipts; and every validly signed proposal's blob by digest. */
   const settledProposals = new Map<bigint, Hex>()
   const proposalBlobs = new Map<bigint, Map<Hex, { cid: Hex; round: number }>>()
-  /**
-   * Checked certificates that members published with their objections (`BatchEvidence`), merged per
-   * task (`mergeCertificates`): what the next proposals add to this node's own. By epoch and task.
-   */
-  const evidence = new Map<bigint, Map<Hex, TaskCertificate[]>>()
   /** Evidence and vouches taken per epoch, as `${type}/${signer}/${round}`: one of each per member and round. */
   const heard = new Map<bigint, Set<string>>()
-  /** Members' vouches by epoch, digest and member (`BatchVouch`). */
-  const vouches = new Map<bigint, Map<Hex, Map<Address, Hex>>>()
-  /** Proposals this member checked and holds back until their unknown tasks are vouched for, by digest. */
-  const deferred = new Map<Hex, { epoch: bigint; round: number; cid: Hex; proposal: EpochProposal; tasks: CertifiedTask[]; seated: Hex[]; unknown: Hex[] }>()
   /** The last epoch settled without this node's signature whose proposal has not come here yet (`adopt`). */
   let unadopted: { epoch: bigint; digest: Hex } | undefined
   let cumulative: ReadonlyMap<Address, { charged: bigint }> = new Map()
@@ -249,8 +239,6 @@ export function createEpochSettler({
     lastGasUsed: null as bigint | null,
     rejected: {} as Record<string, number>,
     objections: {} as Record<string, number>,
-    evidencePublished: 0,
-    evidenceTaken: 0,
     signedOnVouches: 0,
   }
   /**
@@ -411,6 +399,28 @@ export function createEpochSettler({
     }
   }
 
+  const pool = createEvidencePool({
+    node,
+    account,
+    store,
+    network,
+    blobs,
+    domain,
+    certifying,
+    publish,
+    isSettled: (epoch) => next !== null && epoch < next,
+    reject,
+    log,
+    maxBytes: maxProposalBytes,
+  })
+  const vouchBook = createVouchBook({
+    account,
+    store,
+    domain,
+    publish,
+    weightsOf: async (epoch) => new Map([...(await committeeOf(epoch))].map(([node, member]) => [node, member.weight])),
+  })
+
   const watch = createEquivocationWatch({ settlement, rebuild: async (...args) => (await rebuild(...args))?.result.batch, log })
 
   /**
@@ -441,7 +451,8 @@ export function createEpochSettler({
       log.warn('cannot propose: balances after the previous epoch unknown', { epoch })
       return
     }
-    const { tasks, refused } = await proposedTasks(epoch)
+    const candidatesOf = pool.candidates(epoch)
+    const { tasks, refused } = await certifyTasks(candidatesOf, await certifying(epoch, candidatesOf.flat()))
     for (const { taskId, reason } of refused) log.warn('own certificate left out of the proposal', { epoch, taskId, reason })
     const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }
     const bytes = encodeEpochProposal(proposal)
@@ -457,100 +468,6 @@ export function createEpochSettler({
     events.emit({ type: 'epoch.proposed', epoch, digest, aggregator: account.address, tasks: proposal.tasks.length })
     await publish({ type: 'proposal', ...signed })
     await consider(signed)
-  }
-
-  /**
-   * The tasks this node proposes for `epoch`: its own certificates, each merged with the evidence
-   * members published for it (`mergeCertificates`; left as it was when the merge proves nothing),
-   * and the tasks only the evidence holds.
-   */
-  async function proposedTasks(epoch: bigint): Promise<Awaited<ReturnType<typeof certifyTasks>>> {
-    const own = node.decidedTasks(epoch)
-    const published = evidence.get(epoch) ?? new Map<Hex, TaskCertificate[]>()
-    const candidates = own.map(({ certificate, verdict }) => alternatives(certificate, published.get(verdict.taskId) ?? []))
-    const ownIds = new Set(own.map((t) => t.verdict.taskId))
-    for (const [taskId, list] of published) if (!ownIds.has(taskId)) candidates.push(alternatives(undefined, list))
-    return certifyTasks(candidates, await certifying(epoch, candidates.flat()))
-  }
-
-  /** As committee member: publishes its certificates of the tasks a refused proposal left short (`isAnsweredByEvidence`), for the next rounds' aggregators. */
-  async function publishEvidence(epoch: bigint, round: number, objections: readonly BatchObjection[]): Promise<void> {
-    const answered = new Set(objections.filter((o) => isAnsweredByEvidence(o.reason)).map((o) => o.taskId))
-    const tasks = node.decidedTasks(epoch).filter((t) => answered.has(t.verdict.taskId))
-    if (tasks.length === 0 || (await committeeOf(epoch)).get(account.address) === undefined) return
-    const cid = blobs.put(encodeEpochProposal({ epoch, previous: new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }))
-    const message: BatchEvidence = { epoch, round, tasks: cid }
-    const signed = await signDigest(account, message, hashBatchEvidence(message, domain))
-    stats.evidencePublished++
-    log.debug('evidence published', { epoch, round, tasks: tasks.length })
-    await publish({ type: 'evidence', ...signed })
-  }
-
-  /**
-   * Takes a member's evidence: fetches its certificates from it and keeps each one that checks and
-   * adds something to what this node holds of the task (its own certificate and earlier evidence).
-   */
-  async function takeEvidence({ message: { epoch, tasks: cid }, signer }: Signed<BatchEvidence>): Promise<void> {
-    try {
-      const bytes = blobs.get(cid) ?? (await network.fetchBlob(cid, { peers: [], sources: [signer], maxBytes: maxProposalBytes }))
-      const published = decodeEpochProposal(bytes)
-      if (published.epoch !== epoch) throw new SettlementError('BATCH_DIGEST_MISMATCH', 'The evidence blob is for another epoch.', { details: { epoch } })
-      const own = ownCertificates(epoch)
-      const fresh = published.tasks.map((t) => t.certificate).filter((c) => addsTo(epoch, hashTaskSpec(c.spec.message, domain), c, own))
-      if (fresh.length === 0) return
-      const parameters = await certifying(epoch, fresh)
-      for (const certificate of fresh) {
-        const task = await certifyTask(certificate, parameters)
-        if ('reason' in task) throw new SettlementError('BATCH_OBJECTION', `A certificate of the evidence does not stand (${task.reason}).`, { details: { epoch, reason: task.reason } })
-        keepEvidence(epoch, task, parameters.rankingOf)
-      }
-    } catch (error) {
-      reject(error)
-      log.debug('evidence not taken', { epoch, signer, error })
-    }
-  }
-
-  /** This node's own certificates of `epoch`'s tasks, by task. */
-  const ownCertificates = (epoch: bigint): Map<Hex, TaskCertificate> => new Map(node.decidedTasks(epoch).map((t) => [t.verdict.taskId, t.certificate]))
-
-  /** Whether a certificate of `epoch` adds anything to what this node holds of its task (`mergeCertificates`). */
-  function addsTo(epoch: bigint, taskId: Hex, certificate: TaskCertificate, own: ReadonlyMap<Hex, TaskCertificate>): boolean {
-    const current = holding(own.get(taskId), evidence.get(epoch)?.get(taskId) ?? [])
-    return current === undefined || mergeCertificates(current, certificate) !== current
-  }
-
-  /**
-   * Keeps a checked certificate of `epoch` as evidence for the next proposals, while the epoch is
-   * not settled. Not a backup-seated task whose spec this node never saw: proposing it would ask
-   * members for vouches that, for a task nobody honest saw, never come, and every later round
-   * would stall on it. Such a task settles in a round whose aggregator saw its spec.
-   */
-  function keepEvidence(epoch: bigint, task: CertifiedTask, rankingOf: CertifyParameters['rankingOf']): void {
-    const taskId = task.verdict.taskId
-    if ((next !== null && epoch < next) || (store.getSpec(taskId) === undefined && backupSeated([task], rankingOf).length > 0)) return
-    const held = evidence.get(epoch) ?? new Map<Hex, TaskCertificate[]>()
-    held.set(taskId, [...(held.get(taskId) ?? []), task.certificate])
-    evidence.set(epoch, held)
-    stats.evidenceTaken++
-  }
-
-  /** What this node holds of a task: its own certificate (or the first evidence's) merged with the evidence. */
-  function holding(own: TaskCertificate | undefined, published: readonly TaskCertificate[], options?: { challenge?: boolean }): TaskCertificate | undefined {
-    const [base, ...more] = own === undefined ? published : [own, ...published]
-    return base === undefined ? undefined : more.reduce((merged, other) => mergeCertificates(merged, other, options), base)
-  }
-
-  /**
-   * A task's certificates to propose, best first (`certifyTasks` takes the first that decides it):
-   * merged with the evidence, then without its challenges; where this node's reveals all agree
-   * (nothing to hide), each member's certificate with what this node adds to it, for seats filled
-   * differently (a backup here, the late primary there); then this node's own.
-   */
-  function alternatives(own: TaskCertificate | undefined, published: readonly TaskCertificate[]): TaskCertificate[] {
-    const base = own ?? published[0]!
-    const revealed = [...base.reveals, ...(base.arbitration?.reveals ?? [])].map((r) => `${r.message.status}/${r.message.resultHash}`)
-    const theirs = new Set(revealed).size <= 1 ? published.map((other) => mergeCertificates(other, base)) : []
-    return [...new Set([holding(own, published)!, holding(own, published, { challenge: false })!, ...theirs, base])]
   }
 
   function remember(epoch: bigint, digest: Hex, candidate: Candidate): void {
@@ -583,19 +500,17 @@ export function createEpochSettler({
         const objections = 'objection' in checked ? checked.objections : []
         const member = (await committeeOf(epoch)).get(account.address) !== undefined
         const seated = backupSeated(proposal.tasks, parameters.rankingOf)
-        if (member) await vouch({ epoch, round, digest, tasks: seated, objections })
+        if (member) await signVouched(await vouchBook.vouch({ epoch, round, digest, seated, objections }))
         if ('objection' in checked) {
           // The proposal's certificates that check are evidence too: the next round builds on them.
-          const own = ownCertificates(epoch)
-          for (const task of checked.certified) if (addsTo(epoch, task.verdict.taskId, task.certificate, own)) keepEvidence(epoch, task, parameters.rankingOf)
+          pool.keepChecked(epoch, checked.certified, parameters.rankingOf)
           if (member && objections.every((o) => o.reason === 'unknown-task')) {
             const unknown = objections.map((o) => o.taskId)
-            deferred.set(digest, { epoch, round, cid, proposal, tasks: checked.certified, seated, unknown })
             reject(new SettlementError('BATCH_OBJECTION', 'Waiting for vouches (unknown-task).', { details: { epoch, reason: 'unknown-task' } }))
             log.debug('batch waits for vouches', { epoch, round, digest, unknown: unknown.length })
-            return signOnVouches(epoch, digest)
+            return await signVouched(await vouchBook.holdBack({ epoch, round, digest, cid, proposal, tasks: checked.certified, seated, unknown }))
           }
-          if (member) void publishEvidence(epoch, round, objections).catch((error: unknown) => log.debug('evidence not published', { epoch, round, error }))
+          if (member) void pool.publish(epoch, round, objections).catch((error: unknown) => log.debug('evidence not published', { epoch, round, error }))
           throw new SettlementError('BATCH_OBJECTION', `The proposal does not stand on its evidence (${checked.objection.reason}).`, { details: { epoch, ...checked.objection } })
         }
         candidate = await rebuilt({ epoch, round, digest, cid, proposal, tasks: checked.tasks })
@@ -638,46 +553,19 @@ export function createEpochSettler({
   }
 
   /**
-   * As committee member: vouches for the proposal's backup-seated tasks whose specs it accepted and
-   * to which it objects to nothing, so that members that never saw them can sign (`signOnVouches`).
+   * Signs a proposal this member held back only for tasks it never saw, once vouched for
+   * (`VouchBook`): with an adversary below a third, one of the vouching members is honest, saw the
+   * spec and would have objected to a commit left out.
    */
-  async function vouch({ epoch, round, digest, tasks, objections }: { epoch: bigint; round: number; digest: Hex; tasks: readonly Hex[]; objections: readonly BatchObjection[] }): Promise<void> {
-    const objected = new Set(objections.map((o) => o.taskId))
-    const vouched = new Set(tasks.filter((taskId) => !objected.has(taskId) && store.getSpec(taskId) !== undefined))
-    if (vouched.size === 0 || tasks.length > MAX_VOUCHED_TASKS) return
-    const message: BatchVouch = { epoch, round, digest, tasks: encodeVouchedTasks(tasks, vouched) }
-    const signed = await signDigest(account, message, hashBatchVouch(message, domain))
-    await publish({ type: 'vouch', ...signed })
-    await takeVouch(signed)
-  }
-
-  async function takeVouch({ message: { epoch, digest, tasks }, signer }: Signed<BatchVouch>): Promise<void> {
-    const byDigest = vouches.get(epoch) ?? new Map<Hex, Map<Address, Hex>>()
-    byDigest.set(digest, (byDigest.get(digest) ?? new Map<Address, Hex>()).set(signer, tasks))
-    vouches.set(epoch, byDigest)
-    await signOnVouches(epoch, digest)
-  }
-
-  /**
-   * Signs a proposal this member held back only for tasks it never saw, once members holding more
-   * than a third of the committee weight vouch for each of them: with an adversary below a third,
-   * at least one of them is honest, saw the spec and would have objected to a commit left out.
-   */
-  async function signOnVouches(epoch: bigint, digest: Hex): Promise<void> {
-    const waiting = deferred.get(digest)
-    if (waiting === undefined) return
-    const committee = await committeeOf(epoch)
-    const weights = new Map([...committee].map(([node, member]) => [node, member.weight]))
-    const vouched = isVouchedFor({ seated: waiting.seated, unknown: waiting.unknown, vouches: vouches.get(epoch)?.get(digest) ?? new Map(), weights })
-    if (!vouched || deferred.get(digest) !== waiting) return
-    deferred.delete(digest)
+  async function signVouched(held: HeldBack | undefined): Promise<void> {
+    if (held === undefined) return
     try {
-      const candidate = await rebuilt({ ...waiting, digest })
+      const candidate = await rebuilt(held)
       stats.signedOnVouches++
-      await sign(epoch, waiting.round, digest, candidate)
+      await sign(held.epoch, held.round, held.digest, candidate)
     } catch (error) {
       reject(error)
-      log.info('batch not signed', { epoch, digest, error })
+      log.info('batch not signed', { epoch: held.epoch, digest: held.digest, error })
     }
   }
 
@@ -762,10 +650,9 @@ export function createEpochSettler({
     for (const old of committees.keys()) if (old + COMMITTEE_EPOCHS_KEPT <= epoch) committees.delete(old)
     proposals.delete(epoch)
     proposedRounds.delete(epoch)
-    evidence.delete(epoch)
+    pool.forget(epoch)
+    vouchBook.forget(epoch)
     heard.delete(epoch)
-    vouches.delete(epoch)
-    for (const [digest, waiting] of deferred) if (waiting.epoch === epoch) deferred.delete(digest)
     node.forgetEpoch(epoch)
     next = epoch + 1n
     endedAt.delete(epoch)
@@ -899,8 +786,8 @@ export function createEpochSettler({
       }
       taken.add(key)
       heard.set(epoch, taken)
-      if (message.type === 'evidence') void takeEvidence({ message: message.message, signer: message.signer, signature: message.signature })
-      else void takeVouch({ message: message.message, signer: message.signer, signature: message.signature })
+      if (message.type === 'evidence') void pool.take({ message: message.message, signer: message.signer, signature: message.signature })
+      else void vouchBook.take({ message: message.message, signer: message.signer, signature: message.signature }).then(signVouched)
       return 'accept'
     }
     if (message.type === 'batch-signature') {
@@ -967,7 +854,14 @@ export function createEpochSettler({
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    stats: () => ({ ...stats, rejected: { ...stats.rejected }, objections: { ...stats.objections }, equivocationsProven: watch.stats().proven }),
+    stats: () => ({
+      ...stats,
+      rejected: { ...stats.rejected },
+      objections: { ...stats.objections },
+      equivocationsProven: watch.stats().proven,
+      evidencePublished: pool.stats().published,
+      evidenceTaken: pool.stats().taken,
+    }),
   }
 }
 

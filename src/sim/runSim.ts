@@ -98,8 +98,9 @@ export interface SimReport {
   /** Proposals the members would not sign, by reason (core/batchCheck.ts), summed over members. */
   objections: Record<string, number>
   /**
-   * How views that differed came together, summed over members: evidence published with objections
-   * and certificates taken from it, and batches signed once others vouched for tasks a member never saw.
+   * How views that differed came together, summed over members: evidence published with objections,
+   * certificates kept as evidence (from it and from refused proposals), and batches signed once
+   * others vouched for tasks a member never saw.
    */
   convergence: { evidencePublished: number; evidenceTaken: number; signedOnVouches: number }
   /** Real time the run took. */

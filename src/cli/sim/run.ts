@@ -55,7 +55,7 @@ export function formatSimReport(r: SimReport): string {
     `  cpu          ${r.cpu.protocolMsPerNodePerTask} ms of protocol per node per task (real); coordination ${Math.round(r.cpu.coordinationShare * 100)} % of node time`,
     `  settlement   ${settled} of ${r.epochs.length} epochs settled${Object.keys(r.objections).length === 0 ? '' : `; members' objections: ${Object.entries(r.objections).map(([reason, n]) => `${reason} ${n}`).join(', ')}`}`,
     ...(r.convergence.evidencePublished + r.convergence.signedOnVouches > 0
-      ? [`  convergence  ${r.convergence.evidencePublished} evidence published, ${r.convergence.evidenceTaken} certificates taken from it, ${r.convergence.signedOnVouches} batches signed on vouches`]
+      ? [`  convergence  ${r.convergence.evidencePublished} evidence published, ${r.convergence.evidenceTaken} certificates kept as evidence, ${r.convergence.signedOnVouches} batches signed on vouches`]
       : []),
     `  wall time    ${(r.wallMs / 1000).toFixed(1)} s`,
   ].join('\n')

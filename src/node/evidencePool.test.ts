@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { zeroHash } from 'viem'
+import { arbitratedAs, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { testAccount } from '../../test/helpers/fixtures.ts'
+import { certifyTasks } from '../core/batchCheck.ts'
+import type { DecidedTask } from '../core/batchCheck.ts'
+import type { TaskCertificate } from '../core/certificate.ts'
+import { devnetDomain, hashTaskSpec } from '../core/eip712.ts'
+import { encodeEpochProposal } from '../core/epochProposal.ts'
+import type { ProtocolMessage } from '../core/messages.ts'
+import { isSignedBy } from '../core/signing.ts'
+import type { Address } from '../core/types.ts'
+import { createMemoryBlobStore } from '../store/memory/createMemoryStores.ts'
+import { createEvidencePool } from './evidencePool.ts'
+import { silentLogger } from './logger.ts'
+
+const [a, b, c, backup] = ['a', 'b', 'c', 'backup'].map((l) => testAccount(`pool-${l}`))
+const member = testAccount('pool-member')
+
+function poolWith({ decided = [], known = new Set<string>(), ranking = [a!, b!, c!, backup!].map((x) => x.address) }: { decided?: DecidedTask[]; known?: Set<string>; ranking?: Address[] }) {
+  const served = createMemoryBlobStore()
+  const published: ProtocolMessage[] = []
+  const rejected: unknown[] = []
+  const parameters = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking) }
+  const pool = createEvidencePool({
+    node: { decidedTasks: () => decided },
+    account: member,
+    store: { getSpec: (taskId) => (known.has(taskId) ? decided[0]?.certificate.spec : undefined) },
+    network: { fetchBlob: async (cid) => served.get(cid) ?? Promise.reject(new Error('no peer has it')) },
+    blobs: createMemoryBlobStore(),
+    domain: devnetDomain,
+    certifying: async () => parameters,
+    publish: async (message) => void published.push(message),
+    isSettled: () => false,
+    reject: (error) => void rejected.push(error),
+    log: silentLogger,
+    maxBytes: 1 << 20,
+  })
+  /** Serves certificates as a member's evidence blob and hands the pool its message. */
+  const offer = async (certificates: readonly TaskCertificate[]) => {
+    // The blob's verdicts are claims nobody reads: the certificates speak for themselves.
+    const verdict = (certificate: TaskCertificate) => ({ taskId: hashTaskSpec(certificate.spec.message, devnetDomain), outcome: 'unresolved' as const, resultHash: zeroHash, executors: [], dissenters: [] })
+    const cid = served.put(encodeEpochProposal({ epoch: 0n, previous: new Map(), tasks: certificates.map((certificate) => ({ certificate, verdict: verdict(certificate) })) }))
+    await pool.take({ message: { epoch: 0n, round: 0, tasks: cid }, signer: a!.address, signature: `0x${'00'.repeat(65)}` })
+  }
+  return { pool, published, rejected, parameters, offer }
+}
+
+describe('evidence pool', () => {
+  it('merges the reveals an objector holds into this node’s certificate, and proposes the tasks only the evidence holds', async () => {
+    const { certificate: whole } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const { certificate: other } = await certify([a!, b!].map((executor) => ({ executor, resultHash: goodResult })), { nonce: 7n })
+    const mine = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const [decided] = (await certifyTasks([mine], poolWith({}).parameters)).tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
+    const { pool, rejected, parameters, offer } = poolWith({ decided: [decided!] })
+    await offer([whole, other])
+    assert.deepEqual(rejected, [])
+    assert.equal(pool.stats().taken, 2)
+    const candidates = pool.candidates(0n)
+    assert.equal(candidates.length, 2, 'its own task and the one it never decided')
+    const { tasks } = await certifyTasks(candidates, parameters)
+    assert.deepEqual(tasks[0]!.verdict.executors, [a!, b!, c!].map((x) => x.address), 'c’s reveal merged: no withholder')
+    assert.equal(tasks[0]!.withheld?.length, 0)
+    assert.deepEqual(tasks[1]!.certificate, other)
+    // The same evidence again adds nothing and is not kept twice.
+    await offer([whole, other])
+    assert.equal(pool.stats().taken, 2)
+  })
+
+  it('keeps nothing from evidence that does not check, and counts the refusal', async () => {
+    const { certificate } = await certify([a!, b!].map((executor) => ({ executor, resultHash: goodResult })))
+    const { pool, rejected, offer } = poolWith({ ranking: [b!.address, c!.address] })
+    await offer([certificate])
+    assert.equal(rejected.length, 1, 'a certificate counting an unranked signer')
+    assert.deepEqual(pool.candidates(0n), [])
+  })
+
+  it('never keeps a backup-seated task whose spec this node never saw: a coalition could stall every round with it', async () => {
+    // Only the backup committed (the first seats never saw the spec): valid, but nobody here can tell a seat was skipped.
+    const { certificate } = await certify([{ executor: backup!, resultHash: goodResult }], { policy: { kind: 'replicate', k: 1, quorum: 1 } })
+    const { pool, parameters } = poolWith({})
+    const { tasks } = await certifyTasks([certificate], parameters)
+    pool.keepChecked(0n, tasks, parameters.rankingOf)
+    assert.deepEqual(pool.candidates(0n), [])
+    assert.equal(pool.stats().taken, 0)
+  })
+
+  it('publishes, for a refused proposal, its own certificates of the tasks the objections name that evidence answers', async () => {
+    const { certificate } = await certify([a!, b!].map((executor) => ({ executor, resultHash: goodResult })))
+    const { pool, published, parameters } = poolWith({})
+    const [task] = (await certifyTasks([certificate], parameters)).tasks
+    const withTask = poolWith({ decided: [{ certificate, verdict: task!.verdict }] })
+    await withTask.pool.publish(0n, 3, [{ taskId: task!.verdict.taskId, reason: 'unknown-task' }])
+    assert.equal(withTask.published.length, 0, 'an unknown task is not answered by evidence')
+    await withTask.pool.publish(0n, 3, [{ taskId: task!.verdict.taskId, reason: 'missing-task' }])
+    assert.equal(withTask.published.length, 1)
+    const message = withTask.published[0]!
+    assert.ok(message.type === 'evidence' && message.message.round === 3 && message.signer === member.address)
+    assert.equal(withTask.pool.stats().published, 1)
+    assert.deepEqual([published, pool.stats().published], [[], 0])
+  })
+})
