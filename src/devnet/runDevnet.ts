@@ -138,7 +138,10 @@ export interface DevnetNodeReport {
   slashed: string
   /** Earned minus slashed (wei, decimal string; negative for a loss). */
   net: string
-  /** Whether it is jailed at the end of the run. */
+  /**
+   * Whether it was jailed during the run. Its jail (`jailBlocks`, 100 on the devnet) may have ended
+   * by the end of a long run: whether it still is depends on how many blocks the run took.
+   */
   jailed: boolean
 }
 
@@ -579,12 +582,11 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
       const receipts = collectReceipts(workload, (taskId) => hosts[gatewayOf.get(taskId) ?? 0]?.settler?.receipt(taskId))
       const earned = await claimAll(dev, network, [...nodes.map((n) => n.address), dev.treasury])
       settlement = await reportSettlement(dev, network, seed, [...outcomes.values()], settledEpochs, receipts, anchoring)
-      const block = await dev.client.currentBlock()
       for (const node of nodes) {
         endOfRun.set(node.address, {
           slashed: STAKE - (await dev.client.stakeOf(node.address)),
           earned: earned.get(node.address) ?? 0n,
-          jailed: (await dev.client.jailedUntil(node.address)) > block,
+          jailed: (await dev.client.jailedUntil(node.address)) > 0n,
         })
       }
       if (options.receiptsFile !== undefined) await writeReceipts(options.receiptsFile, receipts)
