@@ -14,7 +14,7 @@ import { defaultParams } from '../src/core/params.ts'
 import { signDigest } from '../src/core/signing.ts'
 import { roundAggregator } from '../src/core/rounds.ts'
 import { rankTask } from '../src/core/task.ts'
-import { encodeVouchedTasks } from '../src/core/vouch.ts'
+import { encodeVouchedTasks, seatedRoot } from '../src/core/vouch.ts'
 import type { Address, BatchProposal, BatchVouch, Hex, Reveal, Verdict } from '../src/core/types.ts'
 import { startNodeHost } from '../src/host/startNodeHost.ts'
 import type { NodeHost } from '../src/host/startNodeHost.ts'
@@ -422,7 +422,7 @@ describe('verdicts and batches proven by signed evidence', () => {
     cluster.chain.openEpoch()
     const digest = await forgeProposal(cluster, { certificate, verdict })
     // The aggregator vouches for its task, as a member that saw the spec would: a fifth of the weight.
-    const vouch: BatchVouch = { epoch: 0n, round: 0, digest, tasks: encodeVouchedTasks([taskId], new Set([taskId])) }
+    const vouch: BatchVouch = { epoch: 0n, round: 0, digest, seated: seatedRoot([taskId]), tasks: encodeVouchedTasks([taskId], new Set([taskId])) }
     const signed = await signDigest(cluster.attacker, vouch, hashBatchVouch(vouch, devnetDomain))
     await cluster.hub.connect('voucher').publish(topics.batches, encodeMessage({ type: 'vouch', ...signed }))
     await eventually(async () => ((await cluster.chain.lastSettledEpoch()) === 0n ? true : undefined))

@@ -236,12 +236,26 @@ describe('mergeCertificates', () => {
     assert.ok(result.kind === 'valid' && result.verdict.outcome === 'verified')
   })
 
-  it('takes another certificate whole where the base holds no reveal: its verdict was unresolved, penalising nobody', async () => {
+  it('fills a stage without reveals only with reveals that open every commit: nobody is framed as a withholder', async () => {
     const { certificate: whole } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
     const silent = { ...whole, reveals: [] }
-    assert.equal(mergeCertificates(silent, whole), whole)
-    // The other way round nothing changes: silence adds nothing.
+    const filled = mergeCertificates(silent, whole)
+    assert.deepEqual(signersOf(filled.reveals), signersOf(whole.reveals))
+    const result = await check(filled)
+    assert.ok(result.kind === 'valid' && result.verdict.outcome === 'verified')
+    // A colluder's evidence with only its own reveal would make the two others withholders: not taken.
+    assert.equal(mergeCertificates(silent, { ...whole, reveals: whole.reveals.slice(2) }), silent)
+    // Silence adds nothing the other way round.
     assert.equal(mergeCertificates(whole, silent), whole)
+  })
+
+  it('never replaces a seat: backups revealing a lie cannot displace the primaries another holder counted', async () => {
+    // Here a, b and c committed and nothing was revealed yet; a coalition's evidence seats a, then
+    // its backups d and the unstaked-looking outsider in b's and c's places, all revealing the lie.
+    const { certificate: here } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult, withhold: true })))
+    const { certificate: theirs } = await certify([a!, d!, outsider].map((executor) => ({ executor, resultHash: badResult })))
+    const merged = mergeCertificates(here, { ...theirs, spec: here.spec })
+    assert.equal(merged, here)
   })
 
   it('fills a free seat with a commit and its agreeing reveal, completing a quorum the base lacked', async () => {

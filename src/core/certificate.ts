@@ -357,36 +357,33 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  * What `base` becomes with what `other`, another holder's certificate of the same task, adds that
  * cannot turn against the evidence already in `base`. It never drops an item of `base`, and takes:
  *
- * - `other` whole if `base` holds no reveal (its verdict is unresolved, penalising nobody);
  * - reveals that open a counted commit and agree with their stage (`withLateReveal`);
- * - an arbitration's reveals where `base` holds none, if they open every arbiter's commit (nobody
- *   becomes a withholder on one holder's word);
+ * - a stage's reveals where `base` holds none (its verdict unresolved, penalising nobody), if they
+ *   open every commit it counts there: nobody becomes a withholder on one holder's word;
  * - a commit with its agreeing reveal, in a seat `base` left free (or an arbiter's, in its arbitration);
  * - a challenge `base` lacks, with its auditor's commit and agreeing reveal;
- * - the arbitration of a dispute `base` holds without one.
+ * - the arbitration of a dispute `base` holds without one, if every arbiter in it revealed.
  *
- * Otherwise a dissent that `base` lacks is not taken: from a late or selective sender it would void
- * a verified task (its requester paying nothing for results it holds, its liar unpunished). That is
+ * It never replaces a seat (a backup's commit here by another's there): which certificate's seats
+ * count is the aggregator's choice by rank (`EvidencePool`). A dissent that `base` lacks is not
+ * taken: from a late or selective sender it would void a verified task (its requester paying nothing for results it holds, its liar unpunished). That is
  * what an objecting member's evidence (`BatchEvidence`) can add to the next round's proposal. The
  * result is not checked: check it (`checkTaskCertificate`), and keep `base` if it proves nothing or
  * leaves unresolved a task `base` decides (`certifyTasks`). A challenge that names another
  * best-ranked commit than the merged seats proves nothing: without `challenge`, none is taken.
  */
 export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true }: { challenge?: boolean } = {}): TaskCertificate {
-  // A certificate without a reveal proves only that the task ended unresolved, penalising nobody:
-  // another's with reveals turns no verdict and is taken whole (its silences are its holder's word
-  // against the reveals other members hold, who object with them in turn).
-  if (base.reveals.length === 0 && other.reveals.length > 0) return other
   let merged = base
-  if (merged.arbitration === undefined && other.arbitration !== undefined) merged = { ...merged, arbitration: other.arbitration }
-  // An arbitration without a reveal here takes the other's reveals if they open every arbiter's commit.
-  const silent = merged.arbitration
-  if (silent !== undefined && silent.reveals.length === 0 && silent.commits.length > 0 && other.arbitration !== undefined) {
-    const opening = silent.commits.map((c) =>
-      other.arbitration!.reveals.find((r) => r.signer === c.signer && computeCommitment({ ...r.message, executor: r.signer }) === c.message.commitment),
-    )
-    if (opening.every((r) => r !== undefined)) merged = { ...merged, arbitration: { commits: silent.commits, reveals: opening as Sealed<Reveal>[] } }
-  }
+  // An arbitration `base` lacks, whole and only if every arbiter in it revealed: a partial one would
+  // make the silent arbiters withholders on its holder's word.
+  const complete = other.arbitration !== undefined && other.arbitration.commits.every((c) => other.arbitration!.reveals.some((r) => r.signer === c.signer))
+  if (merged.arbitration === undefined && complete) merged = { ...merged, arbitration: other.arbitration! }
+  // A stage without a reveal here (its task ended unresolved, penalising nobody) takes the other's
+  // reveals only if they open every commit it counts: nobody becomes a withholder on one holder's word.
+  const seatReveals = silentStageReveals(merged, other)
+  if (seatReveals !== undefined) merged = { ...merged, reveals: seatReveals }
+  const arbiterReveals = merged.arbitration === undefined ? undefined : silentStageReveals(merged.arbitration, other.arbitration)
+  if (arbiterReveals !== undefined) merged = { ...merged, arbitration: { commits: merged.arbitration!.commits, reveals: arbiterReveals } }
   // A commit in a free seat, with the agreeing reveal that opens it.
   const seats = executorsOf(base.spec.message.policy)
   const widen = (stage: 'seats' | 'arbitration', commit: Sealed<Commit>, reveal: Sealed<Reveal> | undefined): void => {
@@ -415,6 +412,15 @@ export function mergeCertificates(base: TaskCertificate, other: TaskCertificate,
   for (const reveal of [...other.reveals, ...(other.arbitration?.reveals ?? [])]) merged = withLateReveal(merged, reveal) ?? merged
   return merged
 }
+
+/** `from`'s reveals of a stage that has none, if they open every commit it counts; undefined otherwise. */
+function silentStageReveals(stage: Stage, from: Stage | undefined): Sealed<Reveal>[] | undefined {
+  if (from === undefined || stage.reveals.length > 0 || stage.commits.length === 0) return undefined
+  const opening = stage.commits.map((c) => from.reveals.find((r) => r.signer === c.signer && computeCommitment({ ...r.message, executor: r.signer }) === c.message.commitment))
+  return opening.every((r) => r !== undefined) ? (opening as Sealed<Reveal>[]) : undefined
+}
+
+type Stage = { commits: readonly Sealed<Commit>[]; reveals: readonly Sealed<Reveal>[] }
 
 export function sameVerdict(a: Verdict, b: Verdict): boolean {
   const same = (x: readonly Address[], y: readonly Address[]) => x.length === y.length && x.every((v, i) => v === y[i])

@@ -61,6 +61,7 @@ export const eip712Types = {
     { name: 'epoch', type: 'uint64' },
     { name: 'round', type: 'uint32' },
     { name: 'digest', type: 'bytes32' },
+    { name: 'seated', type: 'bytes32' },
     { name: 'tasks', type: 'bytes' },
   ],
   Reveal: [

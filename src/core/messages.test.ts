@@ -78,7 +78,7 @@ describe('settlement messages', () => {
     const signature = `0x${'ab'.repeat(65)}` as const
     const evidence = { type: 'evidence' as const, message: { epoch: 3n, round: 2, tasks: id }, signer: requester.address, signature }
     assert.deepEqual(decodeMessage(encodeMessage(evidence), max), evidence)
-    const vouch = { type: 'vouch' as const, message: { epoch: 3n, round: 2, digest: id, tasks: '0x8105' as const }, signer: requester.address, signature }
+    const vouch = { type: 'vouch' as const, message: { epoch: 3n, round: 2, digest: id, seated: id, tasks: '0x8105' as const }, signer: requester.address, signature }
     assert.deepEqual(decodeMessage(encodeMessage(vouch), max), vouch)
     const raw = JSON.parse(new TextDecoder().decode(encodeMessage(vouch)))
     for (const tasks of ['0x', '0x810', `0x${'ff'.repeat(1537)}`]) rejectsWith(bytes({ ...raw, message: { ...raw.message, tasks } }), 'MESSAGE_MALFORMED')

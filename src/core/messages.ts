@@ -117,7 +117,7 @@ const protocolMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('challenge'), message: challengeSchema, signer: address, signature, draw: auditDrawSchema }),
   envelope('proposal', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 })),
   envelope('evidence', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), tasks: hex32 })),
-  envelope('vouch', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: bitmap })),
+  envelope('vouch', z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, seated: hex32, tasks: bitmap })),
   z.strictObject({
     type: z.literal('batch-signature'),
     message: z.strictObject({ epoch: uint(64), round: smallUint(MAX_ROUND), digest: hex32, tasks: hex32 }),

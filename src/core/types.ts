@@ -212,6 +212,11 @@ export interface BatchVouch {
   epoch: bigint
   round: number
   digest: Hex
+  /**
+   * The hash of the proposal's backup-seated task ids as the voucher found them (`seatedRoot`): a
+   * member whose list differs (a draw it could not read) counts none of this vouch's bits.
+   */
+  seated: Hex
   /** A bitmap over the proposal's backup-seated tasks, in proposal order (`backupSeated`): bit i set vouches for the i-th. */
   tasks: Hex
 }

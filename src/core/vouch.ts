@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes } from 'viem'
+import { bytesToHex, concat, hexToBytes, keccak256 } from 'viem'
 import type { Address, Hex } from './types.ts'
 
 /**
@@ -9,6 +9,11 @@ import type { Address, Hex } from './types.ts'
  * the spec and found nothing left out. A coalition settling a task nobody honest saw (its requester
  * withholding the spec, its backups committing) never gathers that weight alone.
  */
+
+/** The hash a vouch names its backup-seated task list by: every member that found the same list agrees on it. */
+export function seatedRoot(seated: readonly Hex[]): Hex {
+  return keccak256(seated.length === 0 ? '0x' : concat([...seated]))
+}
 
 /** A vouch's bitmap over the proposal's backup-seated tasks (`backupSeated`): bit i (of byte i >> 3, least significant first) set when `tasks[i]` is vouched for. */
 export function encodeVouchedTasks(tasks: readonly Hex[], vouched: ReadonlySet<Hex>): Hex {
@@ -31,20 +36,25 @@ export interface VouchedForParameters {
   seated: readonly Hex[]
   /** The tasks this member never saw, which need vouches. */
   unknown: readonly Hex[]
-  /** Each member's vouch bitmap for the proposal. */
-  vouches: ReadonlyMap<Address, Hex>
+  /** Each member's vouch for the proposal: the seated list it found (`seatedRoot`) and its bitmap over it. */
+  vouches: ReadonlyMap<Address, { seated: Hex; tasks: Hex }>
   /** The committee's weight by member; a vouch from anyone else counts nothing. */
   weights: ReadonlyMap<Address, bigint>
 }
 
-/** Whether every unknown task is vouched for by members holding more than a third of the committee's weight. */
+/**
+ * Whether every unknown task is vouched for by members holding more than a third of the committee's
+ * weight, counting only vouches over the same backup-seated list.
+ */
 export function isVouchedFor({ seated, unknown, vouches, weights }: VouchedForParameters): boolean {
   let total = 0n
   for (const weight of weights.values()) total += weight
+  const root = seatedRoot(seated)
   const vouched = new Map<Hex, bigint>()
-  for (const [member, bitmap] of vouches) {
+  for (const [member, vouch] of vouches) {
+    if (vouch.seated !== root) continue
     const weight = weights.get(member) ?? 0n
-    for (const taskId of decodeVouchedTasks(seated, bitmap)) vouched.set(taskId, (vouched.get(taskId) ?? 0n) + weight)
+    for (const taskId of decodeVouchedTasks(seated, vouch.tasks)) vouched.set(taskId, (vouched.get(taskId) ?? 0n) + weight)
   }
   return unknown.every((taskId) => (vouched.get(taskId) ?? 0n) * 3n > total)
 }

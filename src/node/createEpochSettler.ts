@@ -415,7 +415,7 @@ export function createEpochSettler({
   })
   const vouchBook = createVouchBook({
     account,
-    store,
+    node,
     domain,
     publish,
     weightsOf: async (epoch) => new Map([...(await committeeOf(epoch))].map(([node, member]) => [node, member.weight])),
@@ -451,8 +451,8 @@ export function createEpochSettler({
       log.warn('cannot propose: balances after the previous epoch unknown', { epoch })
       return
     }
-    const candidatesOf = pool.candidates(epoch)
-    const { tasks, refused } = await certifyTasks(candidatesOf, await certifying(epoch, candidatesOf.flat()))
+    const parameters = await certifying(epoch, pool.certificates(epoch))
+    const { tasks, refused } = await certifyTasks(pool.candidates(epoch, parameters.rankingOf), parameters)
     for (const { taskId, reason } of refused) log.warn('own certificate left out of the proposal', { epoch, taskId, reason })
     const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }
     const bytes = encodeEpochProposal(proposal)

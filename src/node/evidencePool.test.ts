@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
-import { arbitratedAs, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks } from '../core/batchCheck.ts'
 import type { DecidedTask } from '../core/batchCheck.ts'
@@ -57,7 +57,7 @@ describe('evidence pool', () => {
     await offer([whole, other])
     assert.deepEqual(rejected, [])
     assert.equal(pool.stats().taken, 2)
-    const candidates = pool.candidates(0n)
+    const candidates = pool.candidates(0n, parameters.rankingOf)
     assert.equal(candidates.length, 2, 'its own task and the one it never decided')
     const { tasks } = await certifyTasks(candidates, parameters)
     assert.deepEqual(tasks[0]!.verdict.executors, [a!, b!, c!].map((x) => x.address), 'c’s reveal merged: no withholder')
@@ -70,10 +70,10 @@ describe('evidence pool', () => {
 
   it('keeps nothing from evidence that does not check, and counts the refusal', async () => {
     const { certificate } = await certify([a!, b!].map((executor) => ({ executor, resultHash: goodResult })))
-    const { pool, rejected, offer } = poolWith({ ranking: [b!.address, c!.address] })
+    const { pool, rejected, offer, parameters } = poolWith({ ranking: [b!.address, c!.address] })
     await offer([certificate])
     assert.equal(rejected.length, 1, 'a certificate counting an unranked signer')
-    assert.deepEqual(pool.candidates(0n), [])
+    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [])
   })
 
   it('never keeps a backup-seated task whose spec this node never saw: a coalition could stall every round with it', async () => {
@@ -82,8 +82,33 @@ describe('evidence pool', () => {
     const { pool, parameters } = poolWith({})
     const { tasks } = await certifyTasks([certificate], parameters)
     pool.keepChecked(0n, tasks, parameters.rankingOf)
-    assert.deepEqual(pool.candidates(0n), [])
+    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [])
     assert.equal(pool.stats().taken, 0)
+  })
+
+  it('leaves out a task it never decided whose kept certificates disagree: a colluder’s reveals kept back from everyone cannot outvote the public ones', async () => {
+    // a and b collude and hold a quorum of the seats: they withheld their reveals of a lie from
+    // everyone, then publish them as evidence. The honest view holds only c's reveal.
+    const plays = [
+      { executor: a!, resultHash: badResult },
+      { executor: b!, resultHash: badResult },
+      { executor: c!, resultHash: goodResult },
+    ]
+    const { certificate: coalition } = await certify(plays.map((p, i) => ({ ...p, withhold: i === 2 })))
+    const { certificate: honest } = await certify(plays.map((p, i) => ({ ...p, withhold: i !== 2 })))
+    const { pool, parameters, offer } = poolWith({})
+    await offer([coalition])
+    await offer([honest])
+    assert.equal(pool.stats().taken, 2)
+    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [], 'left to an aggregator that decided it itself')
+    // One that did decide it proposes its own view, to which the coalition's reveals add nothing.
+    const { tasks } = await certifyTasks([honest], parameters)
+    const decider = poolWith({ decided: [{ certificate: honest, verdict: tasks[0]!.verdict }] })
+    await decider.offer([coalition])
+    const [alternatives] = decider.pool.candidates(0n, parameters.rankingOf)
+    const proposed = await certifyTasks([alternatives!], parameters)
+    assert.deepEqual(proposed.tasks[0]!.certificate, honest)
+    assert.deepEqual(proposed.tasks[0]!.withheld, [a!.address, b!.address])
   })
 
   it('publishes, for a refused proposal, its own certificates of the tasks the objections name that evidence answers', async () => {

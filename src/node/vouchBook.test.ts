@@ -5,7 +5,7 @@ import { testAccount } from '../../test/helpers/fixtures.ts'
 import { devnetDomain } from '../core/eip712.ts'
 import type { ProtocolMessage } from '../core/messages.ts'
 import type { Hex } from '../core/types.ts'
-import { encodeVouchedTasks } from '../core/vouch.ts'
+import { encodeVouchedTasks, seatedRoot } from '../core/vouch.ts'
 import { createVouchBook } from './vouchBook.ts'
 import type { HeldBack } from './vouchBook.ts'
 
@@ -16,7 +16,7 @@ const seated = [hash('task 0'), hash('task 1')]
 const digest = hash('a proposal')
 const signature = `0x${'00'.repeat(65)}` as Hex
 const vouchOf = (i: number, tasks: readonly Hex[], of: Hex = digest) => ({
-  message: { epoch: 0n, round: 0, digest: of, tasks: encodeVouchedTasks(seated, new Set(tasks)) },
+  message: { epoch: 0n, round: 0, digest: of, seated: seatedRoot(seated), tasks: encodeVouchedTasks(seated, new Set(tasks)) },
   signer: members[i]!.address,
   signature,
 })
@@ -25,7 +25,8 @@ function book(known: readonly Hex[] = []) {
   const published: ProtocolMessage[] = []
   const vouchBook = createVouchBook({
     account: members[0]!,
-    store: { getSpec: (taskId) => (known.includes(taskId) ? ({} as never) : undefined) },
+    // Only the tasks it decided itself: a member that saw a spec but not its commits vouches for nothing.
+    node: { decidedTasks: () => known.map((taskId) => ({ verdict: { taskId } }) as never) },
     domain: devnetDomain,
     publish: async (message) => void published.push(message),
     weightsOf: async () => weights,
@@ -49,14 +50,14 @@ describe('vouch book', () => {
     assert.equal(await vouchBook.take(vouchOf(3, seated)), undefined, 'and only once')
   })
 
-  it('vouches for the seated tasks this member saw and raised nothing against, and counts its own vouch', async () => {
+  it('vouches for the seated tasks this member decided itself and raised nothing against, and counts its own vouch', async () => {
     const { vouchBook, published } = book([seated[0]!, seated[1]!])
     await vouchBook.vouch({ epoch: 0n, round: 0, digest, seated, objections: [{ taskId: seated[1]!, reason: 'omits-reveal' }] })
     assert.equal(published.length, 1)
     const message = published[0]!
     assert.ok(message.type === 'vouch' && message.signer === members[0]!.address)
     assert.equal(message.message.tasks, encodeVouchedTasks(seated, new Set([seated[0]!])))
-    // A member that saw none of the specs has nothing to vouch for: no message.
+    // A member that decided none of them has nothing to vouch for: no message.
     const unaware = book()
     await unaware.vouchBook.vouch({ epoch: 0n, round: 0, digest, seated, objections: [] })
     assert.equal(unaware.published.length, 0)

@@ -5,8 +5,8 @@ import type { ProtocolMessage } from '../core/messages.ts'
 import { signDigest } from '../core/signing.ts'
 import type { Signer } from '../core/signing.ts'
 import type { Address, BatchVouch, Hex, ProtocolDomain, Signed } from '../core/types.ts'
-import { encodeVouchedTasks, isVouchedFor } from '../core/vouch.ts'
-import type { NodeStore } from '../ports/node.ts'
+import { encodeVouchedTasks, isVouchedFor, seatedRoot } from '../core/vouch.ts'
+import type { VeritaskNode } from './createNode.ts'
 
 /** The most backup-seated tasks one vouch names (its bitmap's 1,536 bytes, `BatchVouch`). */
 export const MAX_VOUCHED_TASKS = 12_288
@@ -28,7 +28,8 @@ export interface HeldBack {
 
 export interface CreateVouchBookParameters {
   account: Signer
-  store: Pick<NodeStore, 'getSpec'>
+  /** The tasks this member decided itself: it vouches only for those, whose commits it watched. */
+  node: Pick<VeritaskNode, 'decidedTasks'>
   domain: ProtocolDomain
   /** Sends a message on the batch topic. */
   publish(message: ProtocolMessage): Promise<void>
@@ -37,7 +38,7 @@ export interface CreateVouchBookParameters {
 }
 
 export interface VouchBook {
-  /** As member: vouches for a proposal's backup-seated tasks whose specs it accepted and to which it objects to nothing. */
+  /** As member: vouches for a proposal's backup-seated tasks that it decided itself and to which it objects to nothing. */
   vouch(parameters: { epoch: bigint; round: number; digest: Hex; seated: readonly Hex[]; objections: readonly BatchObjection[] }): Promise<HeldBack | undefined>
   /** A member's vouch (its signature checked). Returns the proposal it completes, if one was held back for it. */
   take(signed: Signed<BatchVouch>): Promise<HeldBack | undefined>
@@ -51,9 +52,9 @@ export interface VouchBook {
  * proposal once members holding more than a third of the committee weight vouch for the task.
  * A held-back proposal is returned once, when it is complete, for the settler to sign.
  */
-export function createVouchBook({ account, store, domain, publish, weightsOf }: CreateVouchBookParameters): VouchBook {
-  /** Members' vouch bitmaps by epoch, digest and member. */
-  const vouches = new Map<bigint, Map<Hex, Map<Address, Hex>>>()
+export function createVouchBook({ account, node, domain, publish, weightsOf }: CreateVouchBookParameters): VouchBook {
+  /** Members' vouches by epoch, digest and member. */
+  const vouches = new Map<bigint, Map<Hex, Map<Address, { seated: Hex; tasks: Hex }>>>()
   const heldBack = new Map<Hex, HeldBack>()
 
   /** The held-back proposal of `digest` if its unknown tasks are now vouched for (taken off the list). */
@@ -67,9 +68,9 @@ export function createVouchBook({ account, store, domain, publish, weightsOf }: 
     return held
   }
 
-  async function take({ message: { epoch, digest, tasks }, signer }: Signed<BatchVouch>): Promise<HeldBack | undefined> {
-    const byDigest = vouches.get(epoch) ?? new Map<Hex, Map<Address, Hex>>()
-    byDigest.set(digest, (byDigest.get(digest) ?? new Map<Address, Hex>()).set(signer, tasks))
+  async function take({ message: { epoch, digest, seated, tasks }, signer }: Signed<BatchVouch>): Promise<HeldBack | undefined> {
+    const byDigest = vouches.get(epoch) ?? new Map<Hex, Map<Address, { seated: Hex; tasks: Hex }>>()
+    byDigest.set(digest, (byDigest.get(digest) ?? new Map<Address, { seated: Hex; tasks: Hex }>()).set(signer, { seated, tasks }))
     vouches.set(epoch, byDigest)
     return completed(epoch, digest)
   }
@@ -77,9 +78,10 @@ export function createVouchBook({ account, store, domain, publish, weightsOf }: 
   return {
     async vouch({ epoch, round, digest, seated, objections }) {
       const objected = new Set(objections.map((o) => o.taskId))
-      const vouched = new Set(seated.filter((taskId) => !objected.has(taskId) && store.getSpec(taskId) !== undefined))
+      const decided = new Set(node.decidedTasks(epoch).map((t) => t.verdict.taskId))
+      const vouched = new Set(seated.filter((taskId) => !objected.has(taskId) && decided.has(taskId)))
       if (vouched.size === 0 || seated.length > MAX_VOUCHED_TASKS) return undefined
-      const message: BatchVouch = { epoch, round, digest, tasks: encodeVouchedTasks(seated, vouched) }
+      const message: BatchVouch = { epoch, round, digest, seated: seatedRoot(seated), tasks: encodeVouchedTasks(seated, vouched) }
       const signed = await signDigest(account, message, hashBatchVouch(message, domain))
       await publish({ type: 'vouch', ...signed })
       return take(signed)
