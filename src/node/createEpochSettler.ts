@@ -467,6 +467,10 @@ export function createEpochSettler({
     log.info('batch proposed', { epoch, round, digest, tasks: proposal.tasks.length })
     events.emit({ type: 'epoch.proposed', epoch, digest, aggregator: account.address, tasks: proposal.tasks.length })
     await publish({ type: 'proposal', ...signed })
+    // Its own vouch counts like any member's, for the backup-seated tasks it decided itself.
+    if ((await committeeOf(epoch)).get(account.address) !== undefined) {
+      await signVouched(await vouchBook.vouch({ epoch, round, digest, seated: backupSeated(proposal.tasks, parameters.rankingOf), objections: [] }))
+    }
     await consider(signed)
   }
 
