@@ -163,7 +163,7 @@ export function createEvidencePool({
   /**
    * Takes one evidence blob: at most one certificate per task (the first), each checked only if it
    * adds something to what this node holds by then, with the blob's seals checked once. A copy of a
-   * certificate, or of anything already kept, costs a merge, never a check.
+   * certificate held here, or a part of one, costs a comparison, never a check.
    */
   async function takeNow({ message: { epoch, tasks: cid }, signer }: Signed<BatchEvidence>): Promise<void> {
     try {
