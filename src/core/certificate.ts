@@ -366,11 +366,12 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  *
  * It never replaces a seat (a backup's commit here by another's there): which certificate's seats
  * count is the aggregator's choice by rank (`EvidencePool`). A dissent that `base` lacks is not
- * taken: from a late or selective sender it would void a verified task (its requester paying nothing for results it holds, its liar unpunished). That is
- * what an objecting member's evidence (`BatchEvidence`) can add to the next round's proposal. The
- * result is not checked: check it (`checkTaskCertificate`), and keep `base` if it proves nothing or
- * leaves unresolved a task `base` decides (`certifyTasks`). A challenge that names another
- * best-ranked commit than the merged seats proves nothing: without `challenge`, none is taken.
+ * taken: from a late or selective sender it would void a verified task (its requester paying
+ * nothing for results it holds, its liar unpunished). This is what an objecting member's evidence
+ * (`BatchEvidence`) adds to the next round's proposal. The result is not checked: check it
+ * (`checkTaskCertificate`), and keep `base` if it proves nothing or leaves unresolved a task `base`
+ * decides (`certifyTasks`). A challenge that names another best-ranked commit than the merged seats
+ * proves nothing: without `challenge`, none is taken.
  */
 export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true }: { challenge?: boolean } = {}): TaskCertificate {
   let merged = base

@@ -270,6 +270,9 @@ export function createEpochSettler({
     return members
   }
 
+  /** Whether this node is a member of `epoch`'s committee. */
+  const isMember = async (epoch: bigint): Promise<boolean> => (await committeeOf(epoch)).get(account.address) !== undefined
+
   async function aggregatorOf(epoch: bigint, round: number): Promise<Address | undefined> {
     const key = `${epoch}/${round}`
     if (aggregators.has(key)) return aggregators.get(key)
@@ -468,7 +471,7 @@ export function createEpochSettler({
     events.emit({ type: 'epoch.proposed', epoch, digest, aggregator: account.address, tasks: proposal.tasks.length })
     await publish({ type: 'proposal', ...signed })
     // Its own vouch counts like any member's, for the backup-seated tasks it decided itself.
-    if ((await committeeOf(epoch)).get(account.address) !== undefined) {
+    if (await isMember(epoch)) {
       await signVouched(await vouchBook.vouch({ epoch, round, digest, seated: backupSeated(proposal.tasks, parameters.rankingOf), objections: [] }))
     }
     await consider(signed)
@@ -483,7 +486,7 @@ export function createEpochSettler({
   /**
    * As committee member: checks a proposal and signs its digest, once per round. A proposal refused
    * only for backup-seated tasks whose specs this member never saw (`unknown-task`) waits for
-   * members that saw them to vouch (`signOnVouches`).
+   * members that saw them to vouch (`signVouched`).
    */
   async function consider(signed: Signed<BatchProposal>): Promise<void> {
     const { epoch, round, digest, tasks: cid } = signed.message
@@ -502,7 +505,7 @@ export function createEpochSettler({
         const parameters = await certifying(epoch, proposal.tasks.map((t) => t.certificate))
         const checked = await findBatchObjection({ proposal, own: node.decidedTasks(epoch), knows: (taskId) => store.getSpec(taskId) !== undefined, ...parameters })
         const objections = 'objection' in checked ? checked.objections : []
-        const member = (await committeeOf(epoch)).get(account.address) !== undefined
+        const member = await isMember(epoch)
         const seated = backupSeated(proposal.tasks, parameters.rankingOf)
         if (member) await signVouched(await vouchBook.vouch({ epoch, round, digest, seated, objections }))
         if ('objection' in checked) {
@@ -540,7 +543,7 @@ export function createEpochSettler({
 
   /** As committee member: signs a checked batch's digest with its BLS key (once per round, persisted first) and sends it. */
   async function sign(epoch: bigint, round: number, digest: Hex, candidate: Candidate): Promise<void> {
-    if ((await committeeOf(epoch)).get(account.address) === undefined) return
+    if (!(await isMember(epoch))) return
     const stored = store.getBatchSignature(epoch, round)
     if (stored !== undefined && stored.digest !== digest) {
       log.info('not signing a second batch for the round', { epoch, round, signed: stored.digest, proposed: digest })
