@@ -20,7 +20,7 @@ const quick = process.argv.includes('--quick')
 const nodeThreads = Math.max(1, Math.floor(availableParallelism() / 5))
 /** What changed since the previous committed figures (issue 19). */
 const changes =
-  'Since the previous figures (12.5 tasks/s, 0.13 of the ideal, p99 2.4 s, before task anchors): every task id is now anchored on-chain before its draw block (issue 17), so each task waits 2–4 blocks of 250 ms for its draw, and with 16 in flight that wait, not the nodes, sets the throughput; nodes read the chain once per block instead of per poll (an idle node 7.3–8.0 % of a core before, 5.2–6.6 % after); the requester signs with libsecp256k1 and its event stream carries verdicts only. See docs/processes.md.'
+  'Since the previous figures (10.2 tasks/s, 0.08 of the ideal, p99 2.7 s; `veritask node` started in 5.8–6.2 s, five at once): the CLI runs as one esbuild bundle (`scripts/build-cli.mjs`), so a node process no longer spends a second resolving and compiling some 1,400 ES modules before it serves. Throughput and latency still follow the draw wait: every task id is anchored on-chain before its draw block, so each task waits 2–4 blocks of 250 ms, and with 16 in flight that wait, not the nodes, sets the throughput. See docs/processes.md.'
 const count = quick ? 60 : 240
 /** Enough in flight to cover gossip hops between processes and HTTP polling. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)

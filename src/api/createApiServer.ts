@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -29,6 +28,7 @@ import { createHistogram, metricsContentType, renderMetrics } from './metrics.ts
 import type { Metric } from './metrics.ts'
 import { parseSubmission } from './parseSubmission.ts'
 import { createSubmissionLimiter, defaultSubmissionLimits } from './submissionLimiter.ts'
+import { packageVersion } from '../packageFiles.ts'
 import type { SubmissionLimits } from './submissionLimiter.ts'
 
 /** Where gossip traffic and peers are read from: the node's `Network`, or anything shaped like it. */
@@ -107,16 +107,6 @@ export type CreateApiServerReturnType = ApiServer
 const latencyBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 const hex32 = /^0x[0-9a-fA-F]{64}$/
 const address = /^0x[0-9a-fA-F]{40}$/
-
-function packageVersion(): string {
-  try {
-    // The same relative path from src/api/ and from dist/api/.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
-  } catch {
-    return 'unknown'
-  }
-}
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
 

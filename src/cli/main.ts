@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { VeritaskError } from '../core/errors.ts'
+import { packageVersion } from '../packageFiles.ts'
 import type { CommandContext } from './context.ts'
 import { devnetCommand } from './devnet/command.ts'
 import { nodeCommand } from './node/command.ts'
@@ -13,12 +13,6 @@ import { resultCommand } from './result/command.ts'
 import { simCommand } from './sim/command.ts'
 import { statusCommand } from './status/command.ts'
 import { submitCommand } from './submit/command.ts'
-
-/** The package's version, read from package.json (two levels up from src/cli/ and from dist/cli/). */
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
-}
 
 export interface MainOptions {
   stdout?: (text: string) => void

@@ -6,7 +6,6 @@ import { availableParallelism } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { Address, PublicClient } from 'viem'
 import { writeAddressesFile } from '../chain/deploy.ts'
 import type { DeployedContracts } from '../chain/deploy.ts'
@@ -14,6 +13,7 @@ import type { SettlementClient, Wallet } from '../chain/viem/createSettlementCli
 import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { VeritaskError } from '../core/errors.ts'
+import { packagePath } from '../packageFiles.ts'
 import { startDevChain } from './startDevChain.ts'
 
 /** What a node process printed once it served (`veritask node --json`). */
@@ -78,7 +78,7 @@ export interface ProcessNetwork {
   stop(): Promise<void>
 }
 
-const cliPath = fileURLToPath(new URL('../../bin/veritask.js', import.meta.url))
+const cliPath = packagePath('bin', 'veritask.js')
 
 /**
  * A network of separate node processes on one machine: anvil with the contracts, N staked

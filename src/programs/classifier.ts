@@ -6,7 +6,7 @@
  * machine.
  */
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { packagePath } from '../packageFiles.ts'
 import { encodeTensor } from '../core/tensor.ts'
 import { createSeededRandom } from '../core/seededRandom.ts'
 
@@ -64,12 +64,9 @@ export function argmaxRows(data: ArrayLike<number>, classes = CLASSIFIER_CLASSES
   return labels
 }
 
-/**
- * Absolute path of `models/classifier.onnx`. This file sits two levels below the package root both
- * as source (src/programs/) and compiled (dist/programs/), so one relative URL serves.
- */
+/** Absolute path of `models/classifier.onnx`. */
 export function classifierModelPath(): string {
-  return fileURLToPath(new URL('../../models/classifier.onnx', import.meta.url))
+  return packagePath('models', 'classifier.onnx')
 }
 
 /** The shipped model's bytes (its content id is the model id). */

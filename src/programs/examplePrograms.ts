@@ -3,7 +3,7 @@
  * `npm run build:programs`), and their plain TypeScript reference implementations.
  */
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { packagePath } from '../packageFiles.ts'
 import { hashChainReference } from './hashChain.ts'
 import { matmulReference } from './matmul.ts'
 import { wordCountReference } from './wordCount.ts'
@@ -15,12 +15,9 @@ export function isExampleProgramName(name: string): name is ExampleProgramName {
   return (EXAMPLE_PROGRAMS as readonly string[]).includes(name)
 }
 
-/**
- * Absolute path of `programs/build/<name>.wasm`. This file sits two levels below the package
- * root both as source (src/programs/) and compiled (dist/programs/), so one relative URL serves.
- */
+/** Absolute path of `programs/build/<name>.wasm`. */
 export function exampleProgramPath(name: ExampleProgramName): string {
-  return fileURLToPath(new URL(`../../programs/build/${name}.wasm`, import.meta.url))
+  return packagePath('programs', 'build', `${name}.wasm`)
 }
 
 /** The program's bytes; fails with a hint when the programs have not been built. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packagePath } from '../../packageFiles.ts'
 import type { Address, Hex } from '../../core/types.ts'
 import type { VeritaskNode } from '../../node/createNode.ts'
 import type { BalanceProof } from '../../node/createEpochSettler.ts'
@@ -10,8 +10,8 @@ import type { Route } from '../http.ts'
 import type { ExplorerChainReads } from './chainReads.ts'
 import type { ExplorerIndex } from './createExplorerIndex.ts'
 
-/** Where `npm run build:explorer` writes the web app: the same relative path from src/api/explorer/ and dist/api/explorer/. */
-export const defaultExplorerAssets = fileURLToPath(new URL('../../../dist/explorer/', import.meta.url))
+/** Where `npm run build:explorer` writes the web app. */
+export const defaultExplorerAssets = packagePath('dist', 'explorer', '/')
 
 const assetTypes: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
