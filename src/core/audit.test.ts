@@ -11,7 +11,7 @@ import { computeCommitment } from './commit.ts'
 import { devnetDomain } from './eip712.ts'
 import { ChallengeRejectedError } from './errors.ts'
 import { isSignedBy } from './signing.ts'
-import { advanceTask, applyChallenge, applyCommit, applyReveal, openArbitration, openTask } from './task.ts'
+import { advanceTask, applyChallenge, applyCommit, applyReveal, judgeCommit, judgeReveal, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Commit, Hex, ReplicatePolicy, Reveal, Signed, SignedChallenge } from './types.ts'
 
@@ -63,6 +63,18 @@ describe('audits of replicated tasks', () => {
     for (const e of [s1, s2]) spared = applyReveal(spared, reveal(e), 30, timing)
     spared = advanceTask(spared, 20 + timing.revealWindowMs, timing)
     assert.equal(spared.verdict?.outcome, 'verified', 'without an audit, the quorum of 2 rules as before')
+  })
+
+  it('hold an arbiter’s commit and reveal that come while this node still waits for the challenge', () => {
+    // Elsewhere the challenge came first, the seats revealed a split and the arbiters committed.
+    // Ignored here, the commit would leave this node waiting out its whole arbitration commit window,
+    // and its own reveal would come after its peers decided: a withholder, slashed, though honest.
+    const s = committed(1)
+    assert.equal(s.phase, 'challenge')
+    assert.deepEqual(judgeCommit(s, commit(n1), 15, timing), { kind: 'hold' })
+    assert.deepEqual(judgeReveal(s, reveal(n1), 16, timing), { kind: 'hold' })
+    // A seat's second commit is still a duplicate, not held.
+    assert.equal(judgeCommit(s, commit(s1), 17, timing).kind, 'ignore')
   })
 
   it('seat the drawn verifier as auditor: a coalition holding every seat loses to it in arbitration', () => {

@@ -564,7 +564,7 @@ export function judgeReveal(state: TaskState, signed: Attested<Reveal>, now: num
 
 /** Whether the task is past its first commit phase and may yet go to arbitration. */
 function mayGoToArbitration(s: TaskState): boolean {
-  return s.arbitration === null && (s.phase === 'reveal' || s.phase === 'compare' || s.phase === 'dispute')
+  return s.arbitration === null && (s.phase === 'challenge' || s.phase === 'reveal' || s.phase === 'compare' || s.phase === 'dispute')
 }
 
 /** The challenge's audit draw if it fits the task (already advanced to now), or why it does not. */

@@ -1,5 +1,6 @@
 import { concatBytes, hexToBytes } from 'viem'
 import { keccak256Bytes } from '../core/keccak.ts'
+import type { Hex } from '../core/types.ts'
 import type { Clock } from '../node/clock.ts'
 import type { ExecutionRequest, ExecutionResult, Runtime } from '../ports/runtime.ts'
 
@@ -17,7 +18,7 @@ export interface CostRuntime extends Runtime {
 
 /**
  * The simulator's runtime (src/sim): no WebAssembly runs. An execution's output is the keccak of
- * the program id and the input, the same on every node, so verdicts, certificates and settlement
+ * the program id and the input (`costRuntimeOutput`), the same on every node, so verdicts, certificates and settlement
  * are computed on it exactly as on real outputs; it takes `costMs` of simulated time, one
  * execution at a time, as a node with one execution lane. The cost is calibrated from the real
  * runtime (docs/simulator.md).
@@ -28,7 +29,7 @@ export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): Cos
   return {
     name: 'wasm',
     execute(request: ExecutionRequest): Promise<ExecutionResult> {
-      const output = keccak256Bytes(concatBytes([hexToBytes(request.programId), request.input]))
+      const output = costRuntimeOutput(request.programId, request.input)
       const done = freeAt.then(
         () =>
           new Promise<ExecutionResult>((resolve) => {
@@ -44,4 +45,9 @@ export function createCostRuntime({ clock, costMs }: CostRuntimeParameters): Cos
     busyMs: () => busy,
     async close() {},
   }
+}
+
+/** What the simulator's runtime returns for a program and an input: the true result of the task. */
+export function costRuntimeOutput(programId: Hex, input: Uint8Array): Uint8Array {
+  return keccak256Bytes(concatBytes([hexToBytes(programId), input]))
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { parseAdversaries } from '../devnet/adversaries.ts'
 import { runSim } from './runSim.ts'
 import { simPlots } from './simPlots.ts'
 
@@ -48,5 +49,36 @@ describe('runSim', () => {
     assert.equal(report.outcomes.undecided, 0)
     for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
     assert.ok(report.convergence.evidencePublished + report.convergence.signedOnVouches > 0, JSON.stringify(report.convergence))
+  })
+
+  it('runs the devnet’s liars: they are slashed and jailed, and no honest node is, not even the slowest arbiter whose commit left after its own deadline', async () => {
+    // Every task the three liars sit in is disputed and arbitrated by all the others. An arbiter on
+    // a slow node finishes after its own commit deadline; peers whose deadline came later count the
+    // commit, so the node must open it at once, or it is slashed as a withholder.
+    const report = await runSim({ nodes: 9, tasks: 60, k: 3, epochMs: 2_000, seed: 'sim-adv', adversaries: parseAdversaries('liar:3', 9) })
+    const adversaries = report.adversaries!
+    assert.equal(adversaries.wrongVerified, 0)
+    assert.equal(report.outcomes.verified, 60)
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+    const [honest, liars] = ['honest', 'liar'].map((b) => adversaries.behaviours.find((o) => o.behaviour === b)!)
+    assert.deepEqual([honest!.nodes, honest!.slashed, honest!.jailed], [6, '0', 0], 'no honest node slashed or jailed')
+    assert.ok(BigInt(honest!.net) > 0n, 'honest nodes earn')
+    assert.deepEqual([liars!.nodes, liars!.jailed], [3, 3])
+    assert.ok(BigInt(liars!.net) < 0n, `liars lose (${liars!.net} wei each)`)
+  })
+
+  it('runs strategic colluders: a lie gets through only where the coalition holds every seat, near the analytic rate', async () => {
+    // 3 of 9 at k = 2: the coalition holds both seats of C(3,2)/C(9,2) = 1/12 of the tasks, and the audit (p = 0.1) catches some.
+    const report = await runSim({ nodes: 9, tasks: 120, k: 2, epochMs: 2_000, seed: 'sim-adv', adversaries: parseAdversaries('strategic-colluder:3', 9) })
+    const adversaries = report.adversaries!
+    assert.equal(adversaries.predictedWrong, 9)
+    assert.ok(adversaries.heldEverySeat > 0)
+    assert.ok(adversaries.wrongVerified <= adversaries.heldEverySeat, `wrong results (${adversaries.wrongVerified}) only where the coalition held every seat (${adversaries.heldEverySeat})`)
+    const honest = adversaries.behaviours.find((o) => o.behaviour === 'honest')!
+    assert.deepEqual([honest.slashed, honest.jailed], ['0', 0])
+  })
+
+  it('refuses a behaviour the simulator does not model', async () => {
+    await assert.rejects(runSim({ nodes: 5, tasks: 1, adversaries: parseAdversaries('slow:1', 5) }), /does not model "slow"/)
   })
 })

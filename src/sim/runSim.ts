@@ -7,11 +7,14 @@ import { defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { anchorAlone } from '../core/taskAnchor.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
-import type { Hex, TaskSpec, Verdict } from '../core/types.ts'
+import type { Address, Hex, TaskSpec, Verdict } from '../core/types.ts'
 import { deriveBlsKey } from '../crypto/bls.ts'
 import { createNativeSigner, createNativeVerifier } from '../crypto/secp256k1.ts'
 import { createCachedVrfVerifier, createNativeVrfKey } from '../crypto/vrf.ts'
 import { devnetPrivateKey } from '../devnet/accounts.ts'
+import { castBehaviours } from '../devnet/adversaries.ts'
+import type { Behaviour } from '../devnet/adversaries.ts'
+import { createPublicSeats } from '../devnet/publicSeats.ts'
 import { quantile } from '../devnet/stats.ts'
 import { startNodeHost } from '../host/startNodeHost.ts'
 import type { NodeHost } from '../host/startNodeHost.ts'
@@ -19,7 +22,9 @@ import { createMemoryHub } from '../net/memory/createMemoryHub.ts'
 import { createMessageReader } from '../node/messageReader.ts'
 import { defaultTaskTerms } from '../sdk/actions/submitTask.ts'
 import type { Logger } from '../node/logger.ts'
-import { createCostRuntime } from './costRuntime.ts'
+import { adversaryReport, assertSimBehaviours } from './adversaryReport.ts'
+import type { SimAdversaryReport } from './adversaryReport.ts'
+import { createCostRuntime, costRuntimeOutput } from './costRuntime.ts'
 import type { CostRuntime } from './costRuntime.ts'
 import { createSimClock } from './simClock.ts'
 
@@ -65,6 +70,11 @@ export interface SimOptions {
   churn?: number
   /** A partition: from `fromMs` to `toMs` (simulated) the odd and the even nodes cannot reach each other. */
   partition?: { fromMs: number; toMs: number }
+  /**
+   * Each node's behaviour (`parseAdversaries`: the adversaries take the last nodes), from the
+   * devnet's adversaries that the simulator models (`simBehaviours`). Default: every node honest.
+   */
+  adversaries?: readonly Behaviour[]
   /** Simulated time after which the run stops, settled or not. Default one hour. */
   untilMs?: number
   onProgress?: (progress: { decided: number; total: number; simulatedMs: number }) => void
@@ -103,6 +113,8 @@ export interface SimReport {
    * others vouched for tasks a member never saw.
    */
   convergence: { evidencePublished: number; evidenceTaken: number; signedOnVouches: number }
+  /** With adversaries: wrong results verified against the prediction, and each behaviour's money. Null without. */
+  adversaries: SimAdversaryReport | null
   /** Real time the run took. */
   wallMs: number
 }
@@ -128,6 +140,8 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
   const speedClasses = options.speedClasses ?? defaultSpeedClasses
   const untilMs = options.untilMs ?? 3_600_000
   if (!(n >= k + 1)) throw new RangeError(`A simulation needs more than k = ${k} nodes.`)
+  const behaviours = options.adversaries ?? []
+  assertSimBehaviours(behaviours)
 
   const clock = createSimClock()
   /** A PRNG of its own for each use, all drawn from the run's seed. */
@@ -181,6 +195,11 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     },
   })
   churn(firstEpoch)
+  /** The specs submitted so far: what gossip shows every node, adversaries included. */
+  const specs = new Map<Hex, TaskSpec>()
+  // The adversaries rank each task's places from public data, as every node can.
+  const seatsOf = createPublicSeats({ arbiters: params.arbiters, specOf: (taskId) => specs.get(taskId), snapshot: (epoch) => chain.snapshot(epoch), blockHash: (block) => chain.blockHash(block) })
+  const cast = castBehaviours({ behaviours, seed, commitWindowMs: params.commitWindowMs, addresses: accounts.map((a) => a.address), seatsOf })
   const runtimes: CostRuntime[] = []
   // One process: each message is decoded and its signatures recovered once for all nodes, as in the in-process devnet.
   const read = createMessageReader({ domain: devnetDomain, maxBytes: params.maxMessageBytes, shared: true })
@@ -194,11 +213,11 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       await startNodeHost({
         account,
         vrf: createNativeVrfKey(keys[i]!),
-        network: hub.connect(`node-${i}`),
+        network: cast.transport(i, hub.connect(`node-${i}`), { signer: account, domain: devnetDomain }),
         chain,
         settlement: chain,
         domain: devnetDomain,
-        runtimes: { wasm: runtime },
+        runtimes: { wasm: cast.wrap(i, runtime) },
         params,
         clock,
         verify,
@@ -223,17 +242,22 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
       const taskId = verdict.taskId
       if (submittedAt.has(taskId) && !decidedAt.has(taskId) && gatewayOf.get(taskId) === i) {
         decidedAt.set(taskId, { verdict, at: clock.now() })
+        // Its seats while its epoch's snapshot is still at hand (the chain view keeps a few).
+        if (behaviours.length > 0) seatsAtVerdict.set(taskId, seatsOf(taskId)?.seats)
         options.onProgress?.({ decided: decidedAt.size, total: options.tasks, simulatedMs: clock.now() })
       }
     }),
   )
   const gatewayOf = new Map<Hex, number>()
+  const seatsAtVerdict = new Map<Hex, readonly Address[] | undefined>()
+  /** Task i's input: its spec's nonce is i. */
+  const inputOf = (i: number | bigint) => stringToBytes(`task ${i}`)
   const submit = async (i: number) => {
     // The requester reaches a node that is online and, in a partition, on its side (the even one).
     let gateway = i % n
     while (offline.has(gateway) || partitioned(gateway, 0)) gateway = (gateway + 1) % n
     const node = hosts[gateway]!.node
-    const input = stringToBytes(`task ${i}`)
+    const input = inputOf(i)
     const spec: TaskSpec = {
       requester: requester.address,
       nonce: BigInt(i),
@@ -252,6 +276,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     // The in-memory chain's anchors are instant: a root alone proves its one id.
     const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), taskId)
     submittedAt.set(taskId, clock.now())
+    specs.set(taskId, spec)
     gatewayOf.set(taskId, gateway)
     taskEpochs.set(taskId, spec.epoch)
     try {
@@ -325,6 +350,26 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
         return { evidencePublished, evidenceTaken, signedOnVouches }
       }),
     ) as SimReport['convergence'],
+    adversaries:
+      behaviours.length === 0
+        ? null
+        : adversaryReport({
+            behaviours,
+            addresses: accounts.map((a) => a.address),
+            tasks: [...specs].map(([taskId, spec]) => ({
+              taskId,
+              verdict: decidedAt.get(taskId)?.verdict,
+              trueResult: contentId(costRuntimeOutput(spec.program, inputOf(spec.nonce))),
+            })),
+            seatsOf: (taskId) => seatsAtVerdict.get(taskId),
+            stake: STAKE,
+            stakeOf: (node) => chain.stakeOf(node),
+            jailedUntil: (node) => chain.jailedUntil(node),
+            // The balances of the last batch the first node's settler took: cumulative over the run.
+            earned: (node) => hosts[0]!.settler?.balanceProof(node)?.earned ?? 0n,
+            k,
+            auditPpm: params.defaultPolicy.auditPpm ?? 0,
+          }),
     wallMs: Math.round(performance.now() - started),
   }
   await Promise.all(hosts.map((h) => h.stop()))

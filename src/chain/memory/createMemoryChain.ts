@@ -81,6 +81,10 @@ export interface MemoryChain extends ChainView, SettlementPort {
   loadSnapshot(epoch: bigint): Promise<EpochView | undefined>
   /** `StakeManager.stake` as `node`. */
   stake(node: Address, amount: bigint): void
+  /** `StakeManager.stakeOf`: the node's active stake, after any slash. */
+  stakeOf(node: Address): bigint
+  /** `StakeManager.jailedUntil`: the block the node's jail ends (0 if never jailed). */
+  jailedUntil(node: Address): bigint
   /** `StakeManager.advertiseCapabilities` as `node`. */
   advertiseCapabilities(node: Address, capabilities: readonly string[]): void
   /** `Escrow.deposit` as `requester`. */
@@ -336,6 +340,8 @@ export function createMemoryChain({
       refreshEligibility(key)
       mine()
     },
+    stakeOf: (node) => stakes.get(getAddress(node)) ?? 0n,
+    jailedUntil: (node) => jailedUntil.get(getAddress(node)) ?? 0n,
     hasBlsKey: async (node) => blsKeys.has(getAddress(node)),
     async registerBlsKey(node, publicKey, proof) {
       const key = getAddress(node)

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parseAdversaries } from '../../devnet/adversaries.ts'
 import { runSim } from '../../sim/runSim.ts'
 import type { SimReport } from '../../sim/runSim.ts'
 import { simPlots } from '../../sim/simPlots.ts'
@@ -23,6 +24,7 @@ export async function runSimCommand(context: CommandContext, flags: SimFlags): P
       seed: flags.seed,
       churn: flags.churn,
       ...(flags.partition === undefined ? {} : { partition: flags.partition }),
+      ...(flags.adversary === '' ? {} : { adversaries: parseAdversaries(flags.adversary, nodes) }),
       ...(progress === undefined ? {} : { onProgress: ({ decided, total }: { decided: number; total: number }) => progress.update(decided, total, `${nodes} nodes`) }),
     })
     progress?.done()
@@ -57,6 +59,15 @@ export function formatSimReport(r: SimReport): string {
     ...(r.convergence.evidencePublished + r.convergence.signedOnVouches > 0
       ? [`  convergence  ${r.convergence.evidencePublished} evidence published, ${r.convergence.evidenceTaken} certificates kept as evidence, ${r.convergence.signedOnVouches} batches signed on vouches`]
       : []),
+    ...(r.adversaries === null ? [] : formatAdversaries(r.adversaries)),
     `  wall time    ${(r.wallMs / 1000).toFixed(1)} s`,
   ].join('\n')
+}
+
+function formatAdversaries(a: NonNullable<SimReport['adversaries']>): string[] {
+  const vtt = (wei: string) => `${BigInt(wei) < 0n ? '−' : '+'}${(Math.abs(Number(BigInt(wei))) / 1e18).toFixed(4)} VTT`
+  return [
+    `  adversaries  ${a.wrongVerified} wrong results verified${a.predictedWrong === null ? '' : ` (predicted ${a.predictedWrong})`}; a coalition held every seat of ${a.heldEverySeat} tasks`,
+    ...a.behaviours.map((b) => `    ${b.behaviour} ×${b.nodes}: net ${vtt(b.net)} per node (earned ${vtt(b.earned)}, slashed ${(Number(BigInt(b.slashed)) / 1e18).toFixed(4)} VTT), ${b.jailed} jailed`),
+  ]
 }
