@@ -195,7 +195,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     },
   })
   churn(firstEpoch)
-  /** The specs submitted so far: what gossip shows every node, adversaries included. */
+  /** With adversaries, the specs submitted so far: what gossip shows every node, adversaries included. */
   const specs = new Map<Hex, TaskSpec>()
   // The adversaries rank each task's places from public data, as every node can.
   const seatsOf = createPublicSeats({ arbiters: params.arbiters, specOf: (taskId) => specs.get(taskId), snapshot: (epoch) => chain.snapshot(epoch), blockHash: (block) => chain.blockHash(block) })
@@ -276,7 +276,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     // The in-memory chain's anchors are instant: a root alone proves its one id.
     const signed = anchorAlone(await signTaskSpec(requester, spec, devnetDomain), taskId)
     submittedAt.set(taskId, clock.now())
-    specs.set(taskId, spec)
+    if (behaviours.length > 0) specs.set(taskId, spec)
     gatewayOf.set(taskId, gateway)
     taskEpochs.set(taskId, spec.epoch)
     try {
