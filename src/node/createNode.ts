@@ -538,6 +538,11 @@ export function createNode({
     })
     // One per signer: whatever a signer sends beyond its first held reveal waits for nothing new.
     if (outcome.kind === 'hold' && !entry.earlyReveals.some((r) => r.signer === signed.signer)) entry.earlyReveals.push(signed)
+    // A peer's reveal shows that its commit phase closed, whatever this node still waits for (a
+    // commit it never got), and this node's own sent commit was blind: opening it now shows
+    // nothing a public reveal does not. Waiting instead, it would reveal after its peers decided: a
+    // withholder in their certificates.
+    if (outcome.kind === 'hold' && !entry.revealSent && entry.evidence.commits.has(address)) reveal(taskId, entry)
     if (outcome.kind === 'ignore' && outcome.code === 'REVEAL_PHASE_CLOSED' && !entry.lateReveals.some((r) => r.signer === signed.signer)) entry.lateReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }

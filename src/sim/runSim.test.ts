@@ -67,6 +67,18 @@ describe('runSim', () => {
     assert.ok(BigInt(liars!.net) < 0n, `liars lose (${liars!.net} wei each)`)
   })
 
+  it('slashes no honest arbiter that missed an arbitration commit: a peer’s reveal lets it open its own', async () => {
+    // 4 liars of 12, seed "sA": an arbiter's commit reached one honest node while that node still
+    // waited for the seats' commits, and was refused there. Before a peer's reveal let the node
+    // open its own commit, it waited out its arbitration commit window, revealed after its peers had
+    // decided, and was slashed as a withholder (one honest node jailed in this run).
+    const report = await runSim({ nodes: 12, tasks: 60, k: 3, epochMs: 2_000, seed: 'sA', adversaries: parseAdversaries('liar:4', 12) })
+    const honest = report.adversaries!.behaviours.find((o) => o.behaviour === 'honest')!
+    assert.deepEqual([honest.nodes, honest.slashed, honest.jailed], [8, '0', 0], 'no honest node slashed or jailed')
+    assert.equal(report.outcomes.verified, 60)
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+  })
+
   it('runs strategic colluders: a lie gets through only where the coalition holds every seat, near the analytic rate', async () => {
     // 3 of 9 at k = 2: the coalition holds both seats of C(3,2)/C(9,2) = 1/12 of the tasks, and the audit (p = 0.1) catches some.
     const report = await runSim({ nodes: 9, tasks: 120, k: 2, epochMs: 2_000, seed: 'sim-adv', adversaries: parseAdversaries('strategic-colluder:3', 9) })
