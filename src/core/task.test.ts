@@ -5,7 +5,7 @@ import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { failureResultHash } from './contentId.ts'
 import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
-import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, judgeCommit, judgeReveal, nextTaskDeadline, openArbitration, openTask } from './task.ts'
+import { advanceTask, applyCommit, applyReveal, isAwaitingCommit, isAwaitingReveal, judgeCommit, judgeReveal, mayRevealEarly, nextTaskDeadline, openArbitration, openTask } from './task.ts'
 import type { TaskState } from './task.ts'
 import type { Address, Hex, ResultStatus, Signed, Commit, Reveal } from './types.ts'
 
@@ -99,6 +99,28 @@ describe('task state machine: replicate with commit-reveal', () => {
     assert.equal(committed.kind, 'accept')
     // In the first commit phase, a commit from a node the ranking does not hold is still rejected.
     assert.equal(judgeCommit(open(), commit(testAccount('stranger').address), 11, timing).kind, 'reject')
+  })
+
+  it('lets an arbiter open its sent commit early only once more than a third of the arbiters revealed', () => {
+    let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) s = applyReveal(s, reveal(e, h), 30, timing)
+    assert.equal(mayRevealEarly(s, [b1, b2]), false, 'not outside an arbitration')
+    s = openArbitration(s, accounts, 193, 40, timing)
+    assert.deepEqual(s.arbitration?.arbiters, [b1, b2])
+    // With two arbiters one reveal is more than a third; the disputed seats' reveals count for nothing.
+    assert.equal(mayRevealEarly(s, [e1, e2, e3]), false)
+    assert.equal(mayRevealEarly(s, [b1]), true)
+    const six = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((l) => testAccount(l).address)
+    let wide = commitAll(openTask({ taskId, spec, ranking: [e1, e2, e3, ...six], timing, now: 0 }), [e1, e2, e3], 10, [bad, bad, good])
+    for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) wide = applyReveal(wide, reveal(e, h), 30, timing)
+    wide = openArbitration(wide, [e1, e2, e3, ...six], 193, 40, timing)
+    assert.equal(mayRevealEarly(wide, [six[0]!, six[1]!, e1, e2, e3]), false, 'two of six arbiters (a coalition’s third) and the seats: not yet')
+    assert.equal(mayRevealEarly(wide, [six[0]!, six[0]!, six[1]!]), false, 'a repeated signer counts once')
+    assert.equal(mayRevealEarly(wide, [six[0]!, six[1]!, six[2]!]), true, 'three of six: one of them is honest')
+    // Once its commit phase closed here, the node reveals the ordinary way.
+    for (const a of six) wide = applyCommit(wide, commit(a), 50, timing)
+    assert.equal(wide.phase, 'reveal')
+    assert.equal(mayRevealEarly(wide, six), false)
   })
 
   it('leaves a dispute unresolved, with nobody penalised, when no majority of its seats agrees', () => {

@@ -297,6 +297,22 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
 }
 
 /**
+ * Whether an arbiter whose commit went out may open it while its arbitration's commit phase is
+ * still open here: once it holds reveals (`heldRevealers`, held because they came early) from more
+ * than a third of the arbiters. With less than a third of the stake adversarial one of them is
+ * honest, so that arbiter's commit phase closed: waiting on here for a commit this node may never
+ * get (one that came before it knew the arbiters was refused) would bring its reveal after its
+ * peers decided, a withholder in their certificates. A coalition's early reveals alone never
+ * reach the threshold, so they cannot make honest arbiters open their commits to a copier.
+ */
+export function mayRevealEarly(state: TaskState, heldRevealers: readonly Address[]): boolean {
+  const arbiters = state.arbitration?.arbiters
+  if (arbiters === undefined || state.phase !== 'commit') return false
+  const revealed = new Set(heldRevealers.filter((a) => arbiters.includes(a)))
+  return 3 * revealed.size > arbiters.length
+}
+
+/**
  * Seats a disputed task's arbiters (phase `dispute`): the first `count` nodes of `ranking`, the
  * task's ranking extended by the arbitration's places (`rankTask` with `arbiters`), that are not
  * among its committers. They commit blind, then reveal; no backups stand in for them. A strict

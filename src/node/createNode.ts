@@ -24,6 +24,7 @@ import {
   judgeChallenge,
   judgeCommit,
   judgeReveal,
+  mayRevealEarly,
   missingOutputs,
   nextTaskDeadline,
   openArbitration,
@@ -538,17 +539,10 @@ export function createNode({
     })
     // One per signer: whatever a signer sends beyond its first held reveal waits for nothing new.
     if (outcome.kind === 'hold' && !entry.earlyReveals.some((r) => r.signer === signed.signer)) entry.earlyReveals.push(signed)
-    // An arbiter may miss another arbiter's commit for good (one that came while it still waited
-    // for the seats' commits was refused: it could not tell an arbiter yet). Reveals from more
-    // than a third of the arbiters include an honest one's (below a third of the stake is not),
-    // whose commit phase closed: this node's own commit, sent blind, is opened then, not after its
-    // peers decided (a withholder in their certificates). A coalition's early reveals alone cannot
-    // make honest arbiters open theirs while others may still commit.
-    const arbiters = entry.state.arbitration?.arbiters
-    if (outcome.kind === 'hold' && arbiters !== undefined && !entry.revealSent && entry.evidence.commits.has(address)) {
-      const revealed = entry.earlyReveals.filter((r) => arbiters.includes(r.signer)).length
-      if (3 * revealed > arbiters.length) reveal(taskId, entry)
-    }
+    // An arbiter may miss another arbiter's commit for good: its own sent commit is opened once
+    // more than a third of the arbiters revealed (`mayRevealEarly`), not after its peers decided.
+    const revealers = entry.earlyReveals.map((r) => r.signer)
+    if (outcome.kind === 'hold' && !entry.revealSent && entry.evidence.commits.has(address) && mayRevealEarly(entry.state, revealers)) reveal(taskId, entry)
     if (outcome.kind === 'ignore' && outcome.code === 'REVEAL_PHASE_CLOSED' && !entry.lateReveals.some((r) => r.signer === signed.signer)) entry.lateReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
