@@ -299,11 +299,13 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
 /**
  * Whether an arbiter whose commit went out may open it while its arbitration's commit phase is
  * still open here: once it holds reveals (`heldRevealers`, held because they came early) from more
- * than a third of the arbiters. With less than a third of the stake adversarial one of them is
- * honest, so that arbiter's commit phase closed: waiting on here for a commit this node may never
- * get (one that came before it knew the arbiters was refused) would bring its reveal after its
- * peers decided, a withholder in their certificates. A coalition's early reveals alone never
- * reach the threshold, so they cannot make honest arbiters open their commits to a copier.
+ * than a third of the arbiters. Waiting on for a commit this node may never get (one that came
+ * before it knew the arbiters was refused) would bring its reveal after its peers decided: a
+ * withholder in their certificates, slashed though honest. The threshold weighs that against a
+ * coalition that reveals early to make honest arbiters open theirs: it needs more than a third of
+ * the dispute's arbiters to do it, and what it gains is that its own arbiters that have not
+ * committed can copy the revealed result instead of executing, a free ride on the arbitration's
+ * fee, never another verdict (a strict majority of all the seats rules).
  */
 export function mayRevealEarly(state: TaskState, heldRevealers: readonly Address[]): boolean {
   const arbiters = state.arbitration?.arbiters
