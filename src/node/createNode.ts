@@ -541,8 +541,9 @@ export function createNode({
     if (outcome.kind === 'hold' && !entry.earlyReveals.some((r) => r.signer === signed.signer)) entry.earlyReveals.push(signed)
     // An arbiter may miss another arbiter's commit for good: its own sent commit is opened once
     // more than a third of the arbiters revealed (`mayRevealEarly`), not after its peers decided.
-    const revealers = entry.earlyReveals.map((r) => r.signer)
-    if (outcome.kind === 'hold' && !entry.revealSent && entry.evidence.commits.has(address) && mayRevealEarly(entry.state, revealers)) reveal(taskId, entry)
+    if (outcome.kind === 'hold' && !entry.revealSent && entry.evidence.commits.has(address) && mayRevealEarly(entry.state, entry.earlyReveals.map((r) => r.signer))) {
+      reveal(taskId, entry)
+    }
     if (outcome.kind === 'ignore' && outcome.code === 'REVEAL_PHASE_CLOSED' && !entry.lateReveals.some((r) => r.signer === signed.signer)) entry.lateReveals.push(signed)
     return outcome.kind !== 'accept' || outcome.state.phase !== 'decided'
   }
