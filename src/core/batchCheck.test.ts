@@ -133,4 +133,39 @@ describe('evidence for a refused proposal', () => {
     const third = await certifyTasks([[forged]], certifying)
     assert.deepEqual([third.tasks.length, third.refused.map((r) => r.reason)], [0, ['CERT_REVEAL_MISMATCH']])
   })
+
+  it('takes a node counted among the seats there and the arbiters here as counted: views that split over one late commit still sign', async () => {
+    // A dispute among five nodes. This member counted a, b and c in the seats (b lied) and d and e
+    // as arbiters; the aggregator saw c's commit late, seated the backup d, and counted c as an
+    // arbiter instead (its one commit, whatever place it was made for). Nothing is left out: every
+    // commit and reveal this member holds is counted, and the ruling is a majority of all of them.
+    const e = testAccount('batch-e')
+    const five = [a!, b!, c!, d!, e].map((x) => x.address)
+    const fiveCertifying = { ...certifying, rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) }
+    const { certificate: held } = await certify(
+      [
+        { executor: a!, resultHash: goodResult },
+        { executor: b!, resultHash: badResult },
+        { executor: c!, resultHash: goodResult },
+      ],
+      {},
+      [
+        { executor: d!, resultHash: goodResult },
+        { executor: e, resultHash: goodResult },
+      ],
+    )
+    const [ca, cb, cc] = held.commits
+    const [ra, rb, rc] = held.reveals
+    const [cd, ce] = held.arbitration!.commits
+    const [rd, re] = held.arbitration!.reveals
+    const theirs = { spec: held.spec, commits: [ca!, cb!, cd!], reveals: [ra!, rb!, rd!], arbitration: { commits: [cc!, ce!], reveals: [rc!, re!] } }
+    const [mine, proposed] = await Promise.all([certifyTasks([held], fiveCertifying), certifyTasks([theirs], fiveCertifying)])
+    const own: DecidedTask[] = [{ certificate: held, verdict: mine.tasks[0]!.verdict }]
+    const result = await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed.tasks }, own, ...fiveCertifying })
+    assert.equal(reasonOf(result), null)
+    // Leaving out d's reveal, which this member holds as an arbiter's, still makes d a withholder: objected to.
+    const short = { ...theirs, reveals: [ra!, rb!] }
+    const { tasks: shortTasks } = await certifyTasks([short], fiveCertifying)
+    assert.equal(reasonOf(await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: shortTasks }, own, ...fiveCertifying })), 'omits-reveal')
+  })
 })

@@ -239,8 +239,14 @@ function omissionIn(
   if (!known && !inFirstSeats(certificate, parameters.rankingOf(certificate.spec.message, taskId))) return 'unknown-task'
   if (held === undefined) return undefined
   const signers = (items: readonly { signer: Address }[]) => new Set(items.map((i) => i.signer))
-  const commits = signers(certificate.commits)
-  const reveals = signers(certificate.reveals)
+  // Every commit and reveal the certificate counts, of its seats and its arbitration. In an
+  // arbitration every ranked node that did not commit to a seat is an arbiter, so a node's one
+  // commit counts as a seat's in one view and an arbiter's in another (a late primary there, a
+  // backup here): it is left out only if it counts nowhere.
+  const counted = {
+    commits: signers([...certificate.commits, ...(certificate.arbitration?.commits ?? [])]),
+    reveals: signers([...certificate.reveals, ...(certificate.arbitration?.reveals ?? [])]),
+  }
   // A left-out commit matters only if it would have held a seat (a free seat, or a better rank
   // than a counted one) and its reveal, which this member holds, would change the verdict: a
   // dissent it hides, or a quorum it would complete. One that agrees with the verdict changes
@@ -254,20 +260,26 @@ function omissionIn(
   const heldReveals = [...held.reveals, ...(held.arbitration?.reveals ?? [])]
   const changesVerdict = (node: Address) =>
     heldReveals.some((r) => r.signer === node && (verdict.outcome === 'unresolved' || r.message.resultHash !== verdict.resultHash))
-  if (held.commits.some((c) => !commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
-  if (held.reveals.some((r) => commits.has(r.signer) && !reveals.has(r.signer))) return 'omits-reveal'
+  if (held.commits.some((c) => !counted.commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
+  if (held.reveals.some((r) => counted.commits.has(r.signer) && !counted.reveals.has(r.signer))) return 'omits-reveal'
   // Without the audit-calling challenge this member took, the certificate hides that the draw
   // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
-  if (held.challenge !== undefined && certificate.challenge === undefined && callsAudit(held.challenge, certificate.spec.message.policy, parameters.verifyVrf)) {
+  // An arbitration that counts the auditor's commit hides nothing: there the auditor is an arbiter.
+  if (
+    held.challenge !== undefined &&
+    certificate.challenge === undefined &&
+    !(certificate.arbitration !== undefined && counted.commits.has(held.challenge.signer)) &&
+    callsAudit(held.challenge, certificate.spec.message.policy, parameters.verifyVrf)
+  ) {
     return 'omits-challenge'
   }
   // An arbitration this member holds must not be left out or cut short: every arbiter holds a
-  // seat, so each of its commits and reveals counts.
+  // seat, so each of its commits and reveals counts. Where the certificate counts a node's commit
+  // and reveal among the seats instead (its holder saw the audit that seated it, this member did
+  // not, or the other way round), nothing is left out: the ruling is a majority of all of them.
   if (held.arbitration !== undefined) {
-    const arbiterCommits = signers(certificate.arbitration?.commits ?? [])
-    const arbiterReveals = signers(certificate.arbitration?.reveals ?? [])
-    if (held.arbitration.commits.some((c) => !arbiterCommits.has(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
-    if (held.arbitration.reveals.some((r) => !arbiterReveals.has(r.signer))) return 'omits-reveal'
+    if (held.arbitration.commits.some((c) => !counted.commits.has(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
+    if (held.arbitration.reveals.some((r) => !counted.reveals.has(r.signer))) return 'omits-reveal'
   }
   return undefined
 }

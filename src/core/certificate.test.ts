@@ -202,6 +202,38 @@ describe('withLateReveal', () => {
   })
 })
 
+describe('withLateReveal in an arbitration', () => {
+  it('keeps a late dissent there: a majority of all the seats rules, so it cannot undo the ruling', async () => {
+    const e = testAccount('cert-e')
+    const five = [a!, b!, c!, d!, e].map((x) => x.address)
+    const { certificate: whole } = await certify(
+      [
+        { executor: a!, resultHash: goodResult },
+        { executor: b!, resultHash: badResult },
+        { executor: c!, resultHash: goodResult },
+      ],
+      {},
+      [
+        { executor: d!, resultHash: goodResult },
+        { executor: e, resultHash: badResult },
+      ],
+    )
+    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) })
+    // e's reveal reached this node after it ruled: without it e counts as a withholder here, a
+    // dissenter on nodes that took it in time, and their certificates would differ for good.
+    const decided = { ...whole, arbitration: { ...whole.arbitration!, reveals: whole.arbitration!.reveals.slice(0, 1) } }
+    const before = await checkFive(decided)
+    assert.ok(before.kind === 'valid' && before.verdict.outcome === 'verified')
+    assert.deepEqual(before.withheld, [e.address])
+    const revised = withLateReveal(decided, whole.arbitration!.reveals[1]!)
+    assert.ok(revised !== undefined)
+    const after = await checkFive(revised)
+    assert.ok(after.kind === 'valid')
+    assert.deepEqual(after.verdict, { ...before.verdict, dissenters: [b!.address, e.address] }, 'the ruling stands; e dissents')
+    assert.deepEqual(after.withheld, [])
+  })
+})
+
 describe('mergeCertificates', () => {
   const signersOf = (items: readonly { signer: string }[]) => items.map((i) => i.signer).sort()
   /** Every commit and reveal of `base` is still in `merged`: a merge never drops evidence. */
@@ -274,6 +306,49 @@ describe('mergeCertificates', () => {
     assert.ok(result.kind === 'valid')
     assert.equal(result.verdict.outcome, 'verified')
     assert.deepEqual(result.verdict.executors, [a!, b!, c!].map((x) => x.address))
+  })
+
+  it('counts a commit another holder seated as an arbiter’s where its signer is an arbiter here', async () => {
+    // There, a, b and c held the seats (b lied) and d and e arbitrated. Here c's commit came after
+    // its deadline, the backup d took its seat, and the arbiters are c and e; c sent its one commit
+    // for its seat, so this node's arbitration counts only e. The same commit is c's sealed answer
+    // whatever place it was made for: as an arbiter's it completes the arbitration here.
+    const e = testAccount('cert-e')
+    const five = [a!, b!, c!, d!, e].map((x) => x.address)
+    const { certificate: there } = await certify(
+      [
+        { executor: a!, resultHash: goodResult },
+        { executor: b!, resultHash: badResult },
+        { executor: c!, resultHash: goodResult },
+      ],
+      {},
+      [
+        { executor: d!, resultHash: goodResult },
+        { executor: e, resultHash: goodResult },
+      ],
+    )
+    const [ca, cb, cc] = there.commits
+    const [ra, rb, rc] = there.reveals
+    const [cd, ce] = there.arbitration!.commits
+    const [rd, re] = there.arbitration!.reveals
+    const here: TaskCertificate = { spec: there.spec, commits: [ca!, cb!, cd!], reveals: [ra!, rb!, rd!], arbitration: { commits: [ce!], reveals: [re!] } }
+    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) })
+    const before = await checkFive(here)
+    assert.ok(before.kind === 'valid')
+    assert.deepEqual(before.verdict.executors, [a!, d!, e].map((x) => x.address))
+    const taskArbiters = (committed: readonly string[]) => arbitratedAs(five)(here.spec.message, before.taskId, committed as `0x${string}`[])
+    // Without the arbiters it cannot tell where c belongs here: nothing is taken.
+    assert.equal(mergeCertificates(here, there), here)
+    const merged = mergeCertificates(here, there, { arbitersOf: taskArbiters })
+    keepsAll(here, merged)
+    assert.deepEqual(signersOf(merged.arbitration!.commits), signersOf([ce!, cc!]))
+    assert.ok(merged.arbitration!.reveals.includes(rc!))
+    const result = await checkFive(merged)
+    assert.ok(result.kind === 'valid')
+    assert.deepEqual(result.verdict.executors, [a!, d!, c!, e].map((x) => x.address))
+    assert.deepEqual(result.verdict.dissenters, [b!.address])
+    // A signer that is no arbiter here (a seat) is not taken twice.
+    assert.equal(mergeCertificates(merged, there, { arbitersOf: taskArbiters }), merged)
   })
 
   it('takes the arbitration of a dispute the base holds without one: the arbiters rule', async () => {

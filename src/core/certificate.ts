@@ -334,15 +334,24 @@ export function withheldOf({ commits, reveals, arbitration }: Pick<TaskCertifica
  * turn a verified task unresolved after the fact (a liar's way to void honest work without being
  * slashed), and a reveal in a stage that ended without any would make its peers withholders on one
  * node's word. An agreeing one may complete a quorum the deadline cut short: the task is verified.
+ *
+ * In an arbitrated certificate (exact comparison) a late reveal need not agree: a strict majority
+ * of all the dispute's seats rules, a number the ranking fixes, so a dissent cannot undo a ruling
+ * and an agreeing reveal can only complete one. Refusing it there split the committee for good:
+ * nodes whose arbitration deadline came before the ruling reveal decided `unresolved`, held liars'
+ * reveals that the others' certificates did not take, and objected to every proposal
+ * (`src/sim/runSim.test.ts`, liars among churning nodes).
  */
 export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reveal>): TaskCertificate | undefined {
   const { signer, message } = reveal
+  const ruledByMajority = certificate.arbitration !== undefined && (certificate.spec.message.comparison?.kind ?? 'exact') === 'exact'
+  const agrees = (r: Sealed<Reveal>) => ruledByMajority || (r.message.status === message.status && r.message.resultHash === message.resultHash)
   const opens = (stage: { commits: readonly Sealed<Commit>[]; reveals: readonly Sealed<Reveal>[] }): boolean => {
     const commit = stage.commits.find((c) => c.signer === signer)
     return (
       commit !== undefined &&
       stage.reveals.length > 0 &&
-      stage.reveals.every((r) => r.signer !== signer && r.message.status === message.status && r.message.resultHash === message.resultHash) &&
+      stage.reveals.every((r) => r.signer !== signer && agrees(r)) &&
       message.taskId === commit.message.taskId &&
       computeCommitment({ ...message, executor: signer }) === commit.message.commitment
     )
@@ -360,7 +369,9 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  * - reveals that open a counted commit and agree with their stage (`withLateReveal`);
  * - a stage's reveals where `base` holds none (its verdict unresolved, penalising nobody), if they
  *   open every commit it counts there: nobody becomes a withholder on one holder's word;
- * - a commit with its agreeing reveal, in a seat `base` left free (or an arbiter's, in its arbitration);
+ * - a commit with its agreeing reveal, in a seat `base` left free;
+ * - an arbiter's commit with the reveal that opens it, in the arbitration `base` holds (with
+ *   `arbitersOf`, also one `other` counts among its seats, where its signer is an arbiter here);
  * - a challenge `base` lacks, with its auditor's commit and agreeing reveal;
  * - the arbitration of a dispute `base` holds without one, if every arbiter in it revealed.
  *
@@ -373,7 +384,7 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  * decides (`certifyTasks`). A challenge that names another best-ranked commit than the merged seats
  * proves nothing: without `challenge`, none is taken.
  */
-export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true }: { challenge?: boolean } = {}): TaskCertificate {
+export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true, arbitersOf }: MergeOptions = {}): TaskCertificate {
   let merged = base
   // An arbitration `base` lacks, whole and only if every arbiter in it revealed: a partial one would
   // make the silent arbiters withholders on its holder's word.
@@ -406,12 +417,24 @@ export function mergeCertificates(base: TaskCertificate, other: TaskCertificate,
     if (merged.commits.length >= seats || merged.commits.some((c) => c.signer === commit.signer)) continue
     widen('seats', commit, other.reveals.find((r) => r.signer === commit.signer))
   }
-  for (const commit of other.arbitration?.commits ?? []) {
-    if (merged.arbitration === undefined || merged.arbitration.commits.some((c) => c.signer === commit.signer)) continue
-    widen('arbitration', commit, other.arbitration!.reveals.find((r) => r.signer === commit.signer))
+  // An arbiter's commit, with the reveal that opens it. Given the arbiters of the merged seats, a
+  // commit `other` counts among its seats is one too where its signer is an arbiter here: a
+  // node's commit is its sealed answer to the task, whatever place it was made for.
+  const arbiters = merged.arbitration === undefined || arbitersOf === undefined ? undefined : new Set(arbitersOf(merged.commits.map((c) => c.signer)))
+  const counted = (node: Address) => merged.commits.some((c) => c.signer === node) || merged.arbitration!.commits.some((c) => c.signer === node)
+  for (const commit of arbiters === undefined ? (other.arbitration?.commits ?? []) : [...other.commits, ...(other.arbitration?.commits ?? [])]) {
+    if (merged.arbitration === undefined || counted(commit.signer) || (arbiters !== undefined && !arbiters.has(commit.signer))) continue
+    widen('arbitration', commit, [...other.reveals, ...(other.arbitration?.reveals ?? [])].find((r) => r.signer === commit.signer))
   }
   for (const reveal of [...other.reveals, ...(other.arbitration?.reveals ?? [])]) merged = withLateReveal(merged, reveal) ?? merged
   return merged
+}
+
+export interface MergeOptions {
+  /** Whether to take a challenge `base` lacks (default true). */
+  challenge?: boolean
+  /** The dispute's arbiters given its committers (`CheckTaskCertificateParameters.arbitersOf`, bound to the task). */
+  arbitersOf?(committed: readonly Address[]): readonly Address[]
 }
 
 /** `from`'s reveals of a stage that has none, if they open every commit it counts; undefined otherwise. */

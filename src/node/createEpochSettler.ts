@@ -455,7 +455,7 @@ export function createEpochSettler({
       return
     }
     const parameters = await certifying(epoch, pool.certificates(epoch))
-    const { tasks, refused } = await certifyTasks(pool.candidates(epoch, parameters.rankingOf), parameters)
+    const { tasks, refused } = await certifyTasks(pool.candidates(epoch, parameters), parameters)
     for (const { taskId, reason } of refused) log.warn('own certificate left out of the proposal', { epoch, taskId, reason })
     const proposal: EpochProposal = { epoch, previous: before ?? new Map(), tasks: tasks.map(({ certificate, verdict }) => ({ certificate, verdict })) }
     const bytes = encodeEpochProposal(proposal)

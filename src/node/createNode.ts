@@ -276,14 +276,24 @@ export function createNode({
   /**
    * The seats' reveals disagree: rank the task's arbitration places (only now, since only a
    * disputed task needs them) and seat its arbiters. They execute and commit like any executor.
+   * A dispute can come long after its epoch opened (backups' windows, a late audit), when this
+   * node keeps that snapshot no longer: it is read back from the chain, as a settler does.
    */
   function arbitrate(taskId: Hex, entry: TaskEntry): void {
     const view = chain.snapshot(entry.epoch)
-    if (view === undefined) {
-      // Without the epoch's snapshot no arbiter can be ranked: the task ends unresolved at its deadline.
-      log.warn('dispute not arbitrated: the epoch snapshot is not known here', { taskId, epoch: entry.epoch })
-      return schedule(taskId, entry)
-    }
+    if (view !== undefined) return seatArbiters(taskId, entry, view)
+    schedule(taskId, entry)
+    void (chain.loadSnapshot?.(entry.epoch) ?? Promise.resolve(undefined))
+      .catch((error: unknown) => log.debug('epoch snapshot not read', { epoch: entry.epoch, error }))
+      .then((loaded) => {
+        if (tasks.get(taskId) !== entry || entry.state.phase !== 'dispute') return
+        if (loaded !== undefined) return seatArbiters(taskId, entry, loaded)
+        // Without the epoch's snapshot no arbiter can be ranked: the task ends unresolved at its deadline.
+        log.warn('dispute not arbitrated: the epoch snapshot is not known here', { taskId, epoch: entry.epoch })
+      })
+  }
+
+  function seatArbiters(taskId: Hex, entry: TaskEntry, view: EpochView): void {
     const { backups, arbiters } = view.params ?? params
     const ranking = rankTask({ view, taskId, spec: entry.state.spec, draw: entry.draw, backups, arbiters })
     const state = openArbitration(entry.state, ranking, arbiters, clock.now(), entry.timing)

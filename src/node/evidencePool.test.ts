@@ -57,7 +57,7 @@ describe('evidence pool', () => {
     await offer([whole, other])
     assert.deepEqual(rejected, [])
     assert.equal(pool.stats().taken, 2)
-    const candidates = pool.candidates(0n, parameters.rankingOf)
+    const candidates = pool.candidates(0n, parameters)
     assert.equal(candidates.length, 2, 'its own task and the one it never decided')
     const { tasks } = await certifyTasks(candidates, parameters)
     assert.deepEqual(tasks[0]!.verdict.executors, [a!, b!, c!].map((x) => x.address), 'c’s reveal merged: no withholder')
@@ -73,7 +73,7 @@ describe('evidence pool', () => {
     const { pool, rejected, offer, parameters } = poolWith({ ranking: [b!.address, c!.address] })
     await offer([certificate])
     assert.equal(rejected.length, 1, 'a certificate counting an unranked signer')
-    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [])
+    assert.deepEqual(pool.candidates(0n, parameters), [])
   })
 
   it('never keeps a backup-seated task whose spec this node never saw: a coalition could stall every round with it', async () => {
@@ -82,7 +82,7 @@ describe('evidence pool', () => {
     const { pool, parameters } = poolWith({})
     const { tasks } = await certifyTasks([certificate], parameters)
     pool.keepChecked(0n, tasks, parameters.rankingOf)
-    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [])
+    assert.deepEqual(pool.candidates(0n, parameters), [])
     assert.equal(pool.stats().taken, 0)
   })
 
@@ -100,15 +100,49 @@ describe('evidence pool', () => {
     await offer([coalition])
     await offer([honest])
     assert.equal(pool.stats().taken, 2)
-    assert.deepEqual(pool.candidates(0n, parameters.rankingOf), [], 'left to an aggregator that decided it itself')
+    assert.deepEqual(pool.candidates(0n, parameters), [], 'left to an aggregator that decided it itself')
     // One that did decide it proposes its own view, to which the coalition's reveals add nothing.
     const { tasks } = await certifyTasks([honest], parameters)
     const decider = poolWith({ decided: [{ certificate: honest, verdict: tasks[0]!.verdict }] })
     await decider.offer([coalition])
-    const [alternatives] = decider.pool.candidates(0n, parameters.rankingOf)
+    const [alternatives] = decider.pool.candidates(0n, parameters)
     const proposed = await certifyTasks([alternatives!], parameters)
     assert.deepEqual(proposed.tasks[0]!.certificate, honest)
     assert.deepEqual(proposed.tasks[0]!.withheld, [a!.address, b!.address])
+  })
+
+  it('counts a late primary’s commit as an arbiter’s where the backup took its seat here: its dissent is judged', async () => {
+    // Here c's commit came after its deadline, the backup took its seat, b lied, and e arbitrated
+    // with c (whose one commit, sent for its seat, was not counted). Elsewhere c's commit counted,
+    // c lied too, and the backup and e arbitrated. Members holding that view object to any
+    // certificate that hides c's dissent (`omits-commit`); the merge counts c among the arbiters.
+    const e = testAccount('pool-e')
+    const ranking = [a!, b!, c!, backup!, e].map((x) => x.address)
+    const { certificate: theirs } = await certify(
+      [
+        { executor: a!, resultHash: goodResult },
+        { executor: b!, resultHash: badResult },
+        { executor: c!, resultHash: badResult },
+      ],
+      {},
+      [
+        { executor: backup!, resultHash: goodResult },
+        { executor: e, resultHash: goodResult },
+      ],
+    )
+    const [ca, cb] = theirs.commits
+    const [ra, rb] = theirs.reveals
+    const [cBackup, ce] = theirs.arbitration!.commits
+    const [rBackup, re] = theirs.arbitration!.reveals
+    const mine: TaskCertificate = { spec: theirs.spec, commits: [ca!, cb!, cBackup!], reveals: [ra!, rb!, rBackup!], arbitration: { commits: [ce!], reveals: [re!] } }
+    const [decided] = (await certifyTasks([mine], poolWith({ ranking }).parameters)).tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
+    assert.deepEqual(decided!.verdict.dissenters, [b!.address])
+    const { pool, parameters, offer } = poolWith({ decided: [decided!], ranking })
+    await offer([theirs])
+    const [alternatives] = pool.candidates(0n, parameters)
+    const [proposed] = (await certifyTasks([alternatives!], parameters)).tasks
+    assert.equal(proposed!.verdict.outcome, 'verified')
+    assert.deepEqual(proposed!.verdict.dissenters, [b!.address, c!.address], 'the late liar is judged by the dispute it joined')
   })
 
   it('publishes, for a refused proposal, its own certificates of the tasks the objections name that evidence answers', async () => {

@@ -9,7 +9,7 @@ import type { ProtocolMessage } from '../core/messages.ts'
 import { signDigest } from '../core/signing.ts'
 import type { Signer } from '../core/signing.ts'
 import type { BatchSeal } from '../core/seal.ts'
-import type { BatchEvidence, Hex, ProtocolDomain, Signed } from '../core/types.ts'
+import type { Address, BatchEvidence, Hex, ProtocolDomain, Signed } from '../core/types.ts'
 import type { Network } from '../ports/network.ts'
 import type { BlobStore, NodeStore } from '../ports/node.ts'
 import type { VeritaskNode } from './createNode.ts'
@@ -51,7 +51,7 @@ export interface EvidencePool {
    * As aggregator: the epoch's tasks to propose, each as its certificates best first (for
    * `certifyTasks`): this node's own merged with the evidence, and the tasks only the evidence holds.
    */
-  candidates(epoch: bigint, rankingOf: CertifyParameters['rankingOf']): TaskCertificate[][]
+  candidates(epoch: bigint, parameters: Pick<CertifyParameters, 'rankingOf' | 'arbitersOf'>): TaskCertificate[][]
   forget(epoch: bigint): void
   stats(): { published: number; taken: number }
 }
@@ -137,8 +137,15 @@ export function createEvidencePool({
    * own (or, for a task it never decided, the best-ranked kept one) merged with the rest, then
    * without their challenges; a kept certificate whose seats rank better than this node's, with
    * what this node adds to it (the late primary there, a backup here); then the unmerged base.
+   * Merges into a dispute's arbitration know its arbiters (`arbitersOf`), so a node counted among
+   * the seats in one view and the arbiters in another is counted in each.
    */
-  function alternatives(taskId: Hex, own: TaskCertificate | undefined, others: readonly TaskCertificate[], rankingOf: CertifyParameters['rankingOf']): TaskCertificate[] {
+  function alternatives(
+    taskId: Hex,
+    own: TaskCertificate | undefined,
+    others: readonly TaskCertificate[],
+    { rankingOf, arbitersOf }: Pick<CertifyParameters, 'rankingOf' | 'arbitersOf'>,
+  ): TaskCertificate[] {
     // A task this node never decided, whose kept certificates disagree: which reveals were public in
     // time, this node cannot tell (a colluder's reveal sent only as evidence would void or turn it).
     // It is left to an aggregator that decided it itself.
@@ -150,10 +157,11 @@ export function createEvidencePool({
     const ranked = [...others].sort(order)
     const base = own ?? ranked[0]!
     const rest = own === undefined ? ranked.slice(1) : ranked
-    const fold = (options?: { challenge?: boolean }) => rest.reduce((merged, other) => mergeCertificates(merged, other, options), base)
+    const arbiters = arbitersOf === undefined ? {} : { arbitersOf: (committed: readonly Address[]) => arbitersOf((own ?? others[0]!).spec.message, taskId, committed) }
+    const fold = (options?: { challenge?: boolean }) => rest.reduce((merged, other) => mergeCertificates(merged, other, { ...options, ...arbiters }), base)
     // Only better-ranked seats, never more reveals alone: a colluder's reveals kept back from everyone
     // else would otherwise outvote the reveals this node holds.
-    const better = own === undefined ? [] : ranked.filter((other) => seats(other, own) < 0).map((other) => mergeCertificates(other, own))
+    const better = own === undefined ? [] : ranked.filter((other) => seats(other, own) < 0).map((other) => mergeCertificates(other, own, arbiters))
     return [...new Set([fold(), fold({ challenge: false }), ...better, base])]
   }
 
@@ -218,12 +226,12 @@ export function createEvidencePool({
     certificates(epoch) {
       return [...node.decidedTasks(epoch).map((t) => t.certificate), ...[...(kept.get(epoch)?.values() ?? [])].flat()]
     },
-    candidates(epoch, rankingOf) {
+    candidates(epoch, parameters) {
       const own = node.decidedTasks(epoch)
       const others = kept.get(epoch) ?? new Map<Hex, TaskCertificate[]>()
-      const candidates = own.map(({ certificate, verdict }) => alternatives(verdict.taskId, certificate, others.get(verdict.taskId) ?? [], rankingOf))
+      const candidates = own.map(({ certificate, verdict }) => alternatives(verdict.taskId, certificate, others.get(verdict.taskId) ?? [], parameters))
       const ownIds = new Set(own.map((t) => t.verdict.taskId))
-      for (const [taskId, list] of others) if (!ownIds.has(taskId)) candidates.push(alternatives(taskId, undefined, list, rankingOf))
+      for (const [taskId, list] of others) if (!ownIds.has(taskId)) candidates.push(alternatives(taskId, undefined, list, parameters))
       return candidates.filter((alternatives) => alternatives.length > 0)
     },
     forget(epoch) {

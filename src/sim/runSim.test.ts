@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseAdversaries } from '../devnet/adversaries.ts'
+import { defaultTaskTerms } from '../sdk/actions/submitTask.ts'
 import { runSim } from './runSim.ts'
 import { simPlots } from './simPlots.ts'
 
@@ -77,6 +78,40 @@ describe('runSim', () => {
     assert.deepEqual([honest.nodes, honest.slashed, honest.jailed], [8, '0', 0], 'no honest node slashed or jailed')
     assert.equal(report.outcomes.verified, 60)
     for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+  })
+
+  it('settles every epoch when liars meet churn: a dispute long after its epoch opened is still arbitrated, and a late dissent is evidence', async () => {
+    // 4 liars of 12 and one node offline per epoch (2 s epochs), seed "s5". Disputes came after
+    // backups' windows, when the nodes kept the epoch's snapshot no longer: nobody arbitrated them,
+    // and they waited for their deadline. Nodes whose arbitration deadline came before the ruling
+    // reveal decided unresolved and held liars' reveals that the others' certificates did not take:
+    // no proposal was ever signed.
+    const report = await runSim({ nodes: 12, tasks: 36, k: 3, epochMs: 2_000, seed: 's5', churn: 0.1, adversaries: parseAdversaries('liar:4', 12) })
+    assert.equal(report.outcomes.undecided, 0)
+    assert.ok(report.latencyMs.max < defaultTaskTerms.deadlineMs, 'no task waited for its deadline: every dispute was arbitrated')
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+    const liars = report.adversaries!.behaviours.find((o) => o.behaviour === 'liar')!
+    assert.ok(BigInt(liars.slashed) > 0n, 'the liars lost stake')
+  })
+
+  it('settles every epoch when liars meet a partition: a node counted among the seats in one view and the arbiters in another counts in both', async () => {
+    // 5 liars of 15 at k = 5, the odd and even nodes apart from 1.5 s to 3.5 s, seed "s1". One side
+    // seated a late liar, the other its backup (and saw the audit the other did not): two valid
+    // certificates of each dispute whose arbitrations counted the same commits in other places, and
+    // members objected to each other's proposals for good.
+    const report = await runSim({
+      nodes: 15,
+      tasks: 45,
+      k: 5,
+      epochMs: 2_000,
+      seed: 's1',
+      partition: { fromMs: 1_500, toMs: 3_500 },
+      adversaries: parseAdversaries('liar:5', 15),
+    })
+    assert.equal(report.outcomes.undecided, 0)
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+    const honest = report.adversaries!.behaviours.find((o) => o.behaviour === 'honest')!
+    assert.deepEqual([honest.slashed, honest.jailed], ['0', 0], 'no honest node slashed or jailed')
   })
 
   it('runs strategic colluders: a lie gets through only where the coalition holds every seat, near the analytic rate', async () => {
