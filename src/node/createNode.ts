@@ -41,7 +41,7 @@ import { checkDrawBlock, checkTaskSpec, requiredCapability } from '../core/taskS
 import type { Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskAnchor, TaskSpec, Verdict } from '../core/types.ts'
 import type { Runtime } from '../ports/runtime.ts'
 import { topics } from '../ports/network.ts'
-import type { Network } from '../ports/network.ts'
+import type { GossipHandler, Network } from '../ports/network.ts'
 import type { BlobStore, ChainView, EpochView, NodeStore } from '../ports/node.ts'
 import { createMemoryBlobStore, createMemoryNodeStore } from '../store/memory/createMemoryStores.ts'
 import { systemClock } from './clock.ts'
@@ -54,6 +54,7 @@ import { createGossipIntake, defaultHeldLimits, rejectionCode } from './gossipIn
 import type { GossipOutcome, HeldLimits, TaskMessage } from './gossipIntake.ts'
 import { createMessageReader } from './messageReader.ts'
 import { createOutbox } from './outbox.ts'
+import { createRevealResend } from './revealResend.ts'
 import { checkTaskBlobs } from './checkTaskBlobs.ts'
 import { certificateOf, createTaskEntry } from './taskEntry.ts'
 import type { TaskEntry } from './taskEntry.ts'
@@ -430,6 +431,7 @@ export function createNode({
       }
     },
     onRevealsSent(reveals) {
+      resend.sent(reveals.map((r) => r.message.taskId))
       for (const reveal of reveals) {
         const taskId = reveal.message.taskId
         const entry = tasks.get(taskId)
@@ -440,6 +442,18 @@ export function createNode({
     },
   })
   const enqueue = outbox.enqueue
+  /** Own reveals that went out while this node heard nothing: sent again once it hears the network (`createRevealResend`). */
+  const resend = createRevealResend({ now: () => clock.now(), silenceMs: params.revealWindowMs / 2 })
+  const onGossip: GossipHandler = (gossip) => {
+    const { silent, unheard } = resend.heard()
+    for (const taskId of unheard) {
+      const own = store.getOwnCommit(taskId)
+      if (own !== undefined) enqueue('reveals', { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt })
+    }
+    // Back from a silence: peers may have revealed while this node missed a commit for good.
+    if (silent) for (const [taskId, entry] of tasks) if (entry.state.phase === 'commit' && !entry.revealSent && entry.evidence.commits.has(address)) reveal(taskId, entry)
+    return intake.onGossip(gossip)
+  }
 
   function reveal(taskId: Hex, entry: TaskEntry): void {
     const own = store.getOwnCommit(taskId)
@@ -795,10 +809,10 @@ export function createNode({
     start() {
       if (running) return
       running = true
-      network.subscribe(topics.specs, intake.onGossip)
-      network.subscribe(topics.commits, intake.onGossip)
-      network.subscribe(topics.reveals, intake.onGossip)
-      network.subscribe(topics.challenges, intake.onGossip)
+      network.subscribe(topics.specs, onGossip)
+      network.subscribe(topics.commits, onGossip)
+      network.subscribe(topics.reveals, onGossip)
+      network.subscribe(topics.challenges, onGossip)
       network.provideBlobs((cid) => blobs.get(cid))
     },
     async resume() {

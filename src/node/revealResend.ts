@@ -1,0 +1,60 @@
+import type { Hex } from '../core/types.ts'
+
+/** Reveals remembered at most: a node's own, most recent first out. */
+const MAX_REMEMBERED = 4_096
+
+export interface RevealResendParameters {
+  now(): number
+  /** A gap between two messages heard at least this long counts as time cut off from the network. */
+  silenceMs: number
+}
+
+/**
+ * Which of this node's own reveals to send again because it heard nothing while they went out.
+ *
+ * A node cut off from the network after its commit went out sends its reveal into the void, and
+ * gossip does not resend. Back before the epoch's batch, it holds its reveal, but nobody else does,
+ * and one member's objection does not hold a batch back: its peers' certificates count it a
+ * withholder and it is slashed though it revealed (`src/sim/runSim.test.ts`, churn). Nothing tells a
+ * node it was cut off except silence, so: every reveal it sent during a silence of at least
+ * `silenceMs`, or in the `silenceMs` before it (lost in flight), is sent again with the first
+ * message after it. Peers take a repeated reveal as
+ * a late one (`withLateReveal`) or ignore it as a duplicate. On a quiet network a silence is
+ * normal and the repeat costs one message per reveal sent during it.
+ *
+ * Its peers' commits and reveals sent during the silence are lost to it too, so a task it
+ * committed to may wait here for a commit that never comes while its peers have revealed: after a
+ * silence the node opens every commit it sent to a task still in its commit phase (`createNode`).
+ */
+export interface RevealResend {
+  /** Own reveals just sent. */
+  sent(taskIds: readonly Hex[]): void
+  /**
+   * A message arrived: whether it ends a silence, and the tasks whose own reveal went out during it,
+   * to send again (each once).
+   */
+  heard(): { silent: boolean; unheard: Hex[] }
+}
+
+export function createRevealResend({ now, silenceMs }: RevealResendParameters): RevealResend {
+  let lastHeardAt = now()
+  /** Own reveals sent lately, oldest first: those of the last `silenceMs` before the last message heard, and since. */
+  let recent: Array<{ taskId: Hex; at: number }> = []
+  return {
+    sent(taskIds) {
+      const at = now()
+      for (const taskId of taskIds) recent.push({ taskId, at })
+      if (recent.length > MAX_REMEMBERED) recent = recent.slice(-MAX_REMEMBERED)
+    },
+    heard() {
+      const at = now()
+      const silent = at - lastHeardAt >= silenceMs
+      // A reveal sent just before the silence began may have been lost in flight, after the last
+      // message this node heard: those of the `silenceMs` before it go again too.
+      const again = silent ? [...new Set(recent.filter((r) => r.at >= lastHeardAt - silenceMs).map((r) => r.taskId))] : []
+      lastHeardAt = at
+      recent = recent.filter((r) => r.at >= at - silenceMs)
+      return { silent, unheard: again }
+    },
+  }
+}
