@@ -445,13 +445,10 @@ export function createNode({
   /** Own reveals that went out while this node heard nothing: sent again once it hears the network (`createRevealResend`). */
   const resend = createRevealResend({ now: () => clock.now(), silenceMs: params.revealWindowMs / 2 })
   const onGossip: GossipHandler = (gossip) => {
-    const { silent, unheard } = resend.heard()
-    for (const taskId of unheard) {
+    for (const taskId of resend.heard()) {
       const own = store.getOwnCommit(taskId)
       if (own !== undefined) enqueue('reveals', { taskId, status: own.status, resultHash: own.resultHash, salt: own.salt })
     }
-    // Back from a silence: peers may have revealed while this node missed a commit for good.
-    if (silent) for (const [taskId, entry] of tasks) if (entry.state.phase === 'commit' && !entry.revealSent && entry.evidence.commits.has(address)) reveal(taskId, entry)
     return intake.onGossip(gossip)
   }
 

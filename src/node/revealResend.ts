@@ -22,18 +22,16 @@ export interface RevealResendParameters {
  * a late one (`withLateReveal`) or ignore it as a duplicate. On a quiet network a silence is
  * normal and the repeat costs one message per reveal sent during it.
  *
- * Its peers' commits and reveals sent during the silence are lost to it too, so a task it
- * committed to may wait here for a commit that never comes while its peers have revealed: after a
- * silence the node opens every commit it sent to a task still in its commit phase (`createNode`).
+ * What it does not cover: a peer's commit sent during the silence is lost to the node too, and it
+ * then waits in its commit phase while its peers reveal; its own reveal comes after their batch.
+ * Opening its commit on return would fix that, but a silence may be a quiet network with slow
+ * tasks rather than a cut, and an early reveal would let seats that have not committed copy it.
  */
 export interface RevealResend {
   /** Own reveals just sent. */
   sent(taskIds: readonly Hex[]): void
-  /**
-   * A message arrived: whether it ends a silence, and the tasks whose own reveal went out during it,
-   * to send again (each once).
-   */
-  heard(): { silent: boolean; unheard: Hex[] }
+  /** A message arrived: the tasks whose own reveal went out during a silence it ends, or just before, to send again (each once). */
+  heard(): Hex[]
 }
 
 export function createRevealResend({ now, silenceMs }: RevealResendParameters): RevealResend {
@@ -54,7 +52,7 @@ export function createRevealResend({ now, silenceMs }: RevealResendParameters): 
       const again = silent ? [...new Set(recent.filter((r) => r.at >= lastHeardAt - silenceMs).map((r) => r.taskId))] : []
       lastHeardAt = at
       recent = recent.filter((r) => r.at >= at - silenceMs)
-      return { silent, unheard: again }
+      return again
     },
   }
 }
