@@ -25,11 +25,19 @@ describe('reveal resend', () => {
     assert.deepEqual(resend.heard(), [task(2), task(3)])
     now = 3_010
     assert.deepEqual(resend.heard(), [], 'sent again once')
+    // A stalled event loop: a reveal just before a silence in which nothing was sent goes nowhere again.
+    now = 3_020
+    resend.sent([task(4)])
+    now = 3_030
+    assert.deepEqual(resend.heard(), [])
+    now = 5_000
+    assert.deepEqual(resend.heard(), [], 'a stall is not answered with more messages')
   })
 
   it('keeps at most the most recent reveals', () => {
     let now = 0
     const resend = createRevealResend({ now: () => now, silenceMs: 10 })
+    now = 5
     resend.sent(Array.from({ length: 5_000 }, (_, i) => task(i)))
     now = 100
     const unheard = resend.heard()

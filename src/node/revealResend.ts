@@ -16,9 +16,10 @@ export interface RevealResendParameters {
  * gossip does not resend. Back before the epoch's batch, it holds its reveal, but nobody else does,
  * and one member's objection does not hold a batch back: its peers' certificates count it a
  * withholder and it is slashed though it revealed (`src/sim/runSim.test.ts`, churn). Nothing tells a
- * node it was cut off except silence, so: every reveal it sent during a silence of at least
- * `silenceMs`, or in the `silenceMs` before it (lost in flight), is sent again with the first
- * message after it. Peers take a repeated reveal as
+ * node it was cut off except silence, so: after a silence of at least `silenceMs` during which it
+ * sent reveals, every reveal it sent during the silence or in the `silenceMs` before it (lost in
+ * flight) is sent again with the first message after it. A silence without sends is an event loop
+ * that stalled, or a quiet network, and is answered with nothing. Peers take a repeated reveal as
  * a late one (`withLateReveal`) or ignore it as a duplicate. On a quiet network a silence is
  * normal and the repeat costs one message per reveal sent during it.
  *
@@ -46,10 +47,13 @@ export function createRevealResend({ now, silenceMs }: RevealResendParameters): 
     },
     heard() {
       const at = now()
-      const silent = at - lastHeardAt >= silenceMs
+      // Cut off, not stalled: this node went on sending while it heard nothing. A busy event loop
+      // hears nothing for a while too, but sends nothing either, and must not answer its own
+      // stall with more messages.
+      const cutOff = at - lastHeardAt >= silenceMs && recent.some((r) => r.at > lastHeardAt)
       // A reveal sent just before the silence began may have been lost in flight, after the last
       // message this node heard: those of the `silenceMs` before it go again too.
-      const again = silent ? [...new Set(recent.filter((r) => r.at >= lastHeardAt - silenceMs).map((r) => r.taskId))] : []
+      const again = cutOff ? [...new Set(recent.filter((r) => r.at >= lastHeardAt - silenceMs).map((r) => r.taskId))] : []
       lastHeardAt = at
       recent = recent.filter((r) => r.at >= at - silenceMs)
       return again
