@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection, isAnsweredByEvidence } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
@@ -142,29 +142,14 @@ describe('evidence for a refused proposal', () => {
     const e = testAccount('batch-e')
     const five = [a!, b!, c!, d!, e].map((x) => x.address)
     const fiveCertifying = { ...certifying, rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) }
-    const { certificate: held } = await certify(
-      [
-        { executor: a!, resultHash: goodResult },
-        { executor: b!, resultHash: badResult },
-        { executor: c!, resultHash: goodResult },
-      ],
-      {},
-      [
-        { executor: d!, resultHash: goodResult },
-        { executor: e, resultHash: goodResult },
-      ],
-    )
-    const [ca, cb, cc] = held.commits
-    const [ra, rb, rc] = held.reveals
-    const [cd, ce] = held.arbitration!.commits
-    const [rd, re] = held.arbitration!.reveals
-    const theirs = { spec: held.spec, commits: [ca!, cb!, cd!], reveals: [ra!, rb!, rd!], arbitration: { commits: [cc!, ce!], reveals: [rc!, re!] } }
+    const { primary: held, backupSeated } = await certifyDisputeOfFive([a!, b!, c!, d!, e], [goodResult, badResult, goodResult, goodResult, goodResult])
+    const theirs = backupSeated(true)
     const [mine, proposed] = await Promise.all([certifyTasks([held], fiveCertifying), certifyTasks([theirs], fiveCertifying)])
     const own: DecidedTask[] = [{ certificate: held, verdict: mine.tasks[0]!.verdict }]
     const result = await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed.tasks }, own, ...fiveCertifying })
     assert.equal(reasonOf(result), null)
     // Leaving out d's reveal, which this member holds as an arbiter's, still makes d a withholder: objected to.
-    const short = { ...theirs, reveals: [ra!, rb!] }
+    const short = { ...theirs, reveals: theirs.reveals.slice(0, 2) }
     const { tasks: shortTasks } = await certifyTasks([short], fiveCertifying)
     assert.equal(reasonOf(await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: shortTasks }, own, ...fiveCertifying })), 'omits-reveal')
   })

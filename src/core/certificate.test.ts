@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
-import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
 import { checkTaskCertificate, mergeCertificates, withLateReveal } from './certificate.ts'
@@ -315,23 +315,11 @@ describe('mergeCertificates', () => {
     // whatever place it was made for: as an arbiter's it completes the arbitration here.
     const e = testAccount('cert-e')
     const five = [a!, b!, c!, d!, e].map((x) => x.address)
-    const { certificate: there } = await certify(
-      [
-        { executor: a!, resultHash: goodResult },
-        { executor: b!, resultHash: badResult },
-        { executor: c!, resultHash: goodResult },
-      ],
-      {},
-      [
-        { executor: d!, resultHash: goodResult },
-        { executor: e, resultHash: goodResult },
-      ],
-    )
-    const [ca, cb, cc] = there.commits
-    const [ra, rb, rc] = there.reveals
-    const [cd, ce] = there.arbitration!.commits
-    const [rd, re] = there.arbitration!.reveals
-    const here: TaskCertificate = { spec: there.spec, commits: [ca!, cb!, cd!], reveals: [ra!, rb!, rd!], arbitration: { commits: [ce!], reveals: [re!] } }
+    const { primary: there, backupSeated } = await certifyDisputeOfFive([a!, b!, c!, d!, e], [goodResult, badResult, goodResult, goodResult, goodResult])
+    const here = backupSeated()
+    const [, , cc] = there.commits
+    const [, , rc] = there.reveals
+    const [, ce] = there.arbitration!.commits
     const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) })
     const before = await checkFive(here)
     assert.ok(before.kind === 'valid')

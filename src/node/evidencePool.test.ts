@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { zeroHash } from 'viem'
-import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks } from '../core/batchCheck.ts'
 import type { DecidedTask } from '../core/batchCheck.ts'
@@ -118,23 +118,8 @@ describe('evidence pool', () => {
     // certificate that hides c's dissent (`omits-commit`); the merge counts c among the arbiters.
     const e = testAccount('pool-e')
     const ranking = [a!, b!, c!, backup!, e].map((x) => x.address)
-    const { certificate: theirs } = await certify(
-      [
-        { executor: a!, resultHash: goodResult },
-        { executor: b!, resultHash: badResult },
-        { executor: c!, resultHash: badResult },
-      ],
-      {},
-      [
-        { executor: backup!, resultHash: goodResult },
-        { executor: e, resultHash: goodResult },
-      ],
-    )
-    const [ca, cb] = theirs.commits
-    const [ra, rb] = theirs.reveals
-    const [cBackup, ce] = theirs.arbitration!.commits
-    const [rBackup, re] = theirs.arbitration!.reveals
-    const mine: TaskCertificate = { spec: theirs.spec, commits: [ca!, cb!, cBackup!], reveals: [ra!, rb!, rBackup!], arbitration: { commits: [ce!], reveals: [re!] } }
+    const { primary: theirs, backupSeated } = await certifyDisputeOfFive([a!, b!, c!, backup!, e], [goodResult, badResult, badResult, goodResult, goodResult])
+    const mine = backupSeated()
     const [decided] = (await certifyTasks([mine], poolWith({ ranking }).parameters)).tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
     assert.deepEqual(decided!.verdict.dissenters, [b!.address])
     const { pool, parameters, offer } = poolWith({ decided: [decided!], ranking })

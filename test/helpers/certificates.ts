@@ -71,3 +71,25 @@ export const arbitratedAs =
   (nodes: readonly Address[]) =>
   (_spec: TaskSpec, _taskId: Hex, disputed: readonly Address[]): Address[] =>
     arbitersOf(nodes, disputed, nodes.length)
+
+/**
+ * One dispute among five nodes as two holders saw it. `primary`: `nodes[0..2]` hold the seats and
+ * `nodes[3..4]` arbitrate, each revealing its result. `backupSeated`: the same commits and reveals
+ * where the third seat's commit came late and the first arbiter, its backup, took the seat; the
+ * late primary's one commit is then not counted, or (`lateAsArbiter`) counted as an arbiter's.
+ */
+export async function certifyDisputeOfFive(nodes: readonly Signer[], results: readonly Hex[]) {
+  const plays = nodes.map((executor, i) => ({ executor, resultHash: results[i]! }))
+  const { certificate: primary, taskId } = await certify(plays.slice(0, 3), {}, plays.slice(3))
+  const [ca, cb, cc] = primary.commits
+  const [ra, rb, rc] = primary.reveals
+  const [cd, ce] = primary.arbitration!.commits
+  const [rd, re] = primary.arbitration!.reveals
+  const backupSeated = (lateAsArbiter = false): TaskCertificate => ({
+    spec: primary.spec,
+    commits: [ca!, cb!, cd!],
+    reveals: [ra!, rb!, rd!],
+    arbitration: lateAsArbiter ? { commits: [cc!, ce!], reveals: [rc!, re!] } : { commits: [ce!], reveals: [re!] },
+  })
+  return { taskId, primary, backupSeated }
+}
