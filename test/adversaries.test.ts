@@ -164,7 +164,13 @@ describe('parseAdversaries', () => {
     assert.deepEqual(parseAdversaries('liar:1,lazy:2', 5), ['honest', 'honest', 'liar', 'lazy', 'lazy'])
     assert.deepEqual(parseAdversaries('', 2), ['honest', 'honest'])
     assert.deepEqual(parseAdversaries('guesser:1,copier:1', 3), ['honest', 'guesser', 'copier'])
-    for (const bad of ['wizard:1', 'liar:0', 'liar:x', 'honest:1', 'liar:6']) {
+    // A share of the nodes keeps a coalition's share across a sweep: a third of 9, 30 and 100.
+    assert.deepEqual(
+      [9, 30, 100].map((n) => parseAdversaries('strategic-colluder:33%', n).filter((b) => b === 'strategic-colluder').length),
+      [3, 10, 33],
+    )
+    assert.deepEqual(parseAdversaries('liar:1%', 5), ['honest', 'honest', 'honest', 'honest', 'liar'])
+    for (const bad of ['wizard:1', 'liar:0', 'liar:x', 'honest:1', 'liar:6', 'liar:0%', 'liar:101%', 'liar:%', 'liar:1.5', 'liar:60%,lazy:60%']) {
       assert.throws(() => parseAdversaries(bad, 5), UsageError, bad)
     }
   })

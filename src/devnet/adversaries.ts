@@ -42,15 +42,19 @@ export const behaviourDescriptions: Record<Behaviour, string> = {
   jitter: 'honest, as if on other hardware: tensor outputs differ from everyone else’s by float rounding (about 10⁻⁶ relative)',
 }
 
-/** Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the rest. */
+/**
+ * Parses `liar:2,lazy:1` into a behaviour per node: adversaries take the last nodes, honest the
+ * rest. A count may be a share of the nodes, `strategic-colluder:33%` (rounded to the nearest
+ * node, at least one), so that a sweep over network sizes keeps the coalition's share.
+ */
 export function parseAdversaries(spec: string, nodes: number): Behaviour[] {
   const assigned: Behaviour[] = []
   for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const [name, countText = '1'] = part.split(':')
-    const count = Number(countText)
-    if (!(behaviours as readonly string[]).includes(name ?? '') || name === 'honest' || !Number.isInteger(count) || count < 1) {
+    const count = adversaryCount(countText, nodes)
+    if (!(behaviours as readonly string[]).includes(name ?? '') || name === 'honest' || count === undefined) {
       throw new UsageError('USAGE_INVALID_OPTION', `"${part}" is not an adversary.`, {
-        hint: `Use name:count with names ${behaviours.filter((b) => b !== 'honest').join(', ')}, e.g. --adversary liar:2,lazy:1.`,
+        hint: `Use name:count or name:percent with names ${behaviours.filter((b) => b !== 'honest').join(', ')}, e.g. --adversary liar:2,lazy:1 or --adversary strategic-colluder:33%.`,
       })
     }
     for (let i = 0; i < count; i++) assigned.push(name as Behaviour)
@@ -61,6 +65,17 @@ export function parseAdversaries(spec: string, nodes: number): Behaviour[] {
     })
   }
   return [...Array<Behaviour>(nodes - assigned.length).fill('honest'), ...assigned]
+}
+
+/** `3`, or `33%` of `nodes` (rounded, at least one); undefined unless a positive whole count or a share in (0, 100]. */
+function adversaryCount(text: string, nodes: number): number | undefined {
+  const share = /^(\d+(?:\.\d+)?)%$/.exec(text)
+  if (share !== null) {
+    const percent = Number(share[1])
+    return percent > 0 && percent <= 100 ? Math.max(1, Math.round((nodes * percent) / 100)) : undefined
+  }
+  const count = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  return Number.isInteger(count) && count >= 1 ? count : undefined
 }
 
 /**

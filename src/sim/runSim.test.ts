@@ -121,6 +121,13 @@ describe('runSim', () => {
     assert.ok(adversaries.wrongVerified <= adversaries.heldEverySeat, `wrong results (${adversaries.wrongVerified}) only where the coalition held every seat (${adversaries.heldEverySeat})`)
     const honest = adversaries.behaviours.find((o) => o.behaviour === 'honest')!
     assert.deepEqual([honest.slashed, honest.jailed], ['0', 0])
+
+    // The run's adversary charts: wrong results per 1,000 tasks beside the prediction, and each
+    // behaviour's net beside an honest node's.
+    const plots = simPlots([report])
+    assert.match(plots['adversaries.svg']!, /measured[\s\S]*analytic prediction/)
+    assert.match(plots['adversary-net.svg']!, /honest \(the bound\)[\s\S]*strategic-colluder/)
+    assert.equal(simPlots([{ ...report, adversaries: null }])['adversaries.svg'], undefined, 'no adversary charts for a run without adversaries')
   })
 
   it('refuses a behaviour the simulator does not model', async () => {

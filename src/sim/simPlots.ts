@@ -1,11 +1,12 @@
 import type { SimReport } from './runSim.ts'
 import { renderLinePlot } from './svgPlot.ts'
 
-/** The charts of a sweep over network sizes, as SVG documents by file name. */
+/** The charts of a sweep over network sizes, as SVG documents by file name; the adversaries' two when the runs had any. */
 export function simPlots(reports: readonly SimReport[]): Record<string, string> {
   const byN = (value: (r: SimReport) => number) => reports.map((r) => [r.nodes, value(r)] as const)
   const logX = reports.length > 1 && Math.max(...reports.map((r) => r.nodes)) / Math.min(...reports.map((r) => r.nodes)) >= 10
   return {
+    ...adversaryPlots(reports, logX),
     'throughput.svg': renderLinePlot({
       title: 'Verified throughput against network size',
       xLabel: 'nodes',
@@ -55,6 +56,44 @@ export function simPlots(reports: readonly SimReport[]): Record<string, string> 
       xLabel: 'epoch',
       yLabel: 'tasks settled',
       series: reports.map((r) => ({ name: `${r.nodes} nodes`, points: r.epochs.map((e) => [e.epoch, e.settledAtMs === null ? 0 : e.tasks] as const) })),
+    }),
+  }
+}
+
+/**
+ * What the adversaries got, against what the analysis allows them (docs/economics.md): wrong
+ * results verified per 1,000 tasks beside the analytic prediction (`predictedWrong`), and each
+ * behaviour's net in VTT beside an honest node's, the bound no strategy beats in tokens (a lie pays
+ * only in what the wrong result is worth to the coalition, counted by the first chart).
+ */
+function adversaryPlots(reports: readonly SimReport[], logX: boolean): Record<string, string> {
+  const runs = reports.flatMap((r) => (r.adversaries === null ? [] : [{ nodes: r.nodes, tasks: r.tasks, ...r.adversaries }]))
+  if (runs.length === 0) return {}
+  const perThousand = (count: number, tasks: number) => (1_000 * count) / tasks
+  const predicted = runs.flatMap((r) => (r.predictedWrong === null ? [] : [[r.nodes, perThousand(r.predictedWrong, r.tasks)] as const]))
+  const behaviours = [...new Set(runs.flatMap((r) => r.behaviours.map((b) => b.behaviour)))]
+  const vtt = (wei: string) => Number(BigInt(wei)) / 1e18
+  return {
+    'adversaries.svg': renderLinePlot({
+      title: 'Wrong results verified, per 1,000 tasks',
+      xLabel: 'nodes',
+      yLabel: 'wrong results per 1,000 tasks',
+      logX,
+      series: [
+        { name: 'measured', points: runs.map((r) => [r.nodes, perThousand(r.wrongVerified, r.tasks)] as const) },
+        ...(predicted.length === 0 ? [] : [{ name: 'analytic prediction', points: predicted }]),
+        { name: 'every seat a coalition’s', points: runs.map((r) => [r.nodes, perThousand(r.heldEverySeat, r.tasks)] as const) },
+      ],
+    }),
+    'adversary-net.svg': renderLinePlot({
+      title: 'Net per node over the run (fees − slashes)',
+      xLabel: 'nodes',
+      yLabel: 'VTT',
+      logX,
+      series: behaviours.map((behaviour) => ({
+        name: behaviour === 'honest' ? 'honest (the bound)' : behaviour,
+        points: runs.flatMap((r) => r.behaviours.filter((b) => b.behaviour === behaviour).map((b) => [r.nodes, vtt(b.net)] as const)),
+      })),
     }),
   }
 }

@@ -42,12 +42,12 @@ export function simCommand(context: CommandContext): Command {
     .addOption(new Option('--seed <text>', 'seed for accounts, latencies and epochs').default('veritask-sim'))
     .addOption(new Option('--churn <p>', 'share of nodes offline in each epoch (a new set each epoch)').default(0).argParser(fractionOption(0, 0.500001)))
     .addOption(new Option('--partition <from-to>', 'odd and even nodes cannot reach each other in this window of simulated ms').argParser(partitionWindow))
-    .addOption(new Option('--adversary <spec>', 'adversarial nodes at each size as name:count, the devnet’s behaviours the simulator models (docs/simulator.md)').default(''))
+    .addOption(new Option('--adversary <spec>', 'adversarial nodes at each size as name:count or name:percent of the nodes, the devnet’s behaviours the simulator models (docs/simulator.md)').default(''))
     .addOption(new Option('--out <dir>', 'write sim.json and SVG charts here'))
     .option('--json', 'print the reports as JSON instead of a table', false)
     .addHelpText(
       'after',
-      '\nExamples:\n  $ veritask sim --nodes 20 --tasks-per-node 10\n  $ veritask sim --nodes 10,30,100 --tasks-per-node 10 --out bench/results/sim\n  $ veritask sim --nodes 30 --churn 0.2 --partition 2000-4000\n  $ veritask sim --nodes 9 --tasks-per-node 100 --k 2 --adversary strategic-colluder:3\n',
+      '\nExamples:\n  $ veritask sim --nodes 20 --tasks-per-node 10\n  $ veritask sim --nodes 10,30,100 --tasks-per-node 10 --out bench/results/sim\n  $ veritask sim --nodes 30 --churn 0.2 --partition 2000-4000\n  $ veritask sim --nodes 9 --tasks-per-node 100 --k 2 --adversary strategic-colluder:3\n  $ veritask sim --nodes 9,30,90 --tasks-per-node 30 --adversary strategic-colluder:33% --out sim-out\n',
     )
     .action(async (flags: SimFlags) => {
       const { runSimCommand } = await import('./run.ts')
