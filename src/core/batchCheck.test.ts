@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection, isAnsweredByEvidence } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
 import { devnetDomain } from './eip712.ts'
 import type { EpochProposal } from './epochProposal.ts'
 import { isSignedBy } from './signing.ts'
+import type { TaskCertificate } from './certificate.ts'
+import { numberToHex } from 'viem'
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(`batch-${l}`))
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
@@ -152,5 +154,32 @@ describe('evidence for a refused proposal', () => {
     const short = { ...theirs, reveals: theirs.reveals.slice(0, 2) }
     const { tasks: shortTasks } = await certifyTasks([short], fiveCertifying)
     assert.equal(reasonOf(await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: shortTasks }, own, ...fiveCertifying })), 'omits-reveal')
+  })
+
+  it('counts a commit in an arbitration that rules nothing only for a member that saw the dispute: a forged one cannot hide an honest seat to void its task', async () => {
+    // The attack (an aggregator of the coalition): a, b and c agree, and every member holds that
+    // verified certificate. The backup d, a colluder, signs a commit and a reveal of a wrong result
+    // after the fact; the aggregator seats d in c's place and puts c's commit and reveal in an
+    // "arbitration" nobody held. Among seven nodes (a, b, d disputed; c and three more arbiters: four
+    // votes rule) it checks and rules nothing: the task would end unresolved, the honest seats
+    // unpaid and d unpunished.
+    const seven = [a!, b!, c!, d!, ...['x', 'y', 'z'].map((l) => testAccount(`batch-${l}`))].map((x) => x.address)
+    const sevenCertifying = { ...certifying, rankingOf: rankedAs(seven), arbitersOf: arbitratedAs(seven) }
+    const { certificate: held, taskId } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const mine = await certifyTasks([held], sevenCertifying)
+    const own: DecidedTask[] = [{ certificate: held, verdict: mine.tasks[0]!.verdict }]
+    const lie = await sealedPlay(taskId, { executor: d!, resultHash: badResult }, numberToHex(99, { size: 32 }))
+    const forged: TaskCertificate = {
+      spec: held.spec,
+      commits: [held.commits[0]!, held.commits[1]!, lie.commit],
+      reveals: [held.reveals[0]!, held.reveals[1]!, lie.reveal],
+      arbitration: { commits: [held.commits[2]!], reveals: [held.reveals[2]!] },
+    }
+    const proposed = await certifyTasks([forged], sevenCertifying)
+    assert.deepEqual([proposed.refused, proposed.tasks[0]!.verdict.outcome], [[], 'unresolved'], 'the forged certificate checks')
+    const result = await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed.tasks }, own, ...sevenCertifying })
+    assert.equal(reasonOf(result), 'omits-commit', 'the member holding c’s seat commit objects')
+    // Nothing was lost: the member's own certificate still proves the verified task.
+    assert.equal((await certifyTasks([held], sevenCertifying)).tasks[0]!.verdict.outcome, 'verified')
   })
 })

@@ -242,10 +242,16 @@ function omissionIn(
   // Every commit and reveal the certificate counts, of its seats and its arbitration. In an
   // arbitration every ranked node that did not commit to a seat is an arbiter, so a node's one
   // commit counts as a seat's in one view and an arbiter's in another (a late primary there, a
-  // backup here): it is left out only if it counts nowhere.
+  // backup here): it is left out only if it counts nowhere. Except in an arbitration that rules
+  // nothing, for a member that saw no dispute: an aggregator could otherwise seat a backup's
+  // dissent, signed at any time, in place of an honest seat, move that seat into an arbitration
+  // nobody held, and void a unanimous task without an objection. An arbitration that rules needs a
+  // strict majority of all the seats (the dissent is then slashed), and a member that held an
+  // arbitration of its own saw the dispute.
+  const arbitration = verdict.outcome !== 'unresolved' || held.arbitration !== undefined ? certificate.arbitration : undefined
   const counted = {
-    commits: signers([...certificate.commits, ...(certificate.arbitration?.commits ?? [])]),
-    reveals: signers([...certificate.reveals, ...(certificate.arbitration?.reveals ?? [])]),
+    commits: signers([...certificate.commits, ...(arbitration?.commits ?? [])]),
+    reveals: signers([...certificate.reveals, ...(arbitration?.reveals ?? [])]),
   }
   // A left-out commit matters only if it would have held a seat (a free seat, or a better rank
   // than a counted one) and its reveal, which this member holds, would change the verdict: a
