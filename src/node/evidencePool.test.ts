@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { zeroHash } from 'viem'
-import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
+import { numberToHex, zeroHash } from 'viem'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks } from '../core/batchCheck.ts'
 import type { DecidedTask } from '../core/batchCheck.ts'
@@ -128,6 +128,30 @@ describe('evidence pool', () => {
     const [proposed] = (await certifyTasks([alternatives!], parameters)).tasks
     assert.equal(proposed!.verdict.outcome, 'verified')
     assert.deepEqual(proposed!.verdict.dissenters, [b!.address, c!.address], 'the late liar is judged by the dispute it joined')
+  })
+
+  it('merges each holder’s evidence on its own too: one certificate that cannot be merged does not cost the others', async () => {
+    // This node missed c's reveal; an honest member's evidence holds it. A coalition publishes a
+    // certificate that checks alone (the backup's dissent in c's seat, c's commit and reveal as an
+    // arbiter's) and that no merge with the honest evidence can take: folded together they prove
+    // nothing, and the node would propose c as a withholder, to which every holder of c's reveal objects.
+    const { certificate: whole, taskId } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const mine = { ...whole, reveals: whole.reveals.slice(0, 2) }
+    const [decided] = (await certifyTasks([mine], poolWith({}).parameters)).tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
+    const lie = await sealedPlay(taskId, { executor: backup!, resultHash: badResult }, numberToHex(55, { size: 32 }))
+    const poison: TaskCertificate = {
+      spec: whole.spec,
+      commits: [whole.commits[0]!, whole.commits[1]!, lie.commit],
+      reveals: [whole.reveals[0]!, whole.reveals[1]!, lie.reveal],
+      arbitration: { commits: [whole.commits[2]!], reveals: [whole.reveals[2]!] },
+    }
+    const { pool, parameters, offer, rejected } = poolWith({ decided: [decided!], known: new Set([taskId]) })
+    await offer([poison])
+    await offer([whole])
+    assert.deepEqual([rejected, pool.stats().taken], [[], 2], 'both certificates check and are kept')
+    const [proposed] = (await certifyTasks(pool.candidates(0n, parameters), parameters)).tasks
+    assert.equal(proposed!.verdict.outcome, 'verified')
+    assert.deepEqual(proposed!.withheld, [], 'c’s reveal merged from the honest evidence')
   })
 
   it('publishes, for a refused proposal, its own certificates of the tasks the objections name that evidence answers', async () => {

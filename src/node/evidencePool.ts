@@ -136,7 +136,8 @@ export function createEvidencePool({
    * A task's certificates best first (`certifyTasks` takes the first that decides it): this node's
    * own (or, for a task it never decided, the best-ranked kept one) merged with the rest, then
    * without their challenges; a kept certificate whose seats rank better than this node's, with
-   * what this node adds to it (the late primary there, a backup here); then the unmerged base.
+   * what this node adds to it (the late primary there, a backup here); the base merged with each
+   * kept certificate alone; then the unmerged base.
    * Merges into a dispute's arbitration know its arbiters (`arbitersOf`), so a node counted among
    * the seats in one view and the arbiters in another is counted in each.
    */
@@ -162,7 +163,11 @@ export function createEvidencePool({
     // Only better-ranked seats, never more reveals alone: a colluder's reveals kept back from everyone
     // else would otherwise outvote the reveals this node holds.
     const better = own === undefined ? [] : ranked.filter((other) => seats(other, own) < 0).map((other) => mergeCertificates(other, own, arbiters))
-    return [...new Set([fold(), fold({ challenge: false }), ...better, base])]
+    // Then one kept certificate at a time: a single valid certificate that cannot be merged with
+    // the rest (an arbitration grafted onto seats that agree) must not cost the task every other
+    // holder's evidence, or a coalition could publish one to keep views apart.
+    const each = rest.map((other) => mergeCertificates(base, other, arbiters))
+    return [...new Set([fold(), fold({ challenge: false }), ...better, ...each, base])]
   }
 
   /** Evidence is taken one blob at a time. */
