@@ -182,4 +182,22 @@ describe('evidence for a refused proposal', () => {
     // Nothing was lost: the member's own certificate still proves the verified task.
     assert.equal((await certifyTasks([held], sevenCertifying)).tasks[0]!.verdict.outcome, 'verified')
   })
+
+  it('does not split over a node that signed two commits for one task: the reveal that opens the other one shows it equivocated', async () => {
+    // c sends one commit to some nodes and another to the rest (each keeps the first it gets and
+    // refuses the second), then reveals the first. Here the first counts and c revealed; there the
+    // second counts and c withheld. This member's reveal of c does not open the commit that
+    // proposal counts: c signed both, so c withheld there, and the proposal stands.
+    const { certificate: here, taskId } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
+    const second = await sealedPlay(taskId, { executor: c!, resultHash: goodResult }, numberToHex(77, { size: 32 }))
+    const there: TaskCertificate = { ...here, commits: [here.commits[0]!, here.commits[1]!, second.commit], reveals: here.reveals.slice(0, 2) }
+    const [mine, proposed] = await Promise.all([certifyTasks([here], certifying), certifyTasks([there], certifying)])
+    assert.deepEqual(proposed.tasks[0]!.withheld, [c!.address], 'there, c withheld and is penalised for it')
+    const own: DecidedTask[] = [{ certificate: here, verdict: mine.tasks[0]!.verdict }]
+    assert.equal(reasonOf(await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed.tasks }, own, ...certifying })), null)
+    // A proposal that counts the commit this member holds and leaves out its reveal is still objected to.
+    const short = { ...here, reveals: here.reveals.slice(0, 2) }
+    const { tasks } = await certifyTasks([short], certifying)
+    assert.equal(reasonOf(await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks }, own, ...certifying })), 'omits-reveal')
+  })
 })

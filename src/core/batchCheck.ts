@@ -1,6 +1,7 @@
 import { auditDrawOf, isAudited } from './challenge.ts'
 import type { VrfVerifier } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
+import { computeCommitment } from './commit.ts'
 import type { CertificateRejectionCode, TaskCertificate } from './certificate.ts'
 import { resultsToCompare } from './comparison.ts'
 import { hashTaskSpec } from './eip712.ts'
@@ -10,7 +11,7 @@ import type { BatchSeal } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
 import type { AnchorRecord } from './taskAnchor.ts'
 import { auditRateOf, executorsOf, seatsOf } from './task.ts'
-import type { Address, Hex, Policy, ProtocolDomain, SignedChallenge, TaskSpec, Verdict } from './types.ts'
+import type { Address, Hex, Policy, ProtocolDomain, Reveal, SignedChallenge, TaskSpec, Verdict } from './types.ts'
 
 export type BatchObjectionReason =
   /** A certificate that proves nothing, or not the verdict claimed for it (its code says why). */
@@ -267,7 +268,15 @@ function omissionIn(
   const changesVerdict = (node: Address) =>
     heldReveals.some((r) => r.signer === node && (verdict.outcome === 'unresolved' || r.message.resultHash !== verdict.resultHash))
   if (held.commits.some((c) => !counted.commits.has(c.signer) && outranks(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
-  if (held.reveals.some((r) => counted.commits.has(r.signer) && !counted.reveals.has(r.signer))) return 'omits-reveal'
+  // A held reveal that does not open the commit the certificate counts for its signer proves that
+  // the signer signed two commits for one task (an honest node sends one, and again the same after
+  // a restart): it sent one to some nodes and the other to the rest. Where the certificate counts
+  // the other, the equivocator withheld, and is penalised for it; objecting would let one node
+  // split the committee over its two commits for good.
+  const commitments = new Map([...certificate.commits, ...(arbitration?.commits ?? [])].map((c) => [c.signer, c.message.commitment]))
+  const equivocates = (r: { signer: Address; message: Reveal }) =>
+    commitments.has(r.signer) && commitments.get(r.signer) !== computeCommitment({ ...r.message, executor: r.signer })
+  if (held.reveals.some((r) => counted.commits.has(r.signer) && !counted.reveals.has(r.signer) && !equivocates(r))) return 'omits-reveal'
   // Without the audit-calling challenge this member took, the certificate hides that the draw
   // named its verifier the auditor. (Leaving out a sparing one only asks more of the certificate.)
   // An arbitration that counts the auditor's commit hides nothing: there the auditor is an arbiter.
@@ -285,7 +294,7 @@ function omissionIn(
   // not, or the other way round), nothing is left out: the ruling is a majority of all of them.
   if (held.arbitration !== undefined) {
     if (held.arbitration.commits.some((c) => !counted.commits.has(c.signer) && changesVerdict(c.signer))) return 'omits-commit'
-    if (held.arbitration.reveals.some((r) => !counted.reveals.has(r.signer))) return 'omits-reveal'
+    if (held.arbitration.reveals.some((r) => !counted.reveals.has(r.signer) && !equivocates(r))) return 'omits-reveal'
   }
   return undefined
 }
