@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
 import { arbitratedAs, badResult, certify, goodResult, instantAnchorOf, rankedAs } from '../../test/helpers/certificates.ts'
-import { drawnChallenge, makeSpec, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
+import { drawnChallenge, makeSpec, seatsAmong, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection } from './batchCheck.ts'
 import { auditDrawOf, isAudited, signChallenge } from './challenge.ts'
 import { checkTaskCertificate } from './certificate.ts'
@@ -87,7 +87,7 @@ describe('audits of replicated tasks', () => {
     for (const e of [s1, s2, s3]) s = applyReveal(s, reveal(e, badResult), 40, timing)
     s = applyReveal(s, reveal(v), 41, timing)
     assert.equal(s.phase, 'dispute', 'three unanimous seats against their auditor are a dispute, not a verdict')
-    s = openArbitration(s, ranking, 4, 45, timing)
+    s = openArbitration(s, seatsAmong(s, ranking, 4), 45, timing)
     assert.deepEqual(s.arbitration?.arbiters, [n1, n2, n3, n4])
     for (const e of [n1, n2, n3, n4]) s = applyCommit(s, commit(e), 50, timing)
     for (const e of [n1, n2, n3, n4]) s = applyReveal(s, reveal(e), 60, timing)

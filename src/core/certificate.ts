@@ -7,7 +7,7 @@ import { checkTaskAnchor } from './taskAnchor.ts'
 import type { AnchorRecord } from './taskAnchor.ts'
 import type { BatchSeal, Sealed } from './seal.ts'
 import type { SignatureVerifier } from './signing.ts'
-import { arbitrationQuorum, auditRateOf, challengedCommitment, challengerOf, executorsOf } from './task.ts'
+import { arbitrationVotes, auditRateOf, challengedCommitment, challengerOf, executorsOf } from './task.ts'
 import { isStrictMajority } from './taskSpec.ts'
 import type { Address, Commit, Hex, ProtocolDomain, Reveal, SignedChallenge, SignedSpec, TaskSpec, Verdict } from './types.ts'
 import { decideVerdict, isDisputed } from './verdict.ts'
@@ -95,9 +95,10 @@ export interface CheckTaskCertificateParameters {
    */
   anchorOf(requester: Address, root: Hex): AnchorRecord | undefined | Promise<AnchorRecord | undefined>
   /**
-   * A dispute's arbiters: the first nodes of the task's ranking, extended by the arbitration's
-   * places, that are not among the disputed committers (`arbitersOf`, `rankTask`). Needed only for
-   * certificates with an arbitration; without it those are refused (`CERT_NOT_ARBITER`).
+   * A dispute's arbitration seats (`arbitrationSeats`; the real draw does not depend on the
+   * committers it is given): a node appears once per seat it holds and votes once per seat, and the
+   * holders that did not commit are the arbiters. Needed only for certificates with an
+   * arbitration; without it those are refused (`CERT_NOT_ARBITER`).
    */
   arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
   verify: SignatureVerifier
@@ -184,9 +185,9 @@ export async function checkTaskCertificate({
   let verdict: Verdict
   if (arbitration !== undefined) {
     if (!disputed) return reject('CERT_NEEDLESS_ARBITRATION', 'The certificate arbitrates reveals that agree.', { taskId })
-    const arbiters = arbitersOf?.(spec.message, taskId, [...opened.committed]) ?? []
+    const { arbiters, votes, quorum: ruling } = arbitrationVotes([...opened.committed], arbitersOf?.(spec.message, taskId, [...opened.committed]) ?? [])
     const order = new Map(arbiters.map((node, i) => [node, i]))
-    const ruling = await openCommits({
+    const arbitrated = await openCommits({
       taskId,
       domain,
       verify,
@@ -196,10 +197,11 @@ export async function checkTaskCertificate({
       seated: (node) => order.has(node),
       unseated: 'CERT_NOT_ARBITER',
     })
-    if ('kind' in ruling) return ruling
-    quorum = arbitrationQuorum(opened.committed.size + arbiters.length)
-    const reveals = [...seated, ...inRankOrder(ruling.revealed, order)]
-    verdict = decideVerdict({ taskId, quorum, reveals, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
+    if ('kind' in arbitrated) return arbitrated
+    quorum = ruling
+    const reveals = [...seated, ...inRankOrder(arbitrated.revealed, order)]
+    const weightOf = (node: Address) => votes.get(node) ?? 0
+    verdict = decideVerdict({ taskId, quorum, reveals, weightOf, ...comparison, ...(outputs === undefined ? {} : { outputs }) })
   } else if (disputed || (audit.auditor !== undefined && !opened.revealed.has(audit.auditor))) {
     // Disagreeing seats without their arbitration rule nothing, and penalise no one for it; nor do
     // seats whose drawn audit never reported.

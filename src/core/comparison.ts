@@ -158,6 +158,8 @@ export interface FindAgreementParameters {
    * blob agrees only with reveals of the very same hash.
    */
   outputs?: ReadonlyMap<Hex, Uint8Array>
+  /** Each executor's votes toward `quorum` (an arbiter's arbitration seats); one each by default. */
+  weightOf?: (executor: Address) => number
 }
 
 /**
@@ -165,19 +167,21 @@ export interface FindAgreementParameters {
  *
  * Failures group by hash (a failure reason is deterministic). Each distinct `ok` hash is a
  * candidate centre; its cluster is every `ok` reveal whose result agrees with the centre's. A
- * cluster with at least `quorum` members wins; among several, the largest, then the one whose
+ * cluster whose members hold at least `quorum` votes (`weightOf`, one each by default) wins; among
+ * several, the one with the most votes, then the one whose
  * centre more reveals share bit for bit, then the centre revealed first in rank order. The result
  * depends only on the reveals, the comparison and the bytes: every node that holds them decides
  * the same, and with quorum a strict majority of k, members of any two winning clusters overlap.
  */
-export function findAgreement({ comparison, quorum, reveals, outputs = new Map() }: FindAgreementParameters): Agreement | null {
+export function findAgreement({ comparison, quorum, reveals, outputs = new Map(), weightOf = () => 1 }: FindAgreementParameters): Agreement | null {
   const rule = comparison ?? exactComparison
+  const votes = (members: readonly RevealedResult[]) => members.reduce((sum, r) => sum + weightOf(r.executor), 0)
   const groups = new Map<string, RevealedResult[]>()
   for (const r of reveals) {
     const key = `${r.status}:${r.resultHash}`
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
-  const failed = [...groups.values()].find((g) => g[0]!.status === 'failed' && g.length >= quorum)
+  const failed = [...groups.values()].find((g) => g[0]!.status === 'failed' && votes(g) >= quorum)
   if (failed !== undefined) return { status: 'failed', resultHash: failed[0]!.resultHash, members: failed.map((r) => r.executor) }
 
   const ok = reveals.filter((r) => r.status === 'ok')
@@ -188,7 +192,7 @@ export function findAgreement({ comparison, quorum, reveals, outputs = new Map()
     if (bytes !== undefined && isContentOf(hash, bytes)) verified.set(hash, bytes)
   }
   const bytesOf = (hash: Hex): Uint8Array | undefined => verified.get(hash)
-  let best: { resultHash: Hex; members: RevealedResult[]; exact: number } | null = null
+  let best: { resultHash: Hex; members: RevealedResult[]; votes: number; exact: number } | null = null
   for (const centre of centres) {
     const own = bytesOf(centre)
     const agreeing = new Map<Hex, boolean>()
@@ -204,10 +208,11 @@ export function findAgreement({ comparison, quorum, reveals, outputs = new Map()
       return known
     }
     const members = ok.filter((r) => agrees(r.resultHash))
-    if (members.length < quorum) continue
-    const exact = members.filter((r) => r.resultHash === centre).length
-    if (best === null || members.length > best.members.length || (members.length === best.members.length && exact > best.exact)) {
-      best = { resultHash: centre, members, exact }
+    const weight = votes(members)
+    if (weight < quorum) continue
+    const exact = votes(members.filter((r) => r.resultHash === centre))
+    if (best === null || weight > best.votes || (weight === best.votes && exact > best.exact)) {
+      best = { resultHash: centre, members, votes: weight, exact }
     }
   }
   return best === null ? null : { status: 'ok', resultHash: best.resultHash, members: best.members.map((r) => r.executor) }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, numberToHex, stringToBytes } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { drawnChallenge, makeSpec, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
+import { drawnChallenge, makeSpec, seatsAmong, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { createNativeSigner } from '../crypto/secp256k1.ts'
 import { auditDrawOf, createVrfKey, isAudited, signChallenge } from './challenge.ts'
 import { computeCommitment } from './commit.ts'
@@ -78,10 +78,10 @@ describe('sample policy', () => {
     s = applyReveal(applyReveal(s, reveal(x, bad), 40, timing), reveal(v), 41, timing)
     assert.equal(s.phase, 'dispute')
     // Three arbiters: the first ranked nodes that did not commit; a majority of all five seats rules.
-    s = openArbitration(s, ranking, 3, 45, timing)
+    s = openArbitration(s, seatsAmong(s, ranking, 3), 45, timing)
     assert.equal(s.phase, 'commit')
     assert.deepEqual(s.seats, [x, v, a1, a2, a3])
-    assert.deepEqual(s.arbitration, { disputed: [x, v], arbiters: [a1, a2, a3], quorum: 3 })
+    assert.deepEqual(s.arbitration, { disputed: [x, v], arbiters: [a1, a2, a3], votes: new Map([[x, 1], [v, 1], [a1, 1], [a2, 1], [a3, 1]]), quorum: 3 })
     for (const e of [a1, a2, a3]) s = applyCommit(s, commit(e), 50, timing)
     for (const e of [a1, a2, a3]) s = applyReveal(s, reveal(e), 60, timing)
     assert.equal(s.verdict?.outcome, 'verified')
@@ -158,7 +158,7 @@ describe('sample policy: a lazy executor over many tasks', () => {
       if (s.audit?.stage === 'audit') {
         s = applyCommit(s, c(verifier.address, good), 3, timing)
         s = applyReveal(applyReveal(s, r(lazy, bad), 4, timing), r(verifier.address, good), 4, timing)
-        s = openArbitration(s, order, 3, 4, timing)
+        s = openArbitration(s, seatsAmong(s, order, 3), 4, timing)
         for (const e of [a1, a2, a3]) s = applyCommit(s, c(e, good), 5, timing)
         for (const e of [a1, a2, a3]) s = applyReveal(s, r(e, good), 6, timing)
       } else {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { encodePacked, getAddress, hexToBigInt, keccak256, numberToHex, stringToBytes } from 'viem'
 import { seed, testAccount } from '../../test/helpers/fixtures.ts'
-import { rankCandidates } from './sortition.ts'
+import { drawSeats, rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 
 const nodes = ['a', 'b', 'c', 'd', 'e', 'f'].map((l) => testAccount(`node-${l}`).address)
@@ -100,5 +100,33 @@ describe('rankCandidates', () => {
     const fresh = (i: number) => rankCandidates({ seed, taskId: taskId(i), candidates: [...candidates], count: 9 })
     for (let i = 0; i < 50; i++) assert.deepEqual(rankCandidates({ seed, taskId: taskId(i), candidates, count: 9 }), fresh(i))
     assert.deepEqual(rankCandidates({ seed, taskId: taskId(3), candidates }).slice(0, 9), fresh(3))
+  })
+})
+
+describe('drawSeats', () => {
+  it('draws by stake with replacement, the same everywhere, and only as many seats as asked', () => {
+    const seats = drawSeats({ seed, taskId: taskId(3), candidates: equal, count: 193 })
+    assert.equal(seats.length, 193)
+    assert.equal(new Set(seats).size, nodes.length, 'each of six equal nodes holds seats')
+    assert.deepEqual(drawSeats({ seed, taskId: taskId(3), candidates: [...equal].reverse(), count: 193 }), seats)
+    assert.deepEqual(drawSeats({ seed, taskId: taskId(3), candidates: equal, count: 10 }), seats.slice(0, 10), 'a prefix of the same draws')
+    assert.notDeepEqual(drawSeats({ seed, taskId: taskId(4), candidates: equal, count: 10 }), seats.slice(0, 10))
+    assert.deepEqual(drawSeats({ seed, taskId: taskId(3), candidates: equal.map((c) => ({ ...c, weight: 0n })), count: 5 }), [], 'no stake to draw from')
+  })
+
+  it('gives a coalition the seats its stake buys however it splits the stake: twelve small nodes hold no more than one large one', () => {
+    // A third of the stake in one node, or in twelve nodes of a twelfth of it each, beside four
+    // honest nodes: over 200 tasks × 193 seats the coalition's share is a third either way.
+    const honest = ['h1', 'h2', 'h3', 'h4'].map((l) => ({ address: testAccount(`seats-${l}`).address, weight: 3_000n }))
+    const whole = [...honest, { address: testAccount('seats-c').address, weight: 6_000n }]
+    const split = [...honest, ...Array.from({ length: 12 }, (_, i) => ({ address: testAccount(`seats-c${i}`).address, weight: 500n }))]
+    const share = (candidates: Candidate[]) => {
+      const coalition = new Set(candidates.slice(4).map((c) => c.address))
+      let held = 0
+      for (let i = 0; i < 200; i++) held += drawSeats({ seed, taskId: taskId(i), candidates, count: 193 }).filter((n) => coalition.has(n)).length
+      return held / (200 * 193)
+    }
+    // Binomial(38,600, 1/3): a standard deviation of 0.0024 in the share; 0.02 is over eight.
+    for (const candidates of [whole, split]) assert.ok(Math.abs(share(candidates) - 1 / 3) < 0.02, `${share(candidates)}`)
   })
 })

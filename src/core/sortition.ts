@@ -133,3 +133,42 @@ export function rankCandidates({ seed, taskId, candidates, count }: RankCandidat
   }
   return picked.map((index) => table.addresses[index]!)
 }
+
+export interface DrawSeatsParameters {
+  /** Randomness nobody could choose (a task's seed, `taskSeed`). */
+  seed: Hex
+  taskId: Hex
+  /** The eligible nodes with their weights; the same list rules as `rankCandidates`. */
+  candidates: readonly Candidate[]
+  count: number
+}
+
+/** keccak256("veritask/seats"): keeps these draws apart from a ranking's over the same seed and task. */
+const SEATS_TAG = keccak256Hex(new TextEncoder().encode('veritask/seats'))
+
+/**
+ * Stake-weighted seats drawn **with** replacement, in O(count log N): draw j takes the point
+ * keccak256(seed ‖ taskId ‖ SEATS_TAG ‖ uint32 j) mod (total stake) and seats the node whose
+ * stretch holds it, so a node holds about `count × its share` seats, each one a vote. How many
+ * seats a coalition holds is then `Binomial(count, its stake share)` however it splits its stake
+ * over nodes: many small nodes hold no more votes than one large one (a ranking without
+ * replacement, one vote per node, lets a third of the stake spread over many nodes outvote fewer,
+ * larger honest ones).
+ */
+export function drawSeats({ seed, taskId, candidates, count }: DrawSeatsParameters): Address[] {
+  const table = stakeTableOf(candidates)
+  if (table.total === 0n) return []
+  const packed = new Uint8Array(100)
+  writeHex(packed, 0, seed, 32, 'seed')
+  writeHex(packed, 32, taskId, 32, 'taskId')
+  writeHex(packed, 64, SEATS_TAG, 32, 'tag')
+  const seats: Address[] = []
+  for (let draw = 0; draw < count; draw++) {
+    packed[96] = draw >>> 24
+    packed[97] = (draw >>> 16) & 0xff
+    packed[98] = (draw >>> 8) & 0xff
+    packed[99] = draw & 0xff
+    seats.push(table.addresses[findPoint(table, BigInt(keccak256Hex(packed)) % table.total)]!)
+  }
+  return seats
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
-import { makeSpec, testAccount } from '../../test/helpers/fixtures.ts'
+import { makeSpec, seatsAmong, testAccount } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { failureResultHash } from './contentId.ts'
 import { CommitRejectedError, RevealRejectedError, SpecRejectedError } from './errors.ts'
@@ -70,9 +70,9 @@ describe('task state machine: replicate with commit-reveal', () => {
     assert.equal(s.phase, 'dispute')
     assert.equal(s.verdict, null)
     assert.equal(advanceTask(s, 5_000, timing).phase, 'dispute', 'a dispute waits for its arbiters, not for a deadline')
-    // The arbiters: the first ranked nodes that did not commit, up to the arbitration's size.
-    s = openArbitration(s, accounts, 193, 40, timing)
-    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], quorum: 3 })
+    // The arbiters: the holders of the arbitration's seats (here one each, drawn among the nodes that did not commit).
+    s = openArbitration(s, seatsAmong(s, accounts, 193), 40, timing)
+    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], votes: new Map([[e1, 1], [e2, 1], [e3, 1], [b1, 1], [b2, 1]]), quorum: 3 })
     assert.equal(s.phase, 'commit')
     assert.ok(isAwaitingCommit(s, b1) && isAwaitingCommit(s, b2) && !isAwaitingCommit(s, e1))
     rejectsWith(() => applyReveal(s, reveal(e1, bad), 41, timing), RevealRejectedError, 'REVEAL_BEFORE_COMMIT_CLOSE')
@@ -85,6 +85,23 @@ describe('task state machine: replicate with commit-reveal', () => {
     assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e3, b1, b2], dissenters: [e1, e2] })
   })
 
+  it('counts votes by the seats each node holds, not by node: more nodes on one side do not outvote more seats on the other', () => {
+    // Seats are drawn by stake with replacement, so a node with a larger stake holds more of them,
+    // and a disputed committer drawn votes its reveal with its seats. Here b1 holds three of five
+    // seats, b2 one and e3 one: against e1, e2 and b2, three nodes with three votes, e3 and b1 hold
+    // 2 + 3 = 5 of 8 votes, a strict majority.
+    let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
+    for (const [i, e] of [e1, e2, e3].entries()) s = applyReveal(s, reveal(e, i < 2 ? bad : good), 30 + i, timing)
+    s = openArbitration(s, [b1, b2, b1, e3, b1], 40, timing)
+    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], votes: new Map([[e1, 1], [e2, 1], [e3, 2], [b1, 3], [b2, 1]]), quorum: 5 })
+    assert.deepEqual(s.seats, [e1, e2, e3, b1, b2], 'only the seat holders that did not commit run the task again')
+    s = applyCommit(s, commit(b1), 50, timing)
+    s = applyCommit(s, commit(b2, bad), 51, timing)
+    s = applyReveal(s, reveal(b2, bad), 60, timing)
+    s = applyReveal(s, reveal(b1), 61, timing)
+    assert.deepEqual(s.verdict, { taskId, outcome: 'verified', resultHash: good, executors: [e3, b1], dissenters: [e1, e2, b2] })
+  })
+
   it('holds an arbiter’s commit and reveal that come before this node has seen the dispute', () => {
     let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
     s = applyReveal(s, reveal(e1, bad), 30, timing)
@@ -94,7 +111,7 @@ describe('task state machine: replicate with commit-reveal', () => {
     assert.deepEqual(judgeReveal(s, reveal(b1), 33, timing), { kind: 'hold' })
     // Once arbitration opens here, both fit.
     s = applyReveal(s, reveal(e3), 34, timing)
-    s = openArbitration(s, accounts, 193, 35, timing)
+    s = openArbitration(s, seatsAmong(s, accounts, 193), 35, timing)
     const committed = judgeCommit(s, commit(b1), 36, timing)
     assert.equal(committed.kind, 'accept')
     // In the first commit phase, a commit from a node the ranking does not hold is still rejected.
@@ -105,7 +122,7 @@ describe('task state machine: replicate with commit-reveal', () => {
     let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
     for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) s = applyReveal(s, reveal(e, h), 30, timing)
     assert.equal(mayRevealEarly(s, [b1, b2]), false, 'not outside an arbitration')
-    s = openArbitration(s, accounts, 193, 40, timing)
+    s = openArbitration(s, seatsAmong(s, accounts, 193), 40, timing)
     assert.deepEqual(s.arbitration?.arbiters, [b1, b2])
     // With two arbiters one reveal is more than a third; the disputed seats' reveals count for nothing.
     assert.equal(mayRevealEarly(s, [e1, e2, e3]), false)
@@ -113,7 +130,7 @@ describe('task state machine: replicate with commit-reveal', () => {
     const six = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((l) => testAccount(l).address)
     let wide = commitAll(openTask({ taskId, spec, ranking: [e1, e2, e3, ...six], timing, now: 0 }), [e1, e2, e3], 10, [bad, bad, good])
     for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) wide = applyReveal(wide, reveal(e, h), 30, timing)
-    wide = openArbitration(wide, [e1, e2, e3, ...six], 193, 40, timing)
+    wide = openArbitration(wide, seatsAmong(wide, [e1, e2, e3, ...six], 193), 40, timing)
     assert.equal(mayRevealEarly(wide, [six[0]!, six[1]!, e1, e2, e3]), false, 'two of six arbiters and the seats: not yet')
     assert.equal(mayRevealEarly(wide, [six[0]!, six[0]!, six[1]!]), false, 'a repeated signer counts once')
     assert.equal(mayRevealEarly(wide, [six[0]!, six[1]!, six[2]!]), true, 'three of six')
@@ -126,7 +143,7 @@ describe('task state machine: replicate with commit-reveal', () => {
   it('leaves a dispute unresolved, with nobody penalised, when no majority of its seats agrees', () => {
     let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
     for (const [e, h] of [[e1, bad], [e2, bad], [e3, good]] as const) s = applyReveal(s, reveal(e, h), 30, timing)
-    s = openArbitration(s, accounts, 193, 40, timing)
+    s = openArbitration(s, seatsAmong(s, accounts, 193), 40, timing)
     // One arbiter of two commits; the other's commit window passes, and no backup stands in.
     s = applyCommit(s, commit(b1), 50, timing)
     s = advanceTask(s, 40 + timing.commitWindowMs, timing)
@@ -236,7 +253,7 @@ describe('task state machine: replicate with commit-reveal', () => {
     s = applyReveal(s, reveal(e2, bad), 12, timing)
     s = advanceTask(s, 10 + timing.revealWindowMs, timing)
     assert.equal(s.phase, 'dispute')
-    s = openArbitration(s, accounts, 193, 20, timing)
+    s = openArbitration(s, seatsAmong(s, accounts, 193), 20, timing)
     for (const b of [b1, b2]) s = applyCommit(s, commit(b), 30, timing)
     for (const b of [b1, b2]) s = applyReveal(s, reveal(b), 40, timing)
     s = advanceTask(s, 30 + timing.revealWindowMs, timing)

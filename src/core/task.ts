@@ -6,7 +6,7 @@ import { ChallengeRejectedError, CommitRejectedError, RevealRejectedError, SpecR
 import type { ChallengeRejectionCode, CommitRejectionCode, RevealRejectionCode } from './errors.ts'
 import { computeCommitment } from './commit.ts'
 import type { ProtocolParams } from './params.ts'
-import { rankCandidates } from './sortition.ts'
+import { drawSeats, rankCandidates } from './sortition.ts'
 import type { Candidate } from './sortition.ts'
 import { requiredCapability } from './taskSpec.ts'
 import { concat, keccak256, zeroHash } from 'viem'
@@ -15,7 +15,7 @@ import { decideVerdict, isDisputed } from './verdict.ts'
 
 /**
  * `dispute`: the seats' reveals disagree and the task waits for its arbiters to be seated
- * (`openArbitration`, with the task's ranking extended by the arbitration's places).
+ * (`openArbitration`, with the arbitration's seats drawn from the task's snapshot, `arbitrationSeats`).
  */
 export type TaskPhase = 'commit' | 'challenge' | 'reveal' | 'compare' | 'dispute' | 'decided'
 
@@ -73,18 +73,37 @@ export function challengedCommitment(ranking: readonly Address[], commits: reado
 }
 
 /**
- * A dispute's arbitration: the committers whose reveals disagreed, frozen, and the arbiters, the
- * first `arbiters` nodes of the task's ranking that were not among them (`arbitersOf`). The
- * arbiters commit blind among themselves and reveal; then a majority of all the seats, disputed
- * and arbiters alike, rules, and every reveal outside it dissents. The arbitration is large
- * (`ProtocolParams.arbiters`), so a coalition below a third of the stake cannot win it, however
- * many of the disputed seats it held.
+ * A dispute's arbitration: the committers whose reveals disagreed, frozen, and `ProtocolParams.arbiters`
+ * seats drawn by stake with replacement from the task's capable nodes (`arbitrationSeats`). The
+ * **arbiters**, the seat holders that did not commit, run the task, commit blind among themselves
+ * and reveal; a disputed committer holding seats votes its reveal with them. Then a strict majority
+ * of all the votes rules (one per disputed committer, one per seat), and every reveal outside it
+ * dissents. The seats are many, and a coalition's share of them follows its stake however it splits
+ * that stake over nodes, so a coalition below a third of the stake cannot win an arbitration,
+ * however many of the disputed seats it held.
  */
 export interface Arbitration {
   readonly disputed: readonly Address[]
+  /** The seat holders that did not commit, each once, in the order of their first seat. */
   readonly arbiters: readonly Address[]
-  /** Agreeing reveals the ruling needs: a strict majority of the disputed seats and arbiters together. */
+  /** Each voter's votes: a disputed committer's one plus its seats, an arbiter's seats. */
+  readonly votes: ReadonlyMap<Address, number>
+  /** Votes the ruling needs: a strict majority of all of them. */
   readonly quorum: number
+}
+
+/**
+ * The voters of an arbitration: each disputed committer with one vote plus any seats it holds, and
+ * each other seat holder (an arbiter, in the order of its first seat) with one vote per seat.
+ */
+export function arbitrationVotes(disputed: readonly Address[], seats: readonly Address[]): Pick<Arbitration, 'arbiters' | 'votes' | 'quorum'> {
+  const votes = new Map<Address, number>(disputed.map((node) => [node, 1]))
+  const arbiters: Address[] = []
+  for (const node of seats) {
+    if (!votes.has(node)) arbiters.push(node)
+    votes.set(node, (votes.get(node) ?? 0) + 1)
+  }
+  return { arbiters, votes, quorum: arbitrationQuorum(disputed.length + seats.length) }
 }
 
 export interface RankTaskParameters {
@@ -96,18 +115,30 @@ export interface RankTaskParameters {
   draw: Hex
   /** Backups ranked after the seats. */
   backups: number
-  /** Places ranked after the backups for a dispute's arbiters (`arbitersOf`); none by default. */
-  arbiters?: number
 }
 
 /**
  * A task's ranking in its epoch's snapshot: its seats (k executors; a sampled task's executor and
- * verifier), then `backups` more, then `arbiters` more, best first. Rankings are prefixes of one
- * order, so nodes with different lengths agree on every place both rank; a node ranks the
- * arbitration's places only for a task that is disputed.
+ * verifier), then `backups` more, best first. Rankings are prefixes of one order, so nodes with
+ * different lengths agree on every place both rank.
  */
-export function rankTask({ view, taskId, spec, draw, backups, arbiters = 0 }: RankTaskParameters): Address[] {
-  return rankCandidates({ seed: taskSeed(view.seed, draw), taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups + arbiters })
+export function rankTask({ view, taskId, spec, draw, backups }: RankTaskParameters): Address[] {
+  return rankCandidates({ seed: taskSeed(view.seed, draw), taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count: seatsOf(spec.policy) + backups })
+}
+
+export interface ArbitrationSeatsParameters extends Omit<RankTaskParameters, 'backups'> {
+  /** Seats to draw (`ProtocolParams.arbiters`). */
+  count: number
+}
+
+/**
+ * A dispute's arbitration seats: `count` draws by stake, with replacement, among the task's capable
+ * nodes (`drawSeats`), made only once the task is disputed. A node appears once per seat it holds.
+ * Every node and every certificate checker draws the same from the epoch's snapshot and the task's
+ * draw block, whoever committed.
+ */
+export function arbitrationSeats({ view, taskId, spec, draw, count }: ArbitrationSeatsParameters): Address[] {
+  return drawSeats({ seed: taskSeed(view.seed, draw), taskId, candidates: view.eligibleNodes(requiredCapability(spec)), count })
 }
 
 /**
@@ -124,17 +155,7 @@ export function seatsOf(policy: TaskSpec['policy']): number {
   return executorsOf(policy) + (auditRateOf(policy) > 0 ? 1 : 0)
 }
 
-/**
- * A dispute's arbiters: the first `count` nodes of the task's ranking (extended by the
- * arbitration's places, `rankTask`) that are not among the disputed committers. On a network
- * smaller than that, every other ranked node arbitrates.
- */
-export function arbitersOf(ranking: readonly Address[], disputed: readonly Address[], count: number): Address[] {
-  const excluded = new Set(disputed)
-  return ranking.filter((node) => !excluded.has(node)).slice(0, count)
-}
-
-/** Agreeing reveals an arbitration of `seats` (disputed seats and arbiters) needs to rule: a strict majority. */
+/** Votes an arbitration of `seats` (disputed committers and arbitration seats) needs to rule: a strict majority. */
 export function arbitrationQuorum(seats: number): number {
   return Math.floor(seats / 2) + 1
 }
@@ -292,49 +313,54 @@ function decide(state: TaskState, now: number, timing: TaskTiming, final = false
     const verdict: Verdict = { taskId: state.taskId, outcome: 'unresolved', resultHash: zeroHash, executors: [], dissenters: [] }
     return { ...state, phase: 'decided', verdict, missedReveal }
   }
-  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals: ordered, outputs: state.outputs, ...comparison })
+  const votes = arbitration === null ? {} : { weightOf: (node: Address) => votesOf(state, [node]) }
+  const verdict = decideVerdict({ taskId: state.taskId, quorum: state.quorum, reveals: ordered, outputs: state.outputs, ...comparison, ...votes })
   return { ...state, phase: 'decided', verdict, missedReveal }
+}
+
+/** The votes `nodes` hold toward the task's quorum: one each, or in an arbitration their votes (`arbitrationVotes`). */
+function votesOf(state: TaskState, nodes: readonly Address[]): number {
+  const { arbitration } = state
+  return arbitration === null ? nodes.length : nodes.reduce((sum, node) => sum + (arbitration.votes.get(node) ?? 0), 0)
 }
 
 /**
  * Whether an arbiter whose commit went out may open it while its arbitration's commit phase is
- * still open here: once it holds reveals (`heldRevealers`, held because they came early) from more
- * than a third of the arbiters. Waiting on for a commit this node may never get (one that came
- * before it knew the arbiters was refused) would bring its reveal after its peers decided: a
+ * still open here: once it holds reveals (`heldRevealers`, held because they came early) from
+ * arbiters holding more than a third of the arbiters' seats. Waiting on for a commit this node may
+ * never get (one that came before it knew the arbiters was refused) would bring its reveal after its peers decided: a
  * withholder in their certificates, slashed though honest. The threshold weighs that against a
  * coalition that reveals early to make honest arbiters open theirs: it needs more than a third of
- * the dispute's arbiters to do it, and what it gains is that its own arbiters that have not
+ * the dispute's seats to do it, and what it gains is that its own arbiters that have not
  * committed can copy the revealed result instead of executing, a free ride on the arbitration's
- * fee, never another verdict (a strict majority of all the seats rules).
+ * fee, never another verdict (a strict majority of all the votes rules).
  */
 export function mayRevealEarly(state: TaskState, heldRevealers: readonly Address[]): boolean {
-  const arbiters = state.arbitration?.arbiters
-  if (arbiters === undefined || state.phase !== 'commit') return false
-  const revealed = new Set(heldRevealers.filter((a) => arbiters.includes(a)))
-  return 3 * revealed.size > arbiters.length
+  const { arbitration } = state
+  if (arbitration === null || state.phase !== 'commit') return false
+  const seats = (nodes: readonly Address[]) => votesOf(state, nodes.filter((node) => arbitration.arbiters.includes(node)))
+  return 3 * seats([...new Set(heldRevealers)]) > seats(arbitration.arbiters)
 }
 
 /**
- * Seats a disputed task's arbiters (phase `dispute`): the first `count` nodes of `ranking`, the
- * task's ranking extended by the arbitration's places (`rankTask` with `arbiters`), that are not
- * among its committers. They commit blind, then reveal; no backups stand in for them. A strict
- * majority of all the seats, disputed and arbiters, rules; without it the task ends unresolved.
+ * Seats a disputed task's arbiters (phase `dispute`) from `arbiterSeats`, the arbitration's seats
+ * (`arbitrationSeats`): the holders that did not commit run the task, commit blind, then reveal; no
+ * backups stand in for them. A strict majority of all the votes (`arbitrationVotes`) rules; without
+ * it the task ends unresolved.
  */
-export function openArbitration(state: TaskState, ranking: readonly Address[], count: number, now: number, timing: TaskTiming): TaskState {
+export function openArbitration(state: TaskState, arbiterSeats: readonly Address[], now: number, timing: TaskTiming): TaskState {
   if (state.phase !== 'dispute') return state
-  const rank = (a: Address) => ranking.indexOf(a)
+  const rank = (a: Address) => state.ranking.indexOf(a)
   const disputed = state.commits.map((c) => c.executor).sort((a, b) => rank(a) - rank(b))
-  const arbiters = arbitersOf(ranking, disputed, count)
+  const { arbiters, votes, quorum } = arbitrationVotes(disputed, arbiterSeats)
   const seats = [...disputed, ...arbiters]
-  const quorum = arbitrationQuorum(seats.length)
   return {
     ...state,
-    ranking,
-    arbitration: { disputed, arbiters, quorum },
+    arbitration: { disputed, arbiters, votes, quorum },
     seats,
     k: seats.length,
     quorum,
-    nextBackup: ranking.length,
+    nextBackup: state.ranking.length,
     phase: 'commit',
     commitDeadline: now + timing.commitWindowMs,
     revealDeadline: null,
@@ -452,7 +478,7 @@ export function advanceTask(state: TaskState, now: number, timing: TaskTiming): 
     }
     if (stepIn.length === 0) {
       // No backups left: go on with what was committed if it can still reach quorum.
-      s = s.commits.length >= s.quorum ? closeCommitPhase(s, passed, timing) : decide(s, passed, timing)
+      s = votesOf(s, s.commits.map((c) => c.executor)) >= s.quorum ? closeCommitPhase(s, passed, timing) : decide(s, passed, timing)
     }
   }
 }

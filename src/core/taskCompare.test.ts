@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keccak256, stringToBytes } from 'viem'
-import { drawnChallenge, makeSpec, requester, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
+import { drawnChallenge, makeSpec, requester, seatsAmong, testAccount, testVrfKey } from '../../test/helpers/fixtures.ts'
 import { computeCommitment } from './commit.ts'
 import { contentId } from './contentId.ts'
 import { devnetDomain, hashTaskSpec } from './eip712.ts'
@@ -63,7 +63,7 @@ describe('task state machine: tolerance comparisons', () => {
     s = applyOutputs(s, [jitter, noisy], 25, timing)
     // The jittered and the honest result agree; the noisy one does not: a dispute, for arbiters to rule.
     assert.equal(s.phase, 'dispute')
-    s = openArbitration(s, accounts, 1, 26, timing)
+    s = openArbitration(s, seatsAmong(s, accounts, 1), 26, timing)
     s = applyCommit(s, commit(b1, honest), 30, timing)
     s = applyReveal(s, reveal(b1, honest), 31, timing)
     assert.equal(s.phase, 'decided')

@@ -14,6 +14,8 @@ export interface DecideVerdictParameters {
   comparison?: Comparison
   /** Result bytes by content id, for tolerance comparisons (see `resultsToCompare`). */
   outputs?: ReadonlyMap<Hex, Uint8Array>
+  /** Each executor's votes toward `quorum` (an arbiter's arbitration seats); one each when absent. */
+  weightOf?: (executor: Address) => number
 }
 
 /**
@@ -23,10 +25,11 @@ export interface DecideVerdictParameters {
  * `verified`; a winning deterministic failure is `failed`; no winner is `unresolved`. Reveals
  * outside the winning cluster are dissenters.
  */
-export function decideVerdict({ taskId, quorum, reveals, comparison, outputs }: DecideVerdictParameters): Verdict {
+export function decideVerdict({ taskId, quorum, reveals, comparison, outputs, weightOf }: DecideVerdictParameters): Verdict {
   const agreement = findAgreement({
     comparison,
     quorum,
+    ...(weightOf === undefined ? {} : { weightOf }),
     reveals: reveals.map(({ executor, reveal }) => ({ executor, status: reveal.status, resultHash: reveal.resultHash })),
     ...(outputs === undefined ? {} : { outputs }),
   })
@@ -46,7 +49,7 @@ export function decideVerdict({ taskId, quorum, reveals, comparison, outputs }: 
  * Such a task is not decided by its seats' majority but goes to arbitration (`TaskState.arbitration`),
  * since a coalition that knows its seats lies exactly where it holds the majority.
  */
-export function isDisputed({ reveals, comparison, outputs }: Omit<DecideVerdictParameters, 'taskId' | 'quorum'>): boolean {
+export function isDisputed({ reveals, comparison, outputs }: Omit<DecideVerdictParameters, 'taskId' | 'quorum' | 'weightOf'>): boolean {
   if (reveals.length < 2) return false
   const all = findAgreement({
     comparison,

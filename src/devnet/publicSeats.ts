@@ -1,5 +1,5 @@
 import { defaultParams } from '../core/params.ts'
-import { arbitersOf, auditRateOf, executorsOf, rankTask } from '../core/task.ts'
+import { arbitrationSeats, auditRateOf, executorsOf, rankTask } from '../core/task.ts'
 import type { Address, Hex, TaskSpec } from '../core/types.ts'
 import type { EpochView } from '../ports/node.ts'
 
@@ -13,7 +13,7 @@ export interface TaskSeats {
   quorum: number
   /** The designated verifier while every seat commits (the node ranked k-th from zero); none without an audit rate. */
   verifier?: Address
-  /** The arbiters of a dispute among all the seats: the first `arbiters` other nodes of the ranking. */
+  /** The arbitration seats of a dispute among all the seats (`arbitrationSeats`): a node once per seat it holds. */
   arbiters?: readonly Address[]
   /** The policy's audit rate (ppm): how often the verifier's draw audits unanimous seats. */
   auditPpm?: number
@@ -34,8 +34,8 @@ export interface PublicSeatsParameters {
 /**
  * What a coalition knows of each task's places before it executes: the ranking every node
  * computes (`rankTask` over the epoch's seed, the draw block's hash and the stake snapshot), cut
- * at the policy's k for the seats, the next place for the verifier, and the arbitration's places
- * after them (as `arbitersOf` picks them when every seat committed). Undefined when the spec, its
+ * at the policy's k for the seats, the next place for the verifier, and the arbitration's seats
+ * of a dispute among every seat (`arbitrationSeats`). Undefined when the spec, its
  * epoch's snapshot or its draw block is not known yet.
  */
 export function createPublicSeats({ specOf, snapshot, blockHash, arbiters = defaultParams.arbiters }: PublicSeatsParameters): (taskId: Hex) => TaskSeats | undefined {
@@ -46,14 +46,14 @@ export function createPublicSeats({ specOf, snapshot, blockHash, arbiters = defa
     if (spec === undefined || view === undefined || draw === undefined) return undefined
     const k = executorsOf(spec.policy)
     const auditPpm = auditRateOf(spec.policy)
-    const ranking = rankTask({ view, taskId, spec, draw, backups: 0, arbiters })
+    const ranking = rankTask({ view, taskId, spec, draw, backups: 0 })
     const seats = ranking.slice(0, k)
     const verifier = auditPpm > 0 ? ranking[k] : undefined
     return {
       seats,
       quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : seats.length,
       ...(verifier === undefined ? {} : { verifier }),
-      arbiters: arbitersOf(ranking, seats, arbiters),
+      arbiters: arbitrationSeats({ view, taskId, spec, draw, count: arbiters }),
       auditPpm,
     }
   }

@@ -20,7 +20,7 @@ import type { SignatureVerifier, Signer } from '../core/signing.ts'
 import { MAX_DRAW_LEAD_BLOCKS, defaultParams } from '../core/params.ts'
 import type { ProtocolParams } from '../core/params.ts'
 import { roundAggregator } from '../core/rounds.ts'
-import { arbitersOf, rankTask } from '../core/task.ts'
+import { arbitrationSeats, rankTask } from '../core/task.ts'
 import type { Address, BatchProposal, BatchSignature, Hex, ProtocolDomain, Signed, TaskSpec } from '../core/types.ts'
 import { topics } from '../ports/network.ts'
 import type { GossipMessage, Network, ValidationResult } from '../ports/network.ts'
@@ -364,10 +364,10 @@ export function createEpochSettler({
       }
       return ranking
     }
-    // A disputed task's arbitration places are ranked only for its certificate.
-    const arbitersOfTask = (spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): Address[] => {
+    // A disputed task's arbitration seats are drawn only for its certificate.
+    const arbitersOfTask = (spec: TaskSpec, taskId: Hex): Address[] => {
       const draw = draws.get(spec.drawBlock)
-      return draw === undefined ? [] : arbitersOf(rankTask({ view, taskId, spec, draw, backups, arbiters }), disputed, arbiters)
+      return draw === undefined ? [] : arbitrationSeats({ view, taskId, spec, draw, count: arbiters })
     }
     return { domain, verify, epoch, outputs, rankingOf, anchorOf, arbitersOf: arbitersOfTask, ...(verifyVrf === undefined ? {} : { verifyVrf }) }
   }

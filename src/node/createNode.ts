@@ -27,6 +27,7 @@ import {
   mayRevealEarly,
   missingOutputs,
   nextTaskDeadline,
+  arbitrationSeats,
   openArbitration,
   openTask,
   rankTask,
@@ -295,9 +296,9 @@ export function createNode({
   }
 
   function seatArbiters(taskId: Hex, entry: TaskEntry, view: EpochView): void {
-    const { backups, arbiters } = view.params ?? params
-    const ranking = rankTask({ view, taskId, spec: entry.state.spec, draw: entry.draw, backups, arbiters })
-    const state = openArbitration(entry.state, ranking, arbiters, clock.now(), entry.timing)
+    const { arbiters } = view.params ?? params
+    const seats = arbitrationSeats({ view, taskId, spec: entry.state.spec, draw: entry.draw, count: arbiters })
+    const state = openArbitration(entry.state, seats, clock.now(), entry.timing)
     log.debug('task disputed', { taskId, arbiters: state.arbitration?.arbiters.length ?? 0 })
     update(taskId, entry, state)
   }

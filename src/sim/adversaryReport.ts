@@ -67,7 +67,9 @@ export interface AdversaryReportParameters {
   tasks: ReadonlyArray<{ taskId: Hex; verdict: Verdict | undefined; trueResult: Hex }>
   /** A task's executor seats in the public ranking, as they were while it ran. */
   seatsOf(taskId: Hex): readonly Address[] | undefined
-  stake: bigint
+  /** A node's stake at the start of the run. */
+  staked(node: Address): bigint
+  /** Its stake at the end. */
   stakeOf(node: Address): bigint
   jailedUntil(node: Address): bigint
   earned(node: Address): bigint
@@ -92,7 +94,7 @@ export function adversaryReport(p: AdversaryReportParameters): SimAdversaryRepor
     if (nodes.length === 0) return []
     const count = BigInt(nodes.length)
     const earned = nodes.reduce((sum, a) => sum + p.earned(a), 0n)
-    const slashed = nodes.reduce((sum, a) => sum + (p.stake - p.stakeOf(a)), 0n)
+    const slashed = nodes.reduce((sum, a) => sum + (p.staked(a) - p.stakeOf(a)), 0n)
     return [
       {
         behaviour,

@@ -130,6 +130,23 @@ describe('runSim', () => {
     assert.equal(simPlots([{ ...report, adversaries: null }])['adversaries.svg'], undefined, 'no adversary charts for a run without adversaries')
   })
 
+  it('does not let a third of the stake split over many small nodes outvote fewer, larger honest ones in arbitration', async () => {
+    // Four honest nodes with 3,000 VTT each and twelve colluders with 500 each, a third of the stake,
+    // all answering the same wrong result. With one vote per arbitrating node the twelve won every
+    // dispute: 39 of 48 wrong results verified, and every honest node slashed to nothing and jailed.
+    // Arbitration seats drawn by stake with replacement give the coalition a third of the votes.
+    const VTT = 10n ** 18n
+    const stakes = [...Array<bigint>(4).fill(3_000n * VTT), ...Array<bigint>(12).fill(500n * VTT)]
+    const report = await runSim({ nodes: 16, tasks: 48, k: 3, epochMs: 2_000, seed: 'sybil', stakes, adversaries: parseAdversaries('colluder:12', 16) })
+    const adversaries = report.adversaries!
+    const honest = adversaries.behaviours.find((o) => o.behaviour === 'honest')!
+    const colluders = adversaries.behaviours.find((o) => o.behaviour === 'colluder')!
+    assert.deepEqual([honest.slashed, honest.jailed], ['0', 0], 'no honest node slashed or jailed')
+    assert.ok(BigInt(colluders.slashed) > 0n, 'the colluders lost their disputes')
+    assert.ok(adversaries.wrongVerified <= adversaries.heldEverySeat, `wrong results (${adversaries.wrongVerified}) only where the coalition held every seat (${adversaries.heldEverySeat})`)
+    for (const e of report.epochs) assert.notEqual(e.settledAtMs, null, `epoch ${e.epoch} settled`)
+  })
+
   it('refuses a behaviour the simulator does not model', async () => {
     await assert.rejects(runSim({ nodes: 5, tasks: 1, adversaries: parseAdversaries('slow:1', 5) }), /does not model "slow"/)
   })

@@ -75,6 +75,8 @@ export interface SimOptions {
    * devnet's adversaries that the simulator models (`simBehaviours`). Default: every node honest.
    */
   adversaries?: readonly Behaviour[]
+  /** Each node's stake in wei, in node order (1,000 VTT each by default): a coalition can split its stake over many small nodes. */
+  stakes?: readonly bigint[]
   /** Simulated time after which the run stops, settled or not. Default one hour. */
   untilMs?: number
   onProgress?: (progress: { decided: number; total: number; simulatedMs: number }) => void
@@ -158,10 +160,14 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
     parameters: { commitWindowMs: params.commitWindowMs, revealWindowMs: params.revealWindowMs },
     baseParams: params,
   })
-  for (const account of accounts) {
+  if (options.stakes !== undefined && (options.stakes.length !== n || options.stakes.some((s) => s <= 0n))) {
+    throw new RangeError(`stakes must give each of the ${n} nodes a positive stake.`)
+  }
+  const stakeOf = (i: number) => options.stakes?.[i] ?? STAKE
+  for (const [i, account] of accounts.entries()) {
     const bls = await deriveBlsKey(account)
     await chain.registerBlsKey(account.address, bls.publicKey, bls.proofOfPossession(account.address))
-    chain.stake(account.address, STAKE)
+    chain.stake(account.address, stakeOf(i))
   }
   chain.deposit(requester.address, FEE * BigInt(options.tasks))
   const firstEpoch = chain.openEpoch()
@@ -362,7 +368,7 @@ export async function runSim(options: SimOptions): Promise<SimReport> {
               trueResult: contentId(costRuntimeOutput(spec.program, inputOf(spec.nonce))),
             })),
             seatsOf: (taskId) => seatsAtVerdict.get(taskId),
-            stake: STAKE,
+            staked: (node) => stakeOf(accounts.findIndex((a) => a.address === node)),
             stakeOf: (node) => chain.stakeOf(node),
             jailedUntil: (node) => chain.jailedUntil(node),
             // The balances of the last batch the first node's settler took: cumulative over the run.

@@ -6,7 +6,6 @@ import { signRevealBatch } from '../../src/core/reveal.ts'
 import { sealCommits, sealReveals } from '../../src/core/seal.ts'
 import type { Sealed } from '../../src/core/seal.ts'
 import type { Signer } from '../../src/core/signing.ts'
-import { arbitersOf } from '../../src/core/task.ts'
 import { anchorAlone } from '../../src/core/taskAnchor.ts'
 import type { AnchorRecord } from '../../src/core/taskAnchor.ts'
 import { signTaskSpec } from '../../src/core/taskSpec.ts'
@@ -66,11 +65,11 @@ export const instantAnchorOf = (): AnchorRecord => ({ block: 0n, count: 1 })
 /** A ranking function that ranks these nodes, in this order, for every task. */
 export const rankedAs = (nodes: readonly Address[]) => () => nodes
 
-/** A dispute's arbiters over a fixed ranking: every ranked node that did not commit (`arbitersOf`). */
+/** A dispute's arbitration seats over a fixed ranking: one for every ranked node that did not commit. */
 export const arbitratedAs =
   (nodes: readonly Address[]) =>
   (_spec: TaskSpec, _taskId: Hex, disputed: readonly Address[]): Address[] =>
-    arbitersOf(nodes, disputed, nodes.length)
+    nodes.filter((node) => !disputed.includes(node))
 
 /**
  * One dispute among five nodes as two holders saw it. `primary`: `nodes[0..2]` hold the seats and

@@ -8,6 +8,7 @@ import type { Address, Challenge, Hex, SignedChallenge, TaskSpec } from '../../s
 import { deriveBlsKey } from '../../src/crypto/bls.ts'
 import type { BlsKey } from '../../src/crypto/bls.ts'
 import type { SettlementPort } from '../../src/ports/settlement.ts'
+import type { TaskState } from '../../src/core/task.ts'
 
 /** A fixed, test-only account: the key is derived from `label`. */
 export function testAccount(label: string): PrivateKeyAccount {
@@ -62,3 +63,9 @@ export function makeSpec(overrides: Partial<TaskSpec> = {}): TaskSpec {
 
 export const seed = keccak256(stringToBytes('test-seed'))
 export { zeroHash }
+
+/** One arbitration seat for each of the first `count` of `nodes` that did not commit to the task: what `openArbitration` takes, in a test. */
+export function seatsAmong(state: Pick<TaskState, 'commits'>, nodes: readonly Address[], count: number): Address[] {
+  const committed = new Set(state.commits.map((c) => c.executor))
+  return nodes.filter((node) => !committed.has(node)).slice(0, count)
+}
