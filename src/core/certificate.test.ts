@@ -161,6 +161,28 @@ describe('task certificates', () => {
   })
 })
 
+describe('arbitration votes', () => {
+  it('are seats, whoever holds them: listing a committer among the arbiters or the seats changes no vote and no ruling', async () => {
+    // 193 seats drawn by stake: h1 50 and h2 47 (97, a strict majority) against c2 and c3 48 each;
+    // c1 none. An aggregator that lists h1's commit as an arbiter's and the backup c2's as a seat's
+    // (a commit does not say which stage it was made for) gets the same verdict.
+    const [h1, h2, c1, c2, c3] = ['h1', 'h2', 'c1', 'c2', 'c3'].map((l) => testAccount(`votes-${l}`))
+    const nodes = [h1!, h2!, c1!, c2!, c3!].map((x) => x.address)
+    const seats = [...Array<string>(50).fill(h1!.address), ...Array<string>(47).fill(h2!.address), ...Array<string>(48).fill(c2!.address), ...Array<string>(48).fill(c3!.address)] as typeof nodes
+    const checkSeats = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(nodes), arbitersOf: () => seats })
+    const good = (x: typeof h1) => ({ executor: x!, resultHash: goodResult })
+    const bad = (x: typeof h1) => ({ executor: x!, resultHash: badResult })
+    const { certificate: asHappened } = await certify([good(h1), good(h2), bad(c1)], {}, [bad(c2), bad(c3)])
+    const { certificate: relisted } = await certify([good(h2), bad(c1), bad(c2)], {}, [good(h1), bad(c3)])
+    for (const certificate of [asHappened, relisted]) {
+      const result = await checkSeats(certificate)
+      assert.ok(result.kind === 'valid', JSON.stringify(result))
+      assert.deepEqual([result.verdict.outcome, result.verdict.resultHash, result.quorum], ['verified', goodResult, 97])
+      assert.deepEqual(new Set(result.verdict.dissenters), new Set([c1!, c2!, c3!].map((x) => x.address)))
+    }
+  })
+})
+
 describe('withLateReveal', () => {
   it('keeps a late reveal that opens a counted commit and agrees with its stage, and nothing else', async () => {
     // c committed to the good result, and its reveal reached this node only after it decided.
@@ -324,7 +346,7 @@ describe('mergeCertificates', () => {
     const before = await checkFive(here)
     assert.ok(before.kind === 'valid')
     assert.deepEqual(before.verdict.executors, [a!, d!, e].map((x) => x.address))
-    const taskArbiters = (committed: readonly string[]) => arbitratedAs(five)(here.spec.message, before.taskId, committed as `0x${string}`[])
+    const taskArbiters = arbitratedAs(five)
     // Without the arbiters it cannot tell where c belongs here: nothing is taken.
     assert.equal(mergeCertificates(here, there), here)
     const merged = mergeCertificates(here, there, { arbitersOf: taskArbiters })

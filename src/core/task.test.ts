@@ -86,14 +86,14 @@ describe('task state machine: replicate with commit-reveal', () => {
   })
 
   it('counts votes by the seats each node holds, not by node: more nodes on one side do not outvote more seats on the other', () => {
-    // Seats are drawn by stake with replacement, so a node with a larger stake holds more of them,
-    // and a disputed committer drawn votes its reveal with its seats. Here b1 holds three of five
-    // seats, b2 one and e3 one: against e1, e2 and b2, three nodes with three votes, e3 and b1 hold
-    // 2 + 3 = 5 of 8 votes, a strict majority.
+    // Seats are drawn by stake with replacement, so a node with a larger stake holds more of them;
+    // votes are seats, whoever holds them. Here b1 holds three of five seats, b2 one and the
+    // committer e3 one: against e1 and e2 (no seats) and b2, three nodes with one vote, e3 and b1
+    // hold four, a strict majority.
     let s = commitAll(open(), [e1, e2, e3], 10, [bad, bad, good])
     for (const [i, e] of [e1, e2, e3].entries()) s = applyReveal(s, reveal(e, i < 2 ? bad : good), 30 + i, timing)
     s = openArbitration(s, [b1, b2, b1, e3, b1], 40, timing)
-    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], votes: new Map([[e1, 1], [e2, 1], [e3, 2], [b1, 3], [b2, 1]]), quorum: 5 })
+    assert.deepEqual(s.arbitration, { disputed: [e1, e2, e3], arbiters: [b1, b2], votes: new Map([[b1, 3], [b2, 1], [e3, 1]]), quorum: 3 })
     assert.deepEqual(s.seats, [e1, e2, e3, b1, b2], 'only the seat holders that did not commit run the task again')
     s = applyCommit(s, commit(b1), 50, timing)
     s = applyCommit(s, commit(b2, bad), 51, timing)

@@ -76,34 +76,32 @@ export function challengedCommitment(ranking: readonly Address[], commits: reado
  * A dispute's arbitration: the committers whose reveals disagreed, frozen, and `ProtocolParams.arbiters`
  * seats drawn by stake with replacement from the task's capable nodes (`arbitrationSeats`). The
  * **arbiters**, the seat holders that did not commit, run the task, commit blind among themselves
- * and reveal; a disputed committer holding seats votes its reveal with them. Then a strict majority
- * of all the votes rules (one per disputed committer, one per seat), and every reveal outside it
- * dissents. The seats are many, and a coalition's share of them follows its stake however it splits
- * that stake over nodes, so a coalition below a third of the stake cannot win an arbitration,
- * however many of the disputed seats it held.
+ * and reveal; a disputed committer holding seats votes its reveal with them. A strict majority of
+ * the seats rules, and every reveal outside it, of a committer or an arbiter, dissents. Votes are
+ * seats only: a coalition's share of them follows its stake however it splits that stake over
+ * nodes, and no place in the dispute (committer or arbiter) is worth a vote of its own, so a
+ * coalition below a third of the stake cannot win an arbitration, however many of the disputed
+ * seats it held.
  */
 export interface Arbitration {
   readonly disputed: readonly Address[]
   /** The seat holders that did not commit, each once, in the order of their first seat. */
   readonly arbiters: readonly Address[]
-  /** Each voter's votes: a disputed committer's one plus its seats, an arbiter's seats. */
+  /** The seats each node holds: its votes (none for a disputed committer that holds none). */
   readonly votes: ReadonlyMap<Address, number>
-  /** Votes the ruling needs: a strict majority of all of them. */
+  /** Votes the ruling needs: a strict majority of the seats. */
   readonly quorum: number
 }
 
 /**
- * The voters of an arbitration: each disputed committer with one vote plus any seats it holds, and
- * each other seat holder (an arbiter, in the order of its first seat) with one vote per seat.
+ * The voters of an arbitration: every seat holder with one vote per seat. The holders that are not
+ * among the disputed committers are the arbiters, in the order of their first seat.
  */
 export function arbitrationVotes(disputed: readonly Address[], seats: readonly Address[]): Pick<Arbitration, 'arbiters' | 'votes' | 'quorum'> {
-  const votes = new Map<Address, number>(disputed.map((node) => [node, 1]))
-  const arbiters: Address[] = []
-  for (const node of seats) {
-    if (!votes.has(node)) arbiters.push(node)
-    votes.set(node, (votes.get(node) ?? 0) + 1)
-  }
-  return { arbiters, votes, quorum: arbitrationQuorum(disputed.length + seats.length) }
+  const committed = new Set(disputed)
+  const votes = new Map<Address, number>()
+  for (const node of seats) votes.set(node, (votes.get(node) ?? 0) + 1)
+  return { arbiters: [...votes.keys()].filter((node) => !committed.has(node)), votes, quorum: arbitrationQuorum(seats.length) }
 }
 
 export interface RankTaskParameters {
@@ -155,7 +153,7 @@ export function seatsOf(policy: TaskSpec['policy']): number {
   return executorsOf(policy) + (auditRateOf(policy) > 0 ? 1 : 0)
 }
 
-/** Votes an arbitration of `seats` (disputed committers and arbitration seats) needs to rule: a strict majority. */
+/** Votes an arbitration of `seats` seats needs to rule: a strict majority. */
 export function arbitrationQuorum(seats: number): number {
   return Math.floor(seats / 2) + 1
 }

@@ -218,7 +218,8 @@ export function coalitionStanding(options: Pick<BehaviourOptions, 'coalition' | 
     seats: known.seats.length,
     quorum: known.quorum,
     holdsVerifier: known.verifier !== undefined && coalition.has(known.verifier),
-    holdsArbitration: held + arbiters.filter((a) => coalition.has(a)).length >= arbitrationQuorum(known.seats.length + arbiters.length),
+    // An arbitration's votes are its seats (`arbitrationVotes`): the coalition's share of them, whoever commits.
+    holdsArbitration: arbiters.filter((a) => coalition.has(a)).length >= arbitrationQuorum(arbiters.length),
     place: self === undefined ? undefined : known.seats.includes(self) ? 'seat' : known.verifier === self ? 'verifier' : 'other',
     auditPpm: known.auditPpm ?? 0,
   }

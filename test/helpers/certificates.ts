@@ -65,11 +65,8 @@ export const instantAnchorOf = (): AnchorRecord => ({ block: 0n, count: 1 })
 /** A ranking function that ranks these nodes, in this order, for every task. */
 export const rankedAs = (nodes: readonly Address[]) => () => nodes
 
-/** A dispute's arbitration seats over a fixed ranking: one for every ranked node that did not commit. */
-export const arbitratedAs =
-  (nodes: readonly Address[]) =>
-  (_spec: TaskSpec, _taskId: Hex, disputed: readonly Address[]): Address[] =>
-    nodes.filter((node) => !disputed.includes(node))
+/** A dispute's arbitration seats over a fixed ranking: one for every ranked node, so that every voter holds one vote. */
+export const arbitratedAs = (nodes: readonly Address[]) => (): Address[] => [...nodes]
 
 /**
  * One dispute among five nodes as two holders saw it. `primary`: `nodes[0..2]` hold the seats and

@@ -64,8 +64,11 @@ export function makeSpec(overrides: Partial<TaskSpec> = {}): TaskSpec {
 export const seed = keccak256(stringToBytes('test-seed'))
 export { zeroHash }
 
-/** One arbitration seat for each of the first `count` of `nodes` that did not commit to the task: what `openArbitration` takes, in a test. */
+/**
+ * Arbitration seats for a test (what `openArbitration` takes): one for each committer and one for
+ * each of the first `count` of `nodes` that did not commit, so that every voter holds one vote.
+ */
 export function seatsAmong(state: Pick<TaskState, 'commits'>, nodes: readonly Address[], count: number): Address[] {
   const committed = new Set(state.commits.map((c) => c.executor))
-  return nodes.filter((node) => !committed.has(node)).slice(0, count)
+  return [...nodes.filter((node) => committed.has(node)), ...nodes.filter((node) => !committed.has(node)).slice(0, count)]
 }
