@@ -150,7 +150,7 @@ describe('audits of replicated tasks', () => {
 describe('certificates of audited replicated tasks', () => {
   const [a1, a2, a3, verifier] = accounts as [(typeof accounts)[0], (typeof accounts)[0], (typeof accounts)[0], (typeof accounts)[0]]
   const check = (certificate: TaskCertificate) =>
-    checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking), verify: isSignedBy })
+    checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitrationSeatsOf: arbitratedAs(ranking), verify: isSignedBy })
   /** Certificates of three agreeing seats and, unless left out, the verifier's audit of `audit` (with its challenge). */
   async function audited(seats: Hex, audit: Hex, nonce: bigint) {
     const spec = { policy: policy(500_000), nonce }
@@ -210,7 +210,7 @@ describe('certificates of audited replicated tasks', () => {
     for (let nonce = 1n; nonce < 64n; nonce++) {
       const { certificate, challenged, calls } = await audited(badResult, goodResult, nonce)
       if (!calls) continue
-      const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: certificate.spec.message.epoch, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking) }
+      const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: certificate.spec.message.epoch, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitrationSeatsOf: arbitratedAs(ranking) }
       const held = { ...certificate, challenge: challenged }
       const { tasks } = await certifyTasks([held], certifying)
       const own = [{ certificate: held, verdict: tasks[0]!.verdict }]

@@ -12,7 +12,7 @@ import { numberToHex } from 'viem'
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => testAccount(`batch-${l}`))
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
-const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking) }
+const certifying = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitrationSeatsOf: arbitratedAs(ranking) }
 
 async function scenario() {
   // A 2–1 split, ruled by its arbiter d.
@@ -143,7 +143,7 @@ describe('evidence for a refused proposal', () => {
     // commit and reveal this member holds is counted, and the ruling is a majority of all of them.
     const e = testAccount('batch-e')
     const five = [a!, b!, c!, d!, e].map((x) => x.address)
-    const fiveCertifying = { ...certifying, rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) }
+    const fiveCertifying = { ...certifying, rankingOf: rankedAs(five), arbitrationSeatsOf: arbitratedAs(five) }
     const { primary: held, backupSeated } = await certifyDisputeOfFive([a!, b!, c!, d!, e], [goodResult, badResult, goodResult, goodResult, goodResult])
     const theirs = backupSeated(true)
     const [mine, proposed] = await Promise.all([certifyTasks([held], fiveCertifying), certifyTasks([theirs], fiveCertifying)])
@@ -164,7 +164,7 @@ describe('evidence for a refused proposal', () => {
     // votes rule) it checks and rules nothing: the task would end unresolved, the honest seats
     // unpaid and d unpunished.
     const seven = [a!, b!, c!, d!, ...['x', 'y', 'z'].map((l) => testAccount(`batch-${l}`))].map((x) => x.address)
-    const sevenCertifying = { ...certifying, rankingOf: rankedAs(seven), arbitersOf: arbitratedAs(seven) }
+    const sevenCertifying = { ...certifying, rankingOf: rankedAs(seven), arbitrationSeatsOf: arbitratedAs(seven) }
     const { certificate: held, taskId } = await certify([a!, b!, c!].map((executor) => ({ executor, resultHash: goodResult })))
     const mine = await certifyTasks([held], sevenCertifying)
     const own: DecidedTask[] = [{ certificate: held, verdict: mine.tasks[0]!.verdict }]

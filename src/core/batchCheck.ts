@@ -63,8 +63,8 @@ export interface CertifyParameters {
   rankingOf(spec: TaskSpec, taskId: Hex): readonly Address[]
   /** Requesters' task anchors as the chain holds them (`CheckTaskCertificateParameters.anchorOf`). */
   anchorOf(requester: Address, root: Hex): AnchorRecord | undefined | Promise<AnchorRecord | undefined>
-  /** A dispute's arbiters (`CheckTaskCertificateParameters.arbitersOf`). */
-  arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
+  /** A dispute's arbitration seats (`CheckTaskCertificateParameters.arbitrationSeatsOf`). */
+  arbitrationSeatsOf?(spec: TaskSpec, taskId: Hex): readonly Address[]
   /** Checks sampled tasks' audit draws; the pure `verifyVrf` by default. */
   verifyVrf?: VrfVerifier
   /** Result bytes for tolerance comparisons, by content id (see `outputsToFetch`). */
@@ -98,7 +98,7 @@ function inFirstSeats(certificate: TaskCertificate, ranking: readonly Address[])
  */
 export async function certifyTask(
   certificate: TaskCertificate,
-  { domain, verify, verifyVrf, epoch, rankingOf, anchorOf, arbitersOf, outputs }: CertifyParameters,
+  { domain, verify, verifyVrf, epoch, rankingOf, anchorOf, arbitrationSeatsOf, outputs }: CertifyParameters,
   claimed?: Verdict,
   verified?: Map<BatchSeal, boolean>,
 ): Promise<CertifiedTask | { reason: CertificateRejectionCode; message: string }> {
@@ -109,7 +109,7 @@ export async function certifyTask(
     epoch,
     rankingOf,
     anchorOf,
-    ...(arbitersOf === undefined ? {} : { arbitersOf }),
+    ...(arbitrationSeatsOf === undefined ? {} : { arbitrationSeatsOf }),
     ...(verifyVrf === undefined ? {} : { verifyVrf }),
     ...(claimed === undefined ? {} : { claimed }),
     ...(outputs === undefined ? {} : { outputs }),

@@ -14,7 +14,7 @@ const outsider = testAccount('cert-unstaked')
 const ranking = [a!, b!, c!, d!].map((x) => x.address)
 
 const check = (certificate: TaskCertificate, extra: Partial<CheckTaskCertificateParameters> = {}) =>
-  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking), verify: isSignedBy, ...extra })
+  checkTaskCertificate({ certificate, domain: devnetDomain, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitrationSeatsOf: arbitratedAs(ranking), verify: isSignedBy, ...extra })
 
 describe('task certificates', () => {
   it('prove the verdict of a replicated task, and who dissented and withheld', async () => {
@@ -122,7 +122,7 @@ describe('task certificates', () => {
     assert.equal(await codeOf((await certify(split, {}, [{ executor: outsider, resultHash: badResult }])).certificate), 'CERT_NOT_ARBITER')
     // Without a way to rank the arbiters, no arbitration proves anything.
     const arbitrated = await certify(split, {}, [{ executor: c!, resultHash: goodResult }, { executor: d!, resultHash: goodResult }])
-    assert.equal(await codeOf(arbitrated.certificate, { arbitersOf: undefined }), 'CERT_NOT_ARBITER')
+    assert.equal(await codeOf(arbitrated.certificate, { arbitrationSeatsOf: undefined }), 'CERT_NOT_ARBITER')
     // Reveals that agree need no arbitration: an aggregator cannot add one to pay more executors.
     const agreed = await certify([{ executor: a!, resultHash: goodResult }, { executor: b!, resultHash: goodResult }], {}, [{ executor: c!, resultHash: goodResult }])
     assert.equal(await codeOf(agreed.certificate), 'CERT_NEEDLESS_ARBITRATION')
@@ -169,7 +169,7 @@ describe('arbitration votes', () => {
     const [h1, h2, c1, c2, c3] = ['h1', 'h2', 'c1', 'c2', 'c3'].map((l) => testAccount(`votes-${l}`))
     const nodes = [h1!, h2!, c1!, c2!, c3!].map((x) => x.address)
     const seats = [...Array<string>(50).fill(h1!.address), ...Array<string>(47).fill(h2!.address), ...Array<string>(48).fill(c2!.address), ...Array<string>(48).fill(c3!.address)] as typeof nodes
-    const checkSeats = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(nodes), arbitersOf: () => seats })
+    const checkSeats = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(nodes), arbitrationSeatsOf: () => seats })
     const good = (x: typeof h1) => ({ executor: x!, resultHash: goodResult })
     const bad = (x: typeof h1) => ({ executor: x!, resultHash: badResult })
     const { certificate: asHappened } = await certify([good(h1), good(h2), bad(c1)], {}, [bad(c2), bad(c3)])
@@ -240,7 +240,7 @@ describe('withLateReveal in an arbitration', () => {
         { executor: e, resultHash: badResult },
       ],
     )
-    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) })
+    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitrationSeatsOf: arbitratedAs(five) })
     // e's reveal reached this node after it ruled: without it e counts as a withholder here, a
     // dissenter on nodes that took it in time, and their certificates would differ for good.
     const decided = { ...whole, arbitration: { ...whole.arbitration!, reveals: whole.arbitration!.reveals.slice(0, 1) } }
@@ -342,14 +342,14 @@ describe('mergeCertificates', () => {
     const [, , cc] = there.commits
     const [, , rc] = there.reveals
     const [, ce] = there.arbitration!.commits
-    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitersOf: arbitratedAs(five) })
+    const checkFive = (certificate: TaskCertificate) => check(certificate, { rankingOf: rankedAs(five), arbitrationSeatsOf: arbitratedAs(five) })
     const before = await checkFive(here)
     assert.ok(before.kind === 'valid')
     assert.deepEqual(before.verdict.executors, [a!, d!, e].map((x) => x.address))
     const taskArbiters = arbitratedAs(five)
     // Without the arbiters it cannot tell where c belongs here: nothing is taken.
     assert.equal(mergeCertificates(here, there), here)
-    const merged = mergeCertificates(here, there, { arbitersOf: taskArbiters })
+    const merged = mergeCertificates(here, there, { arbitrationSeats: taskArbiters })
     keepsAll(here, merged)
     assert.deepEqual(signersOf(merged.arbitration!.commits), signersOf([ce!, cc!]))
     assert.ok(merged.arbitration!.reveals.includes(rc!))
@@ -358,7 +358,7 @@ describe('mergeCertificates', () => {
     assert.deepEqual(result.verdict.executors, [a!, d!, c!, e].map((x) => x.address))
     assert.deepEqual(result.verdict.dissenters, [b!.address])
     // A signer that is no arbiter here (a seat) is not taken twice.
-    assert.equal(mergeCertificates(merged, there, { arbitersOf: taskArbiters }), merged)
+    assert.equal(mergeCertificates(merged, there, { arbitrationSeats: taskArbiters }), merged)
   })
 
   it('takes the arbitration of a dispute the base holds without one: the arbiters rule', async () => {

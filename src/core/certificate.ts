@@ -54,7 +54,7 @@ export type CertificateRejectionCode =
   | 'CERT_REVEAL_WITHOUT_COMMIT'
   | 'CERT_REVEAL_MISMATCH'
   | 'CERT_BAD_CHALLENGE'
-  /** An arbitration commit from a node that is not one of the dispute's arbiters (`arbitersOf`). */
+  /** An arbitration commit from a node that is not one of the dispute's arbiters (`arbitrationSeatsOf`). */
   | 'CERT_NOT_ARBITER'
   /** An arbitration of reveals that agree: there was nothing to arbitrate. */
   | 'CERT_NEEDLESS_ARBITRATION'
@@ -100,7 +100,7 @@ export interface CheckTaskCertificateParameters {
    * holders that did not commit are the arbiters. Needed only for certificates with an
    * arbitration; without it those are refused (`CERT_NOT_ARBITER`).
    */
-  arbitersOf?(spec: TaskSpec, taskId: Hex, disputed: readonly Address[]): readonly Address[]
+  arbitrationSeatsOf?(spec: TaskSpec, taskId: Hex): readonly Address[]
   verify: SignatureVerifier
   /** Checks a sampled task's audit draw; the pure `verifyVrf` by default. */
   verifyVrf?: VrfVerifier
@@ -135,7 +135,7 @@ const reject = (code: CertificateRejectionCode, message: string, details: Record
  *
  * Reveals must open their signer's commit. Reveals that disagree (`isDisputed`) decide nothing by
  * themselves: with an arbitration, a strict majority of the disputed seats and the arbiters
- * (`arbitersOf`) together rules, and every reveal outside it dissents; without one the task is
+ * (`arbitrationSeatsOf`) together rules, and every reveal outside it dissents; without one the task is
  * unresolved. Otherwise the
  * verdict is `decideVerdict` over the reveals in rank order. Once some committer (or arbiter)
  * revealed, committers (or arbiters) without a reveal withheld.
@@ -145,7 +145,7 @@ export async function checkTaskCertificate({
   domain,
   rankingOf,
   anchorOf,
-  arbitersOf,
+  arbitrationSeatsOf,
   verify,
   verifyVrf,
   epoch,
@@ -185,7 +185,7 @@ export async function checkTaskCertificate({
   let verdict: Verdict
   if (arbitration !== undefined) {
     if (!disputed) return reject('CERT_NEEDLESS_ARBITRATION', 'The certificate arbitrates reveals that agree.', { taskId })
-    const { arbiters, votes, quorum: ruling } = arbitrationVotes([...opened.committed], arbitersOf?.(spec.message, taskId, [...opened.committed]) ?? [])
+    const { arbiters, votes, quorum: ruling } = arbitrationVotes([...opened.committed], arbitrationSeatsOf?.(spec.message, taskId) ?? [])
     const order = new Map(arbiters.map((node, i) => [node, i]))
     const arbitrated = await openCommits({
       taskId,
@@ -373,7 +373,7 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  *   open every commit it counts there: nobody becomes a withholder on one holder's word;
  * - a commit with its agreeing reveal, in a seat `base` left free;
  * - an arbiter's commit with the reveal that opens it, in the arbitration `base` holds (with
- *   `arbitersOf`, also one `other` counts among its seats, where its signer is an arbiter here);
+ *   `arbitrationSeats`, also one `other` counts among its seats, where its signer is an arbiter here);
  * - a challenge `base` lacks, with its auditor's commit and agreeing reveal;
  * - the arbitration of a dispute `base` holds without one, if every arbiter in it revealed.
  *
@@ -386,7 +386,7 @@ export function withLateReveal(certificate: TaskCertificate, reveal: Sealed<Reve
  * decides (`certifyTasks`). A challenge that names another best-ranked commit than the merged seats
  * proves nothing: without `challenge`, none is taken.
  */
-export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true, arbitersOf }: MergeOptions = {}): TaskCertificate {
+export function mergeCertificates(base: TaskCertificate, other: TaskCertificate, { challenge = true, arbitrationSeats }: MergeOptions = {}): TaskCertificate {
   let merged = base
   // An arbitration `base` lacks, whole and only if every arbiter in it revealed: a partial one would
   // make the silent arbiters withholders on its holder's word.
@@ -422,7 +422,7 @@ export function mergeCertificates(base: TaskCertificate, other: TaskCertificate,
   // An arbiter's commit, with the reveal that opens it. Given the arbiters of the merged seats, a
   // commit `other` counts among its seats is one too where its signer is an arbiter here: a
   // node's commit is its sealed answer to the task, whatever place it was made for.
-  const arbiters = merged.arbitration === undefined || arbitersOf === undefined ? undefined : new Set(arbitersOf(merged.commits.map((c) => c.signer)))
+  const arbiters = merged.arbitration === undefined || arbitrationSeats === undefined ? undefined : new Set(arbitrationSeats().filter((node) => !merged.commits.some((c) => c.signer === node)))
   const counted = (node: Address) => merged.commits.some((c) => c.signer === node) || merged.arbitration!.commits.some((c) => c.signer === node)
   for (const commit of arbiters === undefined ? (other.arbitration?.commits ?? []) : [...other.commits, ...(other.arbitration?.commits ?? [])]) {
     if (merged.arbitration === undefined || counted(commit.signer) || (arbiters !== undefined && !arbiters.has(commit.signer))) continue
@@ -435,8 +435,8 @@ export function mergeCertificates(base: TaskCertificate, other: TaskCertificate,
 export interface MergeOptions {
   /** Whether to take a challenge `base` lacks (default true). */
   challenge?: boolean
-  /** The dispute's arbiters given its committers (`CheckTaskCertificateParameters.arbitersOf`, bound to the task). */
-  arbitersOf?(committed: readonly Address[]): readonly Address[]
+  /** The dispute's arbitration seats (`CheckTaskCertificateParameters.arbitrationSeatsOf`, bound to the task): their holders that did not commit are its arbiters. */
+  arbitrationSeats?(): readonly Address[]
 }
 
 /** `from`'s reveals of a stage that has none, if they open every commit it counts; undefined otherwise. */

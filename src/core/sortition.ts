@@ -96,6 +96,14 @@ function findPoint(table: StakeTable, point: bigint): number {
   return index // 0-based: `index` candidates lie wholly below the point
 }
 
+/** Writes `value` as a big-endian uint32 at `offset` (a draw's index in its hashed preimage). */
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24
+  bytes[offset + 1] = (value >>> 16) & 0xff
+  bytes[offset + 2] = (value >>> 8) & 0xff
+  bytes[offset + 3] = value & 0xff
+}
+
 /**
  * Stake-weighted sortition without a scheduler, in O(k log N) for the first k places. The
  * candidates lie on a stake line in address order; draw j takes the point
@@ -117,10 +125,7 @@ export function rankCandidates({ seed, taskId, candidates, count }: RankCandidat
   let left = table.total
   try {
     for (let draw = 0; draw < wanted; draw++) {
-      packed[64] = draw >>> 24
-      packed[65] = (draw >>> 16) & 0xff
-      packed[66] = (draw >>> 8) & 0xff
-      packed[67] = draw & 0xff
+      writeUint32(packed, 64, draw)
       const index = findPoint(table, BigInt(keccak256Hex(packed)) % left)
       picked.push(index)
       const weight = table.weights[index]!
@@ -164,10 +169,7 @@ export function drawSeats({ seed, taskId, candidates, count }: DrawSeatsParamete
   writeHex(packed, 64, SEATS_TAG, 32, 'tag')
   const seats: Address[] = []
   for (let draw = 0; draw < count; draw++) {
-    packed[96] = draw >>> 24
-    packed[97] = (draw >>> 16) & 0xff
-    packed[98] = (draw >>> 8) & 0xff
-    packed[99] = draw & 0xff
+    writeUint32(packed, 96, draw)
     seats.push(table.addresses[findPoint(table, BigInt(keccak256Hex(packed)) % table.total)]!)
   }
   return seats

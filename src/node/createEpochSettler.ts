@@ -365,11 +365,11 @@ export function createEpochSettler({
       return ranking
     }
     // A disputed task's arbitration seats are drawn only for its certificate.
-    const arbitersOfTask = (spec: TaskSpec, taskId: Hex): Address[] => {
+    const arbitrationSeatsOfTask = (spec: TaskSpec, taskId: Hex): Address[] => {
       const draw = draws.get(spec.drawBlock)
       return draw === undefined ? [] : arbitrationSeats({ view, taskId, spec, draw, count: arbiters })
     }
-    return { domain, verify, epoch, outputs, rankingOf, anchorOf, arbitersOf: arbitersOfTask, ...(verifyVrf === undefined ? {} : { verifyVrf }) }
+    return { domain, verify, epoch, outputs, rankingOf, anchorOf, arbitrationSeatsOf: arbitrationSeatsOfTask, ...(verifyVrf === undefined ? {} : { verifyVrf }) }
   }
 
   /**

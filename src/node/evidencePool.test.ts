@@ -22,7 +22,7 @@ function poolWith({ decided = [], known = new Set<string>(), ranking = [a!, b!, 
   const served = createMemoryBlobStore()
   const published: ProtocolMessage[] = []
   const rejected: unknown[] = []
-  const parameters = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitersOf: arbitratedAs(ranking) }
+  const parameters = { domain: devnetDomain, verify: isSignedBy, epoch: 0n, rankingOf: rankedAs(ranking), anchorOf: instantAnchorOf, arbitrationSeatsOf: arbitratedAs(ranking) }
   const pool = createEvidencePool({
     node: { decidedTasks: () => decided },
     account: member,

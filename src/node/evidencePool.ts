@@ -9,7 +9,7 @@ import type { ProtocolMessage } from '../core/messages.ts'
 import { signDigest } from '../core/signing.ts'
 import type { Signer } from '../core/signing.ts'
 import type { BatchSeal } from '../core/seal.ts'
-import type { Address, BatchEvidence, Hex, ProtocolDomain, Signed } from '../core/types.ts'
+import type { BatchEvidence, Hex, ProtocolDomain, Signed } from '../core/types.ts'
 import type { Network } from '../ports/network.ts'
 import type { BlobStore, NodeStore } from '../ports/node.ts'
 import type { VeritaskNode } from './createNode.ts'
@@ -51,7 +51,7 @@ export interface EvidencePool {
    * As aggregator: the epoch's tasks to propose, each as its certificates best first (for
    * `certifyTasks`): this node's own merged with the evidence, and the tasks only the evidence holds.
    */
-  candidates(epoch: bigint, parameters: Pick<CertifyParameters, 'rankingOf' | 'arbitersOf'>): TaskCertificate[][]
+  candidates(epoch: bigint, parameters: Pick<CertifyParameters, 'rankingOf' | 'arbitrationSeatsOf'>): TaskCertificate[][]
   forget(epoch: bigint): void
   stats(): { published: number; taken: number }
 }
@@ -138,14 +138,14 @@ export function createEvidencePool({
    * without their challenges; a kept certificate whose seats rank better than this node's, with
    * what this node adds to it (the late primary there, a backup here); the base merged with each
    * kept certificate alone; then the unmerged base.
-   * Merges into a dispute's arbitration know its arbiters (`arbitersOf`), so a node counted among
+   * Merges into a dispute's arbitration know its arbiters (`arbitrationSeatsOf`), so a node counted among
    * the seats in one view and the arbiters in another is counted in each.
    */
   function alternatives(
     taskId: Hex,
     own: TaskCertificate | undefined,
     others: readonly TaskCertificate[],
-    { rankingOf, arbitersOf }: Pick<CertifyParameters, 'rankingOf' | 'arbitersOf'>,
+    { rankingOf, arbitrationSeatsOf }: Pick<CertifyParameters, 'rankingOf' | 'arbitrationSeatsOf'>,
   ): TaskCertificate[] {
     // A task this node never decided, whose kept certificates disagree: which reveals were public in
     // time, this node cannot tell (a colluder's reveal sent only as evidence would void or turn it).
@@ -158,7 +158,7 @@ export function createEvidencePool({
     const ranked = [...others].sort(order)
     const base = own ?? ranked[0]!
     const rest = own === undefined ? ranked.slice(1) : ranked
-    const arbiters = arbitersOf === undefined ? {} : { arbitersOf: (committed: readonly Address[]) => arbitersOf((own ?? others[0]!).spec.message, taskId, committed) }
+    const arbiters = arbitrationSeatsOf === undefined ? {} : { arbitrationSeats: () => arbitrationSeatsOf((own ?? others[0]!).spec.message, taskId) }
     const fold = (options?: { challenge?: boolean }) => rest.reduce((merged, other) => mergeCertificates(merged, other, { ...options, ...arbiters }), base)
     // Only better-ranked seats, never more reveals alone: a colluder's reveals kept back from everyone
     // else would otherwise outvote the reveals this node holds.
