@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay, withSeatHiddenInArbitration } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks, findBatchObjection, isAnsweredByEvidence } from './batchCheck.ts'
 import type { DecidedTask } from './batchCheck.ts'
@@ -169,12 +169,7 @@ describe('evidence for a refused proposal', () => {
     const mine = await certifyTasks([held], sevenCertifying)
     const own: DecidedTask[] = [{ certificate: held, verdict: mine.tasks[0]!.verdict }]
     const lie = await sealedPlay(taskId, { executor: d!, resultHash: badResult }, numberToHex(99, { size: 32 }))
-    const forged: TaskCertificate = {
-      spec: held.spec,
-      commits: [held.commits[0]!, held.commits[1]!, lie.commit],
-      reveals: [held.reveals[0]!, held.reveals[1]!, lie.reveal],
-      arbitration: { commits: [held.commits[2]!], reveals: [held.reveals[2]!] },
-    }
+    const forged = withSeatHiddenInArbitration(held, lie)
     const proposed = await certifyTasks([forged], sevenCertifying)
     assert.deepEqual([proposed.refused, proposed.tasks[0]!.verdict.outcome], [[], 'unresolved'], 'the forged certificate checks')
     const result = await findBatchObjection({ proposal: { epoch: 0n, previous: new Map(), tasks: proposed.tasks }, own, ...sevenCertifying })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { numberToHex, zeroHash } from 'viem'
-import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay } from '../../test/helpers/certificates.ts'
+import { arbitratedAs, badResult, certify, certifyDisputeOfFive, goodResult, instantAnchorOf, rankedAs, sealedPlay, withSeatHiddenInArbitration } from '../../test/helpers/certificates.ts'
 import { testAccount } from '../../test/helpers/fixtures.ts'
 import { certifyTasks } from '../core/batchCheck.ts'
 import type { DecidedTask } from '../core/batchCheck.ts'
@@ -139,12 +139,7 @@ describe('evidence pool', () => {
     const mine = { ...whole, reveals: whole.reveals.slice(0, 2) }
     const [decided] = (await certifyTasks([mine], poolWith({}).parameters)).tasks.map((t): DecidedTask => ({ certificate: t.certificate, verdict: t.verdict }))
     const lie = await sealedPlay(taskId, { executor: backup!, resultHash: badResult }, numberToHex(55, { size: 32 }))
-    const poison: TaskCertificate = {
-      spec: whole.spec,
-      commits: [whole.commits[0]!, whole.commits[1]!, lie.commit],
-      reveals: [whole.reveals[0]!, whole.reveals[1]!, lie.reveal],
-      arbitration: { commits: [whole.commits[2]!], reveals: [whole.reveals[2]!] },
-    }
+    const poison = withSeatHiddenInArbitration(whole, lie)
     const { pool, parameters, offer, rejected } = poolWith({ decided: [decided!], known: new Set([taskId]) })
     await offer([poison])
     await offer([whole])

@@ -89,3 +89,18 @@ export async function certifyDisputeOfFive(nodes: readonly Signer[], results: re
   })
   return { taskId, primary, backupSeated }
 }
+
+/**
+ * The forgery two attacks share: `certificate`'s last seat moved, commit and reveal, into an
+ * arbitration nobody held, and `lie` (a backup's commit and reveal of another result) seated in
+ * its place. It checks, and its arbitration rules nothing.
+ */
+export function withSeatHiddenInArbitration(certificate: TaskCertificate, lie: { commit: Sealed<Commit>; reveal: Sealed<Reveal> }): TaskCertificate {
+  const last = certificate.commits.length - 1
+  return {
+    spec: certificate.spec,
+    commits: [...certificate.commits.slice(0, last), lie.commit],
+    reveals: [...certificate.reveals.slice(0, last), lie.reveal],
+    arbitration: { commits: [certificate.commits[last]!], reveals: [certificate.reveals[last]!] },
+  }
+}
