@@ -24,6 +24,8 @@ describe('veritask CLI', () => {
       [['launch-rockets'], /unknown command 'launch-rockets'/],
       [['sim', '--nodes', '3'], /--nodes.*expected an integer from 4/],
       [['sim', '--nodes', '100,10'], /--nodes.*expected increasing node counts/],
+      [['sim', '--stakes', '3000x0'], /--stakes.*expected whole VTT per node/],
+      [['sim', '--nodes', '5', '--stakes', '1000x4'], /--stakes names 4 nodes, but this run has 5/],
     ]
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await run(...args)

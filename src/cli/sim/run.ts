@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { UsageError } from '../../core/errors.ts'
 import { parseAdversaries } from '../../devnet/adversaries.ts'
 import { runSim } from '../../sim/runSim.ts'
 import type { SimReport } from '../../sim/runSim.ts'
@@ -7,7 +8,7 @@ import { simPlots } from '../../sim/simPlots.ts'
 import type { CommandContext } from '../context.ts'
 import { exitCodes } from '../options.ts'
 import { createProgressBar } from '../progress.ts'
-import type { SimFlags } from './command.ts'
+import type { SimFlags, StakeGroup } from './command.ts'
 
 /** Runs the simulator at each network size with the same tasks per node, prints a table (or JSON) and writes the charts. */
 export async function runSimCommand(context: CommandContext, flags: SimFlags): Promise<void> {
@@ -25,6 +26,7 @@ export async function runSimCommand(context: CommandContext, flags: SimFlags): P
       churn: flags.churn,
       ...(flags.partition === undefined ? {} : { partition: flags.partition }),
       ...(flags.adversary === '' ? {} : { adversaries: parseAdversaries(flags.adversary, nodes) }),
+      ...(flags.stakes === undefined ? {} : { stakes: stakesOf(flags.stakes, nodes) }),
       ...(progress === undefined ? {} : { onProgress: ({ decided, total }: { decided: number; total: number }) => progress.update(decided, total, `${nodes} nodes`) }),
     })
     progress?.done()
@@ -41,6 +43,17 @@ export async function runSimCommand(context: CommandContext, flags: SimFlags): P
   // Every task must be decided and every epoch settled; a run that loses work fails.
   const lost = reports.some((r) => r.outcomes.undecided > 0 || r.epochs.some((e) => e.settledAtMs === null))
   if (lost) context.setExitCode(exitCodes.failure)
+}
+
+/** `--stakes` groups as one stake per node (wei); a usage error unless they name exactly `nodes` nodes. */
+function stakesOf(groups: readonly StakeGroup[], nodes: number): bigint[] {
+  const stakes = groups.flatMap(({ vtt, count }) => Array<bigint>(count).fill(vtt * 10n ** 18n))
+  if (stakes.length !== nodes) {
+    throw new UsageError('USAGE_INVALID_OPTION', `--stakes names ${stakes.length} nodes, but this run has ${nodes}.`, {
+      hint: 'Give one stake per node (<amount>x<count> counts as <count> nodes), with one network size in --nodes.',
+    })
+  }
+  return stakes
 }
 
 export function formatSimReport(r: SimReport): string {
