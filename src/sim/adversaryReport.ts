@@ -55,7 +55,8 @@ export interface SimAdversaryReport {
    * where one applies: a strategic colluder gets a lie through where it holds all k seats and the
    * audit spares it, `C(m,k)/C(n,k)·(1 − p)` per task; a colluding verifier where it also holds the
    * verifier's place, `C(m,k+1)/C(n,k+1)`. It assumes the coalition stays eligible; one that is
-   * caught is slashed and jailed, so the measured count can only fall below it. Null otherwise.
+   * caught is slashed and jailed, so the measured count can only fall below it. Null otherwise, and
+   * when the nodes' stakes differ (the formulas count equal nodes).
    */
   predictedWrong: number | null
 }
@@ -106,7 +107,8 @@ export function adversaryReport(p: AdversaryReportParameters): SimAdversaryRepor
       },
     ]
   })
-  const only = cast.size === 1 ? [...cast][0] : undefined
+  const equalStakes = new Set(p.addresses.map((a) => p.staked(a))).size <= 1
+  const only = cast.size === 1 && equalStakes ? [...cast][0] : undefined
   const m = only === undefined ? 0 : p.behaviours.filter((b) => b === only).length
   const audit = p.auditPpm / 1_000_000
   const predictedWrong =
