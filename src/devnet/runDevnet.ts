@@ -10,7 +10,7 @@ import type { ProtocolParams } from '../core/params.ts'
 import { isValidReceipt, receiptToJson } from '../core/receipt.ts'
 import type { Receipt } from '../core/receipt.ts'
 import { SpecRejectedError } from '../core/errors.ts'
-import { executorsOf, rankTask } from '../core/task.ts'
+import { arbitrationSeats, executorsOf, rankTask } from '../core/task.ts'
 import { signTaskSpec } from '../core/taskSpec.ts'
 import type { Policy, TaskSpec, Verdict } from '../core/types.ts'
 import { createStaticChainView } from '../chain/memory/createStaticChainView.ts'
@@ -106,7 +106,7 @@ export interface DevnetOptions {
    * seats, then the verifier's place if the policy audits). Public data: what tests and
    * benchmarks count seats by.
    */
-  onSeated?: (task: { taskId: Hex; spec: TaskSpec; snapshot: EpochView; places: readonly Address[] }) => void
+  onSeated?: (task: { taskId: Hex; spec: TaskSpec; snapshot: EpochView; places: readonly Address[]; arbitrationSeats: readonly Address[] }) => void
   signal?: AbortSignal
 }
 
@@ -355,7 +355,9 @@ export async function runDevnet(options: DevnetOptions = {}): Promise<DevnetRepo
   const seated = async (taskId: Hex, spec: TaskSpec, report: NonNullable<DevnetOptions['onSeated']>): Promise<void> => {
     const snapshot = chain.snapshot(spec.epoch)
     const draw = await chain.awaitBlock(spec.drawBlock, Number(spec.deadline) - Date.now())
-    if (snapshot !== undefined && draw !== undefined) report({ taskId, spec, snapshot, places: rankTask({ view: snapshot, taskId, spec, draw, backups: 0 }) })
+    if (snapshot === undefined || draw === undefined) return
+    const places = rankTask({ view: snapshot, taskId, spec, draw, backups: 0 })
+    report({ taskId, spec, snapshot, places, arbitrationSeats: arbitrationSeats({ view: snapshot, taskId, spec, draw, count: (snapshot.params ?? params).arbiters }) })
   }
   const currentEpoch = () => hosts[0]!.node.currentEpoch()
   const domain = dev?.domain ?? devnetDomain

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { executorsOf } from '../../src/core/task.ts'
+import { arbitrationQuorum, executorsOf } from '../../src/core/task.ts'
 import type { Address } from '../../src/core/types.ts'
 import { runDevnet } from '../../src/devnet/runDevnet.ts'
 import type { DevnetOptions, DevnetReport } from '../../src/devnet/runDevnet.ts'
@@ -18,21 +18,34 @@ export function byBehaviour(report: DevnetReport, behaviour: string) {
 export async function runCountingSeats(
   options: DevnetOptions,
   behaviour: string,
-): Promise<{ report: DevnetReport; heldEverySeat: number; heldEverySeatAndVerifier: number; heldByTask: Array<{ epoch: bigint; held: number; quorum: number; seats: number }> }> {
-  const placesByTask: Array<{ epoch: bigint; seats: Address[]; verifier: Address | undefined; quorum: number }> = []
+): Promise<{
+  report: DevnetReport
+  heldEverySeat: number
+  heldEverySeatAndVerifier: number
+  /**
+   * Tasks whose lie was certain: every seat and the verifier's place, or a strict majority of the
+   * arbitration's seats with a place in the task to open the dispute from (a seat or the verifier's).
+   */
+  certainWins: number
+  heldByTask: Array<{ epoch: bigint; held: number; quorum: number; seats: number }>
+}> {
+  const placesByTask: Array<{ epoch: bigint; seats: Address[]; verifier: Address | undefined; quorum: number; arbitrationSeats: readonly Address[] }> = []
   const report = await runDevnet({
     ...options,
-    onSeated: ({ spec, places }) => {
+    onSeated: ({ spec, places, arbitrationSeats }) => {
       const k = executorsOf(spec.policy)
-      placesByTask.push({ epoch: spec.epoch, seats: places.slice(0, k), verifier: places[k], quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : 1 })
+      placesByTask.push({ epoch: spec.epoch, seats: places.slice(0, k), verifier: places[k], quorum: spec.policy.kind === 'replicate' ? spec.policy.quorum : 1, arbitrationSeats })
     },
   })
   const coalition = new Set(byBehaviour(report, behaviour).map((n) => n.address))
   const holdsAll = (seats: readonly Address[]) => seats.every((a) => coalition.has(a))
+  const holdsSeatsAndVerifier = (t: (typeof placesByTask)[number]) => holdsAll(t.seats) && t.verifier !== undefined && coalition.has(t.verifier)
+  const holdsArbitration = (t: (typeof placesByTask)[number]) => t.arbitrationSeats.filter((a) => coalition.has(a)).length >= arbitrationQuorum(t.arbitrationSeats.length)
   return {
     report,
     heldEverySeat: placesByTask.filter((t) => holdsAll(t.seats)).length,
-    heldEverySeatAndVerifier: placesByTask.filter((t) => holdsAll(t.seats) && t.verifier !== undefined && coalition.has(t.verifier)).length,
+    heldEverySeatAndVerifier: placesByTask.filter(holdsSeatsAndVerifier).length,
+    certainWins: placesByTask.filter((t) => holdsSeatsAndVerifier(t) || (holdsArbitration(t) && [...t.seats, t.verifier].some((a) => a !== undefined && coalition.has(a)))).length,
     heldByTask: placesByTask.map((t) => ({ epoch: t.epoch, held: t.seats.filter((a) => coalition.has(a)).length, quorum: t.quorum, seats: t.seats.length })),
   }
 }
